@@ -1,0 +1,244 @@
+//! The one connector trait, the capabilities a connector declares, and the observed state it
+//! returns. The executor adapts to capabilities; it never tests a target's name.
+//!
+//! Connectors do the I/O (in `muster-connectors`); this module only fixes the contract. See
+//! `docs/specs/connector.md` for the rules every connector must meet.
+
+use crate::model::{AccountRef, GroupRef, TargetName};
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+/// Account attributes by the target's own attribute path (for SCIM: `userName`,
+/// `name.givenName`, `urn:…:enterprise:2.0:User:department`).
+pub type Attributes = BTreeMap<String, serde_json::Value>;
+
+/// How a target changes group membership, which decides how the executor schedules grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MembershipMode {
+    /// One request adds or removes one member (SCIM PATCH, HelloID POST/DELETE): any order,
+    /// fully parallel.
+    PerMember,
+    /// The target only accepts a whole member list (Zivver): changes to one group are
+    /// serialized, different groups proceed in parallel.
+    WholeList,
+}
+
+/// What a planned Delete does in this target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeleteMeaning {
+    /// The account is disabled and stays (reversible); the link is kept, marked deleted.
+    Disable,
+    /// The account is removed from the target.
+    Remove,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capabilities {
+    pub membership: MembershipMode,
+    pub delete: DeleteMeaning,
+    /// Fields the target accepts but never returns (Zivver's `SsoAccountKey`); the plan
+    /// compares a stored fingerprint instead.
+    pub write_only_fields: BTreeSet<String>,
+    /// The connector can look accounts up by one attribute without a full read; the executor
+    /// uses it to re-correlate a create whose outcome is unknown.
+    pub lookup: bool,
+    /// Items per page of the full read.
+    pub page_size: usize,
+    /// Requests in flight at once that the target tolerates.
+    pub max_concurrency: usize,
+}
+
+impl Default for Capabilities {
+    fn default() -> Self {
+        Self {
+            membership: MembershipMode::PerMember,
+            delete: DeleteMeaning::Disable,
+            write_only_fields: BTreeSet::new(),
+            lookup: true,
+            page_size: 100,
+            max_concurrency: 4,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObservedAccount {
+    pub reference: AccountRef,
+    pub enabled: bool,
+    pub attributes: Attributes,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ObservedGroup {
+    pub reference: GroupRef,
+    pub name: String,
+    pub members: BTreeSet<AccountRef>,
+}
+
+/// What a target holds now, from one full paged read.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Observed {
+    pub accounts: Vec<ObservedAccount>,
+    pub groups: Vec<ObservedGroup>,
+}
+
+impl Observed {
+    /// A stable digest of the observed state, so `apply --plan` can refuse a plan whose
+    /// target changed since it was made.
+    pub fn digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut accounts: Vec<&ObservedAccount> = self.accounts.iter().collect();
+        accounts.sort_by(|a, b| a.reference.cmp(&b.reference));
+        let mut groups: Vec<&ObservedGroup> = self.groups.iter().collect();
+        groups.sort_by(|a, b| a.reference.cmp(&b.reference));
+        let mut h = Sha256::new();
+        for a in accounts {
+            h.update(a.reference.as_str());
+            h.update([u8::from(a.enabled)]);
+            h.update(serde_json::to_vec(&a.attributes).unwrap_or_default());
+        }
+        for g in groups {
+            h.update(g.reference.as_str());
+            h.update(&g.name);
+            for m in &g.members {
+                h.update(m.as_str());
+            }
+        }
+        hex(&h.finalize())
+    }
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One change a connector carries out. Secret values are present here (in memory only).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operation {
+    Create {
+        attributes: Attributes,
+        enabled: bool,
+    },
+    Update {
+        account: AccountRef,
+        changes: Attributes,
+    },
+    SetEnabled {
+        account: AccountRef,
+        enabled: bool,
+        changes: Attributes,
+    },
+    Delete {
+        account: AccountRef,
+        changes: Attributes,
+    },
+    Grant {
+        account: AccountRef,
+        group: GroupRef,
+    },
+    Revoke {
+        account: AccountRef,
+        group: GroupRef,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The account now exists; its reference becomes the link.
+    Created(ObservedAccount),
+    Done,
+    /// The account (or membership) was already absent: a Delete, Disable or Revoke is done.
+    AlreadyAbsent,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectorError {
+    #[error("{target}: rate limited (retry after {retry_after:?})")]
+    RateLimited {
+        target: TargetName,
+        retry_after: Option<Duration>,
+    },
+    /// The target answered and refused; `detail` is the target's own error text.
+    #[error("{target}: {method} {path} returned {status}: {detail}")]
+    Rejected {
+        target: TargetName,
+        method: String,
+        path: String,
+        status: u16,
+        detail: String,
+    },
+    /// A create collided with an existing unique value; the executor re-correlates.
+    #[error("{target}: conflict: {detail}")]
+    Conflict { target: TargetName, detail: String },
+    /// The account the action is about does not exist (any more).
+    #[error("{target}: account {account} not found")]
+    AccountGone {
+        target: TargetName,
+        account: AccountRef,
+    },
+    #[error("{target}: group {group} not found")]
+    GroupGone { target: TargetName, group: GroupRef },
+    /// Credentials refused: the run against this target stops.
+    #[error("{target}: credentials refused ({status}): {detail}")]
+    Unauthorized {
+        target: TargetName,
+        status: u16,
+        detail: String,
+    },
+    /// No answer, or an answer that may or may not have been applied (timeout, reset, 5xx).
+    #[error("{target}: {method} {path}: no usable response: {detail}")]
+    Uncertain {
+        target: TargetName,
+        method: String,
+        path: String,
+        detail: String,
+    },
+    /// The target answered something that is not what the protocol promises.
+    #[error("{target}: unexpected response: {detail}")]
+    Protocol { target: TargetName, detail: String },
+    /// A full read could not be completed; no plan may be built from it.
+    #[error("{target}: incomplete read: {detail}")]
+    IncompleteRead { target: TargetName, detail: String },
+    #[error("{target}: {detail}")]
+    Config { target: TargetName, detail: String },
+}
+
+impl ConnectorError {
+    /// Worth another attempt later in this run. A create is re-correlated before any retry,
+    /// so "retryable" never means "may duplicate".
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::RateLimited { .. } | Self::Uncertain { .. })
+    }
+
+    /// The whole run against this target should stop (a credential problem, not a person's).
+    pub fn stops_target(&self) -> bool {
+        matches!(self, Self::Unauthorized { .. })
+    }
+}
+
+/// A connected application. Small on purpose: the executor composes everything else.
+#[async_trait]
+pub trait Connector: Send + Sync {
+    fn target(&self) -> &TargetName;
+
+    fn capabilities(&self) -> &Capabilities;
+
+    /// Every account and group, read page by page; fails rather than return a partial read.
+    async fn read_all(&self) -> Result<Observed, ConnectorError>;
+
+    /// Accounts whose `attribute` equals `value` (case-insensitively where the target compares
+    /// so), through a filtered query.
+    async fn lookup(
+        &self,
+        attribute: &str,
+        value: &str,
+    ) -> Result<Vec<ObservedAccount>, ConnectorError>;
+
+    /// Carries out one operation. Requests are rate limited and 429s honoured inside; errors
+    /// that may have been applied come back as [`ConnectorError::Uncertain`].
+    async fn execute(&self, operation: &Operation) -> Result<Outcome, ConnectorError>;
+}

@@ -1,0 +1,345 @@
+//! Evaluate: rules + lifecycle + field mappings → the desired state of one person in one target.
+
+use crate::connector::Attributes;
+use crate::mapping::FieldMapping;
+use crate::model::{Contract, ExternalId, Person, PersonPath, TargetName};
+use crate::rules::{shift, ContractSelection, Rule};
+use chrono::NaiveDate;
+use std::collections::{BTreeSet, HashSet};
+
+/// Lifecycle by contract dates, per target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Lifecycle {
+    /// Create the account (disabled) this many days before the first contract starts.
+    pub create_days_before_start: u32,
+    /// Delete the account this many days after the last contract ended; `None` keeps it
+    /// disabled.
+    pub delete_days_after_end: Option<u32>,
+}
+
+/// How a person is matched to an unlinked account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Correlation {
+    pub person: PersonPath,
+    /// The target's attribute path holding the same value.
+    pub account_field: String,
+    pub case_insensitive: bool,
+}
+
+/// Everything Muster needs to know to decide a person's desired state in one target.
+#[derive(Debug, Clone)]
+pub struct TargetPolicy {
+    pub target: TargetName,
+    pub rules: Vec<Rule>,
+    pub mappings: Vec<FieldMapping>,
+    pub lifecycle: Lifecycle,
+    pub correlation: Correlation,
+}
+
+/// The groups whose memberships this target's rules manage; memberships elsewhere are never
+/// revoked.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ManagedGroups {
+    names: HashSet<String>,
+    prefixes: Vec<String>,
+}
+
+impl ManagedGroups {
+    pub fn contains(&self, group_name: &str) -> bool {
+        let lower = group_name.to_lowercase();
+        self.names.contains(&lower) || self.prefixes.iter().any(|p| lower.starts_with(p))
+    }
+}
+
+impl TargetPolicy {
+    /// Static permission names of every rule for this target, plus every dynamic template's
+    /// literal prefix (when it has one).
+    pub fn managed_groups(&self) -> ManagedGroups {
+        let mut m = ManagedGroups::default();
+        for rule in self.rules.iter().filter(|r| r.applies_to(&self.target)) {
+            m.names
+                .extend(rule.grants.permissions.iter().map(|p| p.to_lowercase()));
+            for d in &rule.grants.dynamic {
+                let prefix = d.template.literal_prefix().to_lowercase();
+                if !prefix.trim().is_empty() {
+                    m.prefixes.push(prefix);
+                }
+            }
+        }
+        m
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountState {
+    /// No account is wanted; an existing linked account is deleted.
+    Absent,
+    /// Not yet: no account is created; an existing one is left alone.
+    NotYet,
+    Enabled,
+    Disabled,
+}
+
+/// Field values per action, from the mappings that are written on that action.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FieldSets {
+    pub create: Attributes,
+    pub update: Attributes,
+    pub enable: Attributes,
+    pub disable: Attributes,
+    pub delete: Attributes,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    pub person: ExternalId,
+    pub state: AccountState,
+    /// Why the state is what it is, in an administrator's words (goes into plan reasons).
+    pub why: String,
+    pub fields: FieldSets,
+    /// Desired permissions by group name.
+    pub permissions: BTreeSet<String>,
+    pub correlation_value: Option<String>,
+}
+
+/// Evaluates one person for one target. Pure: `today` is an argument.
+pub fn evaluate(person: &Person, policy: &TargetPolicy, today: NaiveDate) -> Evaluation {
+    let rules: Vec<&Rule> = policy
+        .rules
+        .iter()
+        .filter(|r| r.applies_to(&policy.target) && r.when.matches(person, today))
+        .collect();
+    let account = rules.iter().any(|r| r.grants.account);
+    let access = rules.iter().any(|r| r.grants.access);
+    let (state, why) = lifecycle_state(person, account, access, policy.lifecycle, today);
+
+    let mut permissions = BTreeSet::new();
+    if matches!(state, AccountState::Enabled | AccountState::Disabled) {
+        let in_scope: Vec<&Contract> = person
+            .contracts
+            .iter()
+            .filter(|c| in_scope(c, policy.lifecycle, today))
+            .collect();
+        for rule in &rules {
+            permissions.extend(rule.grants.permissions.iter().cloned());
+            for dynamic in &rule.grants.dynamic {
+                let contracts: Vec<&Contract> = match dynamic.contracts {
+                    ContractSelection::InScope => in_scope.clone(),
+                    ContractSelection::Primary => person.primary_contract().into_iter().collect(),
+                };
+                permissions.extend(
+                    contracts
+                        .into_iter()
+                        .filter_map(|c| dynamic.template.render(person, Some(c))),
+                );
+            }
+        }
+    }
+
+    let mut fields = FieldSets::default();
+    for m in &policy.mappings {
+        let value = m.value(person).unwrap_or(serde_json::Value::Null);
+        let sets = [
+            (m.actions.create, &mut fields.create),
+            (m.actions.update, &mut fields.update),
+            (m.actions.enable, &mut fields.enable),
+            (m.actions.disable, &mut fields.disable),
+            (m.actions.delete, &mut fields.delete),
+        ];
+        for (on, set) in sets {
+            if on {
+                set.insert(m.field.clone(), value.clone());
+            }
+        }
+    }
+
+    Evaluation {
+        person: person.external_id.clone(),
+        state,
+        why,
+        fields,
+        permissions,
+        correlation_value: policy
+            .correlation
+            .person
+            .get(person, None)
+            .map(|v| v.into_owned()),
+    }
+}
+
+fn in_scope(c: &Contract, lifecycle: Lifecycle, today: NaiveDate) -> bool {
+    let window_start = shift(today, i64::from(lifecycle.create_days_before_start));
+    c.start_date.is_none_or(|s| s <= window_start) && c.end_date.is_none_or(|e| today <= e)
+}
+
+fn lifecycle_state(
+    person: &Person,
+    account: bool,
+    access: bool,
+    lifecycle: Lifecycle,
+    today: NaiveDate,
+) -> (AccountState, String) {
+    if !account {
+        return (
+            AccountState::Absent,
+            "no business rule grants an account".into(),
+        );
+    }
+    let enabled_or_not = |why: &str| {
+        if access {
+            (AccountState::Enabled, why.to_owned())
+        } else {
+            (
+                AccountState::Disabled,
+                format!("{why}; no rule grants account access"),
+            )
+        }
+    };
+    if person.contracts.is_empty() {
+        return enabled_or_not("granted without contracts");
+    }
+    if person.contracts.iter().any(|c| c.is_active_on(today)) {
+        return enabled_or_not("contract active");
+    }
+    let next_start = person
+        .contracts
+        .iter()
+        .filter_map(|c| c.start_date.filter(|s| *s > today))
+        .min();
+    if let Some(start) = next_start {
+        let create_from = shift(start, -i64::from(lifecycle.create_days_before_start));
+        return if today >= create_from {
+            (
+                AccountState::Disabled,
+                format!("contract starts {start}; prepared disabled"),
+            )
+        } else {
+            (
+                AccountState::NotYet,
+                format!("contract starts {start}; account from {create_from}"),
+            )
+        };
+    }
+    let last_end = person.contracts.iter().filter_map(|c| c.end_date).max();
+    match (last_end, lifecycle.delete_days_after_end) {
+        (Some(end), Some(days)) if today > shift(end, i64::from(days)) => (
+            AccountState::Absent,
+            format!("contract ended {end}, more than {days} days ago"),
+        ),
+        (Some(end), _) => (AccountState::Disabled, format!("contract ended {end}")),
+        (None, _) => (AccountState::Disabled, "no active contract".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::{ActionSet, Template, ValueSource};
+    use crate::rules::{Condition, DynamicPermission, Grants};
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn policy(lifecycle: Lifecycle) -> TargetPolicy {
+        TargetPolicy {
+            target: "scim".into(),
+            rules: vec![Rule {
+                name: "staff".into(),
+                targets: None,
+                when: Condition::Always,
+                grants: Grants {
+                    account: true,
+                    access: true,
+                    permissions: vec!["All staff".into()],
+                    dynamic: vec![DynamicPermission {
+                        template: Template::parse("Dept {Contract.Department}").unwrap(),
+                        contracts: ContractSelection::InScope,
+                    }],
+                },
+            }],
+            mappings: vec![FieldMapping {
+                field: "userName".into(),
+                value: ValueSource::Path(PersonPath::parse("Contact.Business.Email").unwrap()),
+                actions: ActionSet::ALWAYS,
+                secret: false,
+            }],
+            lifecycle,
+            correlation: Correlation {
+                person: PersonPath::parse("Contact.Business.Email").unwrap(),
+                account_field: "userName".into(),
+                case_insensitive: true,
+            },
+        }
+    }
+
+    fn person(start: &str, end: Option<&str>) -> Person {
+        let mut p = Person::new("1");
+        p.contact.business.email = Some("a@x.example".into());
+        p.contracts.push(Contract {
+            start_date: Some(d(start)),
+            end_date: end.map(d),
+            department: Some("Sales".into()),
+            ..Contract::default()
+        });
+        p.primary = Some(0);
+        p
+    }
+
+    #[test]
+    fn active_contract_enables_with_static_and_dynamic_permissions() {
+        let e = evaluate(
+            &person("2025-01-01", None),
+            &policy(Lifecycle::default()),
+            d("2026-01-01"),
+        );
+        assert_eq!(e.state, AccountState::Enabled);
+        assert!(e.permissions.contains("All staff") && e.permissions.contains("Dept Sales"));
+        assert_eq!(e.fields.update["userName"], "a@x.example");
+        assert_eq!(e.correlation_value.as_deref(), Some("a@x.example"));
+    }
+
+    #[test]
+    fn future_start_prepares_disabled_inside_the_window_only() {
+        let lc = Lifecycle {
+            create_days_before_start: 14,
+            delete_days_after_end: None,
+        };
+        let p = person("2026-02-01", None);
+        assert_eq!(
+            evaluate(&p, &policy(lc), d("2026-01-01")).state,
+            AccountState::NotYet
+        );
+        let e = evaluate(&p, &policy(lc), d("2026-01-20"));
+        assert_eq!(e.state, AccountState::Disabled);
+        assert!(
+            e.permissions.contains("Dept Sales"),
+            "in-scope within the window"
+        );
+    }
+
+    #[test]
+    fn ended_contract_disables_then_deletes() {
+        let lc = Lifecycle {
+            create_days_before_start: 0,
+            delete_days_after_end: Some(30),
+        };
+        let p = person("2020-01-01", Some("2026-01-10"));
+        let e = evaluate(&p, &policy(lc), d("2026-01-20"));
+        assert_eq!(e.state, AccountState::Disabled);
+        assert!(
+            !e.permissions.contains("Dept Sales"),
+            "ended contract is out of scope"
+        );
+        assert_eq!(
+            evaluate(&p, &policy(lc), d("2026-02-10")).state,
+            AccountState::Absent
+        );
+    }
+
+    #[test]
+    fn managed_groups_cover_static_names_and_dynamic_prefixes() {
+        let m = policy(Lifecycle::default()).managed_groups();
+        assert!(m.contains("all STAFF") && m.contains("Dept Finance") && !m.contains("Admins"));
+    }
+}

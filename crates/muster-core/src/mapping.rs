@@ -1,0 +1,272 @@
+//! Field mappings: how each account field is computed from the person, and for which actions.
+//!
+//! A value is a person path, a fixed value, or a template such as
+//! `{Name.GivenName|lower}.{Name.FamilyName|ascii|lower}@example.org`. Templates are parsed once
+//! at configuration time.
+
+use crate::model::{Contract, Person, PersonPath};
+use std::fmt;
+use unicode_normalization::UnicodeNormalization;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filter {
+    Lower,
+    Upper,
+    Trim,
+    /// Strips diacritics (`é` → `e`) and drops what is not ASCII.
+    Ascii,
+    /// Removes every whitespace character.
+    NoSpaces,
+    /// Keeps the first character (for initials).
+    First,
+}
+
+impl Filter {
+    const ALL: [(&'static str, Filter); 6] = [
+        ("lower", Filter::Lower),
+        ("upper", Filter::Upper),
+        ("trim", Filter::Trim),
+        ("ascii", Filter::Ascii),
+        ("nospaces", Filter::NoSpaces),
+        ("first", Filter::First),
+    ];
+
+    fn apply(self, s: String) -> String {
+        match self {
+            Filter::Lower => s.to_lowercase(),
+            Filter::Upper => s.to_uppercase(),
+            Filter::Trim => s.trim().to_owned(),
+            Filter::Ascii => s
+                .nfd()
+                .filter(|c| c.is_ascii() && !c.is_ascii_control())
+                .collect(),
+            Filter::NoSpaces => s.chars().filter(|c| !c.is_whitespace()).collect(),
+            Filter::First => s.chars().next().map(String::from).unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Part {
+    Literal(String),
+    Field {
+        path: PersonPath,
+        filters: Vec<Filter>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Template {
+    source: String,
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("template `{template}`: {problem}")]
+pub struct TemplateError {
+    pub template: String,
+    pub problem: String,
+}
+
+impl Template {
+    /// Parses `text{Path|filter}text`; `{{` and `}}` are literal braces.
+    pub fn parse(source: &str) -> Result<Self, TemplateError> {
+        let err = |problem: String| TemplateError {
+            template: source.to_owned(),
+            problem,
+        };
+        let mut parts = Vec::new();
+        let mut literal = String::new();
+        let mut chars = source.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '{' if chars.peek() == Some(&'{') => {
+                    chars.next();
+                    literal.push('{');
+                }
+                '}' if chars.peek() == Some(&'}') => {
+                    chars.next();
+                    literal.push('}');
+                }
+                '}' => return Err(err("unmatched `}` (write `}}` for a literal brace)".into())),
+                '{' => {
+                    let mut inner = String::new();
+                    let mut closed = false;
+                    for c in chars.by_ref() {
+                        if c == '}' {
+                            closed = true;
+                            break;
+                        }
+                        inner.push(c);
+                    }
+                    if !closed {
+                        return Err(err("unclosed `{`".into()));
+                    }
+                    if !literal.is_empty() {
+                        parts.push(Part::Literal(std::mem::take(&mut literal)));
+                    }
+                    let mut pieces = inner.split('|').map(str::trim);
+                    let path = PersonPath::parse(pieces.next().unwrap_or_default())
+                        .map_err(|e| err(e.to_string()))?;
+                    let filters = pieces
+                        .map(|name| {
+                            Filter::ALL
+                                .iter()
+                                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                                .map(|(_, f)| *f)
+                                .ok_or_else(|| {
+                                    err(format!(
+                                        "unknown filter `{name}`: expected lower, upper, trim, ascii, nospaces or first"
+                                    ))
+                                })
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    parts.push(Part::Field { path, filters });
+                }
+                other => literal.push(other),
+            }
+        }
+        if !literal.is_empty() {
+            parts.push(Part::Literal(literal));
+        }
+        Ok(Self {
+            source: source.to_owned(),
+            parts,
+        })
+    }
+
+    /// The rendered text, or `None` when a field it needs is empty: a user name built from a
+    /// missing family name is worse than no user name.
+    pub fn render(&self, person: &Person, contract: Option<&Contract>) -> Option<String> {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Literal(s) => out.push_str(s),
+                Part::Field { path, filters } => {
+                    let mut v = path.get(person, contract)?.into_owned();
+                    for f in filters {
+                        v = f.apply(v);
+                    }
+                    out.push_str(&v);
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// The text before the first field: a dynamic permission's scope ("Dept {Contract.Department}"
+    /// manages every group whose name starts with "Dept ").
+    pub fn literal_prefix(&self) -> &str {
+        match self.parts.first() {
+            Some(Part::Literal(s)) => s,
+            _ => "",
+        }
+    }
+}
+
+impl fmt::Display for Template {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.source)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ValueSource {
+    Path(PersonPath),
+    Fixed(serde_json::Value),
+    Template(Template),
+}
+
+/// The actions a mapping is written on. `create` only = "only on create"; `create` + `update`
+/// = "always" (compared on every run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ActionSet {
+    pub create: bool,
+    pub update: bool,
+    pub enable: bool,
+    pub disable: bool,
+    pub delete: bool,
+}
+
+impl ActionSet {
+    pub const ALWAYS: ActionSet = ActionSet {
+        create: true,
+        update: true,
+        enable: false,
+        disable: false,
+        delete: false,
+    };
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldMapping {
+    /// The target's attribute path (`userName`, `name.givenName`, …).
+    pub field: String,
+    pub value: ValueSource,
+    pub actions: ActionSet,
+    /// Never shown in plans, logs, audit or reports.
+    pub secret: bool,
+}
+
+impl FieldMapping {
+    pub fn value(&self, person: &Person) -> Option<serde_json::Value> {
+        match &self.value {
+            ValueSource::Path(p) => p
+                .get(person, None)
+                .map(|v| serde_json::Value::String(v.into_owned())),
+            ValueSource::Fixed(v) => Some(v.clone()),
+            ValueSource::Template(t) => t.render(person, None).map(serde_json::Value::String),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn anouk() -> Person {
+        let mut p = Person::new("1001");
+        p.name.given_name = Some("Anouk".into());
+        p.name.family_name = Some("Müller-Öztürk".into());
+        p.name.family_name_prefix = Some("van der".into());
+        p
+    }
+
+    #[test]
+    fn renders_fields_with_filters() {
+        let t = Template::parse("{Name.GivenName|first|lower}.{Name.FamilyNamePrefix|nospaces}{Name.FamilyName|ascii|lower}@corp.example").unwrap();
+        assert_eq!(
+            t.render(&anouk(), None).unwrap(),
+            "a.vandermuller-ozturk@corp.example"
+        );
+    }
+
+    #[test]
+    fn missing_field_renders_nothing() {
+        let t = Template::parse("{Name.NickName} x").unwrap();
+        assert_eq!(t.render(&anouk(), None), None);
+    }
+
+    #[test]
+    fn literal_braces_and_errors() {
+        assert_eq!(
+            Template::parse("{{x}}")
+                .unwrap()
+                .render(&anouk(), None)
+                .unwrap(),
+            "{x}"
+        );
+        assert!(Template::parse("{Name.GivenName").is_err());
+        assert!(Template::parse("{Name.GivenName|shout}")
+            .unwrap_err()
+            .problem
+            .contains("unknown filter"));
+        assert!(Template::parse("{Nope}").is_err());
+    }
+
+    #[test]
+    fn literal_prefix_scopes_dynamic_groups() {
+        let t = Template::parse("Dept {Contract.Department}").unwrap();
+        assert_eq!(t.literal_prefix(), "Dept ");
+    }
+}

@@ -1,0 +1,504 @@
+//! Correlate + diff: observed state (target read + stored links and fingerprints) against
+//! desired state (evaluations) gives a target plan. Pure; the store and connectors are read
+//! by the engine before, and written by the executor after.
+//!
+//! Phases, per person in `ExternalId` order so plans are deterministic:
+//! 1. find the account: the stored link, else correlation on the configured field
+//!    (one match → Correlate, several → disputed, a match linked to someone else → held);
+//! 2. account lifecycle: Create, Enable, Disable, Delete by the evaluated state;
+//! 3. managed fields that differ → one Update (write-only fields by fingerprint);
+//! 4. permissions: Grant what is missing, Revoke what a rule no longer grants, but only in
+//!    groups these rules manage. Grants wait for the Create; a Delete waits for the Revokes.
+//!
+//! Linked persons that left the source get Revokes and a Delete; persons whose source record
+//! is blocked get nothing at all.
+
+use super::{
+    Action, ActionId, ActionKind, Disputed, FieldChange, HeldPerson, PermissionTarget, TargetPlan,
+};
+use crate::connector::{Attributes, Capabilities, Observed, ObservedAccount, ObservedGroup};
+use crate::evaluate::{AccountState, Correlation, Evaluation, ManagedGroups};
+use crate::model::{AccountRef, ExternalId, TargetName};
+use serde_json::Value;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    Active,
+    /// Muster deleted the account (or disabled it as its delete); the link is kept so a
+    /// re-hire finds the same account.
+    Deleted,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredLink {
+    pub person: ExternalId,
+    pub account: AccountRef,
+    pub state: LinkState,
+}
+
+/// HMAC of a write-only value for one account, as the store keeps it.
+pub type FingerprintFn<'a> = dyn Fn(&AccountRef, &str, &Value) -> String + Sync + 'a;
+
+pub struct DiffInput<'a> {
+    pub target: &'a TargetName,
+    pub capabilities: &'a Capabilities,
+    pub evaluations: &'a [Evaluation],
+    /// Persons whose source record is blocked: never treated as gone, never touched.
+    pub held: &'a HashSet<ExternalId>,
+    pub observed: &'a Observed,
+    pub links: &'a [StoredLink],
+    /// Stored fingerprints by (account, field).
+    pub fingerprints: &'a HashMap<(AccountRef, String), String>,
+    pub fingerprint: &'a FingerprintFn<'a>,
+    pub correlation: &'a Correlation,
+    pub managed: &'a ManagedGroups,
+    /// Mapped fields whose values never appear in plans.
+    pub secret_fields: &'a BTreeSet<String>,
+}
+
+pub fn diff(input: &DiffInput<'_>) -> TargetPlan {
+    Differ::new(input).run()
+}
+
+struct Differ<'a> {
+    input: &'a DiffInput<'a>,
+    accounts: HashMap<&'a AccountRef, &'a ObservedAccount>,
+    by_correlation: HashMap<String, Vec<&'a ObservedAccount>>,
+    groups_by_name: HashMap<String, &'a ObservedGroup>,
+    memberships: HashMap<&'a AccountRef, Vec<&'a ObservedGroup>>,
+    links: HashMap<&'a ExternalId, &'a StoredLink>,
+    /// Accounts linked to a person, with that person.
+    claimed: HashMap<&'a AccountRef, &'a ExternalId>,
+    plan: TargetPlan,
+}
+
+impl<'a> Differ<'a> {
+    fn new(input: &'a DiffInput<'a>) -> Self {
+        let accounts: HashMap<_, _> = input
+            .observed
+            .accounts
+            .iter()
+            .map(|a| (&a.reference, a))
+            .collect();
+        let mut by_correlation: HashMap<String, Vec<&ObservedAccount>> = HashMap::new();
+        for a in &input.observed.accounts {
+            if let Some(v) = text(a.attributes.get(&input.correlation.account_field)) {
+                by_correlation
+                    .entry(key(&v, input.correlation))
+                    .or_default()
+                    .push(a);
+            }
+        }
+        let mut warnings = Vec::new();
+        let mut groups_by_name: HashMap<String, &ObservedGroup> = HashMap::new();
+        let mut memberships: HashMap<&AccountRef, Vec<&ObservedGroup>> = HashMap::new();
+        for g in &input.observed.groups {
+            if groups_by_name.insert(g.name.to_lowercase(), g).is_some()
+                && input.managed.contains(&g.name)
+            {
+                warnings.push(format!(
+                    "several groups are named `{}`; grants use one of them",
+                    g.name
+                ));
+            }
+            for m in &g.members {
+                memberships.entry(m).or_default().push(g);
+            }
+        }
+        let links: HashMap<_, _> = input.links.iter().map(|l| (&l.person, l)).collect();
+        let claimed = input
+            .links
+            .iter()
+            .filter(|l| accounts.contains_key(&l.account))
+            .map(|l| (&l.account, &l.person))
+            .collect();
+        let present = input
+            .evaluations
+            .iter()
+            .filter(|e| matches!(e.state, AccountState::Enabled | AccountState::Disabled))
+            .count();
+        Self {
+            input,
+            accounts,
+            by_correlation,
+            groups_by_name,
+            memberships,
+            links,
+            claimed,
+            plan: TargetPlan {
+                target: input.target.clone(),
+                observed_digest: input.observed.digest(),
+                accounts_observed: input.observed.accounts.len().max(present),
+                actions: Vec::new(),
+                disputed: Vec::new(),
+                held: Vec::new(),
+                warnings,
+            },
+        }
+    }
+
+    fn run(mut self) -> TargetPlan {
+        let mut evaluations: Vec<&Evaluation> = self.input.evaluations.iter().collect();
+        evaluations.sort_by(|a, b| a.person.cmp(&b.person));
+        let mut seen: HashSet<&ExternalId> = HashSet::new();
+        for e in evaluations {
+            seen.insert(&e.person);
+            if !self.input.held.contains(&e.person) {
+                self.person(e);
+            }
+        }
+        let mut leavers: Vec<&StoredLink> = self
+            .input
+            .links
+            .iter()
+            .filter(|l| !seen.contains(&l.person) && !self.input.held.contains(&l.person))
+            .collect();
+        leavers.sort_by(|a, b| a.person.cmp(&b.person));
+        for link in leavers {
+            if link.state == LinkState::Active {
+                if let Some(account) = self.accounts.get(&link.account).copied() {
+                    self.delete(
+                        &link.person,
+                        account,
+                        &Attributes::new(),
+                        "person is no longer in the source",
+                    );
+                }
+            }
+        }
+        self.plan
+    }
+
+    fn person(&mut self, e: &'a Evaluation) {
+        let link = self.links.get(&e.person).copied();
+        let linked = link.and_then(|l| self.accounts.get(&l.account).copied().map(|a| (l, a)));
+        if let Some((link, account)) = linked {
+            match e.state {
+                AccountState::Absent if link.state == LinkState::Active => {
+                    self.delete(&e.person, account, &e.fields.delete, &e.why)
+                }
+                AccountState::Absent | AccountState::NotYet => {}
+                AccountState::Enabled | AccountState::Disabled => {
+                    self.converge(e, account, Vec::new(), link.state == LinkState::Deleted)
+                }
+            }
+            return;
+        }
+        if !matches!(e.state, AccountState::Enabled | AccountState::Disabled) {
+            return;
+        }
+        let stale = link
+            .map(|l| format!("linked account {} no longer exists; ", l.account))
+            .unwrap_or_default();
+        let Some(value) = e.correlation_value.as_deref() else {
+            self.hold(
+                &e.person,
+                format!(
+                    "no value for the correlation field {}",
+                    self.input.correlation.person
+                ),
+            );
+            return;
+        };
+        let candidates = self
+            .by_correlation
+            .get(&key(value, self.input.correlation))
+            .cloned()
+            .unwrap_or_default();
+        let (free, taken): (Vec<_>, Vec<_>) = candidates.into_iter().partition(|a| {
+            self.claimed
+                .get(&a.reference)
+                .is_none_or(|p| *p == &e.person)
+        });
+        match free.as_slice() {
+            [] if !taken.is_empty() => {
+                let owner = self
+                    .claimed
+                    .get(&taken[0].reference)
+                    .map(|p| p.to_string())
+                    .unwrap_or_default();
+                self.hold(
+                    &e.person,
+                    format!(
+                        "account {} with {} = {value:?} is linked to person {owner}",
+                        taken[0].reference, self.input.correlation.account_field
+                    ),
+                );
+            }
+            [] => self.create(e, &stale),
+            [account] => {
+                let id = self.push(Action {
+                    kind: ActionKind::Correlate,
+                    account: Some(account.reference.clone()),
+                    reason: format!(
+                        "{stale}{} matches {} = {value:?}",
+                        self.input.correlation.person, self.input.correlation.account_field
+                    ),
+                    ..self.blank(&e.person)
+                });
+                self.converge(e, account, vec![id], false);
+            }
+            several => self.plan.disputed.push(Disputed {
+                person: e.person.clone(),
+                value: value.to_owned(),
+                accounts: several.iter().map(|a| a.reference.clone()).collect(),
+            }),
+        }
+    }
+
+    fn create(&mut self, e: &Evaluation, stale: &str) {
+        let changes = e
+            .fields
+            .create
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(f, v)| self.change(f, None, Some(v.clone())))
+            .collect();
+        let enabled = e.state == AccountState::Enabled;
+        let create = self.push(Action {
+            kind: ActionKind::Create,
+            enabled: Some(enabled),
+            changes,
+            reason: format!("{stale}{}", e.why),
+            ..self.blank(&e.person)
+        });
+        for name in &e.permissions {
+            self.grant(&e.person, None, name, vec![create]);
+        }
+    }
+
+    /// Brings an existing account to the evaluated state.
+    fn converge(
+        &mut self,
+        e: &Evaluation,
+        account: &'a ObservedAccount,
+        after: Vec<ActionId>,
+        relinking: bool,
+    ) {
+        let reference = Some(account.reference.clone());
+        let changes = self.changes(account, &e.fields.update);
+        if !changes.is_empty() {
+            let fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
+            let reason = format!("{} changed", fields.join(", "));
+            self.push(Action {
+                kind: ActionKind::Update,
+                account: reference.clone(),
+                depends_on: after.clone(),
+                changes,
+                reason,
+                ..self.blank(&e.person)
+            });
+        }
+        let want = e.state == AccountState::Enabled;
+        if want != account.enabled || (relinking && want) {
+            let (kind, set) = if want {
+                (ActionKind::Enable, &e.fields.enable)
+            } else {
+                (ActionKind::Disable, &e.fields.disable)
+            };
+            let changes = self.changes(account, set);
+            self.push(Action {
+                kind,
+                account: reference.clone(),
+                depends_on: after.clone(),
+                changes,
+                reason: e.why.clone(),
+                ..self.blank(&e.person)
+            });
+        }
+        let current = self.current_groups(&account.reference);
+        let wanted: HashSet<String> = e.permissions.iter().map(|p| p.to_lowercase()).collect();
+        for name in &e.permissions {
+            if !current.iter().any(|g| g.name.eq_ignore_ascii_case(name)) {
+                self.grant(&e.person, reference.clone(), name, after.clone());
+            }
+        }
+        for g in current {
+            if !wanted.contains(&g.name.to_lowercase()) {
+                self.push(Action {
+                    kind: ActionKind::Revoke,
+                    account: reference.clone(),
+                    depends_on: after.clone(),
+                    permission: Some(PermissionTarget {
+                        name: g.name.clone(),
+                        group: Some(g.reference.clone()),
+                    }),
+                    reason: "no rule grants this permission any more".into(),
+                    ..self.blank(&e.person)
+                });
+            }
+        }
+    }
+
+    fn delete(
+        &mut self,
+        person: &ExternalId,
+        account: &'a ObservedAccount,
+        fields: &Attributes,
+        why: &str,
+    ) {
+        let mut revokes = Vec::new();
+        for g in self.current_groups(&account.reference) {
+            revokes.push(self.push(Action {
+                kind: ActionKind::Revoke,
+                account: Some(account.reference.clone()),
+                permission: Some(PermissionTarget {
+                    name: g.name.clone(),
+                    group: Some(g.reference.clone()),
+                }),
+                reason: format!("account is deleted: {why}"),
+                ..self.blank(person)
+            }));
+        }
+        let changes = self.changes(account, fields);
+        self.push(Action {
+            kind: ActionKind::Delete,
+            account: Some(account.reference.clone()),
+            depends_on: revokes,
+            changes,
+            reason: why.to_owned(),
+            ..self.blank(person)
+        });
+    }
+
+    fn grant(
+        &mut self,
+        person: &ExternalId,
+        account: Option<AccountRef>,
+        name: &str,
+        after: Vec<ActionId>,
+    ) {
+        let group = self
+            .groups_by_name
+            .get(&name.to_lowercase())
+            .map(|g| g.reference.clone());
+        let reason = if group.is_some() {
+            "granted by a business rule".to_owned()
+        } else {
+            format!("granted by a business rule, but the target has no group named `{name}`")
+        };
+        self.push(Action {
+            kind: ActionKind::Grant,
+            account,
+            depends_on: after,
+            permission: Some(PermissionTarget {
+                name: name.to_owned(),
+                group,
+            }),
+            reason,
+            ..self.blank(person)
+        });
+    }
+
+    /// Managed groups the account is a member of.
+    fn current_groups(&self, account: &AccountRef) -> Vec<&'a ObservedGroup> {
+        let mut groups: Vec<&ObservedGroup> = self
+            .memberships
+            .get(account)
+            .map(|gs| {
+                gs.iter()
+                    .copied()
+                    .filter(|g| self.input.managed.contains(&g.name))
+                    .collect()
+            })
+            .unwrap_or_default();
+        groups.sort_by(|a, b| a.name.cmp(&b.name));
+        groups
+    }
+
+    /// Fields of `desired` that differ from the account; write-only fields by fingerprint.
+    fn changes(&self, account: &ObservedAccount, desired: &Attributes) -> Vec<FieldChange> {
+        let mut out = Vec::new();
+        for (field, want) in desired {
+            if self.input.capabilities.write_only_fields.contains(field) {
+                if want.is_null() {
+                    continue;
+                }
+                let fp = (self.input.fingerprint)(&account.reference, field, want);
+                let stored = self
+                    .input
+                    .fingerprints
+                    .get(&(account.reference.clone(), field.clone()));
+                if stored != Some(&fp) {
+                    out.push(self.change(field, None, Some(want.clone())));
+                }
+                continue;
+            }
+            let have = account.attributes.get(field);
+            let ci = self.input.correlation.case_insensitive
+                && *field == self.input.correlation.account_field;
+            if !same(have, Some(want), ci) {
+                out.push(self.change(field, have.cloned(), Some(want.clone())));
+            }
+        }
+        out
+    }
+
+    fn change(&self, field: &str, before: Option<Value>, after: Option<Value>) -> FieldChange {
+        FieldChange {
+            field: field.to_owned(),
+            before,
+            after,
+            secret: self.input.secret_fields.contains(field),
+        }
+    }
+
+    fn hold(&mut self, person: &ExternalId, reason: String) {
+        self.plan.held.push(HeldPerson {
+            person: person.clone(),
+            reason,
+        });
+    }
+
+    fn blank(&self, person: &ExternalId) -> Action {
+        Action {
+            id: ActionId(0),
+            kind: ActionKind::Update,
+            person: person.clone(),
+            account: None,
+            depends_on: Vec::new(),
+            enabled: None,
+            changes: Vec::new(),
+            permission: None,
+            reason: String::new(),
+        }
+    }
+
+    fn push(&mut self, mut action: Action) -> ActionId {
+        let id = ActionId(u32::try_from(self.plan.actions.len()).unwrap_or(u32::MAX));
+        action.id = id;
+        self.plan.actions.push(action);
+        id
+    }
+}
+
+fn key(value: &str, correlation: &Correlation) -> String {
+    if correlation.case_insensitive {
+        value.to_lowercase()
+    } else {
+        value.to_owned()
+    }
+}
+
+/// A value as comparable text: null, absent and `""` are all "no value".
+fn text(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::Null => None,
+        Value::String(s) if s.is_empty() => None,
+        Value::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+fn same(a: Option<&Value>, b: Option<&Value>, case_insensitive: bool) -> bool {
+    match (text(a), text(b)) {
+        (None, None) => true,
+        (Some(x), Some(y)) if case_insensitive => x.to_lowercase() == y.to_lowercase(),
+        (Some(x), Some(y)) => x == y,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests;
