@@ -52,6 +52,9 @@ enum Part {
     Field {
         path: PersonPath,
         filters: Vec<Filter>,
+        /// `{Path?}`: renders as nothing when empty (a family-name prefix), instead of making
+        /// the whole value absent.
+        optional: bool,
     },
 }
 
@@ -106,8 +109,12 @@ impl Template {
                         parts.push(Part::Literal(std::mem::take(&mut literal)));
                     }
                     let mut pieces = inner.split('|').map(str::trim);
-                    let path = PersonPath::parse(pieces.next().unwrap_or_default())
-                        .map_err(|e| err(e.to_string()))?;
+                    let head = pieces.next().unwrap_or_default();
+                    let (head, optional) = match head.strip_suffix('?') {
+                        Some(h) => (h.trim_end(), true),
+                        None => (head, false),
+                    };
+                    let path = PersonPath::parse(head).map_err(|e| err(e.to_string()))?;
                     let filters = pieces
                         .map(|name| {
                             Filter::ALL
@@ -121,7 +128,11 @@ impl Template {
                                 })
                         })
                         .collect::<Result<Vec<_>, _>>()?;
-                    parts.push(Part::Field { path, filters });
+                    parts.push(Part::Field {
+                        path,
+                        filters,
+                        optional,
+                    });
                 }
                 other => literal.push(other),
             }
@@ -135,21 +146,41 @@ impl Template {
         })
     }
 
-    /// The rendered text, or `None` when a field it needs is empty: a user name built from a
-    /// missing family name is worse than no user name.
+    /// The rendered text, or `None` when a required field is empty: a user name built from a
+    /// missing family name is worse than no user name. When an optional field was empty, the
+    /// spaces around it are collapsed ("Jan {Prefix?} Berg" → "Jan Berg").
     pub fn render(&self, person: &Person, contract: Option<&Contract>) -> Option<String> {
         let mut out = String::new();
+        let mut skipped = false;
         for part in &self.parts {
             match part {
                 Part::Literal(s) => out.push_str(s),
-                Part::Field { path, filters } => {
-                    let mut v = path.get(person, contract)?.into_owned();
+                Part::Field {
+                    path,
+                    filters,
+                    optional,
+                } => {
+                    let Some(v) = path.get(person, contract) else {
+                        if *optional {
+                            skipped = true;
+                            continue;
+                        }
+                        return None;
+                    };
+                    let mut v = v.into_owned();
                     for f in filters {
                         v = f.apply(v);
                     }
                     out.push_str(&v);
                 }
             }
+        }
+        if skipped {
+            out = out
+                .split(' ')
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ");
         }
         Some(out)
     }
@@ -245,6 +276,14 @@ mod tests {
     fn missing_field_renders_nothing() {
         let t = Template::parse("{Name.NickName} x").unwrap();
         assert_eq!(t.render(&anouk(), None), None);
+    }
+
+    #[test]
+    fn optional_fields_collapse_their_spaces() {
+        let t = Template::parse("{Name.GivenName} {Name.NickName?} {Name.FamilyName}").unwrap();
+        assert_eq!(t.render(&anouk(), None).unwrap(), "Anouk Müller-Öztürk");
+        let t = Template::parse("{Name.FamilyNamePrefix?} {Name.FamilyName}").unwrap();
+        assert_eq!(t.render(&anouk(), None).unwrap(), "van der Müller-Öztürk");
     }
 
     #[test]

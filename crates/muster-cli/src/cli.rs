@@ -1,0 +1,121 @@
+//! Command-line arguments.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Muster — identity provisioning: reads persons from HR, plans accounts and permissions per
+/// application, applies the plan safely, and audits every change.
+#[derive(Debug, Parser)]
+#[command(name = "muster", version, about)]
+pub struct Args {
+    /// Configuration file.
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "MUSTER_CONFIG",
+        default_value = "muster.toml"
+    )]
+    pub config: PathBuf,
+    /// Machine-readable JSON on stdout instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More logging on stderr (-v info, -vv debug, -vvv trace). `RUST_LOG` overrides.
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the configuration and the source without touching any target.
+    Validate,
+    /// Preview: compute the plan and show it; changes nothing in any target.
+    Plan {
+        /// Write the plan as JSON to this file (secrets redacted), for `apply --plan`.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Plan as of this date (YYYY-MM-DD) instead of today.
+        #[arg(long)]
+        today: Option<chrono::NaiveDate>,
+    },
+    /// Compute the plan and execute it.
+    Apply {
+        /// Execute exactly this saved plan; refused when the source or a target changed since.
+        #[arg(long)]
+        plan: Option<PathBuf>,
+        /// Do not ask for confirmation (required when not on a terminal).
+        #[arg(long)]
+        yes: bool,
+        #[arg(long)]
+        today: Option<chrono::NaiveDate>,
+    },
+    /// Read every account and group of a target and report how they correlate with persons.
+    Import {
+        /// The target to read.
+        #[arg(long)]
+        target: String,
+        /// Store the unambiguous correlations as links.
+        #[arg(long)]
+        link: bool,
+    },
+    /// List recent runs.
+    Runs {
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Show audit events.
+    Audit {
+        #[arg(long)]
+        person: Option<String>,
+        #[arg(long)]
+        target: Option<String>,
+        /// Events at or after this date (YYYY-MM-DD) or time (RFC 3339).
+        #[arg(long)]
+        since: Option<String>,
+        #[arg(long)]
+        run: Option<String>,
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+    },
+    /// Approve the actions a threshold blocked in a run, then apply.
+    Approve {
+        /// Run id (or a unique prefix of at least 6 characters).
+        run: String,
+        /// Approve only this action type (create, update, enable, disable, delete, grant, revoke).
+        #[arg(long)]
+        action: Option<String>,
+        /// Only record the approval; the next `muster apply` uses it.
+        #[arg(long)]
+        no_apply: bool,
+        #[arg(long)]
+        today: Option<chrono::NaiveDate>,
+    },
+    /// Run a local simulator of a target API on 127.0.0.1.
+    Sim {
+        #[command(subcommand)]
+        kind: SimKind,
+    },
+    /// The demo: simulators, an example organisation, preview, apply, a day of HR changes.
+    Demo {
+        /// Folder for the demo's database and files (emptied first).
+        #[arg(long, default_value = "demo")]
+        dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SimKind {
+    /// A SCIM 2.0 service.
+    Scim {
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Bearer token the simulator accepts.
+        #[arg(long, env = "SCIM_TOKEN", default_value = "sim-token")]
+        token: String,
+        /// Groups to create at start, comma separated.
+        #[arg(long, value_delimiter = ',')]
+        groups: Vec<String>,
+    },
+}

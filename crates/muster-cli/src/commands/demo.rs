@@ -1,0 +1,242 @@
+//! `muster demo` and `muster sim`: the simulators, and a guided run of the example
+//! organisation through preview, apply and a day of HR changes.
+
+use crate::exit;
+use crate::output;
+use anyhow::{bail, Context, Result};
+use muster_core::model::ExternalId;
+use muster_core::report::RunStatus;
+use muster_engine::progress::Progress;
+use muster_engine::{Config, Engine};
+use muster_sim::scim::{ScimSim, ScimSimConfig, ScimState};
+use muster_store::AuditQuery;
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::sync::Arc;
+
+const CONFIG: &str = include_str!("../../../../examples/demo/muster.toml");
+const DAY1_PERSONS: &str = include_str!("../../../../examples/demo/day1/persons.csv");
+const DAY1_CONTRACTS: &str = include_str!("../../../../examples/demo/day1/contracts.csv");
+const DAY2_PERSONS: &str = include_str!("../../../../examples/demo/day2/persons.csv");
+const DAY2_CONTRACTS: &str = include_str!("../../../../examples/demo/day2/contracts.csv");
+const DEPARTMENTS: [&str; 8] = [
+    "Finance",
+    "HR",
+    "ICT",
+    "Sales",
+    "Marketing",
+    "Support",
+    "Legal",
+    "Facilities",
+];
+/// The renamed person of day 2, whose audit trail the demo shows.
+const RENAMED: &str = "10064";
+
+/// Groups the example rules grant: `All staff` and one per department.
+pub fn demo_groups() -> Vec<String> {
+    std::iter::once("All staff".to_owned())
+        .chain(DEPARTMENTS.iter().map(|d| format!("Dept {d}")))
+        .collect()
+}
+
+pub fn seed_groups(state: &ScimState, groups: &[String]) -> Result<()> {
+    for g in groups {
+        state
+            .seed_group(serde_json::json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "displayName": g,
+                "members": []
+            }))
+            .map_err(|e| anyhow::anyhow!("cannot create group {g} in the simulator: {e:?}"))?;
+    }
+    Ok(())
+}
+
+pub async fn sim_scim(port: u16, token: &str, groups: &[String]) -> Result<u8> {
+    let state = ScimState::new(ScimSimConfig {
+        token: token.to_owned(),
+        ..ScimSimConfig::default()
+    });
+    seed_groups(&state, groups)?;
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
+        .await
+        .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
+    let addr = listener.local_addr()?;
+    println!("SCIM simulator on http://{addr}/scim/v2 (bearer token from --token / SCIM_TOKEN); test API at http://{addr}/_sim/state. Ctrl-C stops it.");
+    ScimSim::serve_with_shutdown(state, listener, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(exit::OK)
+}
+
+pub async fn run(dir: &Path) -> Result<u8> {
+    let day1: chrono::NaiveDate = "2026-03-02".parse()?;
+    let day2: chrono::NaiveDate = "2026-03-03".parse()?;
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).with_context(|| format!("cannot empty {}", dir.display()))?;
+    }
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let dir = dir.canonicalize()?;
+
+    let token = format!("demo-{}", std::process::id());
+    let sim = ScimSim::start(ScimSimConfig {
+        token: token.clone(),
+        ..ScimSimConfig::default()
+    })
+    .await?;
+    seed_groups(&sim.state, &demo_groups())?;
+    let token_file = dir.join("scim-token");
+    std::fs::write(&token_file, &token)?;
+    let config_text = CONFIG.replace(
+        "{ env = \"SCIM_TOKEN\" }",
+        &format!("{{ file = {:?} }}", token_file.display().to_string()),
+    );
+    let config_path = dir.join("muster.toml");
+    std::fs::write(&config_path, config_text)?;
+    write_day(&dir, DAY1_PERSONS, DAY1_CONTRACTS)?;
+
+    println!("Muster demo");
+    println!(
+        "  folder:    {} (SQLite store, config, HR export)",
+        dir.display()
+    );
+    println!("  target:    SCIM 2.0 simulator at {}", sim.base_url);
+    println!("  dates:     pinned to {day1} and {day2}, the days of the example HR exports");
+    println!();
+
+    let overrides = [(
+        "MUSTER__TARGETS__SCIM__CONNECTION__BASE_URL".to_owned(),
+        sim.base_url.clone(),
+    )];
+    let engine = {
+        let config = Config::load_with_env(
+            &config_path,
+            std::env::vars().chain(overrides.iter().cloned()),
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let engine = Engine::open(config).await?;
+        match output::Bar::new() {
+            Some(bar) => engine.with_progress(Arc::new(bar) as Arc<dyn Progress>),
+            None => engine,
+        }
+    };
+
+    println!("== 1. Preview of the initial load ({day1}) ==");
+    let preview = engine.preview(day1).await?;
+    print!("{}", output::summary(&preview.summary));
+    println!();
+
+    println!("== 2. Apply ==");
+    let started = std::time::Instant::now();
+    let applied = engine.apply(day1, None).await?;
+    print!("{}", output::summary(&applied.summary));
+    println!(
+        "applied in {:.1} s; the simulator now holds {} users",
+        started.elapsed().as_secs_f64(),
+        sim.state.users().len()
+    );
+    check(
+        applied.summary.status(),
+        RunStatus::Changes,
+        "initial apply",
+    )?;
+    println!();
+
+    println!("== 3. A day of HR changes ({day2}): 5 moves, 3 leavers, 2 hires starting 2026-03-16, 1 rename ==");
+    write_day(&dir, DAY2_PERSONS, DAY2_CONTRACTS)?;
+    let preview = engine.preview(day2).await?;
+    println!("{}", output::plan_lines(&preview.plan, 100));
+    println!();
+    let applied = engine.apply(day2, None).await?;
+    print!("{}", output::summary(&applied.summary));
+    check(
+        applied.summary.status(),
+        RunStatus::Changes,
+        "incremental apply",
+    )?;
+    println!();
+
+    println!("== 4. Plan again: nothing left to do ==");
+    let again = engine.preview(day2).await?;
+    print!("{}", output::summary(&again.summary));
+    check(
+        again.summary.status(),
+        RunStatus::NoChanges,
+        "plan after apply",
+    )?;
+    println!();
+
+    println!("== 5. Audit trail of person {RENAMED} ==");
+    let events = engine
+        .store
+        .audit(&AuditQuery {
+            person: Some(ExternalId::new(RENAMED)),
+            limit: 50,
+            ..AuditQuery::default()
+        })
+        .await?;
+    let rows: Vec<Vec<String>> = events
+        .iter()
+        .map(|e| {
+            let what = e
+                .permission
+                .as_ref()
+                .map(|p| p.name.clone())
+                .unwrap_or_else(|| {
+                    e.changes
+                        .iter()
+                        .map(|c| {
+                            format!(
+                                "{}={}",
+                                c.field,
+                                c.after.as_ref().map(|v| v.to_string()).unwrap_or_default()
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                });
+            vec![
+                e.action.to_string(),
+                e.outcome.to_string(),
+                what,
+                e.reason.clone(),
+            ]
+        })
+        .collect();
+    println!(
+        "{}",
+        output::table(&["action", "outcome", "what", "why"], &rows)
+    );
+    println!();
+    println!(
+        "HTTP requests the simulator answered: {}",
+        sim.state.total_requests()
+    );
+    println!(
+        "Try: muster --config {} runs | audit --person {RENAMED} | plan",
+        config_path.display()
+    );
+    println!(
+        "(the simulator stops with the demo; `muster sim scim --groups ...` runs one on its own)"
+    );
+    sim.shutdown().await?;
+    Ok(exit::OK)
+}
+
+fn write_day(dir: &Path, persons: &str, contracts: &str) -> Result<()> {
+    std::fs::write(dir.join("persons.csv"), persons)?;
+    std::fs::write(dir.join("contracts.csv"), contracts)?;
+    Ok(())
+}
+
+fn check(got: RunStatus, want: RunStatus, step: &str) -> Result<()> {
+    if got != want {
+        bail!(
+            "demo step `{step}` ended {}, expected {}",
+            got.as_str(),
+            want.as_str()
+        );
+    }
+    Ok(())
+}

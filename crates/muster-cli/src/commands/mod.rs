@@ -1,0 +1,68 @@
+//! One function per command. Each returns the process exit code.
+
+mod demo;
+mod inspect;
+mod run;
+
+use crate::cli::{Args, Command, SimKind};
+use anyhow::{Context, Result};
+use muster_engine::Config;
+
+pub async fn dispatch(args: Args) -> Result<u8> {
+    match &args.command {
+        Command::Validate => run::validate(&args).await,
+        Command::Plan { out, today } => run::plan(&args, out.as_deref(), *today).await,
+        Command::Apply { plan, yes, today } => {
+            run::apply(&args, plan.as_deref(), *yes, *today).await
+        }
+        Command::Approve {
+            run: id,
+            action,
+            no_apply,
+            today,
+        } => run::approve(&args, id, action.as_deref(), *no_apply, *today).await,
+        Command::Import { target, link } => inspect::import(&args, target, *link).await,
+        Command::Runs { limit } => inspect::runs(&args, *limit).await,
+        Command::Audit {
+            person,
+            target,
+            since,
+            run,
+            limit,
+        } => {
+            inspect::audit(
+                &args,
+                person.as_deref(),
+                target.as_deref(),
+                since.as_deref(),
+                run.as_deref(),
+                *limit,
+            )
+            .await
+        }
+        Command::Sim {
+            kind:
+                SimKind::Scim {
+                    port,
+                    token,
+                    groups,
+                },
+        } => demo::sim_scim(*port, token, groups).await,
+        Command::Demo { dir } => demo::run(dir).await,
+    }
+}
+
+pub fn load_config(args: &Args) -> Result<Config> {
+    Config::load(&args.config)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("the configuration is not valid")
+}
+
+pub fn today(explicit: Option<chrono::NaiveDate>) -> chrono::NaiveDate {
+    explicit.unwrap_or_else(|| chrono::Local::now().date_naive())
+}
+
+pub fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

@@ -1,0 +1,420 @@
+//! The HTTP layer every connector shares: one `reqwest` client (rustls) per target, a token
+//! bucket acquired before every request, the retry loop, and request counters.
+//!
+//! It owns *how* a request is sent: rate, throttling, backoff, timeouts, and the rule that a
+//! POST whose outcome is unknown is never repeated (it comes back as
+//! [`HttpError::Uncertain`]). It leaves *what* a status means to the connector: a 404 or a 409
+//! is handed back as a [`Response`] for the connector to interpret.
+//!
+//! Nothing here logs a header or a body: the `Authorization` value is a sensitive
+//! `HeaderValue` built once from a [`Secret`], and per-request logs (debug/trace) carry only
+//! method, path, status and timing.
+
+pub mod rate;
+pub mod retry;
+
+use muster_core::secret::Secret;
+use muster_core::TargetName;
+use rate::TokenBucket;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
+pub use reqwest::{Method, StatusCode, Url};
+use retry::{RetryPolicy, Verdict};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+use tracing::{debug, instrument, trace};
+
+/// `User-Agent` of every request.
+pub const USER_AGENT: &str = concat!("muster/", env!("CARGO_PKG_VERSION"));
+
+/// How to reach one target, already validated and with secrets resolved.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Whole-request timeout (connect, send, and read the answer).
+    pub timeout: Duration,
+    /// PEM bundle of extra trusted CA certificates, for targets behind a private CA.
+    pub ca_file: Option<PathBuf>,
+    /// Token bucket: `requests` per `per`.
+    pub requests: u32,
+    pub per: Duration,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    pub retry: RetryPolicy,
+    pub auth: Auth,
+}
+
+/// Credentials sent with every request. `Debug` never shows a secret.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    None,
+    Bearer(Secret),
+    Basic { username: String, password: Secret },
+}
+
+impl Auth {
+    fn header(&self) -> Result<Option<HeaderValue>, String> {
+        use base64::Engine as _;
+        let raw = match self {
+            Self::None => return Ok(None),
+            Self::Bearer(token) => format!("Bearer {}", token.expose()),
+            Self::Basic { username, password } => {
+                let pair = format!("{username}:{}", password.expose());
+                format!(
+                    "Basic {}",
+                    base64::engine::general_purpose::STANDARD.encode(pair)
+                )
+            }
+        };
+        // The error must not quote the value.
+        let mut value = HeaderValue::from_str(&raw).map_err(|_| {
+            "the credential contains characters that cannot be sent in an HTTP header".to_owned()
+        })?;
+        value.set_sensitive(true);
+        Ok(Some(value))
+    }
+}
+
+/// One request, owned so it can be sent again.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: Method,
+    pub url: Url,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: Option<Vec<u8>>,
+}
+
+impl Request {
+    pub fn new(method: Method, url: Url) -> Self {
+        Self {
+            method,
+            url,
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+
+    pub fn body(mut self, body: Vec<u8>) -> Self {
+        self.body = Some(body);
+        self
+    }
+}
+
+/// A complete answer (any status the retry loop did not absorb).
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header_str(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// The request did not end in an answer the caller can interpret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HttpError {
+    /// No answer, or one that may or may not have been applied: a timeout, a reset, a 5xx —
+    /// after the retries allowed for this method, or at once for a POST.
+    #[error("{detail} (after {attempts} attempt(s))")]
+    Uncertain {
+        status: Option<u16>,
+        detail: String,
+        attempts: u32,
+    },
+    /// Still told to slow down (429) when the attempts or the time budget ran out.
+    #[error("still rate limited after {attempts} attempt(s)")]
+    Throttled {
+        retry_after: Option<Duration>,
+        attempts: u32,
+    },
+}
+
+/// Requests sent, by method, since the client was built. Every attempt counts, retries
+/// included: this is what the target sees. Shared, so benchmarks can read it while a run goes.
+#[derive(Debug, Default)]
+pub struct RequestCounters {
+    get: AtomicU64,
+    post: AtomicU64,
+    put: AtomicU64,
+    patch: AtomicU64,
+    delete: AtomicU64,
+    other: AtomicU64,
+    throttled: AtomicU64,
+    retried: AtomicU64,
+}
+
+/// A snapshot of [`RequestCounters`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RequestCounts {
+    pub get: u64,
+    pub post: u64,
+    pub put: u64,
+    pub patch: u64,
+    pub delete: u64,
+    pub other: u64,
+    /// Answers that were 429 (or 503 on a method safe to repeat).
+    pub throttled: u64,
+    /// Attempts after the first, for any reason.
+    pub retried: u64,
+}
+
+impl RequestCounts {
+    /// Requests sent, all methods.
+    pub fn total(&self) -> u64 {
+        self.get + self.post + self.put + self.patch + self.delete + self.other
+    }
+}
+
+impl RequestCounters {
+    fn record(&self, method: &Method) {
+        let slot = match *method {
+            Method::GET => &self.get,
+            Method::POST => &self.post,
+            Method::PUT => &self.put,
+            Method::PATCH => &self.patch,
+            Method::DELETE => &self.delete,
+            _ => &self.other,
+        };
+        slot.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn snapshot(&self) -> RequestCounts {
+        let l = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        RequestCounts {
+            get: l(&self.get),
+            post: l(&self.post),
+            put: l(&self.put),
+            patch: l(&self.patch),
+            delete: l(&self.delete),
+            other: l(&self.other),
+            throttled: l(&self.throttled),
+            retried: l(&self.retried),
+        }
+    }
+}
+
+/// One target's HTTP client. Cheap to share behind an `Arc`; all workers of a target use the
+/// same one, so they share its bucket and its pauses.
+#[derive(Debug)]
+pub struct HttpClient {
+    target: TargetName,
+    client: reqwest::Client,
+    auth: Option<HeaderValue>,
+    bucket: TokenBucket,
+    in_flight: Semaphore,
+    retry: RetryPolicy,
+    counters: Arc<RequestCounters>,
+}
+
+impl HttpClient {
+    /// Builds the client. Reads `ca_file`; does not contact the target.
+    pub fn new(target: TargetName, cfg: &HttpConfig) -> Result<Self, String> {
+        let mut builder = reqwest::Client::builder()
+            .use_rustls_tls()
+            .timeout(cfg.timeout)
+            .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
+            .user_agent(USER_AGENT)
+            // A SCIM API has no business redirecting; following one could carry a POST or the
+            // credentials somewhere unexpected.
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(path) = &cfg.ca_file {
+            let pem =
+                std::fs::read(path).map_err(|e| format!("ca_file `{}`: {e}", path.display()))?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| format!("ca_file `{}`: not a PEM bundle: {e}", path.display()))?;
+            if certs.is_empty() {
+                return Err(format!(
+                    "ca_file `{}`: holds no certificate",
+                    path.display()
+                ));
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let client = builder.build().map_err(|e| format!("HTTP client: {e}"))?;
+        Ok(Self {
+            target,
+            client,
+            auth: cfg.auth.header()?,
+            bucket: TokenBucket::new(cfg.requests, cfg.per),
+            in_flight: Semaphore::new(cfg.concurrency.max(1)),
+            retry: RetryPolicy {
+                max_attempts: cfg.retry.max_attempts.max(1),
+                ..cfg.retry
+            },
+            counters: Arc::new(RequestCounters::default()),
+        })
+    }
+
+    pub fn target(&self) -> &TargetName {
+        &self.target
+    }
+
+    /// The live counters (shared).
+    pub fn counters(&self) -> Arc<RequestCounters> {
+        self.counters.clone()
+    }
+
+    /// Sends `req` under the bucket, retrying as [`retry`] allows. Any answer that is not
+    /// retried comes back as `Ok`, whatever its status.
+    #[instrument(skip_all, fields(target = %self.target, method = %req.method, path = %req.url.path()))]
+    pub async fn send(&self, req: &Request) -> Result<Response, HttpError> {
+        let started = Instant::now();
+        let mut attempt: u32 = 0;
+        loop {
+            attempt += 1;
+            if attempt > 1 {
+                self.counters.retried.fetch_add(1, Ordering::Relaxed);
+            }
+            self.bucket.acquire().await;
+            let outcome = {
+                // One permit per attempt, not across backoff sleeps.
+                let _permit = self.in_flight.acquire().await;
+                self.counters.record(&req.method);
+                self.attempt(req).await
+            };
+            let policy = &self.retry;
+            let last = attempt >= policy.max_attempts;
+            match outcome {
+                Ok(resp) => {
+                    let verdict = retry::classify_status(&req.method, resp.status);
+                    debug!(
+                        status = resp.status.as_u16(),
+                        attempt,
+                        ?verdict,
+                        "Response."
+                    );
+                    match verdict {
+                        Verdict::Done => return Ok(resp),
+                        Verdict::Uncertain => {
+                            return Err(HttpError::Uncertain {
+                                status: Some(resp.status.as_u16()),
+                                detail: format!("answered {}", resp.status),
+                                attempts: attempt,
+                            })
+                        }
+                        Verdict::Throttled => {
+                            self.counters.throttled.fetch_add(1, Ordering::Relaxed);
+                            let told = resp
+                                .header_str("retry-after")
+                                .and_then(|v| retry::parse_retry_after(v, SystemTime::now()));
+                            let delay = told.unwrap_or_else(|| policy.backoff(attempt - 1));
+                            let over_budget = started.elapsed() + delay > policy.max_elapsed;
+                            // Everyone slows down, even when this request gives up.
+                            self.bucket.pause_for(delay.min(policy.max_elapsed));
+                            if last || over_budget {
+                                return Err(if resp.status == StatusCode::TOO_MANY_REQUESTS {
+                                    HttpError::Throttled {
+                                        retry_after: told,
+                                        attempts: attempt,
+                                    }
+                                } else {
+                                    HttpError::Uncertain {
+                                        status: Some(resp.status.as_u16()),
+                                        detail: format!("answered {}", resp.status),
+                                        attempts: attempt,
+                                    }
+                                });
+                            }
+                            trace!(?delay, "Target asks to slow down; pausing it.");
+                        }
+                        Verdict::Retry => {
+                            let delay = policy.backoff(attempt - 1);
+                            if last || started.elapsed() + delay > policy.max_elapsed {
+                                return Err(HttpError::Uncertain {
+                                    status: Some(resp.status.as_u16()),
+                                    detail: format!("answered {}", resp.status),
+                                    attempts: attempt,
+                                });
+                            }
+                            tokio::time::sleep(delay).await;
+                        }
+                    }
+                }
+                Err(failure) => {
+                    let verdict = retry::classify_transport(&req.method, failure.never_sent);
+                    debug!(attempt, error = %failure.detail, ?verdict, "No response.");
+                    let delay = policy.backoff(attempt - 1);
+                    let give_up = verdict == Verdict::Uncertain
+                        || last
+                        || started.elapsed() + delay > policy.max_elapsed;
+                    if give_up {
+                        return Err(HttpError::Uncertain {
+                            status: None,
+                            detail: failure.detail,
+                            attempts: attempt,
+                        });
+                    }
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    }
+
+    async fn attempt(&self, req: &Request) -> Result<Response, TransportFailure> {
+        let mut builder = self.client.request(req.method.clone(), req.url.clone());
+        if let Some(auth) = &self.auth {
+            builder = builder.header(AUTHORIZATION, auth.clone());
+        }
+        for (name, value) in &req.headers {
+            builder = builder.header(name.clone(), value.clone());
+        }
+        if let Some(body) = &req.body {
+            builder = builder.body(body.clone());
+        }
+        let resp = builder.send().await.map_err(TransportFailure::from)?;
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let body = resp.bytes().await.map_err(TransportFailure::from)?;
+        Ok(Response {
+            status,
+            headers,
+            body: body.to_vec(),
+        })
+    }
+}
+
+/// A request that got no complete answer.
+struct TransportFailure {
+    /// The connection was never established, so the target cannot have seen the request.
+    never_sent: bool,
+    detail: String,
+}
+
+impl From<reqwest::Error> for TransportFailure {
+    fn from(e: reqwest::Error) -> Self {
+        // `without_url`: the URL may carry a filter with personal data; the caller logs the
+        // path it wants.
+        let never_sent = e.is_connect();
+        let kind = if e.is_timeout() {
+            "timed out"
+        } else if e.is_connect() {
+            "could not connect"
+        } else if e.is_body() || e.is_decode() {
+            "answer cut short"
+        } else {
+            "no response"
+        };
+        let e = e.without_url();
+        let mut detail = kind.to_owned();
+        let mut source: Option<&dyn std::error::Error> = std::error::Error::source(&e);
+        while let Some(s) = source {
+            detail.push_str(": ");
+            detail.push_str(&s.to_string());
+            source = s.source();
+        }
+        Self { never_sent, detail }
+    }
+}

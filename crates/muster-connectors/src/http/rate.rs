@@ -1,0 +1,150 @@
+//! A token bucket per target, shared by every worker that talks to it, plus the target-wide
+//! "not before" instant a 429 sets: when one worker is told to slow down, all of them do.
+//!
+//! Small and async on purpose: the lock is a `std` mutex held only for arithmetic, and waiting
+//! happens outside it with `tokio::time::sleep`, so `tokio::time::pause()` drives it in tests.
+
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// `requests` per `per` on average, with bursts of up to `requests`.
+#[derive(Debug)]
+pub struct TokenBucket {
+    capacity: f64,
+    per_second: f64,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    tokens: f64,
+    /// Tokens have been added up to this instant.
+    refilled_at: Instant,
+    /// No request may start before this instant (set by 429 / 503).
+    not_before: Instant,
+}
+
+impl TokenBucket {
+    /// A full bucket. `requests` and `per` must be non-zero (config validation checks).
+    pub fn new(requests: u32, per: Duration) -> Self {
+        let capacity = f64::from(requests.max(1));
+        let per_second = capacity / per.as_secs_f64().max(0.001);
+        let now = Instant::now();
+        Self {
+            capacity,
+            per_second,
+            state: Mutex::new(State {
+                tokens: capacity,
+                refilled_at: now,
+                not_before: now,
+            }),
+        }
+    }
+
+    /// Waits for a token (and for any target-wide pause to end), then takes it.
+    pub async fn acquire(&self) {
+        loop {
+            let wait = match self.try_take(Instant::now()) {
+                None => return,
+                Some(wait) => wait,
+            };
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Takes a token if one is available at `now`, or says how long to wait.
+    fn try_take(&self, now: Instant) -> Option<Duration> {
+        let mut s = self.lock();
+        if now < s.not_before {
+            return Some(s.not_before - now);
+        }
+        if now > s.refilled_at {
+            let earned = (now - s.refilled_at).as_secs_f64() * self.per_second;
+            s.tokens = (s.tokens + earned).min(self.capacity);
+            s.refilled_at = now;
+        }
+        if s.tokens >= 1.0 {
+            s.tokens -= 1.0;
+            None
+        } else {
+            let missing = 1.0 - s.tokens;
+            Some(Duration::from_secs_f64(missing / self.per_second).max(Duration::from_millis(1)))
+        }
+    }
+
+    /// Pauses every worker of this target for `delay`, and empties the bucket so they resume
+    /// at the steady rate instead of in one burst.
+    pub fn pause_for(&self, delay: Duration) {
+        let until = Instant::now() + delay;
+        let mut s = self.lock();
+        if until > s.not_before {
+            s.not_before = until;
+        }
+        s.tokens = 0.0;
+        // No tokens are earned while paused.
+        if s.not_before > s.refilled_at {
+            s.refilled_at = s.not_before;
+        }
+    }
+
+    /// The instant before which no request starts (in the past when not paused).
+    pub fn not_before(&self) -> Instant {
+        self.lock().not_before
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        // The state is plain numbers, valid after any panic of a holder.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_then_the_steady_rate() {
+        let bucket = TokenBucket::new(5, Duration::from_secs(1));
+        let start = Instant::now();
+        for _ in 0..5 {
+            bucket.acquire().await;
+        }
+        assert!(start.elapsed() < Duration::from_millis(1));
+        for _ in 0..10 {
+            bucket.acquire().await;
+        }
+        let took = start.elapsed();
+        assert!(
+            took >= Duration::from_millis(1990) && took <= Duration::from_millis(2100),
+            "{took:?}"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_holds_every_worker_and_empties_the_bucket() {
+        let bucket = std::sync::Arc::new(TokenBucket::new(100, Duration::from_secs(1)));
+        bucket.pause_for(Duration::from_secs(3));
+        let start = Instant::now();
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                let b = bucket.clone();
+                tokio::spawn(async move {
+                    b.acquire().await;
+                    Instant::now()
+                })
+            })
+            .collect();
+        for w in workers {
+            let at = w.await.unwrap();
+            assert!(at - start >= Duration::from_secs(3));
+            // Resumed at the steady rate (100/s), not as a burst of a full bucket.
+            assert!(at - start <= Duration::from_millis(3100));
+        }
+        // A shorter pause never shortens a longer one.
+        bucket.pause_for(Duration::from_secs(10));
+        let until = bucket.not_before();
+        bucket.pause_for(Duration::from_secs(1));
+        assert_eq!(bucket.not_before(), until);
+    }
+}

@@ -1,0 +1,20 @@
+//! Muster's connectors: the I/O side of the pipeline's `execute` stage and of the observed
+//! state it starts from. Each target is a folder with the same files (`config.rs`, `wire.rs`,
+//! `client.rs`, `connector.rs`, `tests.rs`) and implements
+//! [`muster_core::connector::Connector`]; the executor adapts to the capabilities a connector
+//! declares and never tests which one it has.
+//!
+//! - [`http`]: the HTTP layer every connector shares: rustls client, a token bucket per
+//!   target, 429/`Retry-After` handling, bounded retries that never repeat a create blindly,
+//!   and request counters;
+//! - [`secret_ref`]: `{ env = "…" }` / `{ file = "…" }` secret references;
+//! - [`scim`]: any SCIM 2.0 service.
+//!
+//! Planning, gating and journaling are not here: they belong to `muster-core` and the engine.
+
+pub mod http;
+pub mod scim;
+pub mod secret_ref;
+
+pub use scim::{ScimConfig, ScimConnector};
+pub use secret_ref::{SecretError, SecretRef};

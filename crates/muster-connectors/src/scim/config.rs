@@ -1,0 +1,254 @@
+//! `[targets.<name>]` with `kind = "scim"`: what the administrator writes, checked by
+//! [`ScimConfig::validate`] without any I/O. [`super::ScimConnector::connect`] then reads the
+//! secrets and talks to the server.
+
+use crate::http::retry::RetryPolicy;
+use crate::secret_ref::SecretRef;
+use reqwest::Url;
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// One generic SCIM 2.0 target.
+///
+/// ```toml
+/// [targets.lms]
+/// kind = "scim"
+/// base_url = "https://idm.example/scim/v2"
+/// auth = { bearer = { env = "LMS_SCIM_TOKEN" } }
+/// rate_limit = { requests = 100, per_seconds = 10 }
+/// capabilities = { patch = false }
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScimConfig {
+    /// Base URL of the SCIM API, up to and including the version: resources are read at
+    /// `{base_url}/Users` and `{base_url}/Groups`. Required; `http` or `https`, no credentials
+    /// in the URL.
+    pub base_url: String,
+    /// How Muster authenticates: `{ bearer = { env = "TOKEN" } }` or
+    /// `{ basic = { username = "muster", password = { file = "/run/secrets/scim" } } }`.
+    /// Required.
+    pub auth: ScimAuth,
+    /// Accounts (and groups) per page of the full read. Default: `100`. Capped by the server's
+    /// `filter.maxResults`.
+    #[serde(default = "default_page_size")]
+    pub page_size: usize,
+    /// Overrides for what `/ServiceProviderConfig` announces, for servers that misreport.
+    /// Default: trust the server.
+    #[serde(default)]
+    pub capabilities: CapabilityOverrides,
+    /// What a planned delete does: `disable` (`active = false`, reversible) or `delete`
+    /// (`DELETE /Users/{id}`). Default: `disable`.
+    #[serde(default)]
+    pub delete: DeleteMode,
+    /// Requests Muster sends at most, on average: `{ requests = 100, per_seconds = 10 }`.
+    /// Default: 50 requests per 1 second.
+    #[serde(default)]
+    pub rate_limit: RateLimit,
+    /// Requests in flight at once. Default: `4`.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// Seconds before one request is given up (connect, send and answer). Default: `30`.
+    #[serde(default = "default_timeout_s")]
+    pub timeout_s: u64,
+    /// Attempts per request, the first included, for 429/503 and for failures that are safe
+    /// to repeat. A create (POST) whose outcome is unknown is never repeated blindly.
+    /// Default: `5`.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// A PEM file of extra trusted CA certificates, for a server behind a private CA.
+    /// Default: none (the public web roots).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// Backoff between retries when the server gives no `Retry-After`. Default:
+    /// `{ base_ms = 1000, max_ms = 60000 }`.
+    #[serde(default)]
+    pub backoff: Backoff,
+}
+
+/// Credentials for the SCIM API.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum ScimAuth {
+    /// `Authorization: Bearer <token>`.
+    Bearer(SecretRef),
+    /// HTTP Basic.
+    Basic {
+        username: String,
+        password: SecretRef,
+    },
+}
+
+/// Capability overrides: each unset key keeps what the server announces.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CapabilityOverrides {
+    /// PATCH for user updates and memberships (otherwise GET + PUT). Default: as announced.
+    #[serde(default)]
+    pub patch: Option<bool>,
+    /// Filtered look-ups (`userName eq "…"`). Default: as announced.
+    #[serde(default)]
+    pub filter: Option<bool>,
+    /// `If-Match` on writes based on a read. Default: as announced.
+    #[serde(default)]
+    pub etag: Option<bool>,
+    /// Most resources the server returns per page; caps `page_size`. Default: as announced
+    /// (`filter.maxResults`).
+    #[serde(default)]
+    pub max_results: Option<usize>,
+}
+
+/// What a planned delete does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeleteMode {
+    /// `active = false`: reversible, the account stays.
+    #[default]
+    Disable,
+    /// `DELETE /Users/{id}`.
+    Delete,
+}
+
+/// The token bucket's budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Requests per window (also the largest burst). Default: `50`.
+    pub requests: u32,
+    /// Window length in seconds. Default: `1`.
+    #[serde(default = "default_per_seconds")]
+    pub per_seconds: u64,
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        Self {
+            requests: 50,
+            per_seconds: default_per_seconds(),
+        }
+    }
+}
+
+/// Exponential backoff with full jitter: step `n` waits a random time up to
+/// `min(max_ms, base_ms * 2^n)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Backoff {
+    /// First step, in milliseconds. Default: `1000`.
+    #[serde(default = "default_backoff_base_ms")]
+    pub base_ms: u64,
+    /// Longest step, in milliseconds. Default: `60000`.
+    #[serde(default = "default_backoff_max_ms")]
+    pub max_ms: u64,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            base_ms: default_backoff_base_ms(),
+            max_ms: default_backoff_max_ms(),
+        }
+    }
+}
+
+fn default_page_size() -> usize {
+    100
+}
+fn default_concurrency() -> usize {
+    4
+}
+fn default_timeout_s() -> u64 {
+    30
+}
+fn default_max_attempts() -> u32 {
+    5
+}
+fn default_per_seconds() -> u64 {
+    1
+}
+fn default_backoff_base_ms() -> u64 {
+    1000
+}
+fn default_backoff_max_ms() -> u64 {
+    60_000
+}
+
+impl ScimConfig {
+    /// Every problem with this configuration, each naming its key; empty when it is usable.
+    /// Pure: reads no secret or file, opens no connection.
+    pub fn validate(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        match Url::parse(&self.base_url) {
+            Err(e) => problems.push(format!("base_url: `{}` is not a URL ({e})", self.base_url)),
+            Ok(url) => {
+                if !matches!(url.scheme(), "http" | "https") {
+                    problems.push(format!(
+                        "base_url: `{}` must start with https:// (or http://)",
+                        self.base_url
+                    ));
+                }
+                if !url.username().is_empty() || url.password().is_some() {
+                    // Not echoed: the URL holds a credential.
+                    problems.push(
+                        "base_url: must not carry credentials; use `auth` with a secret reference"
+                            .to_owned(),
+                    );
+                }
+                if url.query().is_some() || url.fragment().is_some() {
+                    problems.push(format!(
+                        "base_url: `{}` must not have a query or fragment",
+                        self.base_url
+                    ));
+                }
+            }
+        }
+        if let ScimAuth::Basic { username, .. } = &self.auth {
+            if username.is_empty() || username.contains(':') {
+                problems
+                    .push("auth.basic.username: must be non-empty and contain no `:`".to_owned());
+            }
+        }
+        let positive = [
+            ("page_size", self.page_size as u64),
+            ("concurrency", self.concurrency as u64),
+            ("timeout_s", self.timeout_s),
+            ("max_attempts", u64::from(self.max_attempts)),
+            ("rate_limit.requests", u64::from(self.rate_limit.requests)),
+            ("rate_limit.per_seconds", self.rate_limit.per_seconds),
+            ("backoff.base_ms", self.backoff.base_ms),
+            ("backoff.max_ms", self.backoff.max_ms),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                problems.push(format!("{key}: must be greater than 0"));
+            }
+        }
+        if self.capabilities.max_results == Some(0) {
+            problems.push("capabilities.max_results: must be greater than 0".to_owned());
+        }
+        if self.backoff.max_ms < self.backoff.base_ms {
+            problems.push(format!(
+                "backoff.max_ms: {} is below backoff.base_ms ({})",
+                self.backoff.max_ms, self.backoff.base_ms
+            ));
+        }
+        problems
+    }
+
+    /// The retry bounds this configuration asks for.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        let timeout = Duration::from_secs(self.timeout_s);
+        let cap = Duration::from_millis(self.backoff.max_ms);
+        RetryPolicy {
+            max_attempts: self.max_attempts.max(1),
+            base: Duration::from_millis(self.backoff.base_ms),
+            cap,
+            // Room for every attempt to time out and wait the longest step, at least 10 min:
+            // a request never waits unboundedly, nor gives up before its attempts are used.
+            max_elapsed: (timeout + cap)
+                .saturating_mul(self.max_attempts.max(1))
+                .max(Duration::from_secs(600)),
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! The one integration binary of `muster-connectors`: connectors against real HTTP servers.
+//!
+//! - `scim_sim`: the SCIM connector against `muster-sim`'s simulator, fault modes included;
+//! - `scim2_server`: a round trip against the third-party `scim2-server` (PyPI), run when its
+//!   binary is installed, and required when `CI` is set.
+
+mod scim2_server;
+mod scim_sim;
+
+use muster_connectors::ScimConfig;
+use std::path::Path;
+
+/// A SCIM config for `base_url`, with the token read from a file in `dir` and backoff in
+/// milliseconds so fault tests run quickly. `extra` is more TOML (later keys may not repeat
+/// earlier ones, so tests pass only what they change).
+pub fn scim_config(base_url: &str, token: &str, dir: &Path, extra: &str) -> ScimConfig {
+    let token_file = dir.join("token");
+    std::fs::write(&token_file, format!("{token}\n")).expect("write token file");
+    let mut text = format!(
+        "base_url = \"{base_url}\"\nauth = {{ bearer = {{ file = \"{}\" }} }}\n",
+        token_file.display()
+    );
+    if !extra.contains("backoff") {
+        text.push_str("backoff = { base_ms = 5, max_ms = 100 }\n");
+    }
+    if !extra.contains("rate_limit") {
+        text.push_str("rate_limit = { requests = 1000, per_seconds = 1 }\n");
+    }
+    text.push_str(extra);
+    let cfg: ScimConfig = toml::from_str(&text).expect("test config parses");
+    assert_eq!(cfg.validate(), Vec::<String>::new());
+    cfg
+}

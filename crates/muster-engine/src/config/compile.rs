@@ -1,0 +1,332 @@
+//! Raw file → validated [`Config`]: person paths, templates and rules are parsed, every
+//! problem is collected with its line. Pure: reads no files and no secrets.
+
+use super::error::{line_of, ConfigError};
+use super::raw::*;
+use super::{Config, Connection, TargetConfig};
+use muster_core::evaluate::{Correlation, Lifecycle, TargetPolicy};
+use muster_core::gate::{SourceThresholds, TargetThresholds, Threshold};
+use muster_core::mapping::{ActionSet, FieldMapping, Template, ValueSource};
+use muster_core::model::{ContractField, PersonPath, PrimaryContractRule, PrimaryCriterion, TargetName};
+use muster_core::plan::ActionKind;
+use muster_core::rules::{Condition, ContractSelection, DynamicPermission, Grants, Op, Rule, Subject, Test};
+use muster_sources::SourceConfig;
+use std::collections::BTreeSet;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+pub struct Compiler<'a> {
+    pub file: &'a Path,
+    pub text: &'a str,
+    pub errors: Vec<ConfigError>,
+}
+
+impl Compiler<'_> {
+    fn err(&mut self, span: Option<Range<usize>>, key: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(ConfigError {
+            file: self.file.to_owned(),
+            line: span.map(|s| line_of(self.text, s.start)),
+            key: key.into(),
+            message: message.into(),
+        });
+    }
+
+    pub fn compile(&mut self, raw: RawConfig, base_dir: &Path, digest: String) -> Option<Config> {
+        let store_path = base_dir.join(raw.store.path.unwrap_or_else(|| PathBuf::from("muster.db")));
+        if let Some(kind) = raw.store.kind.as_deref().filter(|k| *k != "sqlite") {
+            self.err(None, "store.kind", format!("unknown store `{kind}`: expected `sqlite`"));
+        }
+        let source_span = raw.source.span();
+        let source = match SourceConfig::deserialize(raw.source.into_inner()) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                self.err(Some(source_span), "source", e.to_string());
+                None
+            }
+        };
+        let source_thresholds = SourceThresholds {
+            added: raw.source_thresholds.added.map(threshold),
+            removed: raw.source_thresholds.removed.map(threshold),
+            blocked: raw.source_thresholds.blocked.map(threshold),
+        };
+        let primary_rule = match raw.primary_contract {
+            None => PrimaryContractRule::default(),
+            Some(p) => {
+                let span = p.span();
+                let mut order = Vec::new();
+                for name in &p.get_ref().order {
+                    match serde_json::from_value::<PrimaryCriterion>(serde_json::Value::String(name.clone())) {
+                        Ok(c) => order.push(c),
+                        Err(_) => self.err(Some(span.clone()), "primary_contract.order", format!(
+                            "unknown criterion `{name}`: expected active-first, latest-start, earliest-start, highest-fte or latest-end"
+                        )),
+                    }
+                }
+                PrimaryContractRule(order)
+            }
+        };
+
+        let target_names: Vec<String> = raw.targets.keys().cloned().collect();
+        let mut rules = Vec::new();
+        for (i, rule) in raw.rules.into_iter().enumerate() {
+            let span = rule.span();
+            if let Some(r) = self.rule(i, rule.into_inner(), span, &target_names) {
+                rules.push(r);
+            }
+        }
+
+        let mut targets = Vec::new();
+        for (name, target) in raw.targets {
+            let span = target.span();
+            if let Some(t) = self.target(&name, target.into_inner(), span, &rules) {
+                targets.push(t);
+            }
+        }
+        if targets.is_empty() && self.errors.is_empty() {
+            self.err(None, "targets", "no target is configured: add a [targets.<name>] table");
+        }
+
+        let source = source?;
+        if !self.errors.is_empty() {
+            return None;
+        }
+        Some(Config {
+            file: self.file.to_owned(),
+            base_dir: base_dir.to_owned(),
+            digest,
+            store_path,
+            source,
+            source_thresholds,
+            primary_rule,
+            targets,
+        })
+    }
+
+    fn target(&mut self, name: &str, raw: RawTarget, span: Range<usize>, rules: &[Rule]) -> Option<TargetConfig> {
+        let key = format!("targets.{name}");
+        let conn_span = raw.connection.span();
+        let connection = match raw.kind.get_ref().as_str() {
+            "scim" => match muster_connectors::scim::ScimConfig::deserialize(raw.connection.into_inner()) {
+                Ok(c) => {
+                    for problem in c.validate() {
+                        self.err(Some(conn_span.clone()), format!("{key}.connection"), problem);
+                    }
+                    Some(Connection::Scim(c))
+                }
+                Err(e) => {
+                    self.err(Some(conn_span), format!("{key}.connection"), e.to_string());
+                    None
+                }
+            },
+            other => {
+                self.err(Some(raw.kind.span()), format!("{key}.kind"), format!("unknown connector `{other}`: expected `scim`"));
+                None
+            }
+        };
+
+        let corr_span = raw.correlation.span();
+        let corr = raw.correlation.into_inner();
+        let correlation_path = self.path(&corr.person, Some(corr_span), &format!("{key}.correlation.person"));
+
+        let mut mappings = Vec::new();
+        let mut secret_fields = BTreeSet::new();
+        for (i, m) in raw.mapping.into_iter().enumerate() {
+            let span = m.span();
+            let m = m.into_inner();
+            let mkey = format!("{key}.mapping[{i}]");
+            let sources = [m.path.is_some(), m.template.is_some(), m.value.is_some()];
+            if sources.iter().filter(|s| **s).count() != 1 {
+                self.err(Some(span), mkey, "give exactly one of `path`, `template` or `value`");
+                continue;
+            }
+            let value = if let Some(p) = &m.path {
+                self.path(p, Some(span.clone()), &format!("{mkey}.path")).map(ValueSource::Path)
+            } else if let Some(t) = &m.template {
+                match Template::parse(t) {
+                    Ok(t) => Some(ValueSource::Template(t)),
+                    Err(e) => {
+                        self.err(Some(span.clone()), format!("{mkey}.template"), e.to_string());
+                        None
+                    }
+                }
+            } else {
+                m.value.clone().and_then(|v| match serde_json::to_value(v) {
+                    Ok(v) => Some(ValueSource::Fixed(v)),
+                    Err(e) => {
+                        self.err(Some(span.clone()), format!("{mkey}.value"), e.to_string());
+                        None
+                    }
+                })
+            };
+            let actions = self.actions(m.on.as_ref(), span.clone(), &mkey);
+            if let (Some(value), Some(actions)) = (value, actions) {
+                if m.secret {
+                    secret_fields.insert(m.field.clone());
+                }
+                mappings.push(FieldMapping { field: m.field, value, actions, secret: m.secret });
+            }
+        }
+
+        let mut thresholds = TargetThresholds::default();
+        for (kind, t) in raw.thresholds {
+            match kind.parse::<ActionKind>() {
+                Ok(k) if k != ActionKind::Correlate => {
+                    thresholds.per_kind.insert(k.threshold_group(), threshold(*t.get_ref()));
+                }
+                _ => self.err(Some(t.span()), format!("{key}.thresholds.{kind}"), "expected one of create, update, enable, disable, delete, grant, revoke"),
+            }
+        }
+        if let Some(a) = raw.all_or_nothing {
+            thresholds.all_or_nothing_percent = Some(a.percent);
+            thresholds.allow_large = a.allow_large;
+        }
+        let target = TargetName::new(name);
+        let _ = span;
+        Some(TargetConfig {
+            policy: TargetPolicy {
+                target: target.clone(),
+                rules: rules.iter().filter(|r| r.applies_to(&target)).cloned().collect(),
+                mappings,
+                lifecycle: Lifecycle {
+                    create_days_before_start: raw.lifecycle.create_days_before_start,
+                    delete_days_after_end: raw.lifecycle.delete_days_after_end,
+                },
+                correlation: Correlation {
+                    person: correlation_path?,
+                    account_field: corr.account,
+                    case_insensitive: corr.case_insensitive,
+                },
+            },
+            name: target,
+            connection: connection?,
+            thresholds,
+            secret_fields,
+        })
+    }
+
+    fn actions(&mut self, on: Option<&RawOn>, span: Range<usize>, key: &str) -> Option<ActionSet> {
+        let names: Vec<&str> = match on {
+            None => return Some(ActionSet::ALWAYS),
+            Some(RawOn::One(s)) if s == "always" => return Some(ActionSet::ALWAYS),
+            Some(RawOn::One(s)) => vec![s.as_str()],
+            Some(RawOn::Many(v)) => v.iter().map(String::as_str).collect(),
+        };
+        let mut set = ActionSet::default();
+        for n in names {
+            match n {
+                "create" => set.create = true,
+                "update" => set.update = true,
+                "enable" => set.enable = true,
+                "disable" => set.disable = true,
+                "delete" => set.delete = true,
+                other => {
+                    self.err(Some(span.clone()), format!("{key}.on"), format!("unknown action `{other}`: expected \"always\" or a list of create, update, enable, disable, delete"));
+                    return None;
+                }
+            }
+        }
+        Some(set)
+    }
+
+    fn rule(&mut self, i: usize, raw: RawRule, span: Range<usize>, targets: &[String]) -> Option<Rule> {
+        let key = format!("rules[{i}] ({})", raw.name);
+        if let Some(ts) = &raw.targets {
+            for t in ts.iter().filter(|t| !targets.contains(t)) {
+                self.err(Some(span.clone()), format!("{key}.targets"), format!("no target named `{t}` is configured"));
+            }
+        }
+        let when = match &raw.when {
+            None => Some(Condition::Always),
+            Some(c) => self.condition(c, &span, &format!("{key}.when")),
+        };
+        let mut dynamic = Vec::new();
+        for (j, d) in raw.dynamic_permissions.iter().enumerate() {
+            let dkey = format!("{key}.dynamic_permissions[{j}]");
+            let contracts = match d.contracts.as_deref() {
+                None | Some("in-scope") => ContractSelection::InScope,
+                Some("primary") => ContractSelection::Primary,
+                Some(other) => {
+                    self.err(Some(span.clone()), format!("{dkey}.contracts"), format!("`{other}`: expected `in-scope` or `primary`"));
+                    continue;
+                }
+            };
+            match Template::parse(&d.template) {
+                Ok(template) => dynamic.push(DynamicPermission { template, contracts }),
+                Err(e) => self.err(Some(span.clone()), format!("{dkey}.template"), e.to_string()),
+            }
+        }
+        Some(Rule {
+            name: raw.name,
+            targets: raw.targets.map(|ts| ts.into_iter().map(TargetName::new).collect()),
+            when: when?,
+            grants: Grants {
+                account: raw.account,
+                access: raw.access,
+                permissions: raw.permissions,
+                dynamic,
+            },
+        })
+    }
+
+    fn condition(&mut self, c: &RawCondition, span: &Range<usize>, key: &str) -> Option<Condition> {
+        let forms = [c.all.is_some(), c.any.is_some(), c.not.is_some(), c.field.is_some()];
+        if forms.iter().filter(|f| **f).count() != 1 {
+            self.err(Some(span.clone()), key, "a condition has exactly one of `all`, `any`, `not` or `field`");
+            return None;
+        }
+        let list = |this: &mut Self, cs: &[RawCondition], k: &str| -> Option<Vec<Condition>> {
+            let out: Vec<Option<Condition>> = cs.iter().enumerate().map(|(i, c)| this.condition(c, span, &format!("{key}.{k}[{i}]"))).collect();
+            out.into_iter().collect()
+        };
+        if let Some(cs) = &c.all {
+            return list(self, cs, "all").map(Condition::All);
+        }
+        if let Some(cs) = &c.any {
+            return list(self, cs, "any").map(Condition::Any);
+        }
+        if let Some(inner) = &c.not {
+            return self.condition(inner, span, &format!("{key}.not")).map(|c| Condition::Not(Box::new(c)));
+        }
+        let field = c.field.as_deref().unwrap_or_default();
+        let subject = match field.strip_prefix("AnyContract.") {
+            Some(f) => match ContractField::parse(f) {
+                Some(f) => Subject::AnyContract(f),
+                None => {
+                    self.err(Some(span.clone()), format!("{key}.field"), format!("unknown contract field `{f}`"));
+                    return None;
+                }
+            },
+            None => Subject::Person(self.path(field, Some(span.clone()), &format!("{key}.field"))?),
+        };
+        let mut ops = Vec::new();
+        if let Some(v) = &c.equals { ops.push(Op::Equals(v.clone())) }
+        if let Some(v) = &c.not_equals { ops.push(Op::NotEquals(v.clone())) }
+        if let Some(v) = &c.in_ { ops.push(Op::In(v.clone())) }
+        if let Some(v) = &c.contains { ops.push(Op::Contains(v.clone())) }
+        if let Some(v) = &c.starts_with { ops.push(Op::StartsWith(v.clone())) }
+        if let Some(v) = c.exists { ops.push(if v { Op::Exists } else { Op::Missing }) }
+        if let Some(v) = c.before_days { ops.push(Op::BeforeDays(v)) }
+        if let Some(v) = c.after_days { ops.push(Op::AfterDays(v)) }
+        if ops.len() != 1 {
+            self.err(Some(span.clone()), key, "a `field` condition needs exactly one of equals, not_equals, in, contains, starts_with, exists, before_days, after_days");
+            return None;
+        }
+        Some(Condition::Test(Test { subject, op: ops.remove(0) }))
+    }
+
+    fn path(&mut self, path: &str, span: Option<Range<usize>>, key: &str) -> Option<PersonPath> {
+        match PersonPath::parse(path) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                self.err(span, key, e.to_string());
+                None
+            }
+        }
+    }
+}
+
+fn threshold(t: RawThreshold) -> Threshold {
+    Threshold { absolute: t.absolute, percent: t.percent }
+}
+
+use serde::Deserialize as _;

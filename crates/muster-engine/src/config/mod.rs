@@ -1,0 +1,100 @@
+//! `muster.toml`: read, overridden from the environment, validated. Three steps, three types:
+//! [`raw`] (the file's shape), [`Config`] (checked meaning, no secrets), and the connectors
+//! built from it by `crate::connectors` (secrets resolved, clients open).
+
+mod compile;
+mod error;
+mod overrides;
+mod raw;
+
+pub use error::{ConfigError, ConfigErrors};
+
+use muster_core::evaluate::TargetPolicy;
+use muster_core::gate::{SourceThresholds, TargetThresholds};
+use muster_core::model::{PrimaryContractRule, TargetName};
+use muster_sources::SourceConfig;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// A configuration whose meaning has been checked. Holds references to secrets, never their
+/// values.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub file: PathBuf,
+    pub base_dir: PathBuf,
+    /// Digest of the effective configuration text (after overrides).
+    pub digest: String,
+    pub store_path: PathBuf,
+    pub source: SourceConfig,
+    pub source_thresholds: SourceThresholds,
+    pub primary_rule: PrimaryContractRule,
+    pub targets: Vec<TargetConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TargetConfig {
+    pub name: TargetName,
+    pub connection: Connection,
+    pub policy: TargetPolicy,
+    pub thresholds: TargetThresholds,
+    pub secret_fields: BTreeSet<String>,
+}
+
+/// The connector settings of one target, by kind.
+#[derive(Debug, Clone)]
+pub enum Connection {
+    Scim(muster_connectors::scim::ScimConfig),
+}
+
+impl Config {
+    /// Reads `path`, applies `MUSTER__…` environment overrides and validates everything.
+    pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+        Self::load_with_env(path, std::env::vars())
+    }
+
+    pub fn load_with_env(path: &Path, env: impl Iterator<Item = (String, String)>) -> Result<Config, ConfigErrors> {
+        let one = |line: Option<usize>, key: &str, message: String| {
+            ConfigErrors(vec![ConfigError { file: path.to_owned(), line, key: key.to_owned(), message }])
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| one(None, "", format!("cannot read the configuration: {e}")))?;
+        Self::parse(path, &text, env)
+    }
+
+    /// Parses configuration text as if read from `path` (relative paths resolve against its
+    /// folder).
+    pub fn parse(path: &Path, text: &str, env: impl Iterator<Item = (String, String)>) -> Result<Config, ConfigErrors> {
+        let one = |line: Option<usize>, key: &str, message: String| {
+            ConfigErrors(vec![ConfigError { file: path.to_owned(), line, key: key.to_owned(), message }])
+        };
+        let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+            let line = e.span().map(|s| error::line_of(text, s.start));
+            one(line, "", e.message().to_owned())
+        })?;
+        let used = overrides::apply(&mut doc, env).map_err(|m| one(None, "environment", m))?;
+        let effective = if used.is_empty() { text.to_owned() } else { doc.to_string() };
+        let raw: raw::RawConfig = toml::from_str(&effective).map_err(|e| {
+            let line = e.span().map(|s| error::line_of(&effective, s.start));
+            let mut message = e.message().to_owned();
+            if !used.is_empty() {
+                message.push_str(&format!(" (with overrides from {})", used.join(", ")));
+            }
+            one(line, "", message)
+        })?;
+        let digest = Sha256::digest(effective.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let mut compiler = compile::Compiler { file: path, text: &effective, errors: Vec::new() };
+        let config = compiler.compile(raw, &base_dir, digest);
+        match config {
+            Some(c) if compiler.errors.is_empty() => Ok(c),
+            _ => Err(ConfigErrors(compiler.errors)),
+        }
+    }
+
+    pub fn target(&self, name: &str) -> Option<&TargetConfig> {
+        self.targets.iter().find(|t| t.name.as_str() == name)
+    }
+}
+
+#[cfg(test)]
+mod tests;

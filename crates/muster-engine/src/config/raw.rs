@@ -1,0 +1,213 @@
+//! The file as written: serde structs that only check shape. Every field is documented for
+//! the administrator; `deny_unknown_fields` turns a typo into an error instead of a silently
+//! ignored setting. Meaning (paths, templates, rules) is checked in `compile`.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Where Muster keeps its state.
+    #[serde(default)]
+    pub store: RawStore,
+    /// The source of persons: `kind = "csv"` or `"json"` and its settings.
+    pub source: Spanned<toml::Value>,
+    /// Limits on how much the source may change between runs; the whole run stops when one
+    /// trips.
+    #[serde(default)]
+    pub source_thresholds: RawSourceThresholds,
+    /// How the primary contract is chosen.
+    #[serde(default)]
+    pub primary_contract: Option<Spanned<RawPrimary>>,
+    /// Connected applications by name.
+    #[serde(default)]
+    pub targets: BTreeMap<String, Spanned<RawTarget>>,
+    /// Business rules, evaluated for every person and every target they apply to.
+    #[serde(default)]
+    pub rules: Vec<Spanned<RawRule>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStore {
+    /// `sqlite` (the default; PostgreSQL follows for several nodes).
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// SQLite file, relative to this config file's folder. Default: `muster.db`.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSourceThresholds {
+    /// Persons new in the source since the last applied run.
+    pub added: Option<RawThreshold>,
+    /// Persons gone from the source since the last applied run (a truncated export).
+    pub removed: Option<RawThreshold>,
+    /// Source records that could not be read.
+    pub blocked: Option<RawThreshold>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawThreshold {
+    /// Trips when the count reaches this number.
+    pub absolute: Option<usize>,
+    /// Trips when the count reaches this percentage of the population.
+    pub percent: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPrimary {
+    /// Criteria in order: `active-first`, `latest-start`, `earliest-start`, `highest-fte`,
+    /// `latest-end`. Default: active-first, highest-fte, latest-start.
+    pub order: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTarget {
+    /// The connector: `scim`.
+    pub kind: Spanned<String>,
+    /// The connector's own settings (URL, credentials, rate limit); see the connector's docs.
+    pub connection: Spanned<toml::Value>,
+    /// How an unlinked account is found for a person.
+    pub correlation: Spanned<RawCorrelation>,
+    #[serde(default)]
+    pub lifecycle: RawLifecycle,
+    /// Per action type (`create`, `update`, `enable`, `disable`, `delete`, `grant`, `revoke`);
+    /// disables count together with deletes.
+    #[serde(default)]
+    pub thresholds: BTreeMap<String, Spanned<RawThreshold>>,
+    /// All-or-nothing: nothing runs when more than `percent` of the accounts would change.
+    #[serde(default)]
+    pub all_or_nothing: Option<RawAllOrNothing>,
+    /// Field mappings: how each account field is computed.
+    #[serde(default)]
+    pub mapping: Vec<Spanned<RawMapping>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCorrelation {
+    /// Person field, e.g. `Contact.Business.Email`.
+    pub person: String,
+    /// Account attribute holding the same value, e.g. `userName`.
+    pub account: String,
+    /// Compare ignoring case. Default: true.
+    #[serde(default = "yes")]
+    pub case_insensitive: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLifecycle {
+    /// Create the account (disabled) this many days before the contract starts. Default 0.
+    #[serde(default)]
+    pub create_days_before_start: u32,
+    /// Delete the account this many days after the last contract ended; unset = keep it
+    /// disabled.
+    #[serde(default)]
+    pub delete_days_after_end: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAllOrNothing {
+    pub percent: f64,
+    /// Let a large run through (the Cloud Sync `allow_large_sync`). Default false.
+    #[serde(default)]
+    pub allow_large: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMapping {
+    /// The target's attribute, e.g. `name.givenName`.
+    pub field: String,
+    /// Copy this person field.
+    pub path: Option<String>,
+    /// Render this template, e.g. `{Name.GivenName}.{Name.FamilyName|ascii|lower}@corp.example`.
+    pub template: Option<String>,
+    /// A fixed value.
+    pub value: Option<toml::Value>,
+    /// Actions this field is written on: `"always"` (create + update; the default),
+    /// `"create"` (only on create), or a list of create, update, enable, disable, delete.
+    #[serde(default)]
+    pub on: Option<RawOn>,
+    /// Never shown in plans, logs, audit or reports.
+    #[serde(default)]
+    pub secret: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawOn {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    pub name: String,
+    /// Targets this rule applies to. Default: all.
+    #[serde(default)]
+    pub targets: Option<Vec<String>>,
+    /// Condition; default: always.
+    #[serde(default)]
+    pub when: Option<RawCondition>,
+    /// Grants an account.
+    #[serde(default)]
+    pub account: bool,
+    /// Grants account access (enabled).
+    #[serde(default)]
+    pub access: bool,
+    /// Static permissions by group name.
+    #[serde(default)]
+    pub permissions: Vec<String>,
+    /// Dynamic permissions, one per contract in scope.
+    #[serde(default)]
+    pub dynamic_permissions: Vec<RawDynamic>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDynamic {
+    /// Group name template over `Contract.*`, e.g. `Dept {Contract.Department}`.
+    pub template: String,
+    /// `in-scope` (every active contract; default) or `primary`.
+    #[serde(default)]
+    pub contracts: Option<String>,
+}
+
+/// Exactly one of `all`, `any`, `not`, or `field` with one operator.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCondition {
+    pub all: Option<Vec<RawCondition>>,
+    pub any: Option<Vec<RawCondition>>,
+    pub not: Option<Box<RawCondition>>,
+    /// A person field (`PrimaryContract.Department`) or `AnyContract.<field>`.
+    pub field: Option<String>,
+    pub equals: Option<String>,
+    pub not_equals: Option<String>,
+    #[serde(rename = "in")]
+    pub in_: Option<Vec<String>>,
+    pub contains: Option<String>,
+    pub starts_with: Option<String>,
+    pub exists: Option<bool>,
+    /// The field is a date before today plus this many days.
+    pub before_days: Option<i64>,
+    /// The field is a date after today plus this many days.
+    pub after_days: Option<i64>,
+}

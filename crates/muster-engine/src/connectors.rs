@@ -1,0 +1,15 @@
+//! Builds connectors from configuration: the one place that maps a connector kind to its
+//! constructor. Secrets are resolved here, and only here.
+
+use crate::config::{Connection, TargetConfig};
+use muster_core::connector::{Connector, ConnectorError};
+use std::sync::Arc;
+
+pub async fn connect(target: &TargetConfig) -> Result<Arc<dyn Connector>, ConnectorError> {
+    match &target.connection {
+        Connection::Scim(cfg) => {
+            let c = muster_connectors::scim::ScimConnector::connect(target.name.clone(), cfg).await?;
+            Ok(Arc::new(c))
+        }
+    }
+}

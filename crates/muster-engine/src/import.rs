@@ -1,0 +1,132 @@
+//! Entitlement import: read every account and group of a target and report how they
+//! correlate with the source's persons, before Muster manages anything. With `link`, the
+//! unambiguous correlations are stored as links (adoption).
+
+use crate::error::EngineError;
+use crate::run::Engine;
+use chrono::NaiveDate;
+use muster_core::model::{AccountRef, ExternalId, TargetName};
+use muster_store::{Link, LinkState};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+
+#[derive(Debug, Default, Serialize)]
+pub struct Pair {
+    pub person: ExternalId,
+    pub account: AccountRef,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct UnmatchedAccount {
+    pub account: AccountRef,
+    /// The account's correlation attribute.
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct DisputedPerson {
+    pub person: ExternalId,
+    pub value: String,
+    pub accounts: Vec<AccountRef>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct ImportReport {
+    pub target: TargetName,
+    pub accounts: usize,
+    pub groups: usize,
+    pub memberships: usize,
+    /// Already linked in the store, account present.
+    pub linked: Vec<Pair>,
+    /// Exactly one unlinked account matches (stored when importing with `--link`).
+    pub correlated_now: Vec<Pair>,
+    pub persons_without_account: Vec<ExternalId>,
+    pub accounts_without_person: Vec<UnmatchedAccount>,
+    pub disputed: Vec<DisputedPerson>,
+}
+
+impl Engine {
+    pub async fn import(&self, target: &str, today: NaiveDate, link: bool) -> Result<ImportReport, EngineError> {
+        let t = self.config.target(target).ok_or_else(|| EngineError::Usage(format!("no target named `{target}` in {}", self.config.file.display())))?;
+        let connector = self.connector(&t.name).ok_or_else(|| EngineError::Usage(format!("target {target} is not connected")))?;
+        let (_, persons, _) = self.read_source(today).await?;
+        let observed = connector.read_all().await.map_err(|source| EngineError::Target { target: target.to_owned(), source })?;
+        let links = self.store.links(&t.name).await?;
+        let corr = &t.policy.correlation;
+        let key = |v: &str| if corr.case_insensitive { v.to_lowercase() } else { v.to_owned() };
+
+        let mut report = ImportReport {
+            target: t.name.clone(),
+            accounts: observed.accounts.len(),
+            groups: observed.groups.len(),
+            memberships: observed.groups.iter().map(|g| g.members.len()).sum(),
+            ..ImportReport::default()
+        };
+        let present: HashSet<&AccountRef> = observed.accounts.iter().map(|a| &a.reference).collect();
+        let linked_by_person: HashMap<&ExternalId, &AccountRef> = links
+            .iter()
+            .filter(|l| present.contains(&l.account))
+            .map(|l| (&l.person, &l.account))
+            .collect();
+        let claimed: HashSet<&AccountRef> = linked_by_person.values().copied().collect();
+        let mut by_value: HashMap<String, Vec<&AccountRef>> = HashMap::new();
+        for a in &observed.accounts {
+            if let Some(v) = a.attributes.get(&corr.account_field).and_then(|v| v.as_str()) {
+                by_value.entry(key(v)).or_default().push(&a.reference);
+            }
+        }
+
+        let mut matched: HashSet<&AccountRef> = claimed.clone();
+        for p in &persons {
+            if let Some(account) = linked_by_person.get(&p.external_id) {
+                report.linked.push(Pair { person: p.external_id.clone(), account: (*account).clone() });
+                continue;
+            }
+            let Some(value) = corr.person.get(p, None) else {
+                report.persons_without_account.push(p.external_id.clone());
+                continue;
+            };
+            let free: Vec<&AccountRef> = by_value
+                .get(&key(&value))
+                .map(|v| v.iter().copied().filter(|a| !claimed.contains(a)).collect())
+                .unwrap_or_default();
+            match free.as_slice() {
+                [] => report.persons_without_account.push(p.external_id.clone()),
+                [account] => {
+                    matched.insert(account);
+                    report.correlated_now.push(Pair { person: p.external_id.clone(), account: (*account).clone() });
+                }
+                several => {
+                    matched.extend(several.iter().copied());
+                    report.disputed.push(DisputedPerson {
+                        person: p.external_id.clone(),
+                        value: value.into_owned(),
+                        accounts: several.iter().map(|a| (*a).clone()).collect(),
+                    });
+                }
+            }
+        }
+        for a in &observed.accounts {
+            if !matched.contains(&a.reference) {
+                report.accounts_without_person.push(UnmatchedAccount {
+                    account: a.reference.clone(),
+                    value: a.attributes.get(&corr.account_field).and_then(|v| v.as_str()).map(str::to_owned),
+                });
+            }
+        }
+        if link {
+            for pair in &report.correlated_now {
+                self.store
+                    .upsert_link(&Link {
+                        target: t.name.clone(),
+                        person: pair.person.clone(),
+                        account: pair.account.clone(),
+                        state: LinkState::Active,
+                        updated_at: chrono::Utc::now(),
+                    })
+                    .await?;
+            }
+        }
+        Ok(report)
+    }
+}

@@ -1,0 +1,17 @@
+//! Runs Muster's pipeline. Reads `muster.toml` ([`config`]), drives the stages of
+//! `muster-core` over data fetched from the source, the store and the targets ([`run`]), and
+//! executes gated plans through connectors with a journal and audit trail ([`execute`]).
+//! [`import`] reads a target and reports how its accounts correlate with persons.
+
+pub mod config;
+pub mod connectors;
+pub mod error;
+pub mod execute;
+pub mod fingerprint;
+pub mod import;
+pub mod progress;
+pub mod run;
+
+pub use config::Config;
+pub use error::EngineError;
+pub use run::{Engine, RunReport};

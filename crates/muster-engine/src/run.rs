@@ -1,0 +1,380 @@
+//! The pipeline, stage by stage, in the order of the design brief:
+//!
+//! ```text
+//! source ─▶ snapshot ─▶ source gate ─▶ evaluate ─▶ correlate+diff ─▶ target gate ─▶ execute ─▶ report
+//! ```
+//!
+//! Preview and apply share [`Engine::prepare`]; preview stops before `execute`. Stages that
+//! decide are pure functions in `muster-core`; this module only fetches their inputs (source,
+//! store, targets) and stores their outputs.
+
+use crate::config::{Config, TargetConfig};
+use crate::error::EngineError;
+use crate::execute::{execute, ExecContext};
+use crate::fingerprint::fingerprint;
+use crate::progress::{Progress, Silent};
+use chrono::NaiveDate;
+use futures::future::join_all;
+use muster_core::connector::{Connector, Observed};
+use muster_core::evaluate::{evaluate, Evaluation};
+use muster_core::gate::{source_gate, target_gate, GatedPlan, SourceDelta};
+use muster_core::model::{AccountRef, ExternalId, Person, SourceRecord, TargetName};
+use muster_core::plan::{diff, ActionKind, DiffInput, LinkState as PlanLinkState, Plan, StoredLink, TargetPlan};
+use muster_core::report::{RunSummary, TargetSummary};
+use muster_sources::SourceRead;
+use muster_store::{Approval, LinkState, RunMode, SnapshotPerson, Store};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+
+/// The name under which the source's snapshots are stored.
+pub const SOURCE_NAME: &str = "source";
+
+/// A source record that could not be read, as reported to the administrator.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BlockedRecord {
+    pub person: ExternalId,
+    pub location: String,
+    pub reason: String,
+}
+
+/// Everything up to (and including) the target gate.
+pub struct Prepared {
+    pub persons: Vec<Person>,
+    pub blocked_records: Vec<BlockedRecord>,
+    pub warnings: Vec<String>,
+    pub delta: SourceDelta,
+    /// Why the source gate stopped the run, if it did; then no target was read.
+    pub source_blocked: Option<String>,
+    pub plan: Plan,
+    pub gated: Vec<GatedPlan>,
+    /// Approvals that released a threshold in this run, consumed when it is applied.
+    pub approvals: Vec<Approval>,
+}
+
+/// The result of a preview or an apply.
+pub struct RunReport {
+    pub run: String,
+    pub summary: RunSummary,
+    pub plan: Plan,
+    pub blocked_records: Vec<BlockedRecord>,
+    pub warnings: Vec<String>,
+}
+
+pub struct Engine {
+    pub config: Config,
+    pub store: Arc<dyn Store>,
+    pub progress: Arc<dyn Progress>,
+    connectors: BTreeMap<TargetName, Arc<dyn Connector>>,
+}
+
+impl Engine {
+    /// Opens the store and connects to every target (secrets are resolved here).
+    pub async fn open(config: Config) -> Result<Self, EngineError> {
+        let store: Arc<dyn Store> = Arc::new(muster_store::open_sqlite(&config.store_path).await?);
+        let mut connectors = BTreeMap::new();
+        for t in &config.targets {
+            let c = crate::connectors::connect(t)
+                .await
+                .map_err(|source| EngineError::Target { target: t.name.to_string(), source })?;
+            connectors.insert(t.name.clone(), c);
+        }
+        Ok(Self { config, store, progress: Arc::new(Silent), connectors })
+    }
+
+    pub fn with_progress(mut self, progress: Arc<dyn Progress>) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    pub fn connector(&self, target: &TargetName) -> Option<&Arc<dyn Connector>> {
+        self.connectors.get(target)
+    }
+
+    /// Stage 1: the source, with primary contracts chosen for `today`.
+    pub async fn read_source(&self, today: NaiveDate) -> Result<(SourceRead, Vec<Person>, Vec<BlockedRecord>), EngineError> {
+        let source = self.config.source.clone();
+        let base = self.config.base_dir.clone();
+        let read = tokio::task::spawn_blocking(move || muster_sources::read_source(&source, &base))
+            .await
+            .map_err(|e| EngineError::Usage(format!("source reader stopped: {e}")))??;
+        let mut persons = Vec::with_capacity(read.records.len());
+        let mut blocked = Vec::new();
+        for r in &read.records {
+            match r {
+                SourceRecord::Valid(p) => {
+                    let mut p = p.clone();
+                    self.config.primary_rule.apply(&mut p, today);
+                    persons.push(p);
+                }
+                SourceRecord::Blocked { id, location, reason } => blocked.push(BlockedRecord {
+                    person: id.clone(),
+                    location: location.clone(),
+                    reason: reason.clone(),
+                }),
+            }
+        }
+        Ok((read, persons, blocked))
+    }
+
+    /// Source → snapshot comparison → source gate → evaluate → read targets → diff → target gate.
+    pub async fn prepare(&self, today: NaiveDate) -> Result<Prepared, EngineError> {
+        let (read, persons, blocked_records) = self.read_source(today).await?;
+
+        let previous = match self.store.latest_snapshot(SOURCE_NAME).await? {
+            Some(meta) => Some(self.store.snapshot_persons(meta.id).await?),
+            None => None,
+        };
+        let current: HashSet<&ExternalId> = persons
+            .iter()
+            .map(|p| &p.external_id)
+            .chain(blocked_records.iter().map(|b| &b.person))
+            .collect();
+        let delta = match &previous {
+            None => SourceDelta { previous: None, valid: persons.len(), blocked: blocked_records.len(), added: 0, removed: 0 },
+            Some(prev) => {
+                let before: HashSet<&ExternalId> = prev.iter().map(|p| &p.external_id).collect();
+                SourceDelta {
+                    previous: Some(before.len()),
+                    valid: persons.len(),
+                    blocked: blocked_records.len(),
+                    added: persons.iter().filter(|p| !before.contains(&p.external_id)).count(),
+                    removed: before.iter().filter(|id| !current.contains(*id)).count(),
+                }
+            }
+        };
+        let mut plan = Plan { version: Plan::VERSION, today, source_digest: read.digest.clone(), targets: Vec::new() };
+        if let Err(trips) = source_gate(&delta, &self.config.source_thresholds) {
+            return Ok(Prepared {
+                persons,
+                blocked_records,
+                warnings: read.warnings,
+                delta,
+                source_blocked: Some(trips.join("; ")),
+                plan,
+                gated: Vec::new(),
+                approvals: Vec::new(),
+            });
+        }
+
+        let held: HashSet<ExternalId> = blocked_records.iter().map(|b| b.person.clone()).collect();
+        let futures = self.config.targets.iter().map(|t| self.plan_target(t, &persons, &held, today));
+        let mut gated = Vec::new();
+        let mut approvals = Vec::new();
+        for result in join_all(futures).await {
+            let (g, used) = result?;
+            plan.targets.push(g.plan.clone());
+            gated.push(g);
+            approvals.extend(used);
+        }
+        Ok(Prepared { persons, blocked_records, warnings: read.warnings, delta, source_blocked: None, plan, gated, approvals })
+    }
+
+    async fn plan_target(&self, t: &TargetConfig, persons: &[Person], held: &HashSet<ExternalId>, today: NaiveDate) -> Result<(GatedPlan, Vec<Approval>), EngineError> {
+        let connector = self.connectors.get(&t.name).ok_or_else(|| EngineError::Usage(format!("target {} is not connected", t.name)))?;
+        let observed: Observed = connector
+            .read_all()
+            .await
+            .map_err(|source| EngineError::Target { target: t.name.to_string(), source })?;
+        let links: Vec<StoredLink> = self
+            .store
+            .links(&t.name)
+            .await?
+            .into_iter()
+            .map(|l| StoredLink {
+                person: l.person,
+                account: l.account,
+                state: match l.state {
+                    LinkState::Active => PlanLinkState::Active,
+                    LinkState::Deleted => PlanLinkState::Deleted,
+                },
+            })
+            .collect();
+        let fingerprints: HashMap<(AccountRef, String), String> = self
+            .store
+            .fingerprints(&t.name)
+            .await?
+            .into_iter()
+            .map(|f| ((f.account, f.field), f.hmac))
+            .collect();
+        let key = self.store.fingerprint_key().await?;
+        let evaluations: Vec<Evaluation> = persons.iter().map(|p| evaluate(p, &t.policy, today)).collect();
+        let target = t.name.clone();
+        let fp = move |account: &AccountRef, field: &str, value: &serde_json::Value| fingerprint(&key, &target, account, field, value);
+        let target_plan: TargetPlan = diff(&DiffInput {
+            target: &t.name,
+            capabilities: connector.capabilities(),
+            evaluations: &evaluations,
+            held,
+            observed: &observed,
+            links: &links,
+            fingerprints: &fingerprints,
+            fingerprint: &fp,
+            correlation: &t.policy.correlation,
+            managed: &t.policy.managed_groups(),
+            secret_fields: &t.secret_fields,
+        });
+        let open = self.store.open_approvals(&t.name).await?;
+        let mut approved: BTreeMap<ActionKind, usize> = BTreeMap::new();
+        for a in &open {
+            *approved.entry(a.kind.threshold_group()).or_default() += a.count;
+        }
+        let gated = target_gate(target_plan, &t.thresholds, &approved);
+        let used = open.into_iter().filter(|a| gated.approved.contains(&a.kind.threshold_group())).collect();
+        Ok((gated, used))
+    }
+
+    /// Preview: plan only. Blocked thresholds are recorded so the run can be approved.
+    pub async fn preview(&self, today: NaiveDate) -> Result<RunReport, EngineError> {
+        let run = self.store.start_run(RunMode::Preview, &self.config.digest).await?;
+        let result = self.preview_run(&run.id, today).await;
+        self.close(&run.id, &result).await?;
+        result
+    }
+
+    async fn preview_run(&self, run: &str, today: NaiveDate) -> Result<RunReport, EngineError> {
+        let prepared = self.prepare(today).await?;
+        self.record_blocked(run, &prepared).await?;
+        let mut summary = self.summary_of(run, "preview", &prepared);
+        for (t, g) in summary.targets.iter_mut().zip(&prepared.gated) {
+            for a in &g.plan.actions {
+                let c = t.by_action.entry(a.kind).or_default();
+                c.planned += 1;
+                if g.is_blocked(a) {
+                    c.blocked += 1;
+                }
+            }
+        }
+        Ok(RunReport { run: run.to_owned(), summary, plan: prepared.plan, blocked_records: prepared.blocked_records, warnings: prepared.warnings })
+    }
+
+    /// Apply: plan, gate, execute. With `expected`, executes only if a fresh plan equals it
+    /// (same source, same target state, same actions), and refuses otherwise.
+    pub async fn apply(&self, today: NaiveDate, expected: Option<&Plan>) -> Result<RunReport, EngineError> {
+        let run = self.store.start_run(RunMode::Apply, &self.config.digest).await?;
+        let result = self.apply_run(&run.id, today, expected).await;
+        self.close(&run.id, &result).await?;
+        result
+    }
+
+    async fn apply_run(&self, run: &str, today: NaiveDate, expected: Option<&Plan>) -> Result<RunReport, EngineError> {
+        let prepared = self.prepare(today).await?;
+        if let Some(expected) = expected {
+            check_unchanged(expected, &prepared.plan)?;
+        }
+        let mut summary = self.summary_of(run, "apply", &prepared);
+        if prepared.source_blocked.is_some() {
+            return Ok(RunReport { run: run.to_owned(), summary, plan: prepared.plan, blocked_records: prepared.blocked_records, warnings: prepared.warnings });
+        }
+        self.record_blocked(run, &prepared).await?;
+        let key = self.store.fingerprint_key().await?;
+        let mut contexts = Vec::new();
+        for g in &prepared.gated {
+            let Some(t) = self.config.target(g.plan.target.as_str()) else { continue };
+            let Some(connector) = self.connectors.get(&t.name) else { continue };
+            contexts.push((
+                ExecContext {
+                    run: run.to_owned(),
+                    target: t.name.clone(),
+                    connector: connector.clone(),
+                    store: self.store.clone(),
+                    correlation: t.policy.correlation.clone(),
+                    fingerprint_key: key.clone(),
+                    progress: self.progress.clone(),
+                },
+                g,
+            ));
+        }
+        let results = join_all(contexts.iter().map(|(ctx, g)| execute(ctx, g))).await;
+        summary.targets = Vec::new();
+        for r in results {
+            summary.targets.push(r?);
+        }
+        for a in &prepared.approvals {
+            self.store.consume_approval(a.id, run).await?;
+        }
+        self.save_snapshot(run, &prepared).await?;
+        Ok(RunReport { run: run.to_owned(), summary, plan: prepared.plan, blocked_records: prepared.blocked_records, warnings: prepared.warnings })
+    }
+
+    fn summary_of(&self, run: &str, mode: &str, prepared: &Prepared) -> RunSummary {
+        RunSummary {
+            run: run.to_owned(),
+            mode: mode.to_owned(),
+            blocked: prepared.source_blocked.clone(),
+            blocked_persons: prepared.blocked_records.len(),
+            targets: prepared
+                .gated
+                .iter()
+                .map(|g| {
+                    let mut t = TargetSummary::new(g.plan.target.clone());
+                    t.disputed = g.plan.disputed.len();
+                    t.held = g.plan.held.len();
+                    t.warnings = g.plan.warnings.clone();
+                    t
+                })
+                .collect(),
+        }
+    }
+
+    async fn record_blocked(&self, run: &str, prepared: &Prepared) -> Result<(), EngineError> {
+        for g in &prepared.gated {
+            for (kind, reason) in &g.blocked_kinds {
+                let count = g.plan.count_group(*kind);
+                self.store.record_blocked(run, &g.plan.target, *kind, count, reason).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn save_snapshot(&self, run: &str, prepared: &Prepared) -> Result<(), EngineError> {
+        let mut records = Vec::with_capacity(prepared.persons.len());
+        for p in &prepared.persons {
+            let record = serde_json::to_value(p).map_err(|e| EngineError::Usage(format!("snapshot of {}: {e}", p.external_id)))?;
+            let hash = Sha256::digest(record.to_string().as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+            records.push(SnapshotPerson { external_id: p.external_id.clone(), record_hash: hash, record });
+        }
+        self.store
+            .save_snapshot(SOURCE_NAME, run, &prepared.plan.source_digest, &records, prepared.blocked_records.len())
+            .await?;
+        Ok(())
+    }
+
+    async fn close(&self, run: &str, result: &Result<RunReport, EngineError>) -> Result<(), EngineError> {
+        let (status, summary) = match result {
+            Ok(r) => (r.summary.status().as_str().to_owned(), serde_json::to_value(&r.summary).unwrap_or_default()),
+            Err(e) => ("error".to_owned(), serde_json::json!({ "error": e.to_string() })),
+        };
+        self.store.finish_run(run, &status, &summary).await?;
+        Ok(())
+    }
+}
+
+/// `apply --plan`: the fresh plan must be the saved one.
+fn check_unchanged(expected: &Plan, fresh: &Plan) -> Result<(), EngineError> {
+    if expected.version != Plan::VERSION {
+        return Err(EngineError::StalePlan(format!("plan format {} is not {}", expected.version, Plan::VERSION)));
+    }
+    if expected.today != fresh.today {
+        return Err(EngineError::StalePlan(format!("it was made for {}, today is {}", expected.today, fresh.today)));
+    }
+    if expected.source_digest != fresh.source_digest {
+        return Err(EngineError::StalePlan("the source changed since the plan was made".into()));
+    }
+    for t in &fresh.targets {
+        let Some(e) = expected.targets.iter().find(|e| e.target == t.target) else {
+            return Err(EngineError::StalePlan(format!("target {} is not in the saved plan", t.target)));
+        };
+        if e.observed_digest != t.observed_digest {
+            return Err(EngineError::StalePlan(format!("target {} changed since the plan was made", t.target)));
+        }
+        let as_json = |p: &TargetPlan| serde_json::to_value(&p.actions).unwrap_or_default();
+        if as_json(e) != as_json(t) {
+            return Err(EngineError::StalePlan(format!("the actions for {} differ (was the configuration changed?)", t.target)));
+        }
+    }
+    if expected.targets.len() != fresh.targets.len() {
+        return Err(EngineError::StalePlan("the configured targets changed".into()));
+    }
+    Ok(())
+}

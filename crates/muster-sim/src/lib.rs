@@ -1,0 +1,29 @@
+//! Muster's target simulators: in-memory HTTP servers that behave like the systems Muster
+//! provisions, for its tests, demo and benchmarks. Each one is written from its page in
+//! `targets/*.md`, with its own types or raw JSON, never with a connector's wire types, so a
+//! simulator and a connector cannot share one misunderstanding.
+//!
+//! - [`scim`]: a SCIM 2.0 server ([`ScimSim`]) with capability and fault switches.
+//! - [`faults`]: fault switches, seeded randomness and rate limiting, shared by all simulators.
+//! - [`serve`]: the accept loop that can drop a connection without answering.
+//!
+//! Simulators bind `127.0.0.1` only.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use muster_sim::{ScimSim, ScimSimConfig};
+//! let sim = ScimSim::start(ScimSimConfig::default()).await?;
+//! println!("SCIM at {} (Bearer sim-token)", sim.base_url);
+//! sim.shutdown().await
+//! # }
+//! ```
+
+pub mod faults;
+pub mod scim;
+pub mod serve;
+
+pub use faults::Faults;
+pub use scim::{
+    run_until_ctrl_c, RunningScimSim, ScimError, ScimSim, ScimSimConfig, ScimState, ScimSwitches,
+    ScimType, SpcMode,
+};

@@ -1,0 +1,497 @@
+//! The in-memory directory: users and groups with their indexes, and the invariants every write
+//! keeps: unique `userName` (ignoring case), members that exist, and no member left pointing at
+//! a deleted resource. Versions (`meta.version`) and timestamps live here too.
+//!
+//! Writes are all-or-nothing: [`Store::update`] hands a copy of the attributes to the caller's
+//! change and commits only if the change and every check succeed; this is what makes PATCH
+//! atomic per request. Parsing requests and rendering HTTP answers belong to `routes` and
+//! `patch`; this module only sees normalized attribute maps.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use axum::http::StatusCode;
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
+use serde_json::{json, Map, Value};
+
+use super::error::{ScimError, ScimType};
+use super::filter::Filter;
+use super::schema::{Kind, ENTERPRISE_SCHEMA};
+
+/// One stored resource.
+#[derive(Debug, Clone)]
+struct Entry {
+    /// Creation order; listings follow it so paging is stable while nothing changes.
+    seq: u64,
+    attrs: Map<String, Value>,
+    created: String,
+    modified: String,
+    /// Bumped on every change; served as `W/"n"`.
+    version: u64,
+}
+
+/// Resources of one kind, by id and in creation order.
+#[derive(Debug, Default)]
+struct Table {
+    order: BTreeMap<u64, String>,
+    entries: HashMap<String, Entry>,
+}
+
+/// Everything the simulator holds.
+#[derive(Debug)]
+pub struct Store {
+    users: Table,
+    groups: Table,
+    /// Lower-cased `userName` → user id.
+    names: HashMap<String, String>,
+    /// Member id (user or group) → ids of the groups listing it.
+    member_of: HashMap<String, BTreeSet<String>>,
+    next_seq: u64,
+    rng: StdRng,
+}
+
+/// What rendering includes beyond what a GET returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// As served: no password.
+    Served,
+    /// For the test API's state dump: the stored password too.
+    Dump,
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Checks `If-Match` against the current version: `*` or any listed tag, weak or strong.
+fn check_if_match(if_match: Option<&str>, version: u64) -> Result<(), ScimError> {
+    let Some(header) = if_match else {
+        return Ok(());
+    };
+    let current = format!("\"{version}\"");
+    let ok = header
+        .split(',')
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == current);
+    if ok {
+        Ok(())
+    } else {
+        Err(ScimError::new(
+            StatusCode::PRECONDITION_FAILED,
+            format!("version mismatch: If-Match {header}, current W/{current}"),
+        ))
+    }
+}
+
+impl Store {
+    /// An empty store whose ids follow from `seed`.
+    pub fn new(seed: u64) -> Self {
+        Self {
+            users: Table::default(),
+            groups: Table::default(),
+            names: HashMap::new(),
+            member_of: HashMap::new(),
+            next_seq: 0,
+            rng: StdRng::seed_from_u64(seed),
+        }
+    }
+
+    fn table(&self, kind: Kind) -> &Table {
+        match kind {
+            Kind::User => &self.users,
+            Kind::Group => &self.groups,
+        }
+    }
+
+    fn table_mut(&mut self, kind: Kind) -> &mut Table {
+        match kind {
+            Kind::User => &mut self.users,
+            Kind::Group => &mut self.groups,
+        }
+    }
+
+    /// A random (version 4 layout) UUID from the seeded generator.
+    fn new_id(&mut self) -> String {
+        let mut b = [0u8; 16];
+        self.rng.fill_bytes(&mut b);
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        format!(
+            "{}-{}-{}-{}-{}",
+            &hex[..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..]
+        )
+    }
+
+    /// Current version of a resource.
+    #[cfg(test)]
+    pub fn version(&self, kind: Kind, id: &str) -> Option<u64> {
+        self.table(kind).entries.get(id).map(|e| e.version)
+    }
+
+    /// Id of the user whose `userName` matches, ignoring case.
+    pub fn user_id_by_name(&self, name: &str) -> Option<&str> {
+        self.names.get(&name.to_lowercase()).map(String::as_str)
+    }
+
+    /// Fails with 409 `uniqueness` when another user holds `attrs`' userName.
+    fn check_unique(
+        &self,
+        kind: Kind,
+        attrs: &Map<String, Value>,
+        own_id: Option<&str>,
+    ) -> Result<(), ScimError> {
+        if kind != Kind::User {
+            return Ok(());
+        }
+        let name = attrs
+            .get("userName")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        match self.user_id_by_name(name) {
+            Some(other) if Some(other) != own_id => Err(ScimError::conflict(format!(
+                "userName '{name}' is already taken"
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    /// Resolves group members: each must be an existing user or group other than the group
+    /// itself; `type` is set from what the id is, duplicates collapse, `$ref` is not stored.
+    fn resolve_members(
+        &self,
+        attrs: &mut Map<String, Value>,
+        own_id: Option<&str>,
+    ) -> Result<(), ScimError> {
+        let Some(Value::Array(members)) = attrs.remove("members") else {
+            return Ok(());
+        };
+        let mut seen = BTreeSet::new();
+        let mut out = Vec::with_capacity(members.len());
+        for m in members {
+            let Some(id) = m.get("value").and_then(Value::as_str) else {
+                return Err(ScimError::bad(
+                    ScimType::InvalidValue,
+                    "a member needs a 'value'",
+                ));
+            };
+            let ty = if self.users.entries.contains_key(id) {
+                "User"
+            } else if self.groups.entries.contains_key(id) && Some(id) != own_id {
+                "Group"
+            } else {
+                return Err(ScimError::bad(
+                    ScimType::InvalidValue,
+                    format!("member '{id}' does not exist"),
+                ));
+            };
+            if seen.insert(id.to_string()) {
+                out.push(json!({ "value": id, "type": ty }));
+            }
+        }
+        if !out.is_empty() {
+            attrs.insert("members".into(), Value::Array(out));
+        }
+        Ok(())
+    }
+
+    fn member_ids(attrs: &Map<String, Value>) -> BTreeSet<String> {
+        attrs
+            .get("members")
+            .and_then(Value::as_array)
+            .map(|ms| {
+                ms.iter()
+                    .filter_map(|m| m.get("value")?.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Keeps `names` and `member_of` in step with a resource going from `old` to `new`.
+    fn reindex(
+        &mut self,
+        kind: Kind,
+        id: &str,
+        old: Option<&Map<String, Value>>,
+        new: Option<&Map<String, Value>>,
+    ) {
+        match kind {
+            Kind::User => {
+                let name = |a: Option<&Map<String, Value>>| {
+                    a.and_then(|a| a.get("userName")?.as_str().map(str::to_lowercase))
+                };
+                if let Some(n) = name(old) {
+                    self.names.remove(&n);
+                }
+                if let Some(n) = name(new) {
+                    self.names.insert(n, id.to_string());
+                }
+            }
+            Kind::Group => {
+                let before = old.map(Self::member_ids).unwrap_or_default();
+                let after = new.map(Self::member_ids).unwrap_or_default();
+                for gone in before.difference(&after) {
+                    if let Some(set) = self.member_of.get_mut(gone) {
+                        set.remove(id);
+                        if set.is_empty() {
+                            self.member_of.remove(gone);
+                        }
+                    }
+                }
+                for added in after.difference(&before) {
+                    self.member_of
+                        .entry(added.clone())
+                        .or_default()
+                        .insert(id.to_string());
+                }
+            }
+        }
+    }
+
+    /// Stores a new resource and returns its id.
+    pub fn create(
+        &mut self,
+        kind: Kind,
+        mut attrs: Map<String, Value>,
+    ) -> Result<String, ScimError> {
+        self.check_unique(kind, &attrs, None)?;
+        self.resolve_members(&mut attrs, None)?;
+        let id = self.new_id();
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.reindex(kind, &id, None, Some(&attrs));
+        let ts = now();
+        let entry = Entry {
+            seq,
+            attrs,
+            created: ts.clone(),
+            modified: ts,
+            version: 1,
+        };
+        let table = self.table_mut(kind);
+        table.order.insert(seq, id.clone());
+        table.entries.insert(id.clone(), entry);
+        Ok(id)
+    }
+
+    /// Applies `change` to a copy of a resource's attributes and commits it if the change and
+    /// every invariant hold. A change that leaves the attributes equal keeps the version.
+    pub fn update(
+        &mut self,
+        kind: Kind,
+        id: &str,
+        if_match: Option<&str>,
+        change: impl FnOnce(&mut Map<String, Value>) -> Result<(), ScimError>,
+    ) -> Result<(), ScimError> {
+        let Some(entry) = self.table(kind).entries.get(id) else {
+            return Err(ScimError::not_found(kind.name(), id));
+        };
+        check_if_match(if_match, entry.version)?;
+        let mut attrs = entry.attrs.clone();
+        change(&mut attrs)?;
+        self.check_unique(kind, &attrs, Some(id))?;
+        self.resolve_members(&mut attrs, Some(id))?;
+        self.commit(kind, id, attrs);
+        Ok(())
+    }
+
+    fn commit(&mut self, kind: Kind, id: &str, attrs: Map<String, Value>) {
+        let Some(entry) = self.table_mut(kind).entries.get_mut(id) else {
+            return;
+        };
+        if entry.attrs == attrs {
+            return;
+        }
+        let old = std::mem::replace(&mut entry.attrs, attrs);
+        entry.version += 1;
+        entry.modified = now();
+        let new = entry.attrs.clone();
+        self.reindex(kind, id, Some(&old), Some(&new));
+    }
+
+    /// Deletes a resource and takes it out of every group that listed it.
+    pub fn delete(
+        &mut self,
+        kind: Kind,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> Result<(), ScimError> {
+        let Some(entry) = self.table(kind).entries.get(id) else {
+            return Err(ScimError::not_found(kind.name(), id));
+        };
+        check_if_match(if_match, entry.version)?;
+        let table = self.table_mut(kind);
+        let Some(entry) = table.entries.remove(id) else {
+            return Ok(());
+        };
+        table.order.remove(&entry.seq);
+        self.reindex(kind, id, Some(&entry.attrs), None);
+        for gid in self.member_of.remove(id).unwrap_or_default() {
+            let mut attrs = match self.groups.entries.get(&gid) {
+                Some(g) => g.attrs.clone(),
+                None => continue,
+            };
+            if let Some(Value::Array(ms)) = attrs.get_mut("members") {
+                ms.retain(|m| m.get("value").and_then(Value::as_str) != Some(id));
+                if ms.is_empty() {
+                    attrs.remove("members");
+                }
+            }
+            self.commit(Kind::Group, &gid, attrs);
+        }
+        Ok(())
+    }
+
+    /// Ids of `kind` matching `filter`, in creation order.
+    pub fn find(&self, kind: Kind, filter: Option<&Filter>) -> Vec<&str> {
+        let table = self.table(kind);
+        if let (Kind::User, Some(name)) = (kind, filter.and_then(|f| f.as_eq_on("userName"))) {
+            return self.user_id_by_name(name).into_iter().collect();
+        }
+        table
+            .order
+            .values()
+            .filter(|id| match (filter, table.entries.get(*id)) {
+                (_, None) => false,
+                (None, Some(_)) => true,
+                (Some(f), Some(e)) => f.matches(kind, &e.attrs),
+            })
+            .map(String::as_str)
+            .collect()
+    }
+
+    /// Ids of every resource of `kind`, in creation order.
+    pub fn ids(&self, kind: Kind) -> Vec<String> {
+        self.table(kind).order.values().cloned().collect()
+    }
+
+    /// A resource as served, with `meta` built from `base` (the SCIM base URL).
+    pub fn render(&self, kind: Kind, id: &str, base: &str, view: View) -> Option<Value> {
+        let entry = self.table(kind).entries.get(id)?;
+        let mut out = Map::new();
+        let mut schemas = vec![Value::from(kind.core().id)];
+        for (k, v) in &entry.attrs {
+            if k == "password" && view == View::Served {
+                continue;
+            }
+            if k == ENTERPRISE_SCHEMA {
+                schemas.push(Value::from(ENTERPRISE_SCHEMA));
+            }
+            if k == "members" {
+                out.insert(k.clone(), self.render_members(v, base));
+                continue;
+            }
+            out.insert(k.clone(), v.clone());
+        }
+        if kind == Kind::User {
+            if let Some(groups) = self.member_of.get(id) {
+                let gs: Vec<Value> = groups
+                    .iter()
+                    .map(|gid| {
+                        let display = self
+                            .groups
+                            .entries
+                            .get(gid)
+                            .and_then(|g| g.attrs.get("displayName"));
+                        json!({ "value": gid, "$ref": format!("{base}/Groups/{gid}"),
+                                "display": display, "type": "direct" })
+                    })
+                    .collect();
+                out.insert("groups".into(), Value::Array(gs));
+            }
+        }
+        out.insert("schemas".into(), Value::Array(schemas));
+        out.insert("id".into(), Value::from(id));
+        out.insert(
+            "meta".into(),
+            json!({
+                "resourceType": kind.name(),
+                "created": entry.created,
+                "lastModified": entry.modified,
+                "location": format!("{base}/{}/{id}", kind.endpoint()),
+                "version": format!("W/\"{}\"", entry.version),
+            }),
+        );
+        Some(Value::Object(out))
+    }
+
+    fn render_members(&self, members: &Value, base: &str) -> Value {
+        let Some(ms) = members.as_array() else {
+            return members.clone();
+        };
+        ms.iter()
+            .map(|m| {
+                let id = m.get("value").and_then(Value::as_str).unwrap_or_default();
+                let endpoint = if m.get("type").and_then(Value::as_str) == Some("Group") {
+                    "Groups"
+                } else {
+                    "Users"
+                };
+                let mut m = m.clone();
+                if let Some(o) = m.as_object_mut() {
+                    o.insert(
+                        "$ref".into(),
+                        Value::from(format!("{base}/{endpoint}/{id}")),
+                    );
+                }
+                m
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attrs(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    #[test]
+    fn ids_follow_the_seed() {
+        let a = Store::new(1).new_id();
+        assert_eq!(a, Store::new(1).new_id());
+        assert_ne!(a, Store::new(2).new_id());
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "4");
+    }
+
+    #[test]
+    fn a_failed_change_leaves_the_resource_untouched() {
+        let mut s = Store::new(1);
+        let id = s
+            .create(Kind::User, attrs(json!({"userName": "a"})))
+            .unwrap();
+        s.create(Kind::User, attrs(json!({"userName": "b"})))
+            .unwrap();
+        let err = s
+            .update(Kind::User, &id, None, |a| {
+                a.insert("userName".into(), json!("B"));
+                Ok(())
+            })
+            .unwrap_err();
+        assert_eq!(err.status, StatusCode::CONFLICT);
+        assert_eq!(s.version(Kind::User, &id), Some(1));
+        assert_eq!(s.user_id_by_name("A"), Some(id.as_str()));
+    }
+
+    #[test]
+    fn if_match_accepts_current_weak_or_strong_tags_and_star() {
+        assert!(check_if_match(Some("W/\"3\""), 3).is_ok());
+        assert!(check_if_match(Some("\"3\""), 3).is_ok());
+        assert!(check_if_match(Some("*"), 3).is_ok());
+        assert!(check_if_match(Some("W/\"1\", W/\"3\""), 3).is_ok());
+        assert_eq!(
+            check_if_match(Some("W/\"2\""), 3).unwrap_err().status,
+            StatusCode::PRECONDITION_FAILED
+        );
+    }
+}

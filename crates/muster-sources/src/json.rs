@@ -1,0 +1,646 @@
+//! JSON exports: one array of persons in Muster's nested PascalCase shape.
+//!
+//! The document is split into its elements first (each kept as raw text), then every element is
+//! read on its own, so a person with a wrong type in one field blocks only that person. The
+//! document itself must be well-formed UTF-8 JSON and an array; otherwise the read is fatal.
+
+use crate::config::JsonSourceConfig;
+use crate::error::SourceError;
+use crate::fields::{self, DateFormats, NamePart, PointPart, Required};
+use crate::input::{self, SourceDigest, SourceFile};
+use crate::records::Collector;
+use crate::SourceRead;
+use muster_core::model::{Contract, ContractField, Person};
+use serde_json::value::RawValue;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+pub(crate) fn read(cfg: &JsonSourceConfig, base_dir: &Path) -> Result<SourceRead, SourceError> {
+    let file = SourceFile::new(base_dir, &cfg.path);
+    let bytes = file.read_all()?;
+    let mut digest = SourceDigest::default();
+    digest.add(input::sha256(&bytes));
+    let text = decode(&file, &bytes)?;
+    let elements = split(&file, text)?;
+
+    let reader = Reader {
+        dates: DateFormats::new(&cfg.date_formats, true),
+        required: Required::parse_all(&cfg.required),
+    };
+    let mut unknown = UnknownKeys::default();
+    let mut lines = LineCounter::new(text);
+    let mut people = Collector::new(&file);
+    people.reserve(elements.len());
+    for raw in elements {
+        let offset = (raw.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+        let line = lines.line_at(offset);
+        let value = match serde_json::from_str::<Value>(raw.get()) {
+            Ok(value) => value,
+            Err(e) => {
+                people.blocked(None, line, format!("the person cannot be read: {e}"));
+                continue;
+            }
+        };
+        match reader.person(value, line, &mut unknown) {
+            Ok(person) => people.valid(person, line),
+            Err((id, reason)) => people.blocked(id.as_deref(), line, reason),
+        }
+    }
+    people.block_duplicates();
+    Ok(SourceRead {
+        records: people.into_records(),
+        digest: digest.hex(),
+        warnings: unknown.warnings(&file),
+        files: vec![file.path.clone()],
+    })
+}
+
+/// The document as text, without a byte order mark.
+fn decode<'a>(file: &SourceFile, bytes: &'a [u8]) -> Result<&'a str, SourceError> {
+    input::refuse_wide_encodings(file, bytes)?;
+    let body = input::strip_boms(bytes);
+    let text = std::str::from_utf8(body).map_err(|e| {
+        let before = body.get(..e.valid_up_to()).unwrap_or_default();
+        SourceError::Encoding {
+            file: file.shown.clone(),
+            line: Some(count_newlines(before) + 1),
+            detail: fields::utf8_problem(body, e),
+        }
+    })?;
+    if text.trim().is_empty() {
+        return Err(SourceError::Empty {
+            file: file.shown.clone(),
+            expected: "a JSON array of persons",
+        });
+    }
+    Ok(text)
+}
+
+/// The elements of the top-level array, each as its own raw text.
+fn split<'a>(file: &SourceFile, text: &'a str) -> Result<Vec<&'a RawValue>, SourceError> {
+    serde_json::from_str::<Vec<&RawValue>>(text).map_err(|e| {
+        if e.is_data() {
+            SourceError::NotAnArray {
+                file: file.shown.clone(),
+                line: Some(e.line() as u64),
+                found: describe_start(text).to_owned(),
+            }
+        } else {
+            let full = e.to_string();
+            let suffix = format!(" at line {} column {}", e.line(), e.column());
+            SourceError::JsonSyntax {
+                file: file.shown.clone(),
+                line: e.line() as u64,
+                // serde_json counts an error at the very start of a line as column 0.
+                column: e.column().max(1) as u64,
+                message: full.strip_suffix(&suffix).unwrap_or(&full).to_owned(),
+            }
+        }
+    })
+}
+
+fn describe_start(text: &str) -> &'static str {
+    match text.trim_start().bytes().next() {
+        Some(b'{') => "an object",
+        Some(b'"') => "a string",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'n') => "null",
+        _ => "a number",
+    }
+}
+
+fn count_newlines(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| b == b'\n').count() as u64
+}
+
+/// Line numbers for increasing byte offsets, counting each newline once.
+struct LineCounter<'a> {
+    text: &'a str,
+    offset: usize,
+    line: u64,
+}
+
+impl<'a> LineCounter<'a> {
+    fn new(text: &'a str) -> Self {
+        Self {
+            text,
+            offset: 0,
+            line: 1,
+        }
+    }
+
+    fn line_at(&mut self, offset: usize) -> u64 {
+        if offset > self.offset {
+            let between = self
+                .text
+                .as_bytes()
+                .get(self.offset..offset)
+                .unwrap_or_default();
+            self.line += count_newlines(between);
+            self.offset = offset;
+        }
+        self.line
+    }
+}
+
+/// Where a value sits in a person, for messages: `Contracts[1].StartDate`.
+#[derive(Clone, Copy)]
+struct At<'a> {
+    parent: &'a str,
+    index: Option<usize>,
+    key: &'a str,
+}
+
+impl<'a> At<'a> {
+    fn top(key: &'a str) -> Self {
+        Self {
+            parent: "",
+            index: None,
+            key,
+        }
+    }
+
+    fn under(parent: &'a str, key: &'a str) -> Self {
+        Self {
+            parent,
+            index: None,
+            key,
+        }
+    }
+}
+
+impl fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.parent.is_empty() {
+            f.write_str(self.parent)?;
+            if let Some(i) = self.index {
+                write!(f, "[{i}]")?;
+            }
+            f.write_str(".")?;
+        }
+        f.write_str(self.key)
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Keys no person field matches, counted per path, reported as one warning each.
+#[derive(Default)]
+struct UnknownKeys(BTreeMap<String, (u64, u64)>);
+
+impl UnknownKeys {
+    fn note(&mut self, at: At<'_>, line: u64) {
+        let key = if at.parent.is_empty() {
+            at.key.to_owned()
+        } else if at.index.is_some() {
+            format!("{}[].{}", at.parent, at.key)
+        } else {
+            format!("{}.{}", at.parent, at.key)
+        };
+        self.0.entry(key).or_insert((0, line)).0 += 1;
+    }
+
+    fn warnings(self, file: &SourceFile) -> Vec<String> {
+        self.0
+            .into_iter()
+            .map(|(key, (count, first))| {
+                format!(
+                    "{}: unknown field `{key}` ignored in {count} persons (first on line {first}); \
+                     field names are PascalCase, as in `Name.GivenName`",
+                    file.shown
+                )
+            })
+            .collect()
+    }
+}
+
+/// Reads one element into a person, collecting every problem it has.
+struct Reader {
+    dates: DateFormats,
+    required: Vec<Required>,
+}
+
+type Blocked = (Option<String>, String);
+
+impl Reader {
+    fn person(
+        &self,
+        value: Value,
+        line: u64,
+        unknown: &mut UnknownKeys,
+    ) -> Result<Person, Blocked> {
+        let Value::Object(mut map) = value else {
+            return Err((
+                None,
+                format!("expected an object for a person, found {}", kind(&value)),
+            ));
+        };
+        let id = match map
+            .remove("ExternalId")
+            .map(|v| id_text(v, At::top("ExternalId")))
+        {
+            None | Some(Ok(None)) => {
+                return Err((
+                    None,
+                    "ExternalId is missing or empty; every person needs an id".into(),
+                ))
+            }
+            Some(Err(problem)) => return Err((None, problem)),
+            Some(Ok(Some(id))) => id,
+        };
+        let mut person = Person::new(id);
+        let mut problems = Vec::new();
+        for (key, value) in map {
+            let at = At::top(&key);
+            match key.as_str() {
+                "DisplayName" => person.display_name = text(value, at, &mut problems),
+                "Name" => self.name(value, &mut person, line, unknown, &mut problems),
+                "Contact" => self.contact(value, &mut person, line, unknown, &mut problems),
+                "Contracts" => self.contracts(value, &mut person, line, unknown, &mut problems),
+                "Accounts" => accounts(value, &mut person, &mut problems),
+                _ => unknown.note(at, line),
+            }
+        }
+        for r in &self.required {
+            if let Required::Person(path) = r {
+                if path.get(&person, None).is_none() {
+                    problems.push(format!("required field {path} is missing or empty"));
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(person)
+        } else {
+            Err((Some(person.external_id.to_string()), problems.join("; ")))
+        }
+    }
+
+    fn name(
+        &self,
+        value: Value,
+        person: &mut Person,
+        line: u64,
+        unknown: &mut UnknownKeys,
+        problems: &mut Vec<String>,
+    ) {
+        let Some(map) = object(value, At::top("Name"), problems) else {
+            return;
+        };
+        for (key, value) in map {
+            let at = At::under("Name", &key);
+            match NamePart::from_key(&key) {
+                Some(part) => *fields::name_slot(person, part) = text(value, at, problems),
+                None => unknown.note(at, line),
+            }
+        }
+    }
+
+    fn contact(
+        &self,
+        value: Value,
+        person: &mut Person,
+        line: u64,
+        unknown: &mut UnknownKeys,
+        problems: &mut Vec<String>,
+    ) {
+        let Some(map) = object(value, At::top("Contact"), problems) else {
+            return;
+        };
+        for (kind, value) in map {
+            let (business, parent) = match kind.as_str() {
+                "Business" => (true, "Contact.Business"),
+                "Personal" => (false, "Contact.Personal"),
+                _ => {
+                    unknown.note(At::under("Contact", &kind), line);
+                    continue;
+                }
+            };
+            let Some(point) = object(value, At::under("Contact", &kind), problems) else {
+                continue;
+            };
+            for (key, value) in point {
+                let at = At::under(parent, &key);
+                match PointPart::from_key(&key) {
+                    Some(part) => {
+                        *fields::contact_slot(person, business, part) = text(value, at, problems)
+                    }
+                    None => unknown.note(at, line),
+                }
+            }
+        }
+    }
+
+    fn contracts(
+        &self,
+        value: Value,
+        person: &mut Person,
+        line: u64,
+        unknown: &mut UnknownKeys,
+        problems: &mut Vec<String>,
+    ) {
+        let items = match value {
+            Value::Null => return,
+            Value::Array(items) => items,
+            other => {
+                problems.push(format!(
+                    "Contracts: expected an array of contracts, found {}",
+                    kind(&other)
+                ));
+                return;
+            }
+        };
+        for (i, item) in items.into_iter().enumerate() {
+            let Value::Object(map) = item else {
+                problems.push(format!(
+                    "Contracts[{i}]: expected an object, found {}",
+                    kind(&item)
+                ));
+                continue;
+            };
+            let contract = self.contract(map, i, line, unknown, problems);
+            person.contracts.push(contract);
+        }
+    }
+
+    fn contract(
+        &self,
+        map: Map<String, Value>,
+        i: usize,
+        line: u64,
+        unknown: &mut UnknownKeys,
+        problems: &mut Vec<String>,
+    ) -> Contract {
+        let mut contract = Contract::default();
+        for (key, value) in map {
+            let at = At {
+                parent: "Contracts",
+                index: Some(i),
+                key: &key,
+            };
+            let Some(field) = ContractField::parse(&key).filter(|f| f.name() == key) else {
+                unknown.note(at, line);
+                continue;
+            };
+            match field {
+                ContractField::StartDate => contract.start_date = self.date(value, at, problems),
+                ContractField::EndDate => contract.end_date = self.date(value, at, problems),
+                ContractField::Fte => contract.fte = fte(value, at, problems),
+                ContractField::ExternalId | ContractField::Manager => {
+                    let id = id_text(value, at).unwrap_or_else(|p| {
+                        problems.push(p);
+                        None
+                    });
+                    if let Some(slot) = fields::contract_text_slot(&mut contract, field) {
+                        *slot = id;
+                    }
+                }
+                _ => {
+                    let text = text(value, at, problems);
+                    if let Some(slot) = fields::contract_text_slot(&mut contract, field) {
+                        *slot = text;
+                    }
+                }
+            }
+        }
+        for r in &self.required {
+            if let Required::Contract(field) = r {
+                if field.get(&contract).is_none() {
+                    problems.push(format!(
+                        "required field Contracts[{i}].{} is missing or empty",
+                        field.name()
+                    ));
+                }
+            }
+        }
+        contract
+    }
+
+    fn date(
+        &self,
+        value: Value,
+        at: At<'_>,
+        problems: &mut Vec<String>,
+    ) -> Option<chrono::NaiveDate> {
+        match value {
+            Value::Null => None,
+            Value::String(s) => {
+                let s = fields::clean(&s)?;
+                self.dates
+                    .parse(s)
+                    .map_err(|p| problems.push(format!("{at}: {p}")))
+                    .ok()
+            }
+            other => {
+                problems.push(format!(
+                    "{at}: expected a date as a string, found {}",
+                    kind(&other)
+                ));
+                None
+            }
+        }
+    }
+}
+
+fn object(value: Value, at: At<'_>, problems: &mut Vec<String>) -> Option<Map<String, Value>> {
+    match value {
+        Value::Null => None,
+        Value::Object(map) => Some(map),
+        other => {
+            problems.push(format!("{at}: expected an object, found {}", kind(&other)));
+            None
+        }
+    }
+}
+
+/// A text value, trimmed; empty is absent.
+fn text(value: Value, at: At<'_>, problems: &mut Vec<String>) -> Option<String> {
+    match value {
+        Value::Null => None,
+        Value::String(s) => owned_clean(s, at)
+            .map_err(|p| problems.push(p))
+            .ok()
+            .flatten(),
+        other => {
+            problems.push(format!("{at}: expected a string, found {}", kind(&other)));
+            None
+        }
+    }
+}
+
+/// An id: a string, or a whole number taken as its digits.
+fn id_text(value: Value, at: At<'_>) -> Result<Option<String>, String> {
+    match value {
+        Value::Null => Ok(None),
+        Value::String(s) => owned_clean(s, at),
+        Value::Number(n) if n.is_u64() || n.is_i64() => Ok(Some(n.to_string())),
+        other => Err(format!(
+            "{at}: expected a string or a whole number, found {}",
+            kind(&other)
+        )),
+    }
+}
+
+fn owned_clean(s: String, at: At<'_>) -> Result<Option<String>, String> {
+    let Some(trimmed) = fields::clean(&s) else {
+        return Ok(None);
+    };
+    fields::check_value(trimmed).map_err(|p| format!("{at}: {p}"))?;
+    Ok(Some(if trimmed.len() == s.len() {
+        s
+    } else {
+        trimmed.to_owned()
+    }))
+}
+
+fn fte(value: Value, at: At<'_>, problems: &mut Vec<String>) -> Option<f64> {
+    let parsed = match &value {
+        Value::Null => return None,
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if f >= 0.0 => Ok(f),
+            _ => Err(format!("{n} is not a non-negative number")),
+        },
+        Value::String(s) => match fields::clean(s) {
+            None => return None,
+            Some(s) => fields::parse_fte(s),
+        },
+        other => Err(format!("expected a number, found {}", kind(other))),
+    };
+    parsed.map_err(|p| problems.push(format!("{at}: {p}"))).ok()
+}
+
+fn accounts(value: Value, person: &mut Person, problems: &mut Vec<String>) {
+    let Some(systems) = object(value, At::top("Accounts"), problems) else {
+        return;
+    };
+    for (system, fields) in systems {
+        match fields {
+            Value::Null => {}
+            Value::Object(fields) => {
+                person.accounts.insert(system, fields.into_iter().collect());
+            }
+            other => problems.push(format!(
+                "Accounts.{system}: expected an object of account fields, found {}",
+                kind(&other)
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn reader() -> Reader {
+        Reader {
+            dates: DateFormats::new(&["%Y-%m-%d".to_owned()], true),
+            required: vec![Required::parse("ExternalId").unwrap()],
+        }
+    }
+
+    #[test]
+    fn reads_the_nested_shape() {
+        let mut unknown = UnknownKeys::default();
+        let p = reader()
+            .person(
+                json!({
+                    "ExternalId": 42,
+                    "Name": {"GivenName": " Anouk ", "FamilyName": "Bakker"},
+                    "Contact": {"Business": {"Email": "a@x.example"}},
+                    "Contracts": [{"StartDate": "2025-08-01T00:00:00Z", "Fte": "0,8", "Manager": 7}],
+                    "Accounts": {"AD": {"upn": "a@x", "uid": 3}},
+                }),
+                2,
+                &mut unknown,
+            )
+            .unwrap();
+        assert_eq!(p.external_id.as_str(), "42");
+        assert_eq!(p.name.given_name.as_deref(), Some("Anouk"));
+        assert_eq!(p.contact.business.email.as_deref(), Some("a@x.example"));
+        assert_eq!(
+            p.contracts[0].start_date,
+            chrono::NaiveDate::from_ymd_opt(2025, 8, 1)
+        );
+        assert_eq!(p.contracts[0].fte, Some(0.8));
+        assert_eq!(p.contracts[0].manager.as_deref(), Some("7"));
+        assert_eq!(p.accounts["AD"]["uid"], json!(3));
+        assert_eq!(p.primary, None);
+        assert!(unknown.0.is_empty());
+    }
+
+    #[test]
+    fn every_problem_of_a_person_is_named() {
+        let mut unknown = UnknownKeys::default();
+        let (id, reason) = reader()
+            .person(
+                json!({
+                    "ExternalId": "9",
+                    "Name": "Anouk",
+                    "Contracts": [{"StartDate": "01-08-2025"}, 3, {"Fte": -1}],
+                    "Salary": 1,
+                }),
+                5,
+                &mut unknown,
+            )
+            .unwrap_err();
+        assert_eq!(id.as_deref(), Some("9"));
+        assert!(
+            reason.contains("Name: expected an object, found a string"),
+            "{reason}"
+        );
+        assert!(
+            reason.contains("Contracts[0].StartDate: \"01-08-2025\" is not a date"),
+            "{reason}"
+        );
+        assert!(
+            reason.contains("Contracts[1]: expected an object, found a number"),
+            "{reason}"
+        );
+        assert!(reason.contains("Contracts[2].Fte: -1"), "{reason}");
+        assert_eq!(unknown.0.get("Salary"), Some(&(1, 5)));
+    }
+
+    #[test]
+    fn an_id_must_be_text_or_a_whole_number() {
+        let mut unknown = UnknownKeys::default();
+        for (value, want) in [
+            (json!({}), "ExternalId is missing"),
+            (
+                json!({"ExternalId": "  "}),
+                "ExternalId is missing or empty",
+            ),
+            (
+                json!({"ExternalId": 1.5}),
+                "ExternalId: expected a string or a whole number",
+            ),
+            (
+                json!([1]),
+                "expected an object for a person, found an array",
+            ),
+        ] {
+            let (id, reason) = reader().person(value, 1, &mut unknown).unwrap_err();
+            assert_eq!(id, None);
+            assert!(reason.contains(want), "{reason}");
+        }
+    }
+
+    #[test]
+    fn line_counter_counts_each_newline_once() {
+        let text = "[\n{},\n\n{}\n]";
+        let mut lines = LineCounter::new(text);
+        assert_eq!(lines.line_at(2), 2);
+        assert_eq!(lines.line_at(7), 4);
+        assert_eq!(lines.line_at(7), 4);
+    }
+}

@@ -1,0 +1,99 @@
+//! Muster's sources: reading persons from an HR export into [`SourceRecord`]s.
+//!
+//! A read yields every person of the export, each either [`SourceRecord::Valid`] or
+//! [`SourceRecord::Blocked`] with where it was found and what is wrong with it, so a bad row is
+//! never mistaken for a person who left. Problems with a whole file (cannot be opened, empty,
+//! not UTF-8, a configured column missing) are a [`SourceError`]: the run stops instead of
+//! seeing "zero persons". An export with a header and no rows is *not* an error here; the
+//! engine's source threshold decides what to make of it.
+//!
+//! - [`config`]: the `[source]` section of `muster.toml` and its validation.
+//! - `csv`: persons and contracts CSV files (`;`, `,` or tab; UTF-8 with or without BOM).
+//! - `json`: an array of persons in the nested shape of [`Person`].
+//! - [`error`]: fatal errors.
+//!
+//! Choosing each person's primary contract is left to the engine; records come out with
+//! `primary: None`.
+
+pub mod config;
+mod csv;
+pub mod error;
+mod fields;
+mod index;
+mod input;
+mod json;
+mod records;
+
+pub use config::{CsvSourceConfig, Delimiter, JsonSourceConfig, SourceConfig};
+pub use error::{ConfigProblem, SourceError};
+pub use fields::MAX_VALUE_BYTES;
+
+use muster_core::model::{ExternalId, Person, SourceRecord};
+use std::path::{Path, PathBuf};
+
+/// The result of reading a source once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceRead {
+    /// Every record of the export, in file order: valid persons and blocked records.
+    pub records: Vec<SourceRecord>,
+    /// SHA-256 (hex) over every file read, so a saved plan can tell the source has changed.
+    pub digest: String,
+    /// Things the administrator should know that block no one: ignored columns, contracts for
+    /// unknown persons, rows with no values.
+    pub warnings: Vec<String>,
+    /// The files read, as opened.
+    pub files: Vec<PathBuf>,
+}
+
+/// A blocked record, borrowed from a [`SourceRead`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Blocked<'a> {
+    pub id: &'a ExternalId,
+    /// Where the record was found, e.g. `persons.csv:17`.
+    pub location: &'a str,
+    pub reason: &'a str,
+}
+
+impl SourceRead {
+    /// The valid persons, in file order.
+    pub fn valid(&self) -> impl Iterator<Item = &Person> + '_ {
+        self.records.iter().filter_map(|r| match r {
+            SourceRecord::Valid(p) => Some(p),
+            SourceRecord::Blocked { .. } => None,
+        })
+    }
+
+    /// The blocked records, in file order.
+    pub fn blocked(&self) -> impl Iterator<Item = Blocked<'_>> + '_ {
+        self.records.iter().filter_map(|r| match r {
+            SourceRecord::Valid(_) => None,
+            SourceRecord::Blocked {
+                id,
+                location,
+                reason,
+            } => Some(Blocked {
+                id,
+                location,
+                reason,
+            }),
+        })
+    }
+
+    pub fn valid_count(&self) -> usize {
+        self.valid().count()
+    }
+
+    pub fn blocked_count(&self) -> usize {
+        self.records.len() - self.valid_count()
+    }
+}
+
+/// Reads the source described by `config`. Relative paths in it are read from `base_dir`,
+/// normally the folder that holds the configuration file.
+pub fn read_source(config: &SourceConfig, base_dir: &Path) -> Result<SourceRead, SourceError> {
+    config.validate()?;
+    match config {
+        SourceConfig::Csv(c) => csv::read(c, base_dir),
+        SourceConfig::Json(j) => json::read(j, base_dir),
+    }
+}

@@ -1,0 +1,38 @@
+//! Muster's state store: what one run leaves for the next, and for the people who read them.
+//!
+//! It holds runs, source snapshots, links (person ↔ account per target), fingerprints of
+//! write-only values, the action journal (written before and after every request, so a
+//! crashed run can be resumed without duplicates), threshold blocks and their approvals, the
+//! audit trail, and the key for fingerprints. Everything goes through one async trait,
+//! [`Store`], so the engine, CLI and server never name a database:
+//!
+//! - [`store`]: the trait and its records ([`RunRecord`], [`Link`], [`JournalEntry`], ...).
+//! - [`sqlite`]: [`SqliteStore`], one SQLite file in WAL mode, opened with [`open_sqlite`];
+//!   the default. A PostgreSQL implementation will sit beside it for several nodes.
+//! - [`error`]: [`StoreError`], whose variants name the operation and the table, run or
+//!   record at fault.
+//!
+//! Deciding *what* to store (plans, gates, HMACs) is left to `muster-core` and the engine;
+//! this crate only keeps it. Schemas are versioned migrations under `migrations/`, applied on
+//! open and only ever added to.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), muster_store::StoreError> {
+//! use muster_store::{open_sqlite, RunMode, Store};
+//! let store = open_sqlite(std::path::Path::new(muster_store::DEFAULT_SQLITE_PATH)).await?;
+//! let run = store.start_run(RunMode::Preview, "sha256:…").await?;
+//! store.finish_run(&run.id, "no-changes", &serde_json::json!({})).await?;
+//! # Ok(()) }
+//! ```
+
+pub mod error;
+pub mod sqlite;
+pub mod store;
+
+pub use error::StoreError;
+pub use sqlite::{open_sqlite, open_sqlite_memory, SqliteStore, DEFAULT_SQLITE_PATH};
+pub use store::{
+    Approval, AuditQuery, BlockedRecord, Fingerprint, JournalEntry, JournalState, Link, LinkState,
+    RunId, RunMode, RunRecord, SnapshotMeta, SnapshotPerson, Store, UnknownJournalState,
+    UnknownLinkState, UnknownRunMode, MIN_RUN_PREFIX,
+};

@@ -1,0 +1,338 @@
+//! Rows as SQLite returns them (plain text and integers) and their checked conversion into the
+//! store's records. Anything this version of Muster would not have written — an unknown state,
+//! a malformed timestamp, invalid JSON, a negative count — becomes [`StoreError::Corrupt`]
+//! naming the table and column, never a panic and never a default.
+
+use chrono::{DateTime, Utc};
+use muster_core::plan::{ActionKind, FieldChange, PermissionTarget};
+use muster_core::report::{ActionOutcome, AuditEvent};
+use muster_core::AccountRef;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::fmt::Display;
+use std::str::FromStr;
+
+use crate::error::StoreError;
+use crate::store::{
+    Approval, BlockedRecord, Fingerprint, JournalEntry, Link, RunRecord, SnapshotMeta,
+    SnapshotPerson,
+};
+
+/// A timestamp as stored: RFC 3339 in UTC with six fractional digits, so that text order is
+/// time order (`WHERE at >= ?`, `ORDER BY at`).
+pub(super) fn ts(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+fn parse_ts(
+    table: &'static str,
+    column: &'static str,
+    text: &str,
+) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            StoreError::corrupt(table, column, format!("`{text}` is not a timestamp: {e}"))
+        })
+}
+
+fn parse_opt_ts(
+    table: &'static str,
+    column: &'static str,
+    text: Option<String>,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    text.map(|t| parse_ts(table, column, &t)).transpose()
+}
+
+/// Parses enum text (`ActionKind`, `JournalState`, ...), naming the column when it fails.
+pub(super) fn parse_text<T>(
+    table: &'static str,
+    column: &'static str,
+    text: &str,
+) -> Result<T, StoreError>
+where
+    T: FromStr,
+    T::Err: Display,
+{
+    text.parse()
+        .map_err(|e: T::Err| StoreError::corrupt(table, column, e.to_string()))
+}
+
+fn parse_outcome(table: &'static str, text: &str) -> Result<ActionOutcome, StoreError> {
+    const ALL: [ActionOutcome; 4] = [
+        ActionOutcome::Done,
+        ActionOutcome::Failed,
+        ActionOutcome::Blocked,
+        ActionOutcome::Skipped,
+    ];
+    ALL.into_iter().find(|o| o.as_str() == text).ok_or_else(|| {
+        StoreError::corrupt(
+            table,
+            "outcome",
+            format!("unknown outcome `{text}`: expected one of done, failed, blocked, skipped"),
+        )
+    })
+}
+
+/// Decodes stored JSON. The error names the column but does not echo the text, which may be a
+/// whole person record.
+fn parse_json<T: DeserializeOwned>(
+    table: &'static str,
+    column: &'static str,
+    text: &str,
+) -> Result<T, StoreError> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::corrupt(table, column, format!("invalid JSON: {e}")))
+}
+
+pub(super) fn encode_json<T: Serialize + ?Sized>(
+    op: &'static str,
+    table: &'static str,
+    column: &'static str,
+    value: &T,
+) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|source| StoreError::Encode {
+        op,
+        table,
+        column,
+        source,
+    })
+}
+
+fn count(table: &'static str, column: &'static str, n: i64) -> Result<usize, StoreError> {
+    usize::try_from(n)
+        .map_err(|_| StoreError::corrupt(table, column, format!("{n} is not a count")))
+}
+
+fn action_id(table: &'static str, n: i64) -> Result<u32, StoreError> {
+    u32::try_from(n)
+        .map_err(|_| StoreError::corrupt(table, "action", format!("{n} is not an action id")))
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct RunRow {
+    pub(super) id: String,
+    mode: String,
+    started_at: String,
+    finished_at: Option<String>,
+    status: Option<String>,
+    summary: Option<String>,
+    config_digest: String,
+}
+
+impl RunRow {
+    pub(super) fn into_record(self) -> Result<RunRecord, StoreError> {
+        const T: &str = "runs";
+        Ok(RunRecord {
+            mode: parse_text(T, "mode", &self.mode)?,
+            started_at: parse_ts(T, "started_at", &self.started_at)?,
+            finished_at: parse_opt_ts(T, "finished_at", self.finished_at)?,
+            status: self.status,
+            summary: self
+                .summary
+                .map(|s| parse_json(T, "summary", &s))
+                .transpose()?,
+            config_digest: self.config_digest,
+            id: self.id,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct SnapshotRow {
+    id: i64,
+    source: String,
+    run: String,
+    digest: String,
+    persons: i64,
+    blocked: i64,
+    taken_at: String,
+}
+
+impl SnapshotRow {
+    pub(super) fn into_meta(self) -> Result<SnapshotMeta, StoreError> {
+        const T: &str = "snapshots";
+        Ok(SnapshotMeta {
+            id: self.id,
+            source: self.source,
+            run: self.run,
+            digest: self.digest,
+            persons: count(T, "persons", self.persons)?,
+            blocked: count(T, "blocked", self.blocked)?,
+            taken_at: parse_ts(T, "taken_at", &self.taken_at)?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct SnapshotPersonRow {
+    external_id: String,
+    record_hash: String,
+    record: String,
+}
+
+impl SnapshotPersonRow {
+    pub(super) fn into_person(self) -> Result<SnapshotPerson, StoreError> {
+        Ok(SnapshotPerson {
+            record: parse_json("snapshot_persons", "record", &self.record)?,
+            external_id: self.external_id.into(),
+            record_hash: self.record_hash,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct LinkRow {
+    target: String,
+    person: String,
+    account: String,
+    state: String,
+    updated_at: String,
+}
+
+impl LinkRow {
+    pub(super) fn into_link(self) -> Result<Link, StoreError> {
+        const T: &str = "links";
+        Ok(Link {
+            state: parse_text(T, "state", &self.state)?,
+            updated_at: parse_ts(T, "updated_at", &self.updated_at)?,
+            target: self.target.into(),
+            person: self.person.into(),
+            account: self.account.into(),
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct FingerprintRow {
+    account: String,
+    field: String,
+    hmac: String,
+}
+
+impl FingerprintRow {
+    pub(super) fn into_fingerprint(self) -> Fingerprint {
+        Fingerprint {
+            account: self.account.into(),
+            field: self.field,
+            hmac: self.hmac,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct JournalRow {
+    run: String,
+    target: String,
+    action: i64,
+    kind: String,
+    person: String,
+    account: Option<String>,
+    state: String,
+    detail: Option<String>,
+    updated_at: String,
+}
+
+impl JournalRow {
+    pub(super) fn into_entry(self) -> Result<JournalEntry, StoreError> {
+        const T: &str = "journal";
+        Ok(JournalEntry {
+            action: action_id(T, self.action)?,
+            kind: parse_text(T, "kind", &self.kind)?,
+            state: parse_text(T, "state", &self.state)?,
+            updated_at: parse_ts(T, "updated_at", &self.updated_at)?,
+            run: self.run,
+            target: self.target.into(),
+            person: self.person.into(),
+            account: self.account.map(AccountRef::from),
+            detail: self.detail,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct BlockedRow {
+    run: String,
+    target: String,
+    kind: String,
+    count: i64,
+    reason: String,
+}
+
+impl BlockedRow {
+    pub(super) fn into_record(self) -> Result<BlockedRecord, StoreError> {
+        const T: &str = "blocked";
+        Ok(BlockedRecord {
+            kind: parse_text::<ActionKind>(T, "kind", &self.kind)?,
+            count: count(T, "count", self.count)?,
+            run: self.run,
+            target: self.target.into(),
+            reason: self.reason,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct ApprovalRow {
+    id: i64,
+    run: String,
+    target: String,
+    kind: String,
+    count: i64,
+    approved_by: String,
+    approved_at: String,
+    consumed_by: Option<String>,
+}
+
+impl ApprovalRow {
+    pub(super) fn into_approval(self) -> Result<Approval, StoreError> {
+        const T: &str = "approvals";
+        Ok(Approval {
+            kind: parse_text(T, "kind", &self.kind)?,
+            count: count(T, "count", self.count)?,
+            approved_at: parse_ts(T, "approved_at", &self.approved_at)?,
+            id: self.id,
+            run: self.run,
+            target: self.target.into(),
+            approved_by: self.approved_by,
+            consumed_by: self.consumed_by,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct AuditRow {
+    at: String,
+    run: String,
+    target: String,
+    person: String,
+    action: String,
+    outcome: String,
+    account: Option<String>,
+    reason: String,
+    detail: Option<String>,
+    changes: String,
+    permission: Option<String>,
+}
+
+impl AuditRow {
+    pub(super) fn into_event(self) -> Result<AuditEvent, StoreError> {
+        const T: &str = "audit";
+        Ok(AuditEvent {
+            at: parse_ts(T, "at", &self.at)?,
+            action: parse_text(T, "action", &self.action)?,
+            outcome: parse_outcome(T, &self.outcome)?,
+            changes: parse_json::<Vec<FieldChange>>(T, "changes", &self.changes)?,
+            permission: self
+                .permission
+                .map(|p| parse_json::<PermissionTarget>(T, "permission", &p))
+                .transpose()?,
+            run: self.run,
+            target: self.target.into(),
+            person: self.person.into(),
+            account: self.account.map(AccountRef::from),
+            reason: self.reason,
+            detail: self.detail,
+        })
+    }
+}

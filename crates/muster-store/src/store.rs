@@ -1,0 +1,414 @@
+//! The [`Store`] trait and the records it reads and writes. The trait names no database: the
+//! SQLite implementation lives in [`crate::sqlite`], a PostgreSQL one will sit beside it, and
+//! the engine, CLI and server only ever see `dyn Store`.
+//!
+//! Time is always an argument or a field (`updated_at`, `at`), except where the store itself
+//! stamps a record it creates (`started_at`, `finished_at`, `taken_at`, `approved_at`).
+//! Timestamps are kept with microsecond precision, as PostgreSQL keeps them.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use muster_core::plan::ActionKind;
+use muster_core::report::AuditEvent;
+use muster_core::secret::Secret;
+use muster_core::{AccountRef, ExternalId, TargetName};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::StoreError;
+
+/// A run's id: a UUID v4 in lowercase hyphenated text, so several nodes can mint ids.
+pub type RunId = String;
+
+/// The fewest characters of a run id that [`Store::run`] accepts as a prefix.
+pub const MIN_RUN_PREFIX: usize = 6;
+
+/// Defines a text-backed enum with `as_str`, `Display` and `FromStr`, so a state is stored as
+/// the same lowercase word everywhere (database, JSON, CLI).
+macro_rules! text_enum {
+    ($(#[$doc:meta])* $name:ident, $err:ident, $what:literal { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "lowercase")]
+        pub enum $name {
+            $($(#[$vdoc])* $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        #[doc = concat!("Text that names no [`", stringify!($name), "`].")]
+        #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+        #[error("unknown {} `{}`: expected one of {}", $what, .0, [$($text),+].join(", "))]
+        pub struct $err(pub String);
+
+        impl FromStr for $name {
+            type Err = $err;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    other => Err($err(other.to_owned())),
+                }
+            }
+        }
+    };
+}
+
+text_enum!(
+    /// Whether a run only planned or also executed.
+    RunMode, UnknownRunMode, "run mode" {
+        /// Plan only; nothing is sent to a target.
+        Preview => "preview",
+        /// Plan, gate and execute.
+        Apply => "apply",
+    }
+);
+
+text_enum!(
+    /// Whether a stored link is in force.
+    LinkState, UnknownLinkState, "link state" {
+        /// The person owns the account.
+        Active => "active",
+        /// The account was deleted (or disabled as a delete); the link is kept so a person
+        /// who comes back gets the same account.
+        Deleted => "deleted",
+    }
+);
+
+text_enum!(
+    /// Where a planned action is: `planned` → `sent` → `done` | `failed`, or straight from
+    /// `planned` to any end state (`blocked` and `skipped` are never sent).
+    JournalState, UnknownJournalState, "journal state" {
+        Planned => "planned",
+        /// The request is about to go, or went, out; the outcome is not known yet. Left
+        /// behind by a crash, it means "may have happened".
+        Sent => "sent",
+        Done => "done",
+        Failed => "failed",
+        Blocked => "blocked",
+        Skipped => "skipped",
+    }
+);
+
+impl JournalState {
+    /// An end state: the action's outcome is known and final.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            JournalState::Done
+                | JournalState::Failed
+                | JournalState::Blocked
+                | JournalState::Skipped
+        )
+    }
+
+    /// States an entry may move to `next` from. `sent` may repeat (a retried request is sent
+    /// again); an end state never changes.
+    pub fn predecessors(next: JournalState) -> &'static [JournalState] {
+        match next {
+            JournalState::Planned => &[],
+            JournalState::Sent => &[JournalState::Planned, JournalState::Sent],
+            JournalState::Done | JournalState::Failed | JournalState::Skipped => {
+                &[JournalState::Planned, JournalState::Sent]
+            }
+            JournalState::Blocked => &[JournalState::Planned],
+        }
+    }
+
+    pub fn can_become(self, next: JournalState) -> bool {
+        JournalState::predecessors(next).contains(&self)
+    }
+}
+
+/// One run of the pipeline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub id: RunId,
+    pub mode: RunMode,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// How the run ended (`changes`, `blocked`, `failures`, `no-changes`, `error`); `None`
+    /// while it runs, or if it died.
+    pub status: Option<String>,
+    pub summary: Option<serde_json::Value>,
+    /// Digest of the configuration the run used.
+    pub config_digest: String,
+}
+
+/// One stored read of a source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotMeta {
+    pub id: i64,
+    pub source: String,
+    pub run: RunId,
+    /// Digest of the whole read, to tell quickly whether anything changed.
+    pub digest: String,
+    /// Persons stored in the snapshot.
+    pub persons: usize,
+    /// Records the source stage blocked (invalid), which are not in `persons`.
+    pub blocked: usize,
+    pub taken_at: DateTime<Utc>,
+}
+
+/// One person as a snapshot holds them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SnapshotPerson {
+    pub external_id: ExternalId,
+    pub record_hash: String,
+    pub record: serde_json::Value,
+}
+
+/// The pairing person ↔ account in one target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Link {
+    pub target: TargetName,
+    pub person: ExternalId,
+    pub account: AccountRef,
+    pub state: LinkState,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The HMAC of a write-only value last written to an account's field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Fingerprint {
+    pub account: AccountRef,
+    pub field: String,
+    pub hmac: String,
+}
+
+/// One action of a run's plan in the journal; `(run, target, action)` is its key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalEntry {
+    pub run: RunId,
+    pub target: TargetName,
+    /// The action's id within its target plan.
+    pub action: u32,
+    pub kind: ActionKind,
+    pub person: ExternalId,
+    pub account: Option<AccountRef>,
+    pub state: JournalState,
+    /// The target's error text, why the action was skipped, or what a sent request was.
+    pub detail: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An action type that a target threshold blocked in a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockedRecord {
+    pub run: RunId,
+    pub target: TargetName,
+    pub kind: ActionKind,
+    /// Actions of that type the plan held.
+    pub count: usize,
+    pub reason: String,
+}
+
+/// An administrator's go-ahead for one blocked record; a later run consumes it once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Approval {
+    pub id: i64,
+    /// The run whose blocked actions were approved.
+    pub run: RunId,
+    pub target: TargetName,
+    pub kind: ActionKind,
+    pub count: usize,
+    pub approved_by: String,
+    pub approved_at: DateTime<Utc>,
+    /// The run that used the approval, once one has.
+    pub consumed_by: Option<RunId>,
+}
+
+/// Which audit events to read. Every filter that is set must match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub person: Option<ExternalId>,
+    pub target: Option<TargetName>,
+    /// Events at or after this instant.
+    pub since: Option<DateTime<Utc>>,
+    pub run: Option<String>,
+    /// At most this many events: the oldest that match (page on with `since`).
+    pub limit: usize,
+}
+
+impl Default for AuditQuery {
+    /// Every event, no limit.
+    fn default() -> Self {
+        Self {
+            person: None,
+            target: None,
+            since: None,
+            run: None,
+            limit: usize::MAX,
+        }
+    }
+}
+
+/// Muster's state: everything a run needs to remember between runs, and what it leaves for
+/// people to read (runs, blocked actions, approvals, audit).
+///
+/// Batch writes (`save_snapshot`, `journal_planned`, `append_audit`) are one transaction each:
+/// all rows or none.
+#[async_trait]
+pub trait Store: Send + Sync {
+    // --- Runs ---
+
+    /// Records a new run, started now, with a fresh UUID v4 id.
+    async fn start_run(&self, mode: RunMode, config_digest: &str) -> Result<RunRecord, StoreError>;
+
+    /// Marks a running run finished now. Fails if the run is unknown or already finished.
+    async fn finish_run(
+        &self,
+        run: &str,
+        status: &str,
+        summary: &serde_json::Value,
+    ) -> Result<(), StoreError>;
+
+    /// The newest `limit` runs, newest first.
+    async fn runs(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError>;
+
+    /// A run by its id, or by a unique prefix of at least [`MIN_RUN_PREFIX`] characters
+    /// (case-insensitive). `Ok(None)` when nothing matches; an error when the prefix is too
+    /// short or matches several runs.
+    async fn run(&self, run: &str) -> Result<Option<RunRecord>, StoreError>;
+
+    // --- Snapshots ---
+
+    /// The newest snapshot of `source`, if any.
+    async fn latest_snapshot(&self, source: &str) -> Result<Option<SnapshotMeta>, StoreError>;
+
+    /// The persons of a snapshot, ordered by external id.
+    async fn snapshot_persons(&self, snapshot_id: i64) -> Result<Vec<SnapshotPerson>, StoreError>;
+
+    /// Stores a complete read of `source` and prunes that source to its newest three
+    /// snapshots, in one transaction. External ids must be unique within `persons`.
+    async fn save_snapshot(
+        &self,
+        source: &str,
+        run: &str,
+        digest: &str,
+        persons: &[SnapshotPerson],
+        blocked: usize,
+    ) -> Result<SnapshotMeta, StoreError>;
+
+    // --- Links ---
+
+    /// Every link of a target, active and deleted, ordered by person.
+    async fn links(&self, target: &TargetName) -> Result<Vec<Link>, StoreError>;
+
+    /// Creates or replaces the link of `link.person` in `link.target`. Fails with
+    /// [`StoreError::AccountAlreadyLinked`] if the account is actively linked to someone else.
+    async fn upsert_link(&self, link: &Link) -> Result<(), StoreError>;
+
+    /// Forgets a link entirely (a link to a deleted account is kept with
+    /// [`LinkState::Deleted`] instead). Removing a link that does not exist is not an error.
+    async fn remove_link(&self, target: &TargetName, person: &ExternalId)
+        -> Result<(), StoreError>;
+
+    // --- Fingerprints ---
+
+    /// Every fingerprint of a target, ordered by account and field.
+    async fn fingerprints(&self, target: &TargetName) -> Result<Vec<Fingerprint>, StoreError>;
+
+    /// Creates or replaces the fingerprint of one account field.
+    async fn set_fingerprint(
+        &self,
+        target: &TargetName,
+        fp: &Fingerprint,
+    ) -> Result<(), StoreError>;
+
+    /// Forgets one account field's fingerprint; absent is not an error.
+    async fn clear_fingerprint(
+        &self,
+        target: &TargetName,
+        account: &AccountRef,
+        field: &str,
+    ) -> Result<(), StoreError>;
+
+    // --- Action journal ---
+
+    /// Records a run's planned actions (normally in state `planned`, or `blocked` for gated
+    /// ones), in one transaction. Every entry's `run` must be `run`.
+    async fn journal_planned(&self, run: &str, entries: &[JournalEntry]) -> Result<(), StoreError>;
+
+    /// Moves one entry to `state`, stamped now. `detail: None` keeps the entry's detail.
+    /// Fails if the entry is unknown or the move is not allowed
+    /// ([`JournalState::can_become`]).
+    async fn journal_set(
+        &self,
+        run: &str,
+        target: &TargetName,
+        action: u32,
+        state: JournalState,
+        detail: Option<&str>,
+    ) -> Result<(), StoreError>;
+
+    /// A run's journal, ordered by target and action.
+    async fn journal(&self, run: &str) -> Result<Vec<JournalEntry>, StoreError>;
+
+    /// Entries of a target in state `sent`, from any run: requests whose outcome is unknown
+    /// (the process died), to re-correlate before anything is retried. Oldest first.
+    async fn journal_in_flight(&self, target: &TargetName)
+        -> Result<Vec<JournalEntry>, StoreError>;
+
+    // --- Threshold blocks and approvals ---
+
+    /// Records that a threshold blocked `kind` in `target` for this run; recording the same
+    /// run, target and kind again replaces count and reason.
+    async fn record_blocked(
+        &self,
+        run: &str,
+        target: &TargetName,
+        kind: ActionKind,
+        count: usize,
+        reason: &str,
+    ) -> Result<(), StoreError>;
+
+    /// A run's blocked records, ordered by target and kind.
+    async fn blocked(&self, run: &str) -> Result<Vec<BlockedRecord>, StoreError>;
+
+    /// Approves the run's blocked records (all of them, or those of one kind), in one
+    /// transaction, and returns the approvals of every matching record, including ones
+    /// approved before (so approving twice is harmless). Fails with
+    /// [`StoreError::NothingToApprove`] if no blocked record matches.
+    async fn approve(
+        &self,
+        run: &str,
+        kind: Option<ActionKind>,
+        by: &str,
+    ) -> Result<Vec<Approval>, StoreError>;
+
+    /// Approvals for a target that no run has used yet, oldest first.
+    async fn open_approvals(&self, target: &TargetName) -> Result<Vec<Approval>, StoreError>;
+
+    /// Marks an approval used by `by_run`. An approval is used once: a second call fails.
+    async fn consume_approval(&self, approval_id: i64, by_run: &str) -> Result<(), StoreError>;
+
+    // --- Audit ---
+
+    /// Appends audit events in one transaction. Field changes are stored as their redacted
+    /// JSON, so a secret value never reaches the database.
+    async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError>;
+
+    /// Audit events matching `query`, oldest first.
+    async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError>;
+
+    // --- Keys ---
+
+    /// The key for HMAC fingerprints: 32 random bytes in hex, created when the store was
+    /// first opened and the same ever after.
+    async fn fingerprint_key(&self) -> Result<Secret, StoreError>;
+}

@@ -1,0 +1,217 @@
+//! Audit events: filters, order, and secrets that never reach the disk.
+
+use crate::support::{at, contains, TestDb};
+use muster_core::plan::{ActionKind, FieldChange, PermissionTarget};
+use muster_core::report::{ActionOutcome, AuditEvent};
+use muster_store::{AuditQuery, Store};
+use serde_json::json;
+
+fn event(minute: u32, run: &str, target: &str, person: &str) -> AuditEvent {
+    AuditEvent {
+        at: at(12, minute),
+        run: run.to_owned(),
+        target: target.into(),
+        person: person.into(),
+        action: ActionKind::Update,
+        outcome: ActionOutcome::Done,
+        account: Some(format!("acc-{person}").into()),
+        reason: "department changed".to_owned(),
+        detail: None,
+        changes: vec![FieldChange {
+            field: "department".to_owned(),
+            before: Some(json!("Maths")),
+            after: Some(json!("Physics")),
+            secret: false,
+        }],
+        permission: None,
+    }
+}
+
+fn minutes(events: &[AuditEvent]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| format!("{} {} {}", e.at.format("%M"), e.target, e.person))
+        .collect()
+}
+
+async fn seeded() -> TestDb {
+    let db = TestDb::new().await;
+    // Appended out of time order, in two batches.
+    db.store
+        .append_audit(&[
+            event(3, "run-b", "zivver", "p1"),
+            event(1, "run-a", "zivver", "p1"),
+            event(2, "run-a", "helloid", "p2"),
+        ])
+        .await
+        .unwrap();
+    db.store
+        .append_audit(&[
+            event(4, "run-b", "helloid", "p1"),
+            event(0, "run-a", "zivver", "p2"),
+        ])
+        .await
+        .unwrap();
+    db
+}
+
+#[tokio::test]
+async fn events_come_back_whole_and_oldest_first() {
+    let db = seeded().await;
+    let mut granted = event(9, "run-c", "zivver", "p3");
+    granted.action = ActionKind::Grant;
+    granted.outcome = ActionOutcome::Failed;
+    granted.detail = Some("404 group not found".to_owned());
+    granted.changes.clear();
+    granted.account = None;
+    granted.permission = Some(PermissionTarget {
+        name: "Teachers".to_owned(),
+        group: Some("g-1".into()),
+    });
+    db.store
+        .append_audit(std::slice::from_ref(&granted))
+        .await
+        .unwrap();
+
+    let all = db.store.audit(&AuditQuery::default()).await.unwrap();
+    assert_eq!(
+        minutes(&all),
+        [
+            "00 zivver p2",
+            "01 zivver p1",
+            "02 helloid p2",
+            "03 zivver p1",
+            "04 helloid p1",
+            "09 zivver p3"
+        ]
+    );
+    assert_eq!(all[1], event(1, "run-a", "zivver", "p1"));
+    assert_eq!(all[5], granted);
+}
+
+#[tokio::test]
+async fn events_are_filtered_by_person_target_since_and_run() {
+    let db = seeded().await;
+    let q = |f: &dyn Fn(&mut AuditQuery)| {
+        let mut query = AuditQuery::default();
+        f(&mut query);
+        query
+    };
+    let by_person = db
+        .store
+        .audit(&q(&|q| q.person = Some("p1".into())))
+        .await
+        .unwrap();
+    assert_eq!(
+        minutes(&by_person),
+        ["01 zivver p1", "03 zivver p1", "04 helloid p1"]
+    );
+
+    let by_target = db
+        .store
+        .audit(&q(&|q| q.target = Some("helloid".into())))
+        .await
+        .unwrap();
+    assert_eq!(minutes(&by_target), ["02 helloid p2", "04 helloid p1"]);
+
+    let since = db
+        .store
+        .audit(&q(&|q| q.since = Some(at(12, 2))))
+        .await
+        .unwrap();
+    assert_eq!(
+        minutes(&since),
+        ["02 helloid p2", "03 zivver p1", "04 helloid p1"]
+    );
+
+    let by_run = db
+        .store
+        .audit(&q(&|q| q.run = Some("run-a".into())))
+        .await
+        .unwrap();
+    assert_eq!(
+        minutes(&by_run),
+        ["00 zivver p2", "01 zivver p1", "02 helloid p2"]
+    );
+
+    let combined = db
+        .store
+        .audit(&q(&|q| {
+            q.person = Some("p1".into());
+            q.target = Some("zivver".into());
+            q.since = Some(at(12, 2));
+        }))
+        .await
+        .unwrap();
+    assert_eq!(minutes(&combined), ["03 zivver p1"]);
+
+    let limited = db.store.audit(&q(&|q| q.limit = 2)).await.unwrap();
+    assert_eq!(minutes(&limited), ["00 zivver p2", "01 zivver p1"]);
+
+    let nobody = db
+        .store
+        .audit(&q(&|q| q.person = Some("p9".into())))
+        .await
+        .unwrap();
+    assert!(nobody.is_empty());
+}
+
+#[tokio::test]
+async fn a_secret_change_never_reaches_the_database_file() {
+    const SECRET: &str = "sso-key-0f9e8d7c6b5a";
+    const VISIBLE: &str = "visible-marker-3a1b";
+    let db = TestDb::new().await;
+    let mut e = event(0, "run-a", "zivver", "p1");
+    e.changes = vec![
+        FieldChange {
+            field: "SsoAccountKey".to_owned(),
+            before: Some(json!(format!("{SECRET}-old"))),
+            after: Some(json!(SECRET)),
+            secret: true,
+        },
+        FieldChange {
+            field: "title".to_owned(),
+            before: None,
+            after: Some(json!(VISIBLE)),
+            secret: false,
+        },
+    ];
+    db.store.append_audit(&[e]).await.unwrap();
+
+    let stored = db.store.audit(&AuditQuery::default()).await.unwrap();
+    assert_eq!(stored[0].changes[0].after, Some(json!("***")));
+    assert!(stored[0].changes[0].secret);
+    assert_eq!(stored[0].changes[1].after, Some(json!(VISIBLE)));
+
+    let bytes = db.bytes_on_disk().await;
+    // The non-secret value is found, so the search itself works.
+    assert!(
+        contains(&bytes, VISIBLE),
+        "the file check cannot see stored text"
+    );
+    assert!(
+        !contains(&bytes, SECRET),
+        "a secret value was written to the database file"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_outcome_read_back_is_corrupt() {
+    let db = seeded().await;
+    sqlx::query("UPDATE audit SET outcome = 'maybe' WHERE person = 'p2'")
+        .execute(&db.raw().await)
+        .await
+        .unwrap();
+    let err = db.store.audit(&AuditQuery::default()).await;
+    assert!(
+        matches!(
+            err,
+            Err(muster_store::StoreError::Corrupt {
+                table: "audit",
+                column: "outcome",
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+}

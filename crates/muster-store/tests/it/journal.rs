@@ -1,0 +1,482 @@
+//! The action journal: planned → sent → done | failed | blocked | skipped, and in-flight
+//! entries left by a crash.
+
+use crate::support::{at, TestDb};
+use muster_core::plan::ActionKind;
+use muster_store::{JournalEntry, JournalState, RunMode, Store, StoreError};
+
+fn entry(
+    run: &str,
+    target: &str,
+    action: u32,
+    kind: ActionKind,
+    state: JournalState,
+) -> JournalEntry {
+    JournalEntry {
+        run: run.to_owned(),
+        target: target.into(),
+        action,
+        kind,
+        person: format!("p{action}").into(),
+        account: (kind != ActionKind::Create).then(|| format!("acc-{action}").into()),
+        state,
+        detail: None,
+        updated_at: at(12, 0),
+    }
+}
+
+#[tokio::test]
+async fn planned_entries_are_stored_and_read_back_in_order() {
+    let db = TestDb::new().await;
+    let run = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
+    let entries = vec![
+        entry(&run, "zivver", 1, ActionKind::Update, JournalState::Planned),
+        entry(&run, "zivver", 0, ActionKind::Create, JournalState::Planned),
+        entry(
+            &run,
+            "helloid",
+            0,
+            ActionKind::Delete,
+            JournalState::Blocked,
+        ),
+    ];
+    db.store.journal_planned(&run, &entries).await.unwrap();
+    let read = db.store.journal(&run).await.unwrap();
+    assert_eq!(
+        read,
+        vec![entries[2].clone(), entries[1].clone(), entries[0].clone()]
+    );
+    assert_eq!(read[1].account, None);
+}
+
+#[tokio::test]
+async fn an_entry_moves_through_sent_to_done_and_keeps_its_detail() {
+    let db = TestDb::new().await;
+    let run = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
+    db.store
+        .journal_planned(
+            &run,
+            &[entry(
+                &run,
+                "zivver",
+                0,
+                ActionKind::Create,
+                JournalState::Planned,
+            )],
+        )
+        .await
+        .unwrap();
+    let zivver = "zivver".into();
+
+    db.store
+        .journal_set(&run, &zivver, 0, JournalState::Sent, Some("POST /Users"))
+        .await
+        .unwrap();
+    // A retried request is sent again.
+    db.store
+        .journal_set(&run, &zivver, 0, JournalState::Sent, None)
+        .await
+        .unwrap();
+    let sent = &db.store.journal(&run).await.unwrap()[0];
+    assert_eq!(sent.state, JournalState::Sent);
+    assert_eq!(sent.detail.as_deref(), Some("POST /Users"));
+    assert!(
+        sent.updated_at > at(12, 0),
+        "updated_at was not stamped: {}",
+        sent.updated_at
+    );
+
+    db.store
+        .journal_set(&run, &zivver, 0, JournalState::Done, None)
+        .await
+        .unwrap();
+    let done = &db.store.journal(&run).await.unwrap()[0];
+    assert_eq!(done.state, JournalState::Done);
+    assert_eq!(done.detail.as_deref(), Some("POST /Users"));
+}
+
+#[tokio::test]
+async fn an_end_state_never_changes() {
+    let db = TestDb::new().await;
+    let run = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
+    let entries = vec![
+        entry(&run, "zivver", 0, ActionKind::Create, JournalState::Planned),
+        entry(&run, "zivver", 1, ActionKind::Update, JournalState::Planned),
+        entry(&run, "zivver", 2, ActionKind::Delete, JournalState::Planned),
+    ];
+    db.store.journal_planned(&run, &entries).await.unwrap();
+    let zivver = "zivver".into();
+
+    db.store
+        .journal_set(&run, &zivver, 0, JournalState::Sent, None)
+        .await
+        .unwrap();
+    db.store
+        .journal_set(
+            &run,
+            &zivver,
+            0,
+            JournalState::Failed,
+            Some("409 userName taken"),
+        )
+        .await
+        .unwrap();
+    db.store
+        .journal_set(
+            &run,
+            &zivver,
+            1,
+            JournalState::Skipped,
+            Some("depends on #0"),
+        )
+        .await
+        .unwrap();
+    db.store
+        .journal_set(
+            &run,
+            &zivver,
+            2,
+            JournalState::Blocked,
+            Some("deletes over 10%"),
+        )
+        .await
+        .unwrap();
+
+    let resend = db
+        .store
+        .journal_set(&run, &zivver, 0, JournalState::Sent, None)
+        .await;
+    assert!(
+        matches!(
+            resend,
+            Err(StoreError::JournalTransition {
+                from: JournalState::Failed,
+                to: JournalState::Sent,
+                action: 0,
+                ..
+            })
+        ),
+        "{resend:?}"
+    );
+    let done = db
+        .store
+        .journal_set(&run, &zivver, 1, JournalState::Done, None)
+        .await;
+    assert!(
+        matches!(
+            done,
+            Err(StoreError::JournalTransition {
+                from: JournalState::Skipped,
+                ..
+            })
+        ),
+        "{done:?}"
+    );
+    let replan = db
+        .store
+        .journal_set(&run, &zivver, 2, JournalState::Planned, None)
+        .await;
+    assert!(
+        matches!(
+            replan,
+            Err(StoreError::JournalTransition {
+                from: JournalState::Blocked,
+                ..
+            })
+        ),
+        "{replan:?}"
+    );
+
+    let states: Vec<_> = db
+        .store
+        .journal(&run)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.state, e.detail))
+        .collect();
+    assert_eq!(
+        states,
+        vec![
+            (JournalState::Failed, Some("409 userName taken".to_owned())),
+            (JournalState::Skipped, Some("depends on #0".to_owned())),
+            (JournalState::Blocked, Some("deletes over 10%".to_owned())),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_sent_entry_cannot_become_blocked_and_unknown_entries_are_reported() {
+    let db = TestDb::new().await;
+    let run = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
+    db.store
+        .journal_planned(
+            &run,
+            &[entry(
+                &run,
+                "zivver",
+                0,
+                ActionKind::Create,
+                JournalState::Planned,
+            )],
+        )
+        .await
+        .unwrap();
+    let zivver = "zivver".into();
+    db.store
+        .journal_set(&run, &zivver, 0, JournalState::Sent, None)
+        .await
+        .unwrap();
+    let blocked = db
+        .store
+        .journal_set(&run, &zivver, 0, JournalState::Blocked, None)
+        .await;
+    assert!(
+        matches!(
+            blocked,
+            Err(StoreError::JournalTransition {
+                from: JournalState::Sent,
+                ..
+            })
+        ),
+        "{blocked:?}"
+    );
+
+    let missing = db
+        .store
+        .journal_set(&run, &zivver, 7, JournalState::Sent, None)
+        .await;
+    assert!(
+        matches!(
+            missing,
+            Err(StoreError::JournalEntryNotFound { action: 7, .. })
+        ),
+        "{missing:?}"
+    );
+    let other_target = db
+        .store
+        .journal_set(&run, &"scim".into(), 0, JournalState::Sent, None)
+        .await;
+    assert!(
+        matches!(other_target, Err(StoreError::JournalEntryNotFound { .. })),
+        "{other_target:?}"
+    );
+}
+
+#[tokio::test]
+async fn in_flight_entries_are_the_sent_ones_of_a_target_from_any_run() {
+    let db = TestDb::new().await;
+    let crashed = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
+    let later = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
+    db.store
+        .journal_planned(
+            &crashed,
+            &[
+                entry(
+                    &crashed,
+                    "zivver",
+                    0,
+                    ActionKind::Create,
+                    JournalState::Planned,
+                ),
+                entry(
+                    &crashed,
+                    "zivver",
+                    1,
+                    ActionKind::Update,
+                    JournalState::Planned,
+                ),
+                entry(
+                    &crashed,
+                    "scim",
+                    0,
+                    ActionKind::Create,
+                    JournalState::Planned,
+                ),
+            ],
+        )
+        .await
+        .unwrap();
+    db.store
+        .journal_planned(
+            &later,
+            &[entry(
+                &later,
+                "zivver",
+                0,
+                ActionKind::Grant,
+                JournalState::Planned,
+            )],
+        )
+        .await
+        .unwrap();
+    let zivver = "zivver".into();
+    for (run, target, action) in [
+        (&crashed, "zivver", 0),
+        (&crashed, "zivver", 1),
+        (&crashed, "scim", 0),
+        (&later, "zivver", 0),
+    ] {
+        db.store
+            .journal_set(run, &target.into(), action, JournalState::Sent, None)
+            .await
+            .unwrap();
+    }
+    db.store
+        .journal_set(&crashed, &zivver, 1, JournalState::Done, None)
+        .await
+        .unwrap();
+
+    let mut in_flight: Vec<(String, u32)> = db
+        .store
+        .journal_in_flight(&zivver)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| (e.run, e.action))
+        .collect();
+    in_flight.sort();
+    let mut expected = vec![(crashed.clone(), 0), (later.clone(), 0)];
+    expected.sort();
+    assert_eq!(in_flight, expected);
+    assert_eq!(
+        db.store
+            .journal_in_flight(&"scim".into())
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(db
+        .store
+        .journal_in_flight(&"helloid".into())
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn a_planned_batch_is_all_or_nothing_and_belongs_to_its_run() {
+    let db = TestDb::new().await;
+    let run = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
+    let other = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
+
+    let mismatch = db
+        .store
+        .journal_planned(
+            &run,
+            &[entry(
+                &other,
+                "zivver",
+                0,
+                ActionKind::Create,
+                JournalState::Planned,
+            )],
+        )
+        .await;
+    assert!(
+        matches!(mismatch, Err(StoreError::JournalRunMismatch { .. })),
+        "{mismatch:?}"
+    );
+
+    // 600 entries (more than one insert batch) whose last one repeats a key: none is kept.
+    let mut entries: Vec<_> = (0..600)
+        .map(|i| entry(&run, "zivver", i, ActionKind::Update, JournalState::Planned))
+        .collect();
+    entries.push(entry(
+        &run,
+        "zivver",
+        3,
+        ActionKind::Update,
+        JournalState::Planned,
+    ));
+    let dup = db.store.journal_planned(&run, &entries).await;
+    assert!(
+        matches!(
+            dup,
+            Err(StoreError::Database {
+                op: "journal_planned",
+                table: "journal",
+                ..
+            })
+        ),
+        "{dup:?}"
+    );
+    assert!(db.store.journal(&run).await.unwrap().is_empty());
+
+    entries.pop();
+    db.store.journal_planned(&run, &entries).await.unwrap();
+    assert_eq!(db.store.journal(&run).await.unwrap().len(), 600);
+
+    let unknown = "00000000-0000-4000-8000-000000000000";
+    let err = db
+        .store
+        .journal_planned(
+            unknown,
+            &[entry(
+                unknown,
+                "zivver",
+                0,
+                ActionKind::Create,
+                JournalState::Planned,
+            )],
+        )
+        .await;
+    assert!(
+        matches!(err, Err(StoreError::RunNotFound { .. })),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_state_or_kind_read_back_is_corrupt() {
+    let db = TestDb::new().await;
+    let run = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
+    db.store
+        .journal_planned(
+            &run,
+            &[entry(
+                &run,
+                "zivver",
+                0,
+                ActionKind::Create,
+                JournalState::Planned,
+            )],
+        )
+        .await
+        .unwrap();
+    let raw = db.raw().await;
+    sqlx::query("UPDATE journal SET state = 'half-sent'")
+        .execute(&raw)
+        .await
+        .unwrap();
+    let err = db.store.journal(&run).await;
+    assert!(
+        matches!(
+            err,
+            Err(StoreError::Corrupt {
+                table: "journal",
+                column: "state",
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+
+    sqlx::query("UPDATE journal SET state = 'planned', kind = 'archive'")
+        .execute(&raw)
+        .await
+        .unwrap();
+    let err = db.store.journal(&run).await;
+    assert!(
+        matches!(
+            err,
+            Err(StoreError::Corrupt {
+                table: "journal",
+                column: "kind",
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+}

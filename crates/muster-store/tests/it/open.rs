@@ -1,0 +1,64 @@
+//! Opening: file and directory creation, migrations applied once, the fingerprint key.
+
+use crate::support::{raw_pool, TestDb};
+use muster_store::{open_sqlite, open_sqlite_memory, RunMode, Store};
+
+async fn migrations(db: &TestDb) -> Vec<(i64, String, bool)> {
+    sqlx::query_as("SELECT version, installed_on, success FROM _sqlx_migrations ORDER BY version")
+        .fetch_all(&db.raw().await)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn opening_creates_the_file_and_missing_directories_in_wal_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a").join("b").join("state.db");
+    let store = open_sqlite(&path).await.unwrap();
+    assert!(path.is_file());
+    store.start_run(RunMode::Preview, "cfg").await.unwrap();
+
+    let raw = raw_pool(&path).await;
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&raw)
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[tokio::test]
+async fn reopening_keeps_data_and_does_not_rerun_migrations() {
+    let mut db = TestDb::new().await;
+    let run = db.store.start_run(RunMode::Apply, "cfg").await.unwrap();
+    let before = migrations(&db).await;
+    assert!(!before.is_empty(), "no migration recorded");
+    assert!(before.iter().all(|(_, _, ok)| *ok));
+
+    db.reopen().await;
+    db.reopen().await;
+    assert_eq!(migrations(&db).await, before);
+    assert_eq!(db.store.run(&run.id).await.unwrap(), Some(run));
+}
+
+#[tokio::test]
+async fn the_fingerprint_key_is_random_hex_and_stable_across_reopen() {
+    let mut db = TestDb::new().await;
+    let key = db.store.fingerprint_key().await.unwrap();
+    assert_eq!(key.expose().len(), 64);
+    assert!(key.expose().bytes().all(|b| b.is_ascii_hexdigit()));
+    assert!(!format!("{key:?}").contains(key.expose()));
+
+    db.reopen().await;
+    assert_eq!(db.store.fingerprint_key().await.unwrap(), key);
+
+    let other = TestDb::new().await;
+    assert_ne!(other.store.fingerprint_key().await.unwrap(), key);
+}
+
+#[tokio::test]
+async fn the_in_memory_store_works_for_other_crates_tests() {
+    let store = open_sqlite_memory().await.unwrap();
+    let run = store.start_run(RunMode::Preview, "cfg").await.unwrap();
+    assert_eq!(store.runs(5).await.unwrap(), vec![run]);
+    assert_eq!(store.fingerprint_key().await.unwrap().expose().len(), 64);
+}
