@@ -8,7 +8,8 @@ use std::sync::Arc;
 pub async fn connect(target: &TargetConfig) -> Result<Arc<dyn Connector>, ConnectorError> {
     match &target.connection {
         Connection::Scim(cfg) => {
-            let c = muster_connectors::scim::ScimConnector::connect(target.name.clone(), cfg).await?;
+            let c =
+                muster_connectors::scim::ScimConnector::connect(target.name.clone(), cfg).await?;
             Ok(Arc::new(c))
         }
     }

@@ -7,7 +7,13 @@ use muster_core::model::{AccountRef, TargetName};
 use muster_core::secret::Secret;
 use sha2::Sha256;
 
-pub fn fingerprint(key: &Secret, target: &TargetName, account: &AccountRef, field: &str, value: &serde_json::Value) -> String {
+pub fn fingerprint(
+    key: &Secret,
+    target: &TargetName,
+    account: &AccountRef,
+    field: &str,
+    value: &serde_json::Value,
+) -> String {
     // HMAC accepts keys of any length, so `new_from_slice` cannot fail here.
     let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(key.expose().as_bytes()) else {
         return String::new();
@@ -17,7 +23,11 @@ pub fn fingerprint(key: &Secret, target: &TargetName, account: &AccountRef, fiel
         mac.update(&[0]);
     }
     mac.update(value.to_string().as_bytes());
-    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -29,10 +39,28 @@ mod tests {
         let k = Secret::new("k1");
         let t = TargetName::new("zivver");
         let a = fingerprint(&k, &t, &"acc1".into(), "SsoAccountKey", &"x".into());
-        assert_eq!(a, fingerprint(&k, &t, &"acc1".into(), "SsoAccountKey", &"x".into()));
-        assert_ne!(a, fingerprint(&k, &t, &"acc2".into(), "SsoAccountKey", &"x".into()));
-        assert_ne!(a, fingerprint(&k, &t, &"acc1".into(), "SsoAccountKey", &"y".into()));
-        assert_ne!(a, fingerprint(&Secret::new("k2"), &t, &"acc1".into(), "SsoAccountKey", &"x".into()));
+        assert_eq!(
+            a,
+            fingerprint(&k, &t, &"acc1".into(), "SsoAccountKey", &"x".into())
+        );
+        assert_ne!(
+            a,
+            fingerprint(&k, &t, &"acc2".into(), "SsoAccountKey", &"x".into())
+        );
+        assert_ne!(
+            a,
+            fingerprint(&k, &t, &"acc1".into(), "SsoAccountKey", &"y".into())
+        );
+        assert_ne!(
+            a,
+            fingerprint(
+                &Secret::new("k2"),
+                &t,
+                &"acc1".into(),
+                "SsoAccountKey",
+                &"x".into()
+            )
+        );
         assert!(!a.contains('x'));
     }
 }

@@ -46,14 +46,38 @@ pub struct ImportReport {
 }
 
 impl Engine {
-    pub async fn import(&self, target: &str, today: NaiveDate, link: bool) -> Result<ImportReport, EngineError> {
-        let t = self.config.target(target).ok_or_else(|| EngineError::Usage(format!("no target named `{target}` in {}", self.config.file.display())))?;
-        let connector = self.connector(&t.name).ok_or_else(|| EngineError::Usage(format!("target {target} is not connected")))?;
+    pub async fn import(
+        &self,
+        target: &str,
+        today: NaiveDate,
+        link: bool,
+    ) -> Result<ImportReport, EngineError> {
+        let t = self.config.target(target).ok_or_else(|| {
+            EngineError::Usage(format!(
+                "no target named `{target}` in {}",
+                self.config.file.display()
+            ))
+        })?;
+        let connector = self
+            .connector(&t.name)
+            .ok_or_else(|| EngineError::Usage(format!("target {target} is not connected")))?;
         let (_, persons, _) = self.read_source(today).await?;
-        let observed = connector.read_all().await.map_err(|source| EngineError::Target { target: target.to_owned(), source })?;
+        let observed = connector
+            .read_all()
+            .await
+            .map_err(|source| EngineError::Target {
+                target: target.to_owned(),
+                source,
+            })?;
         let links = self.store.links(&t.name).await?;
         let corr = &t.policy.correlation;
-        let key = |v: &str| if corr.case_insensitive { v.to_lowercase() } else { v.to_owned() };
+        let key = |v: &str| {
+            if corr.case_insensitive {
+                v.to_lowercase()
+            } else {
+                v.to_owned()
+            }
+        };
 
         let mut report = ImportReport {
             target: t.name.clone(),
@@ -62,7 +86,8 @@ impl Engine {
             memberships: observed.groups.iter().map(|g| g.members.len()).sum(),
             ..ImportReport::default()
         };
-        let present: HashSet<&AccountRef> = observed.accounts.iter().map(|a| &a.reference).collect();
+        let present: HashSet<&AccountRef> =
+            observed.accounts.iter().map(|a| &a.reference).collect();
         let linked_by_person: HashMap<&ExternalId, &AccountRef> = links
             .iter()
             .filter(|l| present.contains(&l.account))
@@ -71,7 +96,11 @@ impl Engine {
         let claimed: HashSet<&AccountRef> = linked_by_person.values().copied().collect();
         let mut by_value: HashMap<String, Vec<&AccountRef>> = HashMap::new();
         for a in &observed.accounts {
-            if let Some(v) = a.attributes.get(&corr.account_field).and_then(|v| v.as_str()) {
+            if let Some(v) = a
+                .attributes
+                .get(&corr.account_field)
+                .and_then(|v| v.as_str())
+            {
                 by_value.entry(key(v)).or_default().push(&a.reference);
             }
         }
@@ -79,7 +108,10 @@ impl Engine {
         let mut matched: HashSet<&AccountRef> = claimed.clone();
         for p in &persons {
             if let Some(account) = linked_by_person.get(&p.external_id) {
-                report.linked.push(Pair { person: p.external_id.clone(), account: (*account).clone() });
+                report.linked.push(Pair {
+                    person: p.external_id.clone(),
+                    account: (*account).clone(),
+                });
                 continue;
             }
             let Some(value) = corr.person.get(p, None) else {
@@ -94,7 +126,10 @@ impl Engine {
                 [] => report.persons_without_account.push(p.external_id.clone()),
                 [account] => {
                     matched.insert(account);
-                    report.correlated_now.push(Pair { person: p.external_id.clone(), account: (*account).clone() });
+                    report.correlated_now.push(Pair {
+                        person: p.external_id.clone(),
+                        account: (*account).clone(),
+                    });
                 }
                 several => {
                     matched.extend(several.iter().copied());
@@ -110,7 +145,11 @@ impl Engine {
             if !matched.contains(&a.reference) {
                 report.accounts_without_person.push(UnmatchedAccount {
                     account: a.reference.clone(),
-                    value: a.attributes.get(&corr.account_field).and_then(|v| v.as_str()).map(str::to_owned),
+                    value: a
+                        .attributes
+                        .get(&corr.account_field)
+                        .and_then(|v| v.as_str())
+                        .map(str::to_owned),
                 });
             }
         }

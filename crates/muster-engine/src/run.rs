@@ -19,7 +19,9 @@ use muster_core::connector::{Connector, Observed};
 use muster_core::evaluate::{evaluate, Evaluation};
 use muster_core::gate::{source_gate, target_gate, GatedPlan, SourceDelta};
 use muster_core::model::{AccountRef, ExternalId, Person, SourceRecord, TargetName};
-use muster_core::plan::{diff, ActionKind, DiffInput, LinkState as PlanLinkState, Plan, StoredLink, TargetPlan};
+use muster_core::plan::{
+    diff, ActionKind, DiffInput, LinkState as PlanLinkState, Plan, StoredLink, TargetPlan,
+};
 use muster_core::report::{RunSummary, TargetSummary};
 use muster_sources::SourceRead;
 use muster_store::{Approval, LinkState, RunMode, SnapshotPerson, Store};
@@ -76,10 +78,18 @@ impl Engine {
         for t in &config.targets {
             let c = crate::connectors::connect(t)
                 .await
-                .map_err(|source| EngineError::Target { target: t.name.to_string(), source })?;
+                .map_err(|source| EngineError::Target {
+                    target: t.name.to_string(),
+                    source,
+                })?;
             connectors.insert(t.name.clone(), c);
         }
-        Ok(Self { config, store, progress: Arc::new(Silent), connectors })
+        Ok(Self {
+            config,
+            store,
+            progress: Arc::new(Silent),
+            connectors,
+        })
     }
 
     pub fn with_progress(mut self, progress: Arc<dyn Progress>) -> Self {
@@ -92,7 +102,10 @@ impl Engine {
     }
 
     /// Stage 1: the source, with primary contracts chosen for `today`.
-    pub async fn read_source(&self, today: NaiveDate) -> Result<(SourceRead, Vec<Person>, Vec<BlockedRecord>), EngineError> {
+    pub async fn read_source(
+        &self,
+        today: NaiveDate,
+    ) -> Result<(SourceRead, Vec<Person>, Vec<BlockedRecord>), EngineError> {
         let source = self.config.source.clone();
         let base = self.config.base_dir.clone();
         let read = tokio::task::spawn_blocking(move || muster_sources::read_source(&source, &base))
@@ -107,7 +120,11 @@ impl Engine {
                     self.config.primary_rule.apply(&mut p, today);
                     persons.push(p);
                 }
-                SourceRecord::Blocked { id, location, reason } => blocked.push(BlockedRecord {
+                SourceRecord::Blocked {
+                    id,
+                    location,
+                    reason,
+                } => blocked.push(BlockedRecord {
                     person: id.clone(),
                     location: location.clone(),
                     reason: reason.clone(),
@@ -131,19 +148,33 @@ impl Engine {
             .chain(blocked_records.iter().map(|b| &b.person))
             .collect();
         let delta = match &previous {
-            None => SourceDelta { previous: None, valid: persons.len(), blocked: blocked_records.len(), added: 0, removed: 0 },
+            None => SourceDelta {
+                previous: None,
+                valid: persons.len(),
+                blocked: blocked_records.len(),
+                added: 0,
+                removed: 0,
+            },
             Some(prev) => {
                 let before: HashSet<&ExternalId> = prev.iter().map(|p| &p.external_id).collect();
                 SourceDelta {
                     previous: Some(before.len()),
                     valid: persons.len(),
                     blocked: blocked_records.len(),
-                    added: persons.iter().filter(|p| !before.contains(&p.external_id)).count(),
+                    added: persons
+                        .iter()
+                        .filter(|p| !before.contains(&p.external_id))
+                        .count(),
                     removed: before.iter().filter(|id| !current.contains(*id)).count(),
                 }
             }
         };
-        let mut plan = Plan { version: Plan::VERSION, today, source_digest: read.digest.clone(), targets: Vec::new() };
+        let mut plan = Plan {
+            version: Plan::VERSION,
+            today,
+            source_digest: read.digest.clone(),
+            targets: Vec::new(),
+        };
         if let Err(trips) = source_gate(&delta, &self.config.source_thresholds) {
             return Ok(Prepared {
                 persons,
@@ -158,7 +189,11 @@ impl Engine {
         }
 
         let held: HashSet<ExternalId> = blocked_records.iter().map(|b| b.person.clone()).collect();
-        let futures = self.config.targets.iter().map(|t| self.plan_target(t, &persons, &held, today));
+        let futures = self
+            .config
+            .targets
+            .iter()
+            .map(|t| self.plan_target(t, &persons, &held, today));
         let mut gated = Vec::new();
         let mut approvals = Vec::new();
         for result in join_all(futures).await {
@@ -167,15 +202,37 @@ impl Engine {
             gated.push(g);
             approvals.extend(used);
         }
-        Ok(Prepared { persons, blocked_records, warnings: read.warnings, delta, source_blocked: None, plan, gated, approvals })
+        Ok(Prepared {
+            persons,
+            blocked_records,
+            warnings: read.warnings,
+            delta,
+            source_blocked: None,
+            plan,
+            gated,
+            approvals,
+        })
     }
 
-    async fn plan_target(&self, t: &TargetConfig, persons: &[Person], held: &HashSet<ExternalId>, today: NaiveDate) -> Result<(GatedPlan, Vec<Approval>), EngineError> {
-        let connector = self.connectors.get(&t.name).ok_or_else(|| EngineError::Usage(format!("target {} is not connected", t.name)))?;
-        let observed: Observed = connector
-            .read_all()
-            .await
-            .map_err(|source| EngineError::Target { target: t.name.to_string(), source })?;
+    async fn plan_target(
+        &self,
+        t: &TargetConfig,
+        persons: &[Person],
+        held: &HashSet<ExternalId>,
+        today: NaiveDate,
+    ) -> Result<(GatedPlan, Vec<Approval>), EngineError> {
+        let connector = self
+            .connectors
+            .get(&t.name)
+            .ok_or_else(|| EngineError::Usage(format!("target {} is not connected", t.name)))?;
+        let observed: Observed =
+            connector
+                .read_all()
+                .await
+                .map_err(|source| EngineError::Target {
+                    target: t.name.to_string(),
+                    source,
+                })?;
         let links: Vec<StoredLink> = self
             .store
             .links(&t.name)
@@ -198,9 +255,14 @@ impl Engine {
             .map(|f| ((f.account, f.field), f.hmac))
             .collect();
         let key = self.store.fingerprint_key().await?;
-        let evaluations: Vec<Evaluation> = persons.iter().map(|p| evaluate(p, &t.policy, today)).collect();
+        let evaluations: Vec<Evaluation> = persons
+            .iter()
+            .map(|p| evaluate(p, &t.policy, today))
+            .collect();
         let target = t.name.clone();
-        let fp = move |account: &AccountRef, field: &str, value: &serde_json::Value| fingerprint(&key, &target, account, field, value);
+        let fp = move |account: &AccountRef, field: &str, value: &serde_json::Value| {
+            fingerprint(&key, &target, account, field, value)
+        };
         let target_plan: TargetPlan = diff(&DiffInput {
             target: &t.name,
             capabilities: connector.capabilities(),
@@ -220,13 +282,19 @@ impl Engine {
             *approved.entry(a.kind.threshold_group()).or_default() += a.count;
         }
         let gated = target_gate(target_plan, &t.thresholds, &approved);
-        let used = open.into_iter().filter(|a| gated.approved.contains(&a.kind.threshold_group())).collect();
+        let used = open
+            .into_iter()
+            .filter(|a| gated.approved.contains(&a.kind.threshold_group()))
+            .collect();
         Ok((gated, used))
     }
 
     /// Preview: plan only. Blocked thresholds are recorded so the run can be approved.
     pub async fn preview(&self, today: NaiveDate) -> Result<RunReport, EngineError> {
-        let run = self.store.start_run(RunMode::Preview, &self.config.digest).await?;
+        let run = self
+            .store
+            .start_run(RunMode::Preview, &self.config.digest)
+            .await?;
         let result = self.preview_run(&run.id, today).await;
         self.close(&run.id, &result).await?;
         result
@@ -245,33 +313,61 @@ impl Engine {
                 }
             }
         }
-        Ok(RunReport { run: run.to_owned(), summary, plan: prepared.plan, blocked_records: prepared.blocked_records, warnings: prepared.warnings })
+        Ok(RunReport {
+            run: run.to_owned(),
+            summary,
+            plan: prepared.plan,
+            blocked_records: prepared.blocked_records,
+            warnings: prepared.warnings,
+        })
     }
 
     /// Apply: plan, gate, execute. With `expected`, executes only if a fresh plan equals it
     /// (same source, same target state, same actions), and refuses otherwise.
-    pub async fn apply(&self, today: NaiveDate, expected: Option<&Plan>) -> Result<RunReport, EngineError> {
-        let run = self.store.start_run(RunMode::Apply, &self.config.digest).await?;
+    pub async fn apply(
+        &self,
+        today: NaiveDate,
+        expected: Option<&Plan>,
+    ) -> Result<RunReport, EngineError> {
+        let run = self
+            .store
+            .start_run(RunMode::Apply, &self.config.digest)
+            .await?;
         let result = self.apply_run(&run.id, today, expected).await;
         self.close(&run.id, &result).await?;
         result
     }
 
-    async fn apply_run(&self, run: &str, today: NaiveDate, expected: Option<&Plan>) -> Result<RunReport, EngineError> {
+    async fn apply_run(
+        &self,
+        run: &str,
+        today: NaiveDate,
+        expected: Option<&Plan>,
+    ) -> Result<RunReport, EngineError> {
         let prepared = self.prepare(today).await?;
         if let Some(expected) = expected {
             check_unchanged(expected, &prepared.plan)?;
         }
         let mut summary = self.summary_of(run, "apply", &prepared);
         if prepared.source_blocked.is_some() {
-            return Ok(RunReport { run: run.to_owned(), summary, plan: prepared.plan, blocked_records: prepared.blocked_records, warnings: prepared.warnings });
+            return Ok(RunReport {
+                run: run.to_owned(),
+                summary,
+                plan: prepared.plan,
+                blocked_records: prepared.blocked_records,
+                warnings: prepared.warnings,
+            });
         }
         self.record_blocked(run, &prepared).await?;
         let key = self.store.fingerprint_key().await?;
         let mut contexts = Vec::new();
         for g in &prepared.gated {
-            let Some(t) = self.config.target(g.plan.target.as_str()) else { continue };
-            let Some(connector) = self.connectors.get(&t.name) else { continue };
+            let Some(t) = self.config.target(g.plan.target.as_str()) else {
+                continue;
+            };
+            let Some(connector) = self.connectors.get(&t.name) else {
+                continue;
+            };
             contexts.push((
                 ExecContext {
                     run: run.to_owned(),
@@ -294,7 +390,13 @@ impl Engine {
             self.store.consume_approval(a.id, run).await?;
         }
         self.save_snapshot(run, &prepared).await?;
-        Ok(RunReport { run: run.to_owned(), summary, plan: prepared.plan, blocked_records: prepared.blocked_records, warnings: prepared.warnings })
+        Ok(RunReport {
+            run: run.to_owned(),
+            summary,
+            plan: prepared.plan,
+            blocked_records: prepared.blocked_records,
+            warnings: prepared.warnings,
+        })
     }
 
     fn summary_of(&self, run: &str, mode: &str, prepared: &Prepared) -> RunSummary {
@@ -321,7 +423,9 @@ impl Engine {
         for g in &prepared.gated {
             for (kind, reason) in &g.blocked_kinds {
                 let count = g.plan.count_group(*kind);
-                self.store.record_blocked(run, &g.plan.target, *kind, count, reason).await?;
+                self.store
+                    .record_blocked(run, &g.plan.target, *kind, count, reason)
+                    .await?;
             }
         }
         Ok(())
@@ -330,20 +434,44 @@ impl Engine {
     async fn save_snapshot(&self, run: &str, prepared: &Prepared) -> Result<(), EngineError> {
         let mut records = Vec::with_capacity(prepared.persons.len());
         for p in &prepared.persons {
-            let record = serde_json::to_value(p).map_err(|e| EngineError::Usage(format!("snapshot of {}: {e}", p.external_id)))?;
-            let hash = Sha256::digest(record.to_string().as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
-            records.push(SnapshotPerson { external_id: p.external_id.clone(), record_hash: hash, record });
+            let record = serde_json::to_value(p)
+                .map_err(|e| EngineError::Usage(format!("snapshot of {}: {e}", p.external_id)))?;
+            let hash = Sha256::digest(record.to_string().as_bytes())
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+            records.push(SnapshotPerson {
+                external_id: p.external_id.clone(),
+                record_hash: hash,
+                record,
+            });
         }
         self.store
-            .save_snapshot(SOURCE_NAME, run, &prepared.plan.source_digest, &records, prepared.blocked_records.len())
+            .save_snapshot(
+                SOURCE_NAME,
+                run,
+                &prepared.plan.source_digest,
+                &records,
+                prepared.blocked_records.len(),
+            )
             .await?;
         Ok(())
     }
 
-    async fn close(&self, run: &str, result: &Result<RunReport, EngineError>) -> Result<(), EngineError> {
+    async fn close(
+        &self,
+        run: &str,
+        result: &Result<RunReport, EngineError>,
+    ) -> Result<(), EngineError> {
         let (status, summary) = match result {
-            Ok(r) => (r.summary.status().as_str().to_owned(), serde_json::to_value(&r.summary).unwrap_or_default()),
-            Err(e) => ("error".to_owned(), serde_json::json!({ "error": e.to_string() })),
+            Ok(r) => (
+                r.summary.status().as_str().to_owned(),
+                serde_json::to_value(&r.summary).unwrap_or_default(),
+            ),
+            Err(e) => (
+                "error".to_owned(),
+                serde_json::json!({ "error": e.to_string() }),
+            ),
         };
         self.store.finish_run(run, &status, &summary).await?;
         Ok(())
@@ -353,28 +481,70 @@ impl Engine {
 /// `apply --plan`: the fresh plan must be the saved one.
 fn check_unchanged(expected: &Plan, fresh: &Plan) -> Result<(), EngineError> {
     if expected.version != Plan::VERSION {
-        return Err(EngineError::StalePlan(format!("plan format {} is not {}", expected.version, Plan::VERSION)));
+        return Err(EngineError::StalePlan(format!(
+            "plan format {} is not {}",
+            expected.version,
+            Plan::VERSION
+        )));
     }
     if expected.today != fresh.today {
-        return Err(EngineError::StalePlan(format!("it was made for {}, today is {}", expected.today, fresh.today)));
+        return Err(EngineError::StalePlan(format!(
+            "it was made for {}, today is {}",
+            expected.today, fresh.today
+        )));
     }
     if expected.source_digest != fresh.source_digest {
-        return Err(EngineError::StalePlan("the source changed since the plan was made".into()));
+        return Err(EngineError::StalePlan(
+            "the source changed since the plan was made".into(),
+        ));
     }
     for t in &fresh.targets {
         let Some(e) = expected.targets.iter().find(|e| e.target == t.target) else {
-            return Err(EngineError::StalePlan(format!("target {} is not in the saved plan", t.target)));
+            return Err(EngineError::StalePlan(format!(
+                "target {} is not in the saved plan",
+                t.target
+            )));
         };
         if e.observed_digest != t.observed_digest {
-            return Err(EngineError::StalePlan(format!("target {} changed since the plan was made", t.target)));
+            return Err(EngineError::StalePlan(format!(
+                "target {} changed since the plan was made",
+                t.target
+            )));
         }
         let as_json = |p: &TargetPlan| serde_json::to_value(&p.actions).unwrap_or_default();
         if as_json(e) != as_json(t) {
-            return Err(EngineError::StalePlan(format!("the actions for {} differ (was the configuration changed?)", t.target)));
+            return Err(EngineError::StalePlan(format!(
+                "the actions for {} differ (was the configuration changed?)",
+                t.target
+            )));
         }
     }
     if expected.targets.len() != fresh.targets.len() {
-        return Err(EngineError::StalePlan("the configured targets changed".into()));
+        return Err(EngineError::StalePlan(
+            "the configured targets changed".into(),
+        ));
     }
     Ok(())
+}
+
+impl Engine {
+    /// Approves what a threshold blocked in `run` (all of it, or one action type; a disable
+    /// approval is a delete approval, as they count together). The next apply uses it.
+    pub async fn approve(
+        &self,
+        run: &str,
+        kind: Option<ActionKind>,
+        by: &str,
+    ) -> Result<Vec<Approval>, EngineError> {
+        let record = self.store.run(run).await?.ok_or_else(|| {
+            EngineError::Usage(format!(
+                "no run `{run}` in {}",
+                self.config.store_path.display()
+            ))
+        })?;
+        Ok(self
+            .store
+            .approve(&record.id, kind.map(ActionKind::threshold_group), by)
+            .await?)
+    }
 }

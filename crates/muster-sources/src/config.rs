@@ -112,10 +112,13 @@ pub enum Delimiter {
     #[default]
     #[serde(rename = "auto")]
     Auto,
+    /// `";"`, what Excel writes where `,` is the decimal separator.
     #[serde(rename = ";")]
     Semicolon,
+    /// `","`
     #[serde(rename = ",")]
     Comma,
+    /// `"tab"` (or a literal tab character).
     #[serde(rename = "tab", alias = "\t")]
     Tab,
 }

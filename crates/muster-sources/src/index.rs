@@ -25,8 +25,11 @@ pub(crate) struct IdIndex {
 }
 
 impl IdIndex {
-    pub(crate) fn reserve(&mut self, additional: usize) {
-        self.by_hash.reserve(additional);
+    pub(crate) fn try_reserve(
+        &mut self,
+        additional: usize,
+    ) -> Result<(), std::collections::TryReserveError> {
+        self.by_hash.try_reserve(additional)
     }
 
     /// Indexes `records[at]` (which need not be pushed yet) under `id`, unless the id is taken.

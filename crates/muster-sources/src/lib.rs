@@ -10,6 +10,9 @@
 //! - [`config`]: the `[source]` section of `muster.toml` and its validation.
 //! - `csv`: persons and contracts CSV files (`;`, `,` or tab; UTF-8 with or without BOM).
 //! - `json`: an array of persons in the nested shape of [`Person`].
+//! - `fields`: turning one text value into one person or contract field, shared by both.
+//! - `records`, `index`: collecting records, indexing them by id, blocking duplicate ids.
+//! - `input`: resolving paths, and the SHA-256 digest of every byte read.
 //! - [`error`]: fatal errors.
 //!
 //! Choosing each person's primary contract is left to the engine; records come out with
@@ -48,9 +51,11 @@ pub struct SourceRead {
 /// A blocked record, borrowed from a [`SourceRead`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Blocked<'a> {
+    /// The record's `ExternalId`, or `<line N>` when it has none that can be read.
     pub id: &'a ExternalId,
     /// Where the record was found, e.g. `persons.csv:17`.
     pub location: &'a str,
+    /// What is wrong, naming the column or field and what was expected.
     pub reason: &'a str,
 }
 

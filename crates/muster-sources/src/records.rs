@@ -41,11 +41,11 @@ impl<'f> Collector<'f> {
     }
 
     /// Makes room for about `additional` more records, so a large file is not re-indexed as
-    /// it grows.
+    /// it grows. Only a hint: when the memory is not there, the vectors grow as usual.
     pub(crate) fn reserve(&mut self, additional: usize) {
-        self.records.reserve(additional);
-        self.lines.reserve(additional);
-        self.index.reserve(additional);
+        let _ = self.records.try_reserve(additional).is_ok()
+            && self.lines.try_reserve(additional).is_ok()
+            && self.index.try_reserve(additional).is_ok();
     }
 
     pub(crate) fn valid(&mut self, person: Person, line: u64) {

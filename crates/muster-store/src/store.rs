@@ -182,6 +182,37 @@ pub struct Link {
     pub updated_at: DateTime<Utc>,
 }
 
+// The plan's view of a link (`muster_core::plan::StoredLink`) has the same two states; the
+// exhaustive matches below stop the build if either side gains one.
+impl From<muster_core::plan::LinkState> for LinkState {
+    fn from(state: muster_core::plan::LinkState) -> Self {
+        match state {
+            muster_core::plan::LinkState::Active => LinkState::Active,
+            muster_core::plan::LinkState::Deleted => LinkState::Deleted,
+        }
+    }
+}
+
+impl From<LinkState> for muster_core::plan::LinkState {
+    fn from(state: LinkState) -> Self {
+        match state {
+            LinkState::Active => muster_core::plan::LinkState::Active,
+            LinkState::Deleted => muster_core::plan::LinkState::Deleted,
+        }
+    }
+}
+
+impl Link {
+    /// The link as the diff stage takes it.
+    pub fn to_stored(&self) -> muster_core::plan::StoredLink {
+        muster_core::plan::StoredLink {
+            person: self.person.clone(),
+            account: self.account.clone(),
+            state: self.state.into(),
+        }
+    }
+}
+
 /// The HMAC of a write-only value last written to an account's field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fingerprint {
@@ -411,4 +442,46 @@ pub trait Store: Send + Sync {
     /// The key for HMAC fingerprints: 32 random bytes in hex, created when the store was
     /// first opened and the same ever after.
     async fn fingerprint_key(&self) -> Result<Secret, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_state_reads_back_from_its_own_text_and_nothing_else() {
+        for mode in RunMode::ALL {
+            assert_eq!(mode.as_str().parse::<RunMode>(), Ok(*mode));
+        }
+        for state in LinkState::ALL {
+            assert_eq!(state.as_str().parse::<LinkState>(), Ok(*state));
+        }
+        for state in JournalState::ALL {
+            assert_eq!(state.as_str().parse::<JournalState>(), Ok(*state));
+            let json = serde_json::to_string(state).unwrap();
+            assert_eq!(json, format!("\"{}\"", state.as_str()));
+        }
+        assert_eq!(
+            "Sent".parse::<JournalState>(),
+            Err(UnknownJournalState("Sent".into()))
+        );
+        let err = "gone".parse::<LinkState>().unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "unknown link state `gone`: expected one of active, deleted"
+        );
+    }
+
+    #[test]
+    fn only_planned_and_sent_entries_move_on() {
+        use JournalState::*;
+        assert!(Planned.can_become(Sent) && Sent.can_become(Sent) && Sent.can_become(Done));
+        assert!(Planned.can_become(Blocked) && Planned.can_become(Skipped));
+        assert!(!Sent.can_become(Blocked) && !Sent.can_become(Planned));
+        for end in JournalState::ALL.iter().filter(|s| s.is_final()) {
+            for next in JournalState::ALL {
+                assert!(!end.can_become(*next), "{end} -> {next}");
+            }
+        }
+    }
 }

@@ -130,13 +130,8 @@ pub async fn approve(
 ) -> Result<u8> {
     let engine = open(args).await?;
     let kind = action.map(str::parse::<ActionKind>).transpose()?;
-    let record = engine
-        .store
-        .run(run)
-        .await?
-        .with_context(|| format!("no run `{run}`"))?;
     let by = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
-    let approvals = engine.store.approve(&record.id, kind, &by).await?;
+    let approvals = engine.approve(run, kind, &by).await?;
     for a in &approvals {
         println!(
             "approved: {} {} × {} (run {})",

@@ -37,8 +37,9 @@ pub struct HttpConfig {
     pub timeout: Duration,
     /// PEM bundle of extra trusted CA certificates, for targets behind a private CA.
     pub ca_file: Option<PathBuf>,
-    /// Token bucket: `requests` per `per`.
+    /// Token bucket: `requests` per `per`, in bursts of at most `requests`.
     pub requests: u32,
+    /// The bucket's window.
     pub per: Duration,
     /// Requests in flight at once.
     pub concurrency: usize,
@@ -416,5 +417,89 @@ impl From<reqwest::Error> for TransportFailure {
             source = s.source();
         }
         Self { never_sent, detail }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(auth: Auth) -> HttpConfig {
+        HttpConfig {
+            timeout: Duration::from_secs(1),
+            ca_file: None,
+            requests: 10,
+            per: Duration::from_secs(1),
+            concurrency: 2,
+            retry: RetryPolicy::default(),
+            auth,
+        }
+    }
+
+    #[test]
+    fn debug_output_never_shows_credentials() {
+        let bearer = HttpClient::new(
+            "t".into(),
+            &config(Auth::Bearer(Secret::new("tok-3141592653"))),
+        )
+        .unwrap();
+        let basic = HttpClient::new(
+            "t".into(),
+            &config(Auth::Basic {
+                username: "muster".into(),
+                password: Secret::new("pw-2718281828"),
+            }),
+        )
+        .unwrap();
+        let shown = format!(
+            "{bearer:?} {basic:?} {:?}",
+            config(Auth::Bearer(Secret::new("tok-3141592653")))
+        );
+        assert!(!shown.contains("3141592653"), "{shown}");
+        assert!(!shown.contains("2718281828"), "{shown}");
+        // Nor base64 of `muster:pw-…`.
+        assert!(!shown.contains("bXVzdGVyOnB3"), "{shown}");
+    }
+
+    #[test]
+    fn a_credential_that_cannot_be_a_header_is_refused_without_quoting_it() {
+        let err = HttpClient::new(
+            "t".into(),
+            &config(Auth::Bearer(Secret::new("a\nb-secret"))),
+        )
+        .unwrap_err();
+        assert!(!err.contains("secret"), "{err}");
+    }
+
+    #[test]
+    fn a_ca_file_must_hold_certificates() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, "not a certificate").unwrap();
+        let mut cfg = config(Auth::None);
+        cfg.ca_file = Some(path);
+        let err = HttpClient::new("t".into(), &cfg).unwrap_err();
+        assert!(err.contains("ca.pem"), "{err}");
+        cfg.ca_file = Some("/nonexistent/ca.pem".into());
+        assert!(HttpClient::new("t".into(), &cfg).is_err());
+    }
+
+    #[test]
+    fn counters_count_by_method() {
+        let c = RequestCounters::default();
+        for m in [
+            Method::GET,
+            Method::GET,
+            Method::POST,
+            Method::PATCH,
+            Method::HEAD,
+        ] {
+            c.record(&m);
+        }
+        let s = c.snapshot();
+        assert_eq!(
+            (s.get, s.post, s.patch, s.other, s.total()),
+            (2, 1, 1, 1, 5)
+        );
     }
 }

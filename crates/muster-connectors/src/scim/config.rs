@@ -115,6 +115,7 @@ pub enum DeleteMode {
 #[serde(deny_unknown_fields)]
 pub struct RateLimit {
     /// Requests per window (also the largest burst). Default: `50`.
+    #[serde(default = "default_requests")]
     pub requests: u32,
     /// Window length in seconds. Default: `1`.
     #[serde(default = "default_per_seconds")]
@@ -124,7 +125,7 @@ pub struct RateLimit {
 impl Default for RateLimit {
     fn default() -> Self {
         Self {
-            requests: 50,
+            requests: default_requests(),
             per_seconds: default_per_seconds(),
         }
     }
@@ -163,6 +164,9 @@ fn default_timeout_s() -> u64 {
 }
 fn default_max_attempts() -> u32 {
     5
+}
+fn default_requests() -> u32 {
+    50
 }
 fn default_per_seconds() -> u64 {
     1

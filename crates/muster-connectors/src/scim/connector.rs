@@ -376,6 +376,15 @@ impl ScimConnector {
                 path: "/Users".to_owned(),
                 detail: format!("answered {} without the new user's `id`", reply.status),
             }),
+            // A 2xx whose body is not JSON: created, but unreadable; re-correlate as above.
+            Err(Failure::Error(ConnectorError::Protocol { detail, .. })) => {
+                Err(ConnectorError::Uncertain {
+                    target: self.target.clone(),
+                    method: "POST".to_owned(),
+                    path: "/Users".to_owned(),
+                    detail,
+                })
+            }
             Err(Failure::Refused(r)) if r.status == 409 => Err(ConnectorError::Conflict {
                 target: self.target.clone(),
                 detail: match &r.scim_type {

@@ -66,9 +66,7 @@ impl AttrPath {
             (None, text)
         };
 
-        let name_end = rest
-            .find(|c: char| c == '.' || c == '[')
-            .unwrap_or(rest.len());
+        let name_end = rest.find(['.', '[']).unwrap_or(rest.len());
         let attr = &rest[..name_end];
         check_name(attr).map_err(|why| err(&why))?;
         let mut tail = &rest[name_end..];

@@ -246,12 +246,12 @@ fn users(ids: &[u32]) -> Vec<Value> {
         .collect()
 }
 
+/// What a scripted read ended with, and the `(startIndex, count)` of each request.
+type Driven = (Result<Vec<Value>, PagingError>, Vec<(usize, usize)>);
+
 /// Drives a pager over a fake server that answers each request with the next scripted page,
 /// and records the requests.
-fn drive(
-    page_size: usize,
-    pages: Vec<(Option<usize>, Vec<Value>)>,
-) -> (Result<Vec<Value>, PagingError>, Vec<(usize, usize)>) {
+fn drive(page_size: usize, pages: Vec<(Option<usize>, Vec<Value>)>) -> Driven {
     let mut pager = Pager::new(page_size);
     let mut asked = Vec::new();
     for (total, resources) in pages {
@@ -302,7 +302,7 @@ fn a_server_ignoring_paging_ends_the_read_at_the_repeated_page() {
 
 #[test]
 fn duplicates_from_shifting_offsets_are_dropped() {
-    // u3 was deleted... no: u0 was inserted before page 2, shifting u2 onto it again.
+    // A user created before the second page was read shifts u2 onto that page again.
     let (items, _) = drive(
         2,
         vec![

@@ -4,6 +4,9 @@
 //! - `scim2_server`: a round trip against the third-party `scim2-server` (PyPI), run when its
 //!   binary is installed, and required when `CI` is set.
 
+// A failed expectation in a test helper should panic with its message.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod scim2_server;
 mod scim_sim;
 

@@ -7,9 +7,13 @@ use super::{Config, Connection, TargetConfig};
 use muster_core::evaluate::{Correlation, Lifecycle, TargetPolicy};
 use muster_core::gate::{SourceThresholds, TargetThresholds, Threshold};
 use muster_core::mapping::{ActionSet, FieldMapping, Template, ValueSource};
-use muster_core::model::{ContractField, PersonPath, PrimaryContractRule, PrimaryCriterion, TargetName};
+use muster_core::model::{
+    ContractField, PersonPath, PrimaryContractRule, PrimaryCriterion, TargetName,
+};
 use muster_core::plan::ActionKind;
-use muster_core::rules::{Condition, ContractSelection, DynamicPermission, Grants, Op, Rule, Subject, Test};
+use muster_core::rules::{
+    Condition, ContractSelection, DynamicPermission, Grants, Op, Rule, Subject, Test,
+};
 use muster_sources::SourceConfig;
 use std::collections::BTreeSet;
 use std::ops::Range;
@@ -22,19 +26,48 @@ pub struct Compiler<'a> {
 }
 
 impl Compiler<'_> {
-    fn err(&mut self, span: Option<Range<usize>>, key: impl Into<String>, message: impl Into<String>) {
+    fn err(
+        &mut self,
+        span: Option<Range<usize>>,
+        key: impl Into<String>,
+        message: impl Into<String>,
+    ) {
+        let key = key.into();
+        let line = span.map(|s| self.key_line(s, &key));
         self.errors.push(ConfigError {
             file: self.file.to_owned(),
-            line: span.map(|s| line_of(self.text, s.start)),
-            key: key.into(),
+            line,
+            key,
             message: message.into(),
         });
     }
 
+    /// The line of `key`'s last segment inside `span` when it is written there as
+    /// `segment = …`, else the span's first line (a table header).
+    fn key_line(&self, span: Range<usize>, key: &str) -> usize {
+        let start = line_of(self.text, span.start);
+        let segment = key.rsplit('.').next().unwrap_or(key);
+        let segment = segment.split('[').next().unwrap_or(segment);
+        let inside = self.text.get(span).unwrap_or_default();
+        inside
+            .lines()
+            .position(|l| {
+                l.trim_start()
+                    .strip_prefix(segment)
+                    .is_some_and(|rest| rest.trim_start().starts_with('='))
+            })
+            .map_or(start, |i| start + i)
+    }
+
     pub fn compile(&mut self, raw: RawConfig, base_dir: &Path, digest: String) -> Option<Config> {
-        let store_path = base_dir.join(raw.store.path.unwrap_or_else(|| PathBuf::from("muster.db")));
+        let store_path =
+            base_dir.join(raw.store.path.unwrap_or_else(|| PathBuf::from("muster.db")));
         if let Some(kind) = raw.store.kind.as_deref().filter(|k| *k != "sqlite") {
-            self.err(None, "store.kind", format!("unknown store `{kind}`: expected `sqlite`"));
+            self.err(
+                None,
+                "store.kind",
+                format!("unknown store `{kind}`: expected `sqlite`"),
+            );
         }
         let source_span = raw.source.span();
         let source = match SourceConfig::deserialize(raw.source.into_inner()) {
@@ -83,7 +116,11 @@ impl Compiler<'_> {
             }
         }
         if targets.is_empty() && self.errors.is_empty() {
-            self.err(None, "targets", "no target is configured: add a [targets.<name>] table");
+            self.err(
+                None,
+                "targets",
+                "no target is configured: add a [targets.<name>] table",
+            );
         }
 
         let source = source?;
@@ -102,31 +139,52 @@ impl Compiler<'_> {
         })
     }
 
-    fn target(&mut self, name: &str, raw: RawTarget, span: Range<usize>, rules: &[Rule]) -> Option<TargetConfig> {
+    fn target(
+        &mut self,
+        name: &str,
+        raw: RawTarget,
+        span: Range<usize>,
+        rules: &[Rule],
+    ) -> Option<TargetConfig> {
         let key = format!("targets.{name}");
         let conn_span = raw.connection.span();
         let connection = match raw.kind.get_ref().as_str() {
-            "scim" => match muster_connectors::scim::ScimConfig::deserialize(raw.connection.into_inner()) {
-                Ok(c) => {
-                    for problem in c.validate() {
-                        self.err(Some(conn_span.clone()), format!("{key}.connection"), problem);
+            "scim" => {
+                match muster_connectors::scim::ScimConfig::deserialize(raw.connection.into_inner())
+                {
+                    Ok(c) => {
+                        for problem in c.validate() {
+                            self.err(
+                                Some(conn_span.clone()),
+                                format!("{key}.connection"),
+                                problem,
+                            );
+                        }
+                        Some(Connection::Scim(c))
                     }
-                    Some(Connection::Scim(c))
+                    Err(e) => {
+                        self.err(Some(conn_span), format!("{key}.connection"), e.to_string());
+                        None
+                    }
                 }
-                Err(e) => {
-                    self.err(Some(conn_span), format!("{key}.connection"), e.to_string());
-                    None
-                }
-            },
+            }
             other => {
-                self.err(Some(raw.kind.span()), format!("{key}.kind"), format!("unknown connector `{other}`: expected `scim`"));
+                self.err(
+                    Some(raw.kind.span()),
+                    format!("{key}.kind"),
+                    format!("unknown connector `{other}`: expected `scim`"),
+                );
                 None
             }
         };
 
         let corr_span = raw.correlation.span();
         let corr = raw.correlation.into_inner();
-        let correlation_path = self.path(&corr.person, Some(corr_span), &format!("{key}.correlation.person"));
+        let correlation_path = self.path(
+            &corr.person,
+            Some(corr_span),
+            &format!("{key}.correlation.person"),
+        );
 
         let mut mappings = Vec::new();
         let mut secret_fields = BTreeSet::new();
@@ -136,16 +194,25 @@ impl Compiler<'_> {
             let mkey = format!("{key}.mapping[{i}]");
             let sources = [m.path.is_some(), m.template.is_some(), m.value.is_some()];
             if sources.iter().filter(|s| **s).count() != 1 {
-                self.err(Some(span), mkey, "give exactly one of `path`, `template` or `value`");
+                self.err(
+                    Some(span),
+                    mkey,
+                    "give exactly one of `path`, `template` or `value`",
+                );
                 continue;
             }
             let value = if let Some(p) = &m.path {
-                self.path(p, Some(span.clone()), &format!("{mkey}.path")).map(ValueSource::Path)
+                self.path(p, Some(span.clone()), &format!("{mkey}.path"))
+                    .map(ValueSource::Path)
             } else if let Some(t) = &m.template {
                 match Template::parse(t) {
                     Ok(t) => Some(ValueSource::Template(t)),
                     Err(e) => {
-                        self.err(Some(span.clone()), format!("{mkey}.template"), e.to_string());
+                        self.err(
+                            Some(span.clone()),
+                            format!("{mkey}.template"),
+                            e.to_string(),
+                        );
                         None
                     }
                 }
@@ -163,7 +230,12 @@ impl Compiler<'_> {
                 if m.secret {
                     secret_fields.insert(m.field.clone());
                 }
-                mappings.push(FieldMapping { field: m.field, value, actions, secret: m.secret });
+                mappings.push(FieldMapping {
+                    field: m.field,
+                    value,
+                    actions,
+                    secret: m.secret,
+                });
             }
         }
 
@@ -171,9 +243,15 @@ impl Compiler<'_> {
         for (kind, t) in raw.thresholds {
             match kind.parse::<ActionKind>() {
                 Ok(k) if k != ActionKind::Correlate => {
-                    thresholds.per_kind.insert(k.threshold_group(), threshold(*t.get_ref()));
+                    thresholds
+                        .per_kind
+                        .insert(k.threshold_group(), threshold(*t.get_ref()));
                 }
-                _ => self.err(Some(t.span()), format!("{key}.thresholds.{kind}"), "expected one of create, update, enable, disable, delete, grant, revoke"),
+                _ => self.err(
+                    Some(t.span()),
+                    format!("{key}.thresholds.{kind}"),
+                    "expected one of create, update, enable, disable, delete, grant, revoke",
+                ),
             }
         }
         if let Some(a) = raw.all_or_nothing {
@@ -185,7 +263,11 @@ impl Compiler<'_> {
         Some(TargetConfig {
             policy: TargetPolicy {
                 target: target.clone(),
-                rules: rules.iter().filter(|r| r.applies_to(&target)).cloned().collect(),
+                rules: rules
+                    .iter()
+                    .filter(|r| r.applies_to(&target))
+                    .cloned()
+                    .collect(),
                 mappings,
                 lifecycle: Lifecycle {
                     create_days_before_start: raw.lifecycle.create_days_before_start,
@@ -228,11 +310,21 @@ impl Compiler<'_> {
         Some(set)
     }
 
-    fn rule(&mut self, i: usize, raw: RawRule, span: Range<usize>, targets: &[String]) -> Option<Rule> {
+    fn rule(
+        &mut self,
+        i: usize,
+        raw: RawRule,
+        span: Range<usize>,
+        targets: &[String],
+    ) -> Option<Rule> {
         let key = format!("rules[{i}] ({})", raw.name);
         if let Some(ts) = &raw.targets {
             for t in ts.iter().filter(|t| !targets.contains(t)) {
-                self.err(Some(span.clone()), format!("{key}.targets"), format!("no target named `{t}` is configured"));
+                self.err(
+                    Some(span.clone()),
+                    format!("{key}.targets"),
+                    format!("no target named `{t}` is configured"),
+                );
             }
         }
         let when = match &raw.when {
@@ -246,18 +338,31 @@ impl Compiler<'_> {
                 None | Some("in-scope") => ContractSelection::InScope,
                 Some("primary") => ContractSelection::Primary,
                 Some(other) => {
-                    self.err(Some(span.clone()), format!("{dkey}.contracts"), format!("`{other}`: expected `in-scope` or `primary`"));
+                    self.err(
+                        Some(span.clone()),
+                        format!("{dkey}.contracts"),
+                        format!("`{other}`: expected `in-scope` or `primary`"),
+                    );
                     continue;
                 }
             };
             match Template::parse(&d.template) {
-                Ok(template) => dynamic.push(DynamicPermission { template, contracts }),
-                Err(e) => self.err(Some(span.clone()), format!("{dkey}.template"), e.to_string()),
+                Ok(template) => dynamic.push(DynamicPermission {
+                    template,
+                    contracts,
+                }),
+                Err(e) => self.err(
+                    Some(span.clone()),
+                    format!("{dkey}.template"),
+                    e.to_string(),
+                ),
             }
         }
         Some(Rule {
             name: raw.name,
-            targets: raw.targets.map(|ts| ts.into_iter().map(TargetName::new).collect()),
+            targets: raw
+                .targets
+                .map(|ts| ts.into_iter().map(TargetName::new).collect()),
             when: when?,
             grants: Grants {
                 account: raw.account,
@@ -269,13 +374,26 @@ impl Compiler<'_> {
     }
 
     fn condition(&mut self, c: &RawCondition, span: &Range<usize>, key: &str) -> Option<Condition> {
-        let forms = [c.all.is_some(), c.any.is_some(), c.not.is_some(), c.field.is_some()];
+        let forms = [
+            c.all.is_some(),
+            c.any.is_some(),
+            c.not.is_some(),
+            c.field.is_some(),
+        ];
         if forms.iter().filter(|f| **f).count() != 1 {
-            self.err(Some(span.clone()), key, "a condition has exactly one of `all`, `any`, `not` or `field`");
+            self.err(
+                Some(span.clone()),
+                key,
+                "a condition has exactly one of `all`, `any`, `not` or `field`",
+            );
             return None;
         }
         let list = |this: &mut Self, cs: &[RawCondition], k: &str| -> Option<Vec<Condition>> {
-            let out: Vec<Option<Condition>> = cs.iter().enumerate().map(|(i, c)| this.condition(c, span, &format!("{key}.{k}[{i}]"))).collect();
+            let out: Vec<Option<Condition>> = cs
+                .iter()
+                .enumerate()
+                .map(|(i, c)| this.condition(c, span, &format!("{key}.{k}[{i}]")))
+                .collect();
             out.into_iter().collect()
         };
         if let Some(cs) = &c.all {
@@ -285,33 +403,60 @@ impl Compiler<'_> {
             return list(self, cs, "any").map(Condition::Any);
         }
         if let Some(inner) = &c.not {
-            return self.condition(inner, span, &format!("{key}.not")).map(|c| Condition::Not(Box::new(c)));
+            return self
+                .condition(inner, span, &format!("{key}.not"))
+                .map(|c| Condition::Not(Box::new(c)));
         }
         let field = c.field.as_deref().unwrap_or_default();
         let subject = match field.strip_prefix("AnyContract.") {
             Some(f) => match ContractField::parse(f) {
                 Some(f) => Subject::AnyContract(f),
                 None => {
-                    self.err(Some(span.clone()), format!("{key}.field"), format!("unknown contract field `{f}`"));
+                    self.err(
+                        Some(span.clone()),
+                        format!("{key}.field"),
+                        format!("unknown contract field `{f}`"),
+                    );
                     return None;
                 }
             },
-            None => Subject::Person(self.path(field, Some(span.clone()), &format!("{key}.field"))?),
+            None => {
+                Subject::Person(self.path(field, Some(span.clone()), &format!("{key}.field"))?)
+            }
         };
         let mut ops = Vec::new();
-        if let Some(v) = &c.equals { ops.push(Op::Equals(v.clone())) }
-        if let Some(v) = &c.not_equals { ops.push(Op::NotEquals(v.clone())) }
-        if let Some(v) = &c.in_ { ops.push(Op::In(v.clone())) }
-        if let Some(v) = &c.contains { ops.push(Op::Contains(v.clone())) }
-        if let Some(v) = &c.starts_with { ops.push(Op::StartsWith(v.clone())) }
-        if let Some(v) = c.exists { ops.push(if v { Op::Exists } else { Op::Missing }) }
-        if let Some(v) = c.before_days { ops.push(Op::BeforeDays(v)) }
-        if let Some(v) = c.after_days { ops.push(Op::AfterDays(v)) }
+        if let Some(v) = &c.equals {
+            ops.push(Op::Equals(v.clone()))
+        }
+        if let Some(v) = &c.not_equals {
+            ops.push(Op::NotEquals(v.clone()))
+        }
+        if let Some(v) = &c.in_ {
+            ops.push(Op::In(v.clone()))
+        }
+        if let Some(v) = &c.contains {
+            ops.push(Op::Contains(v.clone()))
+        }
+        if let Some(v) = &c.starts_with {
+            ops.push(Op::StartsWith(v.clone()))
+        }
+        if let Some(v) = c.exists {
+            ops.push(if v { Op::Exists } else { Op::Missing })
+        }
+        if let Some(v) = c.before_days {
+            ops.push(Op::BeforeDays(v))
+        }
+        if let Some(v) = c.after_days {
+            ops.push(Op::AfterDays(v))
+        }
         if ops.len() != 1 {
             self.err(Some(span.clone()), key, "a `field` condition needs exactly one of equals, not_equals, in, contains, starts_with, exists, before_days, after_days");
             return None;
         }
-        Some(Condition::Test(Test { subject, op: ops.remove(0) }))
+        Some(Condition::Test(Test {
+            subject,
+            op: ops.remove(0),
+        }))
     }
 
     fn path(&mut self, path: &str, span: Option<Range<usize>>, key: &str) -> Option<PersonPath> {
@@ -326,7 +471,10 @@ impl Compiler<'_> {
 }
 
 fn threshold(t: RawThreshold) -> Threshold {
-    Threshold { absolute: t.absolute, percent: t.percent }
+    Threshold {
+        absolute: t.absolute,
+        percent: t.percent,
+    }
 }
 
 use serde::Deserialize as _;

@@ -53,26 +53,48 @@ impl Config {
         Self::load_with_env(path, std::env::vars())
     }
 
-    pub fn load_with_env(path: &Path, env: impl Iterator<Item = (String, String)>) -> Result<Config, ConfigErrors> {
+    pub fn load_with_env(
+        path: &Path,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigErrors> {
         let one = |line: Option<usize>, key: &str, message: String| {
-            ConfigErrors(vec![ConfigError { file: path.to_owned(), line, key: key.to_owned(), message }])
+            ConfigErrors(vec![ConfigError {
+                file: path.to_owned(),
+                line,
+                key: key.to_owned(),
+                message,
+            }])
         };
-        let text = std::fs::read_to_string(path).map_err(|e| one(None, "", format!("cannot read the configuration: {e}")))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| one(None, "", format!("cannot read the configuration: {e}")))?;
         Self::parse(path, &text, env)
     }
 
     /// Parses configuration text as if read from `path` (relative paths resolve against its
     /// folder).
-    pub fn parse(path: &Path, text: &str, env: impl Iterator<Item = (String, String)>) -> Result<Config, ConfigErrors> {
+    pub fn parse(
+        path: &Path,
+        text: &str,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigErrors> {
         let one = |line: Option<usize>, key: &str, message: String| {
-            ConfigErrors(vec![ConfigError { file: path.to_owned(), line, key: key.to_owned(), message }])
+            ConfigErrors(vec![ConfigError {
+                file: path.to_owned(),
+                line,
+                key: key.to_owned(),
+                message,
+            }])
         };
         let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
             let line = e.span().map(|s| error::line_of(text, s.start));
             one(line, "", e.message().to_owned())
         })?;
         let used = overrides::apply(&mut doc, env).map_err(|m| one(None, "environment", m))?;
-        let effective = if used.is_empty() { text.to_owned() } else { doc.to_string() };
+        let effective = if used.is_empty() {
+            text.to_owned()
+        } else {
+            doc.to_string()
+        };
         let raw: raw::RawConfig = toml::from_str(&effective).map_err(|e| {
             let line = e.span().map(|s| error::line_of(&effective, s.start));
             let mut message = e.message().to_owned();
@@ -81,9 +103,16 @@ impl Config {
             }
             one(line, "", message)
         })?;
-        let digest = Sha256::digest(effective.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        let digest = Sha256::digest(effective.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let mut compiler = compile::Compiler { file: path, text: &effective, errors: Vec::new() };
+        let mut compiler = compile::Compiler {
+            file: path,
+            text: &effective,
+            errors: Vec::new(),
+        };
         let config = compiler.compile(raw, &base_dir, digest);
         match config {
             Some(c) if compiler.errors.is_empty() => Ok(c),

@@ -8,19 +8,27 @@ use toml_edit::{DocumentMut, Item, Table, Value};
 pub const PREFIX: &str = "MUSTER__";
 
 /// Applies the overrides and returns the names of the variables used.
-pub fn apply(doc: &mut DocumentMut, vars: impl Iterator<Item = (String, String)>) -> Result<Vec<String>, String> {
+pub fn apply(
+    doc: &mut DocumentMut,
+    vars: impl Iterator<Item = (String, String)>,
+) -> Result<Vec<String>, String> {
     let mut used = Vec::new();
     let mut vars: Vec<(String, String)> = vars.filter(|(k, _)| k.starts_with(PREFIX)).collect();
     vars.sort();
     for (name, raw) in vars {
-        let segments: Vec<&str> = name[PREFIX.len()..].split("__").filter(|s| !s.is_empty()).collect();
+        let segments: Vec<&str> = name[PREFIX.len()..]
+            .split("__")
+            .filter(|s| !s.is_empty())
+            .collect();
         let Some((last, parents)) = segments.split_last() else {
             return Err(format!("{name}: no key after {PREFIX}"));
         };
         let mut table: &mut Table = doc.as_table_mut();
         for seg in parents {
             let key = find_key(table, seg);
-            let entry = table.entry(&key).or_insert_with(|| Item::Table(Table::new()));
+            let entry = table
+                .entry(&key)
+                .or_insert_with(|| Item::Table(Table::new()));
             table = match entry {
                 Item::Table(t) => t,
                 Item::Value(Value::InlineTable(_)) => {
@@ -34,7 +42,12 @@ pub fn apply(doc: &mut DocumentMut, vars: impl Iterator<Item = (String, String)>
                         _ => return Err(format!("{name}: `{seg}` is not a table")),
                     }
                 }
-                _ => return Err(format!("{name}: `{seg}` is not a table, so `{}` cannot be set in it", last.to_lowercase())),
+                _ => {
+                    return Err(format!(
+                        "{name}: `{seg}` is not a table, so `{}` cannot be set in it",
+                        last.to_lowercase()
+                    ))
+                }
             };
         }
         let key = find_key(table, last);
@@ -66,10 +79,19 @@ mod tests {
 
     #[test]
     fn overrides_nested_keys_case_insensitively() {
-        let mut doc: DocumentMut = "[targets.My-Scim.connection]\nbase_url = \"http://a\"\npage_size = 10\n".parse().unwrap();
+        let mut doc: DocumentMut =
+            "[targets.My-Scim.connection]\nbase_url = \"http://a\"\npage_size = 10\n"
+                .parse()
+                .unwrap();
         let vars = vec![
-            ("MUSTER__TARGETS__MY_SCIM__CONNECTION__BASE_URL".to_owned(), "http://b".to_owned()),
-            ("MUSTER__TARGETS__MY_SCIM__CONNECTION__PAGE_SIZE".to_owned(), "50".to_owned()),
+            (
+                "MUSTER__TARGETS__MY_SCIM__CONNECTION__BASE_URL".to_owned(),
+                "http://b".to_owned(),
+            ),
+            (
+                "MUSTER__TARGETS__MY_SCIM__CONNECTION__PAGE_SIZE".to_owned(),
+                "50".to_owned(),
+            ),
             ("OTHER".to_owned(), "x".to_owned()),
         ];
         let used = apply(&mut doc, vars.into_iter()).unwrap();
@@ -81,8 +103,21 @@ mod tests {
 
     #[test]
     fn inline_tables_can_be_overridden_too() {
-        let mut doc: DocumentMut = "[targets.s]\nconnection = { base_url = \"http://a\" }\n".parse().unwrap();
-        apply(&mut doc, vec![("MUSTER__TARGETS__S__CONNECTION__BASE_URL".to_owned(), "http://c".to_owned())].into_iter()).unwrap();
-        assert_eq!(doc["targets"]["s"]["connection"]["base_url"].as_str(), Some("http://c"));
+        let mut doc: DocumentMut = "[targets.s]\nconnection = { base_url = \"http://a\" }\n"
+            .parse()
+            .unwrap();
+        apply(
+            &mut doc,
+            vec![(
+                "MUSTER__TARGETS__S__CONNECTION__BASE_URL".to_owned(),
+                "http://c".to_owned(),
+            )]
+            .into_iter(),
+        )
+        .unwrap();
+        assert_eq!(
+            doc["targets"]["s"]["connection"]["base_url"].as_str(),
+            Some("http://c")
+        );
     }
 }

@@ -34,15 +34,30 @@ pub struct ActionResult {
 
 impl ActionResult {
     pub fn settled(outcome: ActionOutcome, detail: impl Into<String>) -> Self {
-        Self { outcome, detail: Some(detail.into()), account: None, stop_target: false }
+        Self {
+            outcome,
+            detail: Some(detail.into()),
+            account: None,
+            stop_target: false,
+        }
     }
 
     fn done(account: Option<AccountRef>, detail: Option<String>) -> Self {
-        Self { outcome: ActionOutcome::Done, detail, account, stop_target: false }
+        Self {
+            outcome: ActionOutcome::Done,
+            detail,
+            account,
+            stop_target: false,
+        }
     }
 
     fn failed(error: &ConnectorError) -> Self {
-        Self { outcome: ActionOutcome::Failed, detail: Some(error.to_string()), account: None, stop_target: error.stops_target() }
+        Self {
+            outcome: ActionOutcome::Failed,
+            detail: Some(error.to_string()),
+            account: None,
+            stop_target: error.stops_target(),
+        }
     }
 }
 
@@ -53,18 +68,34 @@ pub async fn run(s: &Shared, action: &Action, account: Option<AccountRef>) -> Ac
     }
 }
 
-async fn attempt(s: &Shared, action: &Action, account: Option<AccountRef>) -> Result<ActionResult, muster_store::StoreError> {
-    s.store.journal_set(&s.run, &s.target, action.id.0, JournalState::Sent, None).await?;
+async fn attempt(
+    s: &Shared,
+    action: &Action,
+    account: Option<AccountRef>,
+) -> Result<ActionResult, muster_store::StoreError> {
+    s.store
+        .journal_set(&s.run, &s.target, action.id.0, JournalState::Sent, None)
+        .await?;
     let changes: Attributes = action
         .changes
         .iter()
-        .map(|c| (c.field.clone(), c.after.clone().unwrap_or(serde_json::Value::Null)))
+        .map(|c| {
+            (
+                c.field.clone(),
+                c.after.clone().unwrap_or(serde_json::Value::Null),
+            )
+        })
         .collect();
 
     let account = match (action.kind, account) {
         (ActionKind::Create, _) => return create(s, action, changes).await,
         (_, Some(account)) => account,
-        (_, None) => return Ok(ActionResult::settled(ActionOutcome::Failed, "no account to act on")),
+        (_, None) => {
+            return Ok(ActionResult::settled(
+                ActionOutcome::Failed,
+                "no account to act on",
+            ))
+        }
     };
     if action.kind == ActionKind::Correlate {
         link(s, action, &account, LinkState::Active).await?;
@@ -83,7 +114,8 @@ async fn attempt(s: &Shared, action: &Action, account: Option<AccountRef>) -> Re
                 ActionKind::Enable => link(s, action, &account, LinkState::Active).await?,
                 _ => {}
             }
-            let detail = (outcome == Outcome::AlreadyAbsent).then(|| "already absent in the target".to_owned());
+            let detail = (outcome == Outcome::AlreadyAbsent)
+                .then(|| "already absent in the target".to_owned());
             Ok(ActionResult::done(Some(account), detail))
         }
         Err(e) => {
@@ -100,7 +132,11 @@ async fn attempt(s: &Shared, action: &Action, account: Option<AccountRef>) -> Re
 }
 
 /// The connector operation for an action on an existing account.
-fn write_operation(action: &Action, account: &AccountRef, changes: &Attributes) -> Result<Operation, String> {
+fn write_operation(
+    action: &Action,
+    account: &AccountRef,
+    changes: &Attributes,
+) -> Result<Operation, String> {
     let account = account.clone();
     let changes = changes.clone();
     Ok(match action.kind {
@@ -113,7 +149,11 @@ fn write_operation(action: &Action, account: &AccountRef, changes: &Attributes) 
         ActionKind::Delete => Operation::Delete { account, changes },
         ActionKind::Grant | ActionKind::Revoke => {
             let Some(group) = action.permission.as_ref().and_then(|p| p.group.clone()) else {
-                let name = action.permission.as_ref().map(|p| p.name.as_str()).unwrap_or_default();
+                let name = action
+                    .permission
+                    .as_ref()
+                    .map(|p| p.name.as_str())
+                    .unwrap_or_default();
                 return Err(format!("the target has no group named `{name}`"));
             };
             if action.kind == ActionKind::Grant {
@@ -123,7 +163,10 @@ fn write_operation(action: &Action, account: &AccountRef, changes: &Attributes) 
             }
         }
         ActionKind::Create | ActionKind::Correlate => {
-            return Err(format!("{} is not a write to an existing account", action.kind))
+            return Err(format!(
+                "{} is not a write to an existing account",
+                action.kind
+            ))
         }
     })
 }
@@ -131,8 +174,15 @@ fn write_operation(action: &Action, account: &AccountRef, changes: &Attributes) 
 /// Create, and when the outcome is unknown or collided, look the account up before anything
 /// else: one match is the account (linked), none means retry (unknown outcome) or fail
 /// (conflict), several means the person is disputed.
-async fn create(s: &Shared, action: &Action, attributes: Attributes) -> Result<ActionResult, muster_store::StoreError> {
-    let operation = Operation::Create { attributes: attributes.clone(), enabled: action.enabled.unwrap_or(true) };
+async fn create(
+    s: &Shared,
+    action: &Action,
+    attributes: Attributes,
+) -> Result<ActionResult, muster_store::StoreError> {
+    let operation = Operation::Create {
+        attributes: attributes.clone(),
+        enabled: action.enabled.unwrap_or(true),
+    };
     let lookup_value = attributes
         .get(&s.correlation.account_field)
         .and_then(|v| v.as_str().map(str::to_owned));
@@ -144,7 +194,10 @@ async fn create(s: &Shared, action: &Action, attributes: Attributes) -> Result<A
                 return Ok(ActionResult::done(Some(account.reference), None));
             }
             Ok(other) => {
-                return Ok(ActionResult::settled(ActionOutcome::Failed, format!("create answered {other:?} without an account")));
+                return Ok(ActionResult::settled(
+                    ActionOutcome::Failed,
+                    format!("create answered {other:?} without an account"),
+                ));
             }
             Err(e) => e,
         };
@@ -153,19 +206,41 @@ async fn create(s: &Shared, action: &Action, attributes: Attributes) -> Result<A
             return Ok(ActionResult::failed(&error));
         }
         let Some(value) = lookup_value.as_deref() else {
-            return Ok(ActionResult::settled(ActionOutcome::Failed, format!("{error}; cannot re-correlate: the create carries no {}", s.correlation.account_field)));
+            return Ok(ActionResult::settled(
+                ActionOutcome::Failed,
+                format!(
+                    "{error}; cannot re-correlate: the create carries no {}",
+                    s.correlation.account_field
+                ),
+            ));
         };
-        let found = match s.connector.lookup(&s.correlation.account_field, value).await {
+        let found = match s
+            .connector
+            .lookup(&s.correlation.account_field, value)
+            .await
+        {
             Ok(found) => found,
-            Err(e) => return Ok(ActionResult::settled(ActionOutcome::Failed, format!("{error}; re-correlation failed: {e}"))),
+            Err(e) => {
+                return Ok(ActionResult::settled(
+                    ActionOutcome::Failed,
+                    format!("{error}; re-correlation failed: {e}"),
+                ))
+            }
         };
         match found.as_slice() {
             [account] => {
                 link(s, action, &account.reference, LinkState::Active).await?;
                 // Whether the write-only values were stored is unknown; the next plan resends.
                 forget_written(s, &account.reference, &attributes).await?;
-                let how = if conflict { "account already existed" } else { "create reached the target" };
-                return Ok(ActionResult::done(Some(account.reference.clone()), Some(format!("{how}; re-correlated after: {error}"))));
+                let how = if conflict {
+                    "account already existed"
+                } else {
+                    "create reached the target"
+                };
+                return Ok(ActionResult::done(
+                    Some(account.reference.clone()),
+                    Some(format!("{how}; re-correlated after: {error}")),
+                ));
             }
             [] if conflict => return Ok(ActionResult::failed(&error)),
             [] => {
@@ -174,7 +249,11 @@ async fn create(s: &Shared, action: &Action, attributes: Attributes) -> Result<A
             several => {
                 return Ok(ActionResult::settled(
                     ActionOutcome::Failed,
-                    format!("{} accounts match {} = {value:?} after an uncertain create; disputed", several.len(), s.correlation.account_field),
+                    format!(
+                        "{} accounts match {} = {value:?} after an uncertain create; disputed",
+                        several.len(),
+                        s.correlation.account_field
+                    ),
                 ));
             }
         }
@@ -182,10 +261,18 @@ async fn create(s: &Shared, action: &Action, attributes: Attributes) -> Result<A
             return Ok(ActionResult::failed(&error));
         }
     }
-    Ok(ActionResult::settled(ActionOutcome::Failed, "create attempts exhausted"))
+    Ok(ActionResult::settled(
+        ActionOutcome::Failed,
+        "create attempts exhausted",
+    ))
 }
 
-async fn link(s: &Shared, action: &Action, account: &AccountRef, state: LinkState) -> Result<(), muster_store::StoreError> {
+async fn link(
+    s: &Shared,
+    action: &Action,
+    account: &AccountRef,
+    state: LinkState,
+) -> Result<(), muster_store::StoreError> {
     s.store
         .upsert_link(&Link {
             target: s.target.clone(),
@@ -198,18 +285,35 @@ async fn link(s: &Shared, action: &Action, account: &AccountRef, state: LinkStat
 }
 
 /// After a 2xx on a write that carried write-only values, their fingerprints are stored.
-async fn remember_written(s: &Shared, account: &AccountRef, written: &Attributes) -> Result<(), muster_store::StoreError> {
+async fn remember_written(
+    s: &Shared,
+    account: &AccountRef,
+    written: &Attributes,
+) -> Result<(), muster_store::StoreError> {
     for (field, value) in written {
         if s.connector.capabilities().write_only_fields.contains(field) && !value.is_null() {
             let hmac = fingerprint(&s.key, &s.target, account, field, value);
-            s.store.set_fingerprint(&s.target, &Fingerprint { account: account.clone(), field: field.clone(), hmac }).await?;
+            s.store
+                .set_fingerprint(
+                    &s.target,
+                    &Fingerprint {
+                        account: account.clone(),
+                        field: field.clone(),
+                        hmac,
+                    },
+                )
+                .await?;
         }
     }
     Ok(())
 }
 
 /// After a write whose outcome is unknown, the fingerprint is cleared so the next run resends.
-async fn forget_written(s: &Shared, account: &AccountRef, written: &Attributes) -> Result<(), muster_store::StoreError> {
+async fn forget_written(
+    s: &Shared,
+    account: &AccountRef,
+    written: &Attributes,
+) -> Result<(), muster_store::StoreError> {
     for field in written.keys() {
         if s.connector.capabilities().write_only_fields.contains(field) {
             s.store.clear_fingerprint(&s.target, account, field).await?;

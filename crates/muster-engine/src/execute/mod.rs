@@ -58,7 +58,8 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
         .collect();
     ctx.store.journal_planned(&ctx.run, &entries).await?;
 
-    let index: HashMap<ActionId, usize> = actions.iter().enumerate().map(|(i, a)| (a.id, i)).collect();
+    let index: HashMap<ActionId, usize> =
+        actions.iter().enumerate().map(|(i, a)| (a.id, i)).collect();
     let mut waiting_on: Vec<usize> = actions.iter().map(|a| a.depends_on.len()).collect();
     let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); actions.len()];
     for (i, a) in actions.iter().enumerate() {
@@ -77,7 +78,8 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
         correlation: ctx.correlation.clone(),
         key: ctx.fingerprint_key.clone(),
     });
-    ctx.progress.start(ctx.target.as_str(), actions.len() as u64);
+    ctx.progress
+        .start(ctx.target.as_str(), actions.len() as u64);
 
     let mut settled: Vec<Option<ActionOutcome>> = vec![None; actions.len()];
     let mut created: HashMap<ActionId, AccountRef> = HashMap::new();
@@ -103,23 +105,28 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
             let Some(i) = ready.pop_front() else { break };
             let action = actions[i].clone();
             if let Some(why) = &stopped {
-                let r = ActionResult::settled(ActionOutcome::Skipped, format!("target stopped: {why}"));
+                let r =
+                    ActionResult::settled(ActionOutcome::Skipped, format!("target stopped: {why}"));
                 finish(ctx, &mut summary, &action, None, &r).await?;
                 settled[i] = Some(ActionOutcome::Skipped);
                 release(i, &r, actions, &dependents, &mut waiting_on, &mut ready);
                 continue;
             }
-            let account = action
-                .account
-                .clone()
-                .or_else(|| action.depends_on.iter().find_map(|d| created.get(d).cloned()));
+            let account = action.account.clone().or_else(|| {
+                action
+                    .depends_on
+                    .iter()
+                    .find_map(|d| created.get(d).cloned())
+            });
             let shared = shared.clone();
             running.spawn(async move {
                 let r = action::run(&shared, &action, account).await;
                 (i, r)
             });
         }
-        let Some(joined) = running.join_next().await else { break };
+        let Some(joined) = running.join_next().await else {
+            break;
+        };
         let (i, result) = match joined {
             Ok(x) => x,
             // A panicking action task is a bug; its action stays "sent" in the journal so the
@@ -139,16 +146,30 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
         }
         finish(ctx, &mut summary, action, result.account.clone(), &result).await?;
         settled[i] = Some(result.outcome);
-        release(i, &result, actions, &dependents, &mut waiting_on, &mut ready);
+        release(
+            i,
+            &result,
+            actions,
+            &dependents,
+            &mut waiting_on,
+            &mut ready,
+        );
         // Dependents of an action that did not succeed end as skipped, with the reason.
-        let mut cascade: Vec<usize> = if result.outcome == ActionOutcome::Done { Vec::new() } else { dependents[i].clone() };
+        let mut cascade: Vec<usize> = if result.outcome == ActionOutcome::Done {
+            Vec::new()
+        } else {
+            dependents[i].clone()
+        };
         while let Some(j) = cascade.pop() {
             if settled[j].is_some() {
                 continue;
             }
             let r = ActionResult::settled(
                 ActionOutcome::Skipped,
-                format!("depends on {} ({} {}), which ended {}", action.id, action.kind, action.person, result.outcome),
+                format!(
+                    "depends on {} ({} {}), which ended {}",
+                    action.id, action.kind, action.person, result.outcome
+                ),
             );
             finish(ctx, &mut summary, &actions[j], None, &r).await?;
             settled[j] = Some(ActionOutcome::Skipped);
@@ -160,7 +181,14 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
 }
 
 /// Counts down the dependents of a done action; those with nothing left to wait for start.
-fn release(i: usize, result: &ActionResult, actions: &[Action], dependents: &[Vec<usize>], waiting_on: &mut [usize], ready: &mut VecDeque<usize>) {
+fn release(
+    i: usize,
+    result: &ActionResult,
+    actions: &[Action],
+    dependents: &[Vec<usize>],
+    waiting_on: &mut [usize],
+    ready: &mut VecDeque<usize>,
+) {
     if result.outcome != ActionOutcome::Done {
         return;
     }
@@ -173,14 +201,28 @@ fn release(i: usize, result: &ActionResult, actions: &[Action], dependents: &[Ve
 }
 
 /// Journals the outcome, writes the audit event, counts it.
-async fn finish(ctx: &ExecContext, summary: &mut TargetSummary, action: &Action, account: Option<AccountRef>, result: &ActionResult) -> Result<(), StoreError> {
+async fn finish(
+    ctx: &ExecContext,
+    summary: &mut TargetSummary,
+    action: &Action,
+    account: Option<AccountRef>,
+    result: &ActionResult,
+) -> Result<(), StoreError> {
     let state = match result.outcome {
         ActionOutcome::Done => JournalState::Done,
         ActionOutcome::Failed => JournalState::Failed,
         ActionOutcome::Blocked => JournalState::Blocked,
         ActionOutcome::Skipped => JournalState::Skipped,
     };
-    ctx.store.journal_set(&ctx.run, &ctx.target, action.id.0, state, result.detail.as_deref()).await?;
+    ctx.store
+        .journal_set(
+            &ctx.run,
+            &ctx.target,
+            action.id.0,
+            state,
+            result.detail.as_deref(),
+        )
+        .await?;
     let event = AuditEvent {
         at: chrono::Utc::now(),
         run: ctx.run.clone(),
@@ -195,7 +237,11 @@ async fn finish(ctx: &ExecContext, summary: &mut TargetSummary, action: &Action,
         permission: action.permission.clone(),
     };
     ctx.store.append_audit(std::slice::from_ref(&event)).await?;
-    summary.by_action.entry(action.kind).or_default().add(result.outcome);
+    summary
+        .by_action
+        .entry(action.kind)
+        .or_default()
+        .add(result.outcome);
     if result.outcome == ActionOutcome::Failed {
         tracing::debug!(target_name = %ctx.target, action = %action.id, kind = %action.kind, person = %action.person, detail = ?result.detail, "Action failed.");
     }

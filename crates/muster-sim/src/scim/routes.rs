@@ -307,8 +307,7 @@ fn list_response(
 }
 
 async fn list(kind: Kind, State(state): State<ScimState>, uri: Uri) -> Result<Response, ScimError> {
-    // Parsed before writing, so a bad parameter refuses the request rather than hiding its result.
-    let projection = ListParams::from_pairs(query_pairs(&uri)?)?.projection(kind)?;
+    let params = ListParams::from_pairs(query_pairs(&uri)?)?;
     list_response(&state, kind, &params, &state.switches())
 }
 
@@ -353,7 +352,6 @@ async fn read(
     headers: HeaderMap,
 ) -> Result<Response, ScimError> {
     let sw = state.switches();
-    // Parsed before writing, so a bad parameter refuses the request rather than hiding its result.
     let projection = ListParams::from_pairs(query_pairs(&uri)?)?.projection(kind)?;
     let resource = rendered(&state, kind, &id, &sw)?;
     let version = resource

@@ -314,6 +314,14 @@ async fn attributes_parameter_trims_the_answer() {
     let mut keys: Vec<&str> = u.as_object().unwrap().keys().map(String::as_str).collect();
     keys.sort_unstable();
     assert_eq!(keys, ["id", "schemas", "title", "userName"]);
+    let id = u["id"].as_str().unwrap();
+    let one = s.get(&format!("/Users/{id}?attributes=userName")).await;
+    assert!(one.body.get("meta").is_none() && one.body.get("title").is_none());
+    assert_eq!(
+        one.header("etag"),
+        Some("W/\"1\""),
+        "the ETag survives trimming"
+    );
     let r = s.get("/Users?excludedAttributes=title").await;
     assert!(r.body["Resources"][0].get("title").is_none());
     assert_eq!(r.body["Resources"][0]["displayName"], "D");

@@ -515,3 +515,72 @@ fn an_unclosed_quote_is_explained_with_the_lines_it_swallowed() {
         b[0].2
     );
 }
+
+#[test]
+fn a_config_written_in_toml_reads_files_relative_to_its_folder() {
+    let dir = Dir::new();
+    std::fs::create_dir(dir.path().join("hr")).unwrap();
+    dir.write("hr/medewerkers.csv", "Stamnummer;Roepnaam\n1;Anouk\n");
+    dir.write("hr/contracten.csv", "Medewerker;Begin\n1;01-08-2025\n");
+    let config: muster_sources::SourceConfig = toml::from_str(
+        r#"
+        kind = "csv"
+        persons = "hr/medewerkers.csv"
+        contracts = "hr/contracten.csv"
+        delimiter = ";"
+        date_formats = ["%d-%m-%Y"]
+        person_id_column = "Stamnummer"
+        contract_person_column = "Medewerker"
+        columns = { "Name.GivenName" = "Roepnaam" }
+        contract_columns = { StartDate = "Begin" }
+        required = ["ExternalId", "Name.GivenName", "Contract.StartDate"]
+        "#,
+    )
+    .unwrap();
+    let read = muster_sources::read_source(&config, dir.path()).unwrap();
+    let p = read.valid().next().unwrap();
+    assert_eq!(p.name.given_name.as_deref(), Some("Anouk"));
+    assert_eq!(p.contracts[0].start_date, date("2025-08-01"));
+    assert!(read.warnings.is_empty(), "{:?}", read.warnings);
+}
+
+#[test]
+fn an_invalid_config_is_refused_before_any_file_is_opened() {
+    let dir = Dir::new();
+    let mut config = CsvSourceConfig::new("does-not-exist.csv");
+    config.date_formats = vec![];
+    let e = dir.csv(config).unwrap_err();
+    assert!(matches!(e, SourceError::Config { .. }), "{e}");
+    assert!(
+        e.to_string()
+            .contains("`date_formats`: give at least one chrono format"),
+        "{e}"
+    );
+}
+
+/// Past the first rows the reader makes room for the rest of the file; ids and joins must work
+/// the same on both sides of that point.
+#[test]
+fn large_files_index_and_join_across_the_whole_file() {
+    let dir = Dir::new();
+    let mut persons = String::from("ExternalId;Name.GivenName\n");
+    let mut contracts = String::from("PersonId;Department\n");
+    for i in 0..5000 {
+        persons.push_str(&format!("{i};Person {i}\n"));
+        contracts.push_str(&format!("{};Dept {i}\n", 4999 - i));
+    }
+    persons.push_str("10;Again\n");
+    dir.write("p.csv", persons).write("c.csv", contracts);
+    let mut config = CsvSourceConfig::new("p.csv");
+    config.contracts = Some("c.csv".into());
+    let read = dir.csv(config).unwrap();
+    assert_eq!(read.valid_count(), 4999);
+    let b = blocked(&read);
+    assert_eq!(b.len(), 2);
+    assert_eq!(b[0].2, "duplicate ExternalId, also on line 5002");
+    assert_eq!(b[1].2, "duplicate ExternalId, also on line 12");
+    let last = read.valid().last().unwrap();
+    assert_eq!(last.external_id.as_str(), "4999");
+    assert_eq!(last.contracts[0].department.as_deref(), Some("Dept 0"));
+    assert!(read.valid().all(|p| p.contracts.len() == 1));
+}

@@ -1,0 +1,161 @@
+use super::*;
+
+const VALID: &str = r#"
+[source]
+kind = "csv"
+persons = "persons.csv"
+
+[source_thresholds]
+removed = { percent = 20 }
+
+[targets.scim]
+kind = "scim"
+connection = { base_url = "http://127.0.0.1:9/scim/v2", auth = { bearer = { env = "SCIM_TOKEN" } } }
+correlation = { person = "Contact.Business.Email", account = "userName" }
+thresholds = { disable = { percent = 10 } }
+
+[[targets.scim.mapping]]
+field = "userName"
+path = "Contact.Business.Email"
+
+[[targets.scim.mapping]]
+field = "displayName"
+template = "{Name.GivenName} {Name.FamilyName}"
+on = ["create"]
+
+[[rules]]
+name = "staff"
+account = true
+access = true
+when = { field = "PrimaryContract.Department", in = ["Sales", "ICT"] }
+dynamic_permissions = [{ template = "Dept {Contract.Department}" }]
+"#;
+
+fn parse(text: &str) -> Result<Config, ConfigErrors> {
+    Config::parse(
+        Path::new("/etc/muster/muster.toml"),
+        text,
+        std::iter::empty(),
+    )
+}
+
+#[test]
+fn a_valid_file_compiles_to_typed_policy() {
+    let c = parse(VALID).unwrap();
+    assert_eq!(c.store_path, Path::new("/etc/muster/muster.db"));
+    let t = c.target("scim").unwrap();
+    assert_eq!(t.policy.mappings.len(), 2);
+    assert!(t.policy.mappings[1].actions.create && !t.policy.mappings[1].actions.update);
+    assert_eq!(t.policy.rules.len(), 1);
+    assert!(
+        t.thresholds
+            .for_kind(muster_core::plan::ActionKind::Delete)
+            .is_some(),
+        "disable counts with delete"
+    );
+    assert!(c.source_thresholds.removed.is_some());
+}
+
+#[test]
+fn unknown_key_names_line_and_key() {
+    let text = VALID.replace(
+        "[source_thresholds]\nremoved",
+        "[source_thresholds]\nremovd",
+    );
+    let e = parse(&text).unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("/etc/muster/muster.toml:7"), "{msg}");
+    assert!(msg.contains("removd"), "{msg}");
+}
+
+#[test]
+fn meaning_errors_are_all_collected_with_their_lines() {
+    let text = VALID
+        .replace(
+            "{Name.GivenName} {Name.FamilyName}",
+            "{Name.GivenName|shout}",
+        )
+        .replace(
+            "person = \"Contact.Business.Email\"",
+            "person = \"Contact.Work.Email\"",
+        );
+    let e = parse(&text).unwrap_err();
+    assert_eq!(e.0.len(), 2, "{e}");
+    let template =
+        e.0.iter()
+            .find(|e| e.key.ends_with("mapping[1].template"))
+            .unwrap();
+    assert_eq!(template.line, Some(21));
+    assert!(template.message.contains("unknown filter `shout`"));
+    let corr = e.0.iter().find(|e| e.key.contains("correlation")).unwrap();
+    assert!(
+        corr.message.contains("Contact.Business"),
+        "{}",
+        corr.message
+    );
+}
+
+#[test]
+fn a_condition_with_two_operators_is_rejected() {
+    let text = VALID.replace(
+        "in = [\"Sales\", \"ICT\"]",
+        "in = [\"Sales\"], equals = \"ICT\"",
+    );
+    let e = parse(&text).unwrap_err();
+    assert!(e.to_string().contains("exactly one of equals"), "{e}");
+}
+
+#[test]
+fn connector_settings_are_checked_by_the_connector() {
+    let text = VALID.replace("base_url = ", "base_uri = ");
+    let e = parse(&text).unwrap_err();
+    let msg = e.to_string();
+    assert!(
+        msg.contains("targets.scim.connection") && msg.contains("base_uri"),
+        "{msg}"
+    );
+    assert!(msg.contains(":11:"), "{msg}");
+}
+
+#[test]
+fn environment_overrides_any_setting() {
+    let env = vec![
+        (
+            "MUSTER__TARGETS__SCIM__CONNECTION__BASE_URL".to_owned(),
+            "http://127.0.0.1:7/scim/v2".to_owned(),
+        ),
+        (
+            "MUSTER__STORE__PATH".to_owned(),
+            "/var/lib/muster/state.db".to_owned(),
+        ),
+    ];
+    let c = Config::parse(Path::new("muster.toml"), VALID, env.into_iter()).unwrap();
+    let Connection::Scim(scim) = &c.target("scim").unwrap().connection;
+    assert_eq!(scim.base_url, "http://127.0.0.1:7/scim/v2");
+    assert_eq!(c.store_path, Path::new("/var/lib/muster/state.db"));
+}
+
+#[test]
+fn inline_secrets_are_refused() {
+    let text = VALID.replace(
+        "auth = { bearer = { env = \"SCIM_TOKEN\" } }",
+        "auth = { bearer = \"s3cr3t-token\" }",
+    );
+    let e = parse(&text).unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("env") && msg.contains("file"), "{msg}");
+    assert!(
+        !msg.contains("s3cr3t-token"),
+        "the error must not echo the secret: {msg}"
+    );
+}
+
+#[test]
+fn rules_naming_unknown_targets_are_errors() {
+    let text = VALID.replace(
+        "name = \"staff\"",
+        "name = \"staff\"\ntargets = [\"zivver\"]",
+    );
+    let e = parse(&text).unwrap_err();
+    assert!(e.to_string().contains("no target named `zivver`"), "{e}");
+}

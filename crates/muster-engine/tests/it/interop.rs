@@ -1,0 +1,1 @@
+//! Placeholder removed below once the scim2-server harness lands.

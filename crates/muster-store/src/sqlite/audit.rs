@@ -1,0 +1,94 @@
+//! The audit trail: appended in batches, read back filtered and oldest first. Field changes go
+//! in as their redacted JSON, so secret values never reach the file.
+
+use muster_core::report::AuditEvent;
+use muster_core::AccountRef;
+use sqlx::sqlite::SqlitePool;
+use sqlx::{QueryBuilder, Sqlite};
+
+use super::rows::{encode_json, ts, AuditRow};
+use super::{begin_write, to_i64, BATCH_ROWS};
+use crate::error::StoreError;
+use crate::store::AuditQuery;
+
+pub(super) async fn append_audit(
+    pool: &SqlitePool,
+    events: &[AuditEvent],
+) -> Result<(), StoreError> {
+    const OP: &str = "append_audit";
+    if events.is_empty() {
+        return Ok(());
+    }
+    let context = format!("{} events", events.len());
+    let mut tx = begin_write(pool, OP, "audit", &context).await?;
+    for chunk in events.chunks(BATCH_ROWS) {
+        let mut encoded = Vec::with_capacity(chunk.len());
+        for e in chunk {
+            // `FieldChange` serializes secret values as "***": this is where the
+            // guarantee that secrets never reach the disk is kept.
+            let changes = encode_json(OP, "audit", "changes", &e.changes)?;
+            let permission = e
+                .permission
+                .as_ref()
+                .map(|p| encode_json(OP, "audit", "permission", p))
+                .transpose()?;
+            encoded.push((e, changes, permission));
+        }
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO audit (at, run, target, person, action, outcome, account, reason, \
+             detail, changes, permission) ",
+        );
+        insert.push_values(encoded, |mut row, (e, changes, permission)| {
+            row.push_bind(ts(e.at))
+                .push_bind(e.run.as_str())
+                .push_bind(e.target.as_str())
+                .push_bind(e.person.as_str())
+                .push_bind(e.action.as_str())
+                .push_bind(e.outcome.as_str())
+                .push_bind(e.account.as_ref().map(AccountRef::as_str))
+                .push_bind(e.reason.as_str())
+                .push_bind(e.detail.as_deref())
+                .push_bind(changes)
+                .push_bind(permission);
+        });
+        insert
+            .build()
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db(OP, "audit", &context))?;
+    }
+    tx.commit()
+        .await
+        .map_err(StoreError::db(OP, "audit", &context))
+}
+
+pub(super) async fn audit(
+    pool: &SqlitePool,
+    query: &AuditQuery,
+) -> Result<Vec<AuditEvent>, StoreError> {
+    let mut select = QueryBuilder::<Sqlite>::new(
+        "SELECT at, run, target, person, action, outcome, account, reason, detail, changes, \
+         permission FROM audit WHERE 1 = 1",
+    );
+    if let Some(person) = &query.person {
+        select.push(" AND person = ").push_bind(person.as_str());
+    }
+    if let Some(target) = &query.target {
+        select.push(" AND target = ").push_bind(target.as_str());
+    }
+    if let Some(since) = query.since {
+        select.push(" AND at >= ").push_bind(ts(since));
+    }
+    if let Some(run) = &query.run {
+        select.push(" AND run = ").push_bind(run.as_str());
+    }
+    select
+        .push(" ORDER BY at, id LIMIT ")
+        .push_bind(to_i64(query.limit));
+    let rows: Vec<AuditRow> = select
+        .build_query_as()
+        .fetch_all(pool)
+        .await
+        .map_err(StoreError::db("audit", "audit", format!("{query:?}")))?;
+    rows.into_iter().map(AuditRow::into_event).collect()
+}

@@ -1,0 +1,154 @@
+//! The action journal: a run's planned actions, each moved on before and after its request,
+//! with the allowed moves checked in the same statement that makes them.
+
+use muster_core::{AccountRef, TargetName};
+use sqlx::sqlite::SqlitePool;
+use sqlx::{QueryBuilder, Sqlite};
+
+use super::rows::{parse_text, ts, JournalRow};
+use super::{begin_write, now, unknown_run_or, BATCH_ROWS};
+use crate::error::StoreError;
+use crate::store::{JournalEntry, JournalState};
+
+const JOURNAL_COLUMNS: &str =
+    "SELECT run, target, action, kind, person, account, state, detail, updated_at FROM journal";
+
+pub(super) async fn journal_planned(
+    pool: &SqlitePool,
+    run: &str,
+    entries: &[JournalEntry],
+) -> Result<(), StoreError> {
+    const OP: &str = "journal_planned";
+    if let Some(stray) = entries.iter().find(|e| e.run != run) {
+        return Err(StoreError::JournalRunMismatch {
+            run: run.to_owned(),
+            entry_run: stray.run.clone(),
+        });
+    }
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let context = format!("run {run}");
+    let mut tx = begin_write(pool, OP, "journal", &context).await?;
+    for chunk in entries.chunks(BATCH_ROWS) {
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO journal \
+             (run, target, action, kind, person, account, state, detail, updated_at) ",
+        );
+        insert.push_values(chunk, |mut row, e| {
+            row.push_bind(run)
+                .push_bind(e.target.as_str())
+                .push_bind(i64::from(e.action))
+                .push_bind(e.kind.as_str())
+                .push_bind(e.person.as_str())
+                .push_bind(e.account.as_ref().map(AccountRef::as_str))
+                .push_bind(e.state.as_str())
+                .push_bind(e.detail.as_deref())
+                .push_bind(ts(e.updated_at));
+        });
+        insert
+            .build()
+            .execute(&mut *tx)
+            .await
+            .map_err(unknown_run_or(run, OP, "journal", &context))?;
+    }
+    tx.commit()
+        .await
+        .map_err(StoreError::db(OP, "journal", &context))
+}
+
+pub(super) async fn journal_set(
+    pool: &SqlitePool,
+    run: &str,
+    target: &TargetName,
+    action: u32,
+    state: JournalState,
+    detail: Option<&str>,
+) -> Result<(), StoreError> {
+    const OP: &str = "journal_set";
+    let context = format!("run {run}, target {target}, action {action}");
+    let from = JournalState::predecessors(state);
+    if !from.is_empty() {
+        // One conditional UPDATE, so the check and the move cannot be split by another
+        // writer.
+        let mut update = QueryBuilder::<Sqlite>::new("UPDATE journal SET state = ");
+        update
+            .push_bind(state.as_str())
+            .push(", detail = COALESCE(")
+            .push_bind(detail)
+            .push(", detail), updated_at = ")
+            .push_bind(ts(now()))
+            .push(" WHERE run = ")
+            .push_bind(run)
+            .push(" AND target = ")
+            .push_bind(target.as_str())
+            .push(" AND action = ")
+            .push_bind(i64::from(action))
+            .push(" AND state IN (");
+        let mut states = update.separated(", ");
+        for s in from {
+            states.push_bind(s.as_str());
+        }
+        update.push(")");
+        let done = update
+            .build()
+            .execute(pool)
+            .await
+            .map_err(StoreError::db(OP, "journal", &context))?;
+        if done.rows_affected() == 1 {
+            return Ok(());
+        }
+    }
+    let current: Option<String> =
+        sqlx::query_scalar("SELECT state FROM journal WHERE run = ? AND target = ? AND action = ?")
+            .bind(run)
+            .bind(target.as_str())
+            .bind(i64::from(action))
+            .fetch_optional(pool)
+            .await
+            .map_err(StoreError::db(OP, "journal", &context))?;
+    match current {
+        None => Err(StoreError::JournalEntryNotFound {
+            run: run.to_owned(),
+            target: target.clone(),
+            action,
+        }),
+        Some(current) => Err(StoreError::JournalTransition {
+            run: run.to_owned(),
+            target: target.clone(),
+            action,
+            from: parse_text("journal", "state", &current)?,
+            to: state,
+        }),
+    }
+}
+
+pub(super) async fn journal(pool: &SqlitePool, run: &str) -> Result<Vec<JournalEntry>, StoreError> {
+    let rows: Vec<JournalRow> = sqlx::query_as(&format!(
+        "{JOURNAL_COLUMNS} WHERE run = ? ORDER BY target, action"
+    ))
+    .bind(run)
+    .fetch_all(pool)
+    .await
+    .map_err(StoreError::db("journal", "journal", run))?;
+    rows.into_iter().map(JournalRow::into_entry).collect()
+}
+
+pub(super) async fn journal_in_flight(
+    pool: &SqlitePool,
+    target: &TargetName,
+) -> Result<Vec<JournalEntry>, StoreError> {
+    let rows: Vec<JournalRow> = sqlx::query_as(&format!(
+        "{JOURNAL_COLUMNS} WHERE state = ? AND target = ? ORDER BY updated_at, run, action"
+    ))
+    .bind(JournalState::Sent.as_str())
+    .bind(target.as_str())
+    .fetch_all(pool)
+    .await
+    .map_err(StoreError::db(
+        "journal_in_flight",
+        "journal",
+        target.as_str(),
+    ))?;
+    rows.into_iter().map(JournalRow::into_entry).collect()
+}

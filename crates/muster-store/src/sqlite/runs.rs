@@ -1,0 +1,117 @@
+//! Runs: started, finished once, listed newest first, found by id or by a unique prefix.
+
+use sqlx::sqlite::SqlitePool;
+
+use super::rows::{encode_json, ts, RunRow};
+use super::{now, to_i64};
+use crate::error::StoreError;
+use crate::store::{RunMode, RunRecord, MIN_RUN_PREFIX};
+
+const RUN_COLUMNS: &str =
+    "SELECT id, mode, started_at, finished_at, status, summary, config_digest FROM runs";
+
+async fn run_exists(pool: &SqlitePool, op: &'static str, run: &str) -> Result<bool, StoreError> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM runs WHERE id = ?")
+        .bind(run)
+        .fetch_optional(pool)
+        .await
+        .map_err(StoreError::db(op, "runs", run))?;
+    Ok(found.is_some())
+}
+
+pub(super) async fn start_run(
+    pool: &SqlitePool,
+    mode: RunMode,
+    config_digest: &str,
+) -> Result<RunRecord, StoreError> {
+    let record = RunRecord {
+        id: uuid::Uuid::new_v4().to_string(),
+        mode,
+        started_at: now(),
+        finished_at: None,
+        status: None,
+        summary: None,
+        config_digest: config_digest.to_owned(),
+    };
+    sqlx::query("INSERT INTO runs (id, mode, started_at, config_digest) VALUES (?, ?, ?, ?)")
+        .bind(&record.id)
+        .bind(mode.as_str())
+        .bind(ts(record.started_at))
+        .bind(config_digest)
+        .execute(pool)
+        .await
+        .map_err(StoreError::db("start_run", "runs", &record.id))?;
+    Ok(record)
+}
+
+pub(super) async fn finish_run(
+    pool: &SqlitePool,
+    run: &str,
+    status: &str,
+    summary: &serde_json::Value,
+) -> Result<(), StoreError> {
+    let summary = encode_json("finish_run", "runs", "summary", summary)?;
+    let done = sqlx::query(
+        "UPDATE runs SET finished_at = ?, status = ?, summary = ? \
+         WHERE id = ? AND finished_at IS NULL",
+    )
+    .bind(ts(now()))
+    .bind(status)
+    .bind(summary)
+    .bind(run)
+    .execute(pool)
+    .await
+    .map_err(StoreError::db("finish_run", "runs", run))?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else if run_exists(pool, "finish_run", run).await? {
+        Err(StoreError::RunFinished {
+            run: run.to_owned(),
+        })
+    } else {
+        Err(StoreError::RunNotFound {
+            run: run.to_owned(),
+        })
+    }
+}
+
+pub(super) async fn runs(pool: &SqlitePool, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
+    let rows: Vec<RunRow> = sqlx::query_as(&format!(
+        "{RUN_COLUMNS} ORDER BY started_at DESC, id DESC LIMIT ?"
+    ))
+    .bind(to_i64(limit))
+    .fetch_all(pool)
+    .await
+    .map_err(StoreError::db("runs", "runs", format!("newest {limit}")))?;
+    rows.into_iter().map(RunRow::into_record).collect()
+}
+
+pub(super) async fn run(pool: &SqlitePool, run: &str) -> Result<Option<RunRecord>, StoreError> {
+    let wanted = run.trim().to_ascii_lowercase();
+    if wanted.chars().count() < MIN_RUN_PREFIX {
+        return Err(StoreError::RunPrefixTooShort {
+            prefix: run.to_owned(),
+            min: MIN_RUN_PREFIX,
+        });
+    }
+    let mut rows: Vec<RunRow> = sqlx::query_as(&format!(
+        "{RUN_COLUMNS} WHERE id = ? OR substr(id, 1, ?) = ? ORDER BY id"
+    ))
+    .bind(&wanted)
+    .bind(to_i64(wanted.chars().count()))
+    .bind(&wanted)
+    .fetch_all(pool)
+    .await
+    .map_err(StoreError::db("run", "runs", &wanted))?;
+    if let Some(i) = rows.iter().position(|r| r.id == wanted) {
+        return rows.swap_remove(i).into_record().map(Some);
+    }
+    match rows.len() {
+        0 => Ok(None),
+        1 => rows.swap_remove(0).into_record().map(Some),
+        matches => Err(StoreError::AmbiguousRun {
+            prefix: run.to_owned(),
+            matches,
+        }),
+    }
+}
