@@ -104,6 +104,10 @@ impl<'f> Collector<'f> {
     /// Adds a contract to a valid person; a blocked person stays blocked without it.
     pub(crate) fn attach(&mut self, at: usize, contract: Contract) {
         if let Some(SourceRecord::Valid(person)) = self.records.get_mut(at) {
+            // Most persons have one contract; a first push would make room for four.
+            if person.contracts.capacity() == 0 {
+                person.contracts.reserve_exact(1);
+            }
             person.contracts.push(contract);
         }
     }

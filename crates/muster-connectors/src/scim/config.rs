@@ -2,6 +2,7 @@
 //! [`ScimConfig::validate`] without any I/O. [`super::ScimConnector::connect`] then reads the
 //! secrets and talks to the server.
 
+use super::wire::ServiceProviderConfig;
 use crate::http::retry::RetryPolicy;
 use crate::secret_ref::SecretRef;
 use reqwest::Url;
@@ -253,6 +254,53 @@ impl ScimConfig {
             max_elapsed: (timeout + cap)
                 .saturating_mul(self.max_attempts.max(1))
                 .max(Duration::from_secs(600)),
+        }
+    }
+}
+
+/// What the connector uses of the server, after discovery and config overrides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScimFeatures {
+    /// PATCH for user updates and memberships. Can be switched off during a run (a PATCH
+    /// answered 501), never on.
+    pub patch: bool,
+    pub filter: bool,
+    pub etag: bool,
+    /// The server's cap on resources per page, if it announces one.
+    pub max_results: Option<usize>,
+}
+
+impl ScimFeatures {
+    /// What `targets/scim.md` §1 assumes of a server without `/ServiceProviderConfig`.
+    pub const WITHOUT_DISCOVERY: Self = Self {
+        patch: false,
+        filter: true,
+        etag: false,
+        max_results: None,
+    };
+
+    pub(crate) fn from_spc(spc: &ServiceProviderConfig) -> Self {
+        let d = Self::WITHOUT_DISCOVERY;
+        Self {
+            patch: spc.patch.as_ref().map_or(d.patch, |p| p.supported),
+            filter: spc.filter.as_ref().map_or(d.filter, |f| f.supported),
+            etag: spc.etag.as_ref().map_or(d.etag, |e| e.supported),
+            max_results: spc
+                .filter
+                .as_ref()
+                .and_then(|f| f.max_results)
+                .filter(|&m| m > 0)
+                .map(|m| usize::try_from(m).unwrap_or(usize::MAX)),
+        }
+    }
+
+    pub(crate) fn overridden(self, cfg: &ScimConfig) -> Self {
+        let o = &cfg.capabilities;
+        Self {
+            patch: o.patch.unwrap_or(self.patch),
+            filter: o.filter.unwrap_or(self.filter),
+            etag: o.etag.unwrap_or(self.etag),
+            max_results: o.max_results.or(self.max_results),
         }
     }
 }

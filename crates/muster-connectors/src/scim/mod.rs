@@ -21,5 +21,6 @@ pub mod wire;
 mod tests;
 
 pub use client::{Pager, PagingError, MIN_PAGE_SIZE};
+pub use config::ScimFeatures;
 pub use config::{Backoff, CapabilityOverrides, DeleteMode, RateLimit, ScimAuth, ScimConfig};
-pub use connector::{ScimConnector, ScimFeatures};
+pub use connector::ScimConnector;

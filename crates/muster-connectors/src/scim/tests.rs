@@ -400,7 +400,7 @@ fn error_detail_prefers_scim_detail_then_raw_text() {
 
 #[test]
 fn discovery_defaults_and_overrides() {
-    use super::connector::ScimFeatures;
+    use super::config::ScimFeatures;
     let spc: wire::ServiceProviderConfig = serde_json::from_value(json!({
         "patch": { "supported": true },
         "filter": { "supported": true, "maxResults": 200 },
@@ -427,8 +427,8 @@ fn discovery_defaults_and_overrides() {
     );
 }
 
-fn features(spc: &wire::ServiceProviderConfig, cfg: &ScimConfig) -> super::connector::ScimFeatures {
-    super::connector::ScimFeatures::from_spc(spc).overridden(cfg)
+fn features(spc: &wire::ServiceProviderConfig, cfg: &ScimConfig) -> super::config::ScimFeatures {
+    super::config::ScimFeatures::from_spc(spc).overridden(cfg)
 }
 
 // ----- config ------------------------------------------------------------------------------

@@ -229,6 +229,7 @@ impl Reader {
                 return;
             }
         };
+        person.contracts.reserve_exact(items.len());
         for (i, item) in items.into_iter().enumerate() {
             let Value::Object(map) = item else {
                 problems.push(format!(
