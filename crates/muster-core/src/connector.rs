@@ -241,4 +241,10 @@ pub trait Connector: Send + Sync {
     /// Carries out one operation. Requests are rate limited and 429s honoured inside; errors
     /// that may have been applied come back as [`ConnectorError::Uncertain`].
     async fn execute(&self, operation: &Operation) -> Result<Outcome, ConnectorError>;
+
+    /// Things the administrator should know about this run against the target (a capability
+    /// the server advertised but refused, a demoted write mode), for the report.
+    fn warnings(&self) -> Vec<String> {
+        Vec::new()
+    }
 }

@@ -255,6 +255,7 @@ mod tests {
                     enabled: None,
                     changes: vec![],
                     permission: None,
+                    resend: vec![],
                     reason: String::new(),
                 });
             }

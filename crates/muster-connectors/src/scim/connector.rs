@@ -603,6 +603,10 @@ impl Connector for ScimConnector {
         &self.capabilities
     }
 
+    fn warnings(&self) -> Vec<String> {
+        ScimConnector::warnings(self)
+    }
+
     #[instrument(skip_all, fields(target = %self.target))]
     async fn read_all(&self) -> Result<Observed, ConnectorError> {
         let page_size = self.capabilities.page_size;

@@ -162,6 +162,7 @@ impl<'a> Differ<'a> {
                         &link.person,
                         account,
                         &Attributes::new(),
+                        &Attributes::new(),
                         "person is no longer in the source",
                     );
                 }
@@ -175,9 +176,13 @@ impl<'a> Differ<'a> {
         let linked = link.and_then(|l| self.accounts.get(&l.account).copied().map(|a| (l, a)));
         if let Some((link, account)) = linked {
             match e.state {
-                AccountState::Absent if link.state == LinkState::Active => {
-                    self.delete(&e.person, account, &e.fields.delete, &e.why)
-                }
+                AccountState::Absent if link.state == LinkState::Active => self.delete(
+                    &e.person,
+                    account,
+                    &e.fields.delete,
+                    &e.fields.update,
+                    &e.why,
+                ),
                 AccountState::Absent | AccountState::NotYet => {}
                 AccountState::Enabled | AccountState::Disabled => {
                     self.converge(e, account, Vec::new(), link.state == LinkState::Deleted)
@@ -281,14 +286,17 @@ impl<'a> Differ<'a> {
         if !changes.is_empty() {
             let fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
             let reason = format!("{} changed", fields.join(", "));
-            self.push(Action {
-                kind: ActionKind::Update,
-                account: reference.clone(),
-                depends_on: after.clone(),
-                changes,
-                reason,
-                ..self.blank(&e.person)
-            });
+            self.push_write(
+                Action {
+                    kind: ActionKind::Update,
+                    account: reference.clone(),
+                    depends_on: after.clone(),
+                    changes,
+                    reason,
+                    ..self.blank(&e.person)
+                },
+                &e.fields.update,
+            );
         }
         let want = e.state == AccountState::Enabled;
         if want != account.enabled || (relinking && want) {
@@ -298,14 +306,17 @@ impl<'a> Differ<'a> {
                 (ActionKind::Disable, &e.fields.disable)
             };
             let changes = self.changes(account, set);
-            self.push(Action {
-                kind,
-                account: reference.clone(),
-                depends_on: after.clone(),
-                changes,
-                reason: e.why.clone(),
-                ..self.blank(&e.person)
-            });
+            self.push_write(
+                Action {
+                    kind,
+                    account: reference.clone(),
+                    depends_on: after.clone(),
+                    changes,
+                    reason: e.why.clone(),
+                    ..self.blank(&e.person)
+                },
+                &e.fields.update,
+            );
         }
         let current = self.current_groups(&account.reference);
         let wanted: HashSet<String> = e.permissions.iter().map(|p| p.to_lowercase()).collect();
@@ -336,6 +347,7 @@ impl<'a> Differ<'a> {
         person: &ExternalId,
         account: &'a ObservedAccount,
         fields: &Attributes,
+        resend: &Attributes,
         why: &str,
     ) {
         let mut revokes = Vec::new();
@@ -352,14 +364,17 @@ impl<'a> Differ<'a> {
             }));
         }
         let changes = self.changes(account, fields);
-        self.push(Action {
-            kind: ActionKind::Delete,
-            account: Some(account.reference.clone()),
-            depends_on: revokes,
-            changes,
-            reason: why.to_owned(),
-            ..self.blank(person)
-        });
+        self.push_write(
+            Action {
+                kind: ActionKind::Delete,
+                account: Some(account.reference.clone()),
+                depends_on: revokes,
+                changes,
+                reason: why.to_owned(),
+                ..self.blank(person)
+            },
+            resend,
+        );
     }
 
     fn grant(
@@ -461,8 +476,31 @@ impl<'a> Differ<'a> {
             enabled: None,
             changes: Vec::new(),
             permission: None,
+            resend: Vec::new(),
             reason: String::new(),
         }
+    }
+
+    /// Write-only values the target clears when a write omits them: every write to an
+    /// existing account carries them, changed or not.
+    fn resend_for(&self, action: &Action, desired: &Attributes) -> Vec<FieldChange> {
+        self.input
+            .capabilities
+            .write_only_fields
+            .iter()
+            .filter(|f| !action.changes.iter().any(|c| &c.field == *f))
+            .filter_map(|f| {
+                desired
+                    .get(f)
+                    .filter(|v| !v.is_null())
+                    .map(|v| self.change(f, None, Some(v.clone())))
+            })
+            .collect()
+    }
+
+    fn push_write(&mut self, mut action: Action, desired: &Attributes) -> ActionId {
+        action.resend = self.resend_for(&action, desired);
+        self.push(action)
     }
 
     fn push(&mut self, mut action: Action) -> ActionId {

@@ -142,6 +142,10 @@ pub struct Action {
     pub changes: Vec<FieldChange>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permission: Option<PermissionTarget>,
+    /// Unchanged values sent again with this write, because the target clears what a write
+    /// omits (write-only fields such as Zivver's `SsoAccountKey`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resend: Vec<FieldChange>,
     pub reason: String,
 }
 

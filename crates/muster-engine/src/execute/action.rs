@@ -76,9 +76,11 @@ async fn attempt(
     s.store
         .journal_set(&s.run, &s.target, action.id.0, JournalState::Sent, None)
         .await?;
+    // Values that are re-sent travel with the changes; the target cannot tell them apart.
     let changes: Attributes = action
         .changes
         .iter()
+        .chain(&action.resend)
         .map(|c| {
             (
                 c.field.clone(),

@@ -177,6 +177,7 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
         }
     }
     ctx.progress.finish();
+    summary.warnings.extend(ctx.connector.warnings());
     Ok(summary)
 }
 

@@ -514,3 +514,74 @@ proptest! {
         prop_assert!(w.plan().is_empty(), "second run did not converge: {:?}", kinds(&w.plan()));
     }
 }
+
+#[test]
+fn write_only_values_are_resent_with_every_write_to_the_account() {
+    let mut policy = policy();
+    policy
+        .mappings
+        .push(mapping("ssoKey", "ExternalId", ActionSet::ALWAYS));
+    let caps = Capabilities {
+        write_only_fields: ["ssoKey".to_owned()].into(),
+        ..Capabilities::default()
+    };
+    let p = person("p1", "Jansen", "Sales", None);
+    let e = vec![evaluate(&p, &policy, today())];
+    // The account is disabled and its family name differs: an Update and an Enable follow.
+    let observed = Observed {
+        accounts: vec![account("a1", "p1@corp.example", "Old", false)],
+        groups: vec![],
+    };
+    let links = vec![StoredLink {
+        person: "p1".into(),
+        account: "a1".into(),
+        state: LinkState::Active,
+    }];
+    let fp = |a: &AccountRef, f: &str, v: &Value| format!("{a}/{f}/{v}");
+    let mut fps = HashMap::new();
+    fps.insert(
+        (AccountRef::new("a1"), "ssoKey".to_owned()),
+        "a1/ssoKey/\"p1\"".to_owned(),
+    );
+    let plan = diff(&DiffInput {
+        target: &policy.target,
+        capabilities: &caps,
+        evaluations: &e,
+        held: &HashSet::new(),
+        observed: &observed,
+        links: &links,
+        fingerprints: &fps,
+        fingerprint: &fp,
+        correlation: &policy.correlation,
+        managed: &policy.managed_groups(),
+        secret_fields: &BTreeSet::new(),
+    });
+    let writes: Vec<&Action> = plan
+        .actions
+        .iter()
+        .filter(|a| matches!(a.kind, ActionKind::Update | ActionKind::Enable))
+        .collect();
+    assert_eq!(writes.len(), 2);
+    for w in writes {
+        assert!(
+            !w.changes.iter().any(|c| c.field == "ssoKey"),
+            "unchanged, so not a change"
+        );
+        assert_eq!(w.resend.len(), 1, "{:?}", w.kind);
+        assert_eq!(w.resend[0].after, Some(Value::from("p1")));
+    }
+    let no_write_only = diff(&DiffInput {
+        target: &policy.target,
+        capabilities: &Capabilities::default(),
+        evaluations: &e,
+        held: &HashSet::new(),
+        observed: &observed,
+        links: &links,
+        fingerprints: &fps,
+        fingerprint: &fp,
+        correlation: &policy.correlation,
+        managed: &policy.managed_groups(),
+        secret_fields: &BTreeSet::new(),
+    });
+    assert!(no_write_only.actions.iter().all(|a| a.resend.is_empty()));
+}

@@ -1,0 +1,252 @@
+//! The `muster` binary as a script sees it: exit codes, JSON output, files, and what reaches
+//! stderr.
+
+use muster_sim::scim::{RunningScimSim, ScimSim, ScimSimConfig};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const TOKEN: &str = "cli-t0ken-never-logged";
+const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/demo");
+
+struct Setup {
+    dir: tempfile::TempDir,
+    sim: RunningScimSim,
+}
+
+impl Setup {
+    async fn new(edit: impl FnOnce(String) -> String) -> Self {
+        let sim = ScimSim::start(ScimSimConfig {
+            token: TOKEN.into(),
+            ..ScimSimConfig::default()
+        })
+        .await
+        .unwrap();
+        for g in [
+            "All staff",
+            "Dept Finance",
+            "Dept HR",
+            "Dept ICT",
+            "Dept Sales",
+            "Dept Marketing",
+            "Dept Support",
+            "Dept Legal",
+            "Dept Facilities",
+        ] {
+            sim.state.seed_group(serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": g})).unwrap();
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let text = std::fs::read_to_string(Path::new(DEMO).join("muster.toml")).unwrap();
+        std::fs::write(dir.path().join("muster.toml"), edit(text)).unwrap();
+        let s = Self { dir, sim };
+        s.day(1);
+        s
+    }
+
+    fn day(&self, n: u32) {
+        for f in ["persons.csv", "contracts.csv"] {
+            std::fs::copy(
+                Path::new(DEMO).join(format!("day{n}")).join(f),
+                self.dir.path().join(f),
+            )
+            .unwrap();
+        }
+    }
+
+    fn path(&self, f: &str) -> PathBuf {
+        self.dir.path().join(f)
+    }
+
+    /// Runs `muster` with stdin closed (as cron or CI would).
+    fn muster(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_muster"))
+            .arg("--config")
+            .arg(self.path("muster.toml"))
+            .args(args)
+            .env("SCIM_TOKEN", TOKEN)
+            .env(
+                "MUSTER__TARGETS__SCIM__CONNECTION__BASE_URL",
+                &self.sim.base_url,
+            )
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+}
+
+fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+const DAY1: &str = "--today=2026-03-02";
+const DAY2: &str = "--today=2026-03-03";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn exit_codes_tell_scripts_what_happened() {
+    let s = Setup::new(|t| t).await;
+    let plan = s.muster(&["plan", DAY1]);
+    assert_eq!(code(&plan), 2, "{}", text(&plan));
+    assert!(s.sim.state.users().is_empty());
+
+    let refused = s.muster(&["apply", DAY1]);
+    assert_eq!(code(&refused), 1, "{}", text(&refused));
+    assert!(text(&refused).contains("--yes"));
+    assert!(s.sim.state.users().is_empty());
+
+    let apply = s.muster(&["apply", "--yes", DAY1]);
+    assert_eq!(code(&apply), 2, "{}", text(&apply));
+    assert_eq!(s.sim.state.users().len(), 300);
+
+    let again = s.muster(&["plan", DAY1]);
+    assert_eq!(code(&again), 0, "{}", text(&again));
+    assert!(text(&again).contains("No changes."));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_plan_is_applied_or_refused() {
+    let s = Setup::new(|t| t).await;
+    let out = s.path("plan.json");
+    assert_eq!(
+        code(&s.muster(&["plan", DAY1, "--out", out.to_str().unwrap()])),
+        2
+    );
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(
+        plan["targets"][0]["actions"].as_array().unwrap().len(),
+        300 + 612
+    );
+
+    s.day(2);
+    let stale = s.muster(&["apply", DAY1, "--yes", "--plan", out.to_str().unwrap()]);
+    assert_eq!(code(&stale), 1);
+    assert!(text(&stale).contains("out of date"), "{}", text(&stale));
+    assert!(s.sim.state.users().is_empty());
+
+    s.day(1);
+    let ok = s.muster(&["apply", DAY1, "--yes", "--plan", out.to_str().unwrap()]);
+    assert_eq!(code(&ok), 2, "{}", text(&ok));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn blocked_then_approved_and_failures() {
+    let s = Setup::new(|t| {
+        t.replace(
+            "thresholds = { delete = { percent = 10 } }",
+            "thresholds = { delete = { absolute = 3 } }",
+        )
+    })
+    .await;
+    assert_eq!(code(&s.muster(&["apply", "--yes", DAY1])), 2);
+    s.day(2);
+    let blocked = s.muster(&["apply", "--yes", DAY2, "--json"]);
+    assert_eq!(code(&blocked), 3, "{}", text(&blocked));
+    let report: serde_json::Value = serde_json::from_slice(&blocked.stdout).unwrap();
+    assert_eq!(report["status"], "blocked");
+    let run = report["run"].as_str().unwrap().to_owned();
+
+    let runs = s.muster(&["runs", "--json"]);
+    let listed: serde_json::Value = serde_json::from_slice(&runs.stdout).unwrap();
+    assert!(listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["id"] == run.as_str() && r["status"] == "blocked"));
+
+    let approved = s.muster(&["approve", &run[..8], "--action", "disable", DAY2]);
+    assert_eq!(code(&approved), 2, "{}", text(&approved));
+    assert!(
+        text(&approved).contains("approved: scim delete × 3"),
+        "{}",
+        text(&approved)
+    );
+    assert_eq!(
+        s.sim
+            .state
+            .users()
+            .iter()
+            .filter(|u| u["active"] == false)
+            .count(),
+        5
+    );
+
+    // A grant into a group the target does not have fails: exit 4, with the reason.
+    s.sim.state.reset();
+    let failing = s.muster(&["apply", "--yes", DAY2]);
+    assert_eq!(code(&failing), 4, "{}", text(&failing));
+    let audit = s.muster(&["audit", "--json", "--person", "10001"]);
+    let events: serde_json::Value = serde_json::from_slice(&audit.stdout).unwrap();
+    let failed = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["outcome"] == "failed")
+        .expect("a failed grant in the audit");
+    assert!(
+        failed["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no group named"),
+        "{failed}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_configuration_names_file_line_and_key() {
+    let s = Setup::new(|t| {
+        t.replace(
+            "path = \"Name.GivenName\"",
+            "path = \"Name.Givenname.Extra\"",
+        )
+    })
+    .await;
+    let v = s.muster(&["validate"]);
+    assert_eq!(code(&v), 1);
+    let msg = text(&v);
+    assert!(
+        msg.contains("muster.toml:")
+            && msg.contains("mapping[2].path")
+            && msg.contains("unknown person field"),
+        "{msg}"
+    );
+    assert_eq!(
+        s.sim.state.total_requests(),
+        0,
+        "validate never touches a target"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_never_reach_logs_at_any_level() {
+    let s = Setup::new(|t| t).await;
+    for level in ["-v", "-vv", "-vvv"] {
+        let o = s.muster(&["apply", "--yes", DAY1, level]);
+        assert!(matches!(code(&o), 0 | 2), "{}", text(&o));
+        assert!(!text(&o).contains(TOKEN), "token in output at {level}");
+    }
+    let o = Command::new(env!("CARGO_BIN_EXE_muster"))
+        .args([
+            "--config",
+            s.path("muster.toml").to_str().unwrap(),
+            "plan",
+            DAY1,
+        ])
+        .env("SCIM_TOKEN", TOKEN)
+        .env(
+            "MUSTER__TARGETS__SCIM__CONNECTION__BASE_URL",
+            &s.sim.base_url,
+        )
+        .env("RUST_LOG", "trace")
+        .output()
+        .unwrap();
+    assert!(!text(&o).is_empty());
+    assert!(!text(&o).contains(TOKEN), "token in RUST_LOG=trace output");
+}
