@@ -16,7 +16,7 @@ pub enum EngineError {
     Target {
         target: String,
         #[source]
-        source: ConnectorError,
+        source: Box<ConnectorError>,
     },
     #[error("plan file {path}: {message}")]
     PlanFile { path: String, message: String },
@@ -25,4 +25,13 @@ pub enum EngineError {
     StalePlan(String),
     #[error("{0}")]
     Usage(String),
+}
+
+impl EngineError {
+    pub fn target(target: impl ToString, source: ConnectorError) -> Self {
+        Self::Target {
+            target: target.to_string(),
+            source: Box::new(source),
+        }
+    }
 }

@@ -65,10 +65,7 @@ impl Engine {
         let observed = connector
             .read_all()
             .await
-            .map_err(|source| EngineError::Target {
-                target: target.to_owned(),
-                source,
-            })?;
+            .map_err(|e| EngineError::target(target, e))?;
         let links = self.store.links(&t.name).await?;
         let corr = &t.policy.correlation;
         let key = |v: &str| {

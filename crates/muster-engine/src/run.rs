@@ -78,10 +78,7 @@ impl Engine {
         for t in &config.targets {
             let c = crate::connectors::connect(t)
                 .await
-                .map_err(|source| EngineError::Target {
-                    target: t.name.to_string(),
-                    source,
-                })?;
+                .map_err(|e| EngineError::target(&t.name, e))?;
             connectors.insert(t.name.clone(), c);
         }
         Ok(Self {
@@ -225,14 +222,10 @@ impl Engine {
             .connectors
             .get(&t.name)
             .ok_or_else(|| EngineError::Usage(format!("target {} is not connected", t.name)))?;
-        let observed: Observed =
-            connector
-                .read_all()
-                .await
-                .map_err(|source| EngineError::Target {
-                    target: t.name.to_string(),
-                    source,
-                })?;
+        let observed: Observed = connector
+            .read_all()
+            .await
+            .map_err(|e| EngineError::target(&t.name, e))?;
         let links: Vec<StoredLink> = self
             .store
             .links(&t.name)

@@ -1,6 +1,9 @@
 //! The `muster` binary as a script sees it: exit codes, JSON output, files, and what reaches
 //! stderr.
 
+// Test harness code: a panic is the failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use muster_sim::scim::{RunningScimSim, ScimSim, ScimSimConfig};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -1,5 +1,8 @@
 //! The engine end to end, against the SCIM simulator and a real third-party SCIM server.
 
+// Test harness code: a panic is the failure report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod fixture;
 mod interop;
 mod scenarios;
