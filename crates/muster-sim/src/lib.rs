@@ -5,6 +5,7 @@
 //!
 //! - [`scim`]: a SCIM 2.0 server ([`ScimSim`]) with capability and fault switches.
 //! - [`faults`]: fault switches, seeded randomness and rate limiting, shared by all simulators.
+//! - [`zivver`]: Zivver's SCIM dialect ([`ZivverSim`]) with its quirks, rate limit and faults.
 //! - [`serve`]: the accept loop that can drop a connection without answering.
 //!
 //! Simulators bind `127.0.0.1` only.
@@ -21,9 +22,14 @@
 pub mod faults;
 pub mod scim;
 pub mod serve;
+pub mod zivver;
 
 pub use faults::Faults;
 pub use scim::{
     run_until_ctrl_c, RunningScimSim, ScimError, ScimSim, ScimSimConfig, ScimState, ScimSwitches,
     ScimType, SpcMode,
+};
+pub use zivver::{
+    DuplicateStatus, FaultScope, RunningZivverSim, ZivverError, ZivverSim, ZivverSimConfig,
+    ZivverState, ZivverSwitches,
 };

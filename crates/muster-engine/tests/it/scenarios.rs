@@ -344,3 +344,107 @@ async fn secret_values_never_reach_plans_audit_or_the_store() {
         );
     }
 }
+
+#[tokio::test]
+async fn import_reports_how_accounts_correlate_and_links_on_request() {
+    let f = Fixture::demo(|t| t).await;
+    let seed = |name: &str| {
+        f.sim
+            .state
+            .seed_user(serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": name, "active": true}))
+            .unwrap()
+    };
+    let emma = seed("E.VANDIJK@example.org");
+    seed("someone.else@example.org");
+    let engine = f.engine().await;
+
+    let report = engine.import("scim", day(1), false).await.unwrap();
+    assert_eq!(report.accounts, 2);
+    assert_eq!(report.correlated_now.len(), 1);
+    assert_eq!(report.correlated_now[0].person.as_str(), "10001");
+    assert_eq!(report.correlated_now[0].account.as_str(), emma);
+    assert_eq!(report.persons_without_account.len(), 299);
+    assert_eq!(report.accounts_without_person.len(), 1);
+    assert_eq!(
+        report.accounts_without_person[0].value.as_deref(),
+        Some("someone.else@example.org")
+    );
+    assert!(report.linked.is_empty() && report.disputed.is_empty());
+
+    let linked = engine.import("scim", day(1), true).await.unwrap();
+    assert_eq!(linked.correlated_now.len(), 1);
+    let again = engine.import("scim", day(1), false).await.unwrap();
+    assert_eq!(again.linked.len(), 1, "--link stored the correlation");
+    assert!(again.correlated_now.is_empty());
+    let plan = engine.preview(day(1)).await.unwrap().plan;
+    assert!(
+        !plan.targets[0]
+            .actions
+            .iter()
+            .any(|a| a.kind == ActionKind::Correlate),
+        "already linked"
+    );
+    assert_eq!(plan.targets[0].count(ActionKind::Create), 299);
+}
+
+#[tokio::test]
+async fn faults_end_every_action_with_a_reason_and_the_next_run_converges_without_duplicates() {
+    let f = Fixture::demo(|t| t.replace("concurrency = 8 }", "concurrency = 8, max_attempts = 4, backoff = { base_ms = 5, max_ms = 50 }, timeout_s = 2 }").replace("requests = 500", "requests = 150")).await;
+    f.sim.state.update_switches(|s| {
+        s.faults.error_5xx_ratio = 0.05;
+        s.faults.error_5xx_after_apply_ratio = 0.05;
+        s.faults.drop_ratio = 0.03;
+        s.faults.drop_after_apply_ratio = 0.05;
+        s.faults.rate_limit = true;
+        s.faults.rate_budget = 200;
+        s.faults.rate_window_s = 1;
+        // Without Retry-After the client's own backoff applies (5–50 ms here); with it, every
+        // injected 503 would pause all workers a full second, as the server asks.
+        s.faults.retry_after = false;
+    });
+    let engine = f.engine().await;
+    let first = engine.apply(day(1), None).await.unwrap();
+    let t = first.summary.targets[0].totals();
+    assert_eq!(
+        t.planned,
+        t.done + t.failed + t.skipped + t.blocked,
+        "nothing ends silently"
+    );
+    let events = engine
+        .store
+        .audit(&AuditQuery {
+            run: Some(first.run.clone()),
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(events.len(), t.planned, "one audit event per action");
+    assert!(events
+        .iter()
+        .filter(|e| e.outcome == ActionOutcome::Failed)
+        .all(|e| e.detail.as_deref().is_some_and(|d| !d.is_empty())));
+
+    // Let the target calm down; the following runs must converge with no duplicate.
+    f.sim
+        .state
+        .update_switches(|s| s.faults = muster_sim::Faults::default());
+    let mut converged = false;
+    for _ in 0..3 {
+        let r = engine.apply(day(1), None).await.unwrap();
+        if r.plan.is_empty() {
+            converged = true;
+            break;
+        }
+    }
+    assert!(converged, "no convergence within 3 runs");
+    let users = f.sim.state.users();
+    assert_eq!(users.len(), 300, "no duplicate and no missing account");
+    let mut names: Vec<String> = users
+        .iter()
+        .map(|u| u["userName"].as_str().unwrap().to_lowercase())
+        .collect();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), 300);
+    assert_eq!(f.members("All staff").len(), 300);
+}

@@ -1,0 +1,310 @@
+//! A Zivver simulator written from `targets/zivver.md` (§6 is its checklist): Zivver's SCIM 2.0
+//! dialect under `/api/scim/v2`, with users written by whole-object `PUT`, the write-only
+//! `SsoAccountKey`, 400 for unknown ids, plain-text errors, functional accounts (groups) whose
+//! members change only by PatchOp `replace` or remove-all, and its 50-per-10-s rate limit.
+//!
+//! This module owns the configuration ([`ZivverSimConfig`], [`ZivverSwitches`]) and starting
+//! and stopping ([`ZivverSim`], [`RunningZivverSim`]). Request bodies are read in `input`, the
+//! organisation and its rules live in `store`, HTTP in `routes`, faults and the rate limiter in
+//! `inject` (on top of the shared [`crate::faults`]), and the `/_sim` test API in `testapi`.
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! use muster_sim::{ZivverSim, ZivverSimConfig};
+//! let sim = ZivverSim::start(ZivverSimConfig::default()).await?;
+//! println!("Zivver at {}/api/scim/v2 (Bearer zivver-token)", sim.base_url);
+//! sim.shutdown().await
+//! # }
+//! ```
+
+mod error;
+mod inject;
+mod input;
+mod routes;
+mod state;
+mod store;
+mod testapi;
+
+use std::fmt;
+use std::future::Future;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+
+use crate::serve::{serve_router, ServerHandle};
+
+pub use error::ZivverError;
+pub use inject::{FaultEvent, FaultKind};
+pub use input::{ENTERPRISE, PATCH_OP, ZIVVER};
+pub use routes::LIST_SCHEMA;
+pub use state::{ZivverState, FAULT_LOG_CAP};
+
+/// Path under which the Zivver API is served; clients append it to the base URL.
+pub const API_PATH: &str = "/api/scim/v2";
+
+/// How a simulator is set up when it starts.
+#[derive(Clone)]
+pub struct ZivverSimConfig {
+    /// API keys accepted as `Authorization: Bearer <key>`. Default: `["zivver-token"]`.
+    pub tokens: Vec<String>,
+    /// Divisions users may be placed in, besides `"/"`. Default: none.
+    pub divisions: Vec<String>,
+    /// The organisation's domains; `userName` and aliases must be in one (ignoring case). An
+    /// empty list accepts every address. Default: `["example.org"]`.
+    pub domains: Vec<String>,
+    /// Behaviour and faults; can also be changed while running. Default: see [`ZivverSwitches`].
+    pub switches: ZivverSwitches,
+    /// Seed for ids and fault draws, so runs are reproducible. Default: 42.
+    pub seed: u64,
+}
+
+impl Default for ZivverSimConfig {
+    fn default() -> Self {
+        Self {
+            tokens: vec!["zivver-token".into()],
+            divisions: Vec::new(),
+            domains: vec!["example.org".into()],
+            switches: ZivverSwitches::default(),
+            seed: 42,
+        }
+    }
+}
+
+// API keys stay out of logs and test output.
+impl fmt::Debug for ZivverSimConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ZivverSimConfig")
+            .field("tokens", &format_args!("[{} x ***]", self.tokens.len()))
+            .field("divisions", &self.divisions)
+            .field("domains", &self.domains)
+            .field("switches", &self.switches)
+            .field("seed", &self.seed)
+            .finish()
+    }
+}
+
+/// The status a duplicate `userName` is refused with; Zivver's is not documented.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(try_from = "u16", into = "u16")]
+pub enum DuplicateStatus {
+    /// 409 Conflict.
+    #[default]
+    Conflict,
+    /// 400 Bad Request.
+    BadRequest,
+}
+
+impl DuplicateStatus {
+    /// The HTTP status.
+    pub fn status(self) -> StatusCode {
+        match self {
+            Self::Conflict => StatusCode::CONFLICT,
+            Self::BadRequest => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+impl TryFrom<u16> for DuplicateStatus {
+    type Error = String;
+
+    fn try_from(code: u16) -> Result<Self, Self::Error> {
+        match code {
+            409 => Ok(Self::Conflict),
+            400 => Ok(Self::BadRequest),
+            other => Err(format!("duplicate_status must be 409 or 400, not {other}")),
+        }
+    }
+}
+
+impl From<DuplicateStatus> for u16 {
+    fn from(d: DuplicateStatus) -> Self {
+        d.status().as_u16()
+    }
+}
+
+/// Which requests the fault switches (latency, 5xx, drops, hangs) apply to; the rate limit
+/// applies to every request, as Zivver's does.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FaultScope {
+    /// HTTP method, any case; `None` or `"*"` for all.
+    pub method: Option<String>,
+    /// Path under `/api/scim/v2` (the prefix may be included), where `*` stands for any run
+    /// of characters: `/Users`, `/Users/*`, `/Groups/*`. `None` for all.
+    pub path: Option<String>,
+}
+
+impl FaultScope {
+    /// Faults only for `method` on paths matching `path`, e.g. `FaultScope::new("POST", "/Users")`.
+    pub fn new(method: &str, path: &str) -> Self {
+        Self {
+            method: Some(method.to_string()),
+            path: Some(path.to_string()),
+        }
+    }
+}
+
+/// Behaviour and fault switches (zivver.md §6). Readable and writable as JSON through
+/// `GET|PUT /_sim/switches`; fields left out take their defaults.
+///
+/// Failure ratios are probabilities in `0.0..=1.0` per request and share one seeded draw, so
+/// `error_5xx_ratio = 0.5` with `drop_ratio = 0.5` fails every request, half each way.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ZivverSwitches {
+    /// Enforce the rate limit: over budget, 429 with the exact body of zivver.md §4.4.
+    /// Default: on.
+    pub rate_limit: bool,
+    /// Requests allowed per window, echoed as `budget` in the 429. Default: 50.
+    pub rate_budget: u32,
+    /// Window length in seconds, echoed as `windowSeconds`. The window opens with its first
+    /// request and the whole budget returns when it closes. Default: 10.
+    pub rate_window_s: u64,
+    /// Add `Retry-After: <seconds until the budget is back>` to a 429. Default: off.
+    pub retry_after: bool,
+    /// Delay before every (scoped) request is handled, in milliseconds. Default: 0.
+    pub latency_ms: u64,
+    /// Extra delay drawn uniformly from `0..=latency_jitter_ms` per request. Default: 0.
+    pub latency_jitter_ms: u64,
+    /// Share of requests answered 500, 502 or 503 *without* being applied. Default: 0.0.
+    pub error_5xx_ratio: f64,
+    /// Share of requests applied, and then answered 503 anyway. Default: 0.0.
+    pub error_5xx_after_apply_ratio: f64,
+    /// Share of requests whose connection is closed unanswered, *not* applied. Default: 0.0.
+    pub drop_ratio: f64,
+    /// Share of requests applied, whose connection is then closed unanswered. Default: 0.0.
+    pub drop_after_apply_ratio: f64,
+    /// Delay, in milliseconds, between applying a request and answering it, meant to outlast
+    /// the client's timeout. Default: 0.
+    pub hang_ms: u64,
+    /// Share of requests that hang when `hang_ms` > 0. Default: 0.0.
+    pub hang_ratio: f64,
+    /// A PUT without `SsoAccountKey` clears the stored key, the documented risk of a partial
+    /// PUT (zivver.md §4.3). Off keeps it. Default: on.
+    pub sso_clear_on_omit: bool,
+    /// Accept `add` and filtered `remove` on `members`, which Zivver is not known to accept;
+    /// off answers them 400 `Unsupported patch operation`. Default: off.
+    pub membership_add_remove: bool,
+    /// Apply `startIndex` and `count` on `GET Users` and `GET Groups`; off returns everything
+    /// in one answer, as every known client expects. Default: off.
+    pub honour_paging: bool,
+    /// Cap on every page, paging honoured or not (a capped page without paging is a server
+    /// that truncates). Default: none.
+    pub max_page: Option<usize>,
+    /// Status of a refused duplicate `userName`: 409 or 400. Default: 409.
+    pub duplicate_status: DuplicateStatus,
+    /// Limit latency, 5xx, drops and hangs to matching requests. Default: all requests.
+    pub fault_scope: Option<FaultScope>,
+}
+
+impl Default for ZivverSwitches {
+    fn default() -> Self {
+        Self {
+            rate_limit: true,
+            rate_budget: 50,
+            rate_window_s: 10,
+            retry_after: false,
+            latency_ms: 0,
+            latency_jitter_ms: 0,
+            error_5xx_ratio: 0.0,
+            error_5xx_after_apply_ratio: 0.0,
+            drop_ratio: 0.0,
+            drop_after_apply_ratio: 0.0,
+            hang_ms: 0,
+            hang_ratio: 0.0,
+            sso_clear_on_omit: true,
+            membership_add_remove: false,
+            honour_paging: false,
+            max_page: None,
+            duplicate_status: DuplicateStatus::Conflict,
+            fault_scope: None,
+        }
+    }
+}
+
+/// Entry points of the Zivver simulator.
+#[derive(Debug)]
+pub struct ZivverSim;
+
+impl ZivverSim {
+    /// Starts a simulator on `127.0.0.1` with a port chosen by the OS.
+    pub async fn start(cfg: ZivverSimConfig) -> io::Result<RunningZivverSim> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
+        Self::start_on(ZivverState::new(cfg), listener)
+    }
+
+    /// Starts serving `state` on `listener` in the background; needs a Tokio runtime.
+    pub fn start_on(state: ZivverState, listener: TcpListener) -> io::Result<RunningZivverSim> {
+        let addr = listener.local_addr()?;
+        let handle = ServerHandle::spawn(listener, Self::app(state.clone()))?;
+        tracing::debug!(%addr, "Zivver simulator started.");
+        Ok(RunningZivverSim {
+            base_url: format!("http://{addr}"),
+            addr,
+            state,
+            handle,
+        })
+    }
+
+    /// Serves a new simulator on `listener` until the task is dropped or the listener fails.
+    pub async fn serve(cfg: ZivverSimConfig, listener: TcpListener) -> io::Result<()> {
+        Self::serve_with_shutdown(ZivverState::new(cfg), listener, std::future::pending()).await
+    }
+
+    /// Serves `state` on `listener` until `shutdown` resolves.
+    pub async fn serve_with_shutdown(
+        state: ZivverState,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()>,
+    ) -> io::Result<()> {
+        serve_router(listener, Self::app(state), shutdown).await
+    }
+
+    /// The router: the API under [`API_PATH`] and the test API under `/_sim`. Serve it with
+    /// [`crate::serve::serve_router`] for dropped connections to be real; plain `axum::serve`
+    /// answers them with a 500 instead.
+    pub fn app(state: ZivverState) -> axum::Router {
+        routes::router(state)
+    }
+}
+
+/// A simulator running in the background; dropping it stops it.
+#[derive(Debug)]
+pub struct RunningZivverSim {
+    /// `http://127.0.0.1:PORT`, the tenant URL: clients append `/api/scim/v2`, and the test
+    /// API lives at `/_sim`.
+    pub base_url: String,
+    /// Address the simulator listens on.
+    pub addr: SocketAddr,
+    /// The simulator's state, for seeding, inspecting and switching.
+    pub state: ZivverState,
+    handle: ServerHandle,
+}
+
+impl RunningZivverSim {
+    /// `http://127.0.0.1:PORT/api/scim/v2`.
+    pub fn api_url(&self) -> String {
+        format!("{}{API_PATH}", self.base_url)
+    }
+
+    /// Stops the simulator and waits until its port is released.
+    pub async fn shutdown(self) -> io::Result<()> {
+        self.handle.shutdown().await
+    }
+}
+
+/// Runs a simulator on `127.0.0.1:port` until Ctrl-C, e.g. for a `muster sim zivver` command.
+pub async fn run_until_ctrl_c(cfg: ZivverSimConfig, port: u16) -> io::Result<()> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(base_url = %format!("http://{addr}"), "Zivver simulator listening.");
+    let shutdown = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%err, "Cannot listen for Ctrl-C; stopping.");
+        }
+    };
+    ZivverSim::serve_with_shutdown(ZivverState::new(cfg), listener, shutdown).await
+}

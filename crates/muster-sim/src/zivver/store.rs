@@ -1,0 +1,553 @@
+//! The organisation: users, functional accounts (groups), divisions and domains, and Zivver's
+//! rules for writing them (zivver.md §2, §4, §6): unique addresses ignoring case, aliases no
+//! other account holds, delegates that must be accounts, known divisions only, and the
+//! write-only `SsoAccountKey`.
+//!
+//! Writes are all-or-nothing: a user or member list is built on a copy and committed only when
+//! every check passed. Parsing requests belongs to `input`, HTTP to `routes`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use axum::http::StatusCode;
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
+use serde_json::{json, Value};
+
+use super::error::ZivverError;
+use super::input::{Field, MemberOp, UserInput, CORE_USER, ENTERPRISE, ZIVVER};
+
+/// The division of a user without one, as Zivver returns it.
+pub const ROOT_DIVISION: &str = "/";
+
+/// One account as stored. `sso_account_key` is never rendered for a client.
+#[derive(Debug, Clone)]
+struct User {
+    /// Creation order; listings follow it.
+    seq: u64,
+    user_name: String,
+    formatted: Option<String>,
+    nick_name: Option<String>,
+    active: bool,
+    phone_numbers: Vec<Value>,
+    division: String,
+    aliases: Vec<String>,
+    /// Ids of the delegate accounts: rendered by their current `userName`, gone with them.
+    delegates: Vec<String>,
+    sso_account_key: Option<String>,
+    created: String,
+}
+
+/// A functional account.
+#[derive(Debug, Clone)]
+struct Group {
+    display_name: String,
+    /// User ids, in the order they were set.
+    members: Vec<String>,
+}
+
+/// Everything the simulator holds.
+#[derive(Debug)]
+pub struct Store {
+    users: HashMap<String, User>,
+    groups: HashMap<String, Group>,
+    user_order: BTreeMap<u64, String>,
+    group_order: BTreeMap<u64, String>,
+    /// Lower-cased `userName` → user id.
+    names: HashMap<String, String>,
+    /// Lower-cased alias → id of the user holding it.
+    aliases: HashMap<String, String>,
+    divisions: BTreeSet<String>,
+    /// Lower-cased organisation domains; empty accepts every address.
+    domains: Vec<String>,
+    seed: u64,
+    next_seq: u64,
+    rng: StdRng,
+}
+
+/// How a user is rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// As a GET returns it: no `SsoAccountKey`.
+    Served,
+    /// For the test API: also whether the `SsoAccountKey` is set, and its value.
+    Dump,
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+fn lower(s: &str) -> String {
+    s.to_lowercase()
+}
+
+impl Store {
+    /// An empty organisation with these divisions and domains, whose ids follow from `seed`.
+    pub fn new(seed: u64, divisions: &[String], domains: &[String]) -> Self {
+        Self {
+            users: HashMap::new(),
+            groups: HashMap::new(),
+            user_order: BTreeMap::new(),
+            group_order: BTreeMap::new(),
+            names: HashMap::new(),
+            aliases: HashMap::new(),
+            divisions: divisions.iter().cloned().collect(),
+            domains: domains.iter().map(|d| lower(d.trim())).collect(),
+            seed,
+            next_seq: 0,
+            rng: StdRng::seed_from_u64(seed),
+        }
+    }
+
+    /// Removes every user and group and restarts ids; divisions and domains stay, being the
+    /// organisation's setup rather than its data.
+    pub fn clear(&mut self) {
+        let divisions = std::mem::take(&mut self.divisions);
+        let domains = std::mem::take(&mut self.domains);
+        *self = Self::new(self.seed, &[], &[]);
+        self.divisions = divisions;
+        self.domains = domains;
+    }
+
+    /// Adds a division users may be placed in.
+    pub fn add_division(&mut self, name: &str) {
+        self.divisions.insert(name.to_string());
+    }
+
+    /// The divisions, `"/"` not included.
+    pub fn divisions(&self) -> Vec<String> {
+        self.divisions.iter().cloned().collect()
+    }
+
+    /// The organisation's domains, lower-cased.
+    pub fn domains(&self) -> &[String] {
+        &self.domains
+    }
+
+    /// A random (version 4 layout) UUID from the seeded generator.
+    fn new_id(&mut self) -> String {
+        let mut b = [0u8; 16];
+        self.rng.fill_bytes(&mut b);
+        b[6] = (b[6] & 0x0f) | 0x40;
+        b[8] = (b[8] & 0x3f) | 0x80;
+        let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        format!(
+            "{}-{}-{}-{}-{}",
+            &hex[..8],
+            &hex[8..12],
+            &hex[12..16],
+            &hex[16..20],
+            &hex[20..]
+        )
+    }
+
+    fn next_seq(&mut self) -> u64 {
+        self.next_seq += 1;
+        self.next_seq
+    }
+
+    fn in_organisation(&self, address: &str) -> bool {
+        if self.domains.is_empty() {
+            return true;
+        }
+        address.rsplit_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && self.domains.contains(&lower(domain))
+        })
+    }
+
+    /// Who holds `address` as `userName` or alias, if anyone other than `me`.
+    fn holder_other_than(&self, address: &str, me: Option<&str>) -> Option<&str> {
+        let key = lower(address);
+        [self.names.get(&key), self.aliases.get(&key)]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .find(|holder| Some(*holder) != me)
+    }
+
+    /// Builds the user `input` makes of `current` (a blank user for a create), checking every
+    /// rule; nothing is stored.
+    fn build(
+        &self,
+        mut u: User,
+        me: Option<&str>,
+        input: UserInput,
+        sso_clear_on_omit: bool,
+        duplicate: StatusCode,
+    ) -> Result<User, ZivverError> {
+        let required = || ZivverError::bad("userName is required");
+        match input.user_name {
+            Field::Set(name) if name.trim().is_empty() => return Err(required()),
+            Field::Set(name) => {
+                if !self.in_organisation(&name) {
+                    return Err(ZivverError::outside_organization());
+                }
+                if self.holder_other_than(&name, me).is_some() {
+                    return Err(ZivverError::new(
+                        duplicate,
+                        format!("Account already exists: {name}"),
+                    ));
+                }
+                u.user_name = name;
+            }
+            Field::Null => return Err(required()),
+            Field::Absent if me.is_none() => return Err(required()),
+            Field::Absent => {}
+        }
+        match input.formatted {
+            Field::Set(v) => u.formatted = Some(v),
+            Field::Null => u.formatted = None,
+            Field::Absent => {}
+        }
+        match input.nick_name {
+            Field::Set(v) => u.nick_name = Some(v),
+            Field::Null => u.nick_name = None,
+            Field::Absent => {}
+        }
+        if let Field::Set(active) = input.active {
+            u.active = active;
+        }
+        match input.phone_numbers {
+            Field::Set(v) => u.phone_numbers = v,
+            Field::Null => u.phone_numbers.clear(),
+            Field::Absent => {}
+        }
+        match input.division {
+            Field::Set(d) if d == ROOT_DIVISION || self.divisions.contains(&d) => u.division = d,
+            Field::Set(d) => return Err(ZivverError::invalid_division(&d)),
+            Field::Null => u.division = ROOT_DIVISION.to_string(),
+            Field::Absent => {}
+        }
+        match input.aliases {
+            Field::Set(list) => {
+                let mut seen = BTreeSet::new();
+                let mut kept = Vec::new();
+                for alias in list {
+                    if !self.in_organisation(&alias) {
+                        return Err(ZivverError::outside_organization());
+                    }
+                    if self.holder_other_than(&alias, me).is_some() {
+                        return Err(ZivverError::alias_taken(&alias));
+                    }
+                    // The account's own address is no alias of it.
+                    if alias.eq_ignore_ascii_case(&u.user_name) || !seen.insert(lower(&alias)) {
+                        continue;
+                    }
+                    kept.push(alias);
+                }
+                u.aliases = kept;
+            }
+            Field::Null => u.aliases.clear(),
+            Field::Absent => {}
+        }
+        match input.delegates {
+            Field::Set(list) => {
+                let mut ids: Vec<String> = Vec::new();
+                // Zivver drops an address that is not an account, silently (zivver.md §2).
+                for id in list.iter().filter_map(|a| self.names.get(&lower(a))) {
+                    if !ids.contains(id) {
+                        ids.push(id.clone());
+                    }
+                }
+                u.delegates = ids;
+            }
+            Field::Null => u.delegates.clear(),
+            Field::Absent => {}
+        }
+        match input.sso_account_key {
+            Field::Set(key) => u.sso_account_key = Some(key),
+            Field::Null => u.sso_account_key = None,
+            // The documented risk of a partial PUT (zivver.md §4.3).
+            Field::Absent if sso_clear_on_omit => u.sso_account_key = None,
+            Field::Absent => {}
+        }
+        Ok(u)
+    }
+
+    fn unindex(&mut self, id: &str) {
+        if let Some(old) = self.users.get(id) {
+            self.names.remove(&lower(&old.user_name));
+            for a in &old.aliases {
+                self.aliases.remove(&lower(a));
+            }
+        }
+    }
+
+    fn commit(&mut self, id: String, user: User) {
+        self.unindex(&id);
+        self.names.insert(lower(&user.user_name), id.clone());
+        for a in &user.aliases {
+            self.aliases.insert(lower(a), id.clone());
+        }
+        self.user_order.insert(user.seq, id.clone());
+        self.users.insert(id, user);
+    }
+
+    /// Creates a user (POST); returns its id.
+    pub fn create_user(
+        &mut self,
+        input: UserInput,
+        duplicate: StatusCode,
+    ) -> Result<String, ZivverError> {
+        let blank = User {
+            seq: 0,
+            user_name: String::new(),
+            formatted: Some(String::new()),
+            nick_name: Some(String::new()),
+            active: true,
+            phone_numbers: Vec::new(),
+            division: ROOT_DIVISION.to_string(),
+            aliases: Vec::new(),
+            delegates: Vec::new(),
+            sso_account_key: None,
+            created: now(),
+        };
+        let mut user = self.build(blank, None, input, false, duplicate)?;
+        // Ids are drawn only for creates that succeed, so refusals do not shift later ids.
+        let id = self.new_id();
+        user.seq = self.next_seq();
+        self.commit(id.clone(), user);
+        Ok(id)
+    }
+
+    /// Applies a PUT to user `id`.
+    pub fn replace_user(
+        &mut self,
+        id: &str,
+        input: UserInput,
+        sso_clear_on_omit: bool,
+        duplicate: StatusCode,
+    ) -> Result<(), ZivverError> {
+        let current = self
+            .users
+            .get(id)
+            .cloned()
+            .ok_or_else(|| ZivverError::unknown_account(id))?;
+        let user = self.build(current, Some(id), input, sso_clear_on_omit, duplicate)?;
+        self.commit(id.to_string(), user);
+        Ok(())
+    }
+
+    /// Deletes user `id` for good, with its memberships and the delegations to it.
+    pub fn delete_user(&mut self, id: &str) -> Result<(), ZivverError> {
+        if !self.users.contains_key(id) {
+            return Err(ZivverError::unknown_account(id));
+        }
+        self.unindex(id);
+        if let Some(user) = self.users.remove(id) {
+            self.user_order.remove(&user.seq);
+        }
+        for g in self.groups.values_mut() {
+            g.members.retain(|m| m != id);
+        }
+        for u in self.users.values_mut() {
+            u.delegates.retain(|d| d != id);
+        }
+        Ok(())
+    }
+
+    /// Creates a functional account; its members must be users.
+    pub fn create_group(
+        &mut self,
+        display_name: String,
+        members: Vec<String>,
+    ) -> Result<String, ZivverError> {
+        let members = self.known_members(members)?;
+        let id = self.new_id();
+        let seq = self.next_seq();
+        self.group_order.insert(seq, id.clone());
+        self.groups.insert(
+            id.clone(),
+            Group {
+                display_name,
+                members,
+            },
+        );
+        Ok(id)
+    }
+
+    /// `ids` without repeats, or the first that is not a user.
+    fn known_members(&self, ids: Vec<String>) -> Result<Vec<String>, ZivverError> {
+        let mut out: Vec<String> = Vec::new();
+        for id in ids {
+            if !self.users.contains_key(&id) {
+                return Err(ZivverError::unknown_account(&id));
+            }
+            if !out.contains(&id) {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Applies PatchOp member operations to group `id`, all or none.
+    pub fn patch_group(
+        &mut self,
+        id: &str,
+        ops: Vec<MemberOp>,
+        add_remove: bool,
+    ) -> Result<(), ZivverError> {
+        let mut members = self
+            .groups
+            .get(id)
+            .map(|g| g.members.clone())
+            .ok_or_else(|| ZivverError::unknown_account(id))?;
+        for op in ops {
+            if !add_remove && !op.is_known_to_work() {
+                return Err(ZivverError::unsupported_patch());
+            }
+            match op {
+                MemberOp::Replace(ids) => members = self.known_members(ids)?,
+                MemberOp::RemoveAll => members.clear(),
+                MemberOp::Add(ids) => {
+                    for new in self.known_members(ids)? {
+                        if !members.contains(&new) {
+                            members.push(new);
+                        }
+                    }
+                }
+                MemberOp::Remove(ids) => members.retain(|m| !ids.contains(m)),
+            }
+        }
+        if let Some(g) = self.groups.get_mut(id) {
+            g.members = members;
+        }
+        Ok(())
+    }
+
+    /// Ids of all users, in creation order.
+    pub fn user_ids(&self) -> Vec<&str> {
+        self.user_order.values().map(String::as_str).collect()
+    }
+
+    /// Ids of all groups, in creation order.
+    pub fn group_ids(&self) -> Vec<&str> {
+        self.group_order.values().map(String::as_str).collect()
+    }
+
+    /// Id of the user whose `userName` matches, ignoring case.
+    pub fn user_id_by_name(&self, name: &str) -> Option<&str> {
+        self.names.get(&lower(name)).map(String::as_str)
+    }
+
+    /// The stored `SsoAccountKey` of user `id`.
+    pub fn sso_key_of(&self, id: &str) -> Option<String> {
+        self.users.get(id)?.sso_account_key.clone()
+    }
+
+    /// User `id` as JSON; both extension objects are always there (zivver.md §2).
+    pub fn render_user(&self, id: &str, view: View) -> Option<Value> {
+        let u = self.users.get(id)?;
+        let delegates: Vec<&str> = u
+            .delegates
+            .iter()
+            .filter_map(|d| self.users.get(d))
+            .map(|d| d.user_name.as_str())
+            .collect();
+        let mut v = json!({
+            "schemas": [CORE_USER, ENTERPRISE, ZIVVER],
+            "id": id,
+            "userName": u.user_name,
+            "name": { "formatted": u.formatted },
+            "nickName": u.nick_name,
+            "active": u.active,
+            "phoneNumbers": u.phone_numbers,
+            "meta": {
+                "resourceType": "User",
+                "created": u.created,
+                // Relative, and without `/api`, as in the observed answers of zivver.md §2.
+                "location": format!("/scim/v2/Users/{id}"),
+            },
+            ENTERPRISE: { "division": u.division },
+            ZIVVER: { "aliases": u.aliases, "delegates": delegates },
+        });
+        if view == View::Dump {
+            v["ssoAccountKeySet"] = json!(u.sso_account_key.is_some());
+            v["ssoAccountKey"] = json!(u.sso_account_key);
+        }
+        Some(v)
+    }
+
+    /// Group `id` as JSON, `members` as `{value, display}`.
+    pub fn render_group(&self, id: &str) -> Option<Value> {
+        let g = self.groups.get(id)?;
+        let members: Vec<Value> = g
+            .members
+            .iter()
+            .filter_map(|m| {
+                let u = self.users.get(m)?;
+                let display = u
+                    .formatted
+                    .as_deref()
+                    .filter(|f| !f.is_empty())
+                    .unwrap_or(&u.user_name);
+                Some(json!({ "value": m, "display": display }))
+            })
+            .collect();
+        Some(json!({ "id": id, "displayName": g.display_name, "members": members }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::zivver::input;
+
+    fn store() -> Store {
+        Store::new(1, &["Sales".into()], &["Example.org".into()])
+    }
+
+    fn create(s: &mut Store, body: Value) -> Result<String, ZivverError> {
+        s.create_user(input::user(&body).unwrap(), StatusCode::CONFLICT)
+    }
+
+    #[test]
+    fn addresses_are_unique_across_names_and_aliases_ignoring_case() {
+        let mut s = store();
+        let a = create(
+            &mut s,
+            json!({ "userName": "a@example.org", ZIVVER: { "aliases": ["alias@example.org"] } }),
+        )
+        .unwrap();
+        let dup = create(&mut s, json!({ "userName": "A@EXAMPLE.ORG" })).unwrap_err();
+        assert_eq!(dup.status, StatusCode::CONFLICT);
+        let taken = create(
+            &mut s,
+            json!({ "userName": "b@example.org", ZIVVER: { "aliases": ["ALIAS@example.org"] } }),
+        )
+        .unwrap_err();
+        assert_eq!(
+            taken.message,
+            "Error creating alias: Alias is already taken for ALIAS@example.org"
+        );
+        // Freed by a delete.
+        s.delete_user(&a).unwrap();
+        create(
+            &mut s,
+            json!({ "userName": "b@example.org", ZIVVER: { "aliases": ["alias@example.org"] } }),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn refused_creates_do_not_shift_ids() {
+        let mut a = store();
+        let mut b = store();
+        assert!(create(&mut a, json!({ "userName": "x@elsewhere.net" })).is_err());
+        assert_eq!(
+            create(&mut a, json!({ "userName": "x@example.org" })).unwrap(),
+            create(&mut b, json!({ "userName": "x@example.org" })).unwrap()
+        );
+    }
+
+    #[test]
+    fn clear_keeps_divisions_and_domains() {
+        let mut s = store();
+        s.add_division("Finance");
+        create(&mut s, json!({ "userName": "x@example.org" })).unwrap();
+        s.clear();
+        assert!(s.user_ids().is_empty());
+        assert_eq!(s.divisions(), vec!["Finance".to_string(), "Sales".into()]);
+        assert_eq!(s.domains(), ["example.org".to_string()]);
+    }
+}
