@@ -28,8 +28,10 @@ pub enum FaultKind {
     /// Answered 429: the bucket was empty.
     RateLimited,
     /// Answered 500, 502 or 503 without applying.
+    #[serde(rename = "error_5xx")]
     Error5xx,
     /// Applied, then answered 503.
+    #[serde(rename = "error_5xx_after_apply")]
     Error5xxAfterApply,
     /// Connection closed unanswered, nothing applied.
     Drop,

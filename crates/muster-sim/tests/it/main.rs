@@ -9,6 +9,7 @@ mod scim_filter_paging;
 mod scim_patch;
 mod scim_resources;
 mod scim_testapi;
+mod zivver;
 
 use std::time::Duration;
 

@@ -127,9 +127,7 @@ impl Z {
     }
 
     pub fn req(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .request(method, self.api(path))
-            .bearer_auth(TOKEN)
+        self.http.request(method, self.api(path)).bearer_auth(TOKEN)
     }
 
     /// Sends `body` with an explicit content type (`None`: no header).
