@@ -12,7 +12,16 @@ use muster_core::plan::{diff, DiffInput, LinkState, StoredLink};
 use muster_core::rules::{Condition, ContractSelection, DynamicPermission, Grants, Rule};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-const DEPTS: [&str; 8] = ["Finance", "HR", "ICT", "Sales", "Marketing", "Support", "Legal", "Facilities"];
+const DEPTS: [&str; 8] = [
+    "Finance",
+    "HR",
+    "ICT",
+    "Sales",
+    "Marketing",
+    "Support",
+    "Legal",
+    "Facilities",
+];
 
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 3, 2).unwrap_or_default()
@@ -21,7 +30,12 @@ fn today() -> NaiveDate {
 fn policy() -> TargetPolicy {
     let path = |p: &str| PersonPath::parse(p).unwrap_or(PersonPath::ExternalId);
     let template = |t: &str| Template::parse(t).unwrap_or_else(|e| panic!("{e}"));
-    let m = |field: &str, value: ValueSource| FieldMapping { field: field.into(), value, actions: ActionSet::ALWAYS, secret: false };
+    let m = |field: &str, value: ValueSource| FieldMapping {
+        field: field.into(),
+        value,
+        actions: ActionSet::ALWAYS,
+        secret: false,
+    };
     TargetPolicy {
         target: "scim".into(),
         rules: vec![Rule {
@@ -32,19 +46,43 @@ fn policy() -> TargetPolicy {
                 account: true,
                 access: true,
                 permissions: vec!["All staff".into()],
-                dynamic: vec![DynamicPermission { template: template("Dept {Contract.Department}"), contracts: ContractSelection::InScope }],
+                dynamic: vec![DynamicPermission {
+                    template: template("Dept {Contract.Department}"),
+                    contracts: ContractSelection::InScope,
+                }],
             },
         }],
         mappings: vec![
-            m("userName", ValueSource::Path(path("Contact.Business.Email"))),
+            m(
+                "userName",
+                ValueSource::Path(path("Contact.Business.Email")),
+            ),
             m("name.givenName", ValueSource::Path(path("Name.GivenName"))),
-            m("name.familyName", ValueSource::Path(path("Name.FamilyName"))),
-            m("displayName", ValueSource::Template(template("{Name.GivenName} {Name.FamilyNamePrefix?} {Name.FamilyName}"))),
+            m(
+                "name.familyName",
+                ValueSource::Path(path("Name.FamilyName")),
+            ),
+            m(
+                "displayName",
+                ValueSource::Template(template(
+                    "{Name.GivenName} {Name.FamilyNamePrefix?} {Name.FamilyName}",
+                )),
+            ),
             m("title", ValueSource::Path(path("PrimaryContract.Title"))),
-            m("department", ValueSource::Path(path("PrimaryContract.Department"))),
+            m(
+                "department",
+                ValueSource::Path(path("PrimaryContract.Department")),
+            ),
         ],
-        lifecycle: Lifecycle { create_days_before_start: 14, delete_days_after_end: Some(90) },
-        correlation: Correlation { person: path("Contact.Business.Email"), account_field: "userName".into(), case_insensitive: true },
+        lifecycle: Lifecycle {
+            create_days_before_start: 14,
+            delete_days_after_end: Some(90),
+        },
+        correlation: Correlation {
+            person: path("Contact.Business.Email"),
+            account_field: "userName".into(),
+            case_insensitive: true,
+        },
     }
 }
 
@@ -79,16 +117,31 @@ fn observed_and_links(persons: &[Person], policy: &TargetPolicy) -> (Observed, V
         if i % 50 == 0 {
             attributes.insert("department".into(), "Moved".into());
         }
-        accounts.push(ObservedAccount { reference: reference.clone(), enabled: true, attributes });
+        accounts.push(ObservedAccount {
+            reference: reference.clone(),
+            enabled: true,
+            attributes,
+        });
         for g in &e.permissions {
-            members.entry(g.clone()).or_default().insert(reference.clone());
+            members
+                .entry(g.clone())
+                .or_default()
+                .insert(reference.clone());
         }
-        links.push(StoredLink { person: p.external_id.clone(), account: reference, state: LinkState::Active });
+        links.push(StoredLink {
+            person: p.external_id.clone(),
+            account: reference,
+            state: LinkState::Active,
+        });
     }
     let groups = members
         .into_iter()
         .enumerate()
-        .map(|(i, (name, members))| ObservedGroup { reference: GroupRef::new(format!("g{i}")), name, members })
+        .map(|(i, (name, members))| ObservedGroup {
+            reference: GroupRef::new(format!("g{i}")),
+            name,
+            members,
+        })
         .collect();
     (Observed { accounts, groups }, links)
 }
@@ -106,12 +159,21 @@ fn plan(c: &mut Criterion) {
     for n in [10_000usize, 100_000] {
         let people = persons(n);
         let (observed, links) = observed_and_links(&people, &policy);
-        let empty = Observed { accounts: vec![], groups: observed.groups.clone() };
+        let empty = Observed {
+            accounts: vec![],
+            groups: observed.groups.clone(),
+        };
         group.throughput(Throughput::Elements(n as u64));
-        for (label, observed, links) in [("daily", &observed, &links[..]), ("initial", &empty, &[][..])] {
+        for (label, observed, links) in [
+            ("daily", &observed, &links[..]),
+            ("initial", &empty, &[][..]),
+        ] {
             group.bench_with_input(BenchmarkId::new(label, n), &n, |b, _| {
                 b.iter(|| {
-                    let evaluations: Vec<_> = people.iter().map(|p| evaluate(p, &policy, today())).collect();
+                    let evaluations: Vec<_> = people
+                        .iter()
+                        .map(|p| evaluate(p, &policy, today()))
+                        .collect();
                     let plan = diff(&DiffInput {
                         target: &policy.target,
                         capabilities: &caps,

@@ -206,6 +206,9 @@ pub enum ValueSource {
     Path(PersonPath),
     Fixed(serde_json::Value),
     Template(Template),
+    /// A multi-valued attribute (Zivver aliases): each template that renders adds one value;
+    /// the attribute is compared and written as a whole list.
+    List(Vec<Template>),
 }
 
 /// The actions a mapping is written on. `create` only = "only on create"; `create` + `update`
@@ -247,6 +250,16 @@ impl FieldMapping {
                 .map(|v| serde_json::Value::String(v.into_owned())),
             ValueSource::Fixed(v) => Some(v.clone()),
             ValueSource::Template(t) => t.render(person, None).map(serde_json::Value::String),
+            ValueSource::List(ts) => {
+                let mut values: Vec<String> = ts
+                    .iter()
+                    .filter_map(|t| t.render(person, None))
+                    .filter(|v| !v.is_empty())
+                    .collect();
+                values.sort();
+                values.dedup();
+                Some(serde_json::Value::from(values))
+            }
         }
     }
 }
@@ -301,6 +314,24 @@ mod tests {
             .problem
             .contains("unknown filter"));
         assert!(Template::parse("{Nope}").is_err());
+    }
+
+    #[test]
+    fn lists_keep_the_values_that_render_sorted_and_unique() {
+        let m = FieldMapping {
+            field: "aliases".into(),
+            value: ValueSource::List(vec![
+                Template::parse("{Name.GivenName|lower}@corp.example").unwrap(),
+                Template::parse("{Name.NickName}@corp.example").unwrap(),
+                Template::parse("{Name.GivenName|lower}@corp.example").unwrap(),
+            ]),
+            actions: ActionSet::ALWAYS,
+            secret: false,
+        };
+        assert_eq!(
+            m.value(&anouk()),
+            Some(serde_json::json!(["anouk@corp.example"]))
+        );
     }
 
     #[test]

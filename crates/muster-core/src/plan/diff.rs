@@ -519,12 +519,20 @@ fn key(value: &str, correlation: &Correlation) -> String {
     }
 }
 
-/// A value as comparable text: null, absent and `""` are all "no value".
+/// A value as comparable text: null, absent, `""` and `[]` are all "no value"; a list
+/// compares as a set (targets do not promise to keep the order of aliases).
 fn text(v: Option<&Value>) -> Option<String> {
     match v? {
         Value::Null => None,
         Value::String(s) if s.is_empty() => None,
         Value::String(s) => Some(s.clone()),
+        Value::Array(items) if items.is_empty() => None,
+        Value::Array(items) => {
+            let mut texts: Vec<String> = items.iter().filter_map(|i| text(Some(i))).collect();
+            texts.sort();
+            texts.dedup();
+            Some(texts.join("\u{1f}"))
+        }
         other => Some(other.to_string()),
     }
 }

@@ -192,12 +192,17 @@ impl Compiler<'_> {
             let span = m.span();
             let m = m.into_inner();
             let mkey = format!("{key}.mapping[{i}]");
-            let sources = [m.path.is_some(), m.template.is_some(), m.value.is_some()];
+            let sources = [
+                m.path.is_some(),
+                m.template.is_some(),
+                m.value.is_some(),
+                m.list.is_some(),
+            ];
             if sources.iter().filter(|s| **s).count() != 1 {
                 self.err(
                     Some(span),
                     mkey,
-                    "give exactly one of `path`, `template` or `value`",
+                    "give exactly one of `path`, `template`, `value` or `list`",
                 );
                 continue;
             }
@@ -213,6 +218,16 @@ impl Compiler<'_> {
                             format!("{mkey}.template"),
                             e.to_string(),
                         );
+                        None
+                    }
+                }
+            } else if let Some(list) = &m.list {
+                let parsed: Result<Vec<Template>, _> =
+                    list.iter().map(|t| Template::parse(t)).collect();
+                match parsed {
+                    Ok(ts) => Some(ValueSource::List(ts)),
+                    Err(e) => {
+                        self.err(Some(span.clone()), format!("{mkey}.list"), e.to_string());
                         None
                     }
                 }

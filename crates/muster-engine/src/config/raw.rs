@@ -140,6 +140,8 @@ pub struct RawMapping {
     pub template: Option<String>,
     /// A fixed value.
     pub value: Option<toml::Value>,
+    /// A multi-valued attribute: one template per value; those that render form the list.
+    pub list: Option<Vec<String>>,
     /// Actions this field is written on: `"always"` (create + update; the default),
     /// `"create"` (only on create), or a list of create, update, enable, disable, delete.
     #[serde(default)]

@@ -108,7 +108,7 @@ fn user_name_of(f: &Fixture, person: &str) -> String {
     f.read("persons.csv")
         .lines()
         .find(|l| l.starts_with(&format!("{person};")))
-        .and_then(|l| l.rsplit(';').next())
+        .and_then(|l| l.split(';').nth(5))
         .unwrap()
         .to_owned()
 }

@@ -585,3 +585,24 @@ fn write_only_values_are_resent_with_every_write_to_the_account() {
     });
     assert!(no_write_only.actions.iter().all(|a| a.resend.is_empty()));
 }
+
+#[test]
+fn lists_compare_as_sets_and_empty_equals_absent() {
+    assert!(same(
+        Some(&serde_json::json!(["b", "a"])),
+        Some(&serde_json::json!(["a", "b"])),
+        false
+    ));
+    assert!(!same(
+        Some(&serde_json::json!(["a"])),
+        Some(&serde_json::json!(["a", "b"])),
+        false
+    ));
+    assert!(same(Some(&serde_json::json!([])), None, false));
+    assert!(same(Some(&Value::Null), Some(&Value::from("")), false));
+    assert!(same(
+        Some(&Value::Bool(true)),
+        Some(&Value::from("true")),
+        false
+    ));
+}
