@@ -125,7 +125,12 @@ pub fn plan_lines(plan: &Plan, limit: usize) -> String {
                             Some(v) => v.to_string(),
                             None => "∅".to_owned(),
                         };
-                        format!("{}: {} → {}", c.field, show(&c.before), show(&c.after))
+                        format!(
+                            "{}: {} → {}",
+                            short_field(&c.field),
+                            show(&c.before),
+                            show(&c.after)
+                        )
                     })
                     .collect::<Vec<_>>()
                     .join("; "),
@@ -187,6 +192,32 @@ pub fn report_text(r: &RunReport, show_plan: bool) -> String {
     out
 }
 
+/// `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department` reads as
+/// `enterprise:department` in tables; plan files and audit keep the full path.
+pub fn short_field(field: &str) -> String {
+    let Some(rest) = field.strip_prefix("urn:") else {
+        return field.to_owned();
+    };
+    let schema = rest
+        .split(':')
+        .skip_while(|p| *p != "schemas")
+        .skip(1)
+        .find(|p| *p != "extension");
+    match (schema, rest.rsplit(':').next()) {
+        (Some(schema), Some(attr)) => format!("{schema}:{attr}"),
+        _ => field.to_owned(),
+    }
+}
+
+fn clip(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut s: String = text.chars().take(max.saturating_sub(1)).collect();
+    s.push('…');
+    s
+}
+
 /// indicatif on a terminal; nothing otherwise.
 pub struct Bar(Mutex<Option<indicatif::ProgressBar>>);
 
@@ -230,6 +261,20 @@ impl Progress for Bar {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extension_paths_are_shortened_for_tables() {
+        assert_eq!(
+            short_field("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"),
+            "enterprise:department"
+        );
+        assert_eq!(
+            short_field("urn:ietf:params:scim:schemas:zivver:0.1:User:SsoAccountKey"),
+            "zivver:SsoAccountKey"
+        );
+        assert_eq!(short_field("name.givenName"), "name.givenName");
+        assert_eq!(clip("abcdef", 4), "abc…");
+    }
 
     #[test]
     fn columns_are_aligned() {
