@@ -212,11 +212,17 @@ pub struct HttpClient {
     target: TargetName,
     client: reqwest::Client,
     auth: Option<HeaderValue>,
-    bucket: TokenBucket,
+    bucket: Arc<TokenBucket>,
     in_flight: Semaphore,
     retry: RetryPolicy,
     counters: Arc<RequestCounters>,
+    throttle_hint: Option<ThrottleHint>,
 }
+
+/// Reads how long a throttled answer (429, or 503 on a method safe to repeat) asks to wait
+/// when it carries no usable `Retry-After`, for targets that say it elsewhere (Zivver names
+/// its rate window in a JSON body). `None` falls back to the exponential backoff.
+pub type ThrottleHint = fn(&Response) -> Option<Duration>;
 
 impl HttpClient {
     /// Builds the client. Reads `ca_file`; does not contact the target.
@@ -249,14 +255,34 @@ impl HttpClient {
             target,
             client,
             auth: cfg.auth.header()?,
-            bucket: TokenBucket::new(cfg.requests, cfg.per),
+            bucket: Arc::new(TokenBucket::new(cfg.requests, cfg.per)),
             in_flight: Semaphore::new(cfg.concurrency.max(1)),
             retry: RetryPolicy {
                 max_attempts: cfg.retry.max_attempts.max(1),
                 ..cfg.retry
             },
             counters: Arc::new(RequestCounters::default()),
+            throttle_hint: None,
         })
+    }
+
+    /// Derives the wait after a throttled answer without `Retry-After` from the answer itself;
+    /// see [`ThrottleHint`]. Without one, such a wait is the backoff step.
+    pub fn with_throttle_hint(mut self, hint: ThrottleHint) -> Self {
+        self.throttle_hint = Some(hint);
+        self
+    }
+
+    /// Uses `bucket` instead of the client's own, so that several clients on one rate budget
+    /// (one API key) share its tokens and its pauses.
+    pub fn with_bucket(mut self, bucket: Arc<TokenBucket>) -> Self {
+        self.bucket = bucket;
+        self
+    }
+
+    /// The token bucket this client draws from (shared).
+    pub fn bucket(&self) -> Arc<TokenBucket> {
+        self.bucket.clone()
     }
 
     pub fn target(&self) -> &TargetName {
@@ -310,7 +336,8 @@ impl HttpClient {
                             self.counters.throttled.fetch_add(1, Ordering::Relaxed);
                             let told = resp
                                 .header_str("retry-after")
-                                .and_then(|v| retry::parse_retry_after(v, SystemTime::now()));
+                                .and_then(|v| retry::parse_retry_after(v, SystemTime::now()))
+                                .or_else(|| self.throttle_hint.and_then(|hint| hint(&resp)));
                             let delay = told.unwrap_or_else(|| policy.backoff(attempt - 1));
                             let over_budget = started.elapsed() + delay > policy.max_elapsed;
                             // Everyone slows down, even when this request gives up.

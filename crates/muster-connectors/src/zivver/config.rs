@@ -1,0 +1,248 @@
+//! `[targets.<name>]` with `kind = "zivver"`: what the administrator writes, checked by
+//! [`ZivverConfig::validate`] without any I/O. [`super::ZivverConnector::connect`] then reads
+//! the token and builds the client.
+
+use crate::http::retry::RetryPolicy;
+use crate::secret_ref::SecretRef;
+use reqwest::Url;
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use crate::scim::config::Backoff;
+
+/// One Zivver organisation, reached through its SCIM API at `{base_url}/api/scim/v2/`.
+///
+/// ```toml
+/// [targets.zivver.connection]
+/// token = { env = "ZIVVER_TOKEN" }
+/// delete = "disable"
+/// membership = "replace"
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZivverConfig {
+    /// The Zivver tenant URL, without the API path: Muster calls `{base_url}/api/scim/v2/…`.
+    /// `https` (or `http` for a local simulator), no credentials, query or fragment.
+    /// Default: `https://app.zivver.com`.
+    #[serde(default = "default_base_url")]
+    pub base_url: String,
+    /// The API key, created in Zivver under *Organization settings → API keys*. Never inline:
+    /// `{ env = "ZIVVER_TOKEN" }` or `{ file = "/run/secrets/zivver" }`. Required.
+    pub token: SecretRef,
+    /// What a planned delete does: `disable` (a full PUT with `active = false`; the account
+    /// stays until the tenant's own clean-up removes it) or `hard` (`DELETE Users/{id}`,
+    /// irreversible). Default: `disable`.
+    #[serde(default)]
+    pub delete: DeleteMode,
+    /// Text appended to `name.formatted` when a delete disables an account, e.g.
+    /// `" (Deleted by Muster)"`; only with `delete = "disable"`. Default: none (no rename).
+    #[serde(default)]
+    pub delete_rename_suffix: Option<String>,
+    /// How memberships of functional accounts are written: `replace` (a fresh read of the
+    /// member list, then one PatchOp `replace` per batch of changes, one write at a time per
+    /// functional account) or `add-remove` (one PatchOp `add` or filtered `remove` per change;
+    /// only for a tenant known to accept them). Default: `replace`.
+    #[serde(default)]
+    pub membership: MembershipWrite,
+    /// Requests Muster sends at most, on average, on this API key:
+    /// `{ requests = 50, per_seconds = 10 }`. Every worker of the target shares it, and so do
+    /// targets that use the same `base_url` and key. Default: 50 requests per 10 seconds,
+    /// Zivver's own limit.
+    #[serde(default)]
+    pub rate_limit: RateLimit,
+    /// Requests in flight at once. Default: `4`.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// Seconds before one request is given up (connect, send and answer). Default: `30`.
+    #[serde(default = "default_timeout_s")]
+    pub timeout_s: u64,
+    /// Attempts per request, the first included, for 5xx answers, timeouts and dropped
+    /// connections on requests that are safe to repeat. A create (POST) whose outcome is
+    /// unknown is never repeated blindly: it is looked up first. A 429 does not use these
+    /// up; it is waited out. Default: `5`.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Backoff between retries after a 5xx, a timeout or a dropped connection:
+    /// `{ base_ms = 1000, max_ms = 60000 }` (full jitter). Default: those values.
+    #[serde(default)]
+    pub backoff: Backoff,
+    /// A PEM file of extra trusted CA certificates, for a proxy or tenant behind a private CA.
+    /// Default: none (the public web roots).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+}
+
+/// What a planned delete does in Zivver.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeleteMode {
+    /// A full PUT with `active = false` (and the rename suffix, when set): reversible.
+    #[default]
+    Disable,
+    /// `DELETE Users/{id}`: irreversible.
+    Hard,
+}
+
+/// How group (functional account) memberships are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MembershipWrite {
+    /// Whole member list per PATCH, serialized and batched per functional account.
+    #[default]
+    Replace,
+    /// One PATCH `add` / filtered `remove` per change.
+    AddRemove,
+}
+
+/// The token bucket's budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Requests per window (also the largest burst). Default: `50`.
+    #[serde(default = "default_requests")]
+    pub requests: u32,
+    /// Window length in seconds. Default: `10`.
+    #[serde(default = "default_per_seconds")]
+    pub per_seconds: u64,
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        Self {
+            requests: default_requests(),
+            per_seconds: default_per_seconds(),
+        }
+    }
+}
+
+/// Zivver's production tenant.
+pub const DEFAULT_BASE_URL: &str = "https://app.zivver.com";
+
+fn default_base_url() -> String {
+    DEFAULT_BASE_URL.to_owned()
+}
+fn default_concurrency() -> usize {
+    4
+}
+fn default_timeout_s() -> u64 {
+    30
+}
+fn default_max_attempts() -> u32 {
+    5
+}
+fn default_requests() -> u32 {
+    50
+}
+fn default_per_seconds() -> u64 {
+    10
+}
+
+impl ZivverConfig {
+    /// A configuration with every default and this token.
+    pub fn new(token: SecretRef) -> Self {
+        Self {
+            base_url: default_base_url(),
+            token,
+            delete: DeleteMode::default(),
+            delete_rename_suffix: None,
+            membership: MembershipWrite::default(),
+            rate_limit: RateLimit::default(),
+            concurrency: default_concurrency(),
+            timeout_s: default_timeout_s(),
+            max_attempts: default_max_attempts(),
+            backoff: Backoff::default(),
+            ca_file: None,
+        }
+    }
+
+    /// Every problem with this configuration, each naming its key; empty when it is usable.
+    /// Pure: reads no secret or file, opens no connection.
+    pub fn validate(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        match Url::parse(&self.base_url) {
+            Err(e) => problems.push(format!("base_url: `{}` is not a URL ({e})", self.base_url)),
+            Ok(url) => {
+                if !matches!(url.scheme(), "http" | "https") {
+                    problems.push(format!(
+                        "base_url: `{}` must start with https:// (or http://)",
+                        self.base_url
+                    ));
+                }
+                if !url.username().is_empty() || url.password().is_some() {
+                    // Not echoed: the URL holds a credential.
+                    problems.push(
+                        "base_url: must not carry credentials; use `token` with a secret reference"
+                            .to_owned(),
+                    );
+                }
+                if url.query().is_some() || url.fragment().is_some() {
+                    problems.push(format!(
+                        "base_url: `{}` must not have a query or fragment",
+                        self.base_url
+                    ));
+                }
+                if url.path().trim_end_matches('/').ends_with("/api/scim/v2") {
+                    problems.push(format!(
+                        "base_url: `{}` already holds the API path; give the tenant URL \
+                         (Muster appends /api/scim/v2)",
+                        self.base_url
+                    ));
+                }
+            }
+        }
+        match (&self.delete_rename_suffix, self.delete) {
+            (Some(s), _) if s.trim().is_empty() => problems.push(
+                "delete_rename_suffix: must not be empty; leave it out for no rename".to_owned(),
+            ),
+            (Some(_), DeleteMode::Hard) => problems.push(
+                "delete_rename_suffix: only used with delete = \"disable\"; a hard delete \
+                 removes the account"
+                    .to_owned(),
+            ),
+            _ => {}
+        }
+        let positive = [
+            ("concurrency", self.concurrency as u64),
+            ("timeout_s", self.timeout_s),
+            ("max_attempts", u64::from(self.max_attempts)),
+            ("rate_limit.requests", u64::from(self.rate_limit.requests)),
+            ("rate_limit.per_seconds", self.rate_limit.per_seconds),
+            ("backoff.base_ms", self.backoff.base_ms),
+            ("backoff.max_ms", self.backoff.max_ms),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                problems.push(format!("{key}: must be greater than 0"));
+            }
+        }
+        if self.backoff.max_ms < self.backoff.base_ms {
+            problems.push(format!(
+                "backoff.max_ms: {} is below backoff.base_ms ({})",
+                self.backoff.max_ms, self.backoff.base_ms
+            ));
+        }
+        problems
+    }
+
+    /// `{base_url}/api/scim/v2`, without a trailing `/`.
+    pub fn api_url(&self) -> String {
+        format!("{}/api/scim/v2", self.base_url.trim_end_matches('/'))
+    }
+
+    /// The retry bounds this configuration asks for.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        let timeout = Duration::from_secs(self.timeout_s);
+        let cap = Duration::from_millis(self.backoff.max_ms);
+        RetryPolicy {
+            max_attempts: self.max_attempts.max(1),
+            base: Duration::from_millis(self.backoff.base_ms),
+            cap,
+            // Room for every attempt to time out and wait the longest step, and at least
+            // 10 min, so that a run of 429s (10 s each) is waited out rather than failed.
+            max_elapsed: (timeout + cap)
+                .saturating_mul(self.max_attempts.max(1))
+                .max(Duration::from_secs(600)),
+        }
+    }
+}
