@@ -140,7 +140,7 @@ pub fn plan_lines(plan: &Plan, limit: usize) -> String {
                 t.target.to_string(),
                 a.kind.to_string(),
                 a.person.to_string(),
-                what,
+                clip(&what, 100),
                 a.reason.clone(),
             ]);
         }

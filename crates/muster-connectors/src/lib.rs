@@ -8,13 +8,17 @@
 //!   target, 429/`Retry-After` handling, bounded retries that never repeat a create blindly,
 //!   and request counters;
 //! - [`secret_ref`]: `{ env = "…" }` / `{ file = "…" }` secret references;
-//! - [`scim`]: any SCIM 2.0 service.
+//! - [`scim`]: any SCIM 2.0 service;
+//! - [`zivver`]: Zivver's SCIM dialect (whole-object PUTs, write-only `SsoAccountKey`,
+//!   whole-list memberships batched per group).
 //!
 //! Planning, gating and journaling are not here: they belong to `muster-core` and the engine.
 
 pub mod http;
 pub mod scim;
 pub mod secret_ref;
+pub mod zivver;
 
 pub use scim::{ScimConfig, ScimConnector};
 pub use secret_ref::{SecretError, SecretRef};
+pub use zivver::{ZivverConfig, ZivverConnector};

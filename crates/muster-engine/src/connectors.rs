@@ -12,5 +12,9 @@ pub async fn connect(target: &TargetConfig) -> Result<Arc<dyn Connector>, Connec
                 muster_connectors::scim::ScimConnector::connect(target.name.clone(), cfg).await?;
             Ok(Arc::new(c))
         }
+        Connection::Zivver(cfg) => {
+            let c = muster_connectors::zivver::ZivverConnector::connect(target.name.clone(), cfg)?;
+            Ok(Arc::new(c))
+        }
     }
 }

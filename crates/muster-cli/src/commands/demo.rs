@@ -9,6 +9,7 @@ use muster_core::report::RunStatus;
 use muster_engine::progress::Progress;
 use muster_engine::{Config, Engine};
 use muster_sim::scim::{ScimSim, ScimSimConfig, ScimState};
+use muster_sim::zivver::{ZivverSim, ZivverSimConfig, ZivverSwitches};
 use muster_store::AuditQuery;
 use std::net::Ipv4Addr;
 use std::path::Path;
@@ -29,8 +30,19 @@ const DEPARTMENTS: [&str; 8] = [
     "Legal",
     "Facilities",
 ];
-/// The renamed person of day 2, whose audit trail the demo shows.
-const RENAMED: &str = "10064";
+/// The person whose sign-in name (Zivver's SSO account key) changes on day 2; the demo shows
+/// their audit trail.
+const SSO_CHANGED: &str = "10085";
+/// Zivver functional accounts the example rules grant.
+const FUNCTIONAL_ACCOUNTS: [&str; 4] = [
+    "Administratie",
+    "Servicedesk",
+    "Personeelszaken",
+    "Leidinggevenden",
+];
+/// Zivver allows 50 requests per 10 s; the demo runs simulator and client this many times
+/// faster, and says so.
+const ZIVVER_SPEEDUP: u32 = 5;
 
 /// Groups the example rules grant: `All staff` and one per department.
 pub fn demo_groups() -> Vec<String> {
@@ -86,12 +98,32 @@ pub async fn run(dir: &Path) -> Result<u8> {
     })
     .await?;
     seed_groups(&sim.state, &demo_groups())?;
-    let token_file = dir.join("scim-token");
+    let zivver_budget = 50 * ZIVVER_SPEEDUP;
+    let zivver = ZivverSim::start(ZivverSimConfig {
+        tokens: vec![token.clone()],
+        divisions: DEPARTMENTS.iter().map(|d| (*d).to_owned()).collect(),
+        switches: ZivverSwitches {
+            rate_budget: zivver_budget,
+            rate_window_s: 10,
+            ..ZivverSwitches::default()
+        },
+        ..ZivverSimConfig::default()
+    })
+    .await?;
+    for name in FUNCTIONAL_ACCOUNTS {
+        zivver
+            .state
+            .seed_group(serde_json::json!({ "displayName": name, "members": [] }))
+            .map_err(|e| {
+                anyhow::anyhow!("cannot create functional account {name} in the simulator: {e:?}")
+            })?;
+    }
+    let token_file = dir.join("api-token");
     std::fs::write(&token_file, &token)?;
-    let config_text = CONFIG.replace(
-        "{ env = \"SCIM_TOKEN\" }",
-        &format!("{{ file = {:?} }}", token_file.display().to_string()),
-    );
+    let token_ref = format!("{{ file = {:?} }}", token_file.display().to_string());
+    let config_text = CONFIG
+        .replace("{ env = \"SCIM_TOKEN\" }", &token_ref)
+        .replace("{ env = \"ZIVVER_TOKEN\" }", &token_ref);
     let config_path = dir.join("muster.toml");
     std::fs::write(&config_path, config_text)?;
     write_day(&dir, DAY1_PERSONS, DAY1_CONTRACTS)?;
@@ -101,14 +133,28 @@ pub async fn run(dir: &Path) -> Result<u8> {
         "  folder:    {} (SQLite store, config, HR export)",
         dir.display()
     );
-    println!("  target:    SCIM 2.0 simulator at {}", sim.base_url);
+    println!("  targets:   SCIM 2.0 simulator at {}", sim.base_url);
+    println!("             Zivver simulator at {}", zivver.base_url);
     println!("  dates:     pinned to {day1} and {day2}, the days of the example HR exports");
+    println!(
+        "  note:      Zivver allows 50 requests per 10 s; to finish in about a minute the demo runs the\n             Zivver simulator and Muster's Zivver budget at {zivver_budget} per 10 s ({ZIVVER_SPEEDUP}x). Muster still\n             stays inside the budget it is given."
+    );
     println!();
 
-    let overrides = [(
-        "MUSTER__TARGETS__SCIM__CONNECTION__BASE_URL".to_owned(),
-        sim.base_url.clone(),
-    )];
+    let overrides = [
+        (
+            "MUSTER__TARGETS__SCIM__CONNECTION__BASE_URL".to_owned(),
+            sim.base_url.clone(),
+        ),
+        (
+            "MUSTER__TARGETS__ZIVVER__CONNECTION__BASE_URL".to_owned(),
+            zivver.base_url.clone(),
+        ),
+        (
+            "MUSTER__TARGETS__ZIVVER__CONNECTION__RATE_LIMIT__REQUESTS".to_owned(),
+            zivver_budget.to_string(),
+        ),
+    ];
     let engine = {
         let config = Config::load_with_env(
             &config_path,
@@ -143,7 +189,8 @@ pub async fn run(dir: &Path) -> Result<u8> {
     )?;
     println!();
 
-    println!("== 3. A day of HR changes ({day2}): 5 moves, 3 leavers, 2 hires starting 2026-03-16, 1 rename ==");
+    println!("== 3. A day of HR changes ({day2}) ==");
+    println!("5 department moves, 3 leavers, 2 hires starting 2026-03-16, 1 rename, 1 new sign-in name (Zivver SSO key), 1 alias added, 1 removed");
     write_day(&dir, DAY2_PERSONS, DAY2_CONTRACTS)?;
     let preview = engine.preview(day2).await?;
     println!("{}", output::plan_lines(&preview.plan, 100));
@@ -167,11 +214,11 @@ pub async fn run(dir: &Path) -> Result<u8> {
     )?;
     println!();
 
-    println!("== 5. Audit trail of person {RENAMED} ==");
+    println!("== 5. Audit trail of person {SSO_CHANGED} (secret values show as ***) ==");
     let events = engine
         .store
         .audit(&AuditQuery {
-            person: Some(ExternalId::new(RENAMED)),
+            person: Some(ExternalId::new(SSO_CHANGED)),
             limit: 50,
             ..AuditQuery::default()
         })
@@ -189,7 +236,7 @@ pub async fn run(dir: &Path) -> Result<u8> {
                         .map(|c| {
                             format!(
                                 "{}={}",
-                                c.field,
+                                output::short_field(&c.field),
                                 c.after.as_ref().map(|v| v.to_string()).unwrap_or_default()
                             )
                         })
@@ -197,6 +244,7 @@ pub async fn run(dir: &Path) -> Result<u8> {
                         .join(" ")
                 });
             vec![
+                e.target.to_string(),
                 e.action.to_string(),
                 e.outcome.to_string(),
                 what,
@@ -206,21 +254,23 @@ pub async fn run(dir: &Path) -> Result<u8> {
         .collect();
     println!(
         "{}",
-        output::table(&["action", "outcome", "what", "why"], &rows)
+        output::table(&["target", "action", "outcome", "what", "why"], &rows)
     );
     println!();
     println!(
-        "HTTP requests the simulator answered: {}",
-        sim.state.total_requests()
+        "HTTP requests answered: SCIM {}, Zivver {}",
+        sim.state.total_requests(),
+        zivver.state.total_requests()
     );
     println!(
-        "Try: muster --config {} runs | audit --person {RENAMED} | plan",
+        "Try: muster --config {} runs | audit --person {SSO_CHANGED}",
         config_path.display()
     );
     println!(
-        "(the simulator stops with the demo; `muster sim scim --groups ...` runs one on its own)"
+        "(the simulators stop with the demo; `muster sim scim --groups ...` runs one on its own)"
     );
     sim.shutdown().await?;
+    zivver.shutdown().await?;
     Ok(exit::OK)
 }
 

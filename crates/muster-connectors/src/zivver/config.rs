@@ -161,12 +161,16 @@ impl ZivverConfig {
     pub fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();
         match Url::parse(&self.base_url) {
-            Err(e) => problems.push(format!("base_url: `{}` is not a URL ({e})", self.base_url)),
+            // Not echoed: text that is no URL may still hold a credential.
+            Err(e) => problems.push(format!("base_url: not a URL ({e})")),
             Ok(url) => {
+                // Messages quote the URL without any credential in it.
+                let mut shown = url.clone();
+                let _ = shown.set_username("");
+                let _ = shown.set_password(None);
                 if !matches!(url.scheme(), "http" | "https") {
                     problems.push(format!(
-                        "base_url: `{}` must start with https:// (or http://)",
-                        self.base_url
+                        "base_url: `{shown}` must start with https:// (or http://)"
                     ));
                 }
                 if !url.username().is_empty() || url.password().is_some() {
@@ -178,15 +182,13 @@ impl ZivverConfig {
                 }
                 if url.query().is_some() || url.fragment().is_some() {
                     problems.push(format!(
-                        "base_url: `{}` must not have a query or fragment",
-                        self.base_url
+                        "base_url: `{shown}` must not have a query or fragment"
                     ));
                 }
                 if url.path().trim_end_matches('/').ends_with("/api/scim/v2") {
                     problems.push(format!(
-                        "base_url: `{}` already holds the API path; give the tenant URL \
-                         (Muster appends /api/scim/v2)",
-                        self.base_url
+                        "base_url: `{shown}` already holds the API path; give the tenant URL \
+                         (Muster appends /api/scim/v2)"
                     ));
                 }
             }

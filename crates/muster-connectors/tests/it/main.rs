@@ -2,13 +2,17 @@
 //!
 //! - `scim_sim`: the SCIM connector against `muster-sim`'s simulator, fault modes included;
 //! - `scim2_server`: a round trip against the third-party `scim2-server` (PyPI), run when its
-//!   binary is installed, and required when `CI` is set.
+//!   binary is installed, and required when `CI` is set;
+//! - `zivver_users`, `zivver_groups`: the Zivver connector against `muster-sim`'s Zivver
+//!   simulator: user writes, memberships through per-group lanes, and the rate limit.
 
 // A failed expectation in a test helper should panic with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod scim2_server;
 mod scim_sim;
+mod zivver_groups;
+mod zivver_users;
 
 use muster_connectors::ScimConfig;
 use std::path::Path;

@@ -257,7 +257,7 @@ impl<'a> Differ<'a> {
             .fields
             .create
             .iter()
-            .filter(|(_, v)| !v.is_null())
+            .filter(|(_, v)| text(Some(v)).is_some())
             .map(|(f, v)| self.change(f, None, Some(v.clone())))
             .collect();
         let enabled = e.state == AccountState::Enabled;

@@ -147,32 +147,22 @@ impl Compiler<'_> {
         rules: &[Rule],
     ) -> Option<TargetConfig> {
         let key = format!("targets.{name}");
-        let conn_span = raw.connection.span();
         let connection = match raw.kind.get_ref().as_str() {
-            "scim" => {
-                match muster_connectors::scim::ScimConfig::deserialize(raw.connection.into_inner())
-                {
-                    Ok(c) => {
-                        for problem in c.validate() {
-                            self.err(
-                                Some(conn_span.clone()),
-                                format!("{key}.connection"),
-                                problem,
-                            );
-                        }
-                        Some(Connection::Scim(c))
-                    }
-                    Err(e) => {
-                        self.err(Some(conn_span), format!("{key}.connection"), e.to_string());
-                        None
-                    }
-                }
-            }
+            "scim" => self.connection(
+                &key,
+                raw.connection,
+                |c: muster_connectors::scim::ScimConfig| (c.validate(), Connection::Scim(c)),
+            ),
+            "zivver" => self.connection(
+                &key,
+                raw.connection,
+                |c: muster_connectors::zivver::ZivverConfig| (c.validate(), Connection::Zivver(c)),
+            ),
             other => {
                 self.err(
                     Some(raw.kind.span()),
                     format!("{key}.kind"),
-                    format!("unknown connector `{other}`: expected `scim`"),
+                    format!("unknown connector `{other}`: expected `scim` or `zivver`"),
                 );
                 None
             }
@@ -299,6 +289,29 @@ impl Compiler<'_> {
             thresholds,
             secret_fields,
         })
+    }
+
+    /// Deserializes a connector's own settings and collects its validation problems.
+    fn connection<C: serde::de::DeserializeOwned>(
+        &mut self,
+        key: &str,
+        raw: toml::Spanned<toml::Value>,
+        build: impl FnOnce(C) -> (Vec<String>, Connection),
+    ) -> Option<Connection> {
+        let span = raw.span();
+        match C::deserialize(raw.into_inner()) {
+            Ok(c) => {
+                let (problems, connection) = build(c);
+                for problem in problems {
+                    self.err(Some(span.clone()), format!("{key}.connection"), problem);
+                }
+                Some(connection)
+            }
+            Err(e) => {
+                self.err(Some(span), format!("{key}.connection"), e.to_string());
+                None
+            }
+        }
     }
 
     fn actions(&mut self, on: Option<&RawOn>, span: Range<usize>, key: &str) -> Option<ActionSet> {

@@ -45,6 +45,7 @@ pub struct TargetConfig {
 #[derive(Debug, Clone)]
 pub enum Connection {
     Scim(muster_connectors::scim::ScimConfig),
+    Zivver(muster_connectors::zivver::ZivverConfig),
 }
 
 impl Config {

@@ -40,12 +40,12 @@ impl Fixture {
         let dir = tempfile::tempdir().unwrap();
         let token = dir.path().join("token");
         std::fs::write(&token, "t0ken-for-tests").unwrap();
-        let text = std::fs::read_to_string(Path::new(DEMO).join("muster.toml"))
-            .unwrap()
-            .replace(
-                "{ env = \"SCIM_TOKEN\" }",
-                &format!("{{ file = {:?} }}", token.display().to_string()),
-            );
+        let text =
+            scim_only(&std::fs::read_to_string(Path::new(DEMO).join("muster.toml")).unwrap())
+                .replace(
+                    "{ env = \"SCIM_TOKEN\" }",
+                    &format!("{{ file = {:?} }}", token.display().to_string()),
+                );
         let config_path = dir.path().join("muster.toml");
         std::fs::write(&config_path, edit(text)).unwrap();
         let f = Self {
@@ -141,4 +141,13 @@ pub fn actions(plan: &muster_core::plan::Plan) -> Vec<(String, String)> {
         .collect();
     v.sort();
     v
+}
+
+/// The demo configuration without its Zivver part (everything from the `# --- zivver` marker
+/// on: the Zivver target and the rules that name it), for tests of the SCIM target alone.
+pub fn scim_only(config: &str) -> String {
+    match config.find("# --- zivver") {
+        Some(at) => config[..at].to_owned(),
+        None => config.to_owned(),
+    }
 }

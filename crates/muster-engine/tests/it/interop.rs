@@ -10,6 +10,7 @@
 //! server logs one line per request on stderr (Python's `wsgiref`), which the harness keeps in a
 //! file to count the writes it received.
 
+use crate::fixture::scim_only;
 use crate::fixture::{actions, day, groups, DEMO};
 use muster_core::plan::{ActionKind, Plan};
 use muster_core::report::{ActionOutcome, RunStatus};
@@ -171,12 +172,12 @@ impl Interop {
         // (the enterprise `department` is declared in `schemas` by the connector when written).
         // Only the token is read from a file instead of the environment, and the base URL is
         // overridden through the environment in `engine()`.
-        let text = std::fs::read_to_string(Path::new(DEMO).join("muster.toml"))
-            .unwrap()
-            .replace(
-                "{ env = \"SCIM_TOKEN\" }",
-                &format!("{{ file = {:?} }}", token.display().to_string()),
-            );
+        let text =
+            scim_only(&std::fs::read_to_string(Path::new(DEMO).join("muster.toml")).unwrap())
+                .replace(
+                    "{ env = \"SCIM_TOKEN\" }",
+                    &format!("{{ file = {:?} }}", token.display().to_string()),
+                );
         let config_path = dir.path().join("muster.toml");
         std::fs::write(&config_path, text).unwrap();
         let http = reqwest::Client::builder()

@@ -1,0 +1,318 @@
+//! Zivver's API over the shared HTTP layer: URLs under `{base_url}/api/scim/v2`, the content
+//! types the public clients send, plain-text error bodies, 429s waited out for as long as the
+//! retry budget allows, and the full reads of `Users` and `Groups` (paging tolerated, not
+//! assumed).
+//!
+//! It turns answers into [`Reply`] or [`Failure`]; what a status *means* for an operation (a
+//! 400 is "account gone" on a read by id but a validation error on a write) is decided in
+//! [`super::connector`].
+
+use super::wire::{self, ListResponse};
+use crate::http::{HttpClient, HttpError, Method, Request, Response, Url};
+use crate::scim::{Pager, PagingError};
+use muster_core::connector::ConnectorError;
+use muster_core::TargetName;
+use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+use serde_json::Value;
+use std::collections::HashSet;
+use std::time::Duration;
+use tokio::time::Instant;
+use tracing::debug;
+
+/// A 2xx answer.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    /// `None` for an empty body (204).
+    pub body: Option<Value>,
+}
+
+/// A non-2xx answer other than 401/403, still to be interpreted by the caller.
+#[derive(Debug)]
+pub struct Refusal {
+    pub method: Method,
+    /// The path without its query (a filter may hold personal data).
+    pub path: String,
+    pub status: u16,
+    /// Zivver's error text.
+    pub detail: String,
+}
+
+impl Refusal {
+    pub fn rejected(self, target: &TargetName) -> ConnectorError {
+        ConnectorError::Rejected {
+            target: target.clone(),
+            method: self.method.to_string(),
+            path: self.path,
+            status: self.status,
+            detail: self.detail,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum Failure {
+    /// Zivver answered with an error status other than 401/403.
+    Refused(Refusal),
+    /// Anything already settled: no answer, still throttled, credentials refused, bad JSON.
+    Error(ConnectorError),
+}
+
+impl From<ConnectorError> for Failure {
+    fn from(e: ConnectorError) -> Self {
+        Self::Error(e)
+    }
+}
+
+impl Failure {
+    /// The error as it stands when the caller has no better meaning for the status.
+    pub fn into_error(self, target: &TargetName) -> ConnectorError {
+        match self {
+            Self::Refused(r) => r.rejected(target),
+            Self::Error(e) => e,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct ZivverClient {
+    http: HttpClient,
+    /// `{base_url}/api/scim/v2`, without a trailing `/`.
+    base: String,
+    /// How long one request may keep being answered 429 before it is given up.
+    throttle_budget: Duration,
+}
+
+impl ZivverClient {
+    pub fn new(http: HttpClient, api_url: &str, throttle_budget: Duration) -> Self {
+        Self {
+            http,
+            base: api_url.trim_end_matches('/').to_owned(),
+            throttle_budget,
+        }
+    }
+
+    pub fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
+    pub fn target(&self) -> &TargetName {
+        self.http.target()
+    }
+
+    /// Sends one request. `path` starts with `/`, is relative to the API URL and may carry a
+    /// query that is already percent-encoded.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Reply, Failure> {
+        let bare = path.split('?').next().unwrap_or(path).to_owned();
+        let url =
+            Url::parse(&format!("{}{path}", self.base)).map_err(|e| ConnectorError::Config {
+                target: self.target().clone(),
+                detail: format!("cannot build a URL for {bare}: {e}"),
+            })?;
+        let mut req = Request::new(method.clone(), url)
+            .header(ACCEPT, HeaderValue::from_static(wire::ACCEPT));
+        if let Some(body) = body {
+            let bytes = serde_json::to_vec(body).map_err(|e| ConnectorError::Protocol {
+                target: self.target().clone(),
+                detail: format!("cannot encode a request body: {e}"),
+            })?;
+            let content_type = if method == Method::PATCH {
+                wire::CONTENT_TYPE_PATCH
+            } else {
+                wire::CONTENT_TYPE_JSON
+            };
+            req = req
+                .header(CONTENT_TYPE, HeaderValue::from_static(content_type))
+                .body(bytes);
+        }
+        let started = Instant::now();
+        let resp = loop {
+            match self.http.send(&req).await {
+                Ok(resp) => break resp,
+                // A 429 means nothing was applied, so any method may be sent again; the
+                // shared layer has already paused every worker on this key for the window.
+                Err(HttpError::Throttled { attempts, .. })
+                    if started.elapsed() < self.throttle_budget =>
+                {
+                    debug!(method = %method, path = %bare, attempts, "Still rate limited; waiting on.");
+                }
+                Err(e) => return Err(self.transport_error(&method, &bare, e)),
+            }
+        };
+        self.interpret(method, bare, resp)
+    }
+
+    fn transport_error(&self, method: &Method, path: &str, e: HttpError) -> Failure {
+        let target = self.target().clone();
+        Failure::Error(match e {
+            HttpError::Throttled { retry_after, .. } => ConnectorError::RateLimited {
+                target,
+                retry_after,
+            },
+            e @ HttpError::Uncertain { .. } => ConnectorError::Uncertain {
+                target,
+                method: method.to_string(),
+                path: path.to_owned(),
+                detail: e.to_string(),
+            },
+        })
+    }
+
+    fn interpret(&self, method: Method, path: String, resp: Response) -> Result<Reply, Failure> {
+        let status = resp.status.as_u16();
+        if resp.status.is_success() {
+            let body = if resp.body.iter().all(u8::is_ascii_whitespace) {
+                None
+            } else {
+                Some(serde_json::from_slice::<Value>(&resp.body).map_err(|e| {
+                    ConnectorError::Protocol {
+                        target: self.target().clone(),
+                        detail: format!(
+                            "{method} {path} answered {status} with a body that is not JSON: {e}"
+                        ),
+                    }
+                })?)
+            };
+            return Ok(Reply { status, body });
+        }
+        let detail = wire::error_text(&resp.body);
+        if status == 401 || status == 403 {
+            return Err(Failure::Error(ConnectorError::Unauthorized {
+                target: self.target().clone(),
+                status,
+                detail,
+            }));
+        }
+        Err(Failure::Refused(Refusal {
+            method,
+            path,
+            status,
+            detail,
+        }))
+    }
+
+    /// Every resource of `endpoint` (`Users`, `Groups`), optionally filtered (`filter` is the
+    /// raw filter text). Asks for pages with `startIndex`/`count`, and reads by the rules of
+    /// [`Pager`]: it stops at `totalResults` distinct ids, at an empty page, or at a page of
+    /// only known ids (a server that ignores paging, as Zivver is expected to); fewer distinct
+    /// ids than `totalResults` fails the read. A service that refuses the paging parameters
+    /// (400 on the first page) is read with one unpaged GET, as the public clients do.
+    pub async fn list(
+        &self,
+        endpoint: &str,
+        filter: Option<&str>,
+        page_size: usize,
+    ) -> Result<Vec<Value>, ConnectorError> {
+        let target = self.target().clone();
+        let filter_param = filter
+            .map(|f| format!("filter={}", crate::scim::filter::encode_query_value(f)))
+            .unwrap_or_default();
+        let mut pager = Pager::new(page_size);
+        let mut first = true;
+        loop {
+            let (start, count) = pager.next_request();
+            let sep = if filter_param.is_empty() { "" } else { "&" };
+            let path = format!("/{endpoint}?{filter_param}{sep}startIndex={start}&count={count}");
+            let reply = match self.call(Method::GET, &path, None).await {
+                Ok(reply) => reply,
+                Err(Failure::Refused(r)) if first && r.status == 400 => {
+                    debug!(endpoint, detail = %r.detail, "Paging refused; reading unpaged.");
+                    return self.list_unpaged(endpoint, &filter_param).await;
+                }
+                Err(f) => return Err(f.into_error(&target)),
+            };
+            first = false;
+            let (total, resources) = self.page(endpoint, reply)?;
+            match pager.accept(total, resources) {
+                Ok(Some(items)) => return Ok(items),
+                Ok(None) => {}
+                Err(e) => return Err(incomplete(&target, endpoint, &e)),
+            }
+        }
+    }
+
+    async fn list_unpaged(
+        &self,
+        endpoint: &str,
+        filter_param: &str,
+    ) -> Result<Vec<Value>, ConnectorError> {
+        let target = self.target().clone();
+        let path = if filter_param.is_empty() {
+            format!("/{endpoint}")
+        } else {
+            format!("/{endpoint}?{filter_param}")
+        };
+        let reply = self
+            .call(Method::GET, &path, None)
+            .await
+            .map_err(|f| f.into_error(&target))?;
+        let (total, resources) = self.page(endpoint, reply)?;
+        let mut seen = HashSet::new();
+        let mut items = Vec::with_capacity(resources.len());
+        for (index, resource) in resources.into_iter().enumerate() {
+            let Some(id) = wire::resource_id(&resource) else {
+                return Err(incomplete(
+                    &target,
+                    endpoint,
+                    &PagingError::MissingId { start: 1, index },
+                ));
+            };
+            if seen.insert(id.to_owned()) {
+                items.push(resource);
+            }
+        }
+        if let Some(total) = total {
+            if items.len() < total {
+                return Err(incomplete(
+                    &target,
+                    endpoint,
+                    &format!(
+                        "read {} distinct resources of the {total} announced",
+                        items.len()
+                    ),
+                ));
+            }
+        }
+        Ok(items)
+    }
+
+    /// `totalResults` and `Resources` of one list answer.
+    fn page(
+        &self,
+        endpoint: &str,
+        reply: Reply,
+    ) -> Result<(Option<usize>, Vec<Value>), ConnectorError> {
+        let protocol = |detail: String| ConnectorError::Protocol {
+            target: self.target().clone(),
+            detail,
+        };
+        let body = reply
+            .body
+            .ok_or_else(|| protocol(format!("/{endpoint}: empty answer to a query")))?;
+        let list: ListResponse = serde_json::from_value(body)
+            .map_err(|e| protocol(format!("/{endpoint}: not a list answer: {e}")))?;
+        let total = list
+            .total_results
+            .map(|t| usize::try_from(t).unwrap_or(usize::MAX));
+        match list.resources {
+            Some(resources) => Ok((total, resources)),
+            // Only an answer that says it holds nothing may leave `Resources` out.
+            None if total == Some(0) => Ok((total, Vec::new())),
+            None => Err(protocol(format!(
+                "/{endpoint}: the answer has no `Resources`"
+            ))),
+        }
+    }
+}
+
+fn incomplete(target: &TargetName, endpoint: &str, e: &dyn std::fmt::Display) -> ConnectorError {
+    ConnectorError::IncompleteRead {
+        target: target.clone(),
+        detail: format!("/{endpoint}: {e}"),
+    }
+}

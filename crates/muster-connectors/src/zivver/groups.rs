@@ -1,0 +1,335 @@
+//! Functional accounts (Zivver's groups): the full read, and membership writes. In `replace`
+//! mode each group has a lane (see [`super::lanes`]): a worker task, started by the first
+//! caller, takes every queued change, reads `Groups/{id}` fresh, applies them, writes once
+//! with PatchOp `replace` (or remove-all), and answers each caller with its own outcome. In
+//! `add-remove` mode each change is one PATCH.
+
+use super::client::{Failure, Refusal, Reply};
+use super::config::MembershipWrite;
+use super::connector::{clone_error, segment, Inner};
+use super::lanes::{apply_batch, Change, Queued, Write};
+use super::wire;
+use crate::http::Method;
+use muster_core::connector::{ConnectorError, ObservedGroup, Outcome};
+use muster_core::{AccountRef, GroupRef};
+use serde_json::Value;
+use std::sync::Arc;
+use tokio::sync::oneshot;
+use tracing::{debug, instrument};
+
+/// How one lane step ended.
+enum StepEnd {
+    /// Written (or nothing to write): one outcome per change.
+    Settled(Vec<Outcome>),
+    /// Every change of the step fails with this.
+    Fail(ConnectorError),
+    /// Zivver refused the list because this id is no account (any more).
+    MemberGone(String, Refusal),
+    /// A validation refusal that names no change.
+    Refused(Refusal),
+    /// The PATCH may or may not have been applied.
+    Uncertain(ConnectorError),
+}
+
+/// Ends the lane if its worker stops without finishing (a panic, a dropped runtime), so that
+/// waiting callers get an error rather than wait forever.
+struct LaneGuard<'a> {
+    inner: &'a Inner,
+    group: &'a GroupRef,
+    finished: bool,
+}
+
+impl Drop for LaneGuard<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.inner.lanes.abandon(self.group);
+        }
+    }
+}
+
+impl Inner {
+    /// Every group with its members. A group listed without `members` is read on its own;
+    /// one that is gone by then (400) was deleted meanwhile and is left out.
+    pub(super) async fn read_groups(&self) -> Result<Vec<ObservedGroup>, ConnectorError> {
+        let listed = self
+            .client
+            .list("Groups", None, super::connector::PAGE_SIZE)
+            .await?;
+        let mut groups = Vec::with_capacity(listed.len());
+        for g in &listed {
+            let id = wire::resource_id(g)
+                .ok_or_else(|| self.protocol("a group without `id`".to_owned()))?;
+            let name = g
+                .get("displayName")
+                .and_then(Value::as_str)
+                .ok_or_else(|| self.protocol(format!("group {id} has no `displayName`")))?;
+            let members = match wire::member_ids(g) {
+                Some(ids) => ids
+                    .map_err(|e| self.protocol(format!("group {id}: {e}")))?
+                    .into_iter()
+                    .map(AccountRef::new)
+                    .collect(),
+                None => {
+                    let url = format!("/Groups/{}", segment(id));
+                    match self.client.call(Method::GET, &url, None).await {
+                        Ok(Reply {
+                            body: Some(one), ..
+                        }) => match wire::member_ids(&one) {
+                            None => Default::default(),
+                            Some(ids) => ids
+                                .map_err(|e| self.protocol(format!("group {id}: {e}")))?
+                                .into_iter()
+                                .map(AccountRef::new)
+                                .collect(),
+                        },
+                        Ok(_) => {
+                            return Err(self.protocol(format!("GET {url}: empty answer")));
+                        }
+                        Err(Failure::Refused(r)) if r.status == 400 => {
+                            debug!(group = %id, "Group gone while reading; left out.");
+                            continue;
+                        }
+                        Err(f) => return Err(f.into_error(&self.target)),
+                    }
+                }
+            };
+            groups.push(ObservedGroup {
+                reference: GroupRef::new(id),
+                name: name.to_owned(),
+                members,
+            });
+        }
+        Ok(groups)
+    }
+
+    /// A Grant (`grant`) or Revoke, by the configured membership mode.
+    pub(super) async fn change_membership(
+        self: &Arc<Self>,
+        account: &AccountRef,
+        group: &GroupRef,
+        grant: bool,
+    ) -> Result<Outcome, ConnectorError> {
+        match self.membership {
+            MembershipWrite::Replace => self.through_lane(account, group, grant).await,
+            MembershipWrite::AddRemove => self.patch_one(account, group, grant).await,
+        }
+    }
+
+    /// Queues the change in the group's lane, starts the lane's worker when it has none, and
+    /// waits for this change's outcome.
+    async fn through_lane(
+        self: &Arc<Self>,
+        account: &AccountRef,
+        group: &GroupRef,
+        grant: bool,
+    ) -> Result<Outcome, ConnectorError> {
+        let (reply, outcome) = oneshot::channel();
+        let change = Change {
+            account: account.clone(),
+            grant,
+        };
+        if self.lanes.enqueue(group, Queued { change, reply }) {
+            // A task rather than this caller's future, so a caller that is cancelled cannot
+            // strand the changes others queued behind it.
+            let inner = Arc::clone(self);
+            let group = group.clone();
+            tokio::spawn(async move { inner.run_lane(&group).await });
+        }
+        outcome.await.map_err(|_| ConnectorError::Uncertain {
+            target: self.target.clone(),
+            method: "PATCH".to_owned(),
+            path: format!("/Groups/{group}"),
+            detail: "the group's membership lane stopped before answering".to_owned(),
+        })?
+    }
+
+    /// The lane's worker: batches until the queue is empty.
+    #[instrument(skip_all, fields(target = %self.target, group = %group))]
+    async fn run_lane(&self, group: &GroupRef) {
+        let mut guard = LaneGuard {
+            inner: self,
+            group,
+            finished: false,
+        };
+        loop {
+            let batch = self.lanes.take(group);
+            if batch.is_empty() {
+                guard.finished = true;
+                break;
+            }
+            let changes: Vec<Change> = batch.iter().map(|q| q.change.clone()).collect();
+            debug!(changes = changes.len(), "Lane step.");
+            let results = self.settle(group, &changes, true).await;
+            for (queued, result) in batch.into_iter().zip(results) {
+                // A caller that stopped waiting needs no answer.
+                let _ = queued.reply.send(result);
+            }
+        }
+    }
+
+    /// Settles a batch: one outcome per change, in order. A grant of an account Zivver no
+    /// longer knows fails alone (the rest is written without it); a validation refusal that
+    /// names no change is narrowed down by sending each change alone (`may_isolate`); a PATCH
+    /// whose outcome is unknown restarts the step once, at its GET.
+    async fn settle(
+        &self,
+        group: &GroupRef,
+        changes: &[Change],
+        may_isolate: bool,
+    ) -> Vec<Result<Outcome, ConnectorError>> {
+        let n = changes.len();
+        let mut results: Vec<Option<Result<Outcome, ConnectorError>>> =
+            (0..n).map(|_| None).collect();
+        let mut pending: Vec<usize> = (0..n).collect();
+        let mut restarted = false;
+        // Each round settles at least one change or uses the one restart.
+        for _round in 0..n + 2 {
+            if pending.is_empty() {
+                break;
+            }
+            let subset: Vec<Change> = pending.iter().map(|&i| changes[i].clone()).collect();
+            match self.lane_step(group, &subset).await {
+                StepEnd::Settled(outcomes) => {
+                    for (&i, o) in pending.iter().zip(outcomes) {
+                        results[i] = Some(Ok(o));
+                    }
+                    pending.clear();
+                }
+                StepEnd::Fail(e) => {
+                    for &i in &pending {
+                        results[i] = Some(Err(clone_error(&e)));
+                    }
+                    pending.clear();
+                }
+                StepEnd::MemberGone(id, refusal) => {
+                    let (gone, rest): (Vec<usize>, Vec<usize>) = pending.iter().partition(|&&i| {
+                        changes[i].grant && changes[i].account.as_str().eq_ignore_ascii_case(&id)
+                    });
+                    if gone.is_empty() {
+                        // A member already on the list that Zivver no longer knows: nothing
+                        // Muster can leave out.
+                        let e = refusal.rejected(&self.target);
+                        for &i in &pending {
+                            results[i] = Some(Err(clone_error(&e)));
+                        }
+                        pending.clear();
+                    } else {
+                        for &i in &gone {
+                            results[i] = Some(Err(self.account_gone(&changes[i].account)));
+                        }
+                        pending = rest;
+                    }
+                }
+                StepEnd::Refused(refusal) if may_isolate && pending.len() > 1 => {
+                    debug!(detail = %refusal.detail, "Batch refused; sending its changes one by one.");
+                    for &i in &pending {
+                        let one = std::slice::from_ref(&changes[i]);
+                        let mut alone = Box::pin(self.settle(group, one, false)).await;
+                        results[i] = alone.pop();
+                    }
+                    pending.clear();
+                }
+                StepEnd::Refused(refusal) => {
+                    let e = refusal.rejected(&self.target);
+                    for &i in &pending {
+                        results[i] = Some(Err(clone_error(&e)));
+                    }
+                    pending.clear();
+                }
+                StepEnd::Uncertain(e) if !restarted => {
+                    debug!(error = %e, "PATCH outcome unknown; restarting the step at its GET.");
+                    restarted = true;
+                }
+                StepEnd::Uncertain(e) => {
+                    for &i in &pending {
+                        results[i] = Some(Err(clone_error(&e)));
+                    }
+                    pending.clear();
+                }
+            }
+        }
+        results
+            .into_iter()
+            .map(|r| {
+                r.unwrap_or_else(|| {
+                    Err(self.protocol(format!(
+                        "group {group}: no outcome after {} lane steps",
+                        n + 2
+                    )))
+                })
+            })
+            .collect()
+    }
+
+    /// One lane step: fresh `GET Groups/{id}`, the batch applied, at most one PATCH.
+    async fn lane_step(&self, group: &GroupRef, changes: &[Change]) -> StepEnd {
+        let url = format!("/Groups/{}", segment(group.as_str()));
+        let fresh = match self.client.call(Method::GET, &url, None).await {
+            Ok(Reply { body: Some(g), .. }) => g,
+            Ok(_) => return StepEnd::Fail(self.protocol(format!("GET {url}: empty answer"))),
+            // 400, not 404, for an unknown id (zivver.md §4.1): no PATCH is sent.
+            Err(Failure::Refused(r)) if r.status == 400 => {
+                return StepEnd::Fail(self.group_gone(group))
+            }
+            Err(f) => return StepEnd::Fail(f.into_error(&self.target)),
+        };
+        let current = match wire::member_ids(&fresh) {
+            None => Vec::new(),
+            Some(Ok(ids)) => ids,
+            Some(Err(e)) => return StepEnd::Fail(self.protocol(format!("GET {url}: {e}"))),
+        };
+        let step = match apply_batch(&current, changes) {
+            Ok(step) => step,
+            Err(e) => return StepEnd::Fail(self.protocol(format!("group {group}: {e}"))),
+        };
+        let body = match &step.write {
+            Write::Nothing => return StepEnd::Settled(step.outcomes),
+            Write::Replace(ids) => wire::replace_members(ids.iter().map(String::as_str)),
+            Write::RemoveAll => wire::remove_all_members(),
+        };
+        match self.client.call(Method::PATCH, &url, Some(&body)).await {
+            Ok(_) => StepEnd::Settled(step.outcomes),
+            Err(Failure::Refused(r)) if r.status == 400 => match wire::unknown_account(&r.detail) {
+                Some(id) if id.eq_ignore_ascii_case(group.as_str()) => {
+                    StepEnd::Fail(self.group_gone(group))
+                }
+                Some(id) => StepEnd::MemberGone(id.to_owned(), r),
+                None => StepEnd::Refused(r),
+            },
+            Err(Failure::Refused(r)) => StepEnd::Fail(r.rejected(&self.target)),
+            Err(Failure::Error(e @ ConnectorError::Uncertain { .. })) => StepEnd::Uncertain(e),
+            Err(Failure::Error(e)) => StepEnd::Fail(e),
+        }
+    }
+
+    /// `add-remove` mode: one PATCH `add`, or `remove` filtered on the member's id.
+    #[instrument(skip_all, fields(target = %self.target, group = %group, grant))]
+    async fn patch_one(
+        &self,
+        account: &AccountRef,
+        group: &GroupRef,
+        grant: bool,
+    ) -> Result<Outcome, ConnectorError> {
+        let url = format!("/Groups/{}", segment(group.as_str()));
+        let body = if grant {
+            wire::add_member(account.as_str())
+        } else {
+            wire::remove_member(account.as_str())
+        };
+        match self.client.call(Method::PATCH, &url, Some(&body)).await {
+            Ok(_) => Ok(Outcome::Done),
+            Err(Failure::Refused(r)) if r.status == 400 => match wire::unknown_account(&r.detail) {
+                Some(id) if id.eq_ignore_ascii_case(group.as_str()) => Err(self.group_gone(group)),
+                Some(id) if id.eq_ignore_ascii_case(account.as_str()) => {
+                    if grant {
+                        Err(self.account_gone(account))
+                    } else {
+                        Ok(Outcome::AlreadyAbsent)
+                    }
+                }
+                _ => Err(r.rejected(&self.target)),
+            },
+            Err(f) => Err(f.into_error(&self.target)),
+        }
+    }
+}
