@@ -263,3 +263,39 @@ fn scim_only(config: &str) -> String {
         None => config.to_owned(),
     }
 }
+
+/// The README's main command, end to end: both simulators, preview, apply, a day of HR
+/// changes, an empty plan after it. The demo itself fails when a step ends otherwise.
+#[test]
+fn the_demo_runs_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_muster"))
+        .args(["demo", "--dir"])
+        .arg(dir.path().join("demo"))
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let out = text(&o);
+    assert_eq!(code(&o), 0, "{out}");
+    assert!(
+        out.contains("== 4. Plan again: nothing left to do ==\nNo changes."),
+        "{out}"
+    );
+    for line in [
+        "scim    create  300      300",
+        "zivver  create  300      300",
+        "zivver  update   9        9",
+    ] {
+        assert!(out.contains(line), "missing `{line}` in:\n{out}");
+    }
+    assert!(
+        out.contains("zivver:SsoAccountKey: *** → ***"),
+        "the changed SSO key is planned, redacted"
+    );
+    assert!(
+        !out.contains("10085@new.example.org"),
+        "secret values never reach the output"
+    );
+    assert!(dir.path().join("demo/muster.db").exists());
+}

@@ -198,77 +198,6 @@ pub(super) fn segment(id: &str) -> String {
     crate::scim::filter::encode_query_value(id)
 }
 
-/// [`ConnectorError`] is not `Clone`; one lane step can end several actions with one error.
-pub(super) fn clone_error(e: &ConnectorError) -> ConnectorError {
-    use ConnectorError as E;
-    match e {
-        E::RateLimited {
-            target,
-            retry_after,
-        } => E::RateLimited {
-            target: target.clone(),
-            retry_after: *retry_after,
-        },
-        E::Rejected {
-            target,
-            method,
-            path,
-            status,
-            detail,
-        } => E::Rejected {
-            target: target.clone(),
-            method: method.clone(),
-            path: path.clone(),
-            status: *status,
-            detail: detail.clone(),
-        },
-        E::Conflict { target, detail } => E::Conflict {
-            target: target.clone(),
-            detail: detail.clone(),
-        },
-        E::AccountGone { target, account } => E::AccountGone {
-            target: target.clone(),
-            account: account.clone(),
-        },
-        E::GroupGone { target, group } => E::GroupGone {
-            target: target.clone(),
-            group: group.clone(),
-        },
-        E::Unauthorized {
-            target,
-            status,
-            detail,
-        } => E::Unauthorized {
-            target: target.clone(),
-            status: *status,
-            detail: detail.clone(),
-        },
-        E::Uncertain {
-            target,
-            method,
-            path,
-            detail,
-        } => E::Uncertain {
-            target: target.clone(),
-            method: method.clone(),
-            path: path.clone(),
-            detail: detail.clone(),
-        },
-        E::Protocol { target, detail } => E::Protocol {
-            target: target.clone(),
-            detail: detail.clone(),
-        },
-        E::IncompleteRead { target, detail } => E::IncompleteRead {
-            target: target.clone(),
-            detail: detail.clone(),
-        },
-        E::Config { target, detail } => E::Config {
-            target: target.clone(),
-            detail: detail.clone(),
-        },
-    }
-}
-
 impl Inner {
     pub(super) fn protocol(&self, detail: String) -> ConnectorError {
         ConnectorError::Protocol {
@@ -412,38 +341,40 @@ impl Inner {
             debug!("PUT without SsoAccountKey: the operation carries none.");
         }
         let sent_delegates = user::delegates(&body);
-        match self
+        let answered = match self
             .client
             .call(Method::PUT, &url, Some(&Value::Object(body)))
             .await
         {
-            Ok(reply) => {
-                let stored = match reply.body {
-                    Some(Value::Object(stored)) if stored.contains_key("id") => Some(stored),
-                    _ if sent_delegates.is_empty() => None,
-                    // No user in the answer: read it back to see what was stored.
-                    _ => match self.fetch_user(&url).await {
-                        Ok(Found::Yes(stored)) => Some(stored),
-                        _ => None,
-                    },
-                };
-                if let Some(stored) = stored {
-                    self.check_delegates(account, &stored, &sent_delegates);
-                }
-                Ok(Found::Yes(()))
-            }
+            Ok(reply) => reply.body,
+            // A 2xx whose body is not JSON: the PUT was taken all the same.
+            Err(Failure::Error(ConnectorError::Protocol { .. })) => None,
             // Deleted between the read and the write.
             Err(Failure::Refused(r))
                 if r.status == 400
                     && wire::unknown_account(&r.detail)
                         .is_some_and(|id| id.eq_ignore_ascii_case(account.as_str())) =>
             {
-                Ok(Found::Gone)
+                return Ok(Found::Gone);
             }
             // Validation ("Invalid division: Sales", "Error creating alias: …"): Zivver's
             // text, not retried.
-            Err(f) => Err(f.into_error(&self.target)),
+            Err(f) => return Err(f.into_error(&self.target)),
+        };
+        if !sent_delegates.is_empty() {
+            let stored = match answered {
+                Some(Value::Object(stored)) if stored.contains_key("id") => Some(stored),
+                // No user in the answer: read it back to see what was stored.
+                _ => match self.fetch_user(&url).await {
+                    Ok(Found::Yes(stored)) => Some(stored),
+                    _ => None,
+                },
+            };
+            if let Some(stored) = stored {
+                self.check_delegates(account, &stored, &sent_delegates);
+            }
         }
+        Ok(Found::Yes(()))
     }
 
     /// `GET Users/{id}`. Zivver answers **400**, not 404, for an unknown or deleted id

@@ -6,7 +6,7 @@
 
 use super::client::{Failure, Refusal, Reply};
 use super::config::MembershipWrite;
-use super::connector::{clone_error, segment, Inner};
+use super::connector::{segment, Inner};
 use super::lanes::{apply_batch, Change, Queued, Write};
 use super::wire;
 use crate::http::Method;
@@ -331,5 +331,76 @@ impl Inner {
             },
             Err(f) => Err(f.into_error(&self.target)),
         }
+    }
+}
+
+/// [`ConnectorError`] is not `Clone`; one lane step can end several actions with one error.
+fn clone_error(e: &ConnectorError) -> ConnectorError {
+    use ConnectorError as E;
+    match e {
+        E::RateLimited {
+            target,
+            retry_after,
+        } => E::RateLimited {
+            target: target.clone(),
+            retry_after: *retry_after,
+        },
+        E::Rejected {
+            target,
+            method,
+            path,
+            status,
+            detail,
+        } => E::Rejected {
+            target: target.clone(),
+            method: method.clone(),
+            path: path.clone(),
+            status: *status,
+            detail: detail.clone(),
+        },
+        E::Conflict { target, detail } => E::Conflict {
+            target: target.clone(),
+            detail: detail.clone(),
+        },
+        E::AccountGone { target, account } => E::AccountGone {
+            target: target.clone(),
+            account: account.clone(),
+        },
+        E::GroupGone { target, group } => E::GroupGone {
+            target: target.clone(),
+            group: group.clone(),
+        },
+        E::Unauthorized {
+            target,
+            status,
+            detail,
+        } => E::Unauthorized {
+            target: target.clone(),
+            status: *status,
+            detail: detail.clone(),
+        },
+        E::Uncertain {
+            target,
+            method,
+            path,
+            detail,
+        } => E::Uncertain {
+            target: target.clone(),
+            method: method.clone(),
+            path: path.clone(),
+            detail: detail.clone(),
+        },
+        E::Protocol { target, detail } => E::Protocol {
+            target: target.clone(),
+            detail: detail.clone(),
+        },
+        E::IncompleteRead { target, detail } => E::IncompleteRead {
+            target: target.clone(),
+            detail: detail.clone(),
+        },
+        E::Config { target, detail } => E::Config {
+            target: target.clone(),
+            detail: detail.clone(),
+        },
     }
 }

@@ -488,3 +488,75 @@ fn validation_reports_every_problem_by_key() {
     }
     assert!(!problems.contains("pw"), "{problems}");
 }
+
+#[tokio::test]
+async fn clients_on_one_api_key_share_one_rate_budget() {
+    use super::connector::ZivverConnector;
+    use crate::secret_ref::SecretRef;
+    use muster_core::TargetName;
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let key = |name: &str, value: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, value).unwrap();
+        SecretRef::File(path)
+    };
+    let mut cfg = ZivverConfig::new(key("a", "key-one"));
+    cfg.base_url = "https://shared-budget.zivver.example".into();
+    let connect = |cfg: &ZivverConfig| ZivverConnector::connect(TargetName::new("t"), cfg).unwrap();
+    let bucket = |c: &ZivverConnector| c.inner.client.http().bucket();
+
+    let first = connect(&cfg);
+    assert!(
+        !format!("{first:?}").contains("key-one"),
+        "Debug shows the key"
+    );
+    let same_key_in_another_file = {
+        let mut c = cfg.clone();
+        c.token = key("b", "key-one\n");
+        connect(&c)
+    };
+    assert!(Arc::ptr_eq(
+        &bucket(&first),
+        &bucket(&same_key_in_another_file)
+    ));
+
+    let other_key = {
+        let mut c = cfg.clone();
+        c.token = key("c", "key-two");
+        connect(&c)
+    };
+    assert!(!Arc::ptr_eq(&bucket(&first), &bucket(&other_key)));
+    let other_tenant = {
+        let mut c = cfg.clone();
+        c.base_url = "https://other.zivver.example".into();
+        connect(&c)
+    };
+    assert!(!Arc::ptr_eq(&bucket(&first), &bucket(&other_tenant)));
+}
+
+#[test]
+fn connect_refuses_an_invalid_config_naming_every_key() {
+    use super::connector::ZivverConnector;
+    use crate::secret_ref::SecretRef;
+    use muster_core::connector::ConnectorError;
+    use muster_core::TargetName;
+
+    let mut cfg = ZivverConfig::new(SecretRef::Env("MUSTER_TEST_SURELY_UNSET_ZIVVER".into()));
+    cfg.concurrency = 0;
+    match ZivverConnector::connect(TargetName::new("t"), &cfg) {
+        Err(ConnectorError::Config { detail, .. }) => assert!(detail.contains("concurrency")),
+        other => panic!("expected Config, got {other:?}"),
+    }
+    cfg.concurrency = 1;
+    match ZivverConnector::connect(TargetName::new("t"), &cfg) {
+        Err(ConnectorError::Config { detail, .. }) => {
+            assert!(
+                detail.contains("MUSTER_TEST_SURELY_UNSET_ZIVVER"),
+                "{detail}"
+            )
+        }
+        other => panic!("expected Config, got {other:?}"),
+    }
+}

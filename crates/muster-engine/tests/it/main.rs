@@ -6,3 +6,4 @@
 mod fixture;
 mod interop;
 mod scenarios;
+mod zivver;
