@@ -118,4 +118,21 @@ pub enum SimKind {
         #[arg(long, value_delimiter = ',')]
         groups: Vec<String>,
     },
+    /// Zivver's SCIM API (50 requests per 10 s, write-only SSO key, whole-list functional accounts).
+    Zivver {
+        #[arg(long, default_value_t = 8081)]
+        port: u16,
+        /// API key the simulator accepts.
+        #[arg(long, env = "ZIVVER_TOKEN", default_value = "zivver-token")]
+        token: String,
+        /// Functional accounts to create at start, comma separated.
+        #[arg(long, value_delimiter = ',')]
+        functional_accounts: Vec<String>,
+        /// Divisions that exist, comma separated.
+        #[arg(long, value_delimiter = ',')]
+        divisions: Vec<String>,
+        /// Organisation domains (addresses outside them are refused), comma separated.
+        #[arg(long, value_delimiter = ',', default_value = "example.org")]
+        domains: Vec<String>,
+    },
 }

@@ -186,6 +186,7 @@ fn plan(c: &mut Criterion) {
                         correlation: &policy.correlation,
                         managed: &managed,
                         secret_fields: &secret,
+                        departed: &[],
                     });
                     assert!(!plan.actions.is_empty());
                     plan

@@ -186,11 +186,12 @@ impl Engine {
         }
 
         let held: HashSet<ExternalId> = blocked_records.iter().map(|b| b.person.clone()).collect();
+        let departed = self.departed(previous.as_deref().unwrap_or_default(), &current, today);
         let futures = self
             .config
             .targets
             .iter()
-            .map(|t| self.plan_target(t, &persons, &held, today));
+            .map(|t| self.plan_target(t, &persons, &departed, &held, today));
         let mut gated = Vec::new();
         let mut approvals = Vec::new();
         for result in join_all(futures).await {
@@ -211,10 +212,35 @@ impl Engine {
         })
     }
 
+    /// Persons of the last snapshot who are gone from the source, as they were then: a write
+    /// to their account (the Delete) must still re-send the write-only values it would clear.
+    fn departed(
+        &self,
+        previous: &[SnapshotPerson],
+        current: &HashSet<&ExternalId>,
+        today: NaiveDate,
+    ) -> Vec<Person> {
+        previous
+            .iter()
+            .filter(|p| !current.contains(&p.external_id))
+            .filter_map(|p| match serde_json::from_value::<Person>(p.record.clone()) {
+                Ok(mut person) => {
+                    self.config.primary_rule.apply(&mut person, today);
+                    Some(person)
+                }
+                Err(e) => {
+                    tracing::warn!(person = %p.external_id, error = %e, "Stored snapshot record is unreadable; its write-only values cannot be re-sent.");
+                    None
+                }
+            })
+            .collect()
+    }
+
     async fn plan_target(
         &self,
         t: &TargetConfig,
         persons: &[Person],
+        departed: &[Person],
         held: &HashSet<ExternalId>,
         today: NaiveDate,
     ) -> Result<(GatedPlan, Vec<Approval>), EngineError> {
@@ -252,6 +278,10 @@ impl Engine {
             .iter()
             .map(|p| evaluate(p, &t.policy, today))
             .collect();
+        let departed_evaluations: Vec<Evaluation> = departed
+            .iter()
+            .map(|p| evaluate(p, &t.policy, today))
+            .collect();
         let target = t.name.clone();
         let fp = move |account: &AccountRef, field: &str, value: &serde_json::Value| {
             fingerprint(&key, &target, account, field, value)
@@ -268,6 +298,7 @@ impl Engine {
             correlation: &t.policy.correlation,
             managed: &t.policy.managed_groups(),
             secret_fields: &t.secret_fields,
+            departed: &departed_evaluations,
         });
         let open = self.store.open_approvals(&t.name).await?;
         let mut approved: BTreeMap<ActionKind, usize> = BTreeMap::new();

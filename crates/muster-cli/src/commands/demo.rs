@@ -9,7 +9,7 @@ use muster_core::report::RunStatus;
 use muster_engine::progress::Progress;
 use muster_engine::{Config, Engine};
 use muster_sim::scim::{ScimSim, ScimSimConfig, ScimState};
-use muster_sim::zivver::{ZivverSim, ZivverSimConfig, ZivverSwitches};
+use muster_sim::zivver::{ZivverSim, ZivverSimConfig, ZivverState, ZivverSwitches};
 use muster_store::AuditQuery;
 use std::net::Ipv4Addr;
 use std::path::Path;
@@ -76,6 +76,36 @@ pub async fn sim_scim(port: u16, token: &str, groups: &[String]) -> Result<u8> {
     let addr = listener.local_addr()?;
     println!("SCIM simulator on http://{addr}/scim/v2 (bearer token from --token / SCIM_TOKEN); test API at http://{addr}/_sim/state. Ctrl-C stops it.");
     ScimSim::serve_with_shutdown(state, listener, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(exit::OK)
+}
+
+pub async fn sim_zivver(
+    port: u16,
+    token: &str,
+    functional_accounts: &[String],
+    divisions: &[String],
+    domains: &[String],
+) -> Result<u8> {
+    let state = ZivverState::new(ZivverSimConfig {
+        tokens: vec![token.to_owned()],
+        divisions: divisions.to_vec(),
+        domains: domains.to_vec(),
+        ..ZivverSimConfig::default()
+    });
+    for name in functional_accounts {
+        state
+            .seed_group(serde_json::json!({ "displayName": name, "members": [] }))
+            .map_err(|e| anyhow::anyhow!("cannot create functional account {name}: {e:?}"))?;
+    }
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
+        .await
+        .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
+    let addr = listener.local_addr()?;
+    println!("Zivver simulator on http://{addr} (API under /api/scim/v2, API key from --token / ZIVVER_TOKEN, 50 requests per 10 s); test API at http://{addr}/_sim/state. Ctrl-C stops it.");
+    ZivverSim::serve_with_shutdown(state, listener, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;

@@ -48,6 +48,16 @@ pub async fn dispatch(args: Args) -> Result<u8> {
                     groups,
                 },
         } => demo::sim_scim(*port, token, groups).await,
+        Command::Sim {
+            kind:
+                SimKind::Zivver {
+                    port,
+                    token,
+                    functional_accounts,
+                    divisions,
+                    domains,
+                },
+        } => demo::sim_zivver(*port, token, functional_accounts, divisions, domains).await,
         Command::Demo { dir } => demo::run(dir).await,
     }
 }

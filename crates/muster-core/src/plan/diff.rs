@@ -55,6 +55,9 @@ pub struct DiffInput<'a> {
     pub managed: &'a ManagedGroups,
     /// Mapped fields whose values never appear in plans.
     pub secret_fields: &'a BTreeSet<String>,
+    /// Linked persons who left the source, evaluated from their last stored record: what a
+    /// write to their account must re-send (write-only values) comes from here.
+    pub departed: &'a [Evaluation],
 }
 
 pub fn diff(input: &DiffInput<'_>) -> TargetPlan {
@@ -155,14 +158,18 @@ impl<'a> Differ<'a> {
             .filter(|l| !seen.contains(&l.person) && !self.input.held.contains(&l.person))
             .collect();
         leavers.sort_by(|a, b| a.person.cmp(&b.person));
+        let departed: HashMap<&ExternalId, &Evaluation> =
+            self.input.departed.iter().map(|e| (&e.person, e)).collect();
+        let none = Attributes::new();
         for link in leavers {
             if link.state == LinkState::Active {
                 if let Some(account) = self.accounts.get(&link.account).copied() {
+                    let last = departed.get(&link.person);
                     self.delete(
                         &link.person,
                         account,
-                        &Attributes::new(),
-                        &Attributes::new(),
+                        last.map_or(&none, |e| &e.fields.delete),
+                        last.map_or(&none, |e| &e.fields.update),
                         "person is no longer in the source",
                     );
                 }
@@ -482,7 +489,8 @@ impl<'a> Differ<'a> {
     }
 
     /// Write-only values the target clears when a write omits them: every write to an
-    /// existing account carries them, changed or not.
+    /// existing account carries them, changed or not. A mapped value that cannot be computed
+    /// is carried as `after: None`, and the executor refuses the write rather than clear it.
     fn resend_for(&self, action: &Action, desired: &Attributes) -> Vec<FieldChange> {
         self.input
             .capabilities
@@ -492,8 +500,7 @@ impl<'a> Differ<'a> {
             .filter_map(|f| {
                 desired
                     .get(f)
-                    .filter(|v| !v.is_null())
-                    .map(|v| self.change(f, None, Some(v.clone())))
+                    .map(|v| self.change(f, None, (!v.is_null()).then(|| v.clone())))
             })
             .collect()
     }

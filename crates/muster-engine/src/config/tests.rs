@@ -130,7 +130,9 @@ fn environment_overrides_any_setting() {
         ),
     ];
     let c = Config::parse(Path::new("muster.toml"), VALID, env.into_iter()).unwrap();
-    let Connection::Scim(scim) = &c.target("scim").unwrap().connection;
+    let Connection::Scim(scim) = &c.target("scim").unwrap().connection else {
+        panic!("a scim target");
+    };
     assert_eq!(scim.base_url, "http://127.0.0.1:7/scim/v2");
     assert_eq!(c.store_path, Path::new("/var/lib/muster/state.db"));
 }
@@ -158,4 +160,21 @@ fn rules_naming_unknown_targets_are_errors() {
     );
     let e = parse(&text).unwrap_err();
     assert!(e.to_string().contains("no target named `zivver`"), "{e}");
+}
+
+#[test]
+fn a_zivver_target_is_configured_with_its_own_connection_settings() {
+    let text = VALID.to_owned()
+        + "\n[targets.zivver]\nkind = \"zivver\"\nconnection = { token = { env = \"ZIVVER_TOKEN\" }, delete = \"hard\" }\ncorrelation = { person = \"Contact.Business.Email\", account = \"userName\" }\n";
+    let c = parse(&text).unwrap();
+    let Connection::Zivver(z) = &c.target("zivver").unwrap().connection else {
+        panic!("a zivver target");
+    };
+    assert_eq!(z.base_url, "https://app.zivver.com");
+    let bad = VALID.to_owned() + "\n[targets.zivver]\nkind = \"zivver\"\nconnection = { tokn = { env = \"T\" } }\ncorrelation = { person = \"ExternalId\", account = \"userName\" }\n";
+    let e = parse(&bad).unwrap_err();
+    assert!(
+        e.to_string().contains("targets.zivver.connection") && e.to_string().contains("tokn"),
+        "{e}"
+    );
 }

@@ -99,6 +99,15 @@ async fn attempt(
             ))
         }
     };
+    if let Some(unknown) = action.resend.iter().find(|c| c.after.is_none()) {
+        return Ok(ActionResult::settled(
+            ActionOutcome::Failed,
+            format!(
+                "{} unknown for this person; a write now would clear it in the target (for Zivver: break SSO)",
+                unknown.field
+            ),
+        ));
+    }
     if action.kind == ActionKind::Correlate {
         link(s, action, &account, LinkState::Active).await?;
         return Ok(ActionResult::done(Some(account), None));

@@ -287,3 +287,91 @@ fn user_name(b: &Both, person: &str) -> String {
         .unwrap()
         .to_owned()
 }
+
+#[tokio::test]
+async fn the_sso_key_is_never_cleared_by_a_leaver_or_a_person_whose_key_cannot_be_computed() {
+    let b = Both::start().await;
+    let engine = b.engine().await;
+    engine.apply(day(1), None).await.unwrap();
+
+    // 10002 leaves the export altogether; 10003's sign-in name goes missing while their name
+    // changes, so an Update is due but its SSO key cannot be computed.
+    let persons = std::fs::read_to_string(b.dir.path().join("persons.csv")).unwrap();
+    let edited: Vec<String> = persons
+        .lines()
+        .filter(|l| !l.starts_with("10002;"))
+        .map(|l| {
+            if l.starts_with("10003;") {
+                let mut cols: Vec<&str> = l.split(';').collect();
+                cols[3] = "Renamed";
+                cols[6] = "";
+                cols.join(";")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect();
+    std::fs::write(b.dir.path().join("persons.csv"), edited.join("\n") + "\n").unwrap();
+
+    let report = engine.apply(day(1), None).await.unwrap();
+    let zivver = report
+        .plan
+        .targets
+        .iter()
+        .find(|t| t.target.as_str() == "zivver")
+        .unwrap();
+    let leaver = zivver
+        .actions
+        .iter()
+        .find(|a| a.person.as_str() == "10002" && a.kind == muster_core::plan::ActionKind::Delete)
+        .unwrap();
+    assert_eq!(
+        leaver.resend.len(),
+        1,
+        "the leaver's key comes from their last snapshot record"
+    );
+    let gone = b.user(&user_name_day1("10002"));
+    assert_eq!(gone["active"], false, "delete means disable here");
+    assert_eq!(
+        b.sso_key(&user_name_day1("10002")).as_deref(),
+        Some("10002@corp.example.org")
+    );
+
+    let events = engine
+        .store
+        .audit(&muster_store::AuditQuery {
+            person: Some("10003".into()),
+            run: Some(report.run.clone()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let refused = events
+        .iter()
+        .find(|e| e.target.as_str() == "zivver")
+        .unwrap();
+    assert_eq!(refused.outcome, muster_core::report::ActionOutcome::Failed);
+    assert!(
+        refused
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("SsoAccountKey unknown"),
+        "{refused:?}"
+    );
+    assert_eq!(
+        b.sso_key(&user_name_day1("10003")).as_deref(),
+        Some("10003@corp.example.org"),
+        "not cleared"
+    );
+}
+
+fn user_name_day1(person: &str) -> String {
+    std::fs::read_to_string(Path::new(DEMO).join("day1/persons.csv"))
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with(&format!("{person};")))
+        .and_then(|l| l.split(';').nth(5))
+        .unwrap()
+        .to_owned()
+}

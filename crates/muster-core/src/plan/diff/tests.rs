@@ -141,6 +141,7 @@ impl World {
             correlation: &policy.correlation,
             managed: &policy.managed_groups(),
             secret_fields: &BTreeSet::new(),
+            departed: &[],
         })
     }
 
@@ -456,6 +457,7 @@ fn write_only_fields_compare_by_fingerprint() {
             correlation: &policy.correlation,
             managed: &policy.managed_groups(),
             secret_fields: &BTreeSet::new(),
+            departed: &[],
         })
     };
     let unknown = run(&HashMap::new());
@@ -555,6 +557,7 @@ fn write_only_values_are_resent_with_every_write_to_the_account() {
         correlation: &policy.correlation,
         managed: &policy.managed_groups(),
         secret_fields: &BTreeSet::new(),
+        departed: &[],
     });
     let writes: Vec<&Action> = plan
         .actions
@@ -582,6 +585,7 @@ fn write_only_values_are_resent_with_every_write_to_the_account() {
         correlation: &policy.correlation,
         managed: &policy.managed_groups(),
         secret_fields: &BTreeSet::new(),
+        departed: &[],
     });
     assert!(no_write_only.actions.iter().all(|a| a.resend.is_empty()));
 }
