@@ -100,6 +100,9 @@ pub struct Evaluation {
     /// Desired permissions by group name.
     pub permissions: BTreeSet<String>,
     pub correlation_value: Option<String>,
+    /// Mappings that could not be computed for this person; the person is held in this target
+    /// with these reasons.
+    pub errors: Vec<String>,
 }
 
 /// Evaluates one person for one target. Pure: `today` is an argument.
@@ -137,8 +140,15 @@ pub fn evaluate(person: &Person, policy: &TargetPolicy, today: NaiveDate) -> Eva
     }
 
     let mut fields = FieldSets::default();
+    let mut errors = Vec::new();
     for m in &policy.mappings {
-        let value = m.value(person).unwrap_or(serde_json::Value::Null);
+        let value = match m.compute(person, 0) {
+            Ok(v) => v.unwrap_or(serde_json::Value::Null),
+            Err(e) => {
+                errors.push(format!("field {}: {e}", m.field));
+                continue;
+            }
+        };
         let sets = [
             (m.actions.create, &mut fields.create),
             (m.actions.update, &mut fields.update),
@@ -164,6 +174,7 @@ pub fn evaluate(person: &Person, policy: &TargetPolicy, today: NaiveDate) -> Eva
             .person
             .get(person, None)
             .map(|v| v.into_owned()),
+        errors,
     }
 }
 

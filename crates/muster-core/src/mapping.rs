@@ -6,6 +6,7 @@
 
 use crate::model::{Contract, Person, PersonPath};
 use std::fmt;
+use std::sync::Arc;
 use unicode_normalization::UnicodeNormalization;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,6 +210,33 @@ pub enum ValueSource {
     /// A multi-valued attribute (Zivver aliases): each template that renders adds one value;
     /// the attribute is compared and written as a whole list.
     List(Vec<Template>),
+    /// Computed outside this crate (a HelloID `Complex` mapping runs JavaScript).
+    Computed(Arc<dyn ComputedValue>),
+}
+
+/// A value computed by an evaluator this crate does not know (the JavaScript engine of
+/// `muster-mapping`). `iteration` is 0 on the first try; unique fields (user names) are asked
+/// again with 1, 2, … while the value collides.
+pub trait ComputedValue: Send + Sync + fmt::Debug {
+    fn compute(
+        &self,
+        person: &Person,
+        iteration: u32,
+    ) -> Result<Option<serde_json::Value>, ComputeError>;
+}
+
+/// Why a computed value could not be produced: the person is held for that target with this
+/// text, never the whole run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ComputeError {
+    pub message: String,
+}
+
+impl PartialEq for dyn ComputedValue {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::addr_eq(self as *const Self, other as *const Self)
+    }
 }
 
 /// The actions a mapping is written on. `create` only = "only on create"; `create` + `update`
@@ -243,8 +271,21 @@ pub struct FieldMapping {
 }
 
 impl FieldMapping {
+    /// The value for this person; `Err` only for computed values that failed.
+    pub fn compute(
+        &self,
+        person: &Person,
+        iteration: u32,
+    ) -> Result<Option<serde_json::Value>, ComputeError> {
+        match &self.value {
+            ValueSource::Computed(c) => c.compute(person, iteration),
+            _ => Ok(self.value(person)),
+        }
+    }
+
     pub fn value(&self, person: &Person) -> Option<serde_json::Value> {
         match &self.value {
+            ValueSource::Computed(c) => c.compute(person, 0).ok().flatten(),
             ValueSource::Path(p) => p
                 .get(person, None)
                 .map(|v| serde_json::Value::String(v.into_owned())),

@@ -179,6 +179,10 @@ impl<'a> Differ<'a> {
     }
 
     fn person(&mut self, e: &'a Evaluation) {
+        if !e.errors.is_empty() {
+            self.hold(&e.person, e.errors.join("; "));
+            return;
+        }
         let link = self.links.get(&e.person).copied();
         let linked = link.and_then(|l| self.accounts.get(&l.account).copied().map(|a| (l, a)));
         if let Some((link, account)) = linked {

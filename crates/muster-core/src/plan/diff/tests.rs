@@ -610,3 +610,60 @@ fn lists_compare_as_sets_and_empty_equals_absent() {
         false
     ));
 }
+
+#[derive(Debug)]
+struct Failing;
+
+impl crate::mapping::ComputedValue for Failing {
+    fn compute(&self, _: &Person, _: u32) -> Result<Option<Value>, crate::mapping::ComputeError> {
+        Err(crate::mapping::ComputeError {
+            message: "TypeError: x is undefined (line 3)".into(),
+        })
+    }
+}
+
+#[test]
+fn a_mapping_that_cannot_be_computed_holds_only_that_person() {
+    let plain = policy();
+    let mut policy = policy();
+    policy.mappings.push(FieldMapping {
+        field: "nickName".into(),
+        value: ValueSource::Computed(std::sync::Arc::new(Failing)),
+        actions: ActionSet::ALWAYS,
+        secret: false,
+    });
+    let p = person("p1", "Jansen", "Sales", None);
+    let e = evaluate(&p, &policy, today());
+    assert_eq!(
+        e.errors,
+        vec!["field nickName: TypeError: x is undefined (line 3)".to_owned()]
+    );
+    let plan = diff(&DiffInput {
+        target: &policy.target,
+        capabilities: &Capabilities::default(),
+        evaluations: &[
+            e,
+            evaluate(
+                &person("p2", "Bakker", "ICT", None),
+                &policy_without_failing(),
+                today(),
+            ),
+        ],
+        held: &HashSet::new(),
+        observed: &Observed::default(),
+        links: &[],
+        fingerprints: &HashMap::new(),
+        fingerprint: &|_: &AccountRef, _: &str, v: &Value| v.to_string(),
+        correlation: &policy.correlation,
+        managed: &policy.managed_groups(),
+        secret_fields: &BTreeSet::new(),
+        departed: &[],
+    });
+    assert_eq!(plan.held.len(), 1);
+    assert!(plan.held[0].reason.contains("nickName") && plan.held[0].reason.contains("line 3"));
+    assert!(
+        plan.actions.iter().all(|a| a.person.as_str() == "p2"),
+        "the others proceed"
+    );
+    assert_eq!(plan.count(ActionKind::Create), 1);
+}
