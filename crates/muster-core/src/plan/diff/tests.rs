@@ -643,11 +643,7 @@ fn a_mapping_that_cannot_be_computed_holds_only_that_person() {
         capabilities: &Capabilities::default(),
         evaluations: &[
             e,
-            evaluate(
-                &person("p2", "Bakker", "ICT", None),
-                &policy_without_failing(),
-                today(),
-            ),
+            evaluate(&person("p2", "Bakker", "ICT", None), &plain, today()),
         ],
         held: &HashSet::new(),
         observed: &Observed::default(),
