@@ -42,6 +42,25 @@ impl TokenBucket {
         }
     }
 
+    /// Evenly spaced, without bursts: at most `requests` in *any* interval of length `per`.
+    /// For a target whose limiter's shape is unknown (Zivver documents a budget per window):
+    /// a full bucket's burst followed by the steady rate can exceed a fixed window, and every
+    /// 429 costs the whole target a pause.
+    pub fn paced(requests: u32, per: Duration) -> Self {
+        let steady = f64::from(requests.max(2) - 1);
+        let per_second = steady / per.as_secs_f64().max(0.001);
+        let now = Instant::now();
+        Self {
+            capacity: 1.0,
+            per_second,
+            state: Mutex::new(State {
+                tokens: 1.0,
+                refilled_at: now,
+                not_before: now,
+            }),
+        }
+    }
+
     /// Waits for a token (and for any target-wide pause to end), then takes it.
     pub async fn acquire(&self) {
         loop {
@@ -146,5 +165,36 @@ mod tests {
         let until = bucket.not_before();
         bucket.pause_for(Duration::from_secs(1));
         assert_eq!(bucket.not_before(), until);
+    }
+
+    #[test]
+    fn paced_never_exceeds_the_budget_in_any_window() {
+        let bucket = TokenBucket::paced(50, Duration::from_secs(10));
+        let start = Instant::now();
+        let mut granted = Vec::new();
+        let mut now = start;
+        // Step through 60 s of simulated time in 1 ms steps, taking every token offered.
+        while now < start + Duration::from_secs(60) {
+            if bucket.try_take(now).is_none() {
+                granted.push(now);
+            }
+            now += Duration::from_millis(1);
+        }
+        for (i, t) in granted.iter().enumerate() {
+            let in_window = granted[i..]
+                .iter()
+                .take_while(|u| **u < *t + Duration::from_secs(10))
+                .count();
+            assert!(
+                in_window <= 50,
+                "{in_window} requests within 10 s from {:?}",
+                *t - start
+            );
+        }
+        assert!(
+            granted.len() >= 290,
+            "the budget is still used: {}",
+            granted.len()
+        );
     }
 }

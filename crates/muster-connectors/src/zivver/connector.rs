@@ -188,7 +188,7 @@ fn shared_bucket(api_url: &str, token: &Secret, requests: u32, per: Duration) ->
         return bucket;
     }
     r.buckets.retain(|_, b| b.strong_count() > 0);
-    let bucket = Arc::new(TokenBucket::new(requests, per));
+    let bucket = Arc::new(TokenBucket::paced(requests, per));
     r.buckets.insert(key, Arc::downgrade(&bucket));
     bucket
 }

@@ -1,0 +1,349 @@
+//! `muster-bench`: the benchmarks that need whole processes, simulators or a real server.
+//! Every subcommand prints figures; `docs/BENCHMARKS.md` records them with the command.
+//!
+//! ```text
+//! muster-bench plan-memory --persons 100000        # plan time + peak RSS, 3 targets
+//! muster-bench requests --persons 10000            # HTTP requests per applied change vs naive
+//! muster-bench zivver-budget --persons 200         # share of Zivver's 50/10 s budget used, 429s
+//! muster-bench creates --persons 2000 [--scim2-server BIN]   # unthrottled creates per second
+//! ```
+
+// A benchmark harness: a failed set-up is the report.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod naive;
+mod org;
+mod plan_memory;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use muster_core::plan::ActionKind;
+use muster_core::report::RunSummary;
+use muster_engine::{Config, Engine};
+use muster_sim::scim::{RunningScimSim, ScimSim, ScimSimConfig};
+use muster_sim::zivver::{RunningZivverSim, ZivverSim, ZivverSimConfig, ZivverSwitches};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+#[derive(Parser)]
+struct Args {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Plan time and peak memory (RSS) of evaluate + diff for N persons × 3 targets.
+    PlanMemory {
+        #[arg(long, default_value_t = 100_000)]
+        persons: usize,
+    },
+    /// HTTP requests per applied change (initial load, then a 2 % day) against both simulators,
+    /// beside a per-person "read, then write" client on the same simulators.
+    Requests {
+        #[arg(long, default_value_t = 10_000)]
+        persons: usize,
+    },
+    /// A long apply against Zivver's real budget (50 per 10 s): the share used and the 429s.
+    ZivverBudget {
+        #[arg(long, default_value_t = 200)]
+        persons: usize,
+    },
+    /// Creates per second against the SCIM simulator, and against scim2-server when given.
+    Creates {
+        #[arg(long, default_value_t = 2000)]
+        persons: usize,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        /// Path of the scim2-server binary (e.g. .venv-scim2/bin/scim2-server).
+        #[arg(long)]
+        scim2_server: Option<String>,
+    },
+}
+
+fn day(n: u32) -> chrono::NaiveDate {
+    if n == 1 {
+        chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap_or_default()
+    } else {
+        chrono::NaiveDate::from_ymd_opt(2026, 3, 3).unwrap_or_default()
+    }
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    match args.command {
+        Cmd::PlanMemory { persons } => plan_memory::run(persons),
+        Cmd::Requests { persons } => rt.block_on(requests(persons)),
+        Cmd::ZivverBudget { persons } => rt.block_on(zivver_budget(persons)),
+        Cmd::Creates {
+            persons,
+            concurrency,
+            scim2_server,
+        } => rt.block_on(creates(persons, concurrency, scim2_server)),
+    }
+}
+
+struct Sims {
+    scim: RunningScimSim,
+    zivver: RunningZivverSim,
+}
+
+async fn sims(zivver_rate_limit: bool) -> Result<Sims> {
+    let scim = ScimSim::start(ScimSimConfig {
+        token: "bench".into(),
+        ..ScimSimConfig::default()
+    })
+    .await?;
+    for d in org::DEPARTMENTS {
+        scim.state
+            .seed_group(serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": format!("Dept {d}")}))
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    }
+    let zivver = ZivverSim::start(ZivverSimConfig {
+        tokens: vec!["bench".into()],
+        divisions: org::DEPARTMENTS.iter().map(|d| (*d).to_owned()).collect(),
+        switches: ZivverSwitches {
+            rate_limit: zivver_rate_limit,
+            ..ZivverSwitches::default()
+        },
+        ..ZivverSimConfig::default()
+    })
+    .await?;
+    for f in org::FUNCTIONAL_ACCOUNTS {
+        zivver
+            .state
+            .seed_group(serde_json::json!({"displayName": f, "members": []}))
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    }
+    Ok(Sims { scim, zivver })
+}
+
+async fn engine(dir: &Path, config: &str, overrides: Vec<(String, String)>) -> Result<Engine> {
+    std::fs::write(dir.join("token"), "bench")?;
+    std::fs::write(dir.join("muster.toml"), config)?;
+    let config = Config::load_with_env(&dir.join("muster.toml"), overrides.into_iter())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Engine::open(config).await?)
+}
+
+/// Requests the simulator answered, split into list pages and the rest.
+fn split(counters: &BTreeMap<String, u64>) -> (u64, u64) {
+    let mut pages = 0;
+    let mut other = 0;
+    for (key, n) in counters {
+        if key == "GET /Users" || key == "GET /Groups" {
+            pages += n;
+        } else {
+            other += n;
+        }
+    }
+    (pages, other)
+}
+
+fn delta(after: &BTreeMap<String, u64>, before: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
+    after
+        .iter()
+        .map(|(k, v)| (k.clone(), v - before.get(k).copied().unwrap_or(0)))
+        .filter(|(_, v)| *v > 0)
+        .collect()
+}
+
+fn done_by_kind(summary: &RunSummary, target: &str) -> BTreeMap<ActionKind, usize> {
+    summary
+        .targets
+        .iter()
+        .filter(|t| t.target.as_str() == target)
+        .flat_map(|t| t.by_action.iter().map(|(k, c)| (*k, c.done)))
+        .collect()
+}
+
+fn report(
+    label: &str,
+    target: &str,
+    summary: &RunSummary,
+    requests: &BTreeMap<String, u64>,
+) -> Result<()> {
+    let done = done_by_kind(summary, target);
+    let failed: usize = summary
+        .targets
+        .iter()
+        .filter(|t| t.target.as_str() == target)
+        .map(|t| t.totals().failed)
+        .sum();
+    if failed > 0 {
+        bail!("{label} {target}: {failed} actions failed; figures would be meaningless");
+    }
+    let changes: usize = done
+        .iter()
+        .filter(|(k, _)| **k != ActionKind::Correlate)
+        .map(|(_, n)| n)
+        .sum();
+    let (pages, other) = split(requests);
+    println!(
+        "{label:<8} {target:<7} applied={changes:<6} requests={:<6} pages={pages:<4} per_change={:.3}  by_kind={:?}",
+        pages + other,
+        other as f64 / changes.max(1) as f64,
+        done
+    );
+    println!("         {target:<7} requests by route: {requests:?}");
+    Ok(())
+}
+
+async fn requests(n: usize) -> Result<()> {
+    let s = sims(false).await?;
+    let dir = tempfile::tempdir()?;
+    org::write_export(dir.path(), n, 0)?;
+    let overrides = vec![
+        (
+            "MUSTER__TARGETS__SCIM__CONNECTION__BASE_URL".to_owned(),
+            s.scim.base_url.clone(),
+        ),
+        (
+            "MUSTER__TARGETS__ZIVVER__CONNECTION__BASE_URL".to_owned(),
+            s.zivver.base_url.clone(),
+        ),
+    ];
+    let engine = engine(
+        dir.path(),
+        &org::config(dir.path(), true, true, 8, 1_000_000),
+        overrides,
+    )
+    .await?;
+    for (label, changed_every, today) in [("initial", 0, day(1)), ("day+2%", 50, day(2))] {
+        org::write_export(dir.path(), n, changed_every)?;
+        let (scim_before, zivver_before) = (s.scim.state.counters(), s.zivver.state.counters());
+        let started = Instant::now();
+        let r = engine.apply(today, None).await?;
+        let took = started.elapsed().as_secs_f64();
+        println!("{label}: {n} persons, applied in {took:.1} s");
+        report(
+            label,
+            "scim",
+            &r.summary,
+            &delta(&s.scim.state.counters(), &scim_before),
+        )?;
+        report(
+            label,
+            "zivver",
+            &r.summary,
+            &delta(&s.zivver.state.counters(), &zivver_before),
+        )?;
+    }
+    // The same workload through a per-person "read, then write" client, on fresh simulators.
+    let fresh = sims(false).await?;
+    naive::run(&fresh.scim, &fresh.zivver, n).await
+}
+
+async fn zivver_budget(n: usize) -> Result<()> {
+    let s = sims(true).await?;
+    let dir = tempfile::tempdir()?;
+    org::write_export(dir.path(), n, 0)?;
+    let overrides = vec![(
+        "MUSTER__TARGETS__ZIVVER__CONNECTION__BASE_URL".to_owned(),
+        s.zivver.base_url.clone(),
+    )];
+    let engine = engine(
+        dir.path(),
+        &org::config(dir.path(), false, true, 8, 50),
+        overrides,
+    )
+    .await?;
+    let started = Instant::now();
+    let r = engine.apply(day(1), None).await?;
+    let took = started.elapsed().as_secs_f64();
+    let rejected = s
+        .zivver
+        .state
+        .fault_log()
+        .iter()
+        .filter(|e| format!("{:?}", e.fault) == "RateLimited")
+        .count() as u64;
+    let answered = s.zivver.state.total_requests();
+    let accepted = answered.saturating_sub(rejected);
+    let t = r.summary.targets[0].totals();
+    // Share of the budget rate (50 per 10 s = 5 per s) over the whole apply, reads included.
+    let rate = accepted as f64 / took;
+    println!(
+        "zivver budget: {n} persons, {} actions done, {} failed, {took:.1} s, {accepted} requests accepted = {rate:.2}/s = {:.1} % of the 5/s budget, {rejected} answered 429",
+        t.done,
+        t.failed,
+        100.0 * rate / 5.0
+    );
+    Ok(())
+}
+
+async fn creates(n: usize, concurrency: usize, scim2_server: Option<String>) -> Result<()> {
+    let s = sims(false).await?;
+    let mut targets = vec![("muster-sim".to_owned(), s.scim.base_url.clone(), None)];
+    let mut server = None;
+    if let Some(bin) = scim2_server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let child = std::process::Command::new(&bin)
+            .args([
+                "--hostname",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--bearer-token",
+                "bench",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .with_context(|| format!("cannot start {bin}"))?;
+        server = Some(child);
+        let url = format!("http://127.0.0.1:{port}/v2");
+        let client = reqwest::Client::new();
+        let mut ready = false;
+        for _ in 0..150 {
+            if client
+                .get(format!("{url}/ServiceProviderConfig"))
+                .send()
+                .await
+                .is_ok()
+            {
+                ready = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        if !ready {
+            bail!("scim2-server did not start");
+        }
+        targets.push(("scim2-server".to_owned(), url, None::<()>));
+    }
+    for (name, url, _) in targets {
+        let dir = tempfile::tempdir()?;
+        org::write_export(dir.path(), n, 0)?;
+        // Creates only: no group rule.
+        let config = org::config(dir.path(), true, false, concurrency, 0).replace(
+            "dynamic_permissions = [{ template = \"Dept {Contract.Department}\" }]",
+            "",
+        );
+        let engine = engine(
+            dir.path(),
+            &config,
+            vec![(
+                "MUSTER__TARGETS__SCIM__CONNECTION__BASE_URL".to_owned(),
+                url,
+            )],
+        )
+        .await?;
+        let started = Instant::now();
+        let r = engine.apply(day(1), None).await?;
+        let took = started.elapsed().as_secs_f64();
+        let t = r.summary.targets[0].totals();
+        println!("creates against {name}: {} done, {} failed in {took:.2} s = {:.0} creates/s (concurrency {concurrency})", t.done, t.failed, t.done as f64 / took);
+    }
+    if let Some(mut child) = server {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    Ok(())
+}
