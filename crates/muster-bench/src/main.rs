@@ -8,9 +8,6 @@
 //! muster-bench creates --persons 2000 [--scim2-server BIN]   # unthrottled creates per second
 //! ```
 
-// A benchmark harness: a failed set-up is the report.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
 mod naive;
 mod org;
 mod plan_memory;

@@ -24,7 +24,7 @@ pub fn write_export(dir: &Path, n: usize, changed_every: usize) -> anyhow::Resul
     for i in 0..n {
         let id = 100_000 + i;
         let changed = changed_every > 0 && i % changed_every == 1;
-        let leaver = changed && (i / changed_every) % 3 == 0;
+        let leaver = changed && (i / changed_every).is_multiple_of(3);
         let dept_index = if changed && !leaver { i + 1 } else { i };
         writeln!(
             persons,
@@ -54,7 +54,7 @@ pub fn config(
 ) -> String {
     let token = dir.join("token");
     let token = format!("{{ file = {:?} }}", token.display().to_string());
-    let mut c = format!(
+    let mut c = String::from(
         r#"[store]
 path = "muster.db"
 
@@ -67,7 +67,7 @@ contracts = "contracts.csv"
 name = "employees"
 account = true
 access = true
-"#
+"#,
     );
     if scim {
         c += &format!(
