@@ -92,6 +92,11 @@ pub enum Command {
         #[arg(long)]
         today: Option<chrono::NaiveDate>,
     },
+    /// Try field mappings on persons without touching any target.
+    Mapping {
+        #[command(subcommand)]
+        command: MappingCommand,
+    },
     /// Run a local simulator of a target API on 127.0.0.1.
     Sim {
         #[command(subcommand)]
@@ -102,6 +107,29 @@ pub enum Command {
         /// Folder for the demo's database and files (emptied first).
         #[arg(long, default_value = "demo")]
         dir: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MappingCommand {
+    /// Every mapped field's value per person for one action, or the error that would hold
+    /// that person. Unique fields (`UniqueFieldNames`) are made unique among these persons.
+    Eval {
+        /// A HelloID fieldMapping.json.
+        #[arg(long)]
+        mapping: PathBuf,
+        /// The persons: a JSON export (an array of persons in Muster's shape) or a persons CSV.
+        #[arg(long)]
+        persons: PathBuf,
+        /// A contracts CSV to join to a persons CSV.
+        #[arg(long)]
+        contracts: Option<PathBuf>,
+        /// The action whose fields are shown: create, update, enable, disable or delete.
+        #[arg(long, default_value = "create")]
+        action: String,
+        /// Choose primary contracts as of this date (YYYY-MM-DD) instead of today.
+        #[arg(long)]
+        today: Option<chrono::NaiveDate>,
     },
 }
 

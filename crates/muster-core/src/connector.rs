@@ -218,6 +218,24 @@ impl ConnectorError {
     pub fn stops_target(&self) -> bool {
         matches!(self, Self::Unauthorized { .. })
     }
+
+    /// The target itself misbehaved — no answer, a server error, throttling that outlasted
+    /// the retries, an answer that breaks the protocol — as opposed to refusing one person's
+    /// change (a 4xx, a missing account or group). Quarantine counts these.
+    pub fn is_target_fault(&self) -> bool {
+        match self {
+            Self::RateLimited { .. }
+            | Self::Uncertain { .. }
+            | Self::Protocol { .. }
+            | Self::IncompleteRead { .. } => true,
+            Self::Rejected { status, .. } => *status >= 500,
+            Self::Conflict { .. }
+            | Self::AccountGone { .. }
+            | Self::GroupGone { .. }
+            | Self::Unauthorized { .. }
+            | Self::Config { .. } => false,
+        }
+    }
 }
 
 /// A connected application. Small on purpose: the executor composes everything else.

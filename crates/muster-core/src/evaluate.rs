@@ -1,11 +1,16 @@
 //! Evaluate: rules + lifecycle + field mappings → the desired state of one person in one target.
+//!
+//! [`evaluate`] handles one person; [`evaluate_all`] runs it for a whole population on every
+//! core (computed mappings run JavaScript, which is what makes this stage CPU-bound). Unique
+//! values (user names) are settled afterwards across the population, in [`crate::unique`].
 
 use crate::connector::Attributes;
-use crate::mapping::FieldMapping;
+use crate::mapping::{FieldMapping, ValueSource};
 use crate::model::{Contract, ExternalId, Person, PersonPath, TargetName};
 use crate::rules::{shift, ContractSelection, Rule};
 use chrono::NaiveDate;
 use std::collections::{BTreeSet, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Lifecycle by contract dates, per target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -52,6 +57,15 @@ impl ManagedGroups {
 }
 
 impl TargetPolicy {
+    /// Tells every computed mapping that a run begins (see [`ComputedValue::start_run`](crate::mapping::ComputedValue::start_run)).
+    pub fn start_run(&self) {
+        for m in &self.mappings {
+            if let ValueSource::Computed(c) = &m.value {
+                c.start_run();
+            }
+        }
+    }
+
     /// Static permission names of every rule for this target, plus every dynamic template's
     /// literal prefix (when it has one).
     pub fn managed_groups(&self) -> ManagedGroups {
@@ -176,6 +190,64 @@ pub fn evaluate(person: &Person, policy: &TargetPolicy, today: NaiveDate) -> Eva
             .map(|v| v.into_owned()),
         errors,
     }
+}
+
+/// Persons per unit of work handed to a thread; small enough to balance, large enough that
+/// handing out work costs nothing next to evaluating it.
+const BLOCK: usize = 256;
+
+/// Evaluates every person, in order, on all cores when there is enough work. Each worker
+/// thread takes the next block of persons until none are left, so persons whose computed
+/// values are cached (cheap) and persons whose scripts run (dear) spread evenly.
+///
+/// Blocks the calling thread until done; the threads are scoped, so no person is cloned.
+pub fn evaluate_all(
+    persons: &[Person],
+    policy: &TargetPolicy,
+    today: NaiveDate,
+) -> Vec<Evaluation> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = cores.min(persons.len().div_ceil(BLOCK));
+    if threads <= 1 {
+        return persons.iter().map(|p| evaluate(p, policy, today)).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done: Vec<(usize, Vec<Evaluation>)> = Vec::new();
+        loop {
+            let block = next.fetch_add(1, Ordering::Relaxed);
+            let start = block * BLOCK;
+            let Some(chunk) = persons.get(start..(start + BLOCK).min(persons.len())) else {
+                break;
+            };
+            if chunk.is_empty() {
+                break;
+            }
+            done.push((
+                block,
+                chunk.iter().map(|p| evaluate(p, policy, today)).collect(),
+            ));
+        }
+        done
+    };
+    let mut blocks: Vec<(usize, Vec<Evaluation>)> = std::thread::scope(|s| {
+        let helpers: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
+        // The calling thread works too instead of only waiting.
+        let mut all = work();
+        for h in helpers {
+            match h.join() {
+                Ok(done) => all.extend(done),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        all
+    });
+    blocks.sort_unstable_by_key(|(block, _)| *block);
+    let mut out = Vec::with_capacity(persons.len());
+    for (_, evaluations) in blocks {
+        out.extend(evaluations);
+    }
+    out
 }
 
 fn in_scope(c: &Contract, lifecycle: Lifecycle, today: NaiveDate) -> bool {
@@ -346,6 +418,23 @@ mod tests {
             evaluate(&p, &policy(lc), d("2026-02-10")).state,
             AccountState::Absent
         );
+    }
+
+    #[test]
+    fn evaluate_all_keeps_the_order_across_threads() {
+        let persons: Vec<Person> = (0..1000)
+            .map(|i| {
+                let mut p = person("2025-01-01", None);
+                p.external_id = format!("{i:04}").into();
+                p
+            })
+            .collect();
+        let all = evaluate_all(&persons, &policy(Lifecycle::default()), d("2026-01-01"));
+        assert_eq!(all.len(), 1000);
+        for (p, e) in persons.iter().zip(&all) {
+            assert_eq!(p.external_id, e.person);
+        }
+        assert!(evaluate_all(&[], &policy(Lifecycle::default()), d("2026-01-01")).is_empty());
     }
 
     #[test]

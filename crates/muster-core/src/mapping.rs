@@ -217,12 +217,19 @@ pub enum ValueSource {
 /// A value computed by an evaluator this crate does not know (the JavaScript engine of
 /// `muster-mapping`). `iteration` is 0 on the first try; unique fields (user names) are asked
 /// again with 1, 2, … while the value collides.
+///
+/// Implementations may keep results between runs (a script is only re-run for persons whose
+/// record changed); [`start_run`](ComputedValue::start_run) tells them a new run begins.
 pub trait ComputedValue: Send + Sync + fmt::Debug {
     fn compute(
         &self,
         person: &Person,
         iteration: u32,
     ) -> Result<Option<serde_json::Value>, ComputeError>;
+
+    /// Called once per run and target before any person is evaluated, so an implementation
+    /// that caches results can drop what the previous run did not use. Default: nothing.
+    fn start_run(&self) {}
 }
 
 /// Why a computed value could not be produced: the person is held for that target with this

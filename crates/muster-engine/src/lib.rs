@@ -2,6 +2,8 @@
 //! `muster-core` over data fetched from the source, the store and the targets ([`run`]), and
 //! executes gated plans through connectors with a journal and audit trail ([`execute`]).
 //! [`import`] reads a target and reports how its accounts correlate with persons.
+//! [`recover`] settles what a run that died left in the journal, under the [`lock`] that keeps
+//! one apply per store.
 
 pub mod config;
 pub mod connectors;
@@ -9,7 +11,9 @@ pub mod error;
 pub mod execute;
 pub mod fingerprint;
 pub mod import;
+pub mod lock;
 pub mod progress;
+pub mod recover;
 pub mod run;
 
 pub use config::Config;

@@ -16,13 +16,14 @@ use crate::progress::{Progress, Silent};
 use chrono::NaiveDate;
 use futures::future::join_all;
 use muster_core::connector::{Connector, Observed};
-use muster_core::evaluate::{evaluate, Evaluation};
+use muster_core::evaluate::{evaluate_all, Evaluation};
 use muster_core::gate::{source_gate, target_gate, GatedPlan, SourceDelta};
 use muster_core::model::{AccountRef, ExternalId, Person, SourceRecord, TargetName};
 use muster_core::plan::{
     diff, ActionKind, DiffInput, LinkState as PlanLinkState, Plan, StoredLink, TargetPlan,
 };
 use muster_core::report::{RunSummary, TargetSummary};
+use muster_core::unique::{make_unique, UniqueInput};
 use muster_sources::SourceRead;
 use muster_store::{Approval, LinkState, RunMode, SnapshotPerson, Store};
 use sha2::{Digest, Sha256};
@@ -274,14 +275,23 @@ impl Engine {
             .map(|f| ((f.account, f.field), f.hmac))
             .collect();
         let key = self.store.fingerprint_key().await?;
-        let evaluations: Vec<Evaluation> = persons
-            .iter()
-            .map(|p| evaluate(p, &t.policy, today))
-            .collect();
-        let departed_evaluations: Vec<Evaluation> = departed
-            .iter()
-            .map(|p| evaluate(p, &t.policy, today))
-            .collect();
+        // Evaluate on every core (mapping scripts make this CPU work; it blocks this task until
+        // done), then settle unique values (user names) across the population and the target.
+        t.policy.start_run();
+        let mut evaluations: Vec<Evaluation> = evaluate_all(persons, &t.policy, today);
+        make_unique(
+            persons,
+            &mut evaluations,
+            &UniqueInput {
+                mappings: &t.policy.mappings,
+                uniqueness: &t.unique,
+                observed: &observed,
+                links: &links,
+                correlation: &t.policy.correlation,
+                held,
+            },
+        );
+        let departed_evaluations: Vec<Evaluation> = evaluate_all(departed, &t.policy, today);
         let target = t.name.clone();
         let fp = move |account: &AccountRef, field: &str, value: &serde_json::Value| {
             fingerprint(&key, &target, account, field, value)
@@ -353,6 +363,9 @@ impl Engine {
         today: NaiveDate,
         expected: Option<&Plan>,
     ) -> Result<RunReport, EngineError> {
+        // Held until the run is closed: no other process writes through this store meanwhile,
+        // so runs left unfinished are dead and recovery may settle them.
+        let _lock = crate::lock::ApplyLock::acquire(&self.config.store_path)?;
         let run = self
             .store
             .start_run(RunMode::Apply, &self.config.digest)
@@ -368,7 +381,7 @@ impl Engine {
         today: NaiveDate,
         expected: Option<&Plan>,
     ) -> Result<RunReport, EngineError> {
-        let prepared = self.prepare(today).await?;
+        let mut prepared = self.prepare(today).await?;
         if let Some(expected) = expected {
             check_unchanged(expected, &prepared.plan)?;
         }
@@ -383,6 +396,11 @@ impl Engine {
             });
         }
         self.record_blocked(run, &prepared).await?;
+        let fresh: Vec<&TargetPlan> = prepared.gated.iter().map(|g| &g.plan).collect();
+        let recovered = crate::recover::recover(self.store.as_ref(), run, &fresh).await?;
+        if !recovered.is_empty() {
+            prepared.warnings.push(recovered.describe());
+        }
         let key = self.store.fingerprint_key().await?;
         let mut contexts = Vec::new();
         for g in &prepared.gated {
@@ -401,6 +419,7 @@ impl Engine {
                     correlation: t.policy.correlation.clone(),
                     fingerprint_key: key.clone(),
                     progress: self.progress.clone(),
+                    quarantine: t.quarantine,
                 },
                 g,
             ));

@@ -50,6 +50,26 @@ pub struct Faults {
     pub hang_ms: u64,
     /// Share of requests that hang when `hang_ms` > 0. Default: 1.0 (every request).
     pub hang_ratio: f64,
+    /// Statuses answered by `error_5xx_ratio`, one picked per failure by a seeded draw, e.g.
+    /// `[500, 502, 503]`. `Retry-After` goes only with a 503. Default: `[503]`.
+    pub error_statuses: Vec<u16>,
+    /// Share of requests answered 429 *without* being applied, whatever the rate limit, with
+    /// `Retry-After: <throttle_retry_after_s>` when `retry_after` is on. Default: 0.0.
+    pub throttle_ratio: f64,
+    /// Seconds sent in `Retry-After` with a `throttle_ratio` 429. Default: 1.
+    pub throttle_retry_after_s: u64,
+    /// Share of requests applied and answered with their status, but with the body cut short
+    /// into malformed JSON (an empty body becomes a cut-off `200`). Default: 0.0.
+    pub malformed_json_ratio: f64,
+    /// Delay, in milliseconds, before a share of the requests is handled: slow answers,
+    /// meant to stay within the client's timeout. 0 disables it. Default: 0.
+    pub slow_ms: u64,
+    /// Share of requests delayed by `slow_ms`. Default: 0.0.
+    pub slow_ratio: f64,
+    /// Apply the failures, hangs and slowness only to requests that may change something (not
+    /// GET), so a client can still read and plan. Latency and the rate limit stay on every
+    /// request. Default: off.
+    pub only_writes: bool,
 }
 
 impl Default for Faults {
@@ -66,6 +86,13 @@ impl Default for Faults {
             drop_after_apply_ratio: 0.0,
             hang_ms: 0,
             hang_ratio: 1.0,
+            error_statuses: vec![503],
+            throttle_ratio: 0.0,
+            throttle_retry_after_s: 1,
+            malformed_json_ratio: 0.0,
+            slow_ms: 0,
+            slow_ratio: 0.0,
+            only_writes: false,
         }
     }
 }
@@ -83,6 +110,10 @@ pub enum Verdict {
     FailAfterApply,
     /// Apply, then close the connection without answering.
     DropAfterApply,
+    /// Answer 429 without applying.
+    Throttle,
+    /// Apply, then answer with the body cut into malformed JSON.
+    MalformedJson,
 }
 
 impl Faults {
@@ -94,6 +125,8 @@ impl Faults {
             (self.drop_ratio, Verdict::Drop),
             (self.error_5xx_after_apply_ratio, Verdict::FailAfterApply),
             (self.drop_after_apply_ratio, Verdict::DropAfterApply),
+            (self.throttle_ratio, Verdict::Throttle),
+            (self.malformed_json_ratio, Verdict::MalformedJson),
         ];
         let mut upper = 0.0;
         for (ratio, verdict) in bands {
@@ -103,6 +136,31 @@ impl Faults {
             }
         }
         Verdict::Pass
+    }
+
+    /// Whether any failure ratio is set, i.e. a draw is needed for every request.
+    pub fn any_failure(&self) -> bool {
+        self.error_5xx_ratio
+            + self.drop_ratio
+            + self.error_5xx_after_apply_ratio
+            + self.drop_after_apply_ratio
+            + self.throttle_ratio
+            + self.malformed_json_ratio
+            > 0.0
+    }
+
+    /// The status of one injected server error, picked from `error_statuses` by `draw`.
+    pub fn error_status(&self, draw: f64) -> StatusCode {
+        let statuses = if self.error_statuses.is_empty() {
+            &[503][..]
+        } else {
+            &self.error_statuses[..]
+        };
+        let at = ((draw.clamp(0.0, 1.0) * statuses.len() as f64) as usize).min(statuses.len() - 1);
+        StatusCode::from_u16(statuses[at])
+            .ok()
+            .filter(StatusCode::is_server_error)
+            .unwrap_or(StatusCode::SERVICE_UNAVAILABLE)
     }
 }
 
@@ -227,37 +285,44 @@ pub async fn inject<S: FaultSource>(State(source): State<S>, req: Request, next:
             return with_retry_after(resp, faults.retry_after.then_some(wait_s));
         }
     }
-    let verdict = if faults.error_5xx_ratio
-        + faults.drop_ratio
-        + faults.error_5xx_after_apply_ratio
-        + faults.drop_after_apply_ratio
-        > 0.0
-    {
+    if faults.only_writes && req.method() == axum::http::Method::GET {
+        return next.run(req).await;
+    }
+    if faults.slow_ms > 0 && source.injector().draw() < faults.slow_ratio {
+        tokio::time::sleep(Duration::from_millis(faults.slow_ms)).await;
+    }
+    let verdict = if faults.any_failure() {
         faults.verdict(source.injector().draw())
     } else {
         Verdict::Pass
     };
     let hang = faults.hang_ms > 0 && source.injector().draw() < faults.hang_ratio;
     tracing::debug!(?verdict, hang, "Simulated fault verdict.");
-    let unavailable = || {
-        let resp = source.render_error(StatusCode::SERVICE_UNAVAILABLE, "simulated server error");
-        with_retry_after(
-            resp,
-            faults.retry_after.then_some(UNAVAILABLE_RETRY_AFTER_S),
-        )
+    let server_error = |status: StatusCode| {
+        let resp = source.render_error(status, "simulated server error");
+        let retry = faults.retry_after && status == StatusCode::SERVICE_UNAVAILABLE;
+        with_retry_after(resp, retry.then_some(UNAVAILABLE_RETRY_AFTER_S))
     };
     let resp = match verdict {
-        Verdict::Fail => return unavailable(),
+        Verdict::Fail => return server_error(faults.error_status(source.injector().draw())),
         Verdict::Drop => return dropped(),
+        Verdict::Throttle => {
+            let resp = source.render_error(StatusCode::TOO_MANY_REQUESTS, "simulated throttling");
+            return with_retry_after(
+                resp,
+                faults.retry_after.then_some(faults.throttle_retry_after_s),
+            );
+        }
         Verdict::Pass => next.run(req).await,
         Verdict::FailAfterApply => {
             let _applied = next.run(req).await;
-            unavailable()
+            server_error(StatusCode::SERVICE_UNAVAILABLE)
         }
         Verdict::DropAfterApply => {
             let _applied = next.run(req).await;
             dropped()
         }
+        Verdict::MalformedJson => malformed(next.run(req).await).await,
     };
     if hang {
         // Applied already: a client that gives up waiting cannot know whether it took effect.
@@ -274,6 +339,24 @@ fn with_retry_after(mut resp: Response, seconds: Option<u64>) -> Response {
         }
     }
     resp
+}
+
+/// The same answer with its JSON body cut in half, so it no longer parses; an empty body
+/// (a 204) becomes a `200` with a JSON object that stops short.
+pub async fn malformed(resp: Response) -> Response {
+    let (mut parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let cut: Vec<u8> = if bytes.iter().all(u8::is_ascii_whitespace) {
+        parts.status = StatusCode::OK;
+        br#"{"schemas": ["urn:ietf:params:scim:api:"#.to_vec()
+    } else {
+        bytes[..bytes.len() / 2].to_vec()
+    };
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    parts.headers.remove(axum::http::header::ETAG);
+    Response::from_parts(parts, axum::body::Body::from(cut))
 }
 
 /// A response that [`crate::serve`] turns into a closed connection.
@@ -302,6 +385,52 @@ mod tests {
         assert_eq!(f.verdict(0.3), Verdict::DropAfterApply);
         assert_eq!(f.verdict(0.6), Verdict::Pass);
         assert_eq!(Faults::default().verdict(0.0), Verdict::Pass);
+        let g = Faults {
+            throttle_ratio: 0.5,
+            malformed_json_ratio: 0.5,
+            ..Faults::default()
+        };
+        assert_eq!(g.verdict(0.2), Verdict::Throttle);
+        assert_eq!(g.verdict(0.7), Verdict::MalformedJson);
+        assert!(g.any_failure() && !Faults::default().any_failure());
+    }
+
+    #[test]
+    fn injected_errors_spread_over_the_configured_statuses() {
+        let f = Faults {
+            error_statuses: vec![500, 502, 503],
+            ..Faults::default()
+        };
+        assert_eq!(f.error_status(0.0), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(f.error_status(0.5), StatusCode::BAD_GATEWAY);
+        assert_eq!(f.error_status(0.99), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(f.error_status(1.0), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            Faults::default().error_status(0.0),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        let odd = Faults {
+            error_statuses: vec![404],
+            ..Faults::default()
+        };
+        assert_eq!(odd.error_status(0.0), StatusCode::SERVICE_UNAVAILABLE);
+    }
+
+    #[tokio::test]
+    async fn a_malformed_answer_keeps_its_status_and_no_longer_parses() {
+        let ok = (StatusCode::CREATED, r#"{"id": "abc", "userName": "x"}"#).into_response();
+        let cut = malformed(ok).await;
+        assert_eq!(cut.status(), StatusCode::CREATED);
+        let body = axum::body::to_bytes(cut.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert!(serde_json::from_slice::<serde_json::Value>(&body).is_err());
+        let empty = malformed(StatusCode::NO_CONTENT.into_response()).await;
+        assert_eq!(empty.status(), StatusCode::OK);
+        let body = axum::body::to_bytes(empty.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        assert!(!body.is_empty() && serde_json::from_slice::<serde_json::Value>(&body).is_err());
     }
 
     #[tokio::test(start_paused = true)]

@@ -209,6 +209,10 @@ impl Store for SqliteStore {
         runs::run(&self.pool, run).await
     }
 
+    async fn unfinished_runs(&self, except_run: &str) -> Result<Vec<RunRecord>, StoreError> {
+        runs::unfinished_runs(&self.pool, except_run).await
+    }
+
     async fn latest_snapshot(&self, source: &str) -> Result<Option<SnapshotMeta>, StoreError> {
         snapshots::latest_snapshot(&self.pool, source).await
     }
@@ -280,6 +284,18 @@ impl Store for SqliteStore {
         journal::journal_set(&self.pool, run, target, action, state, detail).await
     }
 
+    async fn journal_settle(
+        &self,
+        run: &str,
+        target: &TargetName,
+        action: u32,
+        state: JournalState,
+        detail: Option<&str>,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError> {
+        journal::journal_settle(&self.pool, run, target, action, state, detail, event).await
+    }
+
     async fn journal(&self, run: &str) -> Result<Vec<JournalEntry>, StoreError> {
         journal::journal(&self.pool, run).await
     }
@@ -289,6 +305,10 @@ impl Store for SqliteStore {
         target: &TargetName,
     ) -> Result<Vec<JournalEntry>, StoreError> {
         journal::journal_in_flight(&self.pool, target).await
+    }
+
+    async fn journal_unsettled(&self, except_run: &str) -> Result<Vec<JournalEntry>, StoreError> {
+        journal::journal_unsettled(&self.pool, except_run).await
     }
 
     async fn record_blocked(

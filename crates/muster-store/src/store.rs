@@ -231,6 +231,11 @@ pub struct JournalEntry {
     pub kind: ActionKind,
     pub person: ExternalId,
     pub account: Option<AccountRef>,
+    /// The permission (group name) of a Grant or Revoke; with target, kind and person it
+    /// identifies the action across runs, so a crashed run's entry can be matched with a
+    /// fresh plan.
+    #[serde(default)]
+    pub permission: Option<String>,
     pub state: JournalState,
     /// The target's error text, why the action was skipped, or what a sent request was.
     pub detail: Option<String>,
@@ -311,6 +316,10 @@ pub trait Store: Send + Sync {
     /// The newest `limit` runs, newest first.
     async fn runs(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError>;
 
+    /// Runs that never finished, except `except_run`, oldest first: while no other process
+    /// works on the store, these are runs whose process died.
+    async fn unfinished_runs(&self, except_run: &str) -> Result<Vec<RunRecord>, StoreError>;
+
     /// A run by its id, or by a unique prefix of at least [`MIN_RUN_PREFIX`] characters
     /// (case-insensitive). `Ok(None)` when nothing matches; an error when the prefix is too
     /// short or matches several runs.
@@ -387,6 +396,19 @@ pub trait Store: Send + Sync {
         detail: Option<&str>,
     ) -> Result<(), StoreError>;
 
+    /// Moves one entry to an end state and appends its audit event in one transaction, so an
+    /// action never ends without its event, even when the process dies in between. Fails as
+    /// [`Store::journal_set`] does, and then appends nothing.
+    async fn journal_settle(
+        &self,
+        run: &str,
+        target: &TargetName,
+        action: u32,
+        state: JournalState,
+        detail: Option<&str>,
+        event: &AuditEvent,
+    ) -> Result<(), StoreError>;
+
     /// A run's journal, ordered by target and action.
     async fn journal(&self, run: &str) -> Result<Vec<JournalEntry>, StoreError>;
 
@@ -394,6 +416,10 @@ pub trait Store: Send + Sync {
     /// (the process died), to re-correlate before anything is retried. Oldest first.
     async fn journal_in_flight(&self, target: &TargetName)
         -> Result<Vec<JournalEntry>, StoreError>;
+
+    /// Entries of every run but `except_run` that have no outcome yet (`planned` or `sent`):
+    /// what a run that died left behind. Ordered by run start, run, target and action.
+    async fn journal_unsettled(&self, except_run: &str) -> Result<Vec<JournalEntry>, StoreError>;
 
     // --- Threshold blocks and approvals ---
 

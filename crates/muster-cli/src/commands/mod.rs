@@ -2,9 +2,10 @@
 
 mod demo;
 mod inspect;
+mod mapping;
 mod run;
 
-use crate::cli::{Args, Command, SimKind};
+use crate::cli::{Args, Command, MappingCommand, SimKind};
 use anyhow::{Context, Result};
 use muster_engine::Config;
 
@@ -37,6 +38,26 @@ pub async fn dispatch(args: Args) -> Result<u8> {
                 since.as_deref(),
                 run.as_deref(),
                 *limit,
+            )
+            .await
+        }
+        Command::Mapping {
+            command:
+                MappingCommand::Eval {
+                    mapping,
+                    persons,
+                    contracts,
+                    action,
+                    today,
+                },
+        } => {
+            mapping::eval(
+                &args,
+                mapping,
+                persons,
+                contracts.as_deref(),
+                action,
+                *today,
             )
             .await
         }

@@ -4,6 +4,9 @@
 // Test harness code: a panic is the failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod crash;
+mod mapping;
+
 use muster_sim::scim::{RunningScimSim, ScimSim, ScimSimConfig};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -253,6 +256,41 @@ async fn tokens_never_reach_logs_at_any_level() {
         .unwrap();
     assert!(!text(&o).is_empty());
     assert!(!text(&o).contains(TOKEN), "token in RUST_LOG=trace output");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tokens_never_reach_plan_files_reports_audit_or_the_store() {
+    let s = Setup::new(|t| t).await;
+    let plan = s.path("plan.json");
+    let mut seen = String::new();
+    for args in [
+        vec!["plan", DAY1, "--json", "--out", plan.to_str().unwrap()],
+        vec!["apply", "--yes", DAY1, "--json"],
+        vec!["apply", "--yes", DAY1],
+        vec!["audit", "--json"],
+        vec!["audit", "--person", "10001"],
+        vec!["runs", "--json"],
+        vec!["import", "--target", "scim", "--json"],
+    ] {
+        let o = s.muster(&args);
+        assert!(matches!(code(&o), 0 | 2), "{args:?}: {}", text(&o));
+        seen.push_str(&text(&o));
+    }
+    seen.push_str(&std::fs::read_to_string(&plan).unwrap());
+    assert!(seen.contains("10001"), "the outputs were read");
+    assert!(!seen.contains(TOKEN), "the token reached an output");
+    // Nor the state store, WAL included.
+    for entry in std::fs::read_dir(s.dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.to_string_lossy().contains("muster.db") {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !bytes.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()),
+                "the token is in {}",
+                path.display()
+            );
+        }
+    }
 }
 
 /// The demo configuration without its Zivver part (everything from the `# --- zivver` marker

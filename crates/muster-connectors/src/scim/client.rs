@@ -6,12 +6,13 @@
 //! [`super::connector`].
 
 use super::wire::{self, ListResponse};
-use crate::http::{HttpClient, HttpError, Method, Request, Response, Url};
+use crate::http::{retry, HttpClient, HttpError, Method, Request, Response, Url};
 use muster_core::connector::ConnectorError;
 use muster_core::TargetName;
 use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE, IF_MATCH};
 use serde_json::Value;
 use std::collections::HashSet;
+use tracing::debug;
 
 /// A 2xx answer.
 #[derive(Debug)]
@@ -77,6 +78,17 @@ impl Failure {
     }
 }
 
+/// Attempts at a request (GET, PUT, PATCH, DELETE) whose successful answer was not JSON.
+pub const GARBLED_ATTEMPTS: u32 = 3;
+
+/// Why [`interpret`](ScimClient) gave no reply.
+#[derive(Debug)]
+enum Garbled {
+    /// The answer was not JSON and the request is safe to send again.
+    Again,
+    Failure(Failure),
+}
+
 #[derive(Debug)]
 pub struct ScimClient {
     http: HttpClient,
@@ -132,12 +144,20 @@ impl ScimClient {
                 req = req.header(IF_MATCH, v);
             }
         }
-        let resp = self
-            .http
-            .send(&req)
-            .await
-            .map_err(|e| self.transport_error(&method, &bare, e))?;
-        self.interpret(method, bare, resp)
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let resp = self
+                .http
+                .send(&req)
+                .await
+                .map_err(|e| self.transport_error(&method, &bare, e))?;
+            match self.interpret(method.clone(), bare.clone(), resp, attempt) {
+                Err(Garbled::Again) => continue,
+                Err(Garbled::Failure(f)) => return Err(f),
+                Ok(reply) => return Ok(reply),
+            }
+        }
     }
 
     fn transport_error(&self, method: &Method, path: &str, e: HttpError) -> Failure {
@@ -156,20 +176,46 @@ impl ScimClient {
         })
     }
 
-    fn interpret(&self, method: Method, path: String, resp: Response) -> Result<Reply, Failure> {
+    /// Turns an answer into a [`Reply`] or a [`Failure`]. A success whose body is not JSON
+    /// (cut short, mangled by a proxy) is sent again when repeating the method is harmless,
+    /// up to [`GARBLED_ATTEMPTS`]; a POST is not repeated but comes back uncertain, since the
+    /// create may have taken effect and only a look-up can tell.
+    fn interpret(
+        &self,
+        method: Method,
+        path: String,
+        resp: Response,
+        attempt: u32,
+    ) -> Result<Reply, Garbled> {
         let status = resp.status.as_u16();
         if resp.status.is_success() {
             let body = if resp.body.iter().all(u8::is_ascii_whitespace) {
                 None
             } else {
-                Some(serde_json::from_slice::<Value>(&resp.body).map_err(|e| {
-                    ConnectorError::Protocol {
-                        target: self.target().clone(),
-                        detail: format!(
-                            "{method} {path} answered {status} with a body that is not JSON: {e}"
-                        ),
+                match serde_json::from_slice::<Value>(&resp.body) {
+                    Ok(v) => Some(v),
+                    Err(e) => {
+                        let detail = format!("answered {status} with a body that is not JSON: {e}");
+                        if method == Method::POST {
+                            return Err(Garbled::Failure(Failure::Error(
+                                ConnectorError::Uncertain {
+                                    target: self.target().clone(),
+                                    method: method.to_string(),
+                                    path,
+                                    detail,
+                                },
+                            )));
+                        }
+                        if attempt < GARBLED_ATTEMPTS && retry::is_idempotent(&method) {
+                            debug!(method = %method, path = %path, attempt, "Answer is not JSON; sending again.");
+                            return Err(Garbled::Again);
+                        }
+                        return Err(Garbled::Failure(Failure::Error(ConnectorError::Protocol {
+                            target: self.target().clone(),
+                            detail: format!("{method} {path} {detail}"),
+                        })));
                     }
-                })?)
+                }
             };
             let etag = resp.header_str("etag").map(str::to_owned).or_else(|| {
                 body.as_ref()
@@ -180,19 +226,21 @@ impl ScimClient {
         }
         let (scim_type, detail) = wire::error_detail(&resp.body);
         if status == 401 || status == 403 {
-            return Err(Failure::Error(ConnectorError::Unauthorized {
-                target: self.target().clone(),
-                status,
-                detail,
-            }));
+            return Err(Garbled::Failure(Failure::Error(
+                ConnectorError::Unauthorized {
+                    target: self.target().clone(),
+                    status,
+                    detail,
+                },
+            )));
         }
-        Err(Failure::Refused(Refusal {
+        Err(Garbled::Failure(Failure::Refused(Refusal {
             method,
             path,
             status,
             scim_type,
             detail,
-        }))
+        })))
     }
 
     /// Every resource of `endpoint` (`Users`, `Groups`), optionally filtered (`filter` is the

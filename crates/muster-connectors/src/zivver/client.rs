@@ -8,7 +8,7 @@
 //! [`super::connector`].
 
 use super::wire::{self, ListResponse};
-use crate::http::{HttpClient, HttpError, Method, Request, Response, Url};
+use crate::http::{retry, HttpClient, HttpError, Method, Request, Response, Url};
 use crate::scim::{Pager, PagingError};
 use muster_core::connector::ConnectorError;
 use muster_core::TargetName;
@@ -74,6 +74,17 @@ impl Failure {
     }
 }
 
+/// Attempts at a request (GET, PUT, PATCH, DELETE) whose successful answer was not JSON.
+pub const GARBLED_ATTEMPTS: u32 = 3;
+
+/// Why [`interpret`](ScimClient) gave no reply.
+#[derive(Debug)]
+enum Garbled {
+    /// The answer was not JSON and the request is safe to send again.
+    Again,
+    Failure(Failure),
+}
+
 #[derive(Debug)]
 pub struct ZivverClient {
     http: HttpClient,
@@ -131,20 +142,28 @@ impl ZivverClient {
                 .body(bytes);
         }
         let started = Instant::now();
-        let resp = loop {
-            match self.http.send(&req).await {
-                Ok(resp) => break resp,
-                // A 429 means nothing was applied, so any method may be sent again; the
-                // shared layer has already paused every worker on this key for the window.
-                Err(HttpError::Throttled { attempts, .. })
-                    if started.elapsed() < self.throttle_budget =>
-                {
-                    debug!(method = %method, path = %bare, attempts, "Still rate limited; waiting on.");
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let resp = loop {
+                match self.http.send(&req).await {
+                    Ok(resp) => break resp,
+                    // A 429 means nothing was applied, so any method may be sent again; the
+                    // shared layer has already paused every worker on this key for the window.
+                    Err(HttpError::Throttled { attempts, .. })
+                        if started.elapsed() < self.throttle_budget =>
+                    {
+                        debug!(method = %method, path = %bare, attempts, "Still rate limited; waiting on.");
+                    }
+                    Err(e) => return Err(self.transport_error(&method, &bare, e)),
                 }
-                Err(e) => return Err(self.transport_error(&method, &bare, e)),
+            };
+            match self.interpret(method.clone(), bare.clone(), resp, attempt) {
+                Err(Garbled::Again) => continue,
+                Err(Garbled::Failure(f)) => return Err(f),
+                Ok(reply) => return Ok(reply),
             }
-        };
-        self.interpret(method, bare, resp)
+        }
     }
 
     fn transport_error(&self, method: &Method, path: &str, e: HttpError) -> Failure {
@@ -163,37 +182,65 @@ impl ZivverClient {
         })
     }
 
-    fn interpret(&self, method: Method, path: String, resp: Response) -> Result<Reply, Failure> {
+    /// Turns an answer into a [`Reply`] or a [`Failure`]. A success whose body is not JSON
+    /// (cut short, mangled by a proxy) is sent again when repeating the method is harmless,
+    /// up to [`GARBLED_ATTEMPTS`]; a POST is not repeated but comes back uncertain, since the
+    /// create may have taken effect and only a look-up can tell.
+    fn interpret(
+        &self,
+        method: Method,
+        path: String,
+        resp: Response,
+        attempt: u32,
+    ) -> Result<Reply, Garbled> {
         let status = resp.status.as_u16();
         if resp.status.is_success() {
             let body = if resp.body.iter().all(u8::is_ascii_whitespace) {
                 None
             } else {
-                Some(serde_json::from_slice::<Value>(&resp.body).map_err(|e| {
-                    ConnectorError::Protocol {
-                        target: self.target().clone(),
-                        detail: format!(
-                            "{method} {path} answered {status} with a body that is not JSON: {e}"
-                        ),
+                match serde_json::from_slice::<Value>(&resp.body) {
+                    Ok(v) => Some(v),
+                    Err(e) => {
+                        let detail = format!("answered {status} with a body that is not JSON: {e}");
+                        if method == Method::POST {
+                            return Err(Garbled::Failure(Failure::Error(
+                                ConnectorError::Uncertain {
+                                    target: self.target().clone(),
+                                    method: method.to_string(),
+                                    path,
+                                    detail,
+                                },
+                            )));
+                        }
+                        if attempt < GARBLED_ATTEMPTS && retry::is_idempotent(&method) {
+                            debug!(method = %method, path = %path, attempt, "Answer is not JSON; sending again.");
+                            return Err(Garbled::Again);
+                        }
+                        return Err(Garbled::Failure(Failure::Error(ConnectorError::Protocol {
+                            target: self.target().clone(),
+                            detail: format!("{method} {path} {detail}"),
+                        })));
                     }
-                })?)
+                }
             };
             return Ok(Reply { status, body });
         }
         let detail = wire::error_text(&resp.body);
         if status == 401 || status == 403 {
-            return Err(Failure::Error(ConnectorError::Unauthorized {
-                target: self.target().clone(),
-                status,
-                detail,
-            }));
+            return Err(Garbled::Failure(Failure::Error(
+                ConnectorError::Unauthorized {
+                    target: self.target().clone(),
+                    status,
+                    detail,
+                },
+            )));
         }
-        Err(Failure::Refused(Refusal {
+        Err(Garbled::Failure(Failure::Refused(Refusal {
             method,
             path,
             status,
             detail,
-        }))
+        })))
     }
 
     /// Every resource of `endpoint` (`Users`, `Groups`), optionally filtered (`filter` is the

@@ -4,13 +4,16 @@
 //! - `scim2_server`: a round trip against the third-party `scim2-server` (PyPI), run when its
 //!   binary is installed, and required when `CI` is set;
 //! - `zivver_users`, `zivver_groups`: the Zivver connector against `muster-sim`'s Zivver
-//!   simulator: user writes, memberships through per-group lanes, and the rate limit.
+//!   simulator: user writes, memberships through per-group lanes, and the rate limit;
+//! - `tls`: the SCIM connector over HTTPS to a server whose certificate a private CA (made in
+//!   the test) signed: trusted through `ca_file`, refused without it.
 
 // A failed expectation in a test helper should panic with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod scim2_server;
 mod scim_sim;
+mod tls;
 mod zivver_groups;
 mod zivver_users;
 

@@ -909,3 +909,108 @@ async fn requests_are_counted_by_method() {
     assert_eq!((after.post, after.patch, after.total()), (1, 1, 3));
     assert_eq!(after.total(), h.sim.state.total_requests());
 }
+
+// ----- answers that are not JSON, and the bounds of retrying ---------------------------------
+
+#[tokio::test]
+async fn a_create_answered_with_malformed_json_is_uncertain_and_not_repeated() {
+    let h = harness(ScimSwitches::default(), "max_attempts = 5").await;
+    h.sim.state.update_switches(|s| {
+        s.faults = Faults {
+            malformed_json_ratio: 1.0,
+            ..Faults::default()
+        }
+    });
+    let err = exec(
+        &h,
+        Operation::Create {
+            attributes: attrs(&[("userName", json!("garbled"))]),
+            enabled: true,
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(err, ConnectorError::Uncertain { ref detail, .. } if detail.contains("not JSON")),
+        "{err:?}"
+    );
+    assert_eq!(
+        h.sim.state.request_count("POST", "/Users"),
+        1,
+        "never re-posted"
+    );
+    assert_eq!(h.sim.state.users().len(), 1, "the create took effect");
+}
+
+#[tokio::test]
+async fn a_read_answered_with_malformed_json_is_sent_again_a_bounded_number_of_times() {
+    let h = harness(ScimSwitches::default(), "").await;
+    seed_user(&h, "alice");
+    h.sim.state.update_switches(|s| {
+        s.faults = Faults {
+            malformed_json_ratio: 1.0,
+            ..Faults::default()
+        }
+    });
+    let err = h.conn.lookup("userName", "alice").await.unwrap_err();
+    assert!(matches!(err, ConnectorError::Protocol { .. }), "{err:?}");
+    assert_eq!(
+        h.sim.state.request_count("GET", "/Users"),
+        3,
+        "three attempts, then the reason"
+    );
+    // A fifth of the answers garbled: the reads still succeed.
+    h.sim
+        .state
+        .update_switches(|s| s.faults.malformed_json_ratio = 0.2);
+    for _ in 0..5 {
+        assert_eq!(h.conn.lookup("userName", "alice").await.unwrap().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_write_that_keeps_failing_is_tried_max_attempts_times_then_reported() {
+    let h = harness(ScimSwitches::default(), "max_attempts = 3").await;
+    let alice = seed_user(&h, "alice");
+    h.sim.state.update_switches(|s| {
+        s.faults = Faults {
+            error_5xx_ratio: 1.0,
+            error_statuses: vec![500, 502],
+            ..Faults::default()
+        }
+    });
+    let err = exec(
+        &h,
+        Operation::Update {
+            account: alice,
+            changes: attrs(&[("title", json!("Boss"))]),
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, ConnectorError::Uncertain { .. }), "{err:?}");
+    assert_eq!(h.sim.state.request_count("PATCH", "/Users"), 3);
+}
+
+#[tokio::test]
+async fn a_retry_after_beyond_the_time_budget_ends_the_request_at_once() {
+    // The budget of one request is at least ten minutes; the server asks for an hour. Waiting
+    // would hang this test; the request ends at once with the server's wish in the error.
+    let h = harness(ScimSwitches::default(), "max_attempts = 5").await;
+    h.sim.state.update_switches(|s| {
+        s.faults = Faults {
+            throttle_ratio: 1.0,
+            throttle_retry_after_s: 3_600,
+            ..Faults::default()
+        }
+    });
+    let err = h.conn.lookup("userName", "alice").await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ConnectorError::RateLimited { retry_after: Some(d), .. } if d == Duration::from_secs(3_600)
+        ),
+        "{err:?}"
+    );
+    assert_eq!(h.sim.state.request_count("GET", "/Users"), 1);
+}

@@ -1,5 +1,7 @@
 //! Raw file → validated [`Config`]: person paths, templates and rules are parsed, every
-//! problem is collected with its line. Pure: reads no files and no secrets.
+//! problem is collected with its line. Reads no secrets, and no files but a target's
+//! `mapping_file`: that one is read (and its scripts compiled, once per load) here, so that its
+//! problems are reported with the others, each with the mapping file's path and line.
 
 use super::error::{line_of, ConfigError};
 use super::raw::*;
@@ -14,6 +16,7 @@ use muster_core::plan::ActionKind;
 use muster_core::rules::{
     Condition, ContractSelection, DynamicPermission, Grants, Op, Rule, Subject, Test,
 };
+use muster_core::unique::Uniqueness;
 use muster_sources::SourceConfig;
 use std::collections::BTreeSet;
 use std::ops::Range;
@@ -111,7 +114,7 @@ impl Compiler<'_> {
         let mut targets = Vec::new();
         for (name, target) in raw.targets {
             let span = target.span();
-            if let Some(t) = self.target(&name, target.into_inner(), span, &rules) {
+            if let Some(t) = self.target(&name, target.into_inner(), span, &rules, base_dir) {
                 targets.push(t);
             }
         }
@@ -145,6 +148,7 @@ impl Compiler<'_> {
         raw: RawTarget,
         span: Range<usize>,
         rules: &[Rule],
+        base_dir: &Path,
     ) -> Option<TargetConfig> {
         let key = format!("targets.{name}");
         let connection = match raw.kind.get_ref().as_str() {
@@ -178,6 +182,9 @@ impl Compiler<'_> {
 
         let mut mappings = Vec::new();
         let mut secret_fields = BTreeSet::new();
+        let mut unique = BTreeSet::new();
+        // Field → where muster.toml maps it, to name both places when the mapping file maps it too.
+        let mut in_toml: Vec<(String, String)> = Vec::new();
         for (i, m) in raw.mapping.into_iter().enumerate() {
             let span = m.span();
             let m = m.into_inner();
@@ -235,6 +242,12 @@ impl Compiler<'_> {
                 if m.secret {
                     secret_fields.insert(m.field.clone());
                 }
+                if m.unique {
+                    unique.insert(m.field.clone());
+                }
+                if !in_toml.iter().any(|(f, _)| *f == m.field) {
+                    in_toml.push((m.field.clone(), mkey.clone()));
+                }
                 mappings.push(FieldMapping {
                     field: m.field,
                     value,
@@ -242,6 +255,36 @@ impl Compiler<'_> {
                     secret: m.secret,
                 });
             }
+        }
+
+        if let Some(file) = raw.mapping_file {
+            self.mapping_file(&key, file, base_dir, &in_toml, &mut mappings, &mut unique);
+        }
+        let mapped = |field: &str| mappings.iter().any(|m: &FieldMapping| m.field == field);
+        let mut unmapped = Vec::new();
+        for f in &raw.unique_fields {
+            if mapped(f) {
+                unique.insert(f.clone());
+            } else {
+                unmapped.push(("unique_fields", f.clone()));
+            }
+        }
+        for f in &raw.secret_fields {
+            if mapped(f) {
+                secret_fields.insert(f.clone());
+            } else {
+                unmapped.push(("secret_fields", f.clone()));
+            }
+        }
+        for (setting, f) in unmapped {
+            self.err(
+                Some(span.clone()),
+                format!("{key}.{setting}"),
+                format!("no mapping writes the field `{f}`"),
+            );
+        }
+        for m in mappings.iter_mut() {
+            m.secret |= secret_fields.contains(&m.field);
         }
 
         let mut thresholds = TargetThresholds::default();
@@ -265,6 +308,7 @@ impl Compiler<'_> {
         }
         let target = TargetName::new(name);
         let _ = span;
+        let quarantine = self.quarantine(&key, raw.quarantine);
         Some(TargetConfig {
             policy: TargetPolicy {
                 target: target.clone(),
@@ -284,11 +328,107 @@ impl Compiler<'_> {
                     case_insensitive: corr.case_insensitive,
                 },
             },
+            unique: Uniqueness {
+                fields: unique,
+                max_iterations: raw
+                    .unique_max_iterations
+                    .unwrap_or(Uniqueness::DEFAULT_MAX_ITERATIONS),
+            },
             name: target,
             connection: connection?,
             thresholds,
             secret_fields,
+            quarantine,
         })
+    }
+
+    /// `quarantine = { error_ratio, min_actions }`, each defaulted on its own.
+    fn quarantine(
+        &mut self,
+        key: &str,
+        raw: Option<toml::Spanned<super::raw::RawQuarantine>>,
+    ) -> crate::execute::Quarantine {
+        let mut q = crate::execute::Quarantine::default();
+        let Some(raw) = raw else { return q };
+        let span = raw.span();
+        let raw = raw.into_inner();
+        if let Some(r) = raw.error_ratio {
+            if r > 0.0 && r <= 1.0 {
+                q.error_ratio = r;
+            } else {
+                self.err(
+                    Some(span.clone()),
+                    format!("{key}.quarantine.error_ratio"),
+                    format!("expected a share above 0 and at most 1, not {r}"),
+                );
+            }
+        }
+        match raw.min_actions {
+            Some(0) => self.err(
+                Some(span),
+                format!("{key}.quarantine.min_actions"),
+                "expected at least 1",
+            ),
+            Some(n) => q.min_actions = n,
+            None => {}
+        }
+        q
+    }
+
+    /// `mapping_file`: a HelloID `fieldMapping.json`, relative to the configuration's folder.
+    /// Its fields are appended to `mappings`; its `UniqueFieldNames` to `unique`. Problems
+    /// inside it are reported with its path and line; a field muster.toml maps too is an error
+    /// that names both places.
+    fn mapping_file(
+        &mut self,
+        key: &str,
+        file: toml::Spanned<PathBuf>,
+        base_dir: &Path,
+        in_toml: &[(String, String)],
+        mappings: &mut Vec<FieldMapping>,
+        unique: &mut BTreeSet<String>,
+    ) {
+        let span = file.span();
+        let path = base_dir.join(file.get_ref());
+        let read = muster_mapping::read_helloid_mapping(&path, muster_mapping::Limits::default());
+        let mapping = match read {
+            Ok(m) => m,
+            Err(muster_mapping::MappingError::Read { source, .. }) => {
+                self.err(
+                    Some(span),
+                    format!("{key}.mapping_file"),
+                    format!("cannot read `{}`: {source}", path.display()),
+                );
+                return;
+            }
+            Err(e) => {
+                for p in e.problems() {
+                    self.errors.push(ConfigError {
+                        file: path.clone(),
+                        line: p.line,
+                        key: p.key,
+                        message: p.message,
+                    });
+                }
+                return;
+            }
+        };
+        for f in &mapping.fields {
+            if let Some((_, toml_key)) = in_toml.iter().find(|(name, _)| *name == f.name) {
+                let at = f.line.map(|l| format!(":{l}")).unwrap_or_default();
+                self.err(
+                    Some(span.clone()),
+                    format!("{key}.mapping_file"),
+                    format!(
+                        "the field `{}` is mapped both by {toml_key} and in {}{at}; keep one",
+                        f.name,
+                        path.display()
+                    ),
+                );
+            }
+        }
+        unique.extend(mapping.unique_fields.iter().cloned());
+        mappings.extend(mapping.field_mappings());
     }
 
     /// Deserializes a connector's own settings and collects its validation problems.

@@ -39,6 +39,10 @@ pub struct TargetConfig {
     pub policy: TargetPolicy,
     pub thresholds: TargetThresholds,
     pub secret_fields: BTreeSet<String>,
+    /// Fields whose values must be unique in the target, settled between evaluate and diff.
+    pub unique: muster_core::unique::Uniqueness,
+    /// When the target is taken out of a run for its errors.
+    pub quarantine: crate::execute::Quarantine,
 }
 
 /// The connector settings of one target, by kind.
@@ -72,7 +76,8 @@ impl Config {
     }
 
     /// Parses configuration text as if read from `path` (relative paths resolve against its
-    /// folder).
+    /// folder). Reads no other file, except a target's `mapping_file` (HelloID
+    /// `fieldMapping.json`), whose problems are reported with its own path and lines.
     pub fn parse(
         path: &Path,
         text: &str,
@@ -88,7 +93,7 @@ impl Config {
         };
         let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
             let line = e.span().map(|s| error::line_of(text, s.start));
-            one(line, "", e.message().to_owned())
+            one(line, "", toml_message(e.message()))
         })?;
         let used = overrides::apply(&mut doc, env).map_err(|m| one(None, "environment", m))?;
         let effective = if used.is_empty() {
@@ -98,7 +103,7 @@ impl Config {
         };
         let raw: raw::RawConfig = toml::from_str(&effective).map_err(|e| {
             let line = e.span().map(|s| error::line_of(&effective, s.start));
-            let mut message = e.message().to_owned();
+            let mut message = toml_message(e.message());
             if !used.is_empty() {
                 message.push_str(&format!(" (with overrides from {})", used.join(", ")));
             }
@@ -123,6 +128,17 @@ impl Config {
 
     pub fn target(&self, name: &str) -> Option<&TargetConfig> {
         self.targets.iter().find(|t| t.name.as_str() == name)
+    }
+}
+
+/// The TOML parser's message, or a hint where it has none: for some syntax errors (an array
+/// or inline table left open at the end of the file) it gives only a position. Found by the
+/// configuration fuzz harness (`crates/muster-fuzz`).
+fn toml_message(message: &str) -> String {
+    if message.trim().is_empty() {
+        "invalid TOML from here on: is a bracket, brace or quote left open?".to_owned()
+    } else {
+        message.to_owned()
     }
 }
 

@@ -90,6 +90,36 @@ pub struct RawTarget {
     /// Field mappings: how each account field is computed.
     #[serde(default)]
     pub mapping: Vec<Spanned<RawMapping>>,
+    /// A HelloID `fieldMapping.json`, relative to this file, whose fields are added to the
+    /// `mapping` entries (`Complex` mappings run as JavaScript). A field may be mapped in only
+    /// one of the two. The file is read when the configuration is loaded.
+    #[serde(default)]
+    pub mapping_file: Option<Spanned<PathBuf>>,
+    /// Fields whose values must be unique in the target, e.g. `["userName"]`: a value in use
+    /// by another account or person is computed again with `Iteration` 1, 2, … Adds to
+    /// `unique = true` on a mapping and to the mapping file's `UniqueFieldNames`.
+    #[serde(default)]
+    pub unique_fields: Vec<String>,
+    /// How many iterations a unique field may try after the first value. Default: 20.
+    #[serde(default)]
+    pub unique_max_iterations: Option<u32>,
+    /// Mapped fields never shown in plans, logs, audit or reports, e.g. a password from the
+    /// mapping file. Adds to `secret = true` on a mapping.
+    #[serde(default)]
+    pub secret_fields: Vec<String>,
+    /// Stop sending to this target in a run once this share of the actions sent failed on
+    /// the target's side. Default: `{ error_ratio = 0.5, min_actions = 20 }`.
+    #[serde(default)]
+    pub quarantine: Option<Spanned<RawQuarantine>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawQuarantine {
+    /// Share of the actions sent (0 < ratio <= 1) that trips quarantine. Default: 0.5.
+    pub error_ratio: Option<f64>,
+    /// Actions sent before the ratio is judged (at least 1). Default: 20.
+    pub min_actions: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -149,6 +179,9 @@ pub struct RawMapping {
     /// Never shown in plans, logs, audit or reports.
     #[serde(default)]
     pub secret: bool,
+    /// The value must be unique in the target (see `unique_fields`). Default: false.
+    #[serde(default)]
+    pub unique: bool,
 }
 
 #[derive(Debug, Deserialize)]

@@ -178,3 +178,46 @@ fn a_zivver_target_is_configured_with_its_own_connection_settings() {
         "{e}"
     );
 }
+
+#[test]
+fn unique_and_secret_fields_must_be_mapped_and_are_applied() {
+    let text = VALID.replace(
+        "thresholds = { disable = { percent = 10 } }",
+        "thresholds = { disable = { percent = 10 } }\nunique_fields = [\"displayName\"]\nunique_max_iterations = 5\nsecret_fields = [\"displayName\"]",
+    );
+    let text = text.replacen(
+        "path = \"Contact.Business.Email\"\n",
+        "path = \"Contact.Business.Email\"\nunique = true\n",
+        1,
+    );
+    let c = parse(&text).unwrap();
+    let t = c.target("scim").unwrap();
+    assert_eq!(
+        t.unique
+            .fields
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        ["displayName", "userName"]
+    );
+    assert_eq!(t.unique.max_iterations, 5);
+    assert!(t.secret_fields.contains("displayName"));
+    assert!(
+        t.policy.mappings[1].secret,
+        "the mapping itself is secret too"
+    );
+
+    let bad = VALID.replace(
+        "thresholds = { disable = { percent = 10 } }",
+        "thresholds = { disable = { percent = 10 } }\nunique_fields = [\"mail\"]\nmapping_file = \"missing.json\"",
+    );
+    let errors = parse(&bad).unwrap_err().to_string();
+    assert!(
+        errors.contains("targets.scim.unique_fields: no mapping writes the field `mail`"),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("targets.scim.mapping_file: cannot read `/etc/muster/missing.json`"),
+        "{errors}"
+    );
+}

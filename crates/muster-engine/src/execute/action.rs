@@ -30,6 +30,11 @@ pub struct ActionResult {
     pub account: Option<AccountRef>,
     /// Credentials were refused: nothing more is sent to this target in this run.
     pub stop_target: bool,
+    /// The request reached (or tried to reach) the target: the action counts towards its
+    /// error ratio for quarantine.
+    pub attempted: bool,
+    /// It failed on the target's side ([`ConnectorError::is_target_fault`]).
+    pub target_fault: bool,
 }
 
 impl ActionResult {
@@ -39,6 +44,8 @@ impl ActionResult {
             detail: Some(detail.into()),
             account: None,
             stop_target: false,
+            attempted: false,
+            target_fault: false,
         }
     }
 
@@ -48,6 +55,8 @@ impl ActionResult {
             detail,
             account,
             stop_target: false,
+            attempted: true,
+            target_fault: false,
         }
     }
 
@@ -57,6 +66,16 @@ impl ActionResult {
             detail: Some(error.to_string()),
             account: None,
             stop_target: error.stops_target(),
+            attempted: true,
+            target_fault: error.is_target_fault(),
+        }
+    }
+
+    /// A failure after the target was reached, with a detail of the executor's own.
+    fn failed_with(error: &ConnectorError, detail: String) -> Self {
+        Self {
+            detail: Some(detail),
+            ..Self::failed(error)
         }
     }
 }
@@ -205,10 +224,12 @@ async fn create(
                 return Ok(ActionResult::done(Some(account.reference), None));
             }
             Ok(other) => {
-                return Ok(ActionResult::settled(
+                let mut r = ActionResult::settled(
                     ActionOutcome::Failed,
                     format!("create answered {other:?} without an account"),
-                ));
+                );
+                r.attempted = true;
+                return Ok(r);
             }
             Err(e) => e,
         };
@@ -217,8 +238,8 @@ async fn create(
             return Ok(ActionResult::failed(&error));
         }
         let Some(value) = lookup_value.as_deref() else {
-            return Ok(ActionResult::settled(
-                ActionOutcome::Failed,
+            return Ok(ActionResult::failed_with(
+                &error,
                 format!(
                     "{error}; cannot re-correlate: the create carries no {}",
                     s.correlation.account_field
@@ -232,8 +253,8 @@ async fn create(
         {
             Ok(found) => found,
             Err(e) => {
-                return Ok(ActionResult::settled(
-                    ActionOutcome::Failed,
+                return Ok(ActionResult::failed_with(
+                    &e,
                     format!("{error}; re-correlation failed: {e}"),
                 ))
             }
@@ -258,14 +279,16 @@ async fn create(
                 tracing::debug!(target_name = %s.target, attempt, "Create outcome unknown and no account found; retrying.");
             }
             several => {
-                return Ok(ActionResult::settled(
+                let mut r = ActionResult::settled(
                     ActionOutcome::Failed,
                     format!(
                         "{} accounts match {} = {value:?} after an uncertain create; disputed",
                         several.len(),
                         s.correlation.account_field
                     ),
-                ));
+                );
+                r.attempted = true;
+                return Ok(r);
             }
         }
         if attempt == CREATE_ATTEMPTS {

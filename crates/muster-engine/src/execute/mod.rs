@@ -3,6 +3,10 @@
 //! actions run in parallel up to the target's concurrency. Every action is journaled as
 //! planned → sent → done | failed | blocked | skipped, written before and after the request,
 //! and ends with exactly one audit event.
+//!
+//! A target whose error ratio in the run reaches its [`Quarantine`] threshold is stopped: the
+//! requests in flight finish, nothing more is sent to it, and every action not yet started
+//! ends skipped with the reason. Other targets run in their own `execute` and go on.
 
 mod action;
 
@@ -20,6 +24,47 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use tokio::task::JoinSet;
 
+/// When a target is taken out of a run: once at least `min_actions` actions were sent to it
+/// and at least `error_ratio` of them failed on the target's side (no answer, 5xx, throttled
+/// beyond the retries, unreadable answers; not a refusal of one person's change).
+///
+/// `muster.toml`: `[targets.x] quarantine = { error_ratio = 0.5, min_actions = 20 }`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Quarantine {
+    /// Share of the actions sent, in `0.0..=1.0`, that trips quarantine (at `>=`).
+    pub error_ratio: f64,
+    /// Actions sent before the ratio is judged, so that one early failure cannot trip it.
+    pub min_actions: usize,
+}
+
+impl Default for Quarantine {
+    /// Half of at least 20 actions.
+    fn default() -> Self {
+        Self {
+            error_ratio: 0.5,
+            min_actions: 20,
+        }
+    }
+}
+
+impl Quarantine {
+    /// Why the target must stop, if `errors` of `attempted` trips the threshold.
+    pub fn trips(&self, attempted: usize, errors: usize) -> Option<String> {
+        if attempted == 0 || attempted < self.min_actions {
+            return None;
+        }
+        let ratio = errors as f64 / attempted as f64;
+        (ratio >= self.error_ratio).then(|| {
+            format!(
+                "quarantined: {errors} of {attempted} actions sent failed on the target's side \
+                 ({:.0}% reached the limit of {:.0}%); nothing more is sent to it in this run",
+                ratio * 100.0,
+                self.error_ratio * 100.0
+            )
+        })
+    }
+}
+
 /// What the executor needs besides the plan.
 pub struct ExecContext {
     pub run: String,
@@ -29,6 +74,7 @@ pub struct ExecContext {
     pub correlation: Correlation,
     pub fingerprint_key: Secret,
     pub progress: Arc<dyn Progress>,
+    pub quarantine: Quarantine,
 }
 
 /// Executes one target's gated plan and returns its summary. A store failure stops the
@@ -51,6 +97,7 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
             kind: a.kind,
             person: a.person.clone(),
             account: a.account.clone(),
+            permission: a.permission.as_ref().map(|p| p.name.clone()),
             state: JournalState::Planned,
             detail: None,
             updated_at: chrono::Utc::now(),
@@ -85,6 +132,8 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
     let mut created: HashMap<ActionId, AccountRef> = HashMap::new();
     let mut ready: VecDeque<usize> = VecDeque::new();
     let mut stopped: Option<String> = None;
+    // Quarantine's count: actions that reached the connector, and those the target failed.
+    let (mut attempted, mut target_errors) = (0usize, 0usize);
 
     // Blocked actions (and everything depending on them, which the gate already includes)
     // settle at once; the rest start when their dependencies are done.
@@ -100,6 +149,8 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
 
     let concurrency = ctx.connector.capabilities().max_concurrency.max(1);
     let mut running: JoinSet<(usize, ActionResult)> = JoinSet::new();
+    // Which action each task runs, so a task that panics still ends its action.
+    let mut task_of: HashMap<tokio::task::Id, usize> = HashMap::new();
     loop {
         while running.len() < concurrency {
             let Some(i) = ready.pop_front() else { break };
@@ -119,21 +170,35 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
                     .find_map(|d| created.get(d).cloned())
             });
             let shared = shared.clone();
-            running.spawn(async move {
+            let task = running.spawn(async move {
                 let r = action::run(&shared, &action, account).await;
                 (i, r)
             });
+            task_of.insert(task.id(), i);
         }
-        let Some(joined) = running.join_next().await else {
+        let Some(joined) = running.join_next_with_id().await else {
             break;
         };
         let (i, result) = match joined {
-            Ok(x) => x,
-            // A panicking action task is a bug; its action stays "sent" in the journal so the
-            // next run treats its outcome as unknown.
+            Ok((id, x)) => {
+                task_of.remove(&id);
+                x
+            }
+            // A panicking action task is a bug; its action ends failed, outcome unknown, and
+            // the next run's plan shows whether it still has to be done.
             Err(e) => {
                 tracing::error!(target_name = %ctx.target, error = %e, "Action task failed.");
-                continue;
+                let Some(i) = task_of.remove(&e.id()) else {
+                    continue;
+                };
+                let mut r = ActionResult::settled(
+                    ActionOutcome::Failed,
+                    format!(
+                        "the action stopped unexpectedly ({e}); whether it took effect is unknown"
+                    ),
+                );
+                r.attempted = true;
+                (i, r)
             }
         };
         let action = &actions[i];
@@ -143,6 +208,21 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
         if result.stop_target && stopped.is_none() {
             stopped = result.detail.clone();
             summary.stopped = result.detail.clone();
+        }
+        if result.attempted {
+            attempted += 1;
+            target_errors += usize::from(result.target_fault);
+        }
+        if stopped.is_none() {
+            if let Some(why) = ctx.quarantine.trips(attempted, target_errors) {
+                let why = match &result.detail {
+                    Some(last) if result.target_fault => format!("{why}; last error: {last}"),
+                    _ => why,
+                };
+                tracing::error!(target_name = %ctx.target, attempted, errors = target_errors, "Target quarantined for the rest of the run.");
+                stopped = Some(why.clone());
+                summary.stopped = Some(why);
+            }
         }
         finish(ctx, &mut summary, action, result.account.clone(), &result).await?;
         settled[i] = Some(result.outcome);
@@ -175,6 +255,20 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
             settled[j] = Some(ActionOutcome::Skipped);
             cascade.extend(dependents[j].iter().copied());
         }
+    }
+    // Whatever never started — because the target stopped before its turn, or because it
+    // waits on an action that did — ends skipped, with the reason: nothing ends silently.
+    for (i, a) in actions.iter().enumerate() {
+        if settled[i].is_some() {
+            continue;
+        }
+        let why = match &stopped {
+            Some(why) => format!("target stopped: {why}"),
+            None => "its dependencies never completed".to_owned(),
+        };
+        let r = ActionResult::settled(ActionOutcome::Skipped, why);
+        finish(ctx, &mut summary, a, None, &r).await?;
+        settled[i] = Some(ActionOutcome::Skipped);
     }
     ctx.progress.finish();
     summary.warnings.extend(ctx.connector.warnings());
@@ -215,15 +309,6 @@ async fn finish(
         ActionOutcome::Blocked => JournalState::Blocked,
         ActionOutcome::Skipped => JournalState::Skipped,
     };
-    ctx.store
-        .journal_set(
-            &ctx.run,
-            &ctx.target,
-            action.id.0,
-            state,
-            result.detail.as_deref(),
-        )
-        .await?;
     let event = AuditEvent {
         at: chrono::Utc::now(),
         run: ctx.run.clone(),
@@ -237,7 +322,18 @@ async fn finish(
         changes: action.changes.clone(),
         permission: action.permission.clone(),
     };
-    ctx.store.append_audit(std::slice::from_ref(&event)).await?;
+    // The end state and its audit event are one transaction: killed at any point, the
+    // action has both or neither (and then recovery settles it on the next apply).
+    ctx.store
+        .journal_settle(
+            &ctx.run,
+            &ctx.target,
+            action.id.0,
+            state,
+            result.detail.as_deref(),
+            &event,
+        )
+        .await?;
     summary
         .by_action
         .entry(action.kind)
@@ -248,4 +344,25 @@ async fn finish(
     }
     ctx.progress.advance(1);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Quarantine;
+
+    #[test]
+    fn quarantine_trips_at_the_ratio_once_enough_actions_were_sent() {
+        let q = Quarantine {
+            error_ratio: 0.5,
+            min_actions: 4,
+        };
+        assert_eq!(q.trips(0, 0), None);
+        assert_eq!(q.trips(3, 3), None, "too few actions to judge");
+        assert_eq!(q.trips(4, 1), None);
+        let why = q.trips(4, 2).expect("2 of 4 is 50%");
+        assert!(why.contains("2 of 4") && why.contains("50%"), "{why}");
+        assert!(q.trips(10, 4).is_none());
+        assert!(Quarantine::default().trips(20, 10).is_some());
+        assert!(Quarantine::default().trips(19, 19).is_none());
+    }
 }

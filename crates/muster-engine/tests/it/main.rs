@@ -3,7 +3,10 @@
 // Test harness code: a panic is the failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod faults;
 mod fixture;
 mod interop;
+mod mapping_file;
+mod ordering;
 mod scenarios;
 mod zivver;

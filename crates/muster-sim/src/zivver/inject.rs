@@ -19,7 +19,7 @@ use tokio::time::Instant;
 use super::error::TEXT_PLAIN;
 use super::state::ZivverState;
 use super::{FaultScope, ZivverSwitches};
-use crate::faults::{dropped, Faults, Verdict};
+use crate::faults::{dropped, malformed, Faults, Verdict};
 
 /// What was injected into one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -39,6 +39,12 @@ pub enum FaultKind {
     DropAfterApply,
     /// Applied, then answered only after `hang_ms`.
     Hang,
+    /// Answered 429 by `throttle_ratio`, not applied.
+    Throttled,
+    /// Applied, answered with a body cut into malformed JSON.
+    MalformedJson,
+    /// Delayed by `slow_ms` before being handled.
+    Slow,
 }
 
 /// One entry of the fault log (`GET /_sim/faults`, [`ZivverState::fault_log`]).
@@ -197,19 +203,20 @@ pub async fn inject(State(state): State<ZivverState>, req: Request, next: Next) 
     if !scoped {
         return next.run(req).await;
     }
+    if sw.slow_ms > 0 && sw.slow_ratio > 0.0 && state.draw() < sw.slow_ratio {
+        state.log_fault(&method, &path, FaultKind::Slow, None);
+        tokio::time::sleep(Duration::from_millis(sw.slow_ms)).await;
+    }
     let faults = Faults {
         error_5xx_ratio: sw.error_5xx_ratio,
         drop_ratio: sw.drop_ratio,
         error_5xx_after_apply_ratio: sw.error_5xx_after_apply_ratio,
         drop_after_apply_ratio: sw.drop_after_apply_ratio,
+        throttle_ratio: sw.throttle_ratio,
+        malformed_json_ratio: sw.malformed_json_ratio,
         ..Faults::default()
     };
-    let any_failure = faults.error_5xx_ratio
-        + faults.drop_ratio
-        + faults.error_5xx_after_apply_ratio
-        + faults.drop_after_apply_ratio
-        > 0.0;
-    let verdict = if any_failure {
+    let verdict = if faults.any_failure() {
         faults.verdict(state.draw())
     } else {
         Verdict::Pass
@@ -236,6 +243,20 @@ pub async fn inject(State(state): State<ZivverState>, req: Request, next: Next) 
             let _applied = next.run(req).await;
             state.log_fault(&method, &path, FaultKind::DropAfterApply, None);
             dropped()
+        }
+        Verdict::Throttle => {
+            state.log_fault(&method, &path, FaultKind::Throttled, Some(429));
+            return too_many_requests(&sw, 1);
+        }
+        Verdict::MalformedJson => {
+            let resp = malformed(next.run(req).await).await;
+            state.log_fault(
+                &method,
+                &path,
+                FaultKind::MalformedJson,
+                Some(resp.status().as_u16()),
+            );
+            resp
         }
     };
     if hang {

@@ -182,6 +182,17 @@ pub struct ZivverSwitches {
     pub hang_ms: u64,
     /// Share of requests that hang when `hang_ms` > 0. Default: 0.0.
     pub hang_ratio: f64,
+    /// Share of (scoped) requests answered 429 with Zivver's body *without* being applied,
+    /// whatever the rate limit. Default: 0.0.
+    pub throttle_ratio: f64,
+    /// Share of (scoped) requests applied and answered with their status, but with the body
+    /// cut short into malformed JSON. Default: 0.0.
+    pub malformed_json_ratio: f64,
+    /// Delay, in milliseconds, before a share of the (scoped) requests is handled: slow
+    /// answers within the client's timeout. Default: 0.
+    pub slow_ms: u64,
+    /// Share of requests delayed by `slow_ms`. Default: 0.0.
+    pub slow_ratio: f64,
     /// A PUT without `SsoAccountKey` clears the stored key, the documented risk of a partial
     /// PUT (zivver.md §4.3). Off keeps it. Default: on.
     pub sso_clear_on_omit: bool,
@@ -215,6 +226,10 @@ impl Default for ZivverSwitches {
             drop_after_apply_ratio: 0.0,
             hang_ms: 0,
             hang_ratio: 0.0,
+            throttle_ratio: 0.0,
+            malformed_json_ratio: 0.0,
+            slow_ms: 0,
+            slow_ratio: 0.0,
             sso_clear_on_omit: true,
             membership_add_remove: false,
             honour_paging: false,

@@ -3,7 +3,7 @@
 
 use muster_core::report::AuditEvent;
 use muster_core::AccountRef;
-use sqlx::sqlite::SqlitePool;
+use sqlx::sqlite::{SqliteConnection, SqlitePool};
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::rows::{encode_json, ts, AuditRow};
@@ -21,16 +21,29 @@ pub(super) async fn append_audit(
     }
     let context = format!("{} events", events.len());
     let mut tx = begin_write(pool, OP, "audit", &context).await?;
+    insert_audit(&mut tx, events, OP, &context).await?;
+    tx.commit()
+        .await
+        .map_err(StoreError::db(OP, "audit", &context))
+}
+
+/// Inserts `events` within the caller's transaction.
+pub(super) async fn insert_audit(
+    conn: &mut SqliteConnection,
+    events: &[AuditEvent],
+    op: &'static str,
+    context: &str,
+) -> Result<(), StoreError> {
     for chunk in events.chunks(BATCH_ROWS) {
         let mut encoded = Vec::with_capacity(chunk.len());
         for e in chunk {
             // `FieldChange` serializes secret values as "***": this is where the
             // guarantee that secrets never reach the disk is kept.
-            let changes = encode_json(OP, "audit", "changes", &e.changes)?;
+            let changes = encode_json(op, "audit", "changes", &e.changes)?;
             let permission = e
                 .permission
                 .as_ref()
-                .map(|p| encode_json(OP, "audit", "permission", p))
+                .map(|p| encode_json(op, "audit", "permission", p))
                 .transpose()?;
             encoded.push((e, changes, permission));
         }
@@ -53,13 +66,11 @@ pub(super) async fn append_audit(
         });
         insert
             .build()
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await
-            .map_err(StoreError::db(OP, "audit", &context))?;
+            .map_err(StoreError::db(op, "audit", context))?;
     }
-    tx.commit()
-        .await
-        .map_err(StoreError::db(OP, "audit", &context))
+    Ok(())
 }
 
 pub(super) async fn audit(

@@ -9,9 +9,10 @@ use super::rows::{parse_text, ts, JournalRow};
 use super::{begin_write, now, unknown_run_or, BATCH_ROWS};
 use crate::error::StoreError;
 use crate::store::{JournalEntry, JournalState};
+use muster_core::report::AuditEvent;
 
-const JOURNAL_COLUMNS: &str =
-    "SELECT run, target, action, kind, person, account, state, detail, updated_at FROM journal";
+const JOURNAL_COLUMNS: &str = "SELECT run, target, action, kind, person, account, state, \
+     detail, updated_at, permission FROM journal";
 
 pub(super) async fn journal_planned(
     pool: &SqlitePool,
@@ -33,7 +34,8 @@ pub(super) async fn journal_planned(
     for chunk in entries.chunks(BATCH_ROWS) {
         let mut insert = QueryBuilder::<Sqlite>::new(
             "INSERT INTO journal \
-             (run, target, action, kind, person, account, state, detail, updated_at) ",
+             (run, target, action, kind, person, account, state, detail, updated_at, \
+             permission) ",
         );
         insert.push_values(chunk, |mut row, e| {
             row.push_bind(run)
@@ -44,7 +46,8 @@ pub(super) async fn journal_planned(
                 .push_bind(e.account.as_ref().map(AccountRef::as_str))
                 .push_bind(e.state.as_str())
                 .push_bind(e.detail.as_deref())
-                .push_bind(ts(e.updated_at));
+                .push_bind(ts(e.updated_at))
+                .push_bind(e.permission.as_deref());
         });
         insert
             .build()
@@ -57,6 +60,37 @@ pub(super) async fn journal_planned(
         .map_err(StoreError::db(OP, "journal", &context))
 }
 
+/// One conditional UPDATE moving an entry to `state` from one of its predecessors, so the
+/// check and the move cannot be split by another writer.
+fn transition<'a>(
+    run: &'a str,
+    target: &'a TargetName,
+    action: u32,
+    state: JournalState,
+    detail: Option<&'a str>,
+) -> QueryBuilder<'a, Sqlite> {
+    let mut update = QueryBuilder::<Sqlite>::new("UPDATE journal SET state = ");
+    update
+        .push_bind(state.as_str())
+        .push(", detail = COALESCE(")
+        .push_bind(detail)
+        .push(", detail), updated_at = ")
+        .push_bind(ts(now()))
+        .push(" WHERE run = ")
+        .push_bind(run)
+        .push(" AND target = ")
+        .push_bind(target.as_str())
+        .push(" AND action = ")
+        .push_bind(i64::from(action))
+        .push(" AND state IN (");
+    let mut states = update.separated(", ");
+    for s in JournalState::predecessors(state) {
+        states.push_bind(s.as_str());
+    }
+    update.push(")");
+    update
+}
+
 pub(super) async fn journal_set(
     pool: &SqlitePool,
     run: &str,
@@ -67,30 +101,8 @@ pub(super) async fn journal_set(
 ) -> Result<(), StoreError> {
     const OP: &str = "journal_set";
     let context = format!("run {run}, target {target}, action {action}");
-    let from = JournalState::predecessors(state);
-    if !from.is_empty() {
-        // One conditional UPDATE, so the check and the move cannot be split by another
-        // writer.
-        let mut update = QueryBuilder::<Sqlite>::new("UPDATE journal SET state = ");
-        update
-            .push_bind(state.as_str())
-            .push(", detail = COALESCE(")
-            .push_bind(detail)
-            .push(", detail), updated_at = ")
-            .push_bind(ts(now()))
-            .push(" WHERE run = ")
-            .push_bind(run)
-            .push(" AND target = ")
-            .push_bind(target.as_str())
-            .push(" AND action = ")
-            .push_bind(i64::from(action))
-            .push(" AND state IN (");
-        let mut states = update.separated(", ");
-        for s in from {
-            states.push_bind(s.as_str());
-        }
-        update.push(")");
-        let done = update
+    if !JournalState::predecessors(state).is_empty() {
+        let done = transition(run, target, action, state, detail)
             .build()
             .execute(pool)
             .await
@@ -99,6 +111,52 @@ pub(super) async fn journal_set(
             return Ok(());
         }
     }
+    refused(pool, OP, run, target, action, state).await
+}
+
+pub(super) async fn journal_settle(
+    pool: &SqlitePool,
+    run: &str,
+    target: &TargetName,
+    action: u32,
+    state: JournalState,
+    detail: Option<&str>,
+    event: &AuditEvent,
+) -> Result<(), StoreError> {
+    const OP: &str = "journal_settle";
+    let context = format!("run {run}, target {target}, action {action}");
+    if !JournalState::predecessors(state).is_empty() {
+        let mut tx = begin_write(pool, OP, "journal", &context).await?;
+        let done = transition(run, target, action, state, detail)
+            .build()
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db(OP, "journal", &context))?;
+        if done.rows_affected() == 1 {
+            super::audit::insert_audit(&mut tx, std::slice::from_ref(event), OP, &context).await?;
+            return tx
+                .commit()
+                .await
+                .map_err(StoreError::db(OP, "journal", &context));
+        }
+        tx.rollback()
+            .await
+            .map_err(StoreError::db(OP, "journal", &context))?;
+    }
+    refused(pool, OP, run, target, action, state).await
+}
+
+/// The error for a move that did not happen: the entry is unknown, or not in a state that may
+/// become `state`.
+async fn refused(
+    pool: &SqlitePool,
+    op: &'static str,
+    run: &str,
+    target: &TargetName,
+    action: u32,
+    state: JournalState,
+) -> Result<(), StoreError> {
+    let context = format!("run {run}, target {target}, action {action}");
     let current: Option<String> =
         sqlx::query_scalar("SELECT state FROM journal WHERE run = ? AND target = ? AND action = ?")
             .bind(run)
@@ -106,7 +164,7 @@ pub(super) async fn journal_set(
             .bind(i64::from(action))
             .fetch_optional(pool)
             .await
-            .map_err(StoreError::db(OP, "journal", &context))?;
+            .map_err(StoreError::db(op, "journal", &context))?;
     match current {
         None => Err(StoreError::JournalEntryNotFound {
             run: run.to_owned(),
@@ -150,5 +208,24 @@ pub(super) async fn journal_in_flight(
         "journal",
         target.as_str(),
     ))?;
+    rows.into_iter().map(JournalRow::into_entry).collect()
+}
+
+pub(super) async fn journal_unsettled(
+    pool: &SqlitePool,
+    except_run: &str,
+) -> Result<Vec<JournalEntry>, StoreError> {
+    let rows: Vec<JournalRow> = sqlx::query_as(
+        "SELECT j.run, j.target, j.action, j.kind, j.person, j.account, j.state, j.detail, \
+         j.updated_at, j.permission FROM journal j JOIN runs r ON r.id = j.run \
+         WHERE j.state IN (?, ?) AND j.run <> ? \
+         ORDER BY r.started_at, j.run, j.target, j.action",
+    )
+    .bind(JournalState::Planned.as_str())
+    .bind(JournalState::Sent.as_str())
+    .bind(except_run)
+    .fetch_all(pool)
+    .await
+    .map_err(StoreError::db("journal_unsettled", "journal", except_run))?;
     rows.into_iter().map(JournalRow::into_entry).collect()
 }

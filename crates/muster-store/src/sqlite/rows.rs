@@ -231,6 +231,7 @@ pub(super) struct JournalRow {
     state: String,
     detail: Option<String>,
     updated_at: String,
+    permission: Option<String>,
 }
 
 impl JournalRow {
@@ -245,6 +246,7 @@ impl JournalRow {
             target: self.target.into(),
             person: self.person.into(),
             account: self.account.map(AccountRef::from),
+            permission: self.permission,
             detail: self.detail,
         })
     }

@@ -115,3 +115,17 @@ pub(super) async fn run(pool: &SqlitePool, run: &str) -> Result<Option<RunRecord
         }),
     }
 }
+
+pub(super) async fn unfinished_runs(
+    pool: &SqlitePool,
+    except_run: &str,
+) -> Result<Vec<RunRecord>, StoreError> {
+    let rows: Vec<RunRow> = sqlx::query_as(&format!(
+        "{RUN_COLUMNS} WHERE finished_at IS NULL AND id <> ? ORDER BY started_at, id"
+    ))
+    .bind(except_run)
+    .fetch_all(pool)
+    .await
+    .map_err(StoreError::db("unfinished_runs", "runs", except_run))?;
+    rows.into_iter().map(RunRow::into_record).collect()
+}

@@ -19,6 +19,8 @@ fn entry(
         kind,
         person: format!("p{action}").into(),
         account: (kind != ActionKind::Create).then(|| format!("acc-{action}").into()),
+        permission: matches!(kind, ActionKind::Grant | ActionKind::Revoke)
+            .then(|| format!("Dept {action}")),
         state,
         detail: None,
         updated_at: at(12, 0),
@@ -478,5 +480,130 @@ async fn an_unknown_state_or_kind_read_back_is_corrupt() {
             })
         ),
         "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn unsettled_entries_are_the_planned_and_sent_ones_of_other_runs_with_their_permission() {
+    let db = TestDb::new().await;
+    let dead = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
+    let entries = vec![
+        entry(&dead, "scim", 0, ActionKind::Create, JournalState::Planned),
+        entry(&dead, "scim", 1, ActionKind::Grant, JournalState::Planned),
+        entry(&dead, "scim", 2, ActionKind::Revoke, JournalState::Planned),
+        entry(&dead, "scim", 3, ActionKind::Update, JournalState::Planned),
+    ];
+    db.store.journal_planned(&dead, &entries).await.unwrap();
+    let scim = "scim".into();
+    db.store
+        .journal_set(&dead, &scim, 1, JournalState::Sent, None)
+        .await
+        .unwrap();
+    db.store
+        .journal_set(&dead, &scim, 3, JournalState::Skipped, Some("x"))
+        .await
+        .unwrap();
+    let now = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
+    db.store
+        .journal_planned(
+            &now,
+            &[entry(
+                &now,
+                "scim",
+                0,
+                ActionKind::Grant,
+                JournalState::Planned,
+            )],
+        )
+        .await
+        .unwrap();
+
+    let open = db.store.journal_unsettled(&now).await.unwrap();
+    let seen: Vec<(u32, JournalState, Option<&str>)> = open
+        .iter()
+        .map(|e| (e.action, e.state, e.permission.as_deref()))
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (0, JournalState::Planned, None),
+            (1, JournalState::Sent, Some("Dept 1")),
+            (2, JournalState::Planned, Some("Dept 2")),
+        ]
+    );
+    assert!(open.iter().all(|e| e.run == dead));
+    // From the other side, only the new run's entry is open.
+    let other = db.store.journal_unsettled(&dead).await.unwrap();
+    assert_eq!(other.len(), 1);
+    assert_eq!(other[0].run, now);
+}
+
+#[tokio::test]
+async fn settling_moves_the_entry_and_appends_its_event_together_or_not_at_all() {
+    use muster_core::report::{ActionOutcome, AuditEvent};
+    let db = TestDb::new().await;
+    let run = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
+    db.store
+        .journal_planned(
+            &run,
+            &[entry(
+                &run,
+                "scim",
+                0,
+                ActionKind::Grant,
+                JournalState::Planned,
+            )],
+        )
+        .await
+        .unwrap();
+    let scim = "scim".into();
+    let event = AuditEvent {
+        at: at(12, 1),
+        run: run.clone(),
+        target: "scim".into(),
+        person: "p0".into(),
+        action: ActionKind::Grant,
+        outcome: ActionOutcome::Done,
+        account: Some("acc-0".into()),
+        reason: "rule".into(),
+        detail: None,
+        changes: Vec::new(),
+        permission: None,
+    };
+    db.store
+        .journal_settle(&run, &scim, 0, JournalState::Done, Some("ok"), &event)
+        .await
+        .unwrap();
+    let again = db
+        .store
+        .journal_settle(&run, &scim, 0, JournalState::Failed, None, &event)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(again, StoreError::JournalTransition { .. }),
+        "{again}"
+    );
+    let unknown = db
+        .store
+        .journal_settle(&run, &scim, 9, JournalState::Done, None, &event)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(unknown, StoreError::JournalEntryNotFound { .. }),
+        "{unknown}"
+    );
+    let events = db
+        .store
+        .audit(&muster_store::AuditQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        events,
+        vec![event],
+        "exactly one event, from the move that happened"
+    );
+    assert_eq!(
+        db.store.journal(&run).await.unwrap()[0].state,
+        JournalState::Done
     );
 }

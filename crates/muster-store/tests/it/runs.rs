@@ -189,3 +189,39 @@ async fn unknown_mode_text_is_reported_as_corrupt_not_a_panic() {
         "{read:?}"
     );
 }
+
+#[tokio::test]
+async fn unfinished_runs_are_the_ones_never_finished_oldest_first() {
+    let db = TestDb::new().await;
+    let a = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
+    let b = db
+        .store
+        .start_run(RunMode::Preview, "cfg")
+        .await
+        .unwrap()
+        .id;
+    let c = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
+    db.store
+        .finish_run(&b, "changes", &serde_json::json!({}))
+        .await
+        .unwrap();
+    let open: Vec<String> = db
+        .store
+        .unfinished_runs(&c)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(open, vec![a.clone()]);
+    let all: Vec<String> = db
+        .store
+        .unfinished_runs("none")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(all.len(), 2);
+    assert!(all.contains(&a) && all.contains(&c));
+}

@@ -1,0 +1,82 @@
+//! Plan time of the pure stages: evaluate + correlate/diff for N generated persons × 3
+//! targets. *daily*: each target already holds yesterday's accounts and memberships, 2 %
+//! differ; *initial*: no accounts yet. Run: `cargo bench -p muster-bench --bench plan`.
+//! (1,000,000 persons: `muster-bench plan-memory --persons 1000000`, one run of ~a minute.)
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use muster_bench::generate::{observed, persons, policies, today};
+use muster_core::connector::{Capabilities, Observed};
+use muster_core::evaluate::{evaluate, Evaluation};
+use muster_core::model::AccountRef;
+use muster_core::plan::{diff, DiffInput, StoredLink};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+fn plan(c: &mut Criterion) {
+    let Ok(policies) = policies() else {
+        return;
+    };
+    let caps = Capabilities::default();
+    let fp = |_: &AccountRef, _: &str, v: &serde_json::Value| v.to_string();
+    let fingerprints = HashMap::new();
+    let held = HashSet::new();
+    let secret = BTreeSet::new();
+    let mut group = c.benchmark_group("evaluate+diff, 3 targets");
+    group.sample_size(10);
+    for n in [10_000usize, 100_000] {
+        let people = persons(n);
+        let states: Vec<(Observed, Vec<StoredLink>)> = policies
+            .iter()
+            .map(|p| {
+                let e: Vec<Evaluation> = people.iter().map(|x| evaluate(x, p, today())).collect();
+                observed(&e, p.target.as_str())
+            })
+            .collect();
+        let empty: Vec<(Observed, Vec<StoredLink>)> = states
+            .iter()
+            .map(|(o, _)| {
+                (
+                    Observed {
+                        accounts: vec![],
+                        groups: o.groups.clone(),
+                    },
+                    vec![],
+                )
+            })
+            .collect();
+        group.throughput(Throughput::Elements(n as u64));
+        for (label, states) in [("daily", &states), ("initial", &empty)] {
+            group.bench_with_input(BenchmarkId::new(label, n), &n, |b, _| {
+                b.iter(|| {
+                    let mut actions = 0;
+                    for (policy, (observed, links)) in policies.iter().zip(states.iter()) {
+                        let evaluations: Vec<Evaluation> = people
+                            .iter()
+                            .map(|p| evaluate(p, policy, today()))
+                            .collect();
+                        let plan = diff(&DiffInput {
+                            target: &policy.target,
+                            capabilities: &caps,
+                            evaluations: &evaluations,
+                            held: &held,
+                            observed,
+                            links,
+                            fingerprints: &fingerprints,
+                            fingerprint: &fp,
+                            correlation: &policy.correlation,
+                            managed: &policy.managed_groups(),
+                            secret_fields: &secret,
+                            departed: &[],
+                        });
+                        actions += plan.actions.len();
+                    }
+                    assert!(actions > 0);
+                    actions
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, plan);
+criterion_main!(benches);

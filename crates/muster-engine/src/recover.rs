@@ -1,0 +1,335 @@
+//! Crash recovery: what a run that died left in the journal is settled by the next apply, right
+//! after its fresh read and plan, before anything is sent.
+//!
+//! A dead run leaves entries without an outcome. Each is matched with the fresh plan of its
+//! target by what identifies an action across runs — target, kind, person and permission:
+//!
+//! - `sent` (the request may or may not have taken effect): when the fresh plan no longer
+//!   holds the equivalent action, the target holds its effect, so the entry becomes `done`
+//!   ("confirmed after restart"). When it still does, the effect is absent: the entry becomes
+//!   `failed` ("interrupted; re-planned in run X") and the new run carries the action out.
+//!   A create that did reach the target shows up in the fresh plan as a Correlate (the account
+//!   exists, unlinked), never as a second Create, so nothing is duplicated.
+//! - `planned` (never sent): `skipped`, re-planned in the new run as needed.
+//!
+//! Every settled entry gets its audit event, so the audit trail holds each action's effect
+//! exactly once as done. Runs that never finished are closed with status `interrupted`.
+//! [`crate::lock::ApplyLock`] guarantees that those runs' processes are gone.
+
+use muster_core::model::{AccountRef, ExternalId, TargetName};
+use muster_core::plan::{Action, ActionKind, PermissionTarget, TargetPlan};
+use muster_core::report::{ActionOutcome, AuditEvent};
+use muster_store::{JournalEntry, JournalState, Store, StoreError};
+use std::collections::HashMap;
+
+/// Status of a run whose process died, set by the run that found it.
+pub const INTERRUPTED: &str = "interrupted";
+
+/// What recovery settled, for the report.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recovered {
+    /// Runs closed as interrupted.
+    pub runs: Vec<String>,
+    /// In-flight actions whose effect the target holds: done.
+    pub confirmed: usize,
+    /// In-flight actions whose effect is absent: failed, and planned again.
+    pub replanned: usize,
+    /// Actions that were never sent: skipped.
+    pub never_sent: usize,
+    /// Entries of targets that this run did not plan, left open for a run that does.
+    pub left_open: usize,
+}
+
+impl Recovered {
+    pub fn is_empty(&self) -> bool {
+        self.runs.is_empty() && self.confirmed + self.replanned + self.never_sent == 0
+    }
+
+    /// One line for the run's warnings.
+    pub fn describe(&self) -> String {
+        format!(
+            "recovered after an interrupted run ({}): {} action(s) in flight were confirmed done, \
+             {} re-planned, {} never sent",
+            if self.runs.is_empty() {
+                "journal".to_owned()
+            } else {
+                self.runs
+                    .iter()
+                    .map(|r| r.chars().take(8).collect::<String>())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+            self.confirmed,
+            self.replanned,
+            self.never_sent
+        )
+    }
+}
+
+/// What identifies an action across runs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Key {
+    kind: ActionKind,
+    person: ExternalId,
+    /// Lowercased: group names compare ignoring case, as the plan does.
+    permission: Option<String>,
+}
+
+impl Key {
+    fn of_action(a: &Action) -> Self {
+        Self {
+            kind: a.kind,
+            person: a.person.clone(),
+            permission: a.permission.as_ref().map(|p| p.name.to_lowercase()),
+        }
+    }
+
+    fn of_entry(e: &JournalEntry) -> Self {
+        Self {
+            kind: e.kind,
+            person: e.person.clone(),
+            permission: e.permission.as_ref().map(|p| p.to_lowercase()),
+        }
+    }
+}
+
+/// Settles what runs other than `run` left open, against `plans` (this run's fresh plans, one
+/// per target), and closes runs that never finished. Call it with the apply lock held.
+pub async fn recover(
+    store: &dyn Store,
+    run: &str,
+    plans: &[&TargetPlan],
+) -> Result<Recovered, StoreError> {
+    let mut out = Recovered::default();
+    for dead in store.unfinished_runs(run).await? {
+        store
+            .finish_run(
+                &dead.id,
+                INTERRUPTED,
+                &serde_json::json!({ "interrupted": true, "recovered_by": run }),
+            )
+            .await?;
+        tracing::warn!(run = %dead.id, recovered_by = %run, "A run did not finish; closed as interrupted.");
+        out.runs.push(dead.id);
+    }
+
+    let by_target: HashMap<&TargetName, HashMap<Key, &Action>> = plans
+        .iter()
+        .map(|p| {
+            (
+                &p.target,
+                p.actions.iter().map(|a| (Key::of_action(a), a)).collect(),
+            )
+        })
+        .collect();
+    let short = |r: &str| r.chars().take(8).collect::<String>();
+    for e in store.journal_unsettled(run).await? {
+        let Some(plan) = by_target.get(&e.target) else {
+            out.left_open += 1;
+            continue;
+        };
+        let fresh = plan.get(&Key::of_entry(&e));
+        let (state, outcome, detail, account) = match (e.state, fresh) {
+            (JournalState::Planned, _) => {
+                out.never_sent += 1;
+                (
+                    JournalState::Skipped,
+                    ActionOutcome::Skipped,
+                    format!(
+                        "interrupted before it was sent; re-planned in run {}",
+                        short(run)
+                    ),
+                    e.account.clone(),
+                )
+            }
+            (_, Some(_)) => {
+                out.replanned += 1;
+                (
+                    JournalState::Failed,
+                    ActionOutcome::Failed,
+                    format!(
+                        "interrupted with the request in flight, and the target does not hold \
+                         its effect; re-planned in run {}",
+                        short(run)
+                    ),
+                    e.account.clone(),
+                )
+            }
+            (_, None) => {
+                out.confirmed += 1;
+                (
+                    JournalState::Done,
+                    ActionOutcome::Done,
+                    format!(
+                        "confirmed after restart: the target holds its effect (run {} \
+                         plans no such action)",
+                        short(run)
+                    ),
+                    e.account
+                        .clone()
+                        .or_else(|| created_account(plan, &e.person)),
+                )
+            }
+        };
+        let event = AuditEvent {
+            at: chrono::Utc::now(),
+            run: e.run.clone(),
+            target: e.target.clone(),
+            person: e.person.clone(),
+            action: e.kind,
+            outcome,
+            account,
+            reason: format!("planned by run {}, which was interrupted", short(&e.run)),
+            detail: Some(detail.clone()),
+            changes: Vec::new(),
+            permission: e.permission.as_ref().map(|name| PermissionTarget {
+                name: name.clone(),
+                group: None,
+            }),
+        };
+        store
+            .journal_settle(&e.run, &e.target, e.action, state, Some(&detail), &event)
+            .await?;
+    }
+    if !out.is_empty() {
+        tracing::warn!(
+            run = %run,
+            confirmed = out.confirmed,
+            replanned = out.replanned,
+            never_sent = out.never_sent,
+            "Recovered what an interrupted run left in flight."
+        );
+    }
+    Ok(out)
+}
+
+/// The account a confirmed create made: the fresh plan correlates it with its person.
+fn created_account(plan: &HashMap<Key, &Action>, person: &ExternalId) -> Option<AccountRef> {
+    plan.get(&Key {
+        kind: ActionKind::Correlate,
+        person: person.clone(),
+        permission: None,
+    })
+    .and_then(|a| a.account.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use muster_store::RunMode;
+
+    fn action(id: u32, kind: ActionKind, person: &str, permission: Option<&str>) -> Action {
+        Action {
+            id: muster_core::plan::ActionId(id),
+            kind,
+            person: person.into(),
+            account: (kind != ActionKind::Create).then(|| format!("acc-{person}").into()),
+            depends_on: Vec::new(),
+            enabled: None,
+            changes: Vec::new(),
+            permission: permission.map(|p| PermissionTarget {
+                name: p.to_owned(),
+                group: None,
+            }),
+            resend: Vec::new(),
+            reason: "test".into(),
+        }
+    }
+
+    fn plan(actions: Vec<Action>) -> TargetPlan {
+        TargetPlan {
+            target: "scim".into(),
+            observed_digest: String::new(),
+            accounts_observed: 0,
+            actions,
+            disputed: Vec::new(),
+            held: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn in_flight_entries_are_confirmed_or_replanned_by_the_fresh_plan() {
+        let store = muster_store::open_sqlite_memory().await.unwrap();
+        let dead = store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
+        let old = [
+            action(0, ActionKind::Create, "1", None),
+            action(1, ActionKind::Grant, "1", Some("All staff")),
+            action(2, ActionKind::Create, "2", None),
+            action(3, ActionKind::Grant, "3", Some("Dept HR")),
+            action(4, ActionKind::Update, "4", None),
+        ];
+        let entries: Vec<JournalEntry> = old
+            .iter()
+            .map(|a| JournalEntry {
+                run: dead.clone(),
+                target: "scim".into(),
+                action: a.id.0,
+                kind: a.kind,
+                person: a.person.clone(),
+                account: a.account.clone(),
+                permission: a.permission.as_ref().map(|p| p.name.clone()),
+                state: JournalState::Planned,
+                detail: None,
+                updated_at: chrono::Utc::now(),
+            })
+            .collect();
+        store.journal_planned(&dead, &entries).await.unwrap();
+        let scim: TargetName = "scim".into();
+        for id in [0, 2, 3] {
+            store
+                .journal_set(&dead, &scim, id, JournalState::Sent, None)
+                .await
+                .unwrap();
+        }
+        store
+            .journal_set(&dead, &scim, 4, JournalState::Done, None)
+            .await
+            .unwrap();
+
+        // Person 1's create took effect (correlated now), person 2's did not; the grant for
+        // person 3 took effect; person 1's grant was never sent.
+        let now = store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
+        let fresh = plan(vec![
+            action(0, ActionKind::Correlate, "1", None),
+            action(1, ActionKind::Grant, "1", Some("all STAFF")),
+            action(2, ActionKind::Create, "2", None),
+        ]);
+        let r = recover(&store, &now, &[&fresh]).await.unwrap();
+        assert_eq!(r.runs, vec![dead.clone()]);
+        assert_eq!((r.confirmed, r.replanned, r.never_sent), (2, 1, 1));
+
+        let states: Vec<(u32, JournalState)> = store
+            .journal(&dead)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| (e.action, e.state))
+            .collect();
+        use JournalState::*;
+        assert_eq!(
+            states,
+            vec![(0, Done), (1, Skipped), (2, Failed), (3, Done), (4, Done)]
+        );
+        let audit = store
+            .audit(&muster_store::AuditQuery::default())
+            .await
+            .unwrap();
+        assert_eq!(audit.len(), 4, "one event per settled entry");
+        let create = audit
+            .iter()
+            .find(|e| e.person.as_str() == "1" && e.action == ActionKind::Create)
+            .unwrap();
+        assert_eq!(create.outcome, ActionOutcome::Done);
+        assert_eq!(
+            create.account.as_ref().map(AccountRef::as_str),
+            Some("acc-1")
+        );
+        let run = store.run(&dead).await.unwrap().unwrap();
+        assert_eq!(run.status.as_deref(), Some(INTERRUPTED));
+
+        // Nothing is left to settle, and a second pass changes nothing.
+        assert!(store.journal_unsettled(&now).await.unwrap().is_empty());
+        assert!(recover(&store, &now, &[&fresh]).await.unwrap().is_empty());
+    }
+}

@@ -1,0 +1,67 @@
+//! What a script can and cannot reach.
+
+use crate::common::*;
+use muster_mapping::Limits;
+
+#[test]
+fn no_file_network_or_process_access_exists() {
+    let m = complex_source(
+        "['require', 'process', 'std', 'os', 'fetch', 'XMLHttpRequest', 'setTimeout', 'WebAssembly', 'Deno', 'Bun']\n  .filter(n => typeof globalThis[n] !== 'undefined').join(',')",
+        "Text",
+        Limits::default(),
+    );
+    assert_eq!(value(&m, &janine("B")), "");
+    // Dynamic import has no loader to reach the file system.
+    let m = complex_source(
+        "let r = 'none';\nimport('/etc/passwd').then(() => { r = 'loaded'; }, e => { r = 'refused'; });\nr",
+        "Text",
+        Limits::default(),
+    );
+    assert_ne!(
+        compute(&m, &janine("B"), 0).ok().flatten(),
+        Some("loaded".into())
+    );
+}
+
+#[test]
+fn the_language_built_ins_work() {
+    let m = complex_source(
+        "const d = new Date(Date.UTC(2025, 0, 31));\n[\n  'Ǆemal'.normalize('NFKD').length,\n  /^(\\w+)@(?<d>[a-z.]+)$/.exec('jan@x.org').groups.d,\n  d.toISOString().slice(0, 10),\n  JSON.stringify({ a: [1, 'b'] }),\n  Math.max(3, 7),\n  'a-b-c'.split('-').reverse().join(''),\n  'x'.padStart(3, '0'),\n  [3, 1, 2].sort().map(String).join(''),\n  ' trim '.trim(),\n].join('|')",
+        "Text",
+        Limits::default(),
+    );
+    assert_eq!(
+        value(&m, &janine("B")),
+        "7|x.org|2025-01-31|{\"a\":[1,\"b\"]}|7|cba|00x|123|trim"
+    );
+}
+
+#[test]
+fn the_person_is_the_person_model_with_nulls_for_missing_values() {
+    let m = complex_source(
+        "JSON.stringify([Person.ExternalId, Person.DisplayName, Person.Name.Convention, Person.Contact.Personal.Email, Person.Contracts.length, Person.PrimaryContract.Department, Person.PrimaryContract === Person.Contracts[0], Person.PrimaryContract.EndDate, Object.keys(Person.Accounts).length])",
+        "Text",
+        Limits::default(),
+    );
+    assert_eq!(
+        value(&m, &janine("PB")),
+        "[\"1001\",null,\"PB\",null,1,\"Finance\",true,null,0]"
+    );
+}
+
+#[test]
+fn a_script_cannot_change_what_the_next_script_sees() {
+    // One script mutates the person and replaces a HelloID built-in; the next run is clean.
+    let dirty = complex_source(
+        "Person.Name.NickName = 'Changed';\nfunction deleteDiacriticalMarks(s) { return 'gone'; }\ndeleteDiacriticalMarks('é')",
+        "Text",
+        Limits::default(),
+    );
+    assert_eq!(value(&dirty, &janine("B")), "gone");
+    let clean = complex_source(
+        "Person.Name.NickName + ' ' + deleteDiacriticalMarks('Zoë')",
+        "Text",
+        Limits::default(),
+    );
+    assert_eq!(value(&clean, &janine("B")), "Janine Zoe");
+}
