@@ -1,10 +1,11 @@
 //! Plan time of the pure stages: evaluate + correlate/diff for N generated persons × 3
-//! targets. *daily*: each target already holds yesterday's accounts and memberships, 2 %
-//! differ; *initial*: no accounts yet. Run: `cargo bench -p muster-bench --bench plan`.
+//! targets, with native (TOML-style) mappings and with the example HelloID JavaScript mappings.
+//! *daily*: each target already holds yesterday's accounts and memberships, 1 % differ;
+//! *initial*: no accounts yet. Run: `cargo bench -p muster-bench --bench plan`.
 //! (1,000,000 persons: `muster-bench plan-memory --persons 1000000`, one run of ~a minute.)
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use muster_bench::generate::{observed, persons, policies, today};
+use muster_bench::generate::{observed, persons, policies, policies_js, today};
 use muster_core::connector::{Capabilities, Observed};
 use muster_core::evaluate::{evaluate, Evaluation};
 use muster_core::model::AccountRef;
@@ -12,15 +13,22 @@ use muster_core::plan::{diff, DiffInput, StoredLink};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 fn plan(c: &mut Criterion) {
-    let Ok(policies) = policies() else {
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/mappings");
+    let (Ok(native), Ok(js)) = (policies(), policies_js(&examples)) else {
         return;
     };
+    for (mappings, policies) in [("native", native), ("javascript", js)] {
+        plan_with(c, mappings, &policies);
+    }
+}
+
+fn plan_with(c: &mut Criterion, mappings: &str, policies: &[muster_core::evaluate::TargetPolicy]) {
     let caps = Capabilities::default();
     let fp = |_: &AccountRef, _: &str, v: &serde_json::Value| v.to_string();
     let fingerprints = HashMap::new();
     let held = HashSet::new();
     let secret = BTreeSet::new();
-    let mut group = c.benchmark_group("evaluate+diff, 3 targets");
+    let mut group = c.benchmark_group(format!("evaluate+diff, 3 targets, {mappings} mappings"));
     group.sample_size(10);
     for n in [10_000usize, 100_000] {
         let people = persons(n);
@@ -28,7 +36,7 @@ fn plan(c: &mut Criterion) {
             .iter()
             .map(|p| {
                 let e: Vec<Evaluation> = people.iter().map(|x| evaluate(x, p, today())).collect();
-                observed(&e, p.target.as_str())
+                observed(&e, p)
             })
             .collect();
         let empty: Vec<(Observed, Vec<StoredLink>)> = states
@@ -49,6 +57,8 @@ fn plan(c: &mut Criterion) {
                 b.iter(|| {
                     let mut actions = 0;
                     for (policy, (observed, links)) in policies.iter().zip(states.iter()) {
+                        // A run starts here: JavaScript results of unchanged persons are reused.
+                        policy.start_run();
                         let evaluations: Vec<Evaluation> = people
                             .iter()
                             .map(|p| evaluate(p, policy, today()))

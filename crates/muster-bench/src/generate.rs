@@ -1,6 +1,6 @@
 //! Generated inputs for the pure stages: persons with one contract each, a target policy
 //! (6 mapped fields, one template, a static and a dynamic permission), and "yesterday's" state
-//! of a target in which every 50th account differs (2 % changed). Shared by the criterion
+//! of a target in which every 100th account differs (1 % changed). Shared by the criterion
 //! benchmark and `muster-bench plan-memory`.
 
 use chrono::NaiveDate;
@@ -22,6 +22,27 @@ pub const DEPARTMENTS: [&str; 8] = [
     "Legal",
     "Facilities",
 ];
+
+/// The same three targets with the example HelloID field-mapping files of `examples/mappings/`
+/// instead (JavaScript `Complex` mappings for names, e-mail, SSO key, aliases, dates).
+pub fn policies_js(examples: &std::path::Path) -> anyhow::Result<Vec<TargetPolicy>> {
+    let mut out = Vec::new();
+    for (target, account_field) in [
+        ("zivver", "userName"),
+        ("helloid", "userName"),
+        ("zermelo", "code"),
+    ] {
+        let mut p = policy(target, account_field)?;
+        p.mappings = muster_mapping::load_helloid_mapping(
+            &examples.join(format!("{target}.fieldMapping.json")),
+        )?;
+        if target == "zermelo" {
+            p.correlation.person = PersonPath::ExternalId;
+        }
+        out.push(p);
+    }
+    Ok(out)
+}
 
 /// The three targets every size is planned for.
 pub fn policies() -> anyhow::Result<Vec<TargetPolicy>> {
@@ -98,6 +119,11 @@ pub fn persons(n: usize) -> Vec<Person> {
             p.name.given_name = Some(format!("Given{}", i % 97));
             p.name.family_name = Some(format!("Family{i}"));
             p.contact.business.email = Some(format!("user{i}@example.org"));
+            p.name.convention = Some("B".into());
+            p.accounts.entry("Entra".into()).or_default().insert(
+                "UserPrincipalName".into(),
+                format!("{}@corp.example.org", 100_000 + i).into(),
+            );
             p.contracts.push(Contract {
                 start_date: NaiveDate::from_ymd_opt(2020, 1, 1),
                 department: Some(DEPARTMENTS[i % DEPARTMENTS.len()].into()),
@@ -111,15 +137,24 @@ pub fn persons(n: usize) -> Vec<Person> {
 }
 
 /// Yesterday's state of the target, with every 50th account differing (2 % changed).
-pub fn observed(evaluations: &[Evaluation], target: &str) -> (Observed, Vec<StoredLink>) {
+pub fn observed(evaluations: &[Evaluation], policy: &TargetPolicy) -> (Observed, Vec<StoredLink>) {
+    let target = policy.target.as_str();
+    // The field that differs on changed accounts: the first mapped one that is not the
+    // correlation attribute.
+    let changed_field = evaluations
+        .iter()
+        .flat_map(|e| e.fields.update.keys())
+        .find(|k| **k != policy.correlation.account_field)
+        .cloned()
+        .unwrap_or_else(|| "department".into());
     let mut accounts = Vec::with_capacity(evaluations.len());
     let mut links = Vec::with_capacity(evaluations.len());
     let mut members: HashMap<&str, BTreeSet<AccountRef>> = HashMap::new();
     for (i, e) in evaluations.iter().enumerate() {
         let reference = AccountRef::new(format!("{target}-{i}"));
         let mut attributes = e.fields.update.clone();
-        if i % 50 == 0 {
-            attributes.insert("department".into(), "Moved".into());
+        if i % 100 == 0 {
+            attributes.insert(changed_field.clone(), "Moved".into());
         }
         accounts.push(ObservedAccount {
             reference: reference.clone(),

@@ -18,7 +18,7 @@ pub fn run(n: usize) -> anyhow::Result<()> {
         .iter()
         .map(|p| {
             let e: Vec<Evaluation> = people.iter().map(|x| evaluate(x, p, today())).collect();
-            observed(&e, p.target.as_str())
+            observed(&e, p)
         })
         .collect();
     let caps = Capabilities::default();
