@@ -13,6 +13,7 @@
 pub mod rate;
 pub mod retry;
 
+use muster_core::connector::ConnectorError;
 use muster_core::secret::Secret;
 use muster_core::TargetName;
 use rate::TokenBucket;
@@ -444,6 +445,78 @@ impl From<reqwest::Error> for TransportFailure {
             source = s.source();
         }
         Self { never_sent, detail }
+    }
+}
+
+/// Attempts at a request whose successful answer was not JSON (cut short, mangled by a proxy).
+pub const GARBLED_ATTEMPTS: u32 = 3;
+
+/// What the body of a 2xx answer means for the caller.
+#[derive(Debug)]
+pub enum SuccessBody {
+    /// JSON, or no body at all.
+    Json(Option<serde_json::Value>),
+    /// Not JSON, and sending the request again is harmless.
+    Again,
+    /// Not JSON, and it may not be repeated (a POST: uncertain) or has been tried enough.
+    Failed(ConnectorError),
+}
+
+/// Reads a successful answer's body as JSON. A body that is not JSON is sent again when
+/// repeating the method is harmless, up to [`GARBLED_ATTEMPTS`]; a POST is not repeated but
+/// comes back uncertain, since the create may have taken effect and only a look-up can tell.
+pub fn success_body(
+    target: &TargetName,
+    method: &Method,
+    path: &str,
+    status: u16,
+    body: &[u8],
+    attempt: u32,
+) -> SuccessBody {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return SuccessBody::Json(None);
+    }
+    match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(v) => SuccessBody::Json(Some(v)),
+        Err(e) => {
+            let detail = format!("answered {status} with a body that is not JSON: {e}");
+            if *method == Method::POST {
+                SuccessBody::Failed(ConnectorError::Uncertain {
+                    target: target.clone(),
+                    method: method.to_string(),
+                    path: path.to_owned(),
+                    detail,
+                })
+            } else if attempt < GARBLED_ATTEMPTS && retry::is_idempotent(method) {
+                SuccessBody::Again
+            } else {
+                SuccessBody::Failed(ConnectorError::Protocol {
+                    target: target.clone(),
+                    detail: format!("{method} {path} {detail}"),
+                })
+            }
+        }
+    }
+}
+
+/// A request that got no usable answer, as the connector error it is.
+pub fn transport_error(
+    target: &TargetName,
+    method: &Method,
+    path: &str,
+    e: HttpError,
+) -> ConnectorError {
+    match e {
+        HttpError::Throttled { retry_after, .. } => ConnectorError::RateLimited {
+            target: target.clone(),
+            retry_after,
+        },
+        e @ HttpError::Uncertain { .. } => ConnectorError::Uncertain {
+            target: target.clone(),
+            method: method.to_string(),
+            path: path.to_owned(),
+            detail: e.to_string(),
+        },
     }
 }
 

@@ -6,7 +6,7 @@
 //! [`super::connector`].
 
 use super::wire::{self, ListResponse};
-use crate::http::{retry, HttpClient, HttpError, Method, Request, Response, Url};
+use crate::http::{self, HttpClient, HttpError, Method, Request, Response, SuccessBody, Url};
 use muster_core::connector::ConnectorError;
 use muster_core::TargetName;
 use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE, IF_MATCH};
@@ -77,9 +77,6 @@ impl Failure {
         }
     }
 }
-
-/// Attempts at a request (GET, PUT, PATCH, DELETE) whose successful answer was not JSON.
-pub const GARBLED_ATTEMPTS: u32 = 3;
 
 /// Why [`interpret`](ScimClient) gave no reply.
 #[derive(Debug)]
@@ -161,25 +158,11 @@ impl ScimClient {
     }
 
     fn transport_error(&self, method: &Method, path: &str, e: HttpError) -> Failure {
-        let target = self.target().clone();
-        Failure::Error(match e {
-            HttpError::Throttled { retry_after, .. } => ConnectorError::RateLimited {
-                target,
-                retry_after,
-            },
-            e @ HttpError::Uncertain { .. } => ConnectorError::Uncertain {
-                target,
-                method: method.to_string(),
-                path: path.to_owned(),
-                detail: e.to_string(),
-            },
-        })
+        Failure::Error(http::transport_error(self.target(), method, path, e))
     }
 
-    /// Turns an answer into a [`Reply`] or a [`Failure`]. A success whose body is not JSON
-    /// (cut short, mangled by a proxy) is sent again when repeating the method is harmless,
-    /// up to [`GARBLED_ATTEMPTS`]; a POST is not repeated but comes back uncertain, since the
-    /// create may have taken effect and only a look-up can tell.
+    /// Turns an answer into a [`Reply`] or a [`Failure`]; a success whose body is not JSON is
+    /// judged by [`http::success_body`].
     fn interpret(
         &self,
         method: Method,
@@ -189,33 +172,20 @@ impl ScimClient {
     ) -> Result<Reply, Garbled> {
         let status = resp.status.as_u16();
         if resp.status.is_success() {
-            let body = if resp.body.iter().all(u8::is_ascii_whitespace) {
-                None
-            } else {
-                match serde_json::from_slice::<Value>(&resp.body) {
-                    Ok(v) => Some(v),
-                    Err(e) => {
-                        let detail = format!("answered {status} with a body that is not JSON: {e}");
-                        if method == Method::POST {
-                            return Err(Garbled::Failure(Failure::Error(
-                                ConnectorError::Uncertain {
-                                    target: self.target().clone(),
-                                    method: method.to_string(),
-                                    path,
-                                    detail,
-                                },
-                            )));
-                        }
-                        if attempt < GARBLED_ATTEMPTS && retry::is_idempotent(&method) {
-                            debug!(method = %method, path = %path, attempt, "Answer is not JSON; sending again.");
-                            return Err(Garbled::Again);
-                        }
-                        return Err(Garbled::Failure(Failure::Error(ConnectorError::Protocol {
-                            target: self.target().clone(),
-                            detail: format!("{method} {path} {detail}"),
-                        })));
-                    }
+            let body = match http::success_body(
+                self.target(),
+                &method,
+                &path,
+                status,
+                &resp.body,
+                attempt,
+            ) {
+                SuccessBody::Json(body) => body,
+                SuccessBody::Again => {
+                    debug!(method = %method, path = %path, attempt, "Answer is not JSON; sending again.");
+                    return Err(Garbled::Again);
                 }
+                SuccessBody::Failed(e) => return Err(Garbled::Failure(Failure::Error(e))),
             };
             let etag = resp.header_str("etag").map(str::to_owned).or_else(|| {
                 body.as_ref()
