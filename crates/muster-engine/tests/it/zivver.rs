@@ -375,3 +375,36 @@ fn user_name_day1(person: &str) -> String {
         .unwrap()
         .to_owned()
 }
+
+#[tokio::test]
+async fn import_reads_zivver_users_and_functional_accounts_and_reports_correlation() {
+    let b = Both::start().await;
+    let existing = b
+        .zivver
+        .state
+        .seed_user(json!({"userName": "E.VANDIJK@example.org", "active": true}))
+        .unwrap();
+    b.zivver
+        .state
+        .seed_user(json!({"userName": "shared.mailbox@example.org", "active": true}))
+        .unwrap();
+    let engine = b.engine().await;
+    let report = engine.import("zivver", day(1), true).await.unwrap();
+    assert_eq!(report.accounts, 2);
+    assert_eq!(report.groups, 4, "the functional accounts");
+    assert_eq!(report.correlated_now.len(), 1);
+    assert_eq!(report.correlated_now[0].account.as_str(), existing);
+    assert_eq!(report.accounts_without_person.len(), 1);
+    assert_eq!(report.persons_without_account.len(), 299);
+    let plan = engine.preview(day(1)).await.unwrap().plan;
+    let zivver = plan
+        .targets
+        .iter()
+        .find(|t| t.target.as_str() == "zivver")
+        .unwrap();
+    assert_eq!(
+        zivver.count(muster_core::plan::ActionKind::Create),
+        299,
+        "the imported link is used"
+    );
+}
