@@ -448,6 +448,44 @@ impl From<reqwest::Error> for TransportFailure {
     }
 }
 
+/// An error answer a client still reads itself (by status, SCIM type, text) before it becomes
+/// [`ConnectorError::Rejected`].
+pub trait Refused {
+    fn rejected(self, target: &TargetName) -> ConnectorError;
+}
+
+/// Why a client call gave no reply: an error answer to interpret, or an error already settled
+/// (no answer, throttled, credentials refused, bad JSON).
+#[derive(Debug)]
+pub enum Failure<R> {
+    Refused(R),
+    Error(ConnectorError),
+}
+
+impl<R> From<ConnectorError> for Failure<R> {
+    fn from(e: ConnectorError) -> Self {
+        Self::Error(e)
+    }
+}
+
+impl<R: Refused> Failure<R> {
+    /// The error as it stands when the caller has no better meaning for the status.
+    pub fn into_error(self, target: &TargetName) -> ConnectorError {
+        match self {
+            Self::Refused(r) => r.rejected(target),
+            Self::Error(e) => e,
+        }
+    }
+}
+
+/// Why a client's reading of an answer gave no reply.
+#[derive(Debug)]
+pub(crate) enum Garbled<R> {
+    /// The answer was not JSON and the request is safe to send again.
+    Again,
+    Failure(Failure<R>),
+}
+
 /// Attempts at a request whose successful answer was not JSON (cut short, mangled by a proxy).
 pub const GARBLED_ATTEMPTS: u32 = 3;
 

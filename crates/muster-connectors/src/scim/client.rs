@@ -6,7 +6,9 @@
 //! [`super::connector`].
 
 use super::wire::{self, ListResponse};
-use crate::http::{self, HttpClient, HttpError, Method, Request, Response, SuccessBody, Url};
+use crate::http::{
+    self, HttpClient, HttpError, Method, Refused, Request, Response, SuccessBody, Url,
+};
 use muster_core::connector::ConnectorError;
 use muster_core::TargetName;
 use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE, IF_MATCH};
@@ -42,8 +44,10 @@ impl Refusal {
                 .as_deref()
                 .is_some_and(|t| t.eq_ignore_ascii_case(scim_type))
     }
+}
 
-    pub fn rejected(self, target: &TargetName) -> ConnectorError {
+impl Refused for Refusal {
+    fn rejected(self, target: &TargetName) -> ConnectorError {
         ConnectorError::Rejected {
             target: target.clone(),
             method: self.method.to_string(),
@@ -54,37 +58,8 @@ impl Refusal {
     }
 }
 
-#[derive(Debug)]
-pub enum Failure {
-    /// The server answered with an error status other than 401/403.
-    Refused(Refusal),
-    /// Anything already settled: no answer, throttled, credentials refused, bad JSON.
-    Error(ConnectorError),
-}
-
-impl From<ConnectorError> for Failure {
-    fn from(e: ConnectorError) -> Self {
-        Self::Error(e)
-    }
-}
-
-impl Failure {
-    /// The error as it stands when the caller has no better meaning for the status.
-    pub fn into_error(self, target: &TargetName) -> ConnectorError {
-        match self {
-            Self::Refused(r) => r.rejected(target),
-            Self::Error(e) => e,
-        }
-    }
-}
-
-/// Why [`interpret`](ScimClient) gave no reply.
-#[derive(Debug)]
-enum Garbled {
-    /// The answer was not JSON and the request is safe to send again.
-    Again,
-    Failure(Failure),
-}
+pub type Failure = http::Failure<Refusal>;
+type Garbled = http::Garbled<Refusal>;
 
 #[derive(Debug)]
 pub struct ScimClient {

@@ -8,7 +8,9 @@
 //! [`super::connector`].
 
 use super::wire::{self, ListResponse};
-use crate::http::{self, HttpClient, HttpError, Method, Request, Response, SuccessBody, Url};
+use crate::http::{
+    self, HttpClient, HttpError, Method, Refused, Request, Response, SuccessBody, Url,
+};
 use crate::scim::{Pager, PagingError};
 use muster_core::connector::ConnectorError;
 use muster_core::TargetName;
@@ -38,8 +40,8 @@ pub struct Refusal {
     pub detail: String,
 }
 
-impl Refusal {
-    pub fn rejected(self, target: &TargetName) -> ConnectorError {
+impl Refused for Refusal {
+    fn rejected(self, target: &TargetName) -> ConnectorError {
         ConnectorError::Rejected {
             target: target.clone(),
             method: self.method.to_string(),
@@ -50,37 +52,8 @@ impl Refusal {
     }
 }
 
-#[derive(Debug)]
-pub enum Failure {
-    /// Zivver answered with an error status other than 401/403.
-    Refused(Refusal),
-    /// Anything already settled: no answer, still throttled, credentials refused, bad JSON.
-    Error(ConnectorError),
-}
-
-impl From<ConnectorError> for Failure {
-    fn from(e: ConnectorError) -> Self {
-        Self::Error(e)
-    }
-}
-
-impl Failure {
-    /// The error as it stands when the caller has no better meaning for the status.
-    pub fn into_error(self, target: &TargetName) -> ConnectorError {
-        match self {
-            Self::Refused(r) => r.rejected(target),
-            Self::Error(e) => e,
-        }
-    }
-}
-
-/// Why [`interpret`](ScimClient) gave no reply.
-#[derive(Debug)]
-enum Garbled {
-    /// The answer was not JSON and the request is safe to send again.
-    Again,
-    Failure(Failure),
-}
+pub type Failure = http::Failure<Refusal>;
+type Garbled = http::Garbled<Refusal>;
 
 #[derive(Debug)]
 pub struct ZivverClient {

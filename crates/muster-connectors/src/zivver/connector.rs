@@ -23,6 +23,7 @@ use super::lanes::Lanes;
 use super::user;
 use super::wire::{self, SSO_ACCOUNT_KEY};
 use crate::http::rate::TokenBucket;
+use crate::http::Refused as _;
 use crate::http::{Auth, HttpClient, HttpConfig, Method, RequestCounters, RequestCounts};
 use async_trait::async_trait;
 use muster_core::connector::{

@@ -10,6 +10,7 @@ use super::connector::{segment, Inner};
 use super::lanes::{apply_batch, Change, Queued, Write};
 use super::wire;
 use crate::http::Method;
+use crate::http::Refused as _;
 use muster_core::connector::{ConnectorError, ObservedGroup, Outcome};
 use muster_core::{AccountRef, GroupRef};
 use serde_json::Value;
