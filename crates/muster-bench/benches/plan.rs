@@ -46,6 +46,7 @@ fn plan_with(c: &mut Criterion, mappings: &str, policies: &[muster_core::evaluat
                     Observed {
                         accounts: vec![],
                         groups: o.groups.clone(),
+                        deleted: Vec::new(),
                     },
                     vec![],
                 )
@@ -76,6 +77,7 @@ fn plan_with(c: &mut Criterion, mappings: &str, policies: &[muster_core::evaluat
                             managed: &policy.managed_groups(),
                             secret_fields: &secret,
                             departed: &[],
+                            pending: &Default::default(),
                         });
                         actions += plan.actions.len();
                     }

@@ -182,5 +182,12 @@ pub fn observed(evaluations: &[Evaluation], policy: &TargetPolicy) -> (Observed,
             members,
         })
         .collect();
-    (Observed { accounts, groups }, links)
+    (
+        Observed {
+            accounts,
+            groups,
+            deleted: Vec::new(),
+        },
+        links,
+    )
 }

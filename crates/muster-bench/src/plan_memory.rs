@@ -46,6 +46,7 @@ pub fn run(n: usize) -> anyhow::Result<()> {
             managed: &policy.managed_groups(),
             secret_fields: &secret,
             departed: &[],
+            pending: &Default::default(),
         });
         actions += plan.actions.len();
     }

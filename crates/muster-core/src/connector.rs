@@ -36,6 +36,19 @@ pub enum DeleteMeaning {
     Remove,
 }
 
+/// What a plan does for a person whose linked account the target has deleted but still keeps
+/// (HelloID's soft delete), when that person needs an account again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Rehire {
+    /// Create a new account; the reason names the deleted one.
+    #[default]
+    CreateNew,
+    /// Hold the person until an administrator restores the old account in the target (or
+    /// switches to `create-new`): some tenants must keep one account per person for life.
+    Hold,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Capabilities {
     pub membership: MembershipMode,
@@ -50,6 +63,23 @@ pub struct Capabilities {
     pub page_size: usize,
     /// Requests in flight at once that the target tolerates.
     pub max_concurrency: usize,
+    /// The target has an enabled flag. Without one (Zermelo) a disabled state is not planned:
+    /// the account simply exists, and Enable only brings back a deleted (archived) account.
+    pub can_disable: bool,
+    /// Fields compared but never written on update (HelloID's `userName` with renames off):
+    /// a difference is reported as a plan warning instead of an Update.
+    pub fixed_fields: BTreeSet<String>,
+    /// The full read shows group memberships. When it cannot (Zermelo's class placements),
+    /// the engine counts the grants Muster itself made, as recorded in the store.
+    pub membership_visible: bool,
+    /// A Grant to a group that does not exist yet may create it first
+    /// ([`Operation::EnsureGroup`]) instead of failing.
+    pub creates_groups: bool,
+    /// A grant the target accepted as a request ([`Outcome::Requested`], HelloID products
+    /// awaiting approval) is not requested again for this many days; `None`: never pending.
+    pub pending_ttl_days: Option<u32>,
+    /// See [`Rehire`].
+    pub rehire: Rehire,
 }
 
 impl Default for Capabilities {
@@ -61,6 +91,12 @@ impl Default for Capabilities {
             lookup: true,
             page_size: 100,
             max_concurrency: 4,
+            can_disable: true,
+            fixed_fields: BTreeSet::new(),
+            membership_visible: true,
+            creates_groups: false,
+            pending_ttl_days: None,
+            rehire: Rehire::CreateNew,
         }
     }
 }
@@ -84,6 +120,10 @@ pub struct ObservedGroup {
 pub struct Observed {
     pub accounts: Vec<ObservedAccount>,
     pub groups: Vec<ObservedGroup>,
+    /// Accounts the target deleted but still lists (HelloID's soft delete): never correlated,
+    /// but named when a linked person returns or a create would collide with one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deleted: Vec<ObservedAccount>,
 }
 
 impl Observed {
@@ -100,6 +140,10 @@ impl Observed {
             h.update(a.reference.as_str());
             h.update([u8::from(a.enabled)]);
             h.update(serde_json::to_vec(&a.attributes).unwrap_or_default());
+        }
+        for a in &self.deleted {
+            h.update(b"deleted:");
+            h.update(a.reference.as_str());
         }
         for g in groups {
             h.update(g.reference.as_str());
@@ -144,6 +188,9 @@ pub enum Operation {
         account: AccountRef,
         group: GroupRef,
     },
+    /// Makes sure a group of this name exists, creating it when it does not; answers
+    /// [`Outcome::GroupReady`]. Only sent to connectors that declare `creates_groups`.
+    EnsureGroup { name: String },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -153,6 +200,14 @@ pub enum Outcome {
     Done,
     /// The account (or membership) was already absent: a Delete, Disable or Revoke is done.
     AlreadyAbsent,
+    /// A Grant the target took as a request that may still wait for approval (HelloID's
+    /// self-service products); the engine remembers it as pending.
+    Requested,
+    /// The group of an [`Operation::EnsureGroup`], found or newly created.
+    GroupReady {
+        group: GroupRef,
+        created: bool,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -208,6 +263,15 @@ pub enum ConnectorError {
 }
 
 impl ConnectorError {
+    /// An operation the connector's capabilities do not offer; the engine never sends one, so
+    /// this means a bug or a hand-made plan.
+    pub fn unsupported(target: &TargetName, operation: &Operation) -> Self {
+        Self::Config {
+            target: target.clone(),
+            detail: format!("this target does not support {operation:?}"),
+        }
+    }
+
     /// Worth another attempt later in this run. A create is re-correlated before any retry,
     /// so "retryable" never means "may duplicate".
     pub fn is_retryable(&self) -> bool {

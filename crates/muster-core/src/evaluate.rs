@@ -9,7 +9,7 @@ use crate::mapping::{FieldMapping, ValueSource};
 use crate::model::{Contract, ExternalId, Person, PersonPath, TargetName};
 use crate::rules::{shift, ContractSelection, Rule};
 use chrono::NaiveDate;
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Lifecycle by contract dates, per target.
@@ -114,6 +114,9 @@ pub struct Evaluation {
     /// Desired permissions by group name.
     pub permissions: BTreeSet<String>,
     pub correlation_value: Option<String>,
+    /// Fields whose value is another person's account in this target (created and updated
+    /// with the account): field → that person. The plan resolves them; no person → no entry.
+    pub references: BTreeMap<String, ExternalId>,
     /// Mappings that could not be computed for this person; the person is held in this target
     /// with these reasons.
     pub errors: Vec<String>,
@@ -147,7 +150,7 @@ pub fn evaluate(person: &Person, policy: &TargetPolicy, today: NaiveDate) -> Eva
                 permissions.extend(
                     contracts
                         .into_iter()
-                        .filter_map(|c| dynamic.template.render(person, Some(c))),
+                        .filter_map(|c| dynamic.template.render_on(person, Some(c), Some(today))),
                 );
             }
         }
@@ -155,7 +158,17 @@ pub fn evaluate(person: &Person, policy: &TargetPolicy, today: NaiveDate) -> Eva
 
     let mut fields = FieldSets::default();
     let mut errors = Vec::new();
+    let mut references = BTreeMap::new();
     for m in &policy.mappings {
+        if let ValueSource::AccountOf(path) = &m.value {
+            let other = path.get(person, None).filter(|v| !v.trim().is_empty());
+            if let Some(other) = other {
+                if m.actions.create || m.actions.update {
+                    references.insert(m.field.clone(), ExternalId::new(other.trim()));
+                }
+            }
+            continue;
+        }
         let value = match m.compute(person, 0) {
             Ok(v) => v.unwrap_or(serde_json::Value::Null),
             Err(e) => {
@@ -188,6 +201,7 @@ pub fn evaluate(person: &Person, policy: &TargetPolicy, today: NaiveDate) -> Eva
             .person
             .get(person, None)
             .map(|v| v.into_owned()),
+        references,
         errors,
     }
 }

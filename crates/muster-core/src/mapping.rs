@@ -20,19 +20,37 @@ pub enum Filter {
     NoSpaces,
     /// Keeps the first character (for initials).
     First,
+    /// A date (`YYYY-MM-DD…`) → its school year `YYYY-YYYY`, which starts on 1 August:
+    /// 2025-07-31 → `2024-2025`, 2025-08-01 → `2025-2026` (Zermelo). Not a date: no value.
+    SchoolYear,
+    /// HelloID's group-name sanitiser: trim, `" - "` → `-`, drop ``` `~!#$%^&*()+=<>?/'",:\|{}.[] ```,
+    /// spaces → `-`, `--` → `-`, strip diacritics (`Mens - Maatschappij (MM)` → `Mens-Maatschappij-MM`).
+    Sanitize,
 }
 
 impl Filter {
-    const ALL: [(&'static str, Filter); 6] = [
+    const ALL: [(&'static str, Filter); 8] = [
         ("lower", Filter::Lower),
         ("upper", Filter::Upper),
         ("trim", Filter::Trim),
         ("ascii", Filter::Ascii),
         ("nospaces", Filter::NoSpaces),
         ("first", Filter::First),
+        ("schoolyear", Filter::SchoolYear),
+        ("sanitize", Filter::Sanitize),
     ];
 
-    fn apply(self, s: String) -> String {
+    /// The filtered text; `None` when the value does not fit the filter (`schoolyear` of
+    /// something that is not a date).
+    fn apply(self, s: String) -> Option<String> {
+        Some(match self {
+            Filter::SchoolYear => return school_year(&s),
+            Filter::Sanitize => sanitize_group_name(&s),
+            other => other.apply_text(s),
+        })
+    }
+
+    fn apply_text(self, s: String) -> String {
         match self {
             Filter::Lower => s.to_lowercase(),
             Filter::Upper => s.to_uppercase(),
@@ -43,8 +61,34 @@ impl Filter {
                 .collect(),
             Filter::NoSpaces => s.chars().filter(|c| !c.is_whitespace()).collect(),
             Filter::First => s.chars().next().map(String::from).unwrap_or_default(),
+            Filter::SchoolYear | Filter::Sanitize => s,
         }
     }
+}
+
+/// `YYYY-YYYY` of the school year a date falls in; the year turns on 1 August.
+pub fn school_year(date: &str) -> Option<String> {
+    use chrono::Datelike;
+    let day: chrono::NaiveDate = date.trim().get(..10)?.parse().ok()?;
+    let first = if day.month() >= 8 {
+        day.year()
+    } else {
+        day.year() - 1
+    };
+    Some(format!("{first}-{}", first + 1))
+}
+
+/// HelloID's group-name sanitiser (targets/helloid.md §5), in its order.
+pub fn sanitize_group_name(name: &str) -> String {
+    const DROP: &str = "`~!#$%^&*()+=<>?/'\",:\\|{}.[]";
+    let mut s = name.trim().replace(" - ", "-");
+    s.retain(|c| !DROP.contains(c));
+    let mut s = s.replace(' ', "-");
+    while s.contains("--") {
+        s = s.replace("--", "-");
+    }
+    // Dots are already gone (step 3), so step 6 (collapse runs of dots) has nothing left to do.
+    Filter::Ascii.apply_text(s)
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -56,6 +100,11 @@ enum Part {
         /// `{Path?}`: renders as nothing when empty (a family-name prefix), instead of making
         /// the whole value absent.
         optional: bool,
+    },
+    /// `{Today|…}`: the run's reference date (`YYYY-MM-DD`), for values that follow the
+    /// calendar (Zermelo's school year under `school_year_from = "run_date"`).
+    Today {
+        filters: Vec<Filter>,
     },
 }
 
@@ -115,7 +164,6 @@ impl Template {
                         Some(h) => (h.trim_end(), true),
                         None => (head, false),
                     };
-                    let path = PersonPath::parse(head).map_err(|e| err(e.to_string()))?;
                     let filters = pieces
                         .map(|name| {
                             Filter::ALL
@@ -124,11 +172,16 @@ impl Template {
                                 .map(|(_, f)| *f)
                                 .ok_or_else(|| {
                                     err(format!(
-                                        "unknown filter `{name}`: expected lower, upper, trim, ascii, nospaces or first"
+                                        "unknown filter `{name}`: expected lower, upper, trim, ascii, nospaces, first, schoolyear or sanitize"
                                     ))
                                 })
                         })
                         .collect::<Result<Vec<_>, _>>()?;
+                    if head.eq_ignore_ascii_case("Today") {
+                        parts.push(Part::Today { filters });
+                        continue;
+                    }
+                    let path = PersonPath::parse(head).map_err(|e| err(e.to_string()))?;
                     parts.push(Part::Field {
                         path,
                         filters,
@@ -151,11 +204,29 @@ impl Template {
     /// missing family name is worse than no user name. When an optional field was empty, the
     /// spaces around it are collapsed ("Jan {Prefix?} Berg" → "Jan Berg").
     pub fn render(&self, person: &Person, contract: Option<&Contract>) -> Option<String> {
+        self.render_on(person, contract, None)
+    }
+
+    /// [`render`](Self::render) with the run's reference date for `{Today}`; without one, a
+    /// template that uses `{Today}` renders nothing.
+    pub fn render_on(
+        &self,
+        person: &Person,
+        contract: Option<&Contract>,
+        today: Option<chrono::NaiveDate>,
+    ) -> Option<String> {
         let mut out = String::new();
         let mut skipped = false;
         for part in &self.parts {
             match part {
                 Part::Literal(s) => out.push_str(s),
+                Part::Today { filters } => {
+                    let mut v = today?.format("%Y-%m-%d").to_string();
+                    for f in filters {
+                        v = f.apply(v)?;
+                    }
+                    out.push_str(&v);
+                }
                 Part::Field {
                     path,
                     filters,
@@ -170,7 +241,15 @@ impl Template {
                     };
                     let mut v = v.into_owned();
                     for f in filters {
-                        v = f.apply(v);
+                        match f.apply(v) {
+                            Some(next) => v = next,
+                            None if *optional => {
+                                skipped = true;
+                                v = String::new();
+                                break;
+                            }
+                            None => return None,
+                        }
                     }
                     out.push_str(&v);
                 }
@@ -212,6 +291,10 @@ pub enum ValueSource {
     List(Vec<Template>),
     /// Computed outside this crate (a HelloID `Complex` mapping runs JavaScript).
     Computed(Arc<dyn ComputedValue>),
+    /// The account reference, in this same target, of the person this path names (HelloID's
+    /// `managedByUserGUID` from `PrimaryContract.Manager`). Evaluate only names the person;
+    /// the plan resolves the account, which may be created in the same run.
+    AccountOf(PersonPath),
 }
 
 /// A value computed by an evaluator this crate does not know (the JavaScript engine of
@@ -297,6 +380,8 @@ impl FieldMapping {
                 .get(person, None)
                 .map(|v| serde_json::Value::String(v.into_owned())),
             ValueSource::Fixed(v) => Some(v.clone()),
+            // Not a value of this person's own: see `Evaluation::references`.
+            ValueSource::AccountOf(_) => None,
             ValueSource::Template(t) => t.render(person, None).map(serde_json::Value::String),
             ValueSource::List(ts) => {
                 let mut values: Vec<String> = ts
@@ -386,5 +471,38 @@ mod tests {
     fn literal_prefix_scopes_dynamic_groups() {
         let t = Template::parse("Dept {Contract.Department}").unwrap();
         assert_eq!(t.literal_prefix(), "Dept ");
+    }
+
+    #[test]
+    fn school_year_turns_on_the_first_of_august() {
+        assert_eq!(school_year("2025-07-31").as_deref(), Some("2024-2025"));
+        assert_eq!(school_year("2025-08-01").as_deref(), Some("2025-2026"));
+        assert_eq!(
+            school_year("2024-08-01T00:00:00").as_deref(),
+            Some("2024-2025")
+        );
+        assert_eq!(school_year("next year"), None);
+    }
+
+    #[test]
+    fn today_renders_only_with_a_reference_date() {
+        let t = Template::parse("{Name.GivenName} {Today|schoolyear}").unwrap();
+        assert_eq!(t.render(&anouk(), None), None);
+        let day = "2026-09-01".parse().unwrap();
+        assert_eq!(
+            t.render_on(&anouk(), None, Some(day)).as_deref(),
+            Some("Anouk 2026-2027")
+        );
+    }
+
+    #[test]
+    fn helloid_sanitiser_matches_its_examples() {
+        assert_eq!(
+            sanitize_group_name("Mens - Maatschappij (MM)"),
+            "Mens-Maatschappij-MM"
+        );
+        assert_eq!(sanitize_group_name("Zorg & Welzijn"), "Zorg-Welzijn");
+        assert_eq!(sanitize_group_name("Économie"), "Economie");
+        assert_eq!(sanitize_group_name("  a.b/c [d]  "), "abc-d");
     }
 }

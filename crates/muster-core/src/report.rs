@@ -224,6 +224,7 @@ mod tests {
                 before: None,
                 after: Some("hunter2".into()),
                 secret: true,
+                account_of: None,
             }],
             permission: None,
         };

@@ -14,6 +14,7 @@ pub mod import;
 pub mod lock;
 pub mod progress;
 pub mod recover;
+pub mod remembered;
 pub mod run;
 
 pub use config::Config;

@@ -13,6 +13,7 @@ use crate::error::EngineError;
 use crate::execute::{execute, ExecContext};
 use crate::fingerprint::fingerprint;
 use crate::progress::{Progress, Silent};
+use crate::remembered;
 use chrono::NaiveDate;
 use futures::future::join_all;
 use muster_core::connector::{Connector, Observed};
@@ -249,10 +250,21 @@ impl Engine {
             .connectors
             .get(&t.name)
             .ok_or_else(|| EngineError::Usage(format!("target {} is not connected", t.name)))?;
-        let observed: Observed = connector
+        let mut observed: Observed = connector
             .read_all()
             .await
             .map_err(|e| EngineError::target(&t.name, e))?;
+        let remembered = remembered::fold(
+            &mut observed,
+            self.store.grants_made(&t.name).await?,
+            connector.capabilities(),
+            chrono::Utc::now(),
+        );
+        for done in &remembered.fulfilled {
+            self.store
+                .forget_grant(&t.name, &done.account, &done.group)
+                .await?;
+        }
         let links: Vec<StoredLink> = self
             .store
             .links(&t.name)
@@ -309,6 +321,7 @@ impl Engine {
             managed: &t.policy.managed_groups(),
             secret_fields: &t.secret_fields,
             departed: &departed_evaluations,
+            pending: &remembered.pending,
         });
         let open = self.store.open_approvals(&t.name).await?;
         let mut approved: BTreeMap<ActionKind, usize> = BTreeMap::new();

@@ -32,7 +32,7 @@ pub mod store;
 pub use error::StoreError;
 pub use sqlite::{open_sqlite, open_sqlite_memory, SqliteStore, DEFAULT_SQLITE_PATH};
 pub use store::{
-    Approval, AuditQuery, BlockedRecord, Fingerprint, JournalEntry, JournalState, Link, LinkState,
-    RunId, RunMode, RunRecord, SnapshotMeta, SnapshotPerson, Store, UnknownJournalState,
-    UnknownLinkState, UnknownRunMode, MIN_RUN_PREFIX,
+    Approval, AuditQuery, BlockedRecord, Fingerprint, GrantMade, GrantState, JournalEntry,
+    JournalState, Link, LinkState, RunId, RunMode, RunRecord, SnapshotMeta, SnapshotPerson, Store,
+    UnknownJournalState, UnknownLinkState, UnknownRunMode, MIN_RUN_PREFIX,
 };

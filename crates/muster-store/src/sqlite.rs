@@ -13,6 +13,7 @@
 
 mod approvals;
 mod audit;
+mod grants;
 mod journal;
 mod links;
 mod rows;
@@ -24,7 +25,7 @@ use chrono::{DateTime, SubsecRound, Utc};
 use muster_core::plan::ActionKind;
 use muster_core::report::AuditEvent;
 use muster_core::secret::Secret;
-use muster_core::{AccountRef, ExternalId, TargetName};
+use muster_core::{AccountRef, ExternalId, GroupRef, TargetName};
 use rand::RngCore;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -37,8 +38,8 @@ use tracing::debug;
 
 use crate::error::StoreError;
 use crate::store::{
-    Approval, AuditQuery, BlockedRecord, Fingerprint, JournalEntry, JournalState, Link, RunMode,
-    RunRecord, SnapshotMeta, SnapshotPerson, Store,
+    Approval, AuditQuery, BlockedRecord, Fingerprint, GrantMade, JournalEntry, JournalState, Link,
+    RunMode, RunRecord, SnapshotMeta, SnapshotPerson, Store,
 };
 
 /// Where the CLI keeps its state when the configuration names no store.
@@ -246,6 +247,23 @@ impl Store for SqliteStore {
         person: &ExternalId,
     ) -> Result<(), StoreError> {
         links::remove_link(&self.pool, target, person).await
+    }
+
+    async fn grants_made(&self, target: &TargetName) -> Result<Vec<GrantMade>, StoreError> {
+        grants::grants_made(&self.pool, target).await
+    }
+
+    async fn record_grant(&self, grant: &GrantMade) -> Result<(), StoreError> {
+        grants::record_grant(&self.pool, grant).await
+    }
+
+    async fn forget_grant(
+        &self,
+        target: &TargetName,
+        account: &AccountRef,
+        group: &GroupRef,
+    ) -> Result<(), StoreError> {
+        grants::forget_grant(&self.pool, target, account, group).await
     }
 
     async fn fingerprints(&self, target: &TargetName) -> Result<Vec<Fingerprint>, StoreError> {

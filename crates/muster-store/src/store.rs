@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use muster_core::plan::ActionKind;
 use muster_core::report::AuditEvent;
 use muster_core::secret::Secret;
-use muster_core::{AccountRef, ExternalId, TargetName};
+use muster_core::{AccountRef, ExternalId, GroupRef, TargetName};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -170,6 +170,50 @@ pub struct SnapshotPerson {
     pub external_id: ExternalId,
     pub record_hash: String,
     pub record: serde_json::Value,
+}
+
+/// What became of a grant Muster made that the target's read may not show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GrantState {
+    /// Done: the membership (a Zermelo class placement) exists.
+    Granted,
+    /// Accepted as a request that may wait for approval (a HelloID product).
+    Requested,
+}
+
+impl GrantState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GrantState::Granted => "granted",
+            GrantState::Requested => "requested",
+        }
+    }
+}
+
+impl FromStr for GrantState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "granted" => Ok(GrantState::Granted),
+            "requested" => Ok(GrantState::Requested),
+            other => Err(format!(
+                "unknown grant state `{other}`: expected granted or requested"
+            )),
+        }
+    }
+}
+
+/// A grant Muster made, remembered because the target cannot show it (or not yet).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GrantMade {
+    pub target: TargetName,
+    pub account: AccountRef,
+    pub group: GroupRef,
+    pub group_name: String,
+    pub person: ExternalId,
+    pub state: GrantState,
+    pub made_at: DateTime<Utc>,
 }
 
 /// The pairing person ↔ account in one target.
@@ -357,6 +401,22 @@ pub trait Store: Send + Sync {
     /// [`LinkState::Deleted`] instead). Removing a link that does not exist is not an error.
     async fn remove_link(&self, target: &TargetName, person: &ExternalId)
         -> Result<(), StoreError>;
+
+    // --- Grants the target cannot show ---
+
+    /// Every remembered grant of a target.
+    async fn grants_made(&self, target: &TargetName) -> Result<Vec<GrantMade>, StoreError>;
+
+    /// Remembers (or replaces) one grant.
+    async fn record_grant(&self, grant: &GrantMade) -> Result<(), StoreError>;
+
+    /// Forgets one grant; absent is not an error.
+    async fn forget_grant(
+        &self,
+        target: &TargetName,
+        account: &AccountRef,
+        group: &GroupRef,
+    ) -> Result<(), StoreError>;
 
     // --- Fingerprints ---
 

@@ -137,6 +137,7 @@ impl ScimConnector {
                 lookup: features.filter,
                 page_size,
                 max_concurrency: cfg.concurrency,
+                ..Capabilities::default()
             },
             target: name,
             client,
@@ -621,6 +622,7 @@ impl Connector for ScimConnector {
                 .iter()
                 .map(|g| self.to_group(g))
                 .collect::<Result<_, _>>()?,
+            deleted: Vec::new(),
         };
         info!(
             accounts = observed.accounts.len(),
@@ -701,6 +703,9 @@ impl Connector for ScimConnector {
             }
             Operation::Revoke { account, group } => {
                 self.change_membership(account, group, false).await
+            }
+            Operation::EnsureGroup { .. } => {
+                Err(ConnectorError::unsupported(&self.target, operation))
             }
         }
     }

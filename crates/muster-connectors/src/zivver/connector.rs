@@ -131,6 +131,7 @@ impl ZivverConnector {
                     lookup: true,
                     page_size: PAGE_SIZE,
                     max_concurrency: cfg.concurrency,
+                    ..Capabilities::default()
                 },
                 target: name,
                 client,
@@ -479,6 +480,9 @@ impl Inner {
             Operation::Revoke { account, group } => {
                 self.change_membership(account, group, false).await
             }
+            Operation::EnsureGroup { .. } => {
+                Err(ConnectorError::unsupported(&self.target, operation))
+            }
         }
     }
 
@@ -550,7 +554,11 @@ impl Connector for ZivverConnector {
             groups = groups.len(),
             "Read the target."
         );
-        Ok(Observed { accounts, groups })
+        Ok(Observed {
+            accounts,
+            groups,
+            deleted: Vec::new(),
+        })
     }
 
     async fn lookup(

@@ -16,11 +16,13 @@
 use super::{
     Action, ActionId, ActionKind, Disputed, FieldChange, HeldPerson, PermissionTarget, TargetPlan,
 };
-use crate::connector::{Attributes, Capabilities, Observed, ObservedAccount, ObservedGroup};
+use crate::connector::{
+    Attributes, Capabilities, Observed, ObservedAccount, ObservedGroup, Rehire,
+};
 use crate::evaluate::{AccountState, Correlation, Evaluation, ManagedGroups};
-use crate::model::{AccountRef, ExternalId, TargetName};
+use crate::model::{AccountRef, ExternalId, GroupRef, TargetName};
 use serde_json::Value;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkState {
@@ -58,6 +60,27 @@ pub struct DiffInput<'a> {
     /// Linked persons who left the source, evaluated from their last stored record: what a
     /// write to their account must re-send (write-only values) comes from here.
     pub departed: &'a [Evaluation],
+    /// Grants the target took as requests that are still waiting (HelloID products awaiting
+    /// approval) and not yet expired, with when they were requested: not requested again.
+    pub pending: &'a HashMap<(AccountRef, GroupRef), String>,
+}
+
+/// Where a person's account in this target will be once the plan has run: for resolving
+/// other persons' references to it (a manager).
+#[derive(Clone)]
+enum AccountTarget {
+    Existing(AccountRef),
+    CreatedBy(ActionId),
+}
+
+/// A person whose fields refer to another person's account, waiting for every person's
+/// account to be known.
+struct Referrer<'a> {
+    person: ExternalId,
+    own: AccountTarget,
+    observed: Option<&'a ObservedAccount>,
+    after: Vec<ActionId>,
+    references: &'a BTreeMap<String, ExternalId>,
 }
 
 pub fn diff(input: &DiffInput<'_>) -> TargetPlan {
@@ -68,7 +91,11 @@ struct Differ<'a> {
     input: &'a DiffInput<'a>,
     accounts: HashMap<&'a AccountRef, &'a ObservedAccount>,
     by_correlation: HashMap<String, Vec<&'a ObservedAccount>>,
-    groups_by_name: HashMap<String, &'a ObservedGroup>,
+    groups_by_name: HashMap<String, Vec<&'a ObservedGroup>>,
+    deleted: HashMap<&'a AccountRef, &'a ObservedAccount>,
+    deleted_by_correlation: HashMap<String, &'a ObservedAccount>,
+    account_of: HashMap<ExternalId, AccountTarget>,
+    referrers: Vec<Referrer<'a>>,
     memberships: HashMap<&'a AccountRef, Vec<&'a ObservedGroup>>,
     links: HashMap<&'a ExternalId, &'a StoredLink>,
     /// Accounts linked to a person, with that person.
@@ -94,14 +121,14 @@ impl<'a> Differ<'a> {
             }
         }
         let mut warnings = Vec::new();
-        let mut groups_by_name: HashMap<String, &ObservedGroup> = HashMap::new();
+        let mut groups_by_name: HashMap<String, Vec<&ObservedGroup>> = HashMap::new();
         let mut memberships: HashMap<&AccountRef, Vec<&ObservedGroup>> = HashMap::new();
         for g in &input.observed.groups {
-            if groups_by_name.insert(g.name.to_lowercase(), g).is_some()
-                && input.managed.contains(&g.name)
-            {
+            let same_name = groups_by_name.entry(group_key(&g.name)).or_default();
+            same_name.push(g);
+            if same_name.len() == 2 && input.managed.contains(&g.name) {
                 warnings.push(format!(
-                    "several groups are named `{}`; grants use one of them",
+                    "several groups are named `{}`; nobody is granted it until one remains",
                     g.name
                 ));
             }
@@ -109,6 +136,21 @@ impl<'a> Differ<'a> {
                 memberships.entry(m).or_default().push(g);
             }
         }
+        let deleted = input
+            .observed
+            .deleted
+            .iter()
+            .map(|a| (&a.reference, a))
+            .collect();
+        let deleted_by_correlation = input
+            .observed
+            .deleted
+            .iter()
+            .filter_map(|a| {
+                text(a.attributes.get(&input.correlation.account_field))
+                    .map(|v| (key(&v, input.correlation), a))
+            })
+            .collect();
         let links: HashMap<_, _> = input.links.iter().map(|l| (&l.person, l)).collect();
         let claimed = input
             .links
@@ -126,6 +168,10 @@ impl<'a> Differ<'a> {
             accounts,
             by_correlation,
             groups_by_name,
+            deleted,
+            deleted_by_correlation,
+            account_of: HashMap::new(),
+            referrers: Vec::new(),
             memberships,
             links,
             claimed,
@@ -151,6 +197,7 @@ impl<'a> Differ<'a> {
                 self.person(e);
             }
         }
+        self.resolve_references();
         let mut leavers: Vec<&StoredLink> = self
             .input
             .links
@@ -186,6 +233,12 @@ impl<'a> Differ<'a> {
         let link = self.links.get(&e.person).copied();
         let linked = link.and_then(|l| self.accounts.get(&l.account).copied().map(|a| (l, a)));
         if let Some((link, account)) = linked {
+            if e.state != AccountState::Absent {
+                self.account_of.insert(
+                    e.person.clone(),
+                    AccountTarget::Existing(account.reference.clone()),
+                );
+            }
             match e.state {
                 AccountState::Absent if link.state == LinkState::Active => self.delete(
                     &e.person,
@@ -204,9 +257,25 @@ impl<'a> Differ<'a> {
         if !matches!(e.state, AccountState::Enabled | AccountState::Disabled) {
             return;
         }
-        let stale = link
-            .map(|l| format!("linked account {} no longer exists; ", l.account))
-            .unwrap_or_default();
+        let gone = link.map(|l| (l, self.deleted.get(&l.account).copied()));
+        let stale = match gone {
+            Some((l, Some(_))) if self.input.capabilities.rehire == Rehire::Hold => {
+                self.hold(
+                    &e.person,
+                    format!(
+                        "linked account {} was deleted in the target; restore it there, or set rehire = \"create-new\" to create a new account",
+                        l.account
+                    ),
+                );
+                return;
+            }
+            Some((l, Some(_))) => format!(
+                "linked account {} was deleted in the target; a new account is created; ",
+                l.account
+            ),
+            Some((l, None)) => format!("linked account {} no longer exists; ", l.account),
+            None => String::new(),
+        };
         let Some(value) = e.correlation_value.as_deref() else {
             self.hold(
                 &e.person,
@@ -242,7 +311,19 @@ impl<'a> Differ<'a> {
                     ),
                 );
             }
-            [] => self.create(e, &stale),
+            [] => {
+                let clash = self
+                    .deleted_by_correlation
+                    .get(&key(value, self.input.correlation))
+                    .map(|a| {
+                        format!(
+                            "; a deleted account ({}) has the same {}, which the target may still reserve",
+                            a.reference, self.input.correlation.account_field
+                        )
+                    })
+                    .unwrap_or_default();
+                self.create(e, &stale, &clash);
+            }
             [account] => {
                 let id = self.push(Action {
                     kind: ActionKind::Correlate,
@@ -263,7 +344,7 @@ impl<'a> Differ<'a> {
         }
     }
 
-    fn create(&mut self, e: &Evaluation, stale: &str) {
+    fn create(&mut self, e: &'a Evaluation, stale: &str, clash: &str) {
         let changes = e
             .fields
             .create
@@ -276,24 +357,162 @@ impl<'a> Differ<'a> {
             kind: ActionKind::Create,
             enabled: Some(enabled),
             changes,
-            reason: format!("{stale}{}", e.why),
+            reason: format!("{stale}{}{clash}", e.why),
             ..self.blank(&e.person)
         });
+        self.account_of
+            .insert(e.person.clone(), AccountTarget::CreatedBy(create));
+        self.refer(e, AccountTarget::CreatedBy(create), None, vec![create]);
         for name in &e.permissions {
-            self.grant(&e.person, None, name, vec![create]);
+            self.grant(&e.person, None, name, vec![create], "");
         }
+    }
+
+    /// Remembers a person whose fields name other persons' accounts, for
+    /// [`resolve_references`](Self::resolve_references).
+    fn refer(
+        &mut self,
+        e: &'a Evaluation,
+        own: AccountTarget,
+        observed: Option<&'a ObservedAccount>,
+        after: Vec<ActionId>,
+    ) {
+        if !e.references.is_empty() {
+            self.referrers.push(Referrer {
+                person: e.person.clone(),
+                own,
+                observed,
+                after,
+                references: &e.references,
+            });
+        }
+    }
+
+    /// Fills fields that hold another person's account (a manager), once every person's
+    /// account is known: an existing account is written with the person's create or update;
+    /// one created in this run is written by an Update that waits for that create; a person
+    /// without any account leaves the field as it is, and the plan says so.
+    fn resolve_references(&mut self) {
+        for r in std::mem::take(&mut self.referrers) {
+            for (field, other) in r.references {
+                if *other == r.person {
+                    continue;
+                }
+                match self.account_of.get(other).cloned() {
+                    None => self.plan.warnings.push(format!(
+                        "{}: {field} left as it is: {other} has no account in this target and none is planned",
+                        r.person
+                    )),
+                    Some(AccountTarget::Existing(account)) => {
+                        let want = Value::String(account.to_string());
+                        match (&r.own, r.observed) {
+                            (AccountTarget::CreatedBy(create), _) => {
+                                let change = self.change(field, None, Some(want));
+                                if let Some(a) = self.plan.actions.get_mut(create.0 as usize) {
+                                    a.changes.push(change);
+                                }
+                            }
+                            (AccountTarget::Existing(own), Some(observed)) => {
+                                let have = observed.attributes.get(field);
+                                if !same(have, Some(&want), false) {
+                                    let change = self.change(field, have.cloned(), Some(want));
+                                    self.update_reference(&r, own.clone(), change, Vec::new());
+                                }
+                            }
+                            (AccountTarget::Existing(_), None) => {}
+                        }
+                    }
+                    Some(AccountTarget::CreatedBy(other_create)) => {
+                        let change = FieldChange {
+                            account_of: Some(other.clone()),
+                            ..self.change(field, None, None)
+                        };
+                        let before = r.observed.and_then(|o| o.attributes.get(field)).cloned();
+                        let change = FieldChange { before, ..change };
+                        match r.own.clone() {
+                            // The own create first: the executor acts on the account of the
+                            // first dependency that made one.
+                            AccountTarget::CreatedBy(own) => self.push(Action {
+                                kind: ActionKind::Update,
+                                depends_on: vec![own, other_create],
+                                changes: vec![change],
+                                reason: format!("{field}: the account of {other} is created in this run"),
+                                ..self.blank(&r.person)
+                            }),
+                            AccountTarget::Existing(own) => {
+                                self.update_reference(&r, own, change, vec![other_create])
+                            }
+                        };
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds a reference change to the person's Update in this plan, or plans one.
+    fn update_reference(
+        &mut self,
+        r: &Referrer<'_>,
+        account: AccountRef,
+        change: FieldChange,
+        extra_after: Vec<ActionId>,
+    ) -> ActionId {
+        let existing = self.plan.actions.iter_mut().find(|a| {
+            a.kind == ActionKind::Update
+                && a.person == r.person
+                && a.account.as_ref() == Some(&account)
+        });
+        if let Some(update) = existing {
+            update.reason = format!("{}, {}", update.reason, change.field);
+            update.changes.push(change);
+            update.depends_on.extend(extra_after);
+            return update.id;
+        }
+        let reason = format!("{} changed", change.field);
+        let mut after = r.after.clone();
+        after.extend(extra_after);
+        self.push(Action {
+            kind: ActionKind::Update,
+            account: Some(account),
+            depends_on: after,
+            changes: vec![change],
+            reason,
+            ..self.blank(&r.person)
+        })
     }
 
     /// Brings an existing account to the evaluated state.
     fn converge(
         &mut self,
-        e: &Evaluation,
+        e: &'a Evaluation,
         account: &'a ObservedAccount,
         after: Vec<ActionId>,
         relinking: bool,
     ) {
         let reference = Some(account.reference.clone());
-        let changes = self.changes(account, &e.fields.update);
+        self.account_of.insert(
+            e.person.clone(),
+            AccountTarget::Existing(account.reference.clone()),
+        );
+        self.refer(
+            e,
+            AccountTarget::Existing(account.reference.clone()),
+            Some(account),
+            after.clone(),
+        );
+        let (fixed, changes): (Vec<FieldChange>, Vec<FieldChange>) = self
+            .changes(account, &e.fields.update)
+            .into_iter()
+            .partition(|c| self.input.capabilities.fixed_fields.contains(&c.field));
+        for c in fixed {
+            self.plan.warnings.push(format!(
+                "{}: {} differs ({} → {}) but this target does not write it on update",
+                e.person,
+                c.field,
+                shown(&c, &c.before),
+                shown(&c, &c.after)
+            ));
+        }
         if !changes.is_empty() {
             let fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
             let reason = format!("{} changed", fields.join(", "));
@@ -309,7 +528,9 @@ impl<'a> Differ<'a> {
                 &e.fields.update,
             );
         }
-        let want = e.state == AccountState::Enabled;
+        // Without an enabled flag the account simply exists: Enable only brings back one
+        // that was deleted (archived).
+        let want = e.state == AccountState::Enabled || !self.input.capabilities.can_disable;
         if want != account.enabled || (relinking && want) {
             let (kind, set) = if want {
                 (ActionKind::Enable, &e.fields.enable)
@@ -331,9 +552,18 @@ impl<'a> Differ<'a> {
         }
         let current = self.current_groups(&account.reference);
         let wanted: HashSet<String> = e.permissions.iter().map(|p| p.to_lowercase()).collect();
+        // A correlated account's memberships are unknown where the target cannot show them.
+        let unseen = if !after.is_empty() && !self.input.capabilities.membership_visible {
+            " (existing memberships not visible in this target)"
+        } else {
+            ""
+        };
         for name in &e.permissions {
-            if !current.iter().any(|g| g.name.eq_ignore_ascii_case(name)) {
-                self.grant(&e.person, reference.clone(), name, after.clone());
+            if !current
+                .iter()
+                .any(|g| group_key(&g.name) == group_key(name))
+            {
+                self.grant(&e.person, reference.clone(), name, after.clone(), unseen);
             }
         }
         for g in current {
@@ -394,15 +624,34 @@ impl<'a> Differ<'a> {
         account: Option<AccountRef>,
         name: &str,
         after: Vec<ActionId>,
+        note: &str,
     ) {
-        let group = self
+        let found = self
             .groups_by_name
-            .get(&name.to_lowercase())
-            .map(|g| g.reference.clone());
-        let reason = if group.is_some() {
-            "granted by a business rule".to_owned()
-        } else {
-            format!("granted by a business rule, but the target has no group named `{name}`")
+            .get(&group_key(name))
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let group = match found {
+            [one] => Some(one.reference.clone()),
+            _ => None,
+        };
+        if let (Some(account), Some(group)) = (&account, &group) {
+            if let Some(when) = self.input.pending.get(&(account.clone(), group.clone())) {
+                self.plan.warnings.push(format!(
+                    "{person}: `{name}` was requested {when} and is awaiting approval; not requested again yet"
+                ));
+                return;
+            }
+        }
+        let reason = match found.len() {
+            1 => format!("granted by a business rule{note}"),
+            0 if self.input.capabilities.creates_groups => format!(
+                "granted by a business rule; group `{name}` does not exist yet and is created first{note}"
+            ),
+            0 => format!("granted by a business rule, but the target has no group named `{name}`"),
+            n => format!(
+                "granted by a business rule, but {n} groups in the target are named `{name}`; nobody is granted it until one remains"
+            ),
         };
         self.push(Action {
             kind: ActionKind::Grant,
@@ -467,6 +716,7 @@ impl<'a> Differ<'a> {
             before,
             after,
             secret: self.input.secret_fields.contains(field),
+            account_of: None,
         }
     }
 
@@ -522,6 +772,21 @@ impl<'a> Differ<'a> {
     }
 }
 
+/// Group names match ignoring case and surrounding spaces.
+fn group_key(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+/// A value for a plan warning; secrets stay `***`.
+fn shown(change: &FieldChange, value: &Option<Value>) -> String {
+    match value {
+        _ if change.secret => super::REDACTED.to_owned(),
+        Some(Value::String(s)) => format!("{s:?}"),
+        Some(v) => v.to_string(),
+        None => "none".to_owned(),
+    }
+}
+
 fn key(value: &str, correlation: &Correlation) -> String {
     if correlation.case_insensitive {
         value.to_lowercase()
@@ -557,5 +822,7 @@ fn same(a: Option<&Value>, b: Option<&Value>, case_insensitive: bool) -> bool {
     }
 }
 
+#[cfg(test)]
+mod target_features;
 #[cfg(test)]
 mod tests;

@@ -97,6 +97,10 @@ pub struct FieldChange {
     pub after: Option<serde_json::Value>,
     #[serde(default)]
     pub secret: bool,
+    /// The value is the account of this person, created earlier in the same run; the
+    /// executor fills `after` once that create is done (HelloID's manager reference).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_of: Option<ExternalId>,
 }
 
 pub const REDACTED: &str = "***";
@@ -108,11 +112,15 @@ impl Serialize for FieldChange {
             Some(_) if self.secret => Some(serde_json::Value::String(REDACTED.into())),
             other => other.clone(),
         };
-        let mut st = s.serialize_struct("FieldChange", 4)?;
+        let fields = if self.account_of.is_some() { 5 } else { 4 };
+        let mut st = s.serialize_struct("FieldChange", fields)?;
         st.serialize_field("field", &self.field)?;
         st.serialize_field("before", &redact(&self.before))?;
         st.serialize_field("after", &redact(&self.after))?;
         st.serialize_field("secret", &self.secret)?;
+        if let Some(person) = &self.account_of {
+            st.serialize_field("account_of", person)?;
+        }
         st.end()
     }
 }

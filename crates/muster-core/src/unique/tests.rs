@@ -113,6 +113,7 @@ fn run(
     let observed = Observed {
         accounts,
         groups: vec![],
+        deleted: Vec::new(),
     };
     make_unique(
         persons,

@@ -4,12 +4,14 @@
 use crate::fingerprint::fingerprint;
 use muster_core::connector::{Attributes, Connector, ConnectorError, Operation, Outcome};
 use muster_core::evaluate::Correlation;
-use muster_core::model::{AccountRef, TargetName};
+use muster_core::model::{AccountRef, GroupRef, TargetName};
 use muster_core::plan::{Action, ActionKind};
 use muster_core::report::ActionOutcome;
 use muster_core::secret::Secret;
-use muster_store::{Fingerprint, JournalState, Link, LinkState, Store};
+use muster_store::{Fingerprint, GrantMade, GrantState, JournalState, Link, LinkState, Store};
+use std::collections::HashMap;
 use std::sync::Arc;
+use tokio::sync::Mutex;
 
 /// Attempts at a create whose outcome stayed unknown; each retry is preceded by a look-up.
 const CREATE_ATTEMPTS: usize = 3;
@@ -21,6 +23,9 @@ pub struct Shared {
     pub store: Arc<dyn Store>,
     pub correlation: Correlation,
     pub key: Secret,
+    /// Groups made sure of in this run (by lower-case name), so that many grants to one new
+    /// group create it once. Held across the request: creating groups is rare and must not race.
+    pub ensured_groups: Mutex<HashMap<String, GroupRef>>,
 }
 
 pub struct ActionResult {
@@ -131,6 +136,35 @@ async fn attempt(
         link(s, action, &account, LinkState::Active).await?;
         return Ok(ActionResult::done(Some(account), None));
     }
+    if let Some(unknown) = action.changes.iter().find(|c| c.after.is_none()) {
+        if let Some(other) = &unknown.account_of {
+            return Ok(ActionResult::settled(
+                ActionOutcome::Failed,
+                format!(
+                    "{}: the account of {other} is not known (its create did not succeed)",
+                    unknown.field
+                ),
+            ));
+        }
+    }
+    let mut created_group = None;
+    let mut action = std::borrow::Cow::Borrowed(action);
+    if let Some(missing) = group_to_create(s, &action) {
+        match ensure_group(s, &missing).await {
+            Ok((group, created)) => {
+                created_group = created.then(|| missing.clone());
+                if let Some(p) = action.to_mut().permission.as_mut() {
+                    p.group = Some(group);
+                }
+            }
+            Err(e) => {
+                let mut r = ActionResult::failed(&e);
+                r.detail = Some(format!("group `{missing}` could not be made sure of: {e}"));
+                return Ok(r);
+            }
+        }
+    }
+    let action = action.as_ref();
     let operation = match write_operation(action, &account, &changes) {
         Ok(op) => op,
         Err(why) => return Ok(ActionResult::settled(ActionOutcome::Failed, why)),
@@ -144,8 +178,19 @@ async fn attempt(
                 ActionKind::Enable => link(s, action, &account, LinkState::Active).await?,
                 _ => {}
             }
-            let detail = (outcome == Outcome::AlreadyAbsent)
-                .then(|| "already absent in the target".to_owned());
+            remember_grant(s, action, &account, &outcome).await?;
+            let mut notes = Vec::new();
+            if let Some(name) = created_group {
+                notes.push(format!("created group `{name}` first"));
+            }
+            match outcome {
+                Outcome::AlreadyAbsent => notes.push("already absent in the target".to_owned()),
+                Outcome::Requested => {
+                    notes.push("requested; the target may still wait for approval".to_owned())
+                }
+                _ => {}
+            }
+            let detail = (!notes.is_empty()).then(|| notes.join("; "));
             Ok(ActionResult::done(Some(account), detail))
         }
         Err(e) => {
@@ -159,6 +204,75 @@ async fn attempt(
             Ok(r)
         }
     }
+}
+
+/// The name of a group a Grant needs that the target lacks, when the target may create it.
+fn group_to_create(s: &Shared, action: &Action) -> Option<String> {
+    let p = action.permission.as_ref()?;
+    (action.kind == ActionKind::Grant
+        && p.group.is_none()
+        && s.connector.capabilities().creates_groups)
+        .then(|| p.name.clone())
+}
+
+/// Finds or creates the group, once per name per run.
+async fn ensure_group(s: &Shared, name: &str) -> Result<(GroupRef, bool), ConnectorError> {
+    let mut ensured = s.ensured_groups.lock().await;
+    if let Some(group) = ensured.get(&name.to_lowercase()) {
+        return Ok((group.clone(), false));
+    }
+    let operation = Operation::EnsureGroup {
+        name: name.to_owned(),
+    };
+    match s.connector.execute(&operation).await? {
+        Outcome::GroupReady { group, created } => {
+            if created {
+                tracing::info!(target_name = %s.target, group = %name, reference = %group, "Created a missing group.");
+            }
+            ensured.insert(name.to_lowercase(), group.clone());
+            Ok((group, created))
+        }
+        other => Err(ConnectorError::Protocol {
+            target: s.target.clone(),
+            detail: format!("making sure of group `{name}` answered {other:?}"),
+        }),
+    }
+}
+
+/// Grants the target cannot show (or not yet) are remembered; a done Revoke forgets.
+async fn remember_grant(
+    s: &Shared,
+    action: &Action,
+    account: &AccountRef,
+    outcome: &Outcome,
+) -> Result<(), muster_store::StoreError> {
+    let Some(p) = &action.permission else {
+        return Ok(());
+    };
+    let Some(group) = &p.group else {
+        return Ok(());
+    };
+    let state = match (action.kind, outcome) {
+        (ActionKind::Revoke, _) => {
+            return s.store.forget_grant(&s.target, account, group).await;
+        }
+        (ActionKind::Grant, Outcome::Requested) => GrantState::Requested,
+        (ActionKind::Grant, _) if !s.connector.capabilities().membership_visible => {
+            GrantState::Granted
+        }
+        _ => return Ok(()),
+    };
+    s.store
+        .record_grant(&GrantMade {
+            target: s.target.clone(),
+            account: account.clone(),
+            group: group.clone(),
+            group_name: p.name.clone(),
+            person: action.person.clone(),
+            state,
+            made_at: chrono::Utc::now(),
+        })
+        .await
 }
 
 /// The connector operation for an action on an existing account.

@@ -124,6 +124,7 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
         store: ctx.store.clone(),
         correlation: ctx.correlation.clone(),
         key: ctx.fingerprint_key.clone(),
+        ensured_groups: Default::default(),
     });
     ctx.progress
         .start(ctx.target.as_str(), actions.len() as u64);
@@ -169,6 +170,7 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
                     .iter()
                     .find_map(|d| created.get(d).cloned())
             });
+            let action = fill_account_references(action, actions, &index, &created);
             let shared = shared.clone();
             let task = running.spawn(async move {
                 let r = action::run(&shared, &action, account).await;
@@ -276,6 +278,29 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
 }
 
 /// Counts down the dependents of a done action; those with nothing left to wait for start.
+/// Fills values that are another person's account created earlier in this run (a manager):
+/// the account comes from the dependency that created it. One that did not succeed leaves the
+/// value empty, and the action fails with the reason before anything is sent.
+fn fill_account_references(
+    mut action: Action,
+    actions: &[Action],
+    index: &HashMap<ActionId, usize>,
+    created: &HashMap<ActionId, AccountRef>,
+) -> Action {
+    for change in action.changes.iter_mut() {
+        let Some(other) = &change.account_of else {
+            continue;
+        };
+        change.after = action
+            .depends_on
+            .iter()
+            .filter(|d| index.get(d).is_some_and(|&j| actions[j].person == *other))
+            .find_map(|d| created.get(d))
+            .map(|account| serde_json::Value::String(account.to_string()));
+    }
+    action
+}
+
 fn release(
     i: usize,
     result: &ActionResult,

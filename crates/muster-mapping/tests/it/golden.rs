@@ -134,6 +134,7 @@ fn initials_user_names_collide_and_iterate_in_a_run() {
             attributes: [("sAMAccountName".to_owned(), json!("JHVDBOELE2"))].into(),
         }],
         groups: vec![],
+        deleted: Vec::new(),
     };
     make_unique(
         &persons,

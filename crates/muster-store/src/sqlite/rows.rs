@@ -24,7 +24,7 @@ pub(super) fn ts(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
-fn parse_ts(
+pub(super) fn parse_ts(
     table: &'static str,
     column: &'static str,
     text: &str,

@@ -22,6 +22,7 @@ fn event(minute: u32, run: &str, target: &str, person: &str) -> AuditEvent {
             before: Some(json!("Maths")),
             after: Some(json!("Physics")),
             secret: false,
+            account_of: None,
         }],
         permission: None,
     }
@@ -168,12 +169,14 @@ async fn a_secret_change_never_reaches_the_database_file() {
             before: Some(json!(format!("{SECRET}-old"))),
             after: Some(json!(SECRET)),
             secret: true,
+            account_of: None,
         },
         FieldChange {
             field: "title".to_owned(),
             before: None,
             after: Some(json!(VISIBLE)),
             secret: false,
+            account_of: None,
         },
     ];
     db.store.append_audit(&[e]).await.unwrap();

@@ -114,6 +114,7 @@ impl World {
                     group("g-hr", "Dept HR", &[]),
                     group("g-other", "Admins", &[]),
                 ],
+                deleted: Vec::new(),
             },
             links: vec![],
             held: HashSet::new(),
@@ -142,6 +143,7 @@ impl World {
             managed: &policy.managed_groups(),
             secret_fields: &BTreeSet::new(),
             departed: &[],
+            pending: &Default::default(),
         })
     }
 
@@ -437,6 +439,7 @@ fn write_only_fields_compare_by_fingerprint() {
     let observed = Observed {
         accounts: vec![account("a1", "p1@corp.example", "Jansen", true)],
         groups: vec![],
+        deleted: Vec::new(),
     };
     let links = vec![StoredLink {
         person: "p1".into(),
@@ -458,6 +461,7 @@ fn write_only_fields_compare_by_fingerprint() {
             managed: &policy.managed_groups(),
             secret_fields: &BTreeSet::new(),
             departed: &[],
+            pending: &Default::default(),
         })
     };
     let unknown = run(&HashMap::new());
@@ -533,6 +537,7 @@ fn write_only_values_are_resent_with_every_write_to_the_account() {
     let observed = Observed {
         accounts: vec![account("a1", "p1@corp.example", "Old", false)],
         groups: vec![],
+        deleted: Vec::new(),
     };
     let links = vec![StoredLink {
         person: "p1".into(),
@@ -558,6 +563,7 @@ fn write_only_values_are_resent_with_every_write_to_the_account() {
         managed: &policy.managed_groups(),
         secret_fields: &BTreeSet::new(),
         departed: &[],
+        pending: &Default::default(),
     });
     let writes: Vec<&Action> = plan
         .actions
@@ -586,6 +592,7 @@ fn write_only_values_are_resent_with_every_write_to_the_account() {
         managed: &policy.managed_groups(),
         secret_fields: &BTreeSet::new(),
         departed: &[],
+        pending: &Default::default(),
     });
     assert!(no_write_only.actions.iter().all(|a| a.resend.is_empty()));
 }
@@ -654,6 +661,7 @@ fn a_mapping_that_cannot_be_computed_holds_only_that_person() {
         managed: &policy.managed_groups(),
         secret_fields: &BTreeSet::new(),
         departed: &[],
+        pending: &Default::default(),
     });
     assert_eq!(plan.held.len(), 1);
     assert!(plan.held[0].reason.contains("nickName") && plan.held[0].reason.contains("line 3"));

@@ -1,0 +1,319 @@
+//! The plan features some targets need: references to another person's account (HelloID's
+//! manager), fields that are not written on update, targets without an enabled flag, soft-deleted
+//! accounts, ambiguous and missing groups, and requests awaiting approval.
+
+use super::*;
+use crate::connector::Rehire;
+use crate::evaluate::{evaluate, Lifecycle, TargetPolicy};
+use crate::mapping::{ActionSet, FieldMapping, ValueSource};
+use crate::model::{Contract, Person, PersonPath};
+use crate::rules::{Condition, Grants, Rule};
+use chrono::NaiveDate;
+
+fn today() -> NaiveDate {
+    "2026-06-01".parse().unwrap()
+}
+
+fn policy(permissions: &[&str], access: bool) -> TargetPolicy {
+    let path = |p: &str| PersonPath::parse(p).unwrap();
+    TargetPolicy {
+        target: "helloid".into(),
+        rules: vec![Rule {
+            name: "staff".into(),
+            targets: None,
+            when: Condition::Always,
+            grants: Grants {
+                account: true,
+                access,
+                permissions: permissions.iter().map(|p| p.to_string()).collect(),
+                dynamic: vec![],
+            },
+        }],
+        mappings: vec![
+            FieldMapping {
+                field: "userName".into(),
+                value: ValueSource::Path(path("Contact.Business.Email")),
+                actions: ActionSet::ALWAYS,
+                secret: false,
+            },
+            FieldMapping {
+                field: "managedByUserGUID".into(),
+                value: ValueSource::AccountOf(path("PrimaryContract.Manager")),
+                actions: ActionSet::ALWAYS,
+                secret: false,
+            },
+        ],
+        lifecycle: Lifecycle::default(),
+        correlation: Correlation {
+            person: path("Contact.Business.Email"),
+            account_field: "userName".into(),
+            case_insensitive: true,
+        },
+    }
+}
+
+fn person(id: &str, email: &str, manager: Option<&str>) -> Person {
+    let mut p = Person::new(id);
+    p.contact.business.email = Some(email.into());
+    p.contracts.push(Contract {
+        start_date: Some("2020-01-01".parse().unwrap()),
+        manager: manager.map(str::to_owned),
+        ..Contract::default()
+    });
+    p.primary = Some(0);
+    p
+}
+
+fn account(id: &str, user: &str, manager: Option<&str>) -> ObservedAccount {
+    let mut attributes = Attributes::new();
+    attributes.insert("userName".into(), Value::from(user));
+    if let Some(m) = manager {
+        attributes.insert("managedByUserGUID".into(), Value::from(m));
+    }
+    ObservedAccount {
+        reference: AccountRef::new(id),
+        enabled: true,
+        attributes,
+    }
+}
+
+fn link(person: &str, account: &str) -> StoredLink {
+    StoredLink {
+        person: ExternalId::new(person),
+        account: AccountRef::new(account),
+        state: LinkState::Active,
+    }
+}
+
+struct Case {
+    persons: Vec<Person>,
+    observed: Observed,
+    links: Vec<StoredLink>,
+    capabilities: Capabilities,
+    permissions: Vec<&'static str>,
+    pending: HashMap<(AccountRef, GroupRef), String>,
+    access: bool,
+}
+
+impl Case {
+    fn new(persons: Vec<Person>) -> Self {
+        Self {
+            persons,
+            observed: Observed::default(),
+            links: vec![],
+            capabilities: Capabilities::default(),
+            permissions: vec![],
+            pending: HashMap::new(),
+            access: true,
+        }
+    }
+
+    fn plan(&self) -> TargetPlan {
+        let policy = policy(&self.permissions, self.access);
+        let evaluations: Vec<Evaluation> = self
+            .persons
+            .iter()
+            .map(|p| evaluate(p, &policy, today()))
+            .collect();
+        let fp = |_: &AccountRef, _: &str, v: &Value| v.to_string();
+        diff(&DiffInput {
+            target: &policy.target,
+            capabilities: &self.capabilities,
+            evaluations: &evaluations,
+            held: &HashSet::new(),
+            observed: &self.observed,
+            links: &self.links,
+            fingerprints: &HashMap::new(),
+            fingerprint: &fp,
+            correlation: &policy.correlation,
+            managed: &policy.managed_groups(),
+            secret_fields: &BTreeSet::new(),
+            departed: &[],
+            pending: &self.pending,
+        })
+    }
+}
+
+fn kinds(plan: &TargetPlan) -> Vec<(ActionKind, &str)> {
+    plan.actions
+        .iter()
+        .map(|a| (a.kind, a.person.as_str()))
+        .collect()
+}
+
+#[test]
+fn a_manager_created_in_the_same_run_is_filled_in_after_both_creates() {
+    // 2 reports to 1, 3 reports to 2: a chain created in one run.
+    let case = Case::new(vec![
+        person("1", "boss@x.nl", None),
+        person("2", "mid@x.nl", Some("1")),
+        person("3", "new@x.nl", Some("2")),
+    ]);
+    let plan = case.plan();
+    assert_eq!(
+        kinds(&plan),
+        [
+            (ActionKind::Create, "1"),
+            (ActionKind::Create, "2"),
+            (ActionKind::Create, "3"),
+            (ActionKind::Update, "2"),
+            (ActionKind::Update, "3"),
+        ]
+    );
+    let update = &plan.actions[3];
+    // The own create first: the executor acts on the first dependency's account.
+    assert_eq!(update.depends_on, [ActionId(1), ActionId(0)]);
+    assert_eq!(update.changes[0].field, "managedByUserGUID");
+    assert_eq!(update.changes[0].account_of, Some(ExternalId::new("1")));
+    assert_eq!(update.changes[0].after, None);
+    assert!(plan.actions[0]
+        .changes
+        .iter()
+        .all(|c| c.field != "managedByUserGUID"));
+}
+
+#[test]
+fn an_existing_manager_goes_into_the_create_and_a_wrong_one_is_updated() {
+    let mut case = Case::new(vec![
+        person("1", "boss@x.nl", None),
+        person("2", "new@x.nl", Some("1")),
+        person("3", "old@x.nl", Some("1")),
+        person("4", "fine@x.nl", Some("1")),
+    ]);
+    case.observed.accounts = vec![
+        account("g-1", "boss@x.nl", None),
+        account("g-3", "old@x.nl", Some("g-9")),
+        account("g-4", "fine@x.nl", Some("g-1")),
+    ];
+    case.links = vec![link("1", "g-1"), link("3", "g-3"), link("4", "g-4")];
+    let plan = case.plan();
+    assert_eq!(
+        kinds(&plan),
+        [(ActionKind::Create, "2"), (ActionKind::Update, "3")]
+    );
+    let create = &plan.actions[0];
+    let manager = create
+        .changes
+        .iter()
+        .find(|c| c.field == "managedByUserGUID")
+        .unwrap();
+    assert_eq!(manager.after, Some(Value::from("g-1")));
+    assert_eq!(plan.actions[1].changes[0].before, Some(Value::from("g-9")));
+    assert_eq!(plan.actions[1].changes[0].after, Some(Value::from("g-1")));
+}
+
+#[test]
+fn a_manager_without_an_account_leaves_the_field_with_a_warning() {
+    let mut case = Case::new(vec![person("2", "sub@x.nl", Some("404"))]);
+    case.observed.accounts = vec![account("g-2", "sub@x.nl", Some("g-old"))];
+    case.links = vec![link("2", "g-2")];
+    let plan = case.plan();
+    assert!(plan.actions.is_empty(), "{:?}", plan.actions);
+    assert!(
+        plan.warnings
+            .iter()
+            .any(|w| w.contains("managedByUserGUID left as it is") && w.contains("404")),
+        "{:?}",
+        plan.warnings
+    );
+}
+
+#[test]
+fn a_fixed_field_is_reported_not_written() {
+    let mut case = Case::new(vec![person("1", "new.name@x.nl", None)]);
+    case.observed.accounts = vec![account("g-1", "old.name@x.nl", None)];
+    case.links = vec![link("1", "g-1")];
+    case.capabilities.fixed_fields = BTreeSet::from(["userName".to_owned()]);
+    let plan = case.plan();
+    assert!(plan.actions.is_empty(), "{:?}", plan.actions);
+    assert!(
+        plan.warnings[0].contains("userName differs"),
+        "{:?}",
+        plan.warnings
+    );
+
+    case.capabilities.fixed_fields.clear();
+    assert_eq!(kinds(&case.plan()), [(ActionKind::Update, "1")]);
+}
+
+#[test]
+fn without_an_enabled_flag_a_disabled_state_is_not_planned_but_archived_comes_back() {
+    let mut case = Case::new(vec![person("1", "a@x.nl", None)]);
+    case.observed.accounts = vec![account("g-1", "a@x.nl", None)];
+    case.links = vec![link("1", "g-1")];
+    case.access = false;
+    assert_eq!(kinds(&case.plan()), [(ActionKind::Disable, "1")]);
+    case.capabilities.can_disable = false;
+    assert!(case.plan().actions.is_empty());
+    // Archived (read as not enabled): brought back.
+    case.observed.accounts[0].enabled = false;
+    assert_eq!(kinds(&case.plan()), [(ActionKind::Enable, "1")]);
+}
+
+#[test]
+fn a_soft_deleted_linked_account_is_held_or_replaced_as_configured() {
+    let mut case = Case::new(vec![person("1", "back@x.nl", None)]);
+    case.observed.deleted = vec![account("g-old", "back@x.nl", None)];
+    case.links = vec![StoredLink {
+        state: LinkState::Deleted,
+        ..link("1", "g-old")
+    }];
+    let plan = case.plan();
+    assert_eq!(kinds(&plan), [(ActionKind::Create, "1")]);
+    assert!(plan.actions[0].reason.contains("was deleted in the target"));
+    assert!(plan.actions[0].reason.contains("a deleted account (g-old)"));
+
+    case.capabilities.rehire = Rehire::Hold;
+    let plan = case.plan();
+    assert!(plan.actions.is_empty());
+    assert!(
+        plan.held[0].reason.contains("restore it there"),
+        "{:?}",
+        plan.held
+    );
+}
+
+#[test]
+fn groups_missing_ambiguous_or_awaiting_approval() {
+    let mut case = Case::new(vec![person("1", "a@x.nl", None)]);
+    case.permissions = vec!["Twice", "Missing", "Product - Laptop"];
+    case.observed.accounts = vec![account("g-1", "a@x.nl", None)];
+    case.links = vec![link("1", "g-1")];
+    let group = |id: &str, name: &str| ObservedGroup {
+        reference: GroupRef::new(id),
+        name: name.into(),
+        members: BTreeSet::new(),
+    };
+    case.observed.groups = vec![
+        group("t1", "Twice"),
+        group("t2", " twice "),
+        group("product:7", "Product - Laptop"),
+    ];
+    let plan = case.plan();
+    let reasons: Vec<(&str, Option<&GroupRef>, &str)> = plan
+        .actions
+        .iter()
+        .map(|a| {
+            let p = a.permission.as_ref().unwrap();
+            (p.name.as_str(), p.group.as_ref(), a.reason.as_str())
+        })
+        .collect();
+    assert_eq!(reasons.len(), 3);
+    assert!(reasons[0].2.contains("no group named `Missing`"));
+    assert_eq!(reasons[1].1, Some(&GroupRef::new("product:7")));
+    assert!(reasons[2].2.contains("2 groups in the target are named"));
+    assert_eq!(reasons[2].1, None);
+
+    case.capabilities.creates_groups = true;
+    case.pending.insert(
+        (AccountRef::new("g-1"), GroupRef::new("product:7")),
+        "on 2026-05-30".into(),
+    );
+    let plan = case.plan();
+    assert_eq!(plan.actions.len(), 2);
+    assert!(plan.actions[0].reason.contains("is created first"));
+    assert!(plan
+        .warnings
+        .iter()
+        .any(|w| w.contains("awaiting approval") && w.contains("2026-05-30")));
+}
