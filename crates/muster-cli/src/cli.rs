@@ -163,4 +163,35 @@ pub enum SimKind {
         #[arg(long, value_delimiter = ',', default_value = "example.org")]
         domains: Vec<String>,
     },
+    /// HelloID's REST API v1 (Basic auth, skip/take paging, soft deletes, self-service products).
+    #[command(name = "helloid")]
+    HelloId {
+        #[arg(long, default_value_t = 8082)]
+        port: u16,
+        /// API key the simulator accepts (HTTP Basic user name).
+        #[arg(long, env = "HELLOID_KEY", default_value = "helloid-key")]
+        key: String,
+        /// API secret the simulator accepts (HTTP Basic password).
+        #[arg(
+            long,
+            env = "HELLOID_SECRET",
+            default_value = "helloid-secret",
+            hide_env_values = true
+        )]
+        secret: String,
+        /// Groups to create at start, comma separated.
+        #[arg(long, value_delimiter = ',')]
+        groups: Vec<String>,
+        /// Products to create at start, comma separated.
+        #[arg(long, value_delimiter = ',')]
+        products: Vec<String>,
+    },
+    /// Zermelo's REST API v3 (envelope answers, partial PUT, classes of two school years).
+    Zermelo {
+        #[arg(long, default_value_t = 8083)]
+        port: u16,
+        /// API token the simulator accepts.
+        #[arg(long, env = "ZERMELO_TOKEN", default_value = "zermelo-token")]
+        token: String,
+    },
 }

@@ -10,15 +10,23 @@
 //! - [`secret_ref`]: `{ env = "…" }` / `{ file = "…" }` secret references;
 //! - [`scim`]: any SCIM 2.0 service;
 //! - [`zivver`]: Zivver's SCIM dialect (whole-object PUTs, write-only `SsoAccountKey`,
-//!   whole-list memberships batched per group).
+//!   whole-list memberships batched per group);
+//! - [`helloid`]: HelloID's REST API v1 (Basic auth, `skip`/`take` paging, full-object PUTs
+//!   with renames through `IdentifierObject`, soft deletes, groups and self-service products);
+//! - [`zermelo`]: Zermelo's REST API v3 (the `response` envelope, partial PUTs, archive as
+//!   delete, class placements that only add up).
 //!
 //! Planning, gating and journaling are not here: they belong to `muster-core` and the engine.
 
+pub mod helloid;
 pub mod http;
 pub mod scim;
 pub mod secret_ref;
+pub mod zermelo;
 pub mod zivver;
 
+pub use helloid::{HelloIdConfig, HelloIdConnector};
 pub use scim::{ScimConfig, ScimConnector};
 pub use secret_ref::{SecretError, SecretRef};
+pub use zermelo::{ZermeloConfig, ZermeloConnector};
 pub use zivver::{ZivverConfig, ZivverConnector};

@@ -16,5 +16,15 @@ pub async fn connect(target: &TargetConfig) -> Result<Arc<dyn Connector>, Connec
             let c = muster_connectors::zivver::ZivverConnector::connect(target.name.clone(), cfg)?;
             Ok(Arc::new(c))
         }
+        Connection::HelloId(cfg) => {
+            let c =
+                muster_connectors::helloid::HelloIdConnector::connect(target.name.clone(), cfg)?;
+            Ok(Arc::new(c))
+        }
+        Connection::Zermelo(cfg) => {
+            let c =
+                muster_connectors::zermelo::ZermeloConnector::connect(target.name.clone(), cfg)?;
+            Ok(Arc::new(c))
+        }
     }
 }

@@ -5,7 +5,7 @@
 use crate::error::EngineError;
 use crate::run::Engine;
 use chrono::NaiveDate;
-use muster_core::model::{AccountRef, ExternalId, TargetName};
+use muster_core::model::{AccountRef, ExternalId, GroupRef, TargetName};
 use muster_store::{Link, LinkState};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -30,12 +30,26 @@ pub struct DisputedPerson {
     pub accounts: Vec<AccountRef>,
 }
 
+/// One permission (group, functional account, product, class) and the accounts that hold it.
+#[derive(Debug, Default, Serialize)]
+pub struct Holders {
+    pub name: String,
+    pub group: GroupRef,
+    pub accounts: Vec<AccountRef>,
+}
+
 #[derive(Debug, Default, Serialize)]
 pub struct ImportReport {
     pub target: TargetName,
     pub accounts: usize,
     pub groups: usize,
     pub memberships: usize,
+    /// Accounts the target deleted but still lists (HelloID's soft delete), with their
+    /// correlation value: never correlated, shown so an administrator sees who was there.
+    pub deleted_accounts: Vec<UnmatchedAccount>,
+    /// Every permission with at least one holder, by name. Where the target cannot list
+    /// memberships (Zermelo), the holders are the grants Muster made.
+    pub permissions: Vec<Holders>,
     /// Already linked in the store, account present.
     pub linked: Vec<Pair>,
     /// Exactly one unlinked account matches (stored when importing with `--link`).
@@ -62,10 +76,16 @@ impl Engine {
             .connector(&t.name)
             .ok_or_else(|| EngineError::Usage(format!("target {target} is not connected")))?;
         let (_, persons, _) = self.read_source(today).await?;
-        let observed = connector
+        let mut observed = connector
             .read_all()
             .await
             .map_err(|e| EngineError::target(target, e))?;
+        crate::remembered::fold(
+            &mut observed,
+            self.store.grants_made(&t.name).await?,
+            connector.capabilities(),
+            chrono::Utc::now(),
+        );
         let links = self.store.links(&t.name).await?;
         let corr = &t.policy.correlation;
         let key = |v: &str| {
@@ -81,6 +101,32 @@ impl Engine {
             accounts: observed.accounts.len(),
             groups: observed.groups.len(),
             memberships: observed.groups.iter().map(|g| g.members.len()).sum(),
+            deleted_accounts: observed
+                .deleted
+                .iter()
+                .map(|a| UnmatchedAccount {
+                    account: a.reference.clone(),
+                    value: a
+                        .attributes
+                        .get(&corr.account_field)
+                        .and_then(|v| v.as_str())
+                        .map(str::to_owned),
+                })
+                .collect(),
+            permissions: {
+                let mut held: Vec<Holders> = observed
+                    .groups
+                    .iter()
+                    .filter(|g| !g.members.is_empty())
+                    .map(|g| Holders {
+                        name: g.name.clone(),
+                        group: g.reference.clone(),
+                        accounts: g.members.iter().cloned().collect(),
+                    })
+                    .collect();
+                held.sort_by(|a, b| a.name.cmp(&b.name));
+                held
+            },
             ..ImportReport::default()
         };
         let present: HashSet<&AccountRef> =

@@ -6,6 +6,8 @@
 //! - [`scim`]: a SCIM 2.0 server ([`ScimSim`]) with capability and fault switches.
 //! - [`faults`]: fault switches, seeded randomness and rate limiting, shared by all simulators.
 //! - [`zivver`]: Zivver's SCIM dialect ([`ZivverSim`]) with its quirks, rate limit and faults.
+//! - [`helloid`]: HelloID's REST API v1 ([`HelloIdSim`]) with Basic auth, paging and products.
+//! - [`zermelo`]: Zermelo's REST API v3 ([`ZermeloSim`]): envelope, partial PUT, class placements.
 //! - [`serve`]: the accept loop that can drop a connection without answering.
 //!
 //! Simulators bind `127.0.0.1` only.
@@ -20,14 +22,23 @@
 //! ```
 
 pub mod faults;
+pub mod helloid;
 pub mod scim;
 pub mod serve;
+pub mod zermelo;
 pub mod zivver;
 
 pub use faults::Faults;
+pub use helloid::{
+    HelloIdError, HelloIdSim, HelloIdSimConfig, HelloIdState, HelloIdSwitches, RunningHelloIdSim,
+};
 pub use scim::{
     run_until_ctrl_c, RunningScimSim, ScimError, ScimSim, ScimSimConfig, ScimState, ScimSwitches,
     ScimType, SpcMode,
+};
+pub use zermelo::{
+    RunningZermeloSim, ZermeloError, ZermeloSchoolYear, ZermeloSim, ZermeloSimConfig, ZermeloState,
+    ZermeloSwitches,
 };
 pub use zivver::{
     DuplicateStatus, FaultScope, RunningZivverSim, ZivverError, ZivverSim, ZivverSimConfig,

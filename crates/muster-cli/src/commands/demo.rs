@@ -8,7 +8,9 @@ use muster_core::model::ExternalId;
 use muster_core::report::RunStatus;
 use muster_engine::progress::Progress;
 use muster_engine::{Config, Engine};
+use muster_sim::helloid::{HelloIdSim, HelloIdSimConfig, HelloIdState};
 use muster_sim::scim::{ScimSim, ScimSimConfig, ScimState};
+use muster_sim::zermelo::{ZermeloSim, ZermeloSimConfig, ZermeloState};
 use muster_sim::zivver::{ZivverSim, ZivverSimConfig, ZivverState, ZivverSwitches};
 use muster_store::AuditQuery;
 use std::net::Ipv4Addr;
@@ -106,6 +108,51 @@ pub async fn sim_zivver(
     let addr = listener.local_addr()?;
     println!("Zivver simulator on http://{addr} (API under /api/scim/v2, API key from --token / ZIVVER_TOKEN, 50 requests per 10 s); test API at http://{addr}/_sim/state. Ctrl-C stops it.");
     ZivverSim::serve_with_shutdown(state, listener, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(exit::OK)
+}
+
+/// `muster sim helloid`: a HelloID simulator with the given key/secret, groups and products.
+pub async fn sim_helloid(
+    port: u16,
+    key: &str,
+    secret: &str,
+    groups: &[String],
+    products: &[String],
+) -> Result<u8> {
+    let state = HelloIdState::new(HelloIdSimConfig {
+        credentials: vec![(key.to_owned(), secret.to_owned())],
+        groups: groups.to_vec(),
+        products: products.to_vec(),
+        ..HelloIdSimConfig::default()
+    });
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
+        .await
+        .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
+    let addr = listener.local_addr()?;
+    println!("HelloID simulator on http://{addr} (API under /api/v1, Basic auth with --key/--secret or HELLOID_KEY/HELLOID_SECRET); test API at http://{addr}/_sim/state, switches at /_sim/switches, approvals at POST /_sim/approve. Ctrl-C stops it.");
+    HelloIdSim::serve_with_shutdown(state, listener, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(exit::OK)
+}
+
+/// `muster sim zermelo`: a Zermelo portal with the given token and the default classes, so a
+/// Zermelo target can be tried without a school's portal.
+pub async fn sim_zermelo(port: u16, token: &str) -> Result<u8> {
+    let state = ZermeloState::new(ZermeloSimConfig {
+        tokens: vec![token.to_owned()],
+        ..ZermeloSimConfig::default()
+    });
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
+        .await
+        .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
+    let addr = listener.local_addr()?;
+    println!("Zermelo simulator on http://{addr} (API under /api/v3, bearer token from --token / ZERMELO_TOKEN, {} classes over two school years); test API at http://{addr}/_sim/state, switches at /_sim/switches. Ctrl-C stops it.", state.departments().len());
+    ZermeloSim::serve_with_shutdown(state, listener, async {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;

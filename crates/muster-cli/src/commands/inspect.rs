@@ -40,6 +40,10 @@ pub async fn import(args: &Args, target: &str, link: bool) -> Result<u8> {
             report.accounts_without_person.len().to_string(),
         ],
         vec!["disputed".into(), report.disputed.len().to_string()],
+        vec![
+            "deleted in the target (never correlated)".into(),
+            report.deleted_accounts.len().to_string(),
+        ],
     ];
     println!("{}", table(&["correlation", "count"], &rows));
     for d in &report.disputed {
@@ -50,6 +54,14 @@ pub async fn import(args: &Args, target: &str, link: bool) -> Result<u8> {
             d.value,
             accounts.join(", ")
         );
+    }
+    if !report.permissions.is_empty() {
+        let rows: Vec<Vec<String>> = report
+            .permissions
+            .iter()
+            .map(|p| vec![p.name.clone(), p.accounts.len().to_string()])
+            .collect();
+        println!("{}", table(&["permission", "holders"], &rows));
     }
     for a in report.accounts_without_person.iter().take(50) {
         println!(

@@ -79,6 +79,19 @@ pub async fn dispatch(args: Args) -> Result<u8> {
                     domains,
                 },
         } => demo::sim_zivver(*port, token, functional_accounts, divisions, domains).await,
+        Command::Sim {
+            kind:
+                SimKind::HelloId {
+                    port,
+                    key,
+                    secret,
+                    groups,
+                    products,
+                },
+        } => demo::sim_helloid(*port, key, secret, groups, products).await,
+        Command::Sim {
+            kind: SimKind::Zermelo { port, token },
+        } => demo::sim_zermelo(*port, token).await,
         Command::Demo { dir } => demo::run(dir).await,
     }
 }

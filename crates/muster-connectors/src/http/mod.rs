@@ -218,12 +218,18 @@ pub struct HttpClient {
     retry: RetryPolicy,
     counters: Arc<RequestCounters>,
     throttle_hint: Option<ThrottleHint>,
+    final_hint: Option<FinalHint>,
 }
 
 /// Reads how long a throttled answer (429, or 503 on a method safe to repeat) asks to wait
 /// when it carries no usable `Retry-After`, for targets that say it elsewhere (Zivver names
 /// its rate window in a JSON body). `None` falls back to the exponential backoff.
 pub type ThrottleHint = fn(&Response) -> Option<Duration>;
+
+/// Says that a 5xx answer is nevertheless final, for targets whose error body can tell (HelloID
+/// answers `User not found` under a status nobody documented): such an answer is handed back
+/// to the caller instead of being retried or reported as uncertain. Never consulted for 429.
+pub type FinalHint = fn(&Response) -> bool;
 
 impl HttpClient {
     /// Builds the client. Reads `ca_file`; does not contact the target.
@@ -264,6 +270,7 @@ impl HttpClient {
             },
             counters: Arc::new(RequestCounters::default()),
             throttle_hint: None,
+            final_hint: None,
         })
     }
 
@@ -271,6 +278,13 @@ impl HttpClient {
     /// see [`ThrottleHint`]. Without one, such a wait is the backoff step.
     pub fn with_throttle_hint(mut self, hint: ThrottleHint) -> Self {
         self.throttle_hint = Some(hint);
+        self
+    }
+
+    /// Hands back 5xx answers that `hint` calls final instead of retrying them; see
+    /// [`FinalHint`].
+    pub fn with_final_hint(mut self, hint: FinalHint) -> Self {
+        self.final_hint = Some(hint);
         self
     }
 
@@ -317,7 +331,15 @@ impl HttpClient {
             let last = attempt >= policy.max_attempts;
             match outcome {
                 Ok(resp) => {
-                    let verdict = retry::classify_status(&req.method, resp.status);
+                    let verdict = match retry::classify_status(&req.method, resp.status) {
+                        Verdict::Retry | Verdict::Uncertain | Verdict::Throttled
+                            if resp.status != StatusCode::TOO_MANY_REQUESTS
+                                && self.final_hint.is_some_and(|hint| hint(&resp)) =>
+                        {
+                            Verdict::Done
+                        }
+                        verdict => verdict,
+                    };
                     debug!(
                         status = resp.status.as_u16(),
                         attempt,

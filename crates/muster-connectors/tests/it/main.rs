@@ -5,15 +5,29 @@
 //!   binary is installed, and required when `CI` is set;
 //! - `zivver_users`, `zivver_groups`: the Zivver connector against `muster-sim`'s Zivver
 //!   simulator: user writes, memberships through per-group lanes, and the rate limit;
+//! - `zermelo_users`, `zermelo_archive`, `zermelo_classes`, `zermelo_faults`: the Zermelo
+//!   connector against `muster-sim`'s Zermelo simulator: user writes, archiving, classes and
+//!   placements, errors and faults;
+//! - `helloid`, `helloid_users`, `helloid_groups`, `helloid_faults`: the HelloID connector
+//!   against `muster-sim`'s HelloID simulator: paged reads in both shapes, user writes,
+//!   memberships, department groups, products, and the fault switches;
 //! - `tls`: the SCIM connector over HTTPS to a server whose certificate a private CA (made in
 //!   the test) signed: trusted through `ca_file`, refused without it.
 
 // A failed expectation in a test helper should panic with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod helloid;
+mod helloid_faults;
+mod helloid_groups;
+mod helloid_users;
 mod scim2_server;
 mod scim_sim;
 mod tls;
+mod zermelo_archive;
+mod zermelo_classes;
+mod zermelo_faults;
+mod zermelo_users;
 mod zivver_groups;
 mod zivver_users;
 

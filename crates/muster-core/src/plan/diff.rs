@@ -558,8 +558,14 @@ impl<'a> Differ<'a> {
         } else {
             ""
         };
+        // Any membership satisfies a grant; only managed ones are candidates for revokes.
+        let member_of: Vec<&ObservedGroup> = self
+            .memberships
+            .get(&account.reference)
+            .cloned()
+            .unwrap_or_default();
         for name in &e.permissions {
-            if !current
+            if !member_of
                 .iter()
                 .any(|g| group_key(&g.name) == group_key(name))
             {

@@ -4,6 +4,7 @@
 //! problems are reported with the others, each with the mapping file's path and line.
 
 use super::error::{line_of, ConfigError};
+use super::implied::{implied, Implied};
 use super::raw::*;
 use super::{Config, Connection, TargetConfig};
 use muster_core::evaluate::{Correlation, Lifecycle, TargetPolicy};
@@ -162,14 +163,39 @@ impl Compiler<'_> {
                 raw.connection,
                 |c: muster_connectors::zivver::ZivverConfig| (c.validate(), Connection::Zivver(c)),
             ),
+            "helloid" => self.connection(
+                &key,
+                raw.connection,
+                |c: muster_connectors::helloid::HelloIdConfig| {
+                    (c.validate(), Connection::HelloId(c))
+                },
+            ),
+            "zermelo" => self.connection(
+                &key,
+                raw.connection,
+                |c: muster_connectors::zermelo::ZermeloConfig| {
+                    (c.validate(), Connection::Zermelo(c))
+                },
+            ),
             other => {
                 self.err(
                     Some(raw.kind.span()),
                     format!("{key}.kind"),
-                    format!("unknown connector `{other}`: expected `scim` or `zivver`"),
+                    format!(
+                        "unknown connector `{other}`: expected `scim`, `zivver`, `helloid` or `zermelo`"
+                    ),
                 );
                 None
             }
+        };
+        let target_name = TargetName::new(name);
+        let implied = match connection.as_ref().map(|c| implied(&target_name, c)) {
+            Some(Ok(i)) => i,
+            Some(Err((setting, message))) => {
+                self.err(Some(span.clone()), format!("{key}.{setting}"), message);
+                Implied::default()
+            }
+            None => Implied::default(),
         };
 
         let corr_span = raw.correlation.span();
@@ -194,18 +220,22 @@ impl Compiler<'_> {
                 m.template.is_some(),
                 m.value.is_some(),
                 m.list.is_some(),
+                m.account_of.is_some(),
             ];
             if sources.iter().filter(|s| **s).count() != 1 {
                 self.err(
                     Some(span),
                     mkey,
-                    "give exactly one of `path`, `template`, `value` or `list`",
+                    "give exactly one of `path`, `template`, `value`, `list` or `account_of`",
                 );
                 continue;
             }
             let value = if let Some(p) = &m.path {
                 self.path(p, Some(span.clone()), &format!("{mkey}.path"))
                     .map(ValueSource::Path)
+            } else if let Some(p) = &m.account_of {
+                self.path(p, Some(span.clone()), &format!("{mkey}.account_of"))
+                    .map(ValueSource::AccountOf)
             } else if let Some(t) = &m.template {
                 match Template::parse(t) {
                     Ok(t) => Some(ValueSource::Template(t)),
@@ -260,6 +290,12 @@ impl Compiler<'_> {
         if let Some(file) = raw.mapping_file {
             self.mapping_file(&key, file, base_dir, &in_toml, &mut mappings, &mut unique);
         }
+        // A field mapped explicitly wins over what the target's settings imply.
+        for m in implied.mappings {
+            if !mappings.iter().any(|have| have.field == m.field) {
+                mappings.push(m);
+            }
+        }
         let mapped = |field: &str| mappings.iter().any(|m: &FieldMapping| m.field == field);
         let mut unmapped = Vec::new();
         for f in &raw.unique_fields {
@@ -306,7 +342,7 @@ impl Compiler<'_> {
             thresholds.all_or_nothing_percent = Some(a.percent);
             thresholds.allow_large = a.allow_large;
         }
-        let target = TargetName::new(name);
+        let target = target_name;
         let _ = span;
         let quarantine = self.quarantine(&key, raw.quarantine);
         Some(TargetConfig {
@@ -316,6 +352,7 @@ impl Compiler<'_> {
                     .iter()
                     .filter(|r| r.applies_to(&target))
                     .cloned()
+                    .chain(implied.rules)
                     .collect(),
                 mappings,
                 lifecycle: Lifecycle {

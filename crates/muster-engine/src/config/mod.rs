@@ -4,6 +4,7 @@
 
 mod compile;
 mod error;
+mod implied;
 mod overrides;
 mod raw;
 
@@ -50,6 +51,8 @@ pub struct TargetConfig {
 pub enum Connection {
     Scim(muster_connectors::scim::ScimConfig),
     Zivver(muster_connectors::zivver::ZivverConfig),
+    HelloId(muster_connectors::helloid::HelloIdConfig),
+    Zermelo(muster_connectors::zermelo::ZermeloConfig),
 }
 
 impl Config {

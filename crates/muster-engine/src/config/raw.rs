@@ -172,6 +172,9 @@ pub struct RawMapping {
     pub value: Option<toml::Value>,
     /// A multi-valued attribute: one template per value; those that render form the list.
     pub list: Option<Vec<String>>,
+    /// The account, in this target, of the person this path names (a manager:
+    /// `account_of = "PrimaryContract.Manager"`); created first when both are new.
+    pub account_of: Option<String>,
     /// Actions this field is written on: `"always"` (create + update; the default),
     /// `"create"` (only on create), or a list of create, update, enable, disable, delete.
     #[serde(default)]

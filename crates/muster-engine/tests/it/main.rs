@@ -5,8 +5,10 @@
 
 mod faults;
 mod fixture;
+mod helloid;
 mod interop;
 mod mapping_file;
 mod ordering;
 mod scenarios;
+mod zermelo;
 mod zivver;

@@ -120,7 +120,7 @@ async fn record(f: &Fixture, today: chrono::NaiveDate) -> (Vec<Call>, usize, usi
 
 fn account_of(op: &Operation) -> Option<&AccountRef> {
     match op {
-        Operation::Create { .. } => None,
+        Operation::Create { .. } | Operation::EnsureGroup { .. } => None,
         Operation::Update { account, .. }
         | Operation::SetEnabled { account, .. }
         | Operation::Delete { account, .. }

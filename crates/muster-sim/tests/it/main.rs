@@ -3,12 +3,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod helloid;
 mod scim_auth_discovery;
 mod scim_faults;
 mod scim_filter_paging;
 mod scim_patch;
 mod scim_resources;
 mod scim_testapi;
+mod zermelo;
 mod zivver;
 
 use std::time::Duration;

@@ -1,0 +1,273 @@
+//! HelloID's API over the shared HTTP layer: URLs under `base_url` (which holds `/api/v1`),
+//! JSON bodies, error texts from `resultMsg`/`message`, 429s waited out for as long as the
+//! retry budget allows, and the paged reads (`skip`/`take`, both page shapes).
+//!
+//! It turns answers into [`Reply`] or [`Failure`]; what a refusal *means* for an operation (a
+//! 404 is "account gone" on `/users/{guid}`, maybe "group gone" on a membership) is decided by
+//! the callers in [`super::connector`] and its siblings.
+
+use super::wire;
+use crate::http::{
+    self, HttpClient, HttpError, Method, Refused, Request, Response, SuccessBody, Url,
+};
+use muster_core::connector::ConnectorError;
+use muster_core::TargetName;
+use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+use serde_json::Value;
+use std::collections::HashSet;
+use std::time::Duration;
+use tokio::time::Instant;
+use tracing::debug;
+
+/// A 2xx answer.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    /// `None` for an empty body (204).
+    pub body: Option<Value>,
+}
+
+/// A non-2xx answer other than 401/403, still to be interpreted by the caller.
+#[derive(Debug)]
+pub struct Refusal {
+    pub method: Method,
+    /// The path without its query.
+    pub path: String,
+    pub status: u16,
+    /// HelloID's error text (`resultMsg`, else `message`, else the body).
+    pub detail: String,
+}
+
+impl Refusal {
+    /// The refusal says the user the request names does not exist: 404 or `User not found`.
+    /// Only meaningful for paths about one user (`/users/{guid}`).
+    pub fn user_not_found(&self) -> bool {
+        wire::user_not_found(self.status, &self.detail)
+    }
+
+    /// The text is `User not found`, whatever the status (for paths that name a user and
+    /// something else, where a bare 404 could be either).
+    pub fn says_user_not_found(&self) -> bool {
+        wire::says_user_not_found(&self.detail)
+    }
+}
+
+impl Refused for Refusal {
+    fn rejected(self, target: &TargetName) -> ConnectorError {
+        ConnectorError::Rejected {
+            target: target.clone(),
+            method: self.method.to_string(),
+            path: self.path,
+            status: self.status,
+            detail: self.detail,
+        }
+    }
+}
+
+pub type Failure = http::Failure<Refusal>;
+type Garbled = http::Garbled<Refusal>;
+
+/// The identity of one item of a list, for de-duplication across pages.
+pub type ItemKey = fn(&Value) -> Option<String>;
+
+#[derive(Debug)]
+pub struct HelloIdClient {
+    http: HttpClient,
+    /// `base_url` without a trailing `/`.
+    base: String,
+    /// How long one request may keep being answered 429 before it is given up.
+    throttle_budget: Duration,
+}
+
+impl HelloIdClient {
+    pub fn new(http: HttpClient, api_url: &str, throttle_budget: Duration) -> Self {
+        Self {
+            http,
+            base: api_url.trim_end_matches('/').to_owned(),
+            throttle_budget,
+        }
+    }
+
+    pub fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
+    pub fn target(&self) -> &TargetName {
+        self.http.target()
+    }
+
+    /// Sends one request. `path` starts with `/`, is relative to the API URL, has every
+    /// value in it already escaped, and may carry a query.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Reply, Failure> {
+        let bare = path.split('?').next().unwrap_or(path).to_owned();
+        let url =
+            Url::parse(&format!("{}{path}", self.base)).map_err(|e| ConnectorError::Config {
+                target: self.target().clone(),
+                detail: format!("cannot build a URL for {bare}: {e}"),
+            })?;
+        let mut req =
+            Request::new(method.clone(), url).header(ACCEPT, HeaderValue::from_static(wire::JSON));
+        if let Some(body) = body {
+            let bytes = serde_json::to_vec(body).map_err(|e| ConnectorError::Protocol {
+                target: self.target().clone(),
+                detail: format!("cannot encode a request body: {e}"),
+            })?;
+            req = req
+                .header(CONTENT_TYPE, HeaderValue::from_static(wire::JSON))
+                .body(bytes);
+        }
+        let started = Instant::now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let resp = loop {
+                match self.http.send(&req).await {
+                    Ok(resp) => break resp,
+                    // A 429 means nothing was applied, so any method may be sent again; the
+                    // shared layer has already paused every worker of the target.
+                    Err(HttpError::Throttled { attempts, .. })
+                        if started.elapsed() < self.throttle_budget =>
+                    {
+                        debug!(method = %method, path = %bare, attempts, "Still rate limited; waiting on.");
+                    }
+                    Err(e) => {
+                        return Err(Failure::Error(http::transport_error(
+                            self.target(),
+                            &method,
+                            &bare,
+                            e,
+                        )))
+                    }
+                }
+            };
+            match self.interpret(&method, &bare, resp, attempt) {
+                Err(Garbled::Again) => continue,
+                Err(Garbled::Failure(f)) => return Err(f),
+                Ok(reply) => return Ok(reply),
+            }
+        }
+    }
+
+    /// Turns an answer into a [`Reply`] or a [`Failure`]; a success whose body is not JSON is
+    /// judged by [`http::success_body`].
+    fn interpret(
+        &self,
+        method: &Method,
+        path: &str,
+        resp: Response,
+        attempt: u32,
+    ) -> Result<Reply, Garbled> {
+        let status = resp.status.as_u16();
+        if resp.status.is_success() {
+            return match http::success_body(
+                self.target(),
+                method,
+                path,
+                status,
+                &resp.body,
+                attempt,
+            ) {
+                SuccessBody::Json(body) => Ok(Reply { status, body }),
+                SuccessBody::Again => {
+                    debug!(method = %method, path, attempt, "Answer is not JSON; sending again.");
+                    Err(Garbled::Again)
+                }
+                SuccessBody::Failed(e) => Err(Garbled::Failure(Failure::Error(e))),
+            };
+        }
+        let detail = wire::error_text(&resp.body);
+        if status == 401 || status == 403 {
+            return Err(Garbled::Failure(Failure::Error(
+                ConnectorError::Unauthorized {
+                    target: self.target().clone(),
+                    status,
+                    detail,
+                },
+            )));
+        }
+        Err(Garbled::Failure(Failure::Refused(Refusal {
+            method: method.clone(),
+            path: path.to_owned(),
+            status,
+            detail,
+        })))
+    }
+
+    /// Every item of a paged list, for a full read: any failure is an
+    /// [`ConnectorError::IncompleteRead`], except refused credentials and throttling that
+    /// outlasted the budget, which keep their own meaning. See [`Self::list_pages`].
+    pub async fn list(
+        &self,
+        path: &str,
+        key: ItemKey,
+        take: usize,
+    ) -> Result<Vec<Value>, ConnectorError> {
+        self.list_pages(path, key, take)
+            .await
+            .map_err(|f| match f.into_error(self.target()) {
+                e @ (ConnectorError::Unauthorized { .. }
+                | ConnectorError::RateLimited { .. }
+                | ConnectorError::IncompleteRead { .. }) => e,
+                other => self.incomplete(path, None, &other.to_string()),
+            })
+    }
+
+    /// Every item of a paged list. `path` may carry a query of its own (`/users?isDeleted=true`);
+    /// `skip` and `take` are appended. Reads while a page holds exactly `take` items, as the
+    /// public connector does, and de-duplicates by `key`. Never returns a partial list: a page
+    /// that is no list, an item without its id, or a full page of only known ids (a server
+    /// that ignores `skip`) is an [`ConnectorError::IncompleteRead`]; a refusal is handed
+    /// back for the caller to read (a user's assignments: `User not found`).
+    pub async fn list_pages(
+        &self,
+        path: &str,
+        key: ItemKey,
+        take: usize,
+    ) -> Result<Vec<Value>, Failure> {
+        let take = take.max(1);
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let mut seen = HashSet::new();
+        let mut items = Vec::new();
+        let mut skip = 0usize;
+        loop {
+            let page_path = format!("{path}{sep}skip={skip}&take={take}");
+            let reply = self.call(Method::GET, &page_path, None).await?;
+            let page =
+                wire::page_items(reply.body).map_err(|e| self.incomplete(path, Some(skip), &e))?;
+            let full = page.len() == take;
+            let mut fresh = 0usize;
+            for (index, item) in page.into_iter().enumerate() {
+                let Some(id) = key(&item) else {
+                    let detail = format!("item {index} has no id ({})", wire::kind_of(&item));
+                    return Err(self.incomplete(path, Some(skip), &detail).into());
+                };
+                if seen.insert(id) {
+                    fresh += 1;
+                    items.push(item);
+                }
+            }
+            if !full {
+                debug!(path, items = items.len(), "List read.");
+                return Ok(items);
+            }
+            if fresh == 0 {
+                let detail = "a full page of items already read: the server seems to ignore `skip`";
+                return Err(self.incomplete(path, Some(skip), detail).into());
+            }
+            skip += take;
+        }
+    }
+
+    fn incomplete(&self, path: &str, skip: Option<usize>, detail: &str) -> ConnectorError {
+        let at = skip.map(|s| format!(" at skip={s}")).unwrap_or_default();
+        ConnectorError::IncompleteRead {
+            target: self.target().clone(),
+            detail: format!("GET {path}{at}: {detail}"),
+        }
+    }
+}

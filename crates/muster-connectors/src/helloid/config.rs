@@ -1,0 +1,347 @@
+//! `[targets.<name>]` with `kind = "helloid"`: what the administrator writes, checked by
+//! [`HelloIdConfig::validate`] without any I/O. [`super::HelloIdConnector::connect`] then reads
+//! the key and secret and builds the client.
+
+use crate::http::retry::RetryPolicy;
+use crate::secret_ref::SecretRef;
+use muster_core::connector::Rehire;
+use reqwest::Url;
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use crate::scim::config::Backoff;
+
+/// One HelloID tenant, reached through its REST API v1 at `base_url`.
+///
+/// ```toml
+/// [targets.helloid]
+/// kind = "helloid"
+/// base_url = "https://acme.helloid.com/api/v1"
+/// api_key = { env = "HELLOID_KEY" }
+/// api_secret = { env = "HELLOID_SECRET" }
+/// department_groups = { prefix = "department_", create_missing = false }
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HelloIdConfig {
+    /// The API URL *with* its version, as HelloID shows it: `https://{tenant}.helloid.com/api/v1`.
+    /// Muster appends `/users`, `/groups`, … to it. `https`, or `http` only for `127.0.0.1` or
+    /// `localhost` (a simulator); no credentials, query or fragment. Required.
+    pub base_url: String,
+    /// The API key (HTTP Basic user name), created in HelloID under *Settings → API*. Never
+    /// inline: `{ env = "HELLOID_KEY" }` or `{ file = "/run/secrets/helloid-key" }`. Required.
+    pub api_key: SecretRef,
+    /// The API secret (HTTP Basic password); a secret reference like `api_key`. Required.
+    pub api_secret: SecretRef,
+    /// Whether a changed `userName` is written (through `IdentifierObject`, the only way
+    /// HelloID renames). Off: the name a user was created with stays, and a difference is a
+    /// plan warning. Default: `false`, like the public connector's `updateUserName`.
+    #[serde(default)]
+    pub rename_user_name: bool,
+    /// What a planned delete does: `delete` (`DELETE /users/{guid}`, a soft delete: HelloID
+    /// keeps the user in its deleted list) or `disable` (a PUT with `isEnabled = false`).
+    /// Default: `delete`.
+    #[serde(default)]
+    pub delete: DeleteMode,
+    /// What a plan does for a person whose account HelloID deleted (softly) when that person
+    /// needs an account again: `create-new` (a new account; the plan names the deleted one) or
+    /// `hold` (wait until an administrator restores the old account). Default: `create-new`.
+    #[serde(default)]
+    pub rehire: RehireMode,
+    /// Whether `managedByUserGUID` is compared and written, from the HelloID account of the
+    /// primary contract's manager. Read by the engine; the connector only carries it.
+    /// Default: `true`.
+    #[serde(default = "yes")]
+    pub set_manager: bool,
+    /// The department groups of the dynamic permission: `{ prefix = "department_",
+    /// create_missing = false }`. The engine scopes memberships by `prefix`; with
+    /// `create_missing` a missing group is created (`POST /groups`) before any grant.
+    /// Default: none (no department groups).
+    #[serde(default)]
+    pub department_groups: Option<DepartmentGroups>,
+    /// Self-service products: `{ request_ttl_days = 7, execute_return_actions = true }`.
+    /// Default: those values.
+    #[serde(default)]
+    pub products: Products,
+    /// Requests Muster sends at most, on average: `{ requests = 10, per_seconds = 1 }`.
+    /// HelloID documents no limit; this keeps Muster polite. Default: 10 per second.
+    #[serde(default)]
+    pub rate_limit: RateLimit,
+    /// Requests in flight at once. Default: `4`.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// Seconds before one request is given up (connect, send and answer). Default: `60`, as
+    /// the public connector waits.
+    #[serde(default = "default_timeout_s")]
+    pub timeout_s: u64,
+    /// Attempts per request, the first included, for 5xx answers, timeouts and dropped
+    /// connections on requests that are safe to repeat. A POST whose outcome is unknown is
+    /// never repeated blindly: it is checked first. A 429 does not use these up; it is waited
+    /// out. Default: `5`.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Backoff between retries without `Retry-After`: `{ base_ms = 1000, max_ms = 60000 }`
+    /// (full jitter). Default: those values.
+    #[serde(default)]
+    pub backoff: Backoff,
+    /// A PEM file of extra trusted CA certificates, for a proxy behind a private CA.
+    /// Default: none (the public web roots).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+}
+
+/// What a planned delete does in HelloID.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeleteMode {
+    /// `DELETE /users/{guid}`: HelloID soft-deletes (the user moves to its deleted list).
+    #[default]
+    Delete,
+    /// A full PUT with `isEnabled = false`: reversible.
+    Disable,
+}
+
+/// [`Rehire`] as the administrator writes it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RehireMode {
+    #[default]
+    CreateNew,
+    Hold,
+}
+
+impl From<RehireMode> for Rehire {
+    fn from(mode: RehireMode) -> Self {
+        match mode {
+            RehireMode::CreateNew => Rehire::CreateNew,
+            RehireMode::Hold => Rehire::Hold,
+        }
+    }
+}
+
+/// The department groups of the dynamic permission.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DepartmentGroups {
+    /// Groups whose name starts with this are Muster's to manage; memberships of other groups
+    /// are never revoked by the permission. Default: `department_`, the public convention.
+    #[serde(default = "default_prefix")]
+    pub prefix: String,
+    /// Create a desired group that does not exist yet (`POST /groups`, enabled) instead of
+    /// holding the person's permission. Default: `false`.
+    #[serde(default)]
+    pub create_missing: bool,
+}
+
+impl Default for DepartmentGroups {
+    fn default() -> Self {
+        Self {
+            prefix: default_prefix(),
+            create_missing: false,
+        }
+    }
+}
+
+/// Self-service products.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Products {
+    /// Days a request that has not yet become an assignment (awaiting approval) is not sent
+    /// again. Default: `7`.
+    #[serde(default = "default_request_ttl_days")]
+    pub request_ttl_days: u32,
+    /// `executeActions` of an unassign: whether HelloID runs the product's return actions.
+    /// Default: `true`.
+    #[serde(default = "yes")]
+    pub execute_return_actions: bool,
+}
+
+impl Default for Products {
+    fn default() -> Self {
+        Self {
+            request_ttl_days: default_request_ttl_days(),
+            execute_return_actions: true,
+        }
+    }
+}
+
+/// The token bucket's budget. The same shape as Zivver's, with HelloID's defaults (a separate
+/// type because serde defaults belong to the type: `{ requests = 20 }` must keep 1 second).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Requests per window (also the largest burst). Default: `10`.
+    #[serde(default = "default_requests")]
+    pub requests: u32,
+    /// Window length in seconds. Default: `1`.
+    #[serde(default = "default_per_seconds")]
+    pub per_seconds: u64,
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        Self {
+            requests: default_requests(),
+            per_seconds: default_per_seconds(),
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_prefix() -> String {
+    "department_".to_owned()
+}
+fn default_request_ttl_days() -> u32 {
+    7
+}
+fn default_concurrency() -> usize {
+    4
+}
+fn default_timeout_s() -> u64 {
+    60
+}
+fn default_max_attempts() -> u32 {
+    5
+}
+fn default_requests() -> u32 {
+    10
+}
+fn default_per_seconds() -> u64 {
+    1
+}
+
+impl HelloIdConfig {
+    /// A configuration with every default, this API URL and these credentials.
+    pub fn new(base_url: impl Into<String>, api_key: SecretRef, api_secret: SecretRef) -> Self {
+        Self {
+            base_url: base_url.into(),
+            api_key,
+            api_secret,
+            rename_user_name: false,
+            delete: DeleteMode::default(),
+            rehire: RehireMode::default(),
+            set_manager: true,
+            department_groups: None,
+            products: Products::default(),
+            rate_limit: RateLimit::default(),
+            concurrency: default_concurrency(),
+            timeout_s: default_timeout_s(),
+            max_attempts: default_max_attempts(),
+            backoff: Backoff::default(),
+            ca_file: None,
+        }
+    }
+
+    /// Whether missing department groups may be created.
+    pub fn creates_groups(&self) -> bool {
+        self.department_groups
+            .as_ref()
+            .is_some_and(|d| d.create_missing)
+    }
+
+    /// Every problem with this configuration, each naming its key; empty when it is usable.
+    /// Pure: reads no secret or file, opens no connection.
+    pub fn validate(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        check_base_url(&self.base_url, &mut problems);
+        if let Some(d) = &self.department_groups {
+            if d.prefix.trim().is_empty() {
+                problems.push(
+                    "department_groups.prefix: must not be empty (every group would be in scope)"
+                        .to_owned(),
+                );
+            }
+        }
+        let positive = [
+            ("concurrency", self.concurrency as u64),
+            ("timeout_s", self.timeout_s),
+            ("max_attempts", u64::from(self.max_attempts)),
+            ("rate_limit.requests", u64::from(self.rate_limit.requests)),
+            ("rate_limit.per_seconds", self.rate_limit.per_seconds),
+            ("backoff.base_ms", self.backoff.base_ms),
+            ("backoff.max_ms", self.backoff.max_ms),
+            (
+                "products.request_ttl_days",
+                u64::from(self.products.request_ttl_days),
+            ),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                problems.push(format!("{key}: must be greater than 0"));
+            }
+        }
+        if self.backoff.max_ms < self.backoff.base_ms {
+            problems.push(format!(
+                "backoff.max_ms: {} is below backoff.base_ms ({})",
+                self.backoff.max_ms, self.backoff.base_ms
+            ));
+        }
+        problems
+    }
+
+    /// `base_url` without a trailing `/`.
+    pub fn api_url(&self) -> String {
+        self.base_url.trim_end_matches('/').to_owned()
+    }
+
+    /// The retry bounds this configuration asks for.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        let timeout = Duration::from_secs(self.timeout_s);
+        let cap = Duration::from_millis(self.backoff.max_ms);
+        RetryPolicy {
+            max_attempts: self.max_attempts.max(1),
+            base: Duration::from_millis(self.backoff.base_ms),
+            cap,
+            // Room for every attempt to time out and wait the longest step, and at least
+            // 10 min, so that a run of 429s is waited out rather than failed.
+            max_elapsed: (timeout + cap)
+                .saturating_mul(self.max_attempts.max(1))
+                .max(Duration::from_secs(600)),
+        }
+    }
+}
+
+/// Checks `base_url`: a URL, https (http only on this machine, for a simulator), without
+/// credentials, query or fragment, and with the API version in its path.
+fn check_base_url(base_url: &str, problems: &mut Vec<String>) {
+    let url = match Url::parse(base_url) {
+        Ok(url) => url,
+        // Not echoed: text that is no URL may still hold a credential.
+        Err(e) => {
+            problems.push(format!("base_url: not a URL ({e})"));
+            return;
+        }
+    };
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    let local = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    match url.scheme() {
+        "https" => {}
+        "http" if local => {}
+        "http" => problems.push(format!(
+            "base_url: `{shown}` must use https:// (http:// only for 127.0.0.1 or localhost): \
+             the API key travels in every request"
+        )),
+        _ => problems.push(format!("base_url: `{shown}` must start with https://")),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        problems.push(
+            "base_url: must not carry credentials; use `api_key` and `api_secret`".to_owned(),
+        );
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        problems.push(format!(
+            "base_url: `{shown}` must not have a query or fragment"
+        ));
+    }
+    if !url.path().trim_end_matches('/').ends_with("/api/v1") {
+        problems.push(format!(
+            "base_url: `{shown}` must end in the API path, e.g. \
+             https://acme.helloid.com/api/v1 (Muster appends /users to it)"
+        ));
+    }
+}

@@ -1,0 +1,225 @@
+//! Zermelo's API over the shared HTTP layer: URLs under `{base_url}/api/v3`, JSON bodies, the
+//! envelope unwrapped from every answer, 401/403 as refused credentials, and 429s waited out
+//! for as long as the retry budget allows.
+//!
+//! It turns answers into [`Reply`] or [`Failure`]; what a status *means* for an operation (a
+//! 404 is "absent" before an archive, "account gone" on an update, and "gone" of either the
+//! class or the student on a placement) is decided in [`super::connector`] and its helpers.
+
+use super::envelope::{self, Envelope};
+use crate::http::{
+    self, HttpClient, HttpError, Method, Refused, Request, Response, SuccessBody, Url,
+};
+use muster_core::connector::ConnectorError;
+use muster_core::TargetName;
+use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
+use serde_json::Value;
+use std::time::Duration;
+use tokio::time::Instant;
+use tracing::debug;
+
+/// `Content-Type` of request bodies and `Accept` of every request.
+pub const JSON: &str = "application/json";
+
+/// A 2xx answer, unwrapped.
+#[derive(Debug)]
+pub struct Reply {
+    /// `None` for an empty body (a 204, or a PUT answered with nothing).
+    pub envelope: Option<Envelope>,
+}
+
+impl Reply {
+    /// The rows of `response.data` (none for an empty answer).
+    pub fn into_rows(self) -> Vec<Value> {
+        self.envelope.map(|e| e.data).unwrap_or_default()
+    }
+}
+
+/// A non-2xx answer other than 401/403, still to be interpreted by the caller.
+#[derive(Debug)]
+pub struct Refusal {
+    pub method: Method,
+    /// The path under the API URL, without its query.
+    pub path: String,
+    pub status: u16,
+    /// The envelope's `message`, with `details` and `eventId` appended.
+    pub detail: String,
+}
+
+impl Refused for Refusal {
+    fn rejected(self, target: &TargetName) -> ConnectorError {
+        ConnectorError::Rejected {
+            target: target.clone(),
+            method: self.method.to_string(),
+            path: self.path,
+            status: self.status,
+            detail: self.detail,
+        }
+    }
+}
+
+pub type Failure = http::Failure<Refusal>;
+type Garbled = http::Garbled<Refusal>;
+
+#[derive(Debug)]
+pub struct ZermeloClient {
+    http: HttpClient,
+    /// `{base_url}/api/v3`, without a trailing `/`.
+    base: String,
+    /// How long one request may keep being answered 429 before it is given up.
+    throttle_budget: Duration,
+}
+
+impl ZermeloClient {
+    pub fn new(http: HttpClient, api_url: &str, throttle_budget: Duration) -> Self {
+        Self {
+            http,
+            base: api_url.trim_end_matches('/').to_owned(),
+            throttle_budget,
+        }
+    }
+
+    pub fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
+    pub fn target(&self) -> &TargetName {
+        self.http.target()
+    }
+
+    /// Sends one request. `path` starts with `/`, is relative to the API URL, and holds only
+    /// escaped values (see [`super::wire::escape`]); it may carry a query.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Reply, Failure> {
+        // Logs and errors name the path without its query (`student=` holds a person's code).
+        let bare = path.split('?').next().unwrap_or(path).to_owned();
+        let url =
+            Url::parse(&format!("{}{path}", self.base)).map_err(|e| ConnectorError::Config {
+                target: self.target().clone(),
+                detail: format!("cannot build a URL for {bare}: {e}"),
+            })?;
+        let mut req =
+            Request::new(method.clone(), url).header(ACCEPT, HeaderValue::from_static(JSON));
+        if let Some(body) = body {
+            let bytes = serde_json::to_vec(body).map_err(|e| ConnectorError::Protocol {
+                target: self.target().clone(),
+                detail: format!("cannot encode a request body: {e}"),
+            })?;
+            req = req
+                .header(CONTENT_TYPE, HeaderValue::from_static(JSON))
+                .body(bytes);
+        }
+        let started = Instant::now();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let resp = loop {
+                match self.http.send(&req).await {
+                    Ok(resp) => break resp,
+                    // A 429 means nothing was applied, so any method may be sent again; the
+                    // shared layer has already paused every worker for the asked time.
+                    Err(HttpError::Throttled { attempts, .. })
+                        if started.elapsed() < self.throttle_budget =>
+                    {
+                        debug!(method = %method, path = %bare, attempts, "Still rate limited; waiting on.");
+                    }
+                    Err(e) => {
+                        return Err(Failure::Error(http::transport_error(
+                            self.target(),
+                            &method,
+                            &bare,
+                            e,
+                        )))
+                    }
+                }
+            };
+            match self.interpret(&method, &bare, resp, attempt) {
+                Err(Garbled::Again) => continue,
+                Err(Garbled::Failure(f)) => return Err(f),
+                Ok(reply) => return Ok(reply),
+            }
+        }
+    }
+
+    /// Turns an answer into a [`Reply`] or a [`Failure`]. A success whose body is not JSON is
+    /// judged by [`http::success_body`]; one that is JSON but no envelope breaks the protocol
+    /// (after a POST: uncertain, the write may have been applied).
+    fn interpret(
+        &self,
+        method: &Method,
+        path: &str,
+        resp: Response,
+        attempt: u32,
+    ) -> Result<Reply, Garbled> {
+        let status = resp.status.as_u16();
+        if !resp.status.is_success() {
+            return Err(Garbled::Failure(
+                self.refusal(method, path, status, &resp.body),
+            ));
+        }
+        let body = match http::success_body(
+            self.target(),
+            method,
+            path,
+            status,
+            &resp.body,
+            attempt,
+        ) {
+            SuccessBody::Json(body) => body,
+            SuccessBody::Again => {
+                debug!(method = %method, path = %path, attempt, "Answer is not JSON; sending again.");
+                return Err(Garbled::Again);
+            }
+            SuccessBody::Failed(e) => return Err(Garbled::Failure(Failure::Error(e))),
+        };
+        let Some(body) = body else {
+            return Ok(Reply { envelope: None });
+        };
+        let envelope = envelope::from_value(&body).map_err(|why| {
+            let detail = format!("{method} {path} answered {status} outside the envelope: {why}");
+            Garbled::Failure(Failure::Error(if *method == Method::POST {
+                ConnectorError::Uncertain {
+                    target: self.target().clone(),
+                    method: method.to_string(),
+                    path: path.to_owned(),
+                    detail,
+                }
+            } else {
+                ConnectorError::Protocol {
+                    target: self.target().clone(),
+                    detail,
+                }
+            }))
+        })?;
+        // An error told inside a 2xx answer is still an error.
+        if let Some(inner) = envelope.status.filter(|s| *s >= 400) {
+            return Err(Garbled::Failure(
+                self.refusal(method, path, inner, &resp.body),
+            ));
+        }
+        Ok(Reply {
+            envelope: Some(envelope),
+        })
+    }
+
+    fn refusal(&self, method: &Method, path: &str, status: u16, body: &[u8]) -> Failure {
+        let detail = envelope::error_text(status, body);
+        if status == 401 || status == 403 {
+            return Failure::Error(ConnectorError::Unauthorized {
+                target: self.target().clone(),
+                status,
+                detail,
+            });
+        }
+        Failure::Refused(Refusal {
+            method: method.clone(),
+            path: path.to_owned(),
+            status,
+            detail,
+        })
+    }
+}

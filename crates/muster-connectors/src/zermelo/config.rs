@@ -1,0 +1,272 @@
+//! `[targets.<name>]` with `kind = "zermelo"`: what the administrator writes, checked by
+//! [`ZermeloConfig::validate`] without any I/O. [`super::ZermeloConnector::connect`] then reads
+//! the token and builds the client.
+//!
+//! `school_year_from`, `class_field` and `school_field` are read by the engine, which builds
+//! the class permission from them; the connector only carries them. `previous_class = "delete"`
+//! (zermelo.md §6) is not offered: no public client ends a placement, so old ones are kept.
+
+use crate::http::retry::RetryPolicy;
+use crate::secret_ref::SecretRef;
+use reqwest::Url;
+use serde::Deserialize;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use crate::scim::config::Backoff;
+
+/// One Zermelo portal (one school board), reached at `{base_url}/api/v3/`.
+///
+/// ```toml
+/// [targets.zermelo.connection]
+/// base_url = "https://lyceum.zportal.nl"
+/// token = { env = "ZERMELO_TOKEN" }
+/// school_year_from = "contract_start"
+/// participation_weight = 1.0
+/// read_placements = false
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZermeloConfig {
+    /// The portal URL, without the API path: Muster calls `{base_url}/api/v3/…`, e.g.
+    /// `https://lyceum.zportal.nl`. `https`; `http` only for `127.0.0.1` or `localhost` (a
+    /// local simulator). No credentials, query or fragment. Required.
+    pub base_url: String,
+    /// The API token, sent as `Authorization: Bearer <token>`. Never inline:
+    /// `{ env = "ZERMELO_TOKEN" }` or `{ file = "/run/secrets/zermelo" }`. Required.
+    pub token: SecretRef,
+    /// Which date decides the school year of the class a student is placed in (a year runs
+    /// from 1 August): `contract_start`, the primary contract's start date (what the public
+    /// connector documents), or `run_date`, the run's reference date (what its script does).
+    /// Read by the engine. Default: `contract_start`.
+    #[serde(default)]
+    pub school_year_from: SchoolYearFrom,
+    /// The person field that holds the class code (a DepartmentOfBranch `code`, e.g. `h3a`).
+    /// Read by the engine. Default: `PrimaryContract.Department`.
+    #[serde(default = "default_class_field")]
+    pub class_field: String,
+    /// The person field that holds the school name, the first part of
+    /// `schoolInSchoolYearName` (`Lyceum` in `Lyceum 2024-2025`). Read by the engine.
+    /// Default: `PrimaryContract.Organization`.
+    #[serde(default = "default_school_field")]
+    pub school_field: String,
+    /// `participationWeight` of every class placement Muster makes: the share of the
+    /// student's grade tied to that class. A number ≥ 0, never sent as `null` (the public
+    /// connector's mapping sends `null`). Default: `1.0`.
+    #[serde(default = "default_participation_weight")]
+    pub participation_weight: f64,
+    /// Read each student's current placements with `GET studentsindepartments?student=…`
+    /// (one request per student). Only for a tenant known to answer it: no public client
+    /// reads placements. Off: the engine counts the placements Muster made, from its store.
+    /// Default: `false`.
+    #[serde(default)]
+    pub read_placements: bool,
+    /// Requests Muster sends at most, on average: `{ requests = 10, per_seconds = 1 }`.
+    /// Zermelo documents no limit; this keeps a run polite. Default: 10 per second.
+    #[serde(default)]
+    pub rate_limit: RateLimit,
+    /// Requests in flight at once. Default: `4`.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// Seconds before one request is given up (connect, send and answer). Default: `30`.
+    #[serde(default = "default_timeout_s")]
+    pub timeout_s: u64,
+    /// Attempts per request, the first included, for 5xx answers, timeouts and dropped
+    /// connections on requests that are safe to repeat. A POST whose outcome is unknown is
+    /// never repeated blindly. A 429 does not use these up; it is waited out. Default: `5`.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Backoff between retries without a `Retry-After`: `{ base_ms = 1000, max_ms = 60000 }`
+    /// (full jitter). Default: those values.
+    #[serde(default)]
+    pub backoff: Backoff,
+    /// A PEM file of extra trusted CA certificates, for a proxy behind a private CA.
+    /// Default: none (the public web roots).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+}
+
+/// Which date decides the school year (zermelo.md §6, "School year").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SchoolYearFrom {
+    /// The primary contract's start date; a contract without one blocks the class.
+    #[default]
+    ContractStart,
+    /// The run's reference date.
+    RunDate,
+}
+
+/// The token bucket's budget; the same shape as Zivver's, with Zermelo's defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Requests per window (also the largest burst). Default: `10`.
+    #[serde(default = "default_requests")]
+    pub requests: u32,
+    /// Window length in seconds. Default: `1`.
+    #[serde(default = "default_per_seconds")]
+    pub per_seconds: u64,
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        Self {
+            requests: default_requests(),
+            per_seconds: default_per_seconds(),
+        }
+    }
+}
+
+/// The API path Muster appends to `base_url`.
+pub const API_PATH: &str = "/api/v3";
+
+fn default_class_field() -> String {
+    "PrimaryContract.Department".to_owned()
+}
+fn default_school_field() -> String {
+    "PrimaryContract.Organization".to_owned()
+}
+fn default_participation_weight() -> f64 {
+    1.0
+}
+fn default_concurrency() -> usize {
+    4
+}
+fn default_timeout_s() -> u64 {
+    30
+}
+fn default_max_attempts() -> u32 {
+    5
+}
+fn default_requests() -> u32 {
+    10
+}
+fn default_per_seconds() -> u64 {
+    1
+}
+
+impl ZermeloConfig {
+    /// A configuration with every default, this portal and this token.
+    pub fn new(base_url: impl Into<String>, token: SecretRef) -> Self {
+        Self {
+            base_url: base_url.into(),
+            token,
+            school_year_from: SchoolYearFrom::default(),
+            class_field: default_class_field(),
+            school_field: default_school_field(),
+            participation_weight: default_participation_weight(),
+            read_placements: false,
+            rate_limit: RateLimit::default(),
+            concurrency: default_concurrency(),
+            timeout_s: default_timeout_s(),
+            max_attempts: default_max_attempts(),
+            backoff: Backoff::default(),
+            ca_file: None,
+        }
+    }
+
+    /// Every problem with this configuration, each naming its key; empty when it is usable.
+    /// Pure: reads no secret or file, opens no connection.
+    pub fn validate(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        check_base_url(&self.base_url, &mut problems);
+        for (key, value) in [
+            ("class_field", &self.class_field),
+            ("school_field", &self.school_field),
+        ] {
+            if value.trim().is_empty() {
+                problems.push(format!("{key}: must name a person field"));
+            }
+        }
+        let w = self.participation_weight;
+        if !w.is_finite() || w < 0.0 {
+            problems.push(format!(
+                "participation_weight: {w} must be a number of at least 0"
+            ));
+        }
+        let positive = [
+            ("concurrency", self.concurrency as u64),
+            ("timeout_s", self.timeout_s),
+            ("max_attempts", u64::from(self.max_attempts)),
+            ("rate_limit.requests", u64::from(self.rate_limit.requests)),
+            ("rate_limit.per_seconds", self.rate_limit.per_seconds),
+            ("backoff.base_ms", self.backoff.base_ms),
+            ("backoff.max_ms", self.backoff.max_ms),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                problems.push(format!("{key}: must be greater than 0"));
+            }
+        }
+        if self.backoff.max_ms < self.backoff.base_ms {
+            problems.push(format!(
+                "backoff.max_ms: {} is below backoff.base_ms ({})",
+                self.backoff.max_ms, self.backoff.base_ms
+            ));
+        }
+        problems
+    }
+
+    /// `{base_url}/api/v3`, without a trailing `/`.
+    pub fn api_url(&self) -> String {
+        format!("{}{API_PATH}", self.base_url.trim_end_matches('/'))
+    }
+
+    /// The retry bounds this configuration asks for.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        let timeout = Duration::from_secs(self.timeout_s);
+        let cap = Duration::from_millis(self.backoff.max_ms);
+        RetryPolicy {
+            max_attempts: self.max_attempts.max(1),
+            base: Duration::from_millis(self.backoff.base_ms),
+            cap,
+            // Room for every attempt to time out and wait the longest step, and at least
+            // 10 min, so that a run of 429s is waited out rather than failed.
+            max_elapsed: (timeout + cap)
+                .saturating_mul(self.max_attempts.max(1))
+                .max(Duration::from_secs(600)),
+        }
+    }
+}
+
+/// The portal URL rules: a URL, `https` (plain `http` only to this machine, where a token
+/// cannot be overheard), no credentials, query, fragment or API path.
+fn check_base_url(base_url: &str, problems: &mut Vec<String>) {
+    let url = match Url::parse(base_url) {
+        Ok(url) => url,
+        // Not echoed: text that is no URL may still hold a credential.
+        Err(e) => {
+            problems.push(format!("base_url: not a URL ({e})"));
+            return;
+        }
+    };
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    let local = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    match url.scheme() {
+        "https" => {}
+        "http" if local => {}
+        "http" => problems.push(format!(
+            "base_url: `{shown}` must use https:// (http:// only for 127.0.0.1 or localhost)"
+        )),
+        _ => problems.push(format!("base_url: `{shown}` must start with https://")),
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        problems.push(
+            "base_url: must not carry credentials; use `token` with a secret reference".to_owned(),
+        );
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        problems.push(format!(
+            "base_url: `{shown}` must not have a query or fragment"
+        ));
+    }
+    if url.path().trim_end_matches('/').ends_with(API_PATH) {
+        problems.push(format!(
+            "base_url: `{shown}` already holds the API path; give the portal URL (Muster \
+             appends {API_PATH})"
+        ));
+    }
+}

@@ -1,0 +1,230 @@
+//! [`ZermeloConnector`]: the [`Connector`] for Zermelo, per `targets/zermelo.md` §6.
+//!
+//! - accounts are users, referenced and correlated by `code` (the student number); `enabled`
+//!   is `!archived`, and there is no enabled flag to write (`can_disable: false`);
+//! - a Delete archives (`archived: true`), the account stays and the link is kept; an Enable
+//!   brings an archived user back;
+//! - groups are classes (DepartmentOfBranch), one per school and school year, referenced by
+//!   `id` and named `<code> / <schoolInSchoolYearName>`; a Grant is a class placement,
+//!   additive by nature: nothing is ever revoked;
+//! - placements are visible only with `read_placements` (`membership_visible`); otherwise the
+//!   engine counts the ones Muster made, from its store.
+//!
+//! The requests live in `read.rs` (full read, look-up), `users.rs` and `placements.rs`.
+
+use super::client::ZermeloClient;
+use super::config::ZermeloConfig;
+use crate::http::{Auth, HttpClient, HttpConfig, RequestCounters, RequestCounts};
+use async_trait::async_trait;
+use muster_core::connector::{
+    Capabilities, Connector, ConnectorError, DeleteMeaning, MembershipMode, Observed,
+    ObservedAccount, Operation, Outcome,
+};
+use muster_core::{AccountRef, GroupRef, TargetName};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tracing::{info, instrument};
+
+/// The full read is one request per endpoint: Zermelo's lists are not paged (zermelo.md §1).
+pub const PAGE_SIZE: usize = 1_000_000;
+
+/// A connected Zermelo portal. Cheap to share: the inner state goes to the workers that read
+/// placements.
+#[derive(Debug)]
+pub struct ZermeloConnector {
+    pub(super) inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+pub(super) struct Inner {
+    pub(super) target: TargetName,
+    pub(super) client: ZermeloClient,
+    pub(super) capabilities: Capabilities,
+    pub(super) participation_weight: f64,
+    pub(super) read_placements: bool,
+    warnings: Mutex<Vec<String>>,
+}
+
+impl ZermeloConnector {
+    /// Validates `cfg`, reads the token and builds the HTTP client. Does not contact Zermelo:
+    /// a refused token shows as [`ConnectorError::Unauthorized`] on the first request.
+    #[instrument(skip_all, fields(target = %name))]
+    pub fn connect(name: TargetName, cfg: &ZermeloConfig) -> Result<Self, ConnectorError> {
+        let config_error = |detail: String| ConnectorError::Config {
+            target: name.clone(),
+            detail,
+        };
+        let problems = cfg.validate();
+        if !problems.is_empty() {
+            return Err(config_error(problems.join("; ")));
+        }
+        let token = cfg
+            .token
+            .resolve()
+            .map_err(|e| config_error(format!("token: {e}")))?;
+        let retry = cfg.retry_policy();
+        let http = HttpClient::new(
+            name.clone(),
+            &HttpConfig {
+                timeout: Duration::from_secs(cfg.timeout_s),
+                ca_file: cfg.ca_file.clone(),
+                requests: cfg.rate_limit.requests,
+                per: Duration::from_secs(cfg.rate_limit.per_seconds),
+                concurrency: cfg.concurrency,
+                retry,
+                auth: Auth::Bearer(token),
+            },
+        )
+        .map_err(config_error)?;
+        let client = ZermeloClient::new(http, &cfg.api_url(), retry.max_elapsed);
+        info!(
+            read_placements = cfg.read_placements,
+            participation_weight = cfg.participation_weight,
+            "Zermelo target ready."
+        );
+        Ok(Self {
+            inner: Arc::new(Inner {
+                capabilities: Capabilities {
+                    membership: MembershipMode::PerMember,
+                    delete: DeleteMeaning::Disable,
+                    lookup: true,
+                    page_size: PAGE_SIZE,
+                    max_concurrency: cfg.concurrency,
+                    can_disable: false,
+                    membership_visible: cfg.read_placements,
+                    ..Capabilities::default()
+                },
+                target: name,
+                client,
+                participation_weight: cfg.participation_weight,
+                read_placements: cfg.read_placements,
+                warnings: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// Things the run report should mention (placements in classes the read did not list).
+    pub fn warnings(&self) -> Vec<String> {
+        lock(&self.inner.warnings).clone()
+    }
+
+    /// Requests sent so far, by method (every attempt, retries and 429s included).
+    pub fn request_counts(&self) -> RequestCounts {
+        self.inner.client.http().counters().snapshot()
+    }
+
+    /// The live request counters, for benchmarks that sample during a run.
+    pub fn request_counters(&self) -> Arc<RequestCounters> {
+        self.inner.client.http().counters()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // Every holder leaves the data whole (pushes only).
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Inner {
+    pub(super) fn protocol(&self, detail: String) -> ConnectorError {
+        ConnectorError::Protocol {
+            target: self.target.clone(),
+            detail,
+        }
+    }
+
+    pub(super) fn config_error(&self, detail: String) -> ConnectorError {
+        ConnectorError::Config {
+            target: self.target.clone(),
+            detail,
+        }
+    }
+
+    pub(super) fn incomplete(&self, detail: String) -> ConnectorError {
+        ConnectorError::IncompleteRead {
+            target: self.target.clone(),
+            detail,
+        }
+    }
+
+    pub(super) fn account_gone(&self, account: &AccountRef) -> ConnectorError {
+        ConnectorError::AccountGone {
+            target: self.target.clone(),
+            account: account.clone(),
+        }
+    }
+
+    pub(super) fn group_gone(&self, group: &GroupRef) -> ConnectorError {
+        ConnectorError::GroupGone {
+            target: self.target.clone(),
+            group: group.clone(),
+        }
+    }
+
+    pub(super) fn warn(&self, message: String) {
+        let mut w = lock(&self.warnings);
+        if !w.contains(&message) {
+            w.push(message);
+        }
+    }
+
+    async fn execute(&self, operation: &Operation) -> Result<Outcome, ConnectorError> {
+        match operation {
+            Operation::Create {
+                attributes,
+                enabled,
+            } => self.create(attributes, *enabled).await,
+            Operation::Update { account, changes } => self.update(account, changes, None).await,
+            // No enabled flag: an Enable brings back an archived user, a Disable archives.
+            Operation::SetEnabled {
+                account,
+                enabled: true,
+                changes,
+            } => self.update(account, changes, Some(false)).await,
+            Operation::SetEnabled {
+                account,
+                enabled: false,
+                changes,
+            }
+            | Operation::Delete { account, changes } => self.archive(account, changes).await,
+            Operation::Grant { account, group } => self.grant(account, group).await,
+            // Placements are only added (zermelo.md §5–§6): the engine never plans these.
+            Operation::Revoke { .. } | Operation::EnsureGroup { .. } => {
+                Err(ConnectorError::unsupported(&self.target, operation))
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Connector for ZermeloConnector {
+    fn target(&self) -> &TargetName {
+        &self.inner.target
+    }
+
+    fn capabilities(&self) -> &Capabilities {
+        &self.inner.capabilities
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        ZermeloConnector::warnings(self)
+    }
+
+    #[instrument(skip_all, fields(target = %self.inner.target))]
+    async fn read_all(&self) -> Result<Observed, ConnectorError> {
+        Inner::read_all(&self.inner).await
+    }
+
+    #[instrument(skip_all, fields(target = %self.inner.target, attribute))]
+    async fn lookup(
+        &self,
+        attribute: &str,
+        value: &str,
+    ) -> Result<Vec<ObservedAccount>, ConnectorError> {
+        self.inner.lookup(attribute, value).await
+    }
+
+    #[instrument(skip_all, fields(target = %self.inner.target))]
+    async fn execute(&self, operation: &Operation) -> Result<Outcome, ConnectorError> {
+        self.inner.execute(operation).await
+    }
+}

@@ -1,0 +1,258 @@
+//! Reading Zermelo (zermelo.md §6, "Observed read"): users from one unfiltered list, classes
+//! from one `departmentsofbranches`, and, with `read_placements`, each student's placements;
+//! and the look-up by `code` that re-correlates a create whose outcome is unknown.
+
+use super::client::{Failure, Reply};
+use super::connector::Inner;
+use super::wire::{self, DEPARTMENT_FIELDS, USER_FIELDS};
+use crate::http::Method;
+use muster_core::connector::{ConnectorError, Observed, ObservedAccount, ObservedGroup};
+use muster_core::AccountRef;
+use serde_json::Value;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+use tokio::task::JoinSet;
+use tracing::{debug, info, warn};
+
+impl Inner {
+    /// Every user, every class, and (with `read_placements`) every student's placements.
+    /// Complete or failed: a list shorter than its `totalRows`, or a refused list, fails the
+    /// read.
+    pub(super) async fn read_all(self: &Arc<Self>) -> Result<Observed, ConnectorError> {
+        let accounts = self.read_users().await?;
+        let mut groups = self.read_classes().await?;
+        if self.read_placements {
+            let students: Vec<AccountRef> = accounts
+                .iter()
+                .filter(|a| a.attributes.get(wire::IS_STUDENT) == Some(&Value::Bool(true)))
+                .map(|a| a.reference.clone())
+                .collect();
+            self.read_members(&students, &mut groups).await?;
+        }
+        info!(
+            accounts = accounts.len(),
+            groups = groups.len(),
+            placements_read = self.read_placements,
+            "Read the target."
+        );
+        Ok(Observed {
+            accounts,
+            groups,
+            deleted: Vec::new(),
+        })
+    }
+
+    /// `GET users?fields=…`. A 403 is the tenant refusing the list, not a bad token (no public
+    /// client lists users), so it fails the read by name rather than stopping the target.
+    async fn read_users(&self) -> Result<Vec<ObservedAccount>, ConnectorError> {
+        let path = format!("/users?{}", wire::fields_query(&USER_FIELDS));
+        let rows = match self.client.call(Method::GET, &path, None).await {
+            Ok(reply) => self.complete_rows("/users", reply)?,
+            Err(Failure::Error(ConnectorError::Unauthorized {
+                status: 403,
+                detail,
+                ..
+            })) => {
+                return Err(self.incomplete(format!(
+                    "GET /users was refused (403: {detail}); this tenant does not list users, \
+                     and reading each person's user instead is not supported"
+                )))
+            }
+            Err(f) => return Err(f.into_error(&self.target)),
+        };
+        let mut seen = HashSet::new();
+        let mut accounts = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let account =
+                wire::to_account(row).map_err(|e| self.protocol(format!("/users: {e}")))?;
+            if seen.insert(account.reference.clone()) {
+                accounts.push(account);
+            }
+        }
+        Ok(accounts)
+    }
+
+    /// `GET departmentsofbranches`, once: every class of every school and year.
+    async fn read_classes(&self) -> Result<Vec<ObservedGroup>, ConnectorError> {
+        let path = format!(
+            "/departmentsofbranches?{}",
+            wire::fields_query(&DEPARTMENT_FIELDS)
+        );
+        let reply = self
+            .client
+            .call(Method::GET, &path, None)
+            .await
+            .map_err(|f| f.into_error(&self.target))?;
+        let rows = self.complete_rows("/departmentsofbranches", reply)?;
+        let mut seen = HashSet::new();
+        let mut groups = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let group = wire::to_group(row)
+                .map_err(|e| self.protocol(format!("/departmentsofbranches: {e}")))?;
+            if seen.insert(group.reference.clone()) {
+                groups.push(group);
+            }
+        }
+        Ok(groups)
+    }
+
+    /// The rows of a list answer, refusing one shorter than its own `totalRows`.
+    fn complete_rows(&self, path: &str, reply: Reply) -> Result<Vec<Value>, ConnectorError> {
+        let envelope = reply
+            .envelope
+            .ok_or_else(|| self.protocol(format!("GET {path}: empty answer to a list")))?;
+        if let Some(total) = envelope.total_rows {
+            let got = envelope.data.len() as u64;
+            if got < total {
+                return Err(
+                    self.incomplete(format!("GET {path}: {got} rows of the {total} announced"))
+                );
+            }
+        }
+        Ok(envelope.data)
+    }
+
+    /// Fills `groups`' members with every student's placements, `concurrency` students at a
+    /// time (the HTTP layer bounds requests in flight as well).
+    async fn read_members(
+        self: &Arc<Self>,
+        students: &[AccountRef],
+        groups: &mut [ObservedGroup],
+    ) -> Result<(), ConnectorError> {
+        let index: HashMap<String, usize> = groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| (g.reference.as_str().to_owned(), i))
+            .collect();
+        let width = self.capabilities.max_concurrency.max(1);
+        let mut pending = students.iter().cloned();
+        let mut running = JoinSet::new();
+        let mut unknown = BTreeSet::new();
+        loop {
+            while running.len() < width {
+                let Some(student) = pending.next() else { break };
+                let me = Arc::clone(self);
+                running.spawn(async move {
+                    let classes = me.placements_of(&student).await;
+                    (student, classes)
+                });
+            }
+            let Some(joined) = running.join_next().await else {
+                break;
+            };
+            let (student, classes) =
+                joined.map_err(|e| self.incomplete(format!("a placement read stopped: {e}")))?;
+            for class in classes? {
+                match index.get(&class).and_then(|i| groups.get_mut(*i)) {
+                    Some(group) => {
+                        group.members.insert(student.clone());
+                    }
+                    None => {
+                        unknown.insert(class);
+                    }
+                }
+            }
+        }
+        if !unknown.is_empty() {
+            let list: Vec<String> = unknown.into_iter().collect();
+            warn!(
+                classes = list.len(),
+                "Placements in classes that were not listed."
+            );
+            self.warn(format!(
+                "{}: placements in classes that departmentsofbranches did not list (ids {}); \
+                 they are ignored",
+                self.target,
+                list.join(", ")
+            ));
+        }
+        Ok(())
+    }
+
+    /// The class ids `student` is placed in: `GET studentsindepartments?student={code}`. Rows
+    /// of other students (a server that ignores the filter) are dropped. A 403 means the
+    /// tenant does not answer this read, which `read_placements` assumed it did.
+    pub(super) async fn placements_of(
+        &self,
+        student: &AccountRef,
+    ) -> Result<Vec<String>, ConnectorError> {
+        let path = format!(
+            "/studentsindepartments?student={}",
+            wire::escape(student.as_str())
+        );
+        let rows = match self.client.call(Method::GET, &path, None).await {
+            Ok(reply) => self.complete_rows("/studentsindepartments", reply)?,
+            // No placements of an unknown student.
+            Err(Failure::Refused(r)) if r.status == 404 => Vec::new(),
+            Err(Failure::Error(ConnectorError::Unauthorized {
+                status: 403,
+                detail,
+                ..
+            })) => {
+                return Err(self.incomplete(format!(
+                    "read_placements is on, but GET /studentsindepartments?student= was \
+                     refused (403: {detail}); turn read_placements off for this tenant"
+                )))
+            }
+            Err(f) => return Err(f.into_error(&self.target)),
+        };
+        Ok(rows
+            .iter()
+            .filter_map(|p| wire::placement_class(p, student.as_str()))
+            .collect())
+    }
+
+    /// `GET users/{code}?fields=…`: the user, or `None` for a 404.
+    pub(super) async fn fetch_user(
+        &self,
+        code: &str,
+    ) -> Result<Option<ObservedAccount>, ConnectorError> {
+        let path = format!(
+            "/users/{}?{}",
+            wire::escape(code),
+            wire::fields_query(&USER_FIELDS)
+        );
+        match self.client.call(Method::GET, &path, None).await {
+            Ok(reply) => match reply.into_rows().first() {
+                Some(user) => wire::to_account(user)
+                    .map(Some)
+                    .map_err(|e| self.protocol(format!("GET /users/{{code}}: {e}"))),
+                None => Err(self.protocol("GET /users/{code}: no user in the answer".to_owned())),
+            },
+            Err(Failure::Refused(r)) if r.status == 404 => Ok(None),
+            Err(f) => Err(f.into_error(&self.target)),
+        }
+    }
+
+    /// Accounts whose `attribute` equals `value`. `code` is read directly
+    /// (`GET users/{code}`); any other attribute by the full list, compared ignoring case.
+    pub(super) async fn lookup(
+        &self,
+        attribute: &str,
+        value: &str,
+    ) -> Result<Vec<ObservedAccount>, ConnectorError> {
+        if attribute.eq_ignore_ascii_case(wire::CODE) {
+            // An empty code would read the list at `users/`.
+            if value.trim().is_empty() {
+                return Ok(Vec::new());
+            }
+            return Ok(self.fetch_user(value).await?.into_iter().collect());
+        }
+        debug!(
+            attribute,
+            "Look-up by an attribute other than code: reading every user."
+        );
+        let wanted = value.to_lowercase();
+        Ok(self
+            .read_users()
+            .await?
+            .into_iter()
+            .filter(|a| {
+                a.attributes
+                    .get(attribute)
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| s.to_lowercase() == wanted)
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,327 @@
+//! The Zermelo connector's classes and placements against the simulator: the full read
+//! (classes as groups named `<code> / <schoolInSchoolYearName>`, school names with regex
+//! characters kept as they are), placements with the configured weight, a placement in an
+//! unknown class or of an unknown student, and `read_placements` on and off.
+
+use super::zermelo_users::{count, exec, harness, seed_student, Harness};
+use muster_core::connector::{Connector, ConnectorError, Observed, Operation, Outcome};
+use muster_core::{AccountRef, GroupRef};
+use serde_json::{json, Value};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+fn grant(account: &AccountRef, group: &GroupRef) -> Operation {
+    Operation::Grant {
+        account: account.clone(),
+        group: group.clone(),
+    }
+}
+
+/// The group of class `code` of `school` in `year`, by the simulator's id.
+fn class(h: &Harness, school: &str, year: &str, code: &str) -> GroupRef {
+    let id = h
+        .sim
+        .state
+        .department_id(school, year, code)
+        .unwrap_or_else(|| panic!("no class {code} of {school} {year}"));
+    GroupRef::new(id.to_string())
+}
+
+fn members(seen: &Observed, group: &GroupRef) -> BTreeSet<String> {
+    seen.groups
+        .iter()
+        .find(|g| &g.reference == group)
+        .unwrap_or_else(|| panic!("group {group} not read"))
+        .members
+        .iter()
+        .map(|m| m.as_str().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_full_read_names_classes_as_the_engine_does() {
+    let h = harness(|_| {}, "").await;
+    seed_student(&h, "118204");
+    let noord = h
+        .sim
+        .state
+        .seed_department("Lyceum (Noord)+", "2024-2025", "h3a");
+    let seen = h.conn.read_all().await.unwrap();
+
+    assert_eq!(seen.accounts.len(), 1);
+    let a = &seen.accounts[0];
+    assert_eq!(a.reference.as_str(), "118204");
+    assert!(a.enabled);
+    let keys: Vec<&str> = a.attributes.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "code",
+            "email",
+            "firstName",
+            "isStudent",
+            "lastName",
+            "prefix"
+        ],
+        "only the managed attributes, no id or isEmployee"
+    );
+
+    assert_eq!(seen.groups.len(), h.sim.state.departments().len());
+    let names: BTreeSet<&str> = seen.groups.iter().map(|g| g.name.as_str()).collect();
+    for name in [
+        "h3a / Lyceum 2024-2025",
+        "h3a / Stedelijk Lyceum 2024-2025",
+        "h3a / Lyceum 2025-2026",
+        "h3a / Lyceum (Noord)+ 2024-2025",
+    ] {
+        assert!(names.contains(name), "{name} missing from {names:?}");
+    }
+    let g = seen
+        .groups
+        .iter()
+        .find(|g| g.name == "h3a / Lyceum (Noord)+ 2024-2025")
+        .unwrap();
+    assert_eq!(g.reference.as_str(), noord.to_string());
+    assert!(seen.groups.iter().all(|g| g.members.is_empty()));
+    // One read of each list; no placement read without `read_placements`.
+    assert_eq!(count(&h, "GET /users"), 1);
+    assert_eq!(count(&h, "GET /departmentsofbranches"), 1);
+    assert_eq!(h.sim.state.total_requests(), 2);
+}
+
+#[tokio::test]
+async fn a_refused_user_list_fails_the_read_by_name() {
+    let h = harness(|s| s.list_users = false, "").await;
+    let err = h.conn.read_all().await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(err, ConnectorError::IncompleteRead { .. }),
+        "{err:?}"
+    );
+    assert!(
+        !err.stops_target(),
+        "the token is fine; the tenant refuses the list"
+    );
+    assert!(
+        text.contains("403") && text.contains("not authorised to list users"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_grant_places_the_student_with_the_configured_weight() {
+    let h = harness(|_| {}, "participation_weight = 0.75").await;
+    let account = seed_student(&h, "118204");
+    let h3a = class(&h, "Lyceum", "2024-2025", "h3a");
+    assert_eq!(
+        exec(&h, grant(&account, &h3a)).await.unwrap(),
+        Outcome::Done
+    );
+    let placed = h.sim.state.placements_of("118204");
+    assert_eq!(placed.len(), 1, "{placed:?}");
+    let p = &placed[0];
+    assert_eq!(p["departmentOfBranch"].to_string(), h3a.as_str());
+    assert_eq!(p["departmentOfBranchCode"], json!("h3a"));
+    assert_eq!(p["participationWeight"], json!(0.75));
+
+    // The default weight is 1, sent as a number, never null.
+    let d = harness(|_| {}, "").await;
+    let account = seed_student(&d, "118205");
+    let h3b = class(&d, "Stedelijk Lyceum", "2024-2025", "h3b");
+    exec(&d, grant(&account, &h3b)).await.unwrap();
+    let p = &d.sim.state.placements_of("118205")[0];
+    assert_eq!(p["participationWeight"].as_f64(), Some(1.0), "{p}");
+}
+
+#[tokio::test]
+async fn a_class_change_adds_a_placement_and_keeps_the_old_one() {
+    let h = harness(|_| {}, "").await;
+    let account = seed_student(&h, "118204");
+    let h3a = class(&h, "Lyceum", "2024-2025", "h3a");
+    let h3b = class(&h, "Lyceum", "2024-2025", "h3b");
+    exec(&h, grant(&account, &h3a)).await.unwrap();
+    exec(&h, grant(&account, &h3b)).await.unwrap();
+    let ids: Vec<String> = h
+        .sim
+        .state
+        .placements_of("118204")
+        .iter()
+        .map(|p| p["departmentOfBranch"].to_string())
+        .collect();
+    assert_eq!(ids, [h3a.as_str(), h3b.as_str()]);
+    assert_eq!(count(&h, "DELETE /studentsindepartments/{id}"), 0);
+}
+
+#[tokio::test]
+async fn a_grant_to_an_unknown_class_or_student_says_which_is_gone() {
+    let h = harness(|_| {}, "").await;
+    let account = seed_student(&h, "118204");
+    let err = exec(&h, grant(&account, &GroupRef::new("9999")))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ConnectorError::GroupGone { group, .. } if group.as_str() == "9999"),
+        "{err:?}"
+    );
+    let h3a = class(&h, "Lyceum", "2024-2025", "h3a");
+    let err = exec(&h, grant(&AccountRef::new("118299"), &h3a))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ConnectorError::AccountGone { account, .. } if account.as_str() == "118299"),
+        "{err:?}"
+    );
+    // A group reference that is no class id never reaches Zermelo.
+    let before = h.sim.state.total_requests();
+    let err = exec(
+        &h,
+        grant(&account, &GroupRef::new("h3a / Lyceum 2024-2025")),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, ConnectorError::Config { .. }), "{err:?}");
+    assert_eq!(h.sim.state.total_requests(), before);
+    assert!(h.sim.state.placements().is_empty());
+}
+
+/// Two students (one in two classes), a teacher, and placements made outside Muster.
+fn seed_placements(h: &Harness) -> (GroupRef, GroupRef) {
+    seed_student(h, "118204");
+    seed_student(h, "118205");
+    h.sim
+        .state
+        .seed_user(json!({ "code": "t.jansen", "isStudent": false }))
+        .unwrap();
+    let h3a = class(h, "Lyceum", "2024-2025", "h3a");
+    let v4a = class(h, "Lyceum", "2025-2026", "v4a");
+    for (student, group) in [("118204", &h3a), ("118204", &v4a), ("118205", &h3a)] {
+        let id: u64 = group.as_str().parse().unwrap();
+        h.sim.state.seed_placement(student, id, Some(1.0)).unwrap();
+    }
+    (h3a, v4a)
+}
+
+#[tokio::test]
+async fn without_read_placements_members_stay_empty() {
+    let h = harness(|s| s.placement_read = true, "").await;
+    let (h3a, _) = seed_placements(&h);
+    let seen = h.conn.read_all().await.unwrap();
+    assert!(members(&seen, &h3a).is_empty());
+    assert!(!h.conn.capabilities().membership_visible);
+    assert_eq!(count(&h, "GET /studentsindepartments"), 0);
+}
+
+#[tokio::test]
+async fn with_read_placements_each_students_placements_are_members() {
+    let h = harness(|s| s.placement_read = true, "read_placements = true").await;
+    let (h3a, v4a) = seed_placements(&h);
+    let seen = h.conn.read_all().await.unwrap();
+    assert_eq!(
+        members(&seen, &h3a),
+        BTreeSet::from(["118204".to_owned(), "118205".to_owned()])
+    );
+    assert_eq!(members(&seen, &v4a), BTreeSet::from(["118204".to_owned()]));
+    assert_eq!(
+        count(&h, "GET /studentsindepartments"),
+        2,
+        "one read per student, none for the teacher"
+    );
+    assert!(h.conn.warnings().is_empty(), "{:?}", h.conn.warnings());
+}
+
+#[tokio::test]
+async fn read_placements_against_a_tenant_that_refuses_it_fails_the_read() {
+    let h = harness(|s| s.placement_read = false, "read_placements = true").await;
+    seed_placements(&h);
+    let err = h.conn.read_all().await.unwrap_err();
+    let text = err.to_string();
+    assert!(
+        matches!(err, ConnectorError::IncompleteRead { .. }),
+        "{err:?}"
+    );
+    assert!(
+        text.contains("read_placements") && text.contains("403"),
+        "{text}"
+    );
+}
+
+/// Turns `change` on in the simulator once the placement POST has reached it.
+async fn once_posted(h: &Harness, change: impl FnOnce(&mut muster_sim::ZermeloSwitches)) {
+    for _ in 0..2000 {
+        if count(h, "POST /studentsindepartments") > 0 {
+            h.sim.state.update_switches(change);
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    panic!("the placement was never posted");
+}
+
+#[tokio::test]
+async fn an_uncertain_placement_that_landed_is_done_after_a_re_read() {
+    // The POST is applied, then answered after the client gave up.
+    let h = harness(
+        |s| {
+            s.placement_read = true;
+            s.hang_ms = 3000;
+            s.hang_ratio = 1.0;
+        },
+        "read_placements = true\ntimeout_s = 1",
+    )
+    .await;
+    let account = seed_student(&h, "118204");
+    let h3a = class(&h, "Lyceum", "2024-2025", "h3a");
+    let (out, ()) = tokio::join!(
+        exec(&h, grant(&account, &h3a)),
+        once_posted(&h, |s| s.hang_ratio = 0.0)
+    );
+    assert_eq!(out.unwrap(), Outcome::Done);
+    assert_eq!(h.sim.state.placements_of("118204").len(), 1, "placed once");
+    assert_eq!(
+        count(&h, "POST /studentsindepartments"),
+        1,
+        "never re-posted"
+    );
+    assert_eq!(count(&h, "GET /studentsindepartments"), 1);
+}
+
+#[tokio::test]
+async fn an_uncertain_placement_that_did_not_land_stays_uncertain() {
+    let h = harness(
+        |s| {
+            s.placement_read = true;
+            s.error_5xx_ratio = 1.0;
+            s.retry_after = false;
+        },
+        "read_placements = true\nmax_attempts = 5",
+    )
+    .await;
+    let account = seed_student(&h, "118204");
+    let h3a = class(&h, "Lyceum", "2024-2025", "h3a");
+    let (out, ()) = tokio::join!(
+        exec(&h, grant(&account, &h3a)),
+        once_posted(&h, |s| s.error_5xx_ratio = 0.0)
+    );
+    let err = out.unwrap_err();
+    assert!(err.is_retryable(), "{err:?}");
+    assert!(
+        err.to_string().contains("do not hold it"),
+        "the re-read found nothing: {err}"
+    );
+    assert!(h.sim.state.placements().is_empty());
+    assert_eq!(count(&h, "POST /studentsindepartments"), 1);
+}
+
+#[tokio::test]
+async fn without_read_placements_an_uncertain_placement_stays_uncertain() {
+    let h = harness(|s| s.error_5xx_after_apply_ratio = 1.0, "").await;
+    let account = seed_student(&h, "118204");
+    let h3a = class(&h, "Lyceum", "2024-2025", "h3a");
+    let err = exec(&h, grant(&account, &h3a)).await.unwrap_err();
+    assert!(matches!(err, ConnectorError::Uncertain { .. }), "{err:?}");
+    // It did land: a blind retry would place the student twice, which is why the engine, not
+    // the connector, decides about retrying.
+    let placed: Vec<Value> = h.sim.state.placements_of("118204");
+    assert_eq!(placed.len(), 1);
+    assert_eq!(count(&h, "POST /studentsindepartments"), 1);
+}

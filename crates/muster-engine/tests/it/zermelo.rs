@@ -1,0 +1,430 @@
+//! Students and their class placements in Zermelo, end to end against the simulator: accounts
+//! with and without a class, placements per school year (made once, remembered because the
+//! API cannot list them), a class change within a year, the 1 August rollover under both
+//! `school_year_from` settings, an unknown class, and archive and return.
+
+use muster_core::plan::{ActionKind, Plan};
+use muster_core::report::{ActionOutcome, RunStatus};
+use muster_engine::{Config, Engine};
+use muster_sim::zermelo::{RunningZermeloSim, ZermeloSchoolYear, ZermeloSim, ZermeloSimConfig};
+use muster_store::AuditQuery;
+use serde_json::Value;
+
+const TOKEN: &str = "zermelo-test-token";
+
+fn day(s: &str) -> chrono::NaiveDate {
+    s.parse().unwrap()
+}
+
+/// One student: (ExternalId, given, prefix, family, class, school, contract start).
+type Student<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a str,
+);
+
+struct School {
+    dir: tempfile::TempDir,
+    sim: RunningZermeloSim,
+}
+
+impl School {
+    async fn start(school_year_from: &str) -> Self {
+        let sim = ZermeloSim::start(ZermeloSimConfig {
+            tokens: vec![TOKEN.into()],
+            departments: vec![
+                ZermeloSchoolYear::new("Lyceum", "2024-2025", &["h3a", "h3b"]),
+                ZermeloSchoolYear::new("Lyceum", "2025-2026", &["h4a", "h4b"]),
+                // Contains "Lyceum": must never be matched for it.
+                ZermeloSchoolYear::new("Stedelijk Lyceum", "2024-2025", &["h3a"]),
+                ZermeloSchoolYear::new("Lyceum (Noord)+", "2024-2025", &["h3a"]),
+            ],
+            ..ZermeloSimConfig::default()
+        })
+        .await
+        .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("token"), TOKEN).unwrap();
+        let config = format!(
+            r#"
+[store]
+path = "muster.db"
+
+[source]
+kind = "csv"
+persons = "persons.csv"
+contracts = "contracts.csv"
+
+[targets.zermelo]
+kind = "zermelo"
+connection = {{ base_url = "{base}", token = {{ file = {token:?} }}, school_year_from = "{school_year_from}", participation_weight = 0.5 }}
+correlation = {{ person = "ExternalId", account = "code" }}
+lifecycle = {{ delete_days_after_end = 0 }}
+
+[[targets.zermelo.mapping]]
+field = "code"
+path = "ExternalId"
+on = "create"
+
+[[targets.zermelo.mapping]]
+field = "firstName"
+path = "Name.GivenName"
+
+[[targets.zermelo.mapping]]
+field = "prefix"
+path = "Name.FamilyNamePrefix"
+
+[[targets.zermelo.mapping]]
+field = "lastName"
+path = "Name.FamilyName"
+
+[[targets.zermelo.mapping]]
+field = "isStudent"
+value = true
+
+[[rules]]
+name = "Every student gets an account"
+account = true
+access = true
+"#,
+            base = sim.base_url,
+            token = dir.path().join("token").display().to_string()
+        );
+        std::fs::write(dir.path().join("muster.toml"), config).unwrap();
+        Self { dir, sim }
+    }
+
+    fn students(&self, students: &[Student<'_>]) {
+        let mut persons =
+            String::from("ExternalId;Name.GivenName;Name.FamilyNamePrefix;Name.FamilyName\n");
+        let mut contracts =
+            String::from("PersonId;ExternalId;StartDate;EndDate;Department;Title;Organization\n");
+        for (id, given, prefix, family, class, school, start) in students {
+            persons.push_str(&format!("{id};{given};{prefix};{family}\n"));
+            contracts.push_str(&format!("{id};{id}-1;{start};;{class};Leerling;{school}\n"));
+        }
+        std::fs::write(self.dir.path().join("persons.csv"), persons).unwrap();
+        std::fs::write(self.dir.path().join("contracts.csv"), contracts).unwrap();
+    }
+
+    async fn engine(&self) -> Engine {
+        let config =
+            Config::load_with_env(&self.dir.path().join("muster.toml"), std::iter::empty())
+                .unwrap();
+        Engine::open(config).await.unwrap()
+    }
+
+    /// The class codes a student is placed in, with their school-year name, in placement order.
+    fn placements(&self, code: &str) -> Vec<(String, Value)> {
+        let departments = self.sim.state.departments();
+        self.sim
+            .state
+            .placements_of(code)
+            .into_iter()
+            .map(|p| {
+                let d = departments
+                    .iter()
+                    .find(|d| d["id"] == p["departmentOfBranch"])
+                    .unwrap();
+                (
+                    format!(
+                        "{} / {}",
+                        d["code"].as_str().unwrap(),
+                        d["schoolInSchoolYearName"].as_str().unwrap()
+                    ),
+                    p["participationWeight"].clone(),
+                )
+            })
+            .collect()
+    }
+}
+
+fn kinds(plan: &Plan) -> Vec<(ActionKind, String)> {
+    plan.targets
+        .iter()
+        .flat_map(|t| t.actions.iter().map(|a| (a.kind, a.person.to_string())))
+        .collect()
+}
+
+#[tokio::test]
+async fn students_get_accounts_and_one_placement_per_school_year() {
+    let school = School::start("contract_start").await;
+    school.students(&[
+        (
+            "118204",
+            "Daan",
+            "van der",
+            "Berg",
+            "h3a",
+            "Lyceum",
+            "2024-09-01",
+        ),
+        // No class yet: an account, no placement.
+        ("118205", "Noor", "", "Jansen", "", "Lyceum", "2024-09-01"),
+        (
+            "118206",
+            "Sem",
+            "",
+            "Visser",
+            "h3a",
+            "Lyceum (Noord)+",
+            "2024-09-01",
+        ),
+    ]);
+    let engine = school.engine().await;
+    let report = engine.apply(day("2024-10-01"), None).await.unwrap();
+    let audit = engine.store.audit(&AuditQuery::default()).await.unwrap();
+    assert_eq!(report.summary.status(), RunStatus::Changes, "{audit:#?}");
+
+    let daan = school.sim.state.user("118204").unwrap();
+    assert_eq!(daan["prefix"], "van der");
+    assert!(
+        school.sim.state.student("118204").is_some(),
+        "the student record exists"
+    );
+    assert_eq!(
+        school.placements("118204"),
+        [("h3a / Lyceum 2024-2025".to_owned(), serde_json::json!(0.5))]
+    );
+    assert!(school.sim.state.user("118205").is_some());
+    assert!(school.placements("118205").is_empty());
+    // Regex-like characters in the school name are plain text.
+    assert_eq!(
+        school.placements("118206")[0].0,
+        "h3a / Lyceum (Noord)+ 2024-2025"
+    );
+
+    // The API cannot list placements; the ones Muster made are remembered, not repeated.
+    let again = engine.preview(day("2024-10-02")).await.unwrap();
+    assert!(again.plan.is_empty(), "{:?}", kinds(&again.plan));
+
+    // Noor's class arrives: the placement follows. Daan changes class within the year: the
+    // new one is placed and the old one kept (no public client removes placements).
+    school.students(&[
+        (
+            "118204",
+            "Daan",
+            "van der",
+            "Berg",
+            "h3b",
+            "Lyceum",
+            "2024-09-01",
+        ),
+        (
+            "118205",
+            "Noor",
+            "",
+            "Jansen",
+            "h3a",
+            "Lyceum",
+            "2024-09-01",
+        ),
+        (
+            "118206",
+            "Sem",
+            "",
+            "Visser",
+            "h3a",
+            "Lyceum (Noord)+",
+            "2024-09-01",
+        ),
+    ]);
+    let report = engine.apply(day("2024-11-01"), None).await.unwrap();
+    assert_eq!(
+        kinds(&report.plan),
+        [
+            (ActionKind::Grant, "118204".to_owned()),
+            (ActionKind::Grant, "118205".to_owned())
+        ]
+    );
+    let daan: Vec<String> = school
+        .placements("118204")
+        .into_iter()
+        .map(|p| p.0)
+        .collect();
+    assert_eq!(daan, ["h3a / Lyceum 2024-2025", "h3b / Lyceum 2024-2025"]);
+    assert_eq!(school.placements("118205")[0].0, "h3a / Lyceum 2024-2025");
+    assert!(engine
+        .preview(day("2024-11-02"))
+        .await
+        .unwrap()
+        .plan
+        .is_empty());
+
+    // A new school year's contract: next year's class, the previous year's stays.
+    school.students(&[
+        (
+            "118204",
+            "Daan",
+            "van der",
+            "Berg",
+            "h4a",
+            "Lyceum",
+            "2025-08-01",
+        ),
+        (
+            "118205",
+            "Noor",
+            "",
+            "Jansen",
+            "h3a",
+            "Lyceum",
+            "2024-09-01",
+        ),
+        (
+            "118206",
+            "Sem",
+            "",
+            "Visser",
+            "h3a",
+            "Lyceum (Noord)+",
+            "2024-09-01",
+        ),
+    ]);
+    engine.apply(day("2025-08-01"), None).await.unwrap();
+    let daan: Vec<String> = school
+        .placements("118204")
+        .into_iter()
+        .map(|p| p.0)
+        .collect();
+    assert_eq!(
+        daan,
+        [
+            "h3a / Lyceum 2024-2025",
+            "h3b / Lyceum 2024-2025",
+            "h4a / Lyceum 2025-2026"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_class_fails_only_that_placement_and_names_what_was_tried() {
+    let school = School::start("contract_start").await;
+    school.students(&[
+        ("200001", "Eva", "", "Smit", "x9z", "Lyceum", "2024-09-01"),
+        ("200002", "Bo", "", "Mulder", "h3a", "Lyceum", "2024-09-01"),
+    ]);
+    let engine = school.engine().await;
+    let report = engine.apply(day("2024-10-01"), None).await.unwrap();
+    assert_eq!(report.summary.status(), RunStatus::Failures);
+    assert!(
+        school.sim.state.user("200001").is_some(),
+        "the account is still made"
+    );
+    assert_eq!(school.placements("200002").len(), 1);
+    let failed: Vec<_> = engine
+        .store
+        .audit(&AuditQuery::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.outcome == ActionOutcome::Failed)
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].action, ActionKind::Grant);
+    let detail = failed[0].detail.clone().unwrap_or_default();
+    assert!(detail.contains("x9z / Lyceum 2024-2025"), "{detail}");
+}
+
+#[tokio::test]
+async fn the_school_year_follows_the_run_date_from_the_first_of_august() {
+    let school = School::start("run_date").await;
+    // The contract started last year; under `run_date` only the calendar counts.
+    school.students(&[("300001", "Fem", "", "Bos", "h4a", "Lyceum", "2024-09-01")]);
+    let engine = school.engine().await;
+    let before = engine.preview(day("2025-07-31")).await.unwrap();
+    let grant = &before.plan.targets[0]
+        .actions
+        .iter()
+        .find(|a| a.kind == ActionKind::Grant)
+        .unwrap();
+    assert_eq!(
+        grant.permission.as_ref().unwrap().name,
+        "h4a / Lyceum 2024-2025"
+    );
+    assert!(
+        grant.permission.as_ref().unwrap().group.is_none(),
+        "no h4a that year"
+    );
+    engine.apply(day("2025-08-01"), None).await.unwrap();
+    assert_eq!(school.placements("300001")[0].0, "h4a / Lyceum 2025-2026");
+}
+
+#[tokio::test]
+async fn a_leaver_is_archived_and_comes_back_on_return() {
+    let school = School::start("contract_start").await;
+    let daan = ("400001", "Daan", "", "Berg", "h3a", "Lyceum", "2024-09-01");
+    let noor = (
+        "400002",
+        "Noor",
+        "",
+        "Jansen",
+        "h3a",
+        "Lyceum",
+        "2024-09-01",
+    );
+    school.students(&[daan, noor]);
+    let engine = school.engine().await;
+    engine.apply(day("2024-10-01"), None).await.unwrap();
+
+    school.students(&[noor]);
+    let report = engine.apply(day("2024-10-02"), None).await.unwrap();
+    assert_eq!(
+        kinds(&report.plan),
+        [(ActionKind::Delete, "400001".to_owned())]
+    );
+    let archived = school.sim.state.user("400001").unwrap();
+    assert_eq!(archived["archived"], true, "archived, still readable");
+    assert!(engine
+        .preview(day("2024-10-03"))
+        .await
+        .unwrap()
+        .plan
+        .is_empty());
+
+    school.students(&[daan, noor]);
+    let report = engine.apply(day("2024-10-04"), None).await.unwrap();
+    assert_eq!(
+        kinds(&report.plan),
+        [(ActionKind::Enable, "400001".to_owned())]
+    );
+    assert_eq!(school.sim.state.user("400001").unwrap()["archived"], false);
+    // The placement made before the archive is still remembered.
+    assert!(engine
+        .preview(day("2024-10-05"))
+        .await
+        .unwrap()
+        .plan
+        .is_empty());
+    assert_eq!(school.placements("400001").len(), 1);
+}
+
+#[tokio::test]
+async fn an_existing_user_without_a_student_record_is_correlated_and_made_a_student() {
+    let school = School::start("contract_start").await;
+    school
+        .sim
+        .state
+        .seed_user(serde_json::json!({"code": "500001", "firstName": "Lot", "lastName": "Dekker", "isStudent": false}))
+        .unwrap();
+    school.students(&[("500001", "Lot", "", "Dekker", "h3a", "Lyceum", "2024-09-01")]);
+    let engine = school.engine().await;
+    let plan = engine.preview(day("2024-10-01")).await.unwrap().plan;
+    assert_eq!(
+        kinds(&plan),
+        [
+            (ActionKind::Correlate, "500001".to_owned()),
+            (ActionKind::Update, "500001".to_owned()),
+            (ActionKind::Grant, "500001".to_owned())
+        ]
+    );
+    let grant = &plan.targets[0].actions[2];
+    assert!(grant.reason.contains("not visible"), "{}", grant.reason);
+    engine.apply(day("2024-10-01"), None).await.unwrap();
+    assert!(school.sim.state.student("500001").is_some());
+    assert_eq!(school.sim.state.user("500001").unwrap()["isStudent"], true);
+}
