@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod crash;
+mod examples;
 mod mapping;
 
 use muster_sim::scim::{RunningScimSim, ScimSim, ScimSimConfig};

@@ -26,6 +26,18 @@ pub fn apply(
         let mut table: &mut Table = doc.as_table_mut();
         for seg in parents {
             let key = find_key(table, seg);
+            // An inline table becomes a `[table]` below; the comments above its key must move
+            // above that header, or they end up inside the brackets and break the TOML.
+            let comments = if matches!(table.get(&key), Some(Item::Value(Value::InlineTable(_)))) {
+                table.key_mut(&key).and_then(|mut k| {
+                    let decor = k.leaf_decor_mut();
+                    let prefix = decor.prefix().cloned();
+                    decor.clear();
+                    prefix
+                })
+            } else {
+                None
+            };
             let entry = table
                 .entry(&key)
                 .or_insert_with(|| Item::Table(Table::new()));
@@ -35,7 +47,10 @@ pub fn apply(
                     let Some(inline) = entry.as_inline_table_mut() else {
                         return Err(format!("{name}: `{seg}` is not a table"));
                     };
-                    let t = std::mem::take(inline).into_table();
+                    let mut t = std::mem::take(inline).into_table();
+                    if let Some(comments) = comments {
+                        t.decor_mut().set_prefix(comments);
+                    }
                     *entry = Item::Table(t);
                     match entry {
                         Item::Table(t) => t,
@@ -118,6 +133,31 @@ mod tests {
         assert_eq!(
             doc["targets"]["s"]["connection"]["base_url"].as_str(),
             Some("http://c")
+        );
+    }
+
+    #[test]
+    fn an_inline_table_under_comments_stays_valid_toml() {
+        let text = "[targets.h]\nkind = \"x\"\n# a comment\n# another\nconnection = { base_url = \"a\", key = { env = \"K\" } }\ncorrelation = { person = \"p\" }\n";
+        let mut doc: DocumentMut = text.parse().unwrap();
+        apply(
+            &mut doc,
+            [(
+                "MUSTER__TARGETS__H__CONNECTION__BASE_URL".to_owned(),
+                "b".to_owned(),
+            )]
+            .into_iter(),
+        )
+        .unwrap();
+        let out = doc.to_string();
+        let again: DocumentMut = out.parse().unwrap();
+        assert_eq!(
+            again["targets"]["h"]["connection"]["base_url"].as_str(),
+            Some("b")
+        );
+        assert!(
+            out.contains("# a comment\n# another\n[targets.h.connection]"),
+            "{out}"
         );
     }
 }

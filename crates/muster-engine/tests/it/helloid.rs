@@ -413,3 +413,51 @@ async fn a_rehire_after_a_soft_delete_is_held_or_gets_a_new_account() {
         }
     }
 }
+
+#[tokio::test]
+async fn import_reads_every_page_with_soft_deleted_users_memberships_and_products() {
+    let tenant = Tenant::start("", HelloIdSwitches::default()).await;
+    let group = tenant.groups_named("Medewerkers")[0]["groupGuid"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let laptop = tenant.sim.state.products()[0]["productId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for i in 0..1_250 {
+        let guid = tenant
+            .sim
+            .state
+            .seed_user(serde_json::json!({"userName": format!("user{i:04}@gemeente.example"), "firstName": "U", "lastName": format!("{i}"), "isEnabled": true}))
+            .unwrap();
+        if i % 10 == 0 {
+            tenant.sim.state.add_member(&guid, &group).unwrap();
+        }
+        if i % 100 == 0 {
+            tenant.sim.state.seed_assignment(&guid, &laptop).unwrap();
+        }
+        if i >= 1_200 {
+            tenant.sim.state.delete_user(&guid).unwrap();
+        }
+    }
+    // Two persons: one has a live account, the other only a deleted one.
+    let live = ("1", "U", "5", "user0005@gemeente.example", "ICT", "");
+    let gone = ("2", "U", "1210", "user1210@gemeente.example", "ICT", "");
+    tenant.employees(&[live, gone]);
+    let engine = tenant.engine().await;
+    let report = engine.import("helloid", day("2026-03-02"), false).await.unwrap();
+    assert_eq!(report.accounts, 1_200);
+    assert_eq!(report.deleted_accounts.len(), 50);
+    assert_eq!(report.correlated_now.len(), 1);
+    assert_eq!(report.persons_without_account.len(), 1, "a deleted account is never correlated");
+    let holders = |name: &str| {
+        report
+            .permissions
+            .iter()
+            .find(|p| p.name == name)
+            .map(|p| p.accounts.len())
+    };
+    assert_eq!(holders("Medewerkers"), Some(120), "members of deleted users are not listed");
+    assert_eq!(holders("Product - Laptop"), Some(12));
+}
