@@ -45,6 +45,9 @@ const FUNCTIONAL_ACCOUNTS: [&str; 4] = [
 /// Zivver allows 50 requests per 10 s; the demo runs simulator and client this many times
 /// faster, and says so.
 const ZIVVER_SPEEDUP: u32 = 5;
+/// The demo's HelloID API key (not a secret: the simulator lives as long as the demo); the
+/// API secret is the demo's per-run token.
+const HELLOID_KEY: &str = "demo-helloid";
 
 /// Groups the example rules grant: `All staff` and one per department.
 pub fn demo_groups() -> Vec<String> {
@@ -195,12 +198,23 @@ pub async fn run(dir: &Path) -> Result<u8> {
                 anyhow::anyhow!("cannot create functional account {name} in the simulator: {e:?}")
             })?;
     }
+    let helloid = HelloIdSim::start(HelloIdSimConfig {
+        credentials: vec![(HELLOID_KEY.to_owned(), token.clone())],
+        products: vec!["Laptop".to_owned()],
+        ..HelloIdSimConfig::default()
+    })
+    .await?;
     let token_file = dir.join("api-token");
     std::fs::write(&token_file, &token)?;
     let token_ref = format!("{{ file = {:?} }}", token_file.display().to_string());
+    let key_file = dir.join("helloid-key");
+    std::fs::write(&key_file, HELLOID_KEY)?;
+    let key_ref = format!("{{ file = {:?} }}", key_file.display().to_string());
     let config_text = CONFIG
         .replace("{ env = \"SCIM_TOKEN\" }", &token_ref)
-        .replace("{ env = \"ZIVVER_TOKEN\" }", &token_ref);
+        .replace("{ env = \"ZIVVER_TOKEN\" }", &token_ref)
+        .replace("{ env = \"HELLOID_KEY\" }", &key_ref)
+        .replace("{ env = \"HELLOID_SECRET\" }", &token_ref);
     let config_path = dir.join("muster.toml");
     std::fs::write(&config_path, config_text)?;
     write_day(&dir, DAY1_PERSONS, DAY1_CONTRACTS)?;
@@ -212,6 +226,7 @@ pub async fn run(dir: &Path) -> Result<u8> {
     );
     println!("  targets:   SCIM 2.0 simulator at {}", sim.base_url);
     println!("             Zivver simulator at {}", zivver.base_url);
+    println!("             HelloID simulator at {}", helloid.base_url);
     println!("  dates:     pinned to {day1} and {day2}, the days of the example HR exports");
     println!(
         "  note:      Zivver allows 50 requests per 10 s; to finish in about a minute the demo runs the\n             Zivver simulator and Muster's Zivver budget at {zivver_budget} per 10 s ({ZIVVER_SPEEDUP}x). Muster still\n             stays inside the budget it is given."
@@ -230,6 +245,16 @@ pub async fn run(dir: &Path) -> Result<u8> {
         (
             "MUSTER__TARGETS__ZIVVER__CONNECTION__RATE_LIMIT__REQUESTS".to_owned(),
             zivver_budget.to_string(),
+        ),
+        (
+            "MUSTER__TARGETS__HELLOID__CONNECTION__BASE_URL".to_owned(),
+            helloid.api_url(),
+        ),
+        // HelloID documents no limit; the example's polite 10 per second would only make the
+        // demo wait.
+        (
+            "MUSTER__TARGETS__HELLOID__CONNECTION__RATE_LIMIT__REQUESTS".to_owned(),
+            "200".to_owned(),
         ),
     ];
     let engine = {
@@ -255,10 +280,29 @@ pub async fn run(dir: &Path) -> Result<u8> {
     let applied = engine.apply(day1, None).await?;
     print!("{}", output::summary(&applied.summary));
     println!(
-        "applied in {:.1} s; the simulator now holds {} users",
+        "applied in {:.1} s; the simulators now hold {} SCIM, {} Zivver and {} HelloID users",
         started.elapsed().as_secs_f64(),
-        sim.state.users().len()
+        sim.state.users().len(),
+        zivver.state.users().len(),
+        helloid.state.users().len()
     );
+    let with_manager = helloid
+        .state
+        .users()
+        .iter()
+        .filter(|u| !u["managedByUserGUID"].is_null())
+        .count();
+    let department_groups = helloid
+        .state
+        .groups()
+        .iter()
+        .filter(|g| {
+            g["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("department_"))
+        })
+        .count();
+    println!("HelloID: {with_manager} users with their manager set, {department_groups} department groups created before they were granted");
     check(
         applied.summary.status(),
         RunStatus::Changes,
@@ -335,9 +379,10 @@ pub async fn run(dir: &Path) -> Result<u8> {
     );
     println!();
     println!(
-        "HTTP requests answered: SCIM {}, Zivver {}",
+        "HTTP requests answered: SCIM {}, Zivver {}, HelloID {}",
         sim.state.total_requests(),
-        zivver.state.total_requests()
+        zivver.state.total_requests(),
+        helloid.state.total_requests()
     );
     println!(
         "Try: muster --config {} runs | audit --person {SSO_CHANGED}",
@@ -348,6 +393,7 @@ pub async fn run(dir: &Path) -> Result<u8> {
     );
     sim.shutdown().await?;
     zivver.shutdown().await?;
+    helloid.shutdown().await?;
     Ok(exit::OK)
 }
 

@@ -303,7 +303,7 @@ fn scim_only(config: &str) -> String {
     }
 }
 
-/// The README's main command, end to end: both simulators, preview, apply, a day of HR
+/// The README's main command, end to end: the three simulators, preview, apply, a day of HR
 /// changes, an empty plan after it. The demo itself fails when a step ends otherwise.
 #[test]
 fn the_demo_runs_end_to_end() {
@@ -322,9 +322,11 @@ fn the_demo_runs_end_to_end() {
         "{out}"
     );
     for line in [
-        "scim    create  300      300",
-        "zivver  create  300      300",
-        "zivver  update   9        9",
+        "scim     create  300      300",
+        "zivver   create  300      300",
+        "zivver   update   9        9",
+        "helloid  create  300      300",
+        "HelloID: 292 users with their manager set, 8 department groups created",
     ] {
         assert!(out.contains(line), "missing `{line}` in:\n{out}");
     }

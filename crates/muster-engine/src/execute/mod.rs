@@ -131,6 +131,7 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
 
     let mut settled: Vec<Option<ActionOutcome>> = vec![None; actions.len()];
     let mut created: HashMap<ActionId, AccountRef> = HashMap::new();
+    let mut resolved: HashMap<usize, Action> = HashMap::new();
     let mut ready: VecDeque<usize> = VecDeque::new();
     let mut stopped: Option<String> = None;
     // Quarantine's count: actions that reached the connector, and those the target failed.
@@ -171,6 +172,10 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
                     .find_map(|d| created.get(d).cloned())
             });
             let action = fill_account_references(action, actions, &index, &created);
+            if action.changes.iter().any(|c| c.account_of.is_some()) {
+                // The audit shows the value that was written, not the placeholder.
+                resolved.insert(i, action.clone());
+            }
             let shared = shared.clone();
             let task = running.spawn(async move {
                 let r = action::run(&shared, &action, account).await;
@@ -203,7 +208,7 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
                 (i, r)
             }
         };
-        let action = &actions[i];
+        let action = resolved.get(&i).unwrap_or(&actions[i]);
         if let Some(account) = &result.account {
             created.insert(action.id, account.clone());
         }
