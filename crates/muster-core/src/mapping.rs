@@ -313,6 +313,13 @@ pub trait ComputedValue: Send + Sync + fmt::Debug {
     /// Called once per run and target before any person is evaluated, so an implementation
     /// that caches results can drop what the previous run did not use. Default: nothing.
     fn start_run(&self) {}
+
+    /// The implementation itself, for a caller that knows its concrete type: the engine keeps
+    /// the cached results of `muster_mapping::ScriptValue` in its store, so a new process does
+    /// not start cold. This crate knows no store and no script. Default: `None`.
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        None
+    }
 }
 
 /// Why a computed value could not be produced: the person is held for that target with this

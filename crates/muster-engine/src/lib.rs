@@ -3,8 +3,10 @@
 //! executes gated plans through connectors with a journal and audit trail ([`execute`]).
 //! [`import`] reads a target and reports how its accounts correlate with persons.
 //! [`recover`] settles what a run that died left in the journal, under the [`lock`] that keeps
-//! one apply per store.
+//! one apply per store. [`computed_cache`] keeps mapping-script results in the store between
+//! processes.
 
+pub mod computed_cache;
 pub mod config;
 pub mod connectors;
 pub mod error;

@@ -289,6 +289,8 @@ impl Engine {
         let key = self.store.fingerprint_key().await?;
         // Evaluate on every core (mapping scripts make this CPU work; it blocks this task until
         // done), then settle unique values (user names) across the population and the target.
+        // Script results stored by an earlier process are loaded first, and stored again after.
+        crate::computed_cache::preload(self.store.as_ref(), t).await;
         t.policy.start_run();
         let mut evaluations: Vec<Evaluation> = evaluate_all(persons, &t.policy, today);
         make_unique(
@@ -304,6 +306,7 @@ impl Engine {
             },
         );
         let departed_evaluations: Vec<Evaluation> = evaluate_all(departed, &t.policy, today);
+        crate::computed_cache::save(self.store.as_ref(), t).await;
         let target = t.name.clone();
         let fp = move |account: &AccountRef, field: &str, value: &serde_json::Value| {
             fingerprint(&key, &target, account, field, value)

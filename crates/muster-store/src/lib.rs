@@ -1,9 +1,10 @@
 //! Muster's state store: what one run leaves for the next, and for the people who read them.
 //!
 //! It holds runs, source snapshots, links (person ↔ account per target), fingerprints of
-//! write-only values, the action journal (written before and after every request, so a
-//! crashed run can be resumed without duplicates), threshold blocks and their approvals, the
-//! audit trail, and the key for fingerprints. Everything goes through one async trait,
+//! write-only values, the results of mapping scripts (a cache, so a new process only runs
+//! scripts for persons who changed), the action journal (written before and after every
+//! request, so a crashed run can be resumed without duplicates), threshold blocks and their
+//! approvals, the audit trail, and the key for fingerprints. Everything goes through one async trait,
 //! [`Store`], so the engine, CLI and server never name a database:
 //!
 //! - [`store`]: the trait and its records ([`RunRecord`], [`Link`], [`JournalEntry`], ...).
@@ -32,7 +33,8 @@ pub mod store;
 pub use error::StoreError;
 pub use sqlite::{open_sqlite, open_sqlite_memory, SqliteStore, DEFAULT_SQLITE_PATH};
 pub use store::{
-    Approval, AuditQuery, BlockedRecord, Fingerprint, GrantMade, GrantState, JournalEntry,
-    JournalState, Link, LinkState, RunId, RunMode, RunRecord, SnapshotMeta, SnapshotPerson, Store,
-    UnknownJournalState, UnknownLinkState, UnknownRunMode, MIN_RUN_PREFIX,
+    Approval, AuditQuery, BlockedRecord, ComputedChanges, ComputedEntry, ComputedKey,
+    ComputedValues, Fingerprint, GrantMade, GrantState, JournalEntry, JournalState, Link,
+    LinkState, RunId, RunMode, RunRecord, SnapshotMeta, SnapshotPerson, Store, UnknownJournalState,
+    UnknownLinkState, UnknownRunMode, MIN_RUN_PREFIX,
 };

@@ -8,11 +8,13 @@
 //!
 //! The schema lives in `migrations/sqlite/`, applied by [`open_sqlite`]. The `Store` impl
 //! below is the table of contents: each area (`runs`, `snapshots`, `links` with fingerprints,
-//! `journal`, `approvals`, `audit`) has its own private module of queries, and `rows` turns
-//! what SQLite returns into typed records, reporting unknown text as [`StoreError::Corrupt`].
+//! `grants`, `computed` values, `journal`, `approvals`, `audit`) has its own private module of
+//! queries, and `rows` turns what SQLite returns into typed records, reporting unknown text as
+//! [`StoreError::Corrupt`].
 
 mod approvals;
 mod audit;
+mod computed;
 mod grants;
 mod journal;
 mod links;
@@ -38,8 +40,8 @@ use tracing::debug;
 
 use crate::error::StoreError;
 use crate::store::{
-    Approval, AuditQuery, BlockedRecord, Fingerprint, GrantMade, JournalEntry, JournalState, Link,
-    RunMode, RunRecord, SnapshotMeta, SnapshotPerson, Store,
+    Approval, AuditQuery, BlockedRecord, ComputedChanges, ComputedValues, Fingerprint, GrantMade,
+    JournalEntry, JournalState, Link, RunMode, RunRecord, SnapshotMeta, SnapshotPerson, Store,
 };
 
 /// Where the CLI keeps its state when the configuration names no store.
@@ -264,6 +266,29 @@ impl Store for SqliteStore {
         group: &GroupRef,
     ) -> Result<(), StoreError> {
         grants::forget_grant(&self.pool, target, account, group).await
+    }
+
+    async fn computed_values(
+        &self,
+        target: &TargetName,
+    ) -> Result<Vec<ComputedValues>, StoreError> {
+        computed::computed_values(&self.pool, target).await
+    }
+
+    async fn replace_computed_values(
+        &self,
+        target: &TargetName,
+        scripts: &[ComputedValues],
+    ) -> Result<(), StoreError> {
+        computed::replace_computed_values(&self.pool, target, scripts).await
+    }
+
+    async fn update_computed_values(
+        &self,
+        target: &TargetName,
+        scripts: &[ComputedChanges],
+    ) -> Result<(), StoreError> {
+        computed::update_computed_values(&self.pool, target, scripts).await
     }
 
     async fn fingerprints(&self, target: &TargetName) -> Result<Vec<Fingerprint>, StoreError> {

@@ -312,6 +312,46 @@ pub struct Approval {
     pub consumed_by: Option<RunId>,
 }
 
+/// The stored results of one mapping script of a target (migration 0004): what a new process
+/// loads so that it runs the script only for persons whose record changed. A cache: losing it
+/// costs time, never correctness.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComputedValues {
+    /// The mapped field the script computes.
+    pub field: String,
+    /// Digest of the script as it runs (its source, the field's type, the engine): results
+    /// under another digest are another script's.
+    pub mapping_digest: String,
+    pub values: Vec<ComputedEntry>,
+}
+
+/// Which result of a script: a digest of the person as the script sees them, and the
+/// iteration it ran with (unique values are computed again with 1, 2, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ComputedKey {
+    pub person_digest: [u8; 16],
+    pub iteration: u32,
+}
+
+/// One script result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ComputedEntry {
+    pub key: ComputedKey,
+    /// The value (`None`: the script gave none), or the message of the script's own failure.
+    pub outcome: Result<Option<serde_json::Value>, String>,
+}
+
+/// What changed in one script's stored results since they were last written.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ComputedChanges {
+    pub field: String,
+    pub mapping_digest: String,
+    /// Results to drop (persons who left or changed).
+    pub removed: Vec<ComputedKey>,
+    /// Results to add, or to replace when the key is stored already.
+    pub added: Vec<ComputedEntry>,
+}
+
 /// Which audit events to read. Every filter that is set must match.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditQuery {
@@ -416,6 +456,30 @@ pub trait Store: Send + Sync {
         target: &TargetName,
         account: &AccountRef,
         group: &GroupRef,
+    ) -> Result<(), StoreError>;
+
+    // --- Computed values (mapping-script results, a cache) ---
+
+    /// Every stored script result of a target, by script (ordered by field and digest).
+    async fn computed_values(&self, target: &TargetName)
+        -> Result<Vec<ComputedValues>, StoreError>;
+
+    /// Makes `scripts` the target's stored results, dropping every other one, in one
+    /// transaction. `(field, mapping_digest)` must be unique within `scripts`.
+    async fn replace_computed_values(
+        &self,
+        target: &TargetName,
+        scripts: &[ComputedValues],
+    ) -> Result<(), StoreError>;
+
+    /// Applies each script's changes to what the store holds and drops the results of every
+    /// script of the target that `scripts` does not list (a changed or removed mapping), in one
+    /// transaction. A script listed without changes keeps its results; one not stored yet is
+    /// added.
+    async fn update_computed_values(
+        &self,
+        target: &TargetName,
+        scripts: &[ComputedChanges],
     ) -> Result<(), StoreError>;
 
     // --- Fingerprints ---

@@ -30,7 +30,7 @@ pub struct Compiler<'a> {
 }
 
 impl Compiler<'_> {
-    fn err(
+    pub(super) fn err(
         &mut self,
         span: Option<Range<usize>>,
         key: impl Into<String>,
@@ -287,8 +287,17 @@ impl Compiler<'_> {
             }
         }
 
+        let limits = self.mapping_limits(&key, raw.mapping_limits, raw.mapping_file.is_some());
         if let Some(file) = raw.mapping_file {
-            self.mapping_file(&key, file, base_dir, &in_toml, &mut mappings, &mut unique);
+            self.mapping_file(
+                &key,
+                file,
+                limits,
+                base_dir,
+                &in_toml,
+                &mut mappings,
+                &mut unique,
+            );
         }
         // A field mapped explicitly wins over what the target's settings imply.
         for m in implied.mappings {
@@ -415,11 +424,13 @@ impl Compiler<'_> {
     /// `mapping_file`: a HelloID `fieldMapping.json`, relative to the configuration's folder.
     /// Its fields are appended to `mappings`; its `UniqueFieldNames` to `unique`. Problems
     /// inside it are reported with its path and line; a field muster.toml maps too is an error
-    /// that names both places.
+    /// that names both places. Its scripts are compiled with `limits`.
+    #[allow(clippy::too_many_arguments)]
     fn mapping_file(
         &mut self,
         key: &str,
         file: toml::Spanned<PathBuf>,
+        limits: muster_mapping::Limits,
         base_dir: &Path,
         in_toml: &[(String, String)],
         mappings: &mut Vec<FieldMapping>,
@@ -427,7 +438,7 @@ impl Compiler<'_> {
     ) {
         let span = file.span();
         let path = base_dir.join(file.get_ref());
-        let read = muster_mapping::read_helloid_mapping(&path, muster_mapping::Limits::default());
+        let read = muster_mapping::read_helloid_mapping(&path, limits);
         let mapping = match read {
             Ok(m) => m,
             Err(muster_mapping::MappingError::Read { source, .. }) => {

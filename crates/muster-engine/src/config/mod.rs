@@ -5,6 +5,7 @@
 mod compile;
 mod error;
 mod implied;
+mod limits;
 mod overrides;
 mod raw;
 

@@ -95,6 +95,10 @@ pub struct RawTarget {
     /// one of the two. The file is read when the configuration is loaded.
     #[serde(default)]
     pub mapping_file: Option<Spanned<PathBuf>>,
+    /// What one run of a `mapping_file` script may use: `{ time_ms = 1000, memory_mb = 64 }`
+    /// (the defaults). A script past either limit is stopped and holds its person.
+    #[serde(default)]
+    pub mapping_limits: Option<Spanned<RawMappingLimits>>,
     /// Fields whose values must be unique in the target, e.g. `["userName"]`: a value in use
     /// by another account or person is computed again with `Iteration` 1, 2, … Adds to
     /// `unique = true` on a mapping and to the mapping file's `UniqueFieldNames`.
@@ -111,6 +115,15 @@ pub struct RawTarget {
     /// the target's side. Default: `{ error_ratio = 0.5, min_actions = 20 }`.
     #[serde(default)]
     pub quarantine: Option<Spanned<RawQuarantine>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawMappingLimits {
+    /// Wall-clock milliseconds for one run of a script (1 to 60,000). Default: 1000.
+    pub time_ms: Option<u64>,
+    /// MiB the JavaScript runtime of one evaluation thread may hold (1 to 4096). Default: 64.
+    pub memory_mb: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]

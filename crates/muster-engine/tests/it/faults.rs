@@ -3,7 +3,7 @@
 //! once the target calms down the next runs converge with no duplicate. Then quarantine: a
 //! target that keeps failing is taken out of the run while the other target goes on.
 
-use crate::fixture::{day, groups, DEMO};
+use crate::fixture::{day, groups, scim_and_zivver, DEMO};
 use muster_core::report::{ActionOutcome, TargetSummary};
 use muster_engine::{Config, Engine};
 use muster_sim::scim::{RunningScimSim, ScimSim, ScimSimConfig};
@@ -158,18 +158,18 @@ impl Both {
         let retries = format!(
             "max_attempts = {ATTEMPTS}, backoff = {{ base_ms = 5, max_ms = 50 }}, timeout_s = 1"
         );
-        let text = std::fs::read_to_string(Path::new(DEMO).join("muster.toml"))
-            .unwrap()
-            .replace("{ env = \"SCIM_TOKEN\" }", &token_ref)
-            .replace("{ env = \"ZIVVER_TOKEN\" }", &token_ref)
-            .replace(
-                "concurrency = 8 }",
-                &format!("concurrency = 8, {retries} }}"),
-            )
-            .replace(
-                "rate_limit = { requests = 50, per_seconds = 10 } }",
-                &format!("rate_limit = {{ requests = 100000, per_seconds = 1 }}, {retries} }}"),
-            );
+        let text =
+            scim_and_zivver(&std::fs::read_to_string(Path::new(DEMO).join("muster.toml")).unwrap())
+                .replace("{ env = \"SCIM_TOKEN\" }", &token_ref)
+                .replace("{ env = \"ZIVVER_TOKEN\" }", &token_ref)
+                .replace(
+                    "concurrency = 8 }",
+                    &format!("concurrency = 8, {retries} }}"),
+                )
+                .replace(
+                    "rate_limit = { requests = 50, per_seconds = 10 } }",
+                    &format!("rate_limit = {{ requests = 100000, per_seconds = 1 }}, {retries} }}"),
+                );
         std::fs::write(dir.path().join("muster.toml"), text).unwrap();
         // The first PERSONS persons of day 1 and their contracts.
         let persons = std::fs::read_to_string(Path::new(DEMO).join("day1/persons.csv")).unwrap();

@@ -143,6 +143,15 @@ pub fn actions(plan: &muster_core::plan::Plan) -> Vec<(String, String)> {
     v
 }
 
+/// The demo configuration without its HelloID part (everything from the `# --- helloid`
+/// marker on), for tests of SCIM and Zivver together; HelloID's have their own.
+pub fn scim_and_zivver(config: &str) -> String {
+    match config.find("# --- helloid") {
+        Some(at) => config[..at].to_owned(),
+        None => config.to_owned(),
+    }
+}
+
 /// The demo configuration without its Zivver part (everything from the `# --- zivver` marker
 /// on: the Zivver target and the rules that name it), for tests of the SCIM target alone.
 pub fn scim_only(config: &str) -> String {

@@ -446,11 +446,18 @@ async fn import_reads_every_page_with_soft_deleted_users_memberships_and_product
     let gone = ("2", "U", "1210", "user1210@gemeente.example", "ICT", "");
     tenant.employees(&[live, gone]);
     let engine = tenant.engine().await;
-    let report = engine.import("helloid", day("2026-03-02"), false).await.unwrap();
+    let report = engine
+        .import("helloid", day("2026-03-02"), false)
+        .await
+        .unwrap();
     assert_eq!(report.accounts, 1_200);
     assert_eq!(report.deleted_accounts.len(), 50);
     assert_eq!(report.correlated_now.len(), 1);
-    assert_eq!(report.persons_without_account.len(), 1, "a deleted account is never correlated");
+    assert_eq!(
+        report.persons_without_account.len(),
+        1,
+        "a deleted account is never correlated"
+    );
     let holders = |name: &str| {
         report
             .permissions
@@ -458,6 +465,10 @@ async fn import_reads_every_page_with_soft_deleted_users_memberships_and_product
             .find(|p| p.name == name)
             .map(|p| p.accounts.len())
     };
-    assert_eq!(holders("Medewerkers"), Some(120), "members of deleted users are not listed");
+    assert_eq!(
+        holders("Medewerkers"),
+        Some(120),
+        "members of deleted users are not listed"
+    );
     assert_eq!(holders("Product - Laptop"), Some(12));
 }

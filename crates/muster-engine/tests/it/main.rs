@@ -3,6 +3,7 @@
 // Test harness code: a panic is the failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod computed_cache;
 mod faults;
 mod fixture;
 mod helloid;

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 /// `nickName` is unique: `e.vandijk`, then `emma.vandijk`, then `e.vandijk2`, …; the script
 /// throws for person 10007.
-fn mapping_file(fail_for: &str) -> String {
+pub fn mapping_file(fail_for: &str) -> String {
     let script = format!(
         "function nick() {{\r\n    if (Person.ExternalId === '{fail_for}') {{\r\n        throw new Error('no nickname for ' + Person.ExternalId);\r\n    }}\r\n    let first = Iteration === 1 ? Person.Name.GivenName : Person.Name.GivenName.charAt(0);\r\n    let nick = first + '.' + (Person.Name.FamilyNamePrefix || '').replace(/ /g, '') + Person.Name.FamilyName;\r\n    return nick.toLowerCase() + (Iteration < 2 ? '' : Iteration);\r\n}}\r\nnick();"
     );
@@ -27,7 +27,7 @@ fn mapping_file(fail_for: &str) -> String {
     .unwrap()
 }
 
-async fn fixture(fail_for: &str) -> Fixture {
+pub async fn fixture(fail_for: &str) -> Fixture {
     let f = Fixture::demo(|t| {
         t.replace(
             "thresholds = { delete = { percent = 10 } }",

@@ -437,7 +437,15 @@ async fn an_existing_student_is_only_correlated_and_a_rename_writes_only_what_ch
         .state
         .seed_user(serde_json::json!({"code": "600001", "firstName": "Mila", "lastName": "Hendriks", "isStudent": true, "email": "set.by.school@lyceum.example"}))
         .unwrap();
-    school.students(&[("600001", "Mila", "", "Hendriks", "h3a", "Lyceum", "2024-09-01")]);
+    school.students(&[(
+        "600001",
+        "Mila",
+        "",
+        "Hendriks",
+        "h3a",
+        "Lyceum",
+        "2024-09-01",
+    )]);
     let engine = school.engine().await;
     let plan = engine.preview(day("2024-10-01")).await.unwrap().plan;
     assert_eq!(
@@ -450,9 +458,20 @@ async fn an_existing_student_is_only_correlated_and_a_rename_writes_only_what_ch
     engine.apply(day("2024-10-01"), None).await.unwrap();
 
     // A new family name: one Update with only that field; what Muster does not map stays.
-    school.students(&[("600001", "Mila", "van", "Hendriks-Pauw", "h3a", "Lyceum", "2024-09-01")]);
+    school.students(&[(
+        "600001",
+        "Mila",
+        "van",
+        "Hendriks-Pauw",
+        "h3a",
+        "Lyceum",
+        "2024-09-01",
+    )]);
     let report = engine.apply(day("2024-10-02"), None).await.unwrap();
-    assert_eq!(kinds(&report.plan), [(ActionKind::Update, "600001".to_owned())]);
+    assert_eq!(
+        kinds(&report.plan),
+        [(ActionKind::Update, "600001".to_owned())]
+    );
     let fields: Vec<&str> = report.plan.targets[0].actions[0]
         .changes
         .iter()
@@ -463,5 +482,10 @@ async fn an_existing_student_is_only_correlated_and_a_rename_writes_only_what_ch
     assert_eq!(user["lastName"], "Hendriks-Pauw");
     assert_eq!(user["prefix"], "van");
     assert_eq!(user["email"], "set.by.school@lyceum.example");
-    assert!(engine.preview(day("2024-10-03")).await.unwrap().plan.is_empty());
+    assert!(engine
+        .preview(day("2024-10-03"))
+        .await
+        .unwrap()
+        .plan
+        .is_empty());
 }

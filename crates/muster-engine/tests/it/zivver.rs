@@ -1,7 +1,7 @@
 //! The demo organisation in Zivver (and the SCIM service beside it), against both simulators:
 //! functional accounts, division, aliases and the write-only SSO account key.
 
-use crate::fixture::{day, DEMO};
+use crate::fixture::{day, scim_and_zivver, DEMO};
 use muster_core::plan::Plan;
 use muster_core::report::RunStatus;
 use muster_engine::{Config, Engine};
@@ -67,11 +67,10 @@ impl Both {
         let token = dir.path().join("token");
         std::fs::write(&token, "tok").unwrap();
         let token_ref = format!("{{ file = {:?} }}", token.display().to_string());
-        let full = std::fs::read_to_string(Path::new(DEMO).join("muster.toml")).unwrap();
-        // SCIM and Zivver only; the demo's HelloID part has tests of its own.
-        let text = full[..full.find("# --- helloid").unwrap_or(full.len())]
-            .replace("{ env = \"SCIM_TOKEN\" }", &token_ref)
-            .replace("{ env = \"ZIVVER_TOKEN\" }", &token_ref);
+        let text =
+            scim_and_zivver(&std::fs::read_to_string(Path::new(DEMO).join("muster.toml")).unwrap())
+                .replace("{ env = \"SCIM_TOKEN\" }", &token_ref)
+                .replace("{ env = \"ZIVVER_TOKEN\" }", &token_ref);
         std::fs::write(dir.path().join("muster.toml"), text).unwrap();
         let both = Self { dir, scim, zivver };
         both.hr_day(1);

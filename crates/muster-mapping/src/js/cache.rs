@@ -1,50 +1,91 @@
 //! Results kept between runs, so only persons whose record changed run their scripts again.
 //!
 //! A result is keyed by a digest of everything the script can see of the person (every field
-//! of the person model, including which contract is primary today) and `Iteration`. Each
-//! compiled script has its own cache, so a changed mapping starts empty. Lives in memory for
-//! as long as the configuration does (a server, the demo, a benchmark); a `muster` command
-//! that runs once starts cold.
+//! of the person model, including which contract is primary today) and `Iteration`
+//! ([`ResultKey`]). Each compiled script has its own cache, so a changed mapping starts empty.
+//! The cache lives in memory for as long as the configuration does (a server, the demo, a
+//! benchmark); the engine keeps it in its store as well, so that a `muster` command that runs
+//! once starts where the last one stopped: [`ResultCache::preload`] before the first run,
+//! [`ResultCache::changes`] (or [`ResultCache::snapshot`]) and [`ResultCache::mark_saved`] after
+//! each.
 //!
 //! Each result records the last run that used it; [`ResultCache::rotate`] (once per run, before
 //! evaluating) drops what the run before did not use, so results of persons who left or
-//! changed do not pile up.
+//! changed do not pile up. Each also records whether the store holds it, so that after a run
+//! only what changed has to be written: a 1 % change writes 1 % of the rows.
 
-use chrono::Datelike;
+use super::digest::person_digest;
 use muster_core::mapping::ComputeError;
-use muster_core::model::{ContactPoint, Contract, Person};
-use sha2::{Digest, Sha256};
+use muster_core::model::Person;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 
 pub(crate) type Outcome = Result<Option<serde_json::Value>, ComputeError>;
 
-/// Digest of a person's record as a script sees it, and the iteration.
+/// Which result: a digest of the person's record as a script sees it, and the iteration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) struct Key {
+pub struct ResultKey {
     digest: u128,
     iteration: u32,
 }
 
-impl Key {
-    pub(crate) fn new(person: &Person, iteration: u32) -> Self {
+impl ResultKey {
+    pub fn new(person: &Person, iteration: u32) -> Self {
         Self {
-            digest: digest(person),
+            digest: person_digest(person),
             iteration,
         }
     }
+
+    /// A key as stored: [`person_digest`](Self::person_digest) and the iteration.
+    pub fn from_parts(person_digest: [u8; 16], iteration: u32) -> Self {
+        Self {
+            digest: u128::from_le_bytes(person_digest),
+            iteration,
+        }
+    }
+
+    /// The person's digest (truncated SHA-256), the same in every process.
+    pub fn person_digest(&self) -> [u8; 16] {
+        self.digest.to_le_bytes()
+    }
+
+    pub fn iteration(&self) -> u32 {
+        self.iteration
+    }
 }
 
-/// A result and the run that last used it.
+/// One result, to keep outside the process or to bring back into it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CachedResult {
+    pub key: ResultKey,
+    /// The value (`None`: the script gave no value), or the script's failure. Only failures
+    /// that repeat for the same person (a throw, a wrong type) are cached; running out of time
+    /// or memory depends on the machine's load.
+    pub outcome: Result<Option<serde_json::Value>, ComputeError>,
+}
+
+/// What the store lacks and holds too much of since it last matched the cache.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CacheChanges {
+    /// Results the last run used that the store does not hold.
+    pub added: Vec<CachedResult>,
+    /// Results the store holds that the last run did not use (persons who left or changed).
+    pub removed: Vec<ResultKey>,
+}
+
+/// A result, the run that last used it, and whether the store holds it.
 struct Entry {
     run: u32,
     outcome: Outcome,
+    saved: bool,
 }
 
 #[derive(Default)]
 struct Shard {
     run: u32,
-    entries: HashMap<Key, Entry, BuildDigestHasher>,
+    entries: HashMap<ResultKey, Entry, BuildDigestHasher>,
 }
 
 /// The key is a SHA-256 digest already: its bits are as good a hash as any, so hashing it
@@ -81,9 +122,13 @@ impl std::hash::Hasher for DigestHasher {
     }
 }
 
-/// Sharded so the evaluation threads rarely wait for each other.
-pub(crate) struct ResultCache {
+/// The results of one script. Sharded so the evaluation threads rarely wait for each other.
+pub struct ResultCache {
     shards: Vec<Mutex<Shard>>,
+    /// The store holds exactly the entries marked `saved`, so writing [`changes`](Self::changes)
+    /// brings it up to date. False until the cache was preloaded or saved, and again when
+    /// entries the store holds were dropped without the store being told.
+    in_sync: AtomicBool,
 }
 
 const SHARDS: usize = 16;
@@ -92,6 +137,7 @@ impl Default for ResultCache {
     fn default() -> Self {
         Self {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
+            in_sync: AtomicBool::new(false),
         }
     }
 }
@@ -103,14 +149,20 @@ impl std::fmt::Debug for ResultCache {
 }
 
 impl ResultCache {
-    fn shard(&self, key: &Key) -> std::sync::MutexGuard<'_, Shard> {
+    fn shard(&self, key: &ResultKey) -> std::sync::MutexGuard<'_, Shard> {
         // A poisoned shard only means another thread panicked mid-insert; the map is whole.
         self.shards[(key.digest as usize) % SHARDS]
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    pub(crate) fn get(&self, key: &Key) -> Option<Outcome> {
+    fn each_shard(&self) -> impl Iterator<Item = std::sync::MutexGuard<'_, Shard>> {
+        self.shards
+            .iter()
+            .map(|s| s.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    pub(crate) fn get(&self, key: &ResultKey) -> Option<Outcome> {
         let mut shard = self.shard(key);
         let run = shard.run;
         let entry = shard.entries.get_mut(key)?;
@@ -118,149 +170,130 @@ impl ResultCache {
         Some(entry.outcome.clone())
     }
 
-    pub(crate) fn insert(&self, key: Key, outcome: Outcome) {
+    pub(crate) fn insert(&self, key: ResultKey, outcome: Outcome) {
         let mut shard = self.shard(&key);
         let run = shard.run;
-        shard.entries.insert(key, Entry { run, outcome });
+        let saved = false;
+        shard.entries.insert(
+            key,
+            Entry {
+                run,
+                outcome,
+                saved,
+            },
+        );
     }
 
     /// A new run: results the previous run did not use are dropped.
     pub(crate) fn rotate(&self) {
-        for shard in &self.shards {
-            let mut g = shard.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut forgot_saved = false;
+        for mut g in self.each_shard() {
             let last = g.run;
-            g.entries.retain(|_, e| e.run == last);
+            g.entries.retain(|_, e| {
+                let keep = e.run == last;
+                forgot_saved |= !keep && e.saved;
+                keep
+            });
             g.run = last.wrapping_add(1);
         }
-    }
-
-    pub(crate) fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| {
-                s.lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .entries
-                    .len()
-            })
-            .sum()
-    }
-}
-
-/// SHA-256 (truncated to 128 bits) over every field a script can read, each written with its
-/// length (or as absent), so two different persons never feed the same bytes.
-fn digest(p: &Person) -> u128 {
-    let mut h = Feed(Sha256::new());
-    h.text(Some(p.external_id.as_str()));
-    h.text(p.display_name.as_deref());
-    let n = &p.name;
-    for v in [
-        &n.given_name,
-        &n.nick_name,
-        &n.family_name,
-        &n.family_name_prefix,
-        &n.family_name_partner,
-        &n.family_name_partner_prefix,
-        &n.convention,
-        &n.initials,
-    ] {
-        h.text(v.as_deref());
-    }
-    h.point(&p.contact.business);
-    h.point(&p.contact.personal);
-    h.count(p.contracts.len());
-    for c in &p.contracts {
-        h.contract(c);
-    }
-    h.count(p.primary.map_or(0, |i| i + 1));
-    h.count(p.accounts.len());
-    for (system, fields) in &p.accounts {
-        h.text(Some(system));
-        h.count(fields.len());
-        for (k, v) in fields {
-            h.text(Some(k));
-            h.json(v);
-        }
-    }
-    let out = h.0.finalize();
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&out[..16]);
-    u128::from_le_bytes(bytes)
-}
-
-struct Feed(Sha256);
-
-impl Feed {
-    fn count(&mut self, n: usize) {
-        self.0.update((n as u64).to_le_bytes());
-    }
-
-    fn text(&mut self, v: Option<&str>) {
-        match v {
-            None => self.0.update([0u8]),
-            Some(s) => {
-                self.0.update([1u8]);
-                self.count(s.len());
-                self.0.update(s.as_bytes());
-            }
+        if forgot_saved {
+            // The store still holds them, and `changes` can no longer name them.
+            self.in_sync.store(false, Ordering::Relaxed);
         }
     }
 
-    fn point(&mut self, p: &ContactPoint) {
-        self.text(p.email.as_deref());
-        self.text(p.phone_fixed.as_deref());
-        self.text(p.phone_mobile.as_deref());
+    /// Results held.
+    pub fn len(&self) -> usize {
+        self.each_shard().map(|s| s.entries.len()).sum()
     }
 
-    fn date(&mut self, d: Option<chrono::NaiveDate>) {
-        match d {
-            None => self.0.update([0u8]),
-            Some(d) => {
-                self.0.update([1u8]);
-                self.0.update(d.num_days_from_ce().to_le_bytes());
-            }
-        }
+    /// Nothing held: a new configuration that has not run yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
-    /// A JSON value, written straight into the digest (no string in between).
-    fn json(&mut self, v: &serde_json::Value) {
-        struct Sink<'a>(&'a mut Sha256);
-        impl std::io::Write for Sink<'_> {
-            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-                self.0.update(buf);
-                Ok(buf.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
+    /// Brings back results the store held, as if the run that saved them had just ended (call
+    /// it before the run's `start_run`): the next run uses them instead of running the script,
+    /// and what it does not use is dropped. Afterwards the cache is in sync with the store:
+    /// every result it holds that the store lacks is in [`changes`](Self::changes).
+    pub fn preload(&self, results: impl IntoIterator<Item = CachedResult>) {
+        for r in results {
+            let mut shard = self.shard(&r.key);
+            let run = shard.run;
+            shard
+                .entries
+                .entry(r.key)
+                .and_modify(|e| e.saved = true)
+                .or_insert(Entry {
+                    run,
+                    outcome: r.outcome,
+                    saved: true,
+                });
         }
-        // Writing to this sink cannot fail; JSON's own syntax delimits the value.
-        let _ = serde_json::to_writer(Sink(&mut self.0), v);
-        self.0.update([0u8]);
+        self.in_sync.store(true, Ordering::Relaxed);
     }
 
-    fn contract(&mut self, c: &Contract) {
-        self.text(c.external_id.as_deref());
-        self.date(c.start_date);
-        self.date(c.end_date);
-        self.text(c.department.as_deref());
-        self.text(c.title.as_deref());
-        self.text(c.organization.as_deref());
-        self.text(c.manager.as_deref());
-        self.text(c.location.as_deref());
-        match c.fte {
-            None => self.0.update([0u8]),
-            Some(f) => {
-                self.0.update([1u8]);
-                self.0.update(f.to_bits().to_le_bytes());
+    /// Whether [`changes`](Self::changes) is all the store needs (else: a
+    /// [`snapshot`](Self::snapshot) replaces what it holds).
+    pub fn in_sync(&self) -> bool {
+        self.in_sync.load(Ordering::Relaxed)
+    }
+
+    /// Every result the current run used.
+    pub fn snapshot(&self) -> Vec<CachedResult> {
+        let mut out = Vec::new();
+        for g in self.each_shard() {
+            let run = g.run;
+            out.extend(
+                g.entries
+                    .iter()
+                    .filter(|(_, e)| e.run == run)
+                    .map(|(k, e)| CachedResult {
+                        key: *k,
+                        outcome: e.outcome.clone(),
+                    }),
+            );
+        }
+        out
+    }
+
+    /// What the store lacks (used by the current run, not saved) and holds too much of (saved,
+    /// not used by the current run).
+    pub fn changes(&self) -> CacheChanges {
+        let mut out = CacheChanges::default();
+        for g in self.each_shard() {
+            let run = g.run;
+            for (k, e) in &g.entries {
+                match (e.run == run, e.saved) {
+                    (true, false) => out.added.push(CachedResult {
+                        key: *k,
+                        outcome: e.outcome.clone(),
+                    }),
+                    (false, true) => out.removed.push(*k),
+                    _ => {}
+                }
             }
         }
+        out
+    }
+
+    /// The store now holds exactly what the current run used (its [`snapshot`](Self::snapshot),
+    /// or the [`changes`](Self::changes) written on top of what it held).
+    pub fn mark_saved(&self) {
+        for mut g in self.each_shard() {
+            let run = g.run;
+            for e in g.entries.values_mut() {
+                e.saved = e.run == run;
+            }
+        }
+        self.in_sync.store(true, Ordering::Relaxed);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use muster_core::model::Contract;
 
     fn person() -> Person {
         let mut p = Person::new("1");
@@ -276,33 +309,37 @@ mod tests {
 
     #[test]
     fn every_visible_change_changes_the_key() {
-        let base = Key::new(&person(), 0);
-        assert_eq!(base, Key::new(&person(), 0));
-        assert_ne!(base, Key::new(&person(), 1));
+        let base = ResultKey::new(&person(), 0);
+        assert_eq!(base, ResultKey::new(&person(), 0));
+        assert_ne!(base, ResultKey::new(&person(), 1));
         let mut p = person();
         p.primary = Some(1);
         assert_ne!(
             base,
-            Key::new(&p, 0),
+            ResultKey::new(&p, 0),
             "the primary contract is visible to scripts"
         );
         let mut p = person();
         p.name.given_name = None;
         p.name.nick_name = Some("Jan".into());
-        assert_ne!(base, Key::new(&p, 0), "the same text in another field");
+        assert_ne!(
+            base,
+            ResultKey::new(&p, 0),
+            "the same text in another field"
+        );
         let mut p = person();
         p.accounts
             .entry("AD".into())
             .or_default()
             .insert("upn".into(), "j@x".into());
-        assert_ne!(base, Key::new(&p, 0));
+        assert_ne!(base, ResultKey::new(&p, 0));
     }
 
     #[test]
     fn results_unused_for_a_whole_run_are_dropped() {
         let cache = ResultCache::default();
-        let a = Key::new(&person(), 0);
-        let b = Key::new(&person(), 1);
+        let a = ResultKey::new(&person(), 0);
+        let b = ResultKey::new(&person(), 1);
         cache.insert(a, Ok(Some("a".into())));
         cache.insert(b, Ok(Some("b".into())));
         cache.rotate();
@@ -311,5 +348,55 @@ mod tests {
         assert!(cache.get(&a).is_some(), "used in the last run: kept");
         assert_eq!(cache.get(&b), None, "not used for a whole run: gone");
         assert_eq!(cache.len(), 1);
+    }
+
+    fn keys(cache: &CacheChanges) -> (Vec<u32>, Vec<u32>) {
+        let mut added: Vec<u32> = cache.added.iter().map(|r| r.key.iteration()).collect();
+        let mut removed: Vec<u32> = cache.removed.iter().map(|k| k.iteration()).collect();
+        added.sort_unstable();
+        removed.sort_unstable();
+        (added, removed)
+    }
+
+    #[test]
+    fn changes_name_what_the_store_lacks_and_what_it_holds_too_much_of() {
+        let cache = ResultCache::default();
+        let [a, b, c] = [0, 1, 2].map(|i| ResultKey::new(&person(), i));
+        assert!(!cache.in_sync(), "a new cache knows nothing of the store");
+        let stored = |k: ResultKey| CachedResult {
+            key: k,
+            outcome: Ok(Some(format!("stored {}", k.iteration()).into())),
+        };
+        cache.preload([stored(a), stored(b)]);
+        assert!(cache.in_sync());
+        assert_eq!(keys(&cache.changes()), (vec![], vec![]), "nothing ran yet");
+
+        cache.rotate();
+        assert_eq!(cache.get(&a), Some(Ok(Some("stored 0".into()))));
+        cache.insert(c, Ok(None));
+        assert_eq!(keys(&cache.changes()), (vec![2], vec![1]));
+        let mut used: Vec<u32> = cache.snapshot().iter().map(|r| r.key.iteration()).collect();
+        used.sort_unstable();
+        assert_eq!(used, [0, 2]);
+
+        cache.mark_saved();
+        assert_eq!(keys(&cache.changes()), (vec![], vec![]));
+        cache.rotate();
+        assert!(
+            cache.in_sync(),
+            "only what the store no longer holds was dropped"
+        );
+
+        // A run whose results were not saved: the store keeps `c`, which the cache then drops.
+        assert!(cache.get(&a).is_some());
+        cache.rotate();
+        assert!(!cache.in_sync());
+        assert_eq!(cache.len(), 1);
+    }
+
+    #[test]
+    fn keys_survive_the_store() {
+        let k = ResultKey::new(&person(), 3);
+        assert_eq!(ResultKey::from_parts(k.person_digest(), k.iteration()), k);
     }
 }

@@ -15,15 +15,20 @@
 //!   or returns something its field's `Type` does not allow yields a `ComputeError` naming the
 //!   script's message and line; `evaluate` holds that person in that target.
 //! - **Parallel, cached.** One runtime per thread (`worker.rs`), so `evaluate_all` runs scripts
-//!   on every core. [`ScriptValue`] keeps results by a digest of the person (`cache.rs`):
-//!   persons whose record did not change since the last run do not run the script again.
+//!   on every core. [`ScriptValue`] keeps results by a digest of the person (`cache.rs`,
+//!   `digest.rs`): persons whose record did not change since the last run do not run the
+//!   script again. The engine keeps those results in its store too ([`ResultCache`]), under
+//!   the script's [`mapping_digest`](ScriptValue::mapping_digest), so a new process starts
+//!   warm and a changed script starts empty.
 //!
 //! Results are assumed to depend on `Person` and `Iteration` only. A script that reads the
 //! clock (`new Date()`) or `Math.random()` gets its value cached like any other: a random
-//! password stays the same while the person does not change.
+//! password stays the same while the person does not change, across processes too (mark such
+//! a field secret: secret fields' results are never stored, only kept in memory).
 
 mod cache;
 mod convert;
+mod digest;
 mod engine;
 mod failure;
 mod memory;
@@ -31,7 +36,7 @@ mod person;
 mod worker;
 
 use crate::field_type::FieldType;
-use cache::{Key, ResultCache};
+pub use cache::{CacheChanges, CachedResult, ResultCache, ResultKey};
 use failure::{Failure, WRAPPER_LINES};
 use muster_core::mapping::{ComputeError, ComputedValue};
 use muster_core::model::Person;
@@ -46,6 +51,15 @@ pub struct Limits {
     pub timeout: Duration,
     /// Memory of the worker's whole JavaScript runtime. Default 64 MiB.
     pub memory: usize,
+}
+
+impl Limits {
+    /// Time limits a configuration may set, in milliseconds: a run of a minute is no mapping.
+    pub const TIME_MS: std::ops::RangeInclusive<u64> = 1..=60_000;
+    /// Memory limits a configuration may set, in MiB. The runtime, the prelude and a person
+    /// take well under 1 MiB (a test runs the golden display-name script in 1 MiB); a mapping
+    /// script that needs gigabytes is a runaway one.
+    pub const MEMORY_MB: std::ops::RangeInclusive<u64> = 1..=4_096;
 }
 
 impl Default for Limits {
@@ -73,6 +87,7 @@ pub struct Script {
     id: u64,
     bytecode: Vec<u8>,
     limits: Limits,
+    source_digest: [u8; 32],
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -95,6 +110,7 @@ impl Script {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             bytecode,
             limits,
+            source_digest: digest::source_digest(source),
         })
     }
 
@@ -108,25 +124,30 @@ impl Script {
 pub struct ScriptValue {
     script: Arc<Script>,
     ty: FieldType,
+    mapping_digest: String,
     cache: Option<ResultCache>,
+    /// Times the script actually ran (not answered from the cache): for logs and tests.
+    runs: AtomicU64,
 }
 
 impl ScriptValue {
     /// A script whose results are kept between runs (see the module docs).
     pub fn new(script: Script, ty: FieldType) -> Self {
-        Self {
-            script: Arc::new(script),
-            ty,
-            cache: Some(ResultCache::default()),
-        }
+        Self::with_cache(script, ty, Some(ResultCache::default()))
     }
 
     /// A script that runs on every call (tests, one-off evaluation).
     pub fn uncached(script: Script, ty: FieldType) -> Self {
+        Self::with_cache(script, ty, None)
+    }
+
+    fn with_cache(script: Script, ty: FieldType, cache: Option<ResultCache>) -> Self {
         Self {
+            mapping_digest: digest::mapping_digest(&script.source_digest, ty.name()),
             script: Arc::new(script),
             ty,
-            cache: None,
+            cache,
+            runs: AtomicU64::new(0),
         }
     }
 
@@ -134,13 +155,37 @@ impl ScriptValue {
         self.ty
     }
 
+    /// The limits each run of the script has.
+    pub fn limits(&self) -> Limits {
+        self.script.limits
+    }
+
     /// Results held for later runs.
     pub fn cached_results(&self) -> usize {
         self.cache.as_ref().map_or(0, ResultCache::len)
     }
 
+    /// The results kept between runs, to save in a store and bring back in a new process;
+    /// `None` for an [`uncached`](Self::uncached) script.
+    pub fn results(&self) -> Option<&ResultCache> {
+        self.cache.as_ref()
+    }
+
+    /// Names what decides this script's results besides the person: its source, its field's
+    /// `Type` and the engine that runs it. Results stored under another digest are not this
+    /// script's.
+    pub fn mapping_digest(&self) -> &str {
+        &self.mapping_digest
+    }
+
+    /// How many times the script ran, as opposed to being answered from the cache.
+    pub fn runs(&self) -> u64 {
+        self.runs.load(Ordering::Relaxed)
+    }
+
     /// Runs the script, without the cache.
     fn run(&self, person: &Person, iteration: u32) -> Result<Option<serde_json::Value>, Failure> {
+        self.runs.fetch_add(1, Ordering::Relaxed);
         worker::run(&self.script, person, iteration, self.ty)
     }
 }
@@ -157,7 +202,7 @@ impl ComputedValue for ScriptValue {
         let Some(cache) = &self.cache else {
             return self.run(person, iteration).map_err(|f| error(&f));
         };
-        let key = Key::new(person, iteration);
+        let key = ResultKey::new(person, iteration);
         if let Some(hit) = cache.get(&key) {
             return hit;
         }
@@ -180,5 +225,9 @@ impl ComputedValue for ScriptValue {
         if let Some(cache) = &self.cache {
             cache.rotate();
         }
+    }
+
+    fn as_any(&self) -> Option<&dyn std::any::Any> {
+        Some(self)
     }
 }

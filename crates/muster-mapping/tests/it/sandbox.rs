@@ -65,3 +65,13 @@ fn a_script_cannot_change_what_the_next_script_sees() {
     );
     assert_eq!(value(&clean, &janine("B")), "Janine Zoe");
 }
+
+#[test]
+fn the_smallest_memory_limit_a_configuration_may_set_runs_real_scripts() {
+    let limits = Limits {
+        memory: *Limits::MEMORY_MB.start() as usize * 1024 * 1024,
+        ..Limits::default()
+    };
+    let m = complex_source(&script("display_name.js"), "Text", limits);
+    assert_eq!(value(&m, &janine("PB")), "Janine de Vries - van den Boele");
+}

@@ -76,7 +76,7 @@ fn parse_outcome(table: &'static str, text: &str) -> Result<ActionOutcome, Store
 
 /// Decodes stored JSON. The error names the column but does not echo the text, which may be a
 /// whole person record.
-fn parse_json<T: DeserializeOwned>(
+pub(super) fn parse_json<T: DeserializeOwned>(
     table: &'static str,
     column: &'static str,
     text: &str,

@@ -6,6 +6,7 @@
 
 mod approvals;
 mod audit;
+mod computed;
 mod journal;
 mod links;
 mod open;
