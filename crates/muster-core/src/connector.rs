@@ -73,13 +73,28 @@ pub struct Capabilities {
     /// the engine counts the grants Muster itself made, as recorded in the store.
     pub membership_visible: bool,
     /// A Grant to a group that does not exist yet may create it first
-    /// ([`Operation::EnsureGroup`]) instead of failing.
+    /// ([`Operation::EnsureGroup`]) instead of failing — only for names that start with
+    /// `created_group_prefix` (HelloID's `department_`), so a mistyped static group or a
+    /// missing product is never created by accident.
     pub creates_groups: bool,
+    /// See `creates_groups`; compared ignoring case.
+    pub created_group_prefix: String,
     /// A grant the target accepted as a request ([`Outcome::Requested`], HelloID products
     /// awaiting approval) is not requested again for this many days; `None`: never pending.
     pub pending_ttl_days: Option<u32>,
     /// See [`Rehire`].
     pub rehire: Rehire,
+}
+
+impl Capabilities {
+    /// Whether a Grant to a missing group of this name may create it first.
+    pub fn may_create_group(&self, name: &str) -> bool {
+        self.creates_groups
+            && name
+                .trim()
+                .to_lowercase()
+                .starts_with(&self.created_group_prefix.to_lowercase())
+    }
 }
 
 impl Default for Capabilities {
@@ -95,6 +110,7 @@ impl Default for Capabilities {
             fixed_fields: BTreeSet::new(),
             membership_visible: true,
             creates_groups: false,
+            created_group_prefix: String::new(),
             pending_ttl_days: None,
             rehire: Rehire::CreateNew,
         }

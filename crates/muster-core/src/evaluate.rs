@@ -51,7 +51,7 @@ pub struct ManagedGroups {
 
 impl ManagedGroups {
     pub fn contains(&self, group_name: &str) -> bool {
-        let lower = group_name.to_lowercase();
+        let lower = group_name.trim().to_lowercase();
         self.names.contains(&lower) || self.prefixes.iter().any(|p| lower.starts_with(p))
     }
 }
@@ -71,8 +71,12 @@ impl TargetPolicy {
     pub fn managed_groups(&self) -> ManagedGroups {
         let mut m = ManagedGroups::default();
         for rule in self.rules.iter().filter(|r| r.applies_to(&self.target)) {
-            m.names
-                .extend(rule.grants.permissions.iter().map(|p| p.to_lowercase()));
+            m.names.extend(
+                rule.grants
+                    .permissions
+                    .iter()
+                    .map(|p| p.trim().to_lowercase()),
+            );
             for d in &rule.grants.dynamic {
                 let prefix = d.template.literal_prefix().to_lowercase();
                 if !prefix.trim().is_empty() {

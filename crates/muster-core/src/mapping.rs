@@ -265,6 +265,12 @@ impl Template {
         Some(out)
     }
 
+    /// Uses `{Today}`, which only a dynamic permission is rendered with: a field mapping that
+    /// used it would render nothing and clear the field, so configuration refuses it there.
+    pub fn uses_today(&self) -> bool {
+        self.parts.iter().any(|p| matches!(p, Part::Today { .. }))
+    }
+
     /// The text before the first field: a dynamic permission's scope ("Dept {Contract.Department}"
     /// manages every group whose name starts with "Dept ").
     pub fn literal_prefix(&self) -> &str {

@@ -129,6 +129,13 @@ impl HelloIdConnector {
                     max_concurrency: cfg.concurrency,
                     fixed_fields,
                     creates_groups,
+                    // Only department groups are created: a missing static group or product
+                    // is a configuration mistake to report, not a group to invent.
+                    created_group_prefix: cfg
+                        .department_groups
+                        .as_ref()
+                        .map(|d| d.prefix.clone())
+                        .unwrap_or_default(),
                     pending_ttl_days: Some(cfg.products.request_ttl_days),
                     rehire: cfg.rehire.into(),
                     ..Capabilities::default()
@@ -271,7 +278,7 @@ impl Inner {
                 Some(product) => self.revoke_product(account, group, product).await,
                 None => self.change_membership(account, group, false).await,
             },
-            Operation::EnsureGroup { name } if self.capabilities.creates_groups => {
+            Operation::EnsureGroup { name } if self.capabilities.may_create_group(name) => {
                 self.ensure_group(name).await
             }
             Operation::EnsureGroup { .. } => {

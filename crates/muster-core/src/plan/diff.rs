@@ -457,15 +457,17 @@ impl<'a> Differ<'a> {
         change: FieldChange,
         extra_after: Vec<ActionId>,
     ) -> ActionId {
+        // A reference that waits for another person's create gets an Update of its own, so a
+        // failing create holds back only that field, never the person's other changes.
         let existing = self.plan.actions.iter_mut().find(|a| {
-            a.kind == ActionKind::Update
+            extra_after.is_empty()
+                && a.kind == ActionKind::Update
                 && a.person == r.person
                 && a.account.as_ref() == Some(&account)
         });
         if let Some(update) = existing {
             update.reason = format!("{}, {}", update.reason, change.field);
             update.changes.push(change);
-            update.depends_on.extend(extra_after);
             return update.id;
         }
         let reason = format!("{} changed", change.field);
@@ -501,7 +503,7 @@ impl<'a> Differ<'a> {
             after.clone(),
         );
         let (fixed, changes): (Vec<FieldChange>, Vec<FieldChange>) = self
-            .changes(account, &e.fields.update)
+            .all_changes(account, &e.fields.update)
             .into_iter()
             .partition(|c| self.input.capabilities.fixed_fields.contains(&c.field));
         for c in fixed {
@@ -551,7 +553,7 @@ impl<'a> Differ<'a> {
             );
         }
         let current = self.current_groups(&account.reference);
-        let wanted: HashSet<String> = e.permissions.iter().map(|p| p.to_lowercase()).collect();
+        let wanted: HashSet<String> = e.permissions.iter().map(|p| group_key(p)).collect();
         // A correlated account's memberships are unknown where the target cannot show them.
         let unseen = if !after.is_empty() && !self.input.capabilities.membership_visible {
             " (existing memberships not visible in this target)"
@@ -573,7 +575,7 @@ impl<'a> Differ<'a> {
             }
         }
         for g in current {
-            if !wanted.contains(&g.name.to_lowercase()) {
+            if !wanted.contains(&group_key(&g.name)) {
                 self.push(Action {
                     kind: ActionKind::Revoke,
                     account: reference.clone(),
@@ -651,7 +653,7 @@ impl<'a> Differ<'a> {
         }
         let reason = match found.len() {
             1 => format!("granted by a business rule{note}"),
-            0 if self.input.capabilities.creates_groups => format!(
+            0 if self.input.capabilities.may_create_group(name) => format!(
                 "granted by a business rule; group `{name}` does not exist yet and is created first{note}"
             ),
             0 => format!("granted by a business rule, but the target has no group named `{name}`"),
@@ -689,7 +691,16 @@ impl<'a> Differ<'a> {
     }
 
     /// Fields of `desired` that differ from the account; write-only fields by fingerprint.
+    /// Fields of `desired` that differ from the account and may be written; fixed fields
+    /// (never written after create) are left out here and reported by `converge`.
     fn changes(&self, account: &ObservedAccount, desired: &Attributes) -> Vec<FieldChange> {
+        self.all_changes(account, desired)
+            .into_iter()
+            .filter(|c| !self.input.capabilities.fixed_fields.contains(&c.field))
+            .collect()
+    }
+
+    fn all_changes(&self, account: &ObservedAccount, desired: &Attributes) -> Vec<FieldChange> {
         let mut out = Vec::new();
         for (field, want) in desired {
             if self.input.capabilities.write_only_fields.contains(field) {

@@ -23,6 +23,11 @@ use std::collections::BTreeSet;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+/// `{Today}` renders only in dynamic permissions (a school year); in a field it would render
+/// nothing and clear the field in the target on every run.
+const TODAY_ONLY_IN_PERMISSIONS: &str =
+    "`{Today}` is only available in dynamic permission templates; a field mapped from it would be cleared";
+
 pub struct Compiler<'a> {
     pub file: &'a Path,
     pub text: &'a str,
@@ -238,6 +243,14 @@ impl Compiler<'_> {
                     .map(ValueSource::AccountOf)
             } else if let Some(t) = &m.template {
                 match Template::parse(t) {
+                    Ok(t) if t.uses_today() => {
+                        self.err(
+                            Some(span.clone()),
+                            format!("{mkey}.template"),
+                            TODAY_ONLY_IN_PERMISSIONS,
+                        );
+                        None
+                    }
                     Ok(t) => Some(ValueSource::Template(t)),
                     Err(e) => {
                         self.err(
@@ -252,6 +265,14 @@ impl Compiler<'_> {
                 let parsed: Result<Vec<Template>, _> =
                     list.iter().map(|t| Template::parse(t)).collect();
                 match parsed {
+                    Ok(ts) if ts.iter().any(Template::uses_today) => {
+                        self.err(
+                            Some(span.clone()),
+                            format!("{mkey}.list"),
+                            TODAY_ONLY_IN_PERMISSIONS,
+                        );
+                        None
+                    }
                     Ok(ts) => Some(ValueSource::List(ts)),
                     Err(e) => {
                         self.err(Some(span.clone()), format!("{mkey}.list"), e.to_string());

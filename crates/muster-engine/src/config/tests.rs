@@ -221,3 +221,53 @@ fn unique_and_secret_fields_must_be_mapped_and_are_applied() {
         "{errors}"
     );
 }
+
+#[test]
+fn today_is_refused_in_field_mappings_but_allowed_in_dynamic_permissions() {
+    let field = VALID.replace(
+        "template = \"{Name.GivenName} {Name.FamilyName}\"",
+        "template = \"{Name.GivenName} since {Today}\"",
+    );
+    let e = parse(&field).unwrap_err().to_string();
+    assert!(
+        e.contains("targets.scim.mapping[1].template") && e.contains("{Today}"),
+        "{e}"
+    );
+    let permission = VALID.replace(
+        "\"Dept {Contract.Department}\"",
+        "\"Year {Today|schoolyear}\"",
+    );
+    assert!(parse(&permission).is_ok());
+}
+
+#[test]
+fn helloid_and_zermelo_settings_imply_their_rules_and_mappings() {
+    let text = VALID.to_owned()
+        + r#"
+[targets.helloid]
+kind = "helloid"
+connection = { base_url = "http://127.0.0.1:9/api/v1", api_key = { env = "K" }, api_secret = { env = "S" }, department_groups = { prefix = "dep_" } }
+correlation = { person = "Contact.Business.Email", account = "userName" }
+
+[targets.zermelo]
+kind = "zermelo"
+connection = { base_url = "http://127.0.0.1:9", token = { env = "T" }, school_year_from = "run_date" }
+correlation = { person = "ExternalId", account = "code" }
+"#;
+    let c = parse(&text).unwrap();
+    let helloid = c.target("helloid").unwrap();
+    assert!(helloid
+        .policy
+        .mappings
+        .iter()
+        .any(|m| m.field == "managedByUserGUID"
+            && matches!(m.value, muster_core::mapping::ValueSource::AccountOf(_))));
+    assert!(helloid.policy.managed_groups().contains("dep_Sales"));
+    let zermelo = c.target("zermelo").unwrap();
+    let class = &zermelo.policy.rules.last().unwrap().grants.dynamic[0];
+    assert!(class.template.uses_today(), "run_date follows the calendar");
+    assert!(
+        !zermelo.policy.managed_groups().contains("x"),
+        "placements are never revoked"
+    );
+}

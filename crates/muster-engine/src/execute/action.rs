@@ -211,8 +211,8 @@ fn group_to_create(s: &Shared, action: &Action) -> Option<String> {
     let p = action.permission.as_ref()?;
     (action.kind == ActionKind::Grant
         && p.group.is_none()
-        && s.connector.capabilities().creates_groups)
-        .then(|| p.name.clone())
+        && s.connector.capabilities().may_create_group(&p.name))
+    .then(|| p.name.clone())
 }
 
 /// Finds or creates the group, once per name per run.

@@ -305,6 +305,14 @@ fn groups_missing_ambiguous_or_awaiting_approval() {
     assert_eq!(reasons[2].1, None);
 
     case.capabilities.creates_groups = true;
+    case.capabilities.created_group_prefix = "department_".into();
+    let plan = case.plan();
+    assert!(
+        plan.actions[0].reason.contains("no group named `Missing`"),
+        "only names in the creatable scope are created: {}",
+        plan.actions[0].reason
+    );
+    case.capabilities.created_group_prefix = String::new();
     case.pending.insert(
         (AccountRef::new("g-1"), GroupRef::new("product:7")),
         "on 2026-05-30".into(),
@@ -316,4 +324,30 @@ fn groups_missing_ambiguous_or_awaiting_approval() {
         .warnings
         .iter()
         .any(|w| w.contains("awaiting approval") && w.contains("2026-05-30")));
+}
+
+#[test]
+fn a_manager_created_in_this_run_never_holds_back_the_persons_own_changes() {
+    let mut case = Case::new(vec![
+        person("1", "new.boss@x.nl", None),
+        person("2", "moved@x.nl", Some("1")),
+    ]);
+    // Person 2 exists with another user name (a change of their own) and an old manager.
+    case.observed.accounts = vec![account("g-2", "old@x.nl", Some("g-9"))];
+    case.links = vec![link("2", "g-2")];
+    let plan = case.plan();
+    assert_eq!(
+        kinds(&plan),
+        [
+            (ActionKind::Create, "1"),
+            (ActionKind::Update, "2"),
+            (ActionKind::Update, "2"),
+        ]
+    );
+    let own = &plan.actions[1];
+    assert!(own.depends_on.is_empty(), "{:?}", own.depends_on);
+    assert_eq!(own.changes[0].field, "userName");
+    let reference = &plan.actions[2];
+    assert_eq!(reference.depends_on, [ActionId(0)]);
+    assert_eq!(reference.changes[0].account_of, Some(ExternalId::new("1")));
 }
