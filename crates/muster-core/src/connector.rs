@@ -84,6 +84,9 @@ pub struct Capabilities {
     pub pending_ttl_days: Option<u32>,
     /// See [`Rehire`].
     pub rehire: Rehire,
+    /// Fields the target compares ignoring case (HelloID's `userName`, `contactEmail`), so a
+    /// value that differs only in case is not an Update. A mapping's `ignore_case` adds to it.
+    pub case_insensitive_fields: BTreeSet<String>,
 }
 
 impl Capabilities {
@@ -113,6 +116,7 @@ impl Default for Capabilities {
             created_group_prefix: String::new(),
             pending_ttl_days: None,
             rehire: Rehire::CreateNew,
+            case_insensitive_fields: BTreeSet::new(),
         }
     }
 }

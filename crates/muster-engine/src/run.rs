@@ -311,9 +311,14 @@ impl Engine {
         let fp = move |account: &AccountRef, field: &str, value: &serde_json::Value| {
             fingerprint(&key, &target, account, field, value)
         };
+        // What the connector compares ignoring case, and what this configuration adds.
+        let mut capabilities = connector.capabilities().clone();
+        capabilities
+            .case_insensitive_fields
+            .extend(t.case_insensitive_fields.iter().cloned());
         let target_plan: TargetPlan = diff(&DiffInput {
             target: &t.name,
-            capabilities: connector.capabilities(),
+            capabilities: &capabilities,
             evaluations: &evaluations,
             held,
             observed: &observed,

@@ -14,7 +14,7 @@
 
 use super::client::HelloIdClient;
 use super::config::{DeleteMode, HelloIdConfig};
-use super::user::{self, PASSWORD, USER_NAME};
+use super::user::{self, CONTACT_EMAIL, PASSWORD, USER_NAME};
 use super::wire;
 use crate::http::{Auth, HttpClient, HttpConfig, RequestCounters, RequestCounts};
 use async_trait::async_trait;
@@ -138,6 +138,12 @@ impl HelloIdConnector {
                         .unwrap_or_default(),
                     pending_ttl_days: Some(cfg.products.request_ttl_days),
                     rehire: cfg.rehire.into(),
+                    // helloid.md §6: user names and contact addresses compare ignoring case;
+                    // a case-only rename is not worth a write (and cannot be one with renames off).
+                    case_insensitive_fields: BTreeSet::from([
+                        USER_NAME.to_owned(),
+                        CONTACT_EMAIL.to_owned(),
+                    ]),
                     ..Capabilities::default()
                 },
                 target: name,

@@ -13,6 +13,7 @@ use muster_core::AccountRef;
 use serde_json::{Map, Value};
 
 pub const USER_NAME: &str = "userName";
+pub const CONTACT_EMAIL: &str = "contactEmail";
 pub const PASSWORD: &str = "password";
 pub const IS_ENABLED: &str = "isEnabled";
 pub const MUST_CHANGE_PASSWORD: &str = "mustChangePassword";

@@ -214,6 +214,7 @@ impl Compiler<'_> {
         let mut mappings = Vec::new();
         let mut secret_fields = BTreeSet::new();
         let mut unique = BTreeSet::new();
+        let mut case_insensitive_fields = BTreeSet::new();
         // Field → where muster.toml maps it, to name both places when the mapping file maps it too.
         let mut in_toml: Vec<(String, String)> = Vec::new();
         for (i, m) in raw.mapping.into_iter().enumerate() {
@@ -295,6 +296,9 @@ impl Compiler<'_> {
                 }
                 if m.unique {
                     unique.insert(m.field.clone());
+                }
+                if m.ignore_case {
+                    case_insensitive_fields.insert(m.field.clone());
                 }
                 if !in_toml.iter().any(|(f, _)| *f == m.field) {
                     in_toml.push((m.field.clone(), mkey.clone()));
@@ -405,6 +409,7 @@ impl Compiler<'_> {
             connection: connection?,
             thresholds,
             secret_fields,
+            case_insensitive_fields,
             quarantine,
         })
     }

@@ -41,6 +41,8 @@ pub struct TargetConfig {
     pub policy: TargetPolicy,
     pub thresholds: TargetThresholds,
     pub secret_fields: BTreeSet<String>,
+    /// Fields compared ignoring case (`ignore_case = true` on their mapping).
+    pub case_insensitive_fields: BTreeSet<String>,
     /// Fields whose values must be unique in the target, settled between evaluate and diff.
     pub unique: muster_core::unique::Uniqueness,
     /// When the target is taken out of a run for its errors.

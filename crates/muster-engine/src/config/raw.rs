@@ -198,6 +198,10 @@ pub struct RawMapping {
     /// The value must be unique in the target (see `unique_fields`). Default: false.
     #[serde(default)]
     pub unique: bool,
+    /// Compare this field ignoring case, so a value that differs only in case is not an
+    /// Update (for tenants whose values were written in another case). Default: false.
+    #[serde(default)]
+    pub ignore_case: bool,
 }
 
 #[derive(Debug, Deserialize)]

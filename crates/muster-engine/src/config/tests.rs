@@ -271,3 +271,15 @@ correlation = { person = "ExternalId", account = "code" }
         "placements are never revoked"
     );
 }
+
+#[test]
+fn ignore_case_on_a_mapping_marks_the_field() {
+    let text = VALID.replace(
+        "field = \"userName\"\npath = \"Contact.Business.Email\"",
+        "field = \"userName\"\npath = \"Contact.Business.Email\"\nignore_case = true",
+    );
+    let c = parse(&text).unwrap();
+    let fields = &c.target("scim").unwrap().case_insensitive_fields;
+    assert!(fields.contains("userName"), "{fields:?}");
+    assert!(!fields.contains("displayName"));
+}

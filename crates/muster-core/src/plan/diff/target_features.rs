@@ -14,9 +14,9 @@ fn today() -> NaiveDate {
     "2026-06-01".parse().unwrap()
 }
 
-fn policy(permissions: &[&str], access: bool) -> TargetPolicy {
+fn policy(permissions: &[&str], access: bool, contact: bool) -> TargetPolicy {
     let path = |p: &str| PersonPath::parse(p).unwrap();
-    TargetPolicy {
+    let mut policy = TargetPolicy {
         target: "helloid".into(),
         rules: vec![Rule {
             name: "staff".into(),
@@ -49,7 +49,16 @@ fn policy(permissions: &[&str], access: bool) -> TargetPolicy {
             account_field: "userName".into(),
             case_insensitive: true,
         },
+    };
+    if contact {
+        policy.mappings.push(FieldMapping {
+            field: "contactEmail".into(),
+            value: ValueSource::Path(path("Contact.Business.Email")),
+            actions: ActionSet::ALWAYS,
+            secret: false,
+        });
     }
+    policy
 }
 
 fn person(id: &str, email: &str, manager: Option<&str>) -> Person {
@@ -93,6 +102,8 @@ struct Case {
     permissions: Vec<&'static str>,
     pending: HashMap<(AccountRef, GroupRef), String>,
     access: bool,
+    /// Map `contactEmail` too.
+    contact: bool,
 }
 
 impl Case {
@@ -105,11 +116,12 @@ impl Case {
             permissions: vec![],
             pending: HashMap::new(),
             access: true,
+            contact: false,
         }
     }
 
     fn plan(&self) -> TargetPlan {
-        let policy = policy(&self.permissions, self.access);
+        let policy = policy(&self.permissions, self.access, self.contact);
         let evaluations: Vec<Evaluation> = self
             .persons
             .iter()
@@ -350,4 +362,29 @@ fn a_manager_created_in_this_run_never_holds_back_the_persons_own_changes() {
     let reference = &plan.actions[2];
     assert_eq!(reference.depends_on, [ActionId(0)]);
     assert_eq!(reference.changes[0].account_of, Some(ExternalId::new("1")));
+}
+
+#[test]
+fn fields_the_target_compares_ignoring_case_are_not_updated_for_case_alone() {
+    let mut case = Case::new(vec![person("1", "A.Bakker@X.nl", None)]);
+    case.contact = true;
+    case.observed.accounts = vec![account("g-1", "a.bakker@x.nl", None)];
+    case.observed.accounts[0]
+        .attributes
+        .insert("contactEmail".into(), Value::from("a.bakker@x.nl"));
+    case.links = vec![link("1", "g-1")];
+    let plan = case.plan();
+    assert_eq!(kinds(&plan), [(ActionKind::Update, "1")]);
+    let fields: Vec<&str> = plan.actions[0]
+        .changes
+        .iter()
+        .map(|c| c.field.as_str())
+        .collect();
+    assert_eq!(
+        fields,
+        ["contactEmail"],
+        "userName is the correlation field: already ignoring case"
+    );
+    case.capabilities.case_insensitive_fields = BTreeSet::from(["contactEmail".to_owned()]);
+    assert!(case.plan().actions.is_empty());
 }
