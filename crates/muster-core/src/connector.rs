@@ -4,6 +4,7 @@
 //! Connectors do the I/O (in `muster-connectors`); this module only fixes the contract. See
 //! `docs/specs/connector.md` for the rules every connector must meet.
 
+use crate::evaluate::ManagedGroups;
 use crate::model::{AccountRef, GroupRef, TargetName};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -180,6 +181,27 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// What a plan will look at, so that a connector can read less than everything: member lists
+/// only of the groups rules can grant or revoke (HelloID reads one group per request), and
+/// single accounts by key where a tenant refuses the full list (Zermelo).
+#[derive(Debug, Clone, Default)]
+pub struct ReadScope {
+    /// The groups whose members matter; `None`: every group (an import, or a dynamic
+    /// permission without a literal prefix).
+    pub groups: Option<ManagedGroups>,
+    /// Account references linked to persons in the store.
+    pub linked: Vec<AccountRef>,
+    /// The persons' correlation values, for reading candidate accounts one by one.
+    pub correlation_values: Vec<String>,
+}
+
+impl ReadScope {
+    /// Whether the member list of a group of this name is needed.
+    pub fn wants_members(&self, group_name: &str) -> bool {
+        self.groups.as_ref().is_none_or(|g| g.contains(group_name))
+    }
+}
+
 /// One change a connector carries out. Secret values are present here (in memory only).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Operation {
@@ -331,6 +353,14 @@ pub trait Connector: Send + Sync {
 
     /// Every account and group, read page by page; fails rather than return a partial read.
     async fn read_all(&self) -> Result<Observed, ConnectorError>;
+
+    /// The read a plan needs (see [`ReadScope`]): a connector may leave out the members of
+    /// groups outside the scope, and read accounts one by one where it cannot list them.
+    /// Default: [`read_all`](Self::read_all).
+    async fn read_scoped(&self, scope: &ReadScope) -> Result<Observed, ConnectorError> {
+        let _ = scope;
+        self.read_all().await
+    }
 
     /// Accounts whose `attribute` equals `value` (case-insensitively where the target compares
     /// so), through a filtered query.

@@ -66,6 +66,18 @@ impl TargetPolicy {
         }
     }
 
+    /// The groups a plan of this target grants or revokes, for [`crate::connector::ReadScope`]:
+    /// `None` when a dynamic template has no literal prefix, so any group may be granted.
+    pub fn granted_groups(&self) -> Option<ManagedGroups> {
+        let unscoped = self
+            .rules
+            .iter()
+            .filter(|r| r.applies_to(&self.target))
+            .flat_map(|r| &r.grants.dynamic)
+            .any(|d| d.template.literal_prefix().trim().is_empty());
+        (!unscoped).then(|| self.managed_groups())
+    }
+
     /// Static permission names of every rule for this target, plus every dynamic template's
     /// literal prefix (when it has one).
     pub fn managed_groups(&self) -> ManagedGroups {

@@ -16,7 +16,7 @@ use crate::progress::{Progress, Silent};
 use crate::remembered;
 use chrono::NaiveDate;
 use futures::future::join_all;
-use muster_core::connector::{Connector, Observed};
+use muster_core::connector::{Connector, Observed, ReadScope};
 use muster_core::evaluate::{evaluate_all, Evaluation};
 use muster_core::gate::{source_gate, target_gate, GatedPlan, SourceDelta};
 use muster_core::model::{AccountRef, ExternalId, Person, SourceRecord, TargetName};
@@ -250,21 +250,6 @@ impl Engine {
             .connectors
             .get(&t.name)
             .ok_or_else(|| EngineError::Usage(format!("target {} is not connected", t.name)))?;
-        let mut observed: Observed = connector
-            .read_all()
-            .await
-            .map_err(|e| EngineError::target(&t.name, e))?;
-        let remembered = remembered::fold(
-            &mut observed,
-            self.store.grants_made(&t.name).await?,
-            connector.capabilities(),
-            chrono::Utc::now(),
-        );
-        for done in &remembered.fulfilled {
-            self.store
-                .forget_grant(&t.name, &done.account, &done.group)
-                .await?;
-        }
         let links: Vec<StoredLink> = self
             .store
             .links(&t.name)
@@ -279,6 +264,30 @@ impl Engine {
                 },
             })
             .collect();
+        let scope = ReadScope {
+            groups: t.policy.granted_groups(),
+            linked: links.iter().map(|l| l.account.clone()).collect(),
+            correlation_values: persons
+                .iter()
+                .filter_map(|p| t.policy.correlation.person.get(p, None))
+                .map(|v| v.into_owned())
+                .collect(),
+        };
+        let mut observed: Observed = connector
+            .read_scoped(&scope)
+            .await
+            .map_err(|e| EngineError::target(&t.name, e))?;
+        let remembered = remembered::fold(
+            &mut observed,
+            self.store.grants_made(&t.name).await?,
+            connector.capabilities(),
+            chrono::Utc::now(),
+        );
+        for done in &remembered.fulfilled {
+            self.store
+                .forget_grant(&t.name, &done.account, &done.group)
+                .await?;
+        }
         let fingerprints: HashMap<(AccountRef, String), String> = self
             .store
             .fingerprints(&t.name)

@@ -20,7 +20,7 @@ use crate::http::{Auth, HttpClient, HttpConfig, RequestCounters, RequestCounts};
 use async_trait::async_trait;
 use muster_core::connector::{
     Capabilities, Connector, ConnectorError, DeleteMeaning, MembershipMode, Observed,
-    ObservedAccount, Operation, Outcome,
+    ObservedAccount, Operation, Outcome, ReadScope,
 };
 use muster_core::{AccountRef, GroupRef, TargetName};
 use serde_json::Value;
@@ -312,11 +312,15 @@ impl Connector for HelloIdConnector {
     /// fails the read.
     #[instrument(skip_all, fields(target = %self.inner.target))]
     async fn read_all(&self) -> Result<Observed, ConnectorError> {
+        self.read_scoped(&ReadScope::default()).await
+    }
+
+    async fn read_scoped(&self, scope: &ReadScope) -> Result<Observed, ConnectorError> {
         let inner = &self.inner;
         let (accounts, deleted, mut groups, products) = tokio::try_join!(
             inner.read_users(false),
             inner.read_users(true),
-            Inner::read_groups(inner.clone()),
+            Inner::read_groups(inner.clone(), scope),
             inner.read_products(),
         )?;
         inner.remember_deleted(&deleted);

@@ -7,7 +7,7 @@ use super::client::{Failure, Reply};
 use super::connector::{segment, Found, Inner};
 use super::wire::{self, GROUP_GUID};
 use crate::http::{Method, Refused as _};
-use muster_core::connector::{ConnectorError, ObservedGroup, Outcome};
+use muster_core::connector::{ConnectorError, ObservedGroup, Outcome, ReadScope};
 use muster_core::{AccountRef, GroupRef};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -41,20 +41,35 @@ impl Inner {
             .collect()
     }
 
-    /// Every group with its members. The detail reads run side by side; the shared HTTP
-    /// layer bounds how many are in flight and how fast they go. A group deleted between the
-    /// list and its detail is left out.
-    pub(super) async fn read_groups(self: Arc<Self>) -> Result<Vec<ObservedGroup>, ConnectorError> {
+    /// Every group, with its members where `scope` wants them (helloid.md §6: `/groups/{guid}`
+    /// for each group in Muster's scope; one request per group is what makes this read dear).
+    /// The detail reads run side by side; the shared HTTP layer bounds how many are in flight
+    /// and how fast they go. A group deleted between the list and its detail is left out.
+    pub(super) async fn read_groups(
+        self: Arc<Self>,
+        scope: &ReadScope,
+    ) -> Result<Vec<ObservedGroup>, ConnectorError> {
         let listed = self.list_groups().await?;
         let mut reads = JoinSet::new();
+        let mut groups = Vec::with_capacity(listed.len());
         for (index, (guid, name)) in listed.into_iter().enumerate() {
+            if !scope.wants_members(&name) {
+                groups.push((
+                    index,
+                    ObservedGroup {
+                        reference: GroupRef::new(guid),
+                        name,
+                        members: BTreeSet::new(),
+                    },
+                ));
+                continue;
+            }
             let inner = self.clone();
             reads.spawn(async move {
                 let found = inner.group_members(&guid).await;
                 (index, guid, name, found)
             });
         }
-        let mut groups = Vec::with_capacity(reads.len());
         while let Some(joined) = reads.join_next().await {
             let (index, guid, name, found) =
                 joined.map_err(|e| ConnectorError::IncompleteRead {

@@ -472,3 +472,30 @@ async fn import_reads_every_page_with_soft_deleted_users_memberships_and_product
     );
     assert_eq!(holders("Product - Laptop"), Some(12));
 }
+
+#[tokio::test]
+async fn a_plan_reads_the_members_only_of_groups_its_rules_can_grant() {
+    let tenant = Tenant::start("", HelloIdSwitches::default()).await;
+    for i in 0..20 {
+        tenant.sim.state.seed_group(&format!("Unrelated team {i}"));
+    }
+    tenant.employees(&[STAFF]);
+    let engine = tenant.engine().await;
+    engine.apply(day("2026-03-02"), None).await.unwrap();
+    let before = tenant.sim.state.request_count("GET", "/groups/");
+    engine.preview(day("2026-03-03")).await.unwrap();
+    let details = tenant.sim.state.request_count("GET", "/groups/") - before;
+    // Medewerkers and department_ICT; not "Not managed" nor the 20 unrelated teams.
+    assert_eq!(details, 2, "{:?}", tenant.sim.state.counters());
+    // An import still reads every group's members.
+    let before = tenant.sim.state.request_count("GET", "/groups/");
+    let report = engine
+        .import("helloid", day("2026-03-03"), false)
+        .await
+        .unwrap();
+    assert_eq!(report.groups, 24, "23 groups and the laptop product");
+    assert_eq!(
+        tenant.sim.state.request_count("GET", "/groups/") - before,
+        23
+    );
+}
