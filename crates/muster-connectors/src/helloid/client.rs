@@ -70,6 +70,19 @@ type Garbled = http::Garbled<Refusal>;
 /// The identity of one item of a list, for de-duplication across pages.
 pub type ItemKey = fn(&Value) -> Option<String>;
 
+/// The most items one paged list may hold. Paging ends only when the server sends a short
+/// page, so a server that keeps sending full pages of new ids (a paging bug, a proxy
+/// replaying pages with fresh GUIDs) would otherwise be read forever. A million is far above
+/// any tenant's users, groups or product assignments, and reached at `take = 1000` after
+/// 1 001 requests, a couple of minutes at the default rate.
+pub const MAX_LIST_ITEMS: usize = 1_000_000;
+
+/// The longest one paged list may take, all pages together. Each request is bounded on its
+/// own (timeout, attempts, throttle budget), but their sum is not: a tenant that throttles
+/// every page would hold the run for days. An hour is over thirty times a full read of
+/// [`MAX_LIST_ITEMS`] at the default rate.
+pub const MAX_LIST_TIME: Duration = Duration::from_secs(3600);
+
 #[derive(Debug)]
 pub struct HelloIdClient {
     http: HttpClient,
@@ -77,6 +90,10 @@ pub struct HelloIdClient {
     base: String,
     /// How long one request may keep being answered 429 before it is given up.
     throttle_budget: Duration,
+    /// [`MAX_LIST_ITEMS`]; lower in tests.
+    max_list_items: usize,
+    /// [`MAX_LIST_TIME`]; lower in tests.
+    max_list_time: Duration,
 }
 
 impl HelloIdClient {
@@ -85,6 +102,8 @@ impl HelloIdClient {
             http,
             base: api_url.trim_end_matches('/').to_owned(),
             throttle_budget,
+            max_list_items: MAX_LIST_ITEMS,
+            max_list_time: MAX_LIST_TIME,
         }
     }
 
@@ -223,6 +242,10 @@ impl HelloIdClient {
     /// that is no list, an item without its id, or a full page of only known ids (a server
     /// that ignores `skip`) is an [`ConnectorError::IncompleteRead`]; a refusal is handed
     /// back for the caller to read (a user's assignments: `User not found`).
+    ///
+    /// Bounded in count and time: at most [`MAX_LIST_ITEMS`]` / take + 1` pages (the last
+    /// one may be the empty page after a full one), within [`MAX_LIST_TIME`]; a list that
+    /// needs more is an [`ConnectorError::IncompleteRead`] naming the limit.
     pub async fn list_pages(
         &self,
         path: &str,
@@ -231,10 +254,22 @@ impl HelloIdClient {
     ) -> Result<Vec<Value>, Failure> {
         let take = take.max(1);
         let sep = if path.contains('?') { '&' } else { '?' };
+        let max_pages = self.max_list_items / take + 1;
+        let started = Instant::now();
         let mut seen = HashSet::new();
         let mut items = Vec::new();
         let mut skip = 0usize;
-        loop {
+        for page_number in 1..=max_pages {
+            if page_number > 1 && started.elapsed() > self.max_list_time {
+                let detail = format!(
+                    "still paging after {} s ({} pages, {} items): over the {} s a list may take",
+                    started.elapsed().as_secs(),
+                    page_number - 1,
+                    items.len(),
+                    self.max_list_time.as_secs()
+                );
+                return Err(self.incomplete(path, Some(skip), &detail).into());
+            }
             let page_path = format!("{path}{sep}skip={skip}&take={take}");
             let reply = self.call(Method::GET, &page_path, None).await?;
             let page =
@@ -261,6 +296,12 @@ impl HelloIdClient {
             }
             skip += take;
         }
+        let detail = format!(
+            "{max_pages} full pages of {take} and no end: over the {} items a list may hold, \
+             so the server seems to page endlessly",
+            self.max_list_items
+        );
+        Err(self.incomplete(path, Some(skip), &detail).into())
     }
 
     fn incomplete(&self, path: &str, skip: Option<usize>, detail: &str) -> ConnectorError {
@@ -269,5 +310,86 @@ impl HelloIdClient {
             target: self.target().clone(),
             detail: format!("GET {path}{at}: {detail}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::retry::RetryPolicy;
+    use crate::http::{Auth, HttpConfig};
+    use muster_core::secret::Secret;
+    use muster_sim::{HelloIdSim, HelloIdSimConfig, RunningHelloIdSim};
+    use serde_json::json;
+
+    /// A simulator holding `users` users, and a client to it.
+    async fn sim_with_users(users: usize) -> (RunningHelloIdSim, HelloIdClient) {
+        let sim = HelloIdSim::start(HelloIdSimConfig::default())
+            .await
+            .unwrap();
+        for i in 0..users {
+            sim.state
+                .seed_user(json!({ "userName": format!("u{i:02}@x"), "isEnabled": true }))
+                .unwrap();
+        }
+        let http = HttpClient::new(
+            "helloid".into(),
+            &HttpConfig {
+                timeout: Duration::from_secs(5),
+                ca_file: None,
+                requests: 10_000,
+                per: Duration::from_secs(1),
+                concurrency: 2,
+                retry: RetryPolicy::default(),
+                auth: Auth::Basic {
+                    username: "helloid-key".into(),
+                    password: Secret::new("helloid-secret"),
+                },
+            },
+        )
+        .unwrap();
+        let client = HelloIdClient::new(http, &sim.api_url(), Duration::from_secs(5));
+        (sim, client)
+    }
+
+    fn guid(v: &Value) -> Option<String> {
+        wire::str_field(v, wire::USER_GUID).map(str::to_owned)
+    }
+
+    #[tokio::test]
+    async fn a_list_longer_than_the_item_cap_fails_by_naming_the_cap() {
+        let (_sim, mut client) = sim_with_users(30).await;
+        // 10 items at take 5: 3 pages at most, where 30 users need 7.
+        client.max_list_items = 10;
+        let err = client.list("/users", guid, 5).await.unwrap_err();
+        let ConnectorError::IncompleteRead { detail, .. } = &err else {
+            panic!("{err:?}");
+        };
+        assert!(
+            detail.contains("3 full pages of 5") && detail.contains("10 items"),
+            "{detail}"
+        );
+        assert_eq!(
+            client.http().counters().snapshot().get,
+            3,
+            "stopped at the cap"
+        );
+        // Exactly at the cap: 6 full pages and the empty one after them.
+        client.max_list_items = 30;
+        assert_eq!(client.list("/users", guid, 5).await.unwrap().len(), 30);
+    }
+
+    #[tokio::test]
+    async fn a_list_that_outlasts_its_time_fails_by_naming_the_limit() {
+        let (_sim, mut client) = sim_with_users(12).await;
+        client.max_list_time = Duration::ZERO;
+        let err = client.list("/users", guid, 5).await.unwrap_err();
+        let ConnectorError::IncompleteRead { detail, .. } = &err else {
+            panic!("{err:?}");
+        };
+        assert!(detail.contains("over the 0 s a list may take"), "{detail}");
+        assert_eq!(client.http().counters().snapshot().get, 1);
+        // One page needs no time check.
+        assert_eq!(client.list("/users", guid, 20).await.unwrap().len(), 12);
     }
 }

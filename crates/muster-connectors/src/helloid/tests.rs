@@ -215,6 +215,27 @@ fn a_user_becomes_an_account_without_nulls() {
     assert!(user::to_account(&json!({"isEnabled": true})).is_err());
 }
 
+#[test]
+fn a_user_flagged_is_deleted_counts_as_deleted() {
+    for flag in [json!(true), json!("TRUE"), json!("true")] {
+        assert!(user::is_deleted(
+            &json!({ "userGUID": "g", "isDeleted": flag })
+        ));
+    }
+    assert!(user::is_deleted(
+        &json!({ "userGUID": "g", "IsDeleted": true })
+    ));
+    for live in [
+        json!({ "userGUID": "g" }),
+        json!({ "userGUID": "g", "isDeleted": false }),
+        json!({ "userGUID": "g", "isDeleted": null }),
+        json!({ "userGUID": "g", "isDeleted": "maybe" }),
+        json!("not a user"),
+    ] {
+        assert!(!user::is_deleted(&live), "{live}");
+    }
+}
+
 fn attrs(pairs: &[(&str, Value)]) -> Attributes {
     pairs
         .iter()

@@ -81,6 +81,19 @@ pub fn user_name(user: &Value) -> Option<&str> {
     str_field(user, USER_NAME)
 }
 
+/// The flag of a soft-deleted user, as the `?isDeleted=true` query names it.
+pub const IS_DELETED: &str = "isDeleted";
+
+/// Whether a user as read says it is soft-deleted: `isDeleted` true (a JSON boolean or the
+/// string, any case). Absent, `null` or anything else is a live user, as `GET /users` shows
+/// them.
+pub fn is_deleted(user: &Value) -> bool {
+    user.as_object()
+        .and_then(|o| field(o, IS_DELETED))
+        .and_then(parse_bool)
+        .unwrap_or(false)
+}
+
 /// Where one change key lands in a user body.
 enum Key<'a> {
     /// A top-level field, by its canonical name.

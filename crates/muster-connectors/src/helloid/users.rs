@@ -52,6 +52,12 @@ impl Inner {
     /// finds a user by GUID or name, names ignoring case); the answer must carry that name,
     /// so a GUID-shaped name never matches another user's GUID. Any other attribute is
     /// compared, ignoring case for strings, over a full read of `/users`.
+    ///
+    /// A soft-deleted user is not found: whether `GET /users/{name}` can answer with one is
+    /// not documented (helloid.md §4.4), and a create that collides with a deleted user's
+    /// name must never be linked to that deleted account (§6: deleted users are never
+    /// correlated). It is recognised by `isDeleted: true` in the answer, or by its GUID
+    /// among the soft-deleted users of the last full read.
     #[instrument(skip_all, fields(target = %self.target, attribute))]
     pub(super) async fn lookup(
         &self,
@@ -65,11 +71,17 @@ impl Inner {
                     let found = Value::Object(found);
                     let same = user::user_name(&found)
                         .is_some_and(|n| n.to_lowercase() == value.to_lowercase());
-                    Ok(if same {
-                        vec![self.to_account(&found)?]
-                    } else {
-                        Vec::new()
-                    })
+                    if !same {
+                        return Ok(Vec::new());
+                    }
+                    if let Some(why) = self.soft_deleted(&found) {
+                        debug!(
+                            user = wire::str_field(&found, USER_GUID).unwrap_or("?"),
+                            why, "The user found by name is soft-deleted; counted as not found."
+                        );
+                        return Ok(Vec::new());
+                    }
+                    Ok(vec![self.to_account(&found)?])
                 }
                 Found::Gone => Ok(Vec::new()),
             };
@@ -90,6 +102,20 @@ impl Inner {
                     })
             })
             .collect())
+    }
+
+    /// Why `user` counts as soft-deleted, or `None` for a live user: `isDeleted` true in the
+    /// answer itself, or a GUID the last full read listed under `?isDeleted=true`.
+    fn soft_deleted(&self, user: &Value) -> Option<&'static str> {
+        if user::is_deleted(user) {
+            return Some("isDeleted is true");
+        }
+        let guid = wire::str_field(user, USER_GUID)?;
+        lock(&self.deleted_names)
+            .values()
+            .flatten()
+            .any(|r| r.as_str().eq_ignore_ascii_case(guid))
+            .then_some("listed as deleted by the last read")
     }
 
     /// `GET /users/{key}`; gone on 404 or `User not found`.

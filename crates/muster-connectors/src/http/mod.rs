@@ -48,12 +48,27 @@ pub struct HttpConfig {
     pub auth: Auth,
 }
 
-/// Credentials sent with every request. `Debug` never shows a secret.
-#[derive(Debug, Clone)]
+/// Credentials sent with every request. `Debug` never shows a secret, nor the Basic user
+/// name: for HelloID that is the API key, half of the credential.
+#[derive(Clone)]
 pub enum Auth {
     None,
     Bearer(Secret),
     Basic { username: String, password: Secret },
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::None => f.write_str("None"),
+            Self::Bearer(token) => f.debug_tuple("Bearer").field(token).finish(),
+            Self::Basic { password, .. } => f
+                .debug_struct("Basic")
+                .field("username", &format_args!("<redacted>"))
+                .field("password", password)
+                .finish(),
+        }
+    }
 }
 
 impl Auth {
@@ -619,6 +634,24 @@ mod tests {
         assert!(!shown.contains("2718281828"), "{shown}");
         // Nor base64 of `muster:pw-…`.
         assert!(!shown.contains("bXVzdGVyOnB3"), "{shown}");
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_basic_user_name() {
+        // For HelloID the user name is the API key.
+        let auth = Auth::Basic {
+            username: "key-1618033988".into(),
+            password: Secret::new("pw-2718281828"),
+        };
+        let client = HttpClient::new("t".into(), &config(auth.clone())).unwrap();
+        let shown = format!("{auth:?} {:?} {client:?}", config(auth.clone()));
+        assert!(!shown.contains("1618033988"), "{shown}");
+        assert!(!shown.contains("2718281828"), "{shown}");
+        assert!(
+            shown.contains("Basic"),
+            "the variant is still named: {shown}"
+        );
+        assert_eq!(format!("{:?}", Auth::None), "None");
     }
 
     #[test]

@@ -3,8 +3,12 @@
 //! the token and builds the client.
 //!
 //! `school_year_from`, `class_field` and `school_field` are read by the engine, which builds
-//! the class permission from them; the connector only carries them. `previous_class = "delete"`
-//! (zermelo.md §6) is not offered: no public client ends a placement, so old ones are kept.
+//! the class permission from them; the connector only carries them.
+//!
+//! `school_match` and `previous_class` appear in zermelo.md §6's own config block, so they are
+//! accepted, but each with the one mode implemented: `exact` and `keep`, also the defaults.
+//! Their other modes (`contains`, `delete`) are refused by [`ZermeloConfig::validate`] with
+//! the reason, rather than as unknown keys or silently ignored.
 
 use crate::http::retry::RetryPolicy;
 use crate::secret_ref::SecretRef;
@@ -22,7 +26,9 @@ pub use crate::scim::config::Backoff;
 /// base_url = "https://lyceum.zportal.nl"
 /// token = { env = "ZERMELO_TOKEN" }
 /// school_year_from = "contract_start"
+/// school_match = "exact"
 /// participation_weight = 1.0
+/// previous_class = "keep"
 /// read_placements = false
 /// ```
 #[derive(Debug, Clone, Deserialize)]
@@ -50,11 +56,23 @@ pub struct ZermeloConfig {
     /// Default: `PrimaryContract.Organization`.
     #[serde(default = "default_school_field")]
     pub school_field: String,
+    /// How `schoolInSchoolYearName` is matched against `"{school} {YYYY-YYYY}"`. Only
+    /// `"exact"` (ignoring case, trimmed) is offered: `"contains"` (zermelo.md §6) is not
+    /// offered yet, because a substring match picks `Stedelijk Lyceum` for `Lyceum`. Any other
+    /// value fails [`Self::validate`]. Default: `"exact"`.
+    #[serde(default = "default_school_match")]
+    pub school_match: String,
     /// `participationWeight` of every class placement Muster makes: the share of the
     /// student's grade tied to that class. A number ≥ 0, never sent as `null` (the public
     /// connector's mapping sends `null`). Default: `1.0`.
     #[serde(default = "default_participation_weight")]
     pub participation_weight: f64,
+    /// What happens to the previous placement when a student changes class within a school
+    /// year. Only `"keep"` is offered: placements are never removed. `"delete"` (zermelo.md
+    /// §6) is not offered, because no public client removes placements, so whether Zermelo
+    /// allows it is unknown. Any other value fails [`Self::validate`]. Default: `"keep"`.
+    #[serde(default = "default_previous_class")]
+    pub previous_class: String,
     /// Read each student's current placements with `GET studentsindepartments?student=…`
     /// (one request per student). Only for a tenant known to answer it: no public client
     /// reads placements. Off: the engine counts the placements Muster made, from its store.
@@ -121,11 +139,23 @@ impl Default for RateLimit {
 /// The API path Muster appends to `base_url`.
 pub const API_PATH: &str = "/api/v3";
 
+/// The one `school_match` mode implemented.
+pub const SCHOOL_MATCH_EXACT: &str = "exact";
+
+/// The one `previous_class` mode implemented.
+pub const PREVIOUS_CLASS_KEEP: &str = "keep";
+
 fn default_class_field() -> String {
     "PrimaryContract.Department".to_owned()
 }
 fn default_school_field() -> String {
     "PrimaryContract.Organization".to_owned()
+}
+fn default_school_match() -> String {
+    SCHOOL_MATCH_EXACT.to_owned()
+}
+fn default_previous_class() -> String {
+    PREVIOUS_CLASS_KEEP.to_owned()
 }
 fn default_participation_weight() -> f64 {
     1.0
@@ -155,7 +185,9 @@ impl ZermeloConfig {
             school_year_from: SchoolYearFrom::default(),
             class_field: default_class_field(),
             school_field: default_school_field(),
+            school_match: default_school_match(),
             participation_weight: default_participation_weight(),
+            previous_class: default_previous_class(),
             read_placements: false,
             rate_limit: RateLimit::default(),
             concurrency: default_concurrency(),
@@ -179,6 +211,8 @@ impl ZermeloConfig {
                 problems.push(format!("{key}: must name a person field"));
             }
         }
+        check_school_match(&self.school_match, &mut problems);
+        check_previous_class(&self.previous_class, &mut problems);
         let w = self.participation_weight;
         if !w.is_finite() || w < 0.0 {
             problems.push(format!(
@@ -227,6 +261,42 @@ impl ZermeloConfig {
                 .saturating_mul(self.max_attempts.max(1))
                 .max(Duration::from_secs(600)),
         }
+    }
+}
+
+/// `school_match`: only `exact`. The reason is given with the refusal, so an administrator
+/// copying the spec's `"contains"` learns why it is not there yet.
+fn check_school_match(value: &str, problems: &mut Vec<String>) {
+    const WHY: &str = "exact matching avoids picking `Stedelijk Lyceum` for `Lyceum`";
+    match value {
+        SCHOOL_MATCH_EXACT => {}
+        "contains" => problems.push(format!(
+            "school_match: `contains` is not offered yet: {WHY}; use \"{SCHOOL_MATCH_EXACT}\" \
+             (the default)"
+        )),
+        other => problems.push(format!(
+            "school_match: `{other}` is not a mode; the only one offered is \
+             \"{SCHOOL_MATCH_EXACT}\" (`contains` is not offered yet: {WHY})"
+        )),
+    }
+}
+
+/// `previous_class`: only `keep`. The reason is given with the refusal, as for
+/// [`check_school_match`].
+fn check_previous_class(value: &str, problems: &mut Vec<String>) {
+    const WHY: &str = "no public client removes placements, so whether Zermelo allows it is \
+                       unknown";
+    match value {
+        PREVIOUS_CLASS_KEEP => {}
+        "delete" => problems.push(format!(
+            "previous_class: `delete` is not offered: {WHY}; use \"{PREVIOUS_CLASS_KEEP}\" \
+             (the default: previous placements stay)"
+        )),
+        other => problems.push(format!(
+            "previous_class: `{other}` is not a mode; the only one offered is \
+             \"{PREVIOUS_CLASS_KEEP}\": placements are never removed (`delete` is not \
+             offered: {WHY})"
+        )),
     }
 }
 

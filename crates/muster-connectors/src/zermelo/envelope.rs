@@ -3,6 +3,7 @@
 //! with `data` always an array, even for one entity, and `message` (plus `details` and
 //! `eventId`) the text of an error. Pure functions, so they are tested without a server.
 
+use super::wire::kind_of;
 use serde_json::Value;
 
 /// How much of an error text is quoted.
@@ -107,17 +108,6 @@ pub fn error_text(status: u16, body: &[u8]) -> String {
         format!("HTTP {status} with an empty body")
     } else {
         shorten(raw)
-    }
-}
-
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 

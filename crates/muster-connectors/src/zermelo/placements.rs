@@ -4,11 +4,23 @@
 //!
 //! **Duplicates.** A placement POST is not idempotent: sent twice, it places the student twice.
 //! It is never repeated blindly (the HTTP layer hands an unknown outcome back as
-//! [`ConnectorError::Uncertain`]). With `read_placements`, the student's placements are read
-//! again before answering, so a placement that did land is reported done. Without it Muster
-//! cannot see placements, the Grant stays uncertain, and the engine's retry may place the
-//! student a second time in the same class; that is the price of a tenant whose placements
-//! cannot be read, and the run report shows the uncertain Grant.
+//! [`ConnectorError::Uncertain`]), and an uncertain one is settled by a read before it is
+//! answered:
+//!
+//! - with `read_placements`, the student's placements (`GET studentsindepartments?student=`)
+//!   are read again; a placement in the class means it landed;
+//! - without it, the student record (`GET students/{code}?fields=studentInDepartments`, the
+//!   read a create already relies on, so no tenant switch is needed) is read *before* the
+//!   POST to note the placement ids the student holds, and again after an unknown outcome;
+//!   an id that was not there before (and, when the entry names its class, in this class)
+//!   means it landed. The extra GET per Grant is the price of not placing a student twice
+//!   in the same class on the next run.
+//!
+//! A placement found is [`Outcome::Done`]; none keeps the Grant uncertain, with what the read
+//! showed in its detail, and the engine may send it again. Only when a read itself fails (or
+//! the record lists placements in a shape Muster cannot read) does it stay uncertain without
+//! that knowledge, and an engine retry may then place the student twice; the run report shows
+//! the uncertain Grant.
 
 use super::client::Failure;
 use super::connector::Inner;
@@ -16,6 +28,7 @@ use super::wire;
 use crate::http::Method;
 use muster_core::connector::{ConnectorError, Outcome};
 use muster_core::{AccountRef, GroupRef};
+use std::collections::BTreeMap;
 use tracing::{debug, instrument};
 
 /// What a 404 on a placement names.
@@ -57,6 +70,19 @@ impl Inner {
         })?;
         let body = wire::placement_body(class, account.as_str(), self.participation_weight)
             .map_err(|e| self.config_error(e))?;
+        // Without `read_placements`, what the student holds before the POST is what an
+        // unknown outcome is compared with. A failed read only costs that comparison.
+        let before = if self.read_placements {
+            None
+        } else {
+            match self.student_placements(account).await {
+                Ok(held) => Some(held),
+                Err(e) => {
+                    debug!(error = %e, "Could not note the student's placements before placing.");
+                    None
+                }
+            }
+        };
         match self
             .client
             .call(Method::POST, "/studentsindepartments", Some(&body))
@@ -80,6 +106,10 @@ impl Inner {
             Err(Failure::Error(e @ ConnectorError::Uncertain { .. })) if self.read_placements => {
                 self.settle_uncertain(account, group, e).await
             }
+            Err(Failure::Error(e @ ConnectorError::Uncertain { .. })) => match before {
+                Some(before) => self.settle_by_student(account, class, &before, e).await,
+                None => Err(e),
+            },
             Err(f) => Err(f.into_error(&self.target)),
         }
     }
@@ -132,6 +162,75 @@ impl Inner {
                 uncertain,
                 &format!("reading the student's placements again failed: {e}"),
             )),
+        }
+    }
+
+    /// The placements `account`'s student record lists:
+    /// `GET students/{code}?fields=studentInDepartments`. `Err` says why they are not known
+    /// (the request failed, the student is not found, or the list cannot be read).
+    async fn student_placements(
+        &self,
+        account: &AccountRef,
+    ) -> Result<BTreeMap<String, Option<String>>, String> {
+        let path = format!(
+            "/students/{}?{}",
+            wire::escape(account.as_str()),
+            wire::fields_query(&[wire::STUDENT_IN_DEPARTMENTS])
+        );
+        let rows = match self.client.call(Method::GET, &path, None).await {
+            Ok(reply) => reply.into_rows(),
+            Err(f) => return Err(f.into_error(&self.target).to_string()),
+        };
+        let student = rows
+            .first()
+            .ok_or("GET /students/{code} answered without a student record")?;
+        wire::student_placements(student).map_err(|e| format!("GET /students/{{code}}: {e}"))
+    }
+
+    /// After a placement POST with an unknown outcome, without `read_placements`: the student
+    /// record, read again, shows whether a placement appeared that `before` (read just before
+    /// the POST) did not hold. One in another class (the entry names it) is someone else's.
+    /// Nothing new, or a failed read, stays [`ConnectorError::Uncertain`], with that in its
+    /// detail.
+    async fn settle_by_student(
+        &self,
+        account: &AccountRef,
+        class: u64,
+        before: &BTreeMap<String, Option<String>>,
+        uncertain: ConnectorError,
+    ) -> Result<Outcome, ConnectorError> {
+        let after = match self.student_placements(account).await {
+            Ok(after) => after,
+            Err(e) => {
+                return Err(with_detail(
+                    uncertain,
+                    &format!("reading the student record again failed: {e}"),
+                ))
+            }
+        };
+        let class = class.to_string();
+        let new = after.iter().find(|(id, in_class)| {
+            !before.contains_key(*id) && in_class.as_ref().map_or(true, |c| *c == class)
+        });
+        match new {
+            Some((id, _)) => {
+                debug!(
+                    placement = %id,
+                    "The uncertain placement landed: the student record holds a placement id it \
+                     did not hold before the POST."
+                );
+                Ok(Outcome::Done)
+            }
+            None => {
+                debug!(
+                    "The uncertain placement is not in the student record; it may be sent again."
+                );
+                Err(with_detail(
+                    uncertain,
+                    "the student record, read again, lists no placement that was not there \
+                     before the POST",
+                ))
+            }
         }
     }
 }

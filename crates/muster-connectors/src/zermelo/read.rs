@@ -1,6 +1,10 @@
 //! Reading Zermelo (zermelo.md §6, "Observed read"): users from one unfiltered list, classes
 //! from one `departmentsofbranches`, and, with `read_placements`, each student's placements;
 //! and the look-up by `code` that re-correlates a create whose outcome is unknown.
+//!
+//! Nothing here pages: each list is one request (zermelo.md §1), so no read loops on the
+//! server's say-so. The loops that remain are bounded: one per student for placements, and
+//! the client's retries (attempts, throttle budget, [`crate::http::GARBLED_ATTEMPTS`]).
 
 use super::client::{Failure, Reply};
 use super::connector::Inner;

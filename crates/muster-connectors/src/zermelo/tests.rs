@@ -39,6 +39,55 @@ fn the_spec_user_reads_with_code_as_reference_and_archived_as_disabled() {
 }
 
 #[test]
+fn errors_about_a_malformed_user_name_the_member_not_the_persons_data() {
+    let personal = ["Daan", "Berg", "118204@leerling.example", "van der"];
+    let base = json!({ "firstName": "Daan", "prefix": "van der", "lastName": "Berg",
+        "email": "118204@leerling.example" });
+    let with = |key: &str, value: Value| {
+        let mut user = base.clone();
+        user[key] = value;
+        user
+    };
+    let student_with = |key: &str, value: Value| {
+        let mut user = with("code", json!("118204"));
+        user[key] = value;
+        user
+    };
+    let cases = [
+        (base.clone(), "without a `code`"),
+        (with("code", json!("")), "`code` is an empty string"),
+        (with("code", json!(["118204"])), "`code` is an array"),
+        (
+            student_with("archived", json!({ "by": "Daan Berg" })),
+            "user 118204: `archived` is an object",
+        ),
+        (
+            student_with("isStudent", json!("Daan")),
+            "user 118204: `isStudent` is a string",
+        ),
+        (json!(["Daan", "Berg"]), "a user that is an array"),
+    ];
+    for (user, expected) in cases {
+        let err = wire::to_account(&user).unwrap_err();
+        assert!(err.contains(expected), "{err} lacks {expected}");
+        for p in personal {
+            assert!(!err.contains(p), "{err} quotes {p}");
+        }
+    }
+    // Values a mapping produced are not quoted either.
+    for (key, value) in [
+        ("email", json!({ "address": "118204@leerling.example" })),
+        ("isStudent", json!("Daan")),
+    ] {
+        let err = wire::put_body("1", &attrs(&[(key, value)]), None).unwrap_err();
+        assert!(err.contains(key), "{err}");
+        assert!(!err.contains("Daan") && !err.contains("118204@"), "{err}");
+    }
+    let err = wire::create_body(&attrs(&[("code", json!({ "name": "Daan" }))])).unwrap_err();
+    assert!(err.contains("an object") && !err.contains("Daan"), "{err}");
+}
+
+#[test]
 fn classes_become_groups_named_code_slash_school_year() {
     let g = wire::to_group(&json!({ "id": 501, "code": " h3a ",
         "schoolInSchoolYearName": "Lyceum (Noord)+ 2024-2025 " }))
@@ -66,6 +115,36 @@ fn placements_of_other_students_are_dropped() {
         wire::placement_class(&numeric, "118204").as_deref(),
         Some("502")
     );
+}
+
+#[test]
+fn a_student_records_placements_read_as_ids_or_objects() {
+    let numbers = json!({ "studentInDepartments": [40001, "40002"] });
+    let held = wire::student_placements(&numbers).unwrap();
+    assert_eq!(
+        held.into_iter().collect::<Vec<_>>(),
+        [("40001".to_owned(), None), ("40002".to_owned(), None)]
+    );
+    let objects = json!({ "studentInDepartments": [
+        { "id": 40001, "departmentOfBranch": 501 },
+        { "id": "40002", "departmentOfBranch": { "id": "502" } },
+        { "id": 40003 },
+    ] });
+    let held = wire::student_placements(&objects).unwrap();
+    assert_eq!(held["40001"].as_deref(), Some("501"));
+    assert_eq!(held["40002"].as_deref(), Some("502"));
+    assert_eq!(held["40003"], None);
+    let none = json!({ "studentInDepartments": null });
+    assert!(wire::student_placements(&none).unwrap().is_empty());
+    // What cannot be read is not trusted: it could be the placement looked for.
+    for bad in [
+        json!({ "userCode": "118204" }),
+        json!({ "studentInDepartments": "40001" }),
+        json!({ "studentInDepartments": [40001, { "departmentOfBranch": 501 }] }),
+        json!({ "studentInDepartments": [true] }),
+    ] {
+        assert!(wire::student_placements(&bad).is_err(), "{bad}");
+    }
 }
 
 #[test]
@@ -184,18 +263,68 @@ fn defaults_are_the_documented_ones() {
 }
 
 #[test]
-fn unknown_keys_and_delete_of_previous_classes_are_refused() {
+fn unknown_keys_and_unknown_school_years_are_refused() {
     let base = "base_url = \"https://a.zportal.nl\"\ntoken = { env = \"T\" }\n";
     for extra in [
-        "previous_class = \"delete\"\n",
-        "school_match = \"contains\"\n",
         "school_year_from = \"today\"\n",
+        "schoolMatch = \"exact\"\n",
     ] {
         assert!(
             toml::from_str::<ZermeloConfig>(&format!("{base}{extra}")).is_err(),
             "{extra}"
         );
     }
+}
+
+#[test]
+fn the_specs_school_match_and_previous_class_are_accepted_with_their_one_mode() {
+    let base = "base_url = \"https://a.zportal.nl\"\ntoken = { env = \"T\" }\n";
+    let defaults = config(base);
+    assert_eq!(defaults.school_match, "exact");
+    assert_eq!(defaults.previous_class, "keep");
+    let built = ZermeloConfig::new("https://a.zportal.nl", SecretRef::Env("T".into()));
+    assert_eq!(
+        (built.school_match.as_str(), built.previous_class.as_str()),
+        ("exact", "keep")
+    );
+    // The block of zermelo.md §6, with the modes Muster implements.
+    let spec = config(&format!(
+        "{base}school_year_from = \"contract_start\"\nschool_match = \"exact\"\n\
+         participation_weight = 1.00\nprevious_class = \"keep\"\nread_placements = false\n"
+    ));
+    assert_eq!(spec.validate(), Vec::<String>::new());
+}
+
+#[test]
+fn other_school_match_and_previous_class_modes_are_refused_with_the_reason() {
+    let base = "base_url = \"https://a.zportal.nl\"\ntoken = { env = \"T\" }\n";
+    let problems = |extra: &str| config(&format!("{base}{extra}")).validate().join("\n");
+    let contains = problems("school_match = \"contains\"\n");
+    assert!(
+        contains.contains("school_match")
+            && contains.contains("`contains` is not offered yet")
+            && contains.contains("Stedelijk Lyceum"),
+        "{contains}"
+    );
+    let fuzzy = problems("school_match = \"fuzzy\"\n");
+    assert!(
+        fuzzy.contains("`fuzzy`") && fuzzy.contains("\"exact\""),
+        "{fuzzy}"
+    );
+    let delete = problems("previous_class = \"delete\"\n");
+    assert!(
+        delete.contains("previous_class")
+            && delete.contains("`delete` is not offered")
+            && delete.contains("no public client removes placements"),
+        "{delete}"
+    );
+    let other = problems("previous_class = \"end\"\n");
+    assert!(
+        other.contains("`end`") && other.contains("\"keep\"") && other.contains("never removed"),
+        "{other}"
+    );
+    // Modes are written as documented: no case folding, as for `school_year_from`.
+    assert!(!problems("school_match = \"Exact\"\n").is_empty());
 }
 
 #[test]

@@ -6,7 +6,7 @@ use muster_core::connector::{Attributes, ObservedAccount, ObservedGroup};
 use muster_core::{AccountRef, GroupRef};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::{json, Map, Number, Value};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The account reference and correlation key: the student number.
 pub const CODE: &str = "code";
@@ -76,20 +76,43 @@ pub fn id_text(value: &Value) -> Option<String> {
     }
 }
 
+/// What kind of JSON value this is, for messages that must not quote the value: a user's
+/// members are personal data (names, e-mail), and error texts reach logs and the audit.
+pub fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(s) if s.trim().is_empty() => "an empty string",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// A user as Muster sees it: reference `code`, enabled unless `archived`, and the attributes
 /// Muster manages (`isStudent` as a real boolean).
+///
+/// Errors name the member and the kind of value, never the user's JSON: it holds names and
+/// e-mail addresses. The `code` (the account reference) is named once it is known.
 pub fn to_account(user: &Value) -> Result<ObservedAccount, String> {
     let obj = user
         .as_object()
-        .ok_or_else(|| format!("a user that is not an object: {user}"))?;
+        .ok_or_else(|| format!("a user that is {}, not an object", kind_of(user)))?;
     let code = match obj.get(CODE) {
         Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
-        _ => return Err(format!("a user without a `code`: {user}")),
+        None => return Err("a user without a `code`".to_owned()),
+        Some(other) => return Err(format!("a user whose `code` is {}", kind_of(other))),
     };
     let archived = match obj.get(ARCHIVED) {
         None | Some(Value::Null) => false,
-        Some(v) => boolean(v).ok_or_else(|| format!("user {code}: `archived` is {v}"))?,
+        Some(v) => boolean(v).ok_or_else(|| {
+            format!(
+                "user {code}: `archived` is {}, not true or false",
+                kind_of(v)
+            )
+        })?,
     };
     let mut attributes = Attributes::new();
     attributes.insert(CODE.to_owned(), Value::String(code.clone()));
@@ -99,7 +122,12 @@ pub fn to_account(user: &Value) -> Result<ObservedAccount, String> {
         }
     }
     if let Some(v) = obj.get(IS_STUDENT).filter(|v| !v.is_null()) {
-        let b = boolean(v).ok_or_else(|| format!("user {code}: `isStudent` is {v}"))?;
+        let b = boolean(v).ok_or_else(|| {
+            format!(
+                "user {code}: `isStudent` is {}, not true or false",
+                kind_of(v)
+            )
+        })?;
         attributes.insert(IS_STUDENT.to_owned(), Value::Bool(b));
     }
     Ok(ObservedAccount {
@@ -151,6 +179,54 @@ pub fn placement_class(placement: &Value, student: &str) -> Option<String> {
     placement.get("departmentOfBranch").and_then(id_text)
 }
 
+/// The member of a Student that lists its placements (zermelo.md §3).
+pub const STUDENT_IN_DEPARTMENTS: &str = "studentInDepartments";
+
+/// The placements a student record lists in `studentInDepartments`: placement id → class id
+/// (`departmentOfBranch`) when the entry tells it. Entries are ids (numbers or digit strings)
+/// or objects with an `id`, since the shape is not documented. `null` is no placements.
+///
+/// Anything else is an `Err`: an entry that cannot be read could be the very placement being
+/// looked for, so a partial list must not be trusted.
+pub fn student_placements(student: &Value) -> Result<BTreeMap<String, Option<String>>, String> {
+    let entries = match student.get(STUDENT_IN_DEPARTMENTS) {
+        None => {
+            return Err(format!(
+                "the student record has no `{STUDENT_IN_DEPARTMENTS}`"
+            ))
+        }
+        Some(Value::Null) => return Ok(BTreeMap::new()),
+        Some(Value::Array(entries)) => entries,
+        Some(other) => {
+            return Err(format!(
+                "`{STUDENT_IN_DEPARTMENTS}` is {}, not an array",
+                kind_of(other)
+            ))
+        }
+    };
+    let mut held = BTreeMap::new();
+    for (index, entry) in entries.iter().enumerate() {
+        let (id, class) = match entry {
+            Value::Object(obj) => {
+                let class = obj.get("departmentOfBranch").and_then(|c| match c {
+                    Value::Object(o) => o.get("id").and_then(id_text),
+                    other => id_text(other),
+                });
+                (obj.get("id").and_then(id_text), class)
+            }
+            other => (id_text(other), None),
+        };
+        let id = id.ok_or_else(|| {
+            format!(
+                "`{STUDENT_IN_DEPARTMENTS}` entry {index} is {} without a placement id",
+                kind_of(entry)
+            )
+        })?;
+        held.insert(id, class);
+    }
+    Ok(held)
+}
+
 /// A class id as the number the API expects; `None` when the reference is no id.
 pub fn class_id(group: &GroupRef) -> Option<u64> {
     let s = group.as_str().trim();
@@ -186,15 +262,16 @@ pub fn user_fields(code: &str, changes: &Attributes) -> Result<Map<String, Value
                 }
             }
             IS_STUDENT => {
-                let b = boolean(value)
-                    .ok_or_else(|| format!("`isStudent` must be true or false, not {value}"))?;
+                let b = boolean(value).ok_or_else(|| {
+                    format!("`isStudent` must be true or false, not {}", kind_of(value))
+                })?;
                 body.insert(IS_STUDENT.to_owned(), Value::Bool(b));
             }
             k if TEXT.contains(&k) => match value {
                 Value::Null | Value::String(_) => {
                     body.insert(k.to_owned(), value.clone());
                 }
-                other => return Err(format!("`{k}` must be text, not {other}")),
+                other => return Err(format!("`{k}` must be text, not {}", kind_of(other))),
             },
             other => {
                 return Err(format!(
@@ -224,7 +301,9 @@ pub fn put_body(code: &str, changes: &Attributes, archived: Option<bool>) -> Res
 pub fn create_body(attributes: &Attributes) -> Result<(String, Value), String> {
     let code = match attributes.get(CODE) {
         Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
-        Some(other) if !other.is_null() => return Err(format!("`code` must be text: {other}")),
+        Some(other) if !other.is_null() => {
+            return Err(format!("`code` must be text, not {}", kind_of(other)))
+        }
         _ => return Err("`code` is required to create a Zermelo user".to_owned()),
     };
     let set: Attributes = attributes

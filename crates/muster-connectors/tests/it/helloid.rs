@@ -1,10 +1,13 @@
 //! The HelloID connector against `muster-sim`'s HelloID simulator: the full read (every page,
-//! both page shapes, soft-deleted users apart) and look-ups. User writes are in
+//! both page shapes, soft-deleted users apart) and look-ups, which never find a soft-deleted
+//! user. User writes are in
 //! `helloid_users`, memberships and products in `helloid_groups`, faults in `helloid_faults`;
 //! the harness here is shared with them.
 
+use super::tamper::{self, Verdict};
+use hyper::Method;
 use muster_connectors::{HelloIdConfig, HelloIdConnector};
-use muster_core::connector::{Connector, ConnectorError, Observed, ObservedAccount};
+use muster_core::connector::{Connector, ConnectorError, Observed, ObservedAccount, Operation};
 use muster_core::TargetName;
 use muster_sim::helloid::ListShape;
 use muster_sim::{HelloIdSim, HelloIdSimConfig, HelloIdSwitches, RunningHelloIdSim};
@@ -247,6 +250,90 @@ async fn lookup_by_user_name_is_one_get_and_ignores_case() {
     // Another attribute: a full read, filtered.
     let by_mail = h.conn.lookup("contactEmail", "OTHER@x").await.unwrap();
     assert_eq!(names(&by_mail), ["other@x"]);
+}
+
+/// A connector to `h`'s simulator through a man in the middle that answers the look-up of
+/// `name`, which the simulator does not find, with the soft-deleted user of that name, as a
+/// HelloID whose `GET /users/{userName}` also finds deleted users would; with `isDeleted: true`
+/// when `flagged`.
+async fn finding_deleted_users(h: &Harness, name: &str, flagged: bool) -> HelloIdConnector {
+    let state = h.sim.state.clone();
+    let wanted = format!("/api/v1/users/{name}");
+    let hook: tamper::Hook = Arc::new(
+        move |method: &Method, path: &str, after: Option<(u16, &str)>| {
+            if *method != Method::GET || !path.eq_ignore_ascii_case(&wanted) {
+                return Verdict::Pass;
+            }
+            let Some((404, _)) = after else {
+                return Verdict::Pass;
+            };
+            let deleted = state.deleted_users();
+            let Some(user) = deleted.iter().find(|u| {
+                u["userName"]
+                    .as_str()
+                    .is_some_and(|n| wanted.to_lowercase().ends_with(&n.to_lowercase()))
+            }) else {
+                return Verdict::Pass;
+            };
+            let mut user = user.clone();
+            if flagged {
+                user["isDeleted"] = json!(true);
+            }
+            Verdict::Answer(200, user.to_string())
+        },
+    );
+    let base = tamper::serve(HelloIdSim::app(h.sim.state.clone()), hook).await;
+    let cfg = helloid_config(&format!("{base}/api/v1"), SECRET, h._dir.path(), "");
+    HelloIdConnector::connect(TargetName::new("helloid"), &cfg).unwrap()
+}
+
+#[tokio::test]
+async fn a_look_up_by_name_never_finds_a_soft_deleted_user() {
+    // Names are kept taken after a delete, so a create with the old name collides.
+    let h = harness(|s| s.deleted_name_reserved = true, "").await;
+    let old = h.seed("gone.visser");
+    h.sim.state.delete_user(&old).unwrap();
+
+    // Known from the last read: the GUID is among the deleted users.
+    let conn = finding_deleted_users(&h, "gone.visser", false).await;
+    let seen = conn.read_all().await.unwrap();
+    assert_eq!(seen.deleted.len(), 1);
+    assert!(conn
+        .lookup("userName", "Gone.Visser")
+        .await
+        .unwrap()
+        .is_empty());
+    // The create that collides with it is a conflict naming the deleted user; the look-up the
+    // engine then makes finds nothing to link it to.
+    let create = Operation::Create {
+        attributes: [("userName".to_owned(), json!("gone.visser"))]
+            .into_iter()
+            .collect(),
+        enabled: true,
+    };
+    let err = conn.execute(&create).await.unwrap_err();
+    assert!(
+        matches!(&err, ConnectorError::Conflict { detail, .. } if detail.contains(&old)),
+        "{err:?}"
+    );
+    assert!(conn
+        .lookup("userName", "gone.visser")
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Flagged in the answer: not found even before any read.
+    let flagged = finding_deleted_users(&h, "gone.visser", true).await;
+    assert!(flagged
+        .lookup("userName", "gone.visser")
+        .await
+        .unwrap()
+        .is_empty());
+    // A live user is still found through the same look-up.
+    let live = h.seed("live.visser");
+    let found = flagged.lookup("userName", "live.visser").await.unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].reference.as_str(), live);
 }
 
 #[tokio::test]

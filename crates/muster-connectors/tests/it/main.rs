@@ -11,6 +11,8 @@
 //! - `helloid`, `helloid_users`, `helloid_groups`, `helloid_faults`: the HelloID connector
 //!   against `muster-sim`'s HelloID simulator: paged reads in both shapes, user writes,
 //!   memberships, department groups, products, and the fault switches;
+//! - `tamper`: a man in the middle for a simulator's router, to lose or change the answer of
+//!   one chosen request;
 //! - `tls`: the SCIM connector over HTTPS to a server whose certificate a private CA (made in
 //!   the test) signed: trusted through `ca_file`, refused without it.
 
@@ -23,6 +25,7 @@ mod helloid_groups;
 mod helloid_users;
 mod scim2_server;
 mod scim_sim;
+mod tamper;
 mod tls;
 mod zermelo_archive;
 mod zermelo_classes;

@@ -1,13 +1,21 @@
 //! The Zermelo connector's classes and placements against the simulator: the full read
 //! (classes as groups named `<code> / <schoolInSchoolYearName>`, school names with regex
 //! characters kept as they are), placements with the configured weight, a placement in an
-//! unknown class or of an unknown student, and `read_placements` on and off.
+//! unknown class or of an unknown student, and `read_placements` on and off; and a placement
+//! whose answer is lost, settled by the student's placements or, without `read_placements`,
+//! by the student record read before and after the POST.
 
-use super::zermelo_users::{count, exec, harness, seed_student, Harness};
+use super::tamper::{self, Verdict};
+use super::zermelo_users::{count, exec, harness, seed_student, zermelo_config, Harness, TOKEN};
+use hyper::Method;
+use muster_connectors::ZermeloConnector;
 use muster_core::connector::{Connector, ConnectorError, Observed, Operation, Outcome};
-use muster_core::{AccountRef, GroupRef};
+use muster_core::{AccountRef, GroupRef, TargetName};
+use muster_sim::ZermeloSim;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 fn grant(account: &AccountRef, group: &GroupRef) -> Operation {
@@ -313,7 +321,8 @@ async fn an_uncertain_placement_that_did_not_land_stays_uncertain() {
 }
 
 #[tokio::test]
-async fn without_read_placements_an_uncertain_placement_stays_uncertain() {
+async fn without_read_placements_or_a_readable_student_an_uncertain_placement_stays_uncertain() {
+    // Every answer fails after applying, the student record reads too.
     let h = harness(|s| s.error_5xx_after_apply_ratio = 1.0, "").await;
     let account = seed_student(&h, "118204");
     let h3a = class(&h, "Lyceum", "2024-2025", "h3a");
@@ -324,4 +333,222 @@ async fn without_read_placements_an_uncertain_placement_stays_uncertain() {
     let placed: Vec<Value> = h.sim.state.placements_of("118204");
     assert_eq!(placed.len(), 1);
     assert_eq!(count(&h, "POST /studentsindepartments"), 1);
+    // The record could not be read before the POST, so it is not read after it either.
+    assert_eq!(
+        count(&h, "GET /students/{code}"),
+        3,
+        "max_attempts of one read"
+    );
+}
+
+// ----- without read_placements: the student record settles an unknown outcome ------------------
+
+const PLACEMENT_POST: &str = "/api/v3/studentsindepartments";
+const STUDENT_READ: &str = "/api/v3/students/";
+
+/// A connector to `h`'s simulator through `hook` (see [`tamper`]), without `read_placements`.
+async fn tampered(h: &Harness, hook: tamper::Hook) -> ZermeloConnector {
+    let base = tamper::serve(ZermeloSim::app(h.sim.state.clone()), hook).await;
+    let cfg = zermelo_config(&base, TOKEN, h.dir.path(), "");
+    ZermeloConnector::connect(TargetName::new("zermelo"), &cfg).unwrap()
+}
+
+/// Whether this exchange is the placement POST, after the simulator applied it.
+fn placement_applied(method: &Method, path: &str, after: Option<(u16, &str)>) -> bool {
+    *method == Method::POST && path.starts_with(PLACEMENT_POST) && after.is_some()
+}
+
+#[tokio::test]
+async fn without_read_placements_a_lost_answer_is_settled_by_the_student_record() {
+    let h = harness(|_| {}, "").await;
+    let account = seed_student(&h, "118204");
+    let h3a = class(&h, "Lyceum", "2024-2025", "h3a");
+    // Placed in the class once already, outside Muster (last year's run, another client): the
+    // ids held before the POST are what counts, not the class.
+    let h3b = class(&h, "Lyceum", "2024-2025", "h3b");
+    h.sim
+        .state
+        .seed_placement("118204", h3b.as_str().parse().unwrap(), None)
+        .unwrap();
+    let conn = tampered(
+        &h,
+        Arc::new(|method: &Method, path: &str, after: Option<(u16, &str)>| {
+            if placement_applied(method, path, after) {
+                Verdict::Drop
+            } else {
+                Verdict::Pass
+            }
+        }),
+    )
+    .await;
+    let out = conn.execute(&grant(&account, &h3a)).await;
+    assert_eq!(out.unwrap(), Outcome::Done);
+    assert_eq!(h.sim.state.placements_of("118204").len(), 2, "placed once");
+    assert_eq!(
+        count(&h, "POST /studentsindepartments"),
+        1,
+        "never re-posted"
+    );
+    // Once before the POST, once after it.
+    assert_eq!(count(&h, "GET /students/{code}"), 2);
+    assert_eq!(count(&h, "GET /studentsindepartments"), 0);
+}
+
+#[tokio::test]
+async fn without_read_placements_a_placement_that_did_not_land_stays_uncertain() {
+    let h = harness(|_| {}, "").await;
+    let account = seed_student(&h, "118204");
+    let h3a = class(&h, "Lyceum", "2024-2025", "h3a");
+    // The connection closes before the simulator sees the POST.
+    let conn = tampered(
+        &h,
+        Arc::new(|method: &Method, path: &str, _: Option<(u16, &str)>| {
+            if *method == Method::POST && path.starts_with(PLACEMENT_POST) {
+                Verdict::Drop
+            } else {
+                Verdict::Pass
+            }
+        }),
+    )
+    .await;
+    let err = conn.execute(&grant(&account, &h3a)).await.unwrap_err();
+    assert!(matches!(err, ConnectorError::Uncertain { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .contains("lists no placement that was not there before the POST"),
+        "{err}"
+    );
+    assert!(h.sim.state.placements().is_empty());
+    assert_eq!(count(&h, "GET /students/{code}"), 2);
+}
+
+#[tokio::test]
+async fn placements_listed_as_objects_with_an_id_are_read_as_well() {
+    let h = harness(|_| {}, "").await;
+    let account = seed_student(&h, "118204");
+    let h3a = class(&h, "Lyceum", "2024-2025", "h3a");
+    let h3b = class(&h, "Lyceum", "2024-2025", "h3b");
+    h.sim
+        .state
+        .seed_placement("118204", h3b.as_str().parse().unwrap(), None)
+        .unwrap();
+    // The student record answers `studentInDepartments` as objects, ids as strings.
+    let conn = tampered(
+        &h,
+        Arc::new(|method: &Method, path: &str, after: Option<(u16, &str)>| {
+            if placement_applied(method, path, after) {
+                return Verdict::Drop;
+            }
+            match after {
+                Some((200, body)) if path.starts_with(STUDENT_READ) => {
+                    let mut v: Value = serde_json::from_str(body).unwrap();
+                    let student = &mut v["response"]["data"][0];
+                    let ids = student["studentInDepartments"].as_array().unwrap().clone();
+                    student["studentInDepartments"] = ids
+                        .iter()
+                        .map(|id| json!({ "id": id.to_string() }))
+                        .collect();
+                    Verdict::Answer(200, v.to_string())
+                }
+                _ => Verdict::Pass,
+            }
+        }),
+    )
+    .await;
+    assert_eq!(
+        conn.execute(&grant(&account, &h3a)).await.unwrap(),
+        Outcome::Done
+    );
+    assert_eq!(h.sim.state.placements_of("118204").len(), 2);
+}
+
+#[tokio::test]
+async fn a_new_placement_in_another_class_is_not_taken_for_the_lost_one() {
+    let h = harness(|_| {}, "").await;
+    let account = seed_student(&h, "118204");
+    let h3a = class(&h, "Lyceum", "2024-2025", "h3a");
+    let h3b: u64 = class(&h, "Lyceum", "2024-2025", "h3b")
+        .as_str()
+        .parse()
+        .unwrap();
+    let state = h.sim.state.clone();
+    // Muster's POST never arrives; meanwhile another client places the student in h3b. The
+    // record lists placements as objects that name their class.
+    let conn = tampered(
+        &h,
+        Arc::new(move |method: &Method, path: &str, after: Option<(u16, &str)>| {
+            if *method == Method::POST && path.starts_with(PLACEMENT_POST) {
+                state.seed_placement("118204", h3b, None).unwrap();
+                return Verdict::Drop;
+            }
+            match after {
+                Some((200, body)) if path.starts_with(STUDENT_READ) => {
+                    let mut v: Value = serde_json::from_str(body).unwrap();
+                    v["response"]["data"][0]["studentInDepartments"] = state
+                        .placements_of("118204")
+                        .iter()
+                        .map(|p| json!({ "id": p["id"], "departmentOfBranch": p["departmentOfBranch"] }))
+                        .collect();
+                    Verdict::Answer(200, v.to_string())
+                }
+                _ => Verdict::Pass,
+            }
+        }),
+    )
+    .await;
+    let err = conn.execute(&grant(&account, &h3a)).await.unwrap_err();
+    assert!(matches!(err, ConnectorError::Uncertain { .. }), "{err:?}");
+    assert!(err.to_string().contains("lists no placement"), "{err}");
+    let placed = h.sim.state.placements_of("118204");
+    assert_eq!(placed.len(), 1);
+    assert_eq!(placed[0]["departmentOfBranch"], json!(h3b));
+}
+
+#[tokio::test]
+async fn a_failed_read_of_the_student_record_leaves_the_placement_uncertain() {
+    for fail_before in [true, false] {
+        let h = harness(|_| {}, "").await;
+        let account = seed_student(&h, "118204");
+        let h3a = class(&h, "Lyceum", "2024-2025", "h3a");
+        let posted = Arc::new(AtomicBool::new(false));
+        let reads_after = Arc::new(AtomicUsize::new(0));
+        let (p, r) = (posted.clone(), reads_after.clone());
+        let conn = tampered(
+            &h,
+            Arc::new(move |method: &Method, path: &str, after: Option<(u16, &str)>| {
+                if placement_applied(method, path, after) {
+                    p.store(true, Ordering::SeqCst);
+                    return Verdict::Drop;
+                }
+                let is_read = path.starts_with(STUDENT_READ) && after.is_none();
+                let now_posted = p.load(Ordering::SeqCst);
+                if is_read && now_posted {
+                    r.fetch_add(1, Ordering::SeqCst);
+                }
+                if is_read && now_posted != fail_before {
+                    let body = json!({ "response": { "status": 500, "message": "Internal Server Error",
+                        "details": "", "eventId": 1, "data": [] } });
+                    Verdict::Answer(500, body.to_string())
+                } else {
+                    Verdict::Pass
+                }
+            }),
+        )
+        .await;
+        let err = conn.execute(&grant(&account, &h3a)).await.unwrap_err();
+        assert!(matches!(err, ConnectorError::Uncertain { .. }), "{err:?}");
+        // It landed, but nothing could show it.
+        assert_eq!(h.sim.state.placements_of("118204").len(), 1);
+        assert_eq!(count(&h, "POST /studentsindepartments"), 1);
+        if fail_before {
+            // No list to compare with: the record is not read again.
+            assert_eq!(reads_after.load(Ordering::SeqCst), 0);
+        } else {
+            assert!(
+                err.to_string()
+                    .contains("reading the student record again failed"),
+                "{err}"
+            );
+        }
+    }
 }
