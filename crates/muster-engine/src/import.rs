@@ -5,6 +5,7 @@
 use crate::error::EngineError;
 use crate::run::Engine;
 use chrono::NaiveDate;
+use muster_core::connector::ReadScope;
 use muster_core::model::{AccountRef, ExternalId, GroupRef, TargetName};
 use muster_store::{Link, LinkState};
 use serde::Serialize;
@@ -76,8 +77,20 @@ impl Engine {
             .connector(&t.name)
             .ok_or_else(|| EngineError::Usage(format!("target {target} is not connected")))?;
         let (_, persons, _) = self.read_source(today).await?;
+        let links = self.store.links(&t.name).await?;
+        // Every group's members (an import shows all), and the persons' accounts one by one
+        // where a tenant refuses to list them.
+        let scope = ReadScope {
+            groups: None,
+            linked: links.iter().map(|l| l.account.clone()).collect(),
+            correlation_values: persons
+                .iter()
+                .filter_map(|p| t.policy.correlation.person.get(p, None))
+                .map(|v| v.into_owned())
+                .collect(),
+        };
         let mut observed = connector
-            .read_all()
+            .read_scoped(&scope)
             .await
             .map_err(|e| EngineError::target(target, e))?;
         crate::remembered::fold(
@@ -86,7 +99,6 @@ impl Engine {
             connector.capabilities(),
             chrono::Utc::now(),
         );
-        let links = self.store.links(&t.name).await?;
         let corr = &t.policy.correlation;
         let key = |v: &str| {
             if corr.case_insensitive {

@@ -18,7 +18,7 @@ use crate::http::{Auth, HttpClient, HttpConfig, RequestCounters, RequestCounts};
 use async_trait::async_trait;
 use muster_core::connector::{
     Capabilities, Connector, ConnectorError, DeleteMeaning, MembershipMode, Observed,
-    ObservedAccount, Operation, Outcome,
+    ObservedAccount, Operation, Outcome, ReadScope,
 };
 use muster_core::{AccountRef, GroupRef, TargetName};
 use std::sync::{Arc, Mutex};
@@ -211,7 +211,12 @@ impl Connector for ZermeloConnector {
 
     #[instrument(skip_all, fields(target = %self.inner.target))]
     async fn read_all(&self) -> Result<Observed, ConnectorError> {
-        Inner::read_all(&self.inner).await
+        Inner::read_all(&self.inner, None).await
+    }
+
+    #[instrument(skip_all, fields(target = %self.inner.target))]
+    async fn read_scoped(&self, scope: &ReadScope) -> Result<Observed, ConnectorError> {
+        Inner::read_all(&self.inner, Some(scope)).await
     }
 
     #[instrument(skip_all, fields(target = %self.inner.target, attribute))]

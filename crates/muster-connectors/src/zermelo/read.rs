@@ -1,4 +1,5 @@
-//! Reading Zermelo (zermelo.md §6, "Observed read"): users from one unfiltered list, classes
+//! Reading Zermelo (zermelo.md §6, "Observed read"): users from one unfiltered list (or one by
+//! one where the tenant refuses it), classes
 //! from one `departmentsofbranches`, and, with `read_placements`, each student's placements;
 //! and the look-up by `code` that re-correlates a create whose outcome is unknown.
 //!
@@ -10,7 +11,7 @@ use super::client::{Failure, Reply};
 use super::connector::Inner;
 use super::wire::{self, DEPARTMENT_FIELDS, USER_FIELDS};
 use crate::http::Method;
-use muster_core::connector::{ConnectorError, Observed, ObservedAccount, ObservedGroup};
+use muster_core::connector::{ConnectorError, Observed, ObservedAccount, ObservedGroup, ReadScope};
 use muster_core::AccountRef;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -18,12 +19,35 @@ use std::sync::Arc;
 use tokio::task::JoinSet;
 use tracing::{debug, info, warn};
 
+/// The answer to the user list.
+enum Listed {
+    All(Vec<ObservedAccount>),
+    /// 403, with the tenant's text.
+    Refused(String),
+}
+
 impl Inner {
     /// Every user, every class, and (with `read_placements`) every student's placements.
     /// Complete or failed: a list shorter than its `totalRows`, or a refused list, fails the
     /// read.
-    pub(super) async fn read_all(self: &Arc<Self>) -> Result<Observed, ConnectorError> {
-        let accounts = self.read_users().await?;
+    ///
+    /// With a `scope` (a plan), a tenant that refuses the user list (403) is read one user at a
+    /// time instead: every linked account and every person's code (zermelo.md §6), and the run
+    /// report says so. Without one (an import asks for everything) the refusal fails the read.
+    pub(super) async fn read_all(
+        self: &Arc<Self>,
+        scope: Option<&ReadScope>,
+    ) -> Result<Observed, ConnectorError> {
+        let accounts = match (self.list_users().await?, scope) {
+            (Listed::All(accounts), _) => accounts,
+            (Listed::Refused(_), Some(scope)) => self.read_users_one_by_one(scope).await?,
+            (Listed::Refused(detail), None) => {
+                return Err(self.incomplete(format!(
+                    "GET /users was refused (403: {detail}); this tenant does not list users, \
+                     and without persons to look for they cannot be read one by one"
+                )))
+            }
+        };
         let mut groups = self.read_classes().await?;
         if self.read_placements {
             let students: Vec<AccountRef> = accounts
@@ -46,9 +70,64 @@ impl Inner {
         })
     }
 
-    /// `GET users?fields=…`. A 403 is the tenant refusing the list, not a bad token (no public
-    /// client lists users), so it fails the read by name rather than stopping the target.
+    /// Every user, failing when the tenant refuses the list.
     async fn read_users(&self) -> Result<Vec<ObservedAccount>, ConnectorError> {
+        match self.list_users().await? {
+            Listed::All(accounts) => Ok(accounts),
+            Listed::Refused(detail) => Err(self.incomplete(format!(
+                "GET /users was refused (403: {detail}); this tenant does not list users"
+            ))),
+        }
+    }
+
+    /// The users of `scope` (linked accounts and the persons' codes), one `GET users/{code}`
+    /// each, `concurrency` at a time; a 404 is a person without a user. Bounded by the scope.
+    async fn read_users_one_by_one(
+        self: &Arc<Self>,
+        scope: &ReadScope,
+    ) -> Result<Vec<ObservedAccount>, ConnectorError> {
+        let codes: BTreeSet<String> = scope
+            .linked
+            .iter()
+            .map(|a| a.as_str().trim().to_owned())
+            .chain(scope.correlation_values.iter().map(|v| v.trim().to_owned()))
+            .filter(|c| !c.is_empty())
+            .collect();
+        let width = self.capabilities.max_concurrency.max(1);
+        let mut pending = codes.iter().cloned();
+        let mut running = JoinSet::new();
+        let mut accounts = Vec::new();
+        loop {
+            while running.len() < width {
+                let Some(code) = pending.next() else { break };
+                let me = Arc::clone(self);
+                running.spawn(async move { me.fetch_user(&code).await });
+            }
+            let Some(joined) = running.join_next().await else {
+                break;
+            };
+            let found = joined.map_err(|e| self.incomplete(format!("a user read stopped: {e}")))?;
+            accounts.extend(found?);
+        }
+        accounts.sort_by(|a, b| a.reference.cmp(&b.reference));
+        warn!(
+            asked = codes.len(),
+            found = accounts.len(),
+            "The user list was refused; read users one by one."
+        );
+        self.warn(format!(
+            "{}: GET /users was refused (403), so {} users were read one by one ({} found); \
+             users of persons not in the source are not seen",
+            self.target,
+            codes.len(),
+            accounts.len()
+        ));
+        Ok(accounts)
+    }
+
+    /// `GET users?fields=…`. A 403 is the tenant refusing the list, not a bad token (no public
+    /// client lists users), so it is a refusal to work around, not a reason to stop the target.
+    async fn list_users(&self) -> Result<Listed, ConnectorError> {
         let path = format!("/users?{}", wire::fields_query(&USER_FIELDS));
         let rows = match self.client.call(Method::GET, &path, None).await {
             Ok(reply) => self.complete_rows("/users", reply)?,
@@ -56,12 +135,7 @@ impl Inner {
                 status: 403,
                 detail,
                 ..
-            })) => {
-                return Err(self.incomplete(format!(
-                    "GET /users was refused (403: {detail}); this tenant does not list users, \
-                     and reading each person's user instead is not supported"
-                )))
-            }
+            })) => return Ok(Listed::Refused(detail)),
             Err(f) => return Err(f.into_error(&self.target)),
         };
         let mut seen = HashSet::new();
@@ -73,7 +147,7 @@ impl Inner {
                 accounts.push(account);
             }
         }
-        Ok(accounts)
+        Ok(Listed::All(accounts))
     }
 
     /// `GET departmentsofbranches`, once: every class of every school and year.

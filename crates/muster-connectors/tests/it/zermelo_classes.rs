@@ -117,6 +117,43 @@ async fn a_refused_user_list_fails_the_read_by_name() {
 }
 
 #[tokio::test]
+async fn a_plan_reads_the_users_one_by_one_where_the_list_is_refused() {
+    let h = harness(|s| s.list_users = false, "").await;
+    seed_student(&h, "118204");
+    seed_student(&h, "118205");
+    seed_student(&h, "999999");
+    let scope = muster_core::connector::ReadScope {
+        linked: vec![AccountRef::new("118204")],
+        // 118204 again (linked and in the source), 118205, and a person without a user.
+        correlation_values: vec!["118204".into(), "118205".into(), "118206".into()],
+        ..Default::default()
+    };
+    let observed = h.conn.read_scoped(&scope).await.unwrap();
+    let codes: Vec<&str> = observed
+        .accounts
+        .iter()
+        .map(|a| a.reference.as_str())
+        .collect();
+    assert_eq!(
+        codes,
+        ["118204", "118205"],
+        "999999 is not in the scope, so not seen"
+    );
+    assert_eq!(
+        count(&h, "GET /users/{code}"),
+        3,
+        "one read per code, each once"
+    );
+    let warnings = h.conn.warnings();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("refused (403)") && w.contains("one by one")),
+        "{warnings:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_grant_places_the_student_with_the_configured_weight() {
     let h = harness(|_| {}, "participation_weight = 0.75").await;
     let account = seed_student(&h, "118204");

@@ -720,7 +720,11 @@ impl<'a> Differ<'a> {
             let have = account.attributes.get(field);
             let ci = (self.input.correlation.case_insensitive
                 && *field == self.input.correlation.account_field)
-                || self.input.capabilities.case_insensitive_fields.contains(field);
+                || self
+                    .input
+                    .capabilities
+                    .case_insensitive_fields
+                    .contains(field);
             if !same(have, Some(want), ci) {
                 out.push(self.change(field, have.cloned(), Some(want.clone())));
             }

@@ -489,3 +489,45 @@ async fn an_existing_student_is_only_correlated_and_a_rename_writes_only_what_ch
         .plan
         .is_empty());
 }
+
+#[tokio::test]
+async fn a_tenant_that_refuses_the_user_list_is_read_one_user_at_a_time() {
+    let school = School::start("contract_start").await;
+    school.sim.state.update_switches(|s| s.list_users = false);
+    school.students(&[
+        (
+            "700001",
+            "Ilse",
+            "",
+            "Kramer",
+            "h3a",
+            "Lyceum",
+            "2024-09-01",
+        ),
+        ("700002", "Ruben", "", "Vos", "h3b", "Lyceum", "2024-09-01"),
+    ]);
+    let engine = school.engine().await;
+    let report = engine.apply(day("2024-10-01"), None).await.unwrap();
+    assert_eq!(report.summary.status(), RunStatus::Changes);
+    assert!(
+        report.summary.targets[0]
+            .warnings
+            .iter()
+            .any(|w| w.contains("read one by one")),
+        "the run report says so: {:?}",
+        report.summary.targets[0].warnings
+    );
+    assert_eq!(school.sim.state.users().len(), 2);
+    assert!(engine
+        .preview(day("2024-10-02"))
+        .await
+        .unwrap()
+        .plan
+        .is_empty());
+    let import = engine
+        .import("zermelo", day("2024-10-02"), false)
+        .await
+        .unwrap();
+    assert_eq!(import.linked.len(), 2);
+    assert_eq!(import.permissions.len(), 2, "the placements Muster made");
+}
