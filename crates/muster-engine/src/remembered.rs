@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use muster_core::connector::{Capabilities, Observed};
+use muster_core::plan::Pending;
 use muster_core::{AccountRef, GroupRef};
 use muster_store::{GrantMade, GrantState};
 use std::collections::HashMap;
@@ -13,7 +14,7 @@ use std::collections::HashMap;
 pub struct Remembered {
     /// Requests still waiting and younger than the target's time-to-live, with when they were
     /// made: the plan does not request them again.
-    pub pending: HashMap<(AccountRef, GroupRef), String>,
+    pub pending: HashMap<(AccountRef, GroupRef), Pending>,
     /// Requests the target now shows as memberships: done, to be forgotten.
     pub fulfilled: Vec<GrantMade>,
 }
@@ -48,12 +49,14 @@ pub fn fold(
                     continue;
                 }
                 let ttl = capabilities.pending_ttl_days.map(i64::from).unwrap_or(0);
-                if now.signed_duration_since(grant.made_at).num_days() < ttl {
-                    out.pending.insert(
-                        (grant.account.clone(), grant.group.clone()),
-                        format!("on {}", grant.made_at.format("%Y-%m-%d")),
-                    );
-                }
+                let since = format!("on {}", grant.made_at.format("%Y-%m-%d"));
+                let pending = if now.signed_duration_since(grant.made_at).num_days() < ttl {
+                    Pending::Waiting { since }
+                } else {
+                    Pending::Expired { since }
+                };
+                out.pending
+                    .insert((grant.account.clone(), grant.group.clone()), pending);
             }
         }
     }
@@ -131,8 +134,15 @@ mod tests {
             &caps,
             Utc::now(),
         );
-        let pending: Vec<&str> = r.pending.keys().map(|(a, _)| a.as_str()).collect();
-        assert_eq!(pending, ["young"]);
+        let waiting: Vec<&str> = r
+            .pending
+            .iter()
+            .filter(|(_, p)| matches!(p, Pending::Waiting { .. }))
+            .map(|((a, _), _)| a.as_str())
+            .collect();
+        assert_eq!(waiting, ["young"]);
+        let old = &r.pending[&(AccountRef::new("old"), GroupRef::new("g1"))];
+        assert!(matches!(old, Pending::Expired { .. }), "{old:?}");
         assert_eq!(r.fulfilled.len(), 1);
         assert_eq!(r.fulfilled[0].account.as_str(), "done");
     }

@@ -62,7 +62,16 @@ pub struct DiffInput<'a> {
     pub departed: &'a [Evaluation],
     /// Grants the target took as requests that are still waiting (HelloID products awaiting
     /// approval) and not yet expired, with when they were requested: not requested again.
-    pub pending: &'a HashMap<(AccountRef, GroupRef), String>,
+    pub pending: &'a HashMap<(AccountRef, GroupRef), Pending>,
+}
+
+/// A grant the target took as a request that has not shown up as a membership yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pending {
+    /// Younger than the target's waiting time: not requested again.
+    Waiting { since: String },
+    /// Older: requested again, and the reason says so.
+    Expired { since: String },
 }
 
 /// Where a person's account in this target will be once the plan has run: for resolving
@@ -644,11 +653,27 @@ impl<'a> Differ<'a> {
             _ => None,
         };
         if let (Some(account), Some(group)) = (&account, &group) {
-            if let Some(when) = self.input.pending.get(&(account.clone(), group.clone())) {
-                self.plan.warnings.push(format!(
-                    "{person}: `{name}` was requested {when} and is awaiting approval; not requested again yet"
-                ));
-                return;
+            match self.input.pending.get(&(account.clone(), group.clone())) {
+                Some(Pending::Waiting { since }) => {
+                    self.plan.warnings.push(format!(
+                        "{person}: `{name}` was requested {since} and is awaiting approval; not requested again yet"
+                    ));
+                    return;
+                }
+                Some(Pending::Expired { since }) => {
+                    let again = format!(
+                        "granted by a business rule; requested {since} and still not granted after the waiting time, so requested again{note}"
+                    );
+                    return self.push_grant(
+                        person,
+                        Some(account.clone()),
+                        name,
+                        Some(group.clone()),
+                        after,
+                        again,
+                    );
+                }
+                None => {}
             }
         }
         let reason = match found.len() {
@@ -661,6 +686,18 @@ impl<'a> Differ<'a> {
                 "granted by a business rule, but {n} groups in the target are named `{name}`; nobody is granted it until one remains"
             ),
         };
+        self.push_grant(person, account, name, group, after, reason);
+    }
+
+    fn push_grant(
+        &mut self,
+        person: &ExternalId,
+        account: Option<AccountRef>,
+        name: &str,
+        group: Option<GroupRef>,
+        after: Vec<ActionId>,
+        reason: String,
+    ) {
         self.push(Action {
             kind: ActionKind::Grant,
             account,

@@ -3,7 +3,7 @@
 
 mod diff;
 
-pub use diff::{diff, DiffInput, LinkState, StoredLink};
+pub use diff::{diff, DiffInput, LinkState, Pending, StoredLink};
 
 use crate::model::{AccountRef, ExternalId, GroupRef, TargetName};
 use chrono::NaiveDate;

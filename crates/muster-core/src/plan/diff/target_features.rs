@@ -100,7 +100,7 @@ struct Case {
     links: Vec<StoredLink>,
     capabilities: Capabilities,
     permissions: Vec<&'static str>,
-    pending: HashMap<(AccountRef, GroupRef), String>,
+    pending: HashMap<(AccountRef, GroupRef), Pending>,
     access: bool,
     /// Map `contactEmail` too.
     contact: bool,
@@ -327,7 +327,9 @@ fn groups_missing_ambiguous_or_awaiting_approval() {
     case.capabilities.created_group_prefix = String::new();
     case.pending.insert(
         (AccountRef::new("g-1"), GroupRef::new("product:7")),
-        "on 2026-05-30".into(),
+        Pending::Waiting {
+            since: "on 2026-05-30".into(),
+        },
     );
     let plan = case.plan();
     assert_eq!(plan.actions.len(), 2);
@@ -336,6 +338,20 @@ fn groups_missing_ambiguous_or_awaiting_approval() {
         .warnings
         .iter()
         .any(|w| w.contains("awaiting approval") && w.contains("2026-05-30")));
+
+    case.pending.insert(
+        (AccountRef::new("g-1"), GroupRef::new("product:7")),
+        Pending::Expired {
+            since: "on 2026-05-01".into(),
+        },
+    );
+    let plan = case.plan();
+    let again = plan
+        .actions
+        .iter()
+        .find(|a| a.permission.as_ref().unwrap().name == "Product - Laptop")
+        .expect("an expired request is requested again");
+    assert!(again.reason.contains("requested again"), "{}", again.reason);
 }
 
 #[test]
