@@ -4,6 +4,7 @@
 //! ```text
 //! muster-bench plan-memory --persons 100000        # plan time + peak RSS, 3 targets
 //! muster-bench requests --persons 10000            # HTTP requests per applied change vs naive
+//!                                                  # (SCIM, Zivver; HelloID without naive)
 //! muster-bench zivver-budget --persons 200         # share of Zivver's 50/10 s budget used, 429s
 //! muster-bench creates --persons 2000 [--scim2-server BIN]   # unthrottled creates per second
 //! ```
@@ -19,6 +20,7 @@ use muster_core::report::RunSummary;
 use muster_engine::{Config, Engine};
 use muster_sim::scim::{RunningScimSim, ScimSim, ScimSimConfig};
 use muster_sim::zivver::{RunningZivverSim, ZivverSim, ZivverSimConfig, ZivverSwitches};
+use muster_sim::{HelloIdSim, HelloIdSimConfig, RunningHelloIdSim};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
@@ -36,8 +38,8 @@ enum Cmd {
         #[arg(long, default_value_t = 100_000)]
         persons: usize,
     },
-    /// HTTP requests per applied change (initial load, then a 2 % day) against both simulators,
-    /// beside a per-person "read, then write" client on the same simulators.
+    /// HTTP requests per applied change (initial load, then a 2 % day) against the SCIM, Zivver
+    /// and HelloID simulators, beside a per-person "read, then write" client on the first two.
     Requests {
         #[arg(long, default_value_t = 10_000)]
         persons: usize,
@@ -127,7 +129,19 @@ async fn engine(dir: &Path, config: &str, overrides: Vec<(String, String)>) -> R
     Ok(Engine::open(config).await?)
 }
 
-/// Requests the simulator answered, split into list pages and the rest.
+/// A HelloID simulator with the bench's credentials, a product, and a group outside Muster's
+/// department groups (never read in detail). Department groups are created by Muster.
+async fn helloid_sim() -> Result<RunningHelloIdSim> {
+    Ok(HelloIdSim::start(HelloIdSimConfig {
+        credentials: vec![("bench".into(), "bench".into())],
+        groups: vec!["Medewerkers".into()],
+        products: vec!["Laptop".into()],
+        ..HelloIdSimConfig::default()
+    })
+    .await?)
+}
+
+/// Requests the SCIM or Zivver simulator answered, split into list pages and the rest.
 fn split(counters: &BTreeMap<String, u64>) -> (u64, u64) {
     let mut pages = 0;
     let mut other = 0;
@@ -139,6 +153,30 @@ fn split(counters: &BTreeMap<String, u64>) -> (u64, u64) {
         }
     }
     (pages, other)
+}
+
+/// HelloID's reads before planning: the user lists (active and deleted), the group, product
+/// and assignment lists, 1,000 per page, and a group's details (its members), read only for
+/// groups in Muster's scope. A `GET /users/{id}` is not among them: it is the fresh read
+/// before a full-object PUT.
+const HELLOID_READS: [&str; 5] = [
+    "GET /users",
+    "GET /groups",
+    "GET /groups/{id}",
+    "GET /products",
+    "GET /product-assignment",
+];
+
+/// Requests the HelloID simulator answered, split into the reads before planning ("pages") and
+/// the rest. A department group that is missing is looked for once more (`GET /groups`, one
+/// page while there are fewer than 1,000 groups) just before its `POST /groups`, once per run;
+/// those look-ups are writes' cost, so one `GET /groups` per `POST /groups` counts as "rest".
+fn split_helloid(counters: &BTreeMap<String, u64>) -> (u64, u64) {
+    let count = |key: &str| counters.get(key).copied().unwrap_or(0);
+    let total: u64 = counters.values().sum();
+    let checks = count("POST /groups").min(count("GET /groups"));
+    let pages = HELLOID_READS.iter().map(|k| count(k)).sum::<u64>() - checks;
+    (pages, total - pages)
 }
 
 fn delta(after: &BTreeMap<String, u64>, before: &BTreeMap<String, u64>) -> BTreeMap<String, u64> {
@@ -163,6 +201,7 @@ fn report(
     target: &str,
     summary: &RunSummary,
     requests: &BTreeMap<String, u64>,
+    split: fn(&BTreeMap<String, u64>) -> (u64, u64),
 ) -> Result<()> {
     let done = done_by_kind(summary, target);
     let failed: usize = summary
@@ -192,6 +231,7 @@ fn report(
 
 async fn requests(n: usize) -> Result<()> {
     let s = sims(false).await?;
+    let helloid = helloid_sim().await?;
     let dir = tempfile::tempdir()?;
     org::write_export(dir.path(), n, 0)?;
     let overrides = vec![
@@ -203,16 +243,18 @@ async fn requests(n: usize) -> Result<()> {
             "MUSTER__TARGETS__ZIVVER__CONNECTION__BASE_URL".to_owned(),
             s.zivver.base_url.clone(),
         ),
+        (
+            "MUSTER__TARGETS__HELLOID__CONNECTION__BASE_URL".to_owned(),
+            helloid.api_url(),
+        ),
     ];
-    let engine = engine(
-        dir.path(),
-        &org::config(dir.path(), true, true, 8, 1_000_000),
-        overrides,
-    )
-    .await?;
+    let config =
+        org::config(dir.path(), true, true, 8, 1_000_000) + &org::helloid_config(dir.path(), 8);
+    let engine = engine(dir.path(), &config, overrides).await?;
     for (label, changed_every, today) in [("initial", 0, day(1)), ("day+2%", 50, day(2))] {
         org::write_export(dir.path(), n, changed_every)?;
         let (scim_before, zivver_before) = (s.scim.state.counters(), s.zivver.state.counters());
+        let helloid_before = helloid.state.counters();
         let started = Instant::now();
         let r = engine.apply(today, None).await?;
         let took = started.elapsed().as_secs_f64();
@@ -222,12 +264,21 @@ async fn requests(n: usize) -> Result<()> {
             "scim",
             &r.summary,
             &delta(&s.scim.state.counters(), &scim_before),
+            split,
         )?;
         report(
             label,
             "zivver",
             &r.summary,
             &delta(&s.zivver.state.counters(), &zivver_before),
+            split,
+        )?;
+        report(
+            label,
+            "helloid",
+            &r.summary,
+            &delta(&helloid.state.counters(), &helloid_before),
+            split_helloid,
         )?;
     }
     // The same workload through a per-person "read, then write" client, on fresh simulators.

@@ -16,11 +16,29 @@ pub const DEPARTMENTS: [&str; 8] = [
 ];
 pub const FUNCTIONAL_ACCOUNTS: [&str; 2] = ["Administratie", "Servicedesk"];
 
+/// Persons per team: the first person of every team manages the other members.
+pub const TEAM: usize = 10;
+
+/// The manager (a person's ExternalId) on person `i`'s contract: the first person of its team;
+/// team leaders report to the first person of all, who has none. Changes never make or remove
+/// a manager: the persons changed on the next day are never a team's first (see
+/// [`write_export`]), so the tree stays the same on both days.
+fn manager_of(i: usize) -> Option<usize> {
+    match (i % TEAM, i) {
+        (_, 0) => None,
+        (0, _) => Some(100_000),
+        _ => Some(100_000 + i - i % TEAM),
+    }
+}
+
 /// Writes persons.csv and contracts.csv for `n` persons. `changed_every` > 0 applies the
 /// "next day" changes to every n-th person: a department move, every 3rd of those a leaver.
+/// Every contract names its manager (see [`manager_of`]); only HelloID maps it
+/// (`set_manager`), so the SCIM and Zivver targets are not affected by it.
 pub fn write_export(dir: &Path, n: usize, changed_every: usize) -> anyhow::Result<()> {
     let mut persons = String::from("ExternalId;Name.GivenName;Name.FamilyName;Contact.Business.Email;Accounts.Entra.UserPrincipalName\n");
-    let mut contracts = String::from("PersonId;StartDate;EndDate;Department;Title;Organization\n");
+    let mut contracts =
+        String::from("PersonId;StartDate;EndDate;Department;Title;Organization;Manager\n");
     for i in 0..n {
         let id = 100_000 + i;
         let changed = changed_every > 0 && i % changed_every == 1;
@@ -32,9 +50,10 @@ pub fn write_export(dir: &Path, n: usize, changed_every: usize) -> anyhow::Resul
             i % 97
         )?;
         let end = if leaver { "2026-03-02" } else { "" };
+        let manager = manager_of(i).map(|m| m.to_string()).unwrap_or_default();
         writeln!(
             contracts,
-            "{id};2020-01-01;{end};{};Medewerker;Example BV",
+            "{id};2020-01-01;{end};{};Medewerker;Example BV;{manager}",
             DEPARTMENTS[dept_index % DEPARTMENTS.len()]
         )?;
     }
@@ -136,4 +155,46 @@ permissions = ["Servicedesk"]
         );
     }
     c
+}
+
+/// The `[targets.helloid]` section (appended to [`config`]): accounts with their manager
+/// (`set_manager`), a department group per contract created when missing, names, e-mail and
+/// two `userAttributes`; a rate limit far above what the simulator needs, so the client never
+/// waits on it. The key and the secret are the token file; the URL is set later through the
+/// environment.
+pub fn helloid_config(dir: &Path, concurrency: usize) -> String {
+    let token = dir.join("token");
+    let token = format!("{{ file = {:?} }}", token.display().to_string());
+    format!(
+        r#"
+[targets.helloid]
+kind = "helloid"
+connection = {{ base_url = "http://127.0.0.1:1/api/v1", api_key = {token}, api_secret = {token}, set_manager = true, department_groups = {{ prefix = "department_", create_missing = true }}, rate_limit = {{ requests = 100000, per_seconds = 1 }}, concurrency = {concurrency} }}
+correlation = {{ person = "Contact.Business.Email", account = "userName" }}
+
+[[targets.helloid.mapping]]
+field = "userName"
+path = "Contact.Business.Email"
+
+[[targets.helloid.mapping]]
+field = "contactEmail"
+path = "Contact.Business.Email"
+
+[[targets.helloid.mapping]]
+field = "firstName"
+path = "Name.GivenName"
+
+[[targets.helloid.mapping]]
+field = "lastName"
+path = "Name.FamilyName"
+
+[[targets.helloid.mapping]]
+field = "userAttributes.department"
+path = "PrimaryContract.Department"
+
+[[targets.helloid.mapping]]
+field = "userAttributes.title"
+path = "PrimaryContract.Title"
+"#
+    )
 }
