@@ -252,6 +252,7 @@ mod tests {
                     person: format!("p{}", id.0).into(),
                     account: None,
                     depends_on: vec![],
+                    waits_for: vec![],
                     enabled: None,
                     changes: vec![],
                     permission: None,

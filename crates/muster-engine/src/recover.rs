@@ -225,6 +225,7 @@ mod tests {
             person: person.into(),
             account: (kind != ActionKind::Create).then(|| format!("acc-{person}").into()),
             depends_on: Vec::new(),
+            waits_for: Vec::new(),
             enabled: None,
             changes: Vec::new(),
             permission: permission.map(|p| PermissionTarget {

@@ -105,6 +105,8 @@ struct Differ<'a> {
     deleted_by_correlation: HashMap<String, &'a ObservedAccount>,
     account_of: HashMap<ExternalId, AccountTarget>,
     referrers: Vec<Referrer<'a>>,
+    /// Person → the person whose create theirs waits for (a manager), to keep waits acyclic.
+    create_waits: HashMap<ExternalId, ExternalId>,
     memberships: HashMap<&'a AccountRef, Vec<&'a ObservedGroup>>,
     links: HashMap<&'a ExternalId, &'a StoredLink>,
     /// Accounts linked to a person, with that person.
@@ -181,6 +183,7 @@ impl<'a> Differ<'a> {
             deleted_by_correlation,
             account_of: HashMap::new(),
             referrers: Vec::new(),
+            create_waits: HashMap::new(),
             memberships,
             links,
             claimed,
@@ -439,6 +442,18 @@ impl<'a> Differ<'a> {
                         let before = r.observed.and_then(|o| o.attributes.get(field)).cloned();
                         let change = FieldChange { before, ..change };
                         match r.own.clone() {
+                            // Both new: the create waits for the other's create and carries
+                            // the reference — one request, not a create and an update — unless
+                            // the other's create (through its own manager chain) waits for this
+                            // one, which would never start.
+                            AccountTarget::CreatedBy(own) if !self.waits_on(other, &r.person) => {
+                                self.create_waits.insert(r.person.clone(), other.clone());
+                                if let Some(create) = self.plan.actions.get_mut(own.0 as usize) {
+                                    create.changes.push(change);
+                                    create.waits_for.push(other_create);
+                                }
+                                own
+                            }
                             // The own create first: the executor acts on the account of the
                             // first dependency that made one.
                             AccountTarget::CreatedBy(own) => self.push(Action {
@@ -456,6 +471,22 @@ impl<'a> Differ<'a> {
                 }
             }
         }
+    }
+
+    /// Whether `person`'s create already waits, through a chain of managers' creates, for
+    /// `target`'s. Bounded: each person waits for at most one other.
+    fn waits_on(&self, person: &ExternalId, target: &ExternalId) -> bool {
+        let mut at = person;
+        for _ in 0..=self.create_waits.len() {
+            if at == target {
+                return true;
+            }
+            match self.create_waits.get(at) {
+                Some(next) => at = next,
+                None => return false,
+            }
+        }
+        true
     }
 
     /// Adds a reference change to the person's Update in this plan, or plans one.
@@ -793,6 +824,7 @@ impl<'a> Differ<'a> {
             person: person.clone(),
             account: None,
             depends_on: Vec::new(),
+            waits_for: Vec::new(),
             enabled: None,
             changes: Vec::new(),
             permission: None,

@@ -143,6 +143,10 @@ pub struct Action {
     pub account: Option<AccountRef>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<ActionId>,
+    /// Actions this one waits for without depending on their success: a create waits for its
+    /// manager's create to fill in the manager, and goes ahead without it if that fails.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waits_for: Vec<ActionId>,
     /// Initial state of a created account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,

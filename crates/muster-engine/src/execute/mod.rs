@@ -16,7 +16,7 @@ use muster_core::connector::Connector;
 use muster_core::evaluate::Correlation;
 use muster_core::gate::GatedPlan;
 use muster_core::model::{AccountRef, TargetName};
-use muster_core::plan::{Action, ActionId};
+use muster_core::plan::{Action, ActionId, ActionKind};
 use muster_core::report::{ActionOutcome, AuditEvent, TargetSummary};
 use muster_core::secret::Secret;
 use muster_store::{JournalEntry, JournalState, Store, StoreError};
@@ -107,12 +107,22 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
 
     let index: HashMap<ActionId, usize> =
         actions.iter().enumerate().map(|(i, a)| (a.id, i)).collect();
-    let mut waiting_on: Vec<usize> = actions.iter().map(|a| a.depends_on.len()).collect();
+    let mut waiting_on: Vec<usize> = actions
+        .iter()
+        .map(|a| a.depends_on.len() + a.waits_for.len())
+        .collect();
     let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); actions.len()];
+    // Actions that wait for another to end, whatever its outcome (`Action::waits_for`).
+    let mut waiters: Vec<Vec<usize>> = vec![Vec::new(); actions.len()];
     for (i, a) in actions.iter().enumerate() {
         for d in &a.depends_on {
             if let Some(&j) = index.get(d) {
                 dependents[j].push(i);
+            }
+        }
+        for d in &a.waits_for {
+            if let Some(&j) = index.get(d) {
+                waiters[j].push(i);
             }
         }
     }
@@ -144,6 +154,11 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
             let r = ActionResult::settled(ActionOutcome::Blocked, reason);
             finish(ctx, &mut summary, a, None, &r).await?;
             settled[i] = Some(ActionOutcome::Blocked);
+        }
+    }
+    for i in 0..actions.len() {
+        if settled[i].is_some() {
+            release_waiters(i, &waiters, &mut waiting_on, &settled, &mut ready);
         } else if waiting_on[i] == 0 {
             ready.push_back(i);
         }
@@ -156,6 +171,9 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
     loop {
         while running.len() < concurrency {
             let Some(i) = ready.pop_front() else { break };
+            if settled[i].is_some() {
+                continue;
+            }
             let action = actions[i].clone();
             if let Some(why) = &stopped {
                 let r =
@@ -163,6 +181,7 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
                 finish(ctx, &mut summary, &action, None, &r).await?;
                 settled[i] = Some(ActionOutcome::Skipped);
                 release(i, &r, actions, &dependents, &mut waiting_on, &mut ready);
+                release_waiters(i, &waiters, &mut waiting_on, &settled, &mut ready);
                 continue;
             }
             let account = action.account.clone().or_else(|| {
@@ -233,6 +252,7 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
         }
         finish(ctx, &mut summary, action, result.account.clone(), &result).await?;
         settled[i] = Some(result.outcome);
+        release_waiters(i, &waiters, &mut waiting_on, &settled, &mut ready);
         release(
             i,
             &result,
@@ -260,6 +280,7 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
             );
             finish(ctx, &mut summary, &actions[j], None, &r).await?;
             settled[j] = Some(ActionOutcome::Skipped);
+            release_waiters(j, &waiters, &mut waiting_on, &settled, &mut ready);
             cascade.extend(dependents[j].iter().copied());
         }
     }
@@ -284,26 +305,56 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
 
 /// Counts down the dependents of a done action; those with nothing left to wait for start.
 /// Fills values that are another person's account created earlier in this run (a manager):
-/// the account comes from the dependency that created it. One that did not succeed leaves the
-/// value empty, and the action fails with the reason before anything is sent.
+/// the account comes from the action that created it. One that did not succeed leaves the
+/// value empty: an Update then fails with the reason before anything is sent, a Create goes
+/// ahead without it.
 fn fill_account_references(
     mut action: Action,
     actions: &[Action],
     index: &HashMap<ActionId, usize>,
     created: &HashMap<ActionId, AccountRef>,
 ) -> Action {
+    let waited: Vec<ActionId> = action
+        .depends_on
+        .iter()
+        .chain(&action.waits_for)
+        .copied()
+        .collect();
     for change in action.changes.iter_mut() {
         let Some(other) = &change.account_of else {
             continue;
         };
-        change.after = action
-            .depends_on
+        change.after = waited
             .iter()
             .filter(|d| index.get(d).is_some_and(|&j| actions[j].person == *other))
             .find_map(|d| created.get(d))
             .map(|account| serde_json::Value::String(account.to_string()));
     }
+    // A create whose manager's create failed goes ahead without the reference; the next plan
+    // fills it in once the manager has an account.
+    if action.kind == ActionKind::Create {
+        action
+            .changes
+            .retain(|c| c.account_of.is_none() || c.after.is_some());
+    }
     action
+}
+
+/// Counts down the actions that wait for `i` to end (`Action::waits_for`), whatever its outcome;
+/// those with nothing left to wait for start.
+fn release_waiters(
+    i: usize,
+    waiters: &[Vec<usize>],
+    waiting_on: &mut [usize],
+    settled: &[Option<ActionOutcome>],
+    ready: &mut VecDeque<usize>,
+) {
+    for &j in &waiters[i] {
+        waiting_on[j] = waiting_on[j].saturating_sub(1);
+        if waiting_on[j] == 0 && settled[j].is_none() {
+            ready.push_back(j);
+        }
+    }
 }
 
 fn release(

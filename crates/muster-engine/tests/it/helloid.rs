@@ -499,3 +499,40 @@ async fn a_plan_reads_the_members_only_of_groups_its_rules_can_grant() {
         23
     );
 }
+
+#[tokio::test]
+async fn a_manager_whose_create_fails_does_not_hold_back_the_reports_accounts() {
+    let tenant = Tenant::start(
+        "",
+        HelloIdSwitches {
+            deleted_name_reserved: true,
+            ..HelloIdSwitches::default()
+        },
+    )
+    .await;
+    // The boss's user name is still held by a soft-deleted user: their create is refused.
+    let old = tenant
+        .sim
+        .state
+        .seed_user(serde_json::json!({"userName": BOSS.3, "firstName": "Old", "lastName": "Boss"}))
+        .unwrap();
+    tenant.sim.state.delete_user(&old).unwrap();
+    tenant.employees(&[BOSS, MIDDLE, STAFF]);
+    let engine = tenant.engine().await;
+    let report = engine.apply(day("2026-03-02"), None).await.unwrap();
+    assert_eq!(report.summary.status(), RunStatus::Failures);
+    let creates = &report.summary.targets[0].by_action[&ActionKind::Create];
+    assert_eq!((creates.done, creates.failed), (2, 1), "{creates:?}");
+    let middle = tenant.user(MIDDLE.3);
+    assert!(
+        middle["managedByUserGUID"].is_null(),
+        "created without the manager"
+    );
+    assert_eq!(
+        tenant.user(STAFF.3)["managedByUserGUID"],
+        middle["userGUID"],
+        "a manager created in the same run is named in the create"
+    );
+    // One request per account: no Update was needed for the reference.
+    assert_eq!(tenant.sim.state.request_count("PUT", "/users"), 0);
+}

@@ -154,7 +154,7 @@ fn kinds(plan: &TargetPlan) -> Vec<(ActionKind, &str)> {
 }
 
 #[test]
-fn a_manager_created_in_the_same_run_is_filled_in_after_both_creates() {
+fn a_manager_created_in_the_same_run_is_created_first_and_named_in_the_create() {
     // 2 reports to 1, 3 reports to 2: a chain created in one run.
     let case = Case::new(vec![
         person("1", "boss@x.nl", None),
@@ -168,20 +168,48 @@ fn a_manager_created_in_the_same_run_is_filled_in_after_both_creates() {
             (ActionKind::Create, "1"),
             (ActionKind::Create, "2"),
             (ActionKind::Create, "3"),
-            (ActionKind::Update, "2"),
-            (ActionKind::Update, "3"),
-        ]
+        ],
+        "one request per account, no second pass"
     );
-    let update = &plan.actions[3];
-    // The own create first: the executor acts on the first dependency's account.
-    assert_eq!(update.depends_on, [ActionId(1), ActionId(0)]);
-    assert_eq!(update.changes[0].field, "managedByUserGUID");
-    assert_eq!(update.changes[0].account_of, Some(ExternalId::new("1")));
-    assert_eq!(update.changes[0].after, None);
+    let mid = &plan.actions[1];
+    assert_eq!(mid.waits_for, [ActionId(0)]);
+    assert!(
+        mid.depends_on.is_empty(),
+        "a failing manager create must not hold it back"
+    );
+    let reference = mid
+        .changes
+        .iter()
+        .find(|c| c.field == "managedByUserGUID")
+        .unwrap();
+    assert_eq!(reference.account_of, Some(ExternalId::new("1")));
+    assert_eq!(reference.after, None, "filled in by the executor");
+    assert_eq!(plan.actions[2].waits_for, [ActionId(1)]);
     assert!(plan.actions[0]
         .changes
         .iter()
         .all(|c| c.field != "managedByUserGUID"));
+}
+
+#[test]
+fn managers_of_each_other_created_together_never_wait_in_a_circle() {
+    let case = Case::new(vec![
+        person("1", "a@x.nl", Some("2")),
+        person("2", "b@x.nl", Some("1")),
+    ]);
+    let plan = case.plan();
+    assert_eq!(
+        kinds(&plan),
+        [
+            (ActionKind::Create, "1"),
+            (ActionKind::Create, "2"),
+            (ActionKind::Update, "2"),
+        ]
+    );
+    assert_eq!(plan.actions[0].waits_for, [ActionId(1)]);
+    assert!(plan.actions[1].waits_for.is_empty());
+    let second_pass = &plan.actions[2];
+    assert_eq!(second_pass.depends_on, [ActionId(1), ActionId(0)]);
 }
 
 #[test]
