@@ -91,6 +91,12 @@ pub struct Capabilities {
 }
 
 impl Capabilities {
+    /// Whether grants can be remembered by Muster's store for this target: it cannot show
+    /// memberships, or it takes grants as requests. Other targets never touch that table.
+    pub fn remembers_grants(&self) -> bool {
+        !self.membership_visible || self.pending_ttl_days.is_some()
+    }
+
     /// Whether a Grant to a missing group of this name may create it first.
     pub fn may_create_group(&self, name: &str) -> bool {
         self.creates_groups

@@ -5,7 +5,6 @@
 use crate::error::EngineError;
 use crate::run::Engine;
 use chrono::NaiveDate;
-use muster_core::connector::ReadScope;
 use muster_core::model::{AccountRef, ExternalId, GroupRef, TargetName};
 use muster_store::{Link, LinkState};
 use serde::Serialize;
@@ -78,27 +77,11 @@ impl Engine {
             .ok_or_else(|| EngineError::Usage(format!("target {target} is not connected")))?;
         let (_, persons, _) = self.read_source(today).await?;
         let links = self.store.links(&t.name).await?;
-        // Every group's members (an import shows all), and the persons' accounts one by one
-        // where a tenant refuses to list them.
-        let scope = ReadScope {
-            groups: None,
-            linked: links.iter().map(|l| l.account.clone()).collect(),
-            correlation_values: persons
-                .iter()
-                .filter_map(|p| t.policy.correlation.person.get(p, None))
-                .map(|v| v.into_owned())
-                .collect(),
-        };
-        let mut observed = connector
-            .read_scoped(&scope)
-            .await
-            .map_err(|e| EngineError::target(target, e))?;
-        crate::remembered::fold(
-            &mut observed,
-            self.store.grants_made(&t.name).await?,
-            connector.capabilities(),
-            chrono::Utc::now(),
-        );
+        // Every group's members: an import shows them all.
+        let linked = links.iter().map(|l| l.account.clone()).collect();
+        let (observed, _) = self
+            .read_target(t, connector.as_ref(), &persons, linked, None)
+            .await?;
         let corr = &t.policy.correlation;
         let key = |v: &str| {
             if corr.case_insensitive {

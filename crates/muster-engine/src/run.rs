@@ -238,6 +238,44 @@ impl Engine {
             .collect()
     }
 
+    /// Reads a target as far as `groups` needs (`None`: every group's members; persons'
+    /// accounts one by one where the tenant refuses to list them), and folds in the grants
+    /// Muster remembers for it.
+    pub(crate) async fn read_target(
+        &self,
+        t: &TargetConfig,
+        connector: &dyn Connector,
+        persons: &[Person],
+        linked: Vec<AccountRef>,
+        groups: Option<muster_core::evaluate::ManagedGroups>,
+    ) -> Result<(Observed, remembered::Remembered), EngineError> {
+        let scope = ReadScope {
+            groups,
+            linked,
+            correlation_values: persons
+                .iter()
+                .filter_map(|p| t.policy.correlation.person.get(p, None))
+                .map(|v| v.into_owned())
+                .collect(),
+        };
+        let mut observed = connector
+            .read_scoped(&scope)
+            .await
+            .map_err(|e| EngineError::target(&t.name, e))?;
+        let grants = if connector.capabilities().remembers_grants() {
+            self.store.grants_made(&t.name).await?
+        } else {
+            Vec::new()
+        };
+        let remembered = remembered::fold(
+            &mut observed,
+            grants,
+            connector.capabilities(),
+            chrono::Utc::now(),
+        );
+        Ok((observed, remembered))
+    }
+
     async fn plan_target(
         &self,
         t: &TargetConfig,
@@ -264,25 +302,16 @@ impl Engine {
                 },
             })
             .collect();
-        let scope = ReadScope {
-            groups: t.policy.granted_groups(),
-            linked: links.iter().map(|l| l.account.clone()).collect(),
-            correlation_values: persons
-                .iter()
-                .filter_map(|p| t.policy.correlation.person.get(p, None))
-                .map(|v| v.into_owned())
-                .collect(),
-        };
-        let mut observed: Observed = connector
-            .read_scoped(&scope)
-            .await
-            .map_err(|e| EngineError::target(&t.name, e))?;
-        let remembered = remembered::fold(
-            &mut observed,
-            self.store.grants_made(&t.name).await?,
-            connector.capabilities(),
-            chrono::Utc::now(),
-        );
+        let linked = links.iter().map(|l| l.account.clone()).collect();
+        let (observed, remembered) = self
+            .read_target(
+                t,
+                connector.as_ref(),
+                persons,
+                linked,
+                t.policy.granted_groups(),
+            )
+            .await?;
         for done in &remembered.fulfilled {
             self.store
                 .forget_grant(&t.name, &done.account, &done.group)

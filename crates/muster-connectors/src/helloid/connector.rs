@@ -47,8 +47,6 @@ pub(super) struct Inner {
     pub(super) delete: DeleteMode,
     pub(super) rename: user::Rename,
     pub(super) execute_return_actions: bool,
-    set_manager: bool,
-    department_prefix: Option<String>,
     warnings: Mutex<Vec<String>>,
     /// One write in flight per user, so two writes built on the same read cannot undo each
     /// other.
@@ -155,24 +153,12 @@ impl HelloIdConnector {
                     user::Rename::Fixed
                 },
                 execute_return_actions: cfg.products.execute_return_actions,
-                set_manager: cfg.set_manager,
-                department_prefix: cfg.department_groups.as_ref().map(|d| d.prefix.clone()),
                 warnings: Mutex::new(Vec::new()),
                 user_locks: Mutex::new(HashMap::new()),
                 ensure_lock: tokio::sync::Mutex::new(()),
                 deleted_names: Mutex::new(HashMap::new()),
             }),
         })
-    }
-
-    /// Whether the engine should compare and write `managedByUserGUID` (`set_manager`).
-    pub fn set_manager(&self) -> bool {
-        self.inner.set_manager
-    }
-
-    /// The name prefix of the department groups, when they are configured.
-    pub fn department_prefix(&self) -> Option<&str> {
-        self.inner.department_prefix.as_deref()
     }
 
     /// Requests sent so far, by method (every attempt, retries and 429s included).

@@ -107,6 +107,8 @@ struct Differ<'a> {
     referrers: Vec<Referrer<'a>>,
     /// Person → the person whose create theirs waits for (a manager), to keep waits acyclic.
     create_waits: HashMap<ExternalId, ExternalId>,
+    /// Each person's own Update of their existing account, where a reference change joins it.
+    own_updates: HashMap<ExternalId, ActionId>,
     memberships: HashMap<&'a AccountRef, Vec<&'a ObservedGroup>>,
     links: HashMap<&'a ExternalId, &'a StoredLink>,
     /// Accounts linked to a person, with that person.
@@ -184,6 +186,7 @@ impl<'a> Differ<'a> {
             account_of: HashMap::new(),
             referrers: Vec::new(),
             create_waits: HashMap::new(),
+            own_updates: HashMap::new(),
             memberships,
             links,
             claimed,
@@ -499,28 +502,32 @@ impl<'a> Differ<'a> {
     ) -> ActionId {
         // A reference that waits for another person's create gets an Update of its own, so a
         // failing create holds back only that field, never the person's other changes.
-        let existing = self.plan.actions.iter_mut().find(|a| {
-            extra_after.is_empty()
-                && a.kind == ActionKind::Update
-                && a.person == r.person
-                && a.account.as_ref() == Some(&account)
-        });
-        if let Some(update) = existing {
+        let own = if extra_after.is_empty() {
+            self.own_updates.get(&r.person).copied()
+        } else {
+            None
+        };
+        if let Some(update) = own.and_then(|id| self.plan.actions.get_mut(id.0 as usize)) {
             update.reason = format!("{}, {}", update.reason, change.field);
             update.changes.push(change);
             return update.id;
         }
         let reason = format!("{} changed", change.field);
         let mut after = r.after.clone();
+        let own_update = extra_after.is_empty();
         after.extend(extra_after);
-        self.push(Action {
+        let id = self.push(Action {
             kind: ActionKind::Update,
             account: Some(account),
             depends_on: after,
             changes: vec![change],
             reason,
             ..self.blank(&r.person)
-        })
+        });
+        if own_update {
+            self.own_updates.insert(r.person.clone(), id);
+        }
+        id
     }
 
     /// Brings an existing account to the evaluated state.
@@ -558,7 +565,7 @@ impl<'a> Differ<'a> {
         if !changes.is_empty() {
             let fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
             let reason = format!("{} changed", fields.join(", "));
-            self.push_write(
+            let id = self.push_write(
                 Action {
                     kind: ActionKind::Update,
                     account: reference.clone(),
@@ -569,6 +576,7 @@ impl<'a> Differ<'a> {
                 },
                 &e.fields.update,
             );
+            self.own_updates.insert(e.person.clone(), id);
         }
         // Without an enabled flag the account simply exists: Enable only brings back one
         // that was deleted (archived).

@@ -252,6 +252,9 @@ async fn remember_grant(
     let Some(group) = &p.group else {
         return Ok(());
     };
+    if !s.connector.capabilities().remembers_grants() {
+        return Ok(());
+    }
     let state = match (action.kind, outcome) {
         (ActionKind::Revoke, _) => {
             return s.store.forget_grant(&s.target, account, group).await;

@@ -303,7 +303,6 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
     Ok(summary)
 }
 
-/// Counts down the dependents of a done action; those with nothing left to wait for start.
 /// Fills values that are another person's account created earlier in this run (a manager):
 /// the account comes from the action that created it. One that did not succeed leaves the
 /// value empty: an Update then fails with the reason before anything is sent, a Create goes
@@ -357,6 +356,7 @@ fn release_waiters(
     }
 }
 
+/// Counts down the dependents of a done action; those with nothing left to wait for start.
 fn release(
     i: usize,
     result: &ActionResult,
