@@ -23,6 +23,25 @@ pub struct RetryPolicy {
     pub max_elapsed: Duration,
 }
 
+impl RetryPolicy {
+    /// The bounds a target's settings ask for: `max_attempts` (at least 1), backoff steps from
+    /// `base_ms` to `max_ms`, and room for every attempt to time out and wait the longest step
+    /// — at least 10 minutes, so a run of 429s is waited out rather than failed, and a request
+    /// never waits unboundedly.
+    pub fn from_settings(timeout_s: u64, max_attempts: u32, base_ms: u64, max_ms: u64) -> Self {
+        let timeout = Duration::from_secs(timeout_s);
+        let cap = Duration::from_millis(max_ms);
+        Self {
+            max_attempts: max_attempts.max(1),
+            base: Duration::from_millis(base_ms),
+            cap,
+            max_elapsed: (timeout + cap)
+                .saturating_mul(max_attempts.max(1))
+                .max(Duration::from_secs(600)),
+        }
+    }
+}
+
 impl Default for RetryPolicy {
     fn default() -> Self {
         Self {

@@ -8,7 +8,6 @@ use crate::secret_ref::SecretRef;
 use reqwest::Url;
 use serde::Deserialize;
 use std::path::PathBuf;
-use std::time::Duration;
 
 /// One generic SCIM 2.0 target.
 ///
@@ -243,18 +242,12 @@ impl ScimConfig {
 
     /// The retry bounds this configuration asks for.
     pub fn retry_policy(&self) -> RetryPolicy {
-        let timeout = Duration::from_secs(self.timeout_s);
-        let cap = Duration::from_millis(self.backoff.max_ms);
-        RetryPolicy {
-            max_attempts: self.max_attempts.max(1),
-            base: Duration::from_millis(self.backoff.base_ms),
-            cap,
-            // Room for every attempt to time out and wait the longest step, at least 10 min:
-            // a request never waits unboundedly, nor gives up before its attempts are used.
-            max_elapsed: (timeout + cap)
-                .saturating_mul(self.max_attempts.max(1))
-                .max(Duration::from_secs(600)),
-        }
+        RetryPolicy::from_settings(
+            self.timeout_s,
+            self.max_attempts,
+            self.backoff.base_ms,
+            self.backoff.max_ms,
+        )
     }
 }
 
