@@ -18,6 +18,7 @@
 //!
 //! Planning, gating and journaling are not here: they belong to `muster-core` and the engine.
 
+mod base_url;
 pub mod helloid;
 pub mod http;
 pub mod scim;

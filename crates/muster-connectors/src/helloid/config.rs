@@ -5,7 +5,6 @@
 use crate::http::retry::RetryPolicy;
 use crate::secret_ref::SecretRef;
 use muster_core::connector::Rehire;
-use reqwest::Url;
 use serde::Deserialize;
 use std::path::PathBuf;
 
@@ -300,37 +299,11 @@ impl HelloIdConfig {
 /// Checks `base_url`: a URL, https (http only on this machine, for a simulator), without
 /// credentials, query or fragment, and with the API version in its path.
 fn check_base_url(base_url: &str, problems: &mut Vec<String>) {
-    let url = match Url::parse(base_url) {
-        Ok(url) => url,
-        // Not echoed: text that is no URL may still hold a credential.
-        Err(e) => {
-            problems.push(format!("base_url: not a URL ({e})"));
-            return;
-        }
+    let Some((url, shown)) =
+        crate::base_url::check(base_url, "use `api_key` and `api_secret`", problems)
+    else {
+        return;
     };
-    let mut shown = url.clone();
-    let _ = shown.set_username("");
-    let _ = shown.set_password(None);
-    let local = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-    match url.scheme() {
-        "https" => {}
-        "http" if local => {}
-        "http" => problems.push(format!(
-            "base_url: `{shown}` must use https:// (http:// only for 127.0.0.1 or localhost): \
-             the API key travels in every request"
-        )),
-        _ => problems.push(format!("base_url: `{shown}` must start with https://")),
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        problems.push(
-            "base_url: must not carry credentials; use `api_key` and `api_secret`".to_owned(),
-        );
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        problems.push(format!(
-            "base_url: `{shown}` must not have a query or fragment"
-        ));
-    }
     if !url.path().trim_end_matches('/').ends_with("/api/v1") {
         problems.push(format!(
             "base_url: `{shown}` must end in the API path, e.g. \

@@ -12,7 +12,6 @@
 
 use crate::http::retry::RetryPolicy;
 use crate::secret_ref::SecretRef;
-use reqwest::Url;
 use serde::Deserialize;
 use std::path::PathBuf;
 
@@ -296,36 +295,11 @@ fn check_previous_class(value: &str, problems: &mut Vec<String>) {
 /// The portal URL rules: a URL, `https` (plain `http` only to this machine, where a token
 /// cannot be overheard), no credentials, query, fragment or API path.
 fn check_base_url(base_url: &str, problems: &mut Vec<String>) {
-    let url = match Url::parse(base_url) {
-        Ok(url) => url,
-        // Not echoed: text that is no URL may still hold a credential.
-        Err(e) => {
-            problems.push(format!("base_url: not a URL ({e})"));
-            return;
-        }
+    let Some((url, shown)) =
+        crate::base_url::check(base_url, "use `token` with a secret reference", problems)
+    else {
+        return;
     };
-    let mut shown = url.clone();
-    let _ = shown.set_username("");
-    let _ = shown.set_password(None);
-    let local = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
-    match url.scheme() {
-        "https" => {}
-        "http" if local => {}
-        "http" => problems.push(format!(
-            "base_url: `{shown}` must use https:// (http:// only for 127.0.0.1 or localhost)"
-        )),
-        _ => problems.push(format!("base_url: `{shown}` must start with https://")),
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        problems.push(
-            "base_url: must not carry credentials; use `token` with a secret reference".to_owned(),
-        );
-    }
-    if url.query().is_some() || url.fragment().is_some() {
-        problems.push(format!(
-            "base_url: `{shown}` must not have a query or fragment"
-        ));
-    }
     if url.path().trim_end_matches('/').ends_with(API_PATH) {
         problems.push(format!(
             "base_url: `{shown}` already holds the API path; give the portal URL (Muster \
