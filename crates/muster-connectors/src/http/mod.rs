@@ -10,9 +10,11 @@
 //! `HeaderValue` built once from a [`Secret`], and per-request logs (debug/trace) carry only
 //! method, path, status and timing.
 
+mod json_call;
 pub mod rate;
 pub mod retry;
 
+pub(crate) use json_call::JsonCall;
 use muster_core::connector::ConnectorError;
 use muster_core::secret::Secret;
 use muster_core::TargetName;

@@ -7,15 +7,11 @@
 //! class or the student on a placement) is decided in [`super::connector`] and its helpers.
 
 use super::envelope::{self, Envelope};
-use crate::http::{
-    self, HttpClient, HttpError, Method, Refused, Request, Response, SuccessBody, Url,
-};
+use crate::http::{self, HttpClient, JsonCall, Method, Refused, Response, SuccessBody};
 use muster_core::connector::ConnectorError;
 use muster_core::TargetName;
-use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 use serde_json::Value;
 use std::time::Duration;
-use tokio::time::Instant;
 use tracing::debug;
 
 /// `Content-Type` of request bodies and `Accept` of every request.
@@ -96,53 +92,20 @@ impl ZermeloClient {
         body: Option<&Value>,
     ) -> Result<Reply, Failure> {
         // Logs and errors name the path without its query (`student=` holds a person's code).
-        let bare = path.split('?').next().unwrap_or(path).to_owned();
-        let url =
-            Url::parse(&format!("{}{path}", self.base)).map_err(|e| ConnectorError::Config {
-                target: self.target().clone(),
-                detail: format!("cannot build a URL for {bare}: {e}"),
-            })?;
-        let mut req =
-            Request::new(method.clone(), url).header(ACCEPT, HeaderValue::from_static(JSON));
-        if let Some(body) = body {
-            let bytes = serde_json::to_vec(body).map_err(|e| ConnectorError::Protocol {
-                target: self.target().clone(),
-                detail: format!("cannot encode a request body: {e}"),
-            })?;
-            req = req
-                .header(CONTENT_TYPE, HeaderValue::from_static(JSON))
-                .body(bytes);
-        }
-        let started = Instant::now();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let resp = loop {
-                match self.http.send(&req).await {
-                    Ok(resp) => break resp,
-                    // A 429 means nothing was applied, so any method may be sent again; the
-                    // shared layer has already paused every worker for the asked time.
-                    Err(HttpError::Throttled { attempts, .. })
-                        if started.elapsed() < self.throttle_budget =>
-                    {
-                        debug!(method = %method, path = %bare, attempts, "Still rate limited; waiting on.");
-                    }
-                    Err(e) => {
-                        return Err(Failure::Error(http::transport_error(
-                            self.target(),
-                            &method,
-                            &bare,
-                            e,
-                        )))
-                    }
-                }
-            };
-            match self.interpret(&method, &bare, resp, attempt) {
-                Err(Garbled::Again) => continue,
-                Err(Garbled::Failure(f)) => return Err(f),
-                Ok(reply) => return Ok(reply),
-            }
-        }
+        let call = JsonCall {
+            base: &self.base,
+            method,
+            path,
+            body,
+            accept: JSON,
+            content_type: JSON,
+            throttle_budget: self.throttle_budget,
+        };
+        self.http
+            .call_json(call, |method, path, resp, attempt| {
+                self.interpret(method, path, resp, attempt)
+            })
+            .await
     }
 
     /// Turns an answer into a [`Reply`] or a [`Failure`]. A success whose body is not JSON is

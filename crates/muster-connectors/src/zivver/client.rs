@@ -8,17 +8,13 @@
 //! [`super::connector`].
 
 use super::wire::{self, ListResponse};
-use crate::http::{
-    self, HttpClient, HttpError, Method, Refused, Request, Response, SuccessBody, Url,
-};
+use crate::http::{self, HttpClient, JsonCall, Method, Refused, Response, SuccessBody};
 use crate::scim::{Pager, PagingError};
 use muster_core::connector::ConnectorError;
 use muster_core::TargetName;
-use reqwest::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::time::Duration;
-use tokio::time::Instant;
 use tracing::debug;
 
 /// A 2xx answer.
@@ -89,55 +85,25 @@ impl ZivverClient {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Reply, Failure> {
-        let bare = path.split('?').next().unwrap_or(path).to_owned();
-        let url =
-            Url::parse(&format!("{}{path}", self.base)).map_err(|e| ConnectorError::Config {
-                target: self.target().clone(),
-                detail: format!("cannot build a URL for {bare}: {e}"),
-            })?;
-        let mut req = Request::new(method.clone(), url)
-            .header(ACCEPT, HeaderValue::from_static(wire::ACCEPT));
-        if let Some(body) = body {
-            let bytes = serde_json::to_vec(body).map_err(|e| ConnectorError::Protocol {
-                target: self.target().clone(),
-                detail: format!("cannot encode a request body: {e}"),
-            })?;
-            let content_type = if method == Method::PATCH {
-                wire::CONTENT_TYPE_PATCH
-            } else {
-                wire::CONTENT_TYPE_JSON
-            };
-            req = req
-                .header(CONTENT_TYPE, HeaderValue::from_static(content_type))
-                .body(bytes);
-        }
-        let started = Instant::now();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let resp = loop {
-                match self.http.send(&req).await {
-                    Ok(resp) => break resp,
-                    // A 429 means nothing was applied, so any method may be sent again; the
-                    // shared layer has already paused every worker on this key for the window.
-                    Err(HttpError::Throttled { attempts, .. })
-                        if started.elapsed() < self.throttle_budget =>
-                    {
-                        debug!(method = %method, path = %bare, attempts, "Still rate limited; waiting on.");
-                    }
-                    Err(e) => return Err(self.transport_error(&method, &bare, e)),
-                }
-            };
-            match self.interpret(method.clone(), bare.clone(), resp, attempt) {
-                Err(Garbled::Again) => continue,
-                Err(Garbled::Failure(f)) => return Err(f),
-                Ok(reply) => return Ok(reply),
-            }
-        }
-    }
-
-    fn transport_error(&self, method: &Method, path: &str, e: HttpError) -> Failure {
-        Failure::Error(http::transport_error(self.target(), method, path, e))
+        let content_type = if method == Method::PATCH {
+            wire::CONTENT_TYPE_PATCH
+        } else {
+            wire::CONTENT_TYPE_JSON
+        };
+        let call = JsonCall {
+            base: &self.base,
+            method,
+            path,
+            body,
+            accept: wire::ACCEPT,
+            content_type,
+            throttle_budget: self.throttle_budget,
+        };
+        self.http
+            .call_json(call, |method, path, resp, attempt| {
+                self.interpret(method.clone(), path.to_owned(), resp, attempt)
+            })
+            .await
     }
 
     /// Turns an answer into a [`Reply`] or a [`Failure`]; a success whose body is not JSON is
