@@ -7,7 +7,7 @@
 //! the callers in [`super::connector`] and its siblings.
 
 use super::wire;
-use crate::http::{self, HttpClient, JsonCall, Method, Refused, Response, SuccessBody};
+use crate::http::{self, HttpClient, JsonCall, Method, Response, SuccessBody};
 use muster_core::connector::ConnectorError;
 use muster_core::TargetName;
 use serde_json::Value;
@@ -24,16 +24,7 @@ pub struct Reply {
     pub body: Option<Value>,
 }
 
-/// A non-2xx answer other than 401/403, still to be interpreted by the caller.
-#[derive(Debug)]
-pub struct Refusal {
-    pub method: Method,
-    /// The path without its query.
-    pub path: String,
-    pub status: u16,
-    /// HelloID's error text (`resultMsg`, else `message`, else the body).
-    pub detail: String,
-}
+pub use crate::http::Refusal;
 
 impl Refusal {
     /// The refusal says the user the request names does not exist: 404 or `User not found`.
@@ -46,18 +37,6 @@ impl Refusal {
     /// something else, where a bare 404 could be either).
     pub fn says_user_not_found(&self) -> bool {
         wire::says_user_not_found(&self.detail)
-    }
-}
-
-impl Refused for Refusal {
-    fn rejected(self, target: &TargetName) -> ConnectorError {
-        ConnectorError::Rejected {
-            target: target.clone(),
-            method: self.method.to_string(),
-            path: self.path,
-            status: self.status,
-            detail: self.detail,
-        }
     }
 }
 

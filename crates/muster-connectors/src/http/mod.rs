@@ -493,6 +493,30 @@ pub trait Refused {
     fn rejected(self, target: &TargetName) -> ConnectorError;
 }
 
+/// A non-2xx answer other than 401/403, as the Zivver, HelloID and Zermelo clients hand it to
+/// their callers: the target's error text with the request it answered.
+#[derive(Debug)]
+pub struct Refusal {
+    pub method: Method,
+    /// The path under the API URL, without its query (a query may hold personal data).
+    pub path: String,
+    pub status: u16,
+    /// The target's own error text, as its client reads it from the body.
+    pub detail: String,
+}
+
+impl Refused for Refusal {
+    fn rejected(self, target: &TargetName) -> ConnectorError {
+        ConnectorError::Rejected {
+            target: target.clone(),
+            method: self.method.to_string(),
+            path: self.path,
+            status: self.status,
+            detail: self.detail,
+        }
+    }
+}
+
 /// Why a client call gave no reply: an error answer to interpret, or an error already settled
 /// (no answer, throttled, credentials refused, bad JSON).
 #[derive(Debug)]

@@ -7,7 +7,7 @@
 //! class or the student on a placement) is decided in [`super::connector`] and its helpers.
 
 use super::envelope::{self, Envelope};
-use crate::http::{self, HttpClient, JsonCall, Method, Refused, Response, SuccessBody};
+use crate::http::{self, HttpClient, JsonCall, Method, Response, SuccessBody};
 use muster_core::connector::ConnectorError;
 use muster_core::TargetName;
 use serde_json::Value;
@@ -31,28 +31,7 @@ impl Reply {
     }
 }
 
-/// A non-2xx answer other than 401/403, still to be interpreted by the caller.
-#[derive(Debug)]
-pub struct Refusal {
-    pub method: Method,
-    /// The path under the API URL, without its query.
-    pub path: String,
-    pub status: u16,
-    /// The envelope's `message`, with `details` and `eventId` appended.
-    pub detail: String,
-}
-
-impl Refused for Refusal {
-    fn rejected(self, target: &TargetName) -> ConnectorError {
-        ConnectorError::Rejected {
-            target: target.clone(),
-            method: self.method.to_string(),
-            path: self.path,
-            status: self.status,
-            detail: self.detail,
-        }
-    }
-}
+pub use crate::http::Refusal;
 
 pub type Failure = http::Failure<Refusal>;
 type Garbled = http::Garbled<Refusal>;

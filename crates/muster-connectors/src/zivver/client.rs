@@ -8,7 +8,7 @@
 //! [`super::connector`].
 
 use super::wire::{self, ListResponse};
-use crate::http::{self, HttpClient, JsonCall, Method, Refused, Response, SuccessBody};
+use crate::http::{self, HttpClient, JsonCall, Method, Response, SuccessBody};
 use crate::scim::{Pager, PagingError};
 use muster_core::connector::ConnectorError;
 use muster_core::TargetName;
@@ -25,28 +25,7 @@ pub struct Reply {
     pub body: Option<Value>,
 }
 
-/// A non-2xx answer other than 401/403, still to be interpreted by the caller.
-#[derive(Debug)]
-pub struct Refusal {
-    pub method: Method,
-    /// The path without its query (a filter may hold personal data).
-    pub path: String,
-    pub status: u16,
-    /// Zivver's error text.
-    pub detail: String,
-}
-
-impl Refused for Refusal {
-    fn rejected(self, target: &TargetName) -> ConnectorError {
-        ConnectorError::Rejected {
-            target: target.clone(),
-            method: self.method.to_string(),
-            path: self.path,
-            status: self.status,
-            detail: self.detail,
-        }
-    }
-}
+pub use crate::http::Refusal;
 
 pub type Failure = http::Failure<Refusal>;
 type Garbled = http::Garbled<Refusal>;
