@@ -48,6 +48,11 @@ pub enum Command {
         /// Do not ask for confirmation (required when not on a terminal).
         #[arg(long)]
         yes: bool,
+        /// Go past every threshold and all-or-nothing limit in this run only (Cloud Sync's
+        /// `allow_large_sync`), e.g. for a first load into an empty target. The audit trail
+        /// records each action this let through.
+        #[arg(long)]
+        allow_large: bool,
         #[arg(long)]
         today: Option<chrono::NaiveDate>,
     },
@@ -79,7 +84,7 @@ pub enum Command {
         #[arg(long, default_value_t = 1000)]
         limit: usize,
     },
-    /// Approve the actions a threshold blocked in a run, then apply.
+    /// Approve the actions a threshold or all-or-nothing limit blocked in a run, then apply.
     Approve {
         /// Run id (or a unique prefix of at least 6 characters).
         run: String,

@@ -1,7 +1,7 @@
 //! What people see: aligned tables, the run summary, a progress bar on a terminal.
 
 use muster_core::plan::Plan;
-use muster_core::report::RunSummary;
+use muster_core::report::{RunSummary, TargetSummary};
 use muster_engine::progress::Progress;
 use muster_engine::run::RunReport;
 use std::io::IsTerminal;
@@ -95,6 +95,7 @@ pub fn summary(s: &RunSummary) -> String {
         if let Some(why) = &t.stopped {
             out.push_str(&format!("{}: STOPPED: {why}\n", t.target));
         }
+        out.push_str(&blocks(&s.run, t));
         for w in &t.warnings {
             out.push_str(&format!("{}: warning: {w}\n", t.target));
         }
@@ -104,6 +105,25 @@ pub fn summary(s: &RunSummary) -> String {
             "{} source record(s) blocked; those persons were left as they are.\n",
             s.blocked_persons
         ));
+    }
+    out
+}
+
+/// Every limit a target's plan reached: why it blocks and how to release it, or how it was
+/// released in this run.
+fn blocks(run: &str, t: &TargetSummary) -> String {
+    let mut out = String::new();
+    for b in &t.blocks {
+        match b.released {
+            None => out.push_str(&format!(
+                "{}: BLOCKED by the {} ({} action(s)): {}\n  release it for one run: `muster approve {run}`, or `muster apply --allow-large`\n",
+                t.target, b.limit, b.actions, b.reason
+            )),
+            Some(how) => out.push_str(&format!(
+                "{}: {} {how}: {}\n",
+                t.target, b.limit, b.reason
+            )),
+        }
     }
     out
 }

@@ -1,6 +1,7 @@
 //! How each planned action ended, the audit event that records it, and the end-of-run summary
 //! per target × action type.
 
+use crate::gate::Block;
 use crate::model::{AccountRef, ExternalId, TargetName};
 use crate::plan::{ActionKind, FieldChange, PermissionTarget};
 use chrono::{DateTime, Utc};
@@ -85,6 +86,10 @@ pub struct TargetSummary {
     pub disputed: usize,
     #[serde(default)]
     pub held: usize,
+    /// Every threshold or all-or-nothing limit the plan reached, with its reason and whether it
+    /// was released for this run (approval, `--allow-large`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocks: Vec<Block>,
     /// Why the target stopped early (quarantine, credentials), if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,

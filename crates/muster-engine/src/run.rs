@@ -18,7 +18,7 @@ use chrono::NaiveDate;
 use futures::future::join_all;
 use muster_core::connector::{Connector, Observed, ReadScope};
 use muster_core::evaluate::{evaluate_all, Evaluation};
-use muster_core::gate::{source_gate, target_gate, GatedPlan, SourceDelta};
+use muster_core::gate::{source_gate, target_gate, GatedPlan, Releases, SourceDelta};
 use muster_core::model::{AccountRef, ExternalId, Person, SourceRecord, TargetName};
 use muster_core::plan::{
     diff, ActionKind, DiffInput, LinkState as PlanLinkState, Plan, StoredLink, TargetPlan,
@@ -69,6 +69,9 @@ pub struct Engine {
     pub config: Config,
     pub store: Arc<dyn Store>,
     pub progress: Arc<dyn Progress>,
+    /// `muster apply --allow-large`: this process's runs go past every threshold and
+    /// all-or-nothing limit, and each action let through says so in the audit trail.
+    allow_large: bool,
     connectors: BTreeMap<TargetName, Arc<dyn Connector>>,
 }
 
@@ -87,12 +90,20 @@ impl Engine {
             config,
             store,
             progress: Arc::new(Silent),
+            allow_large: false,
             connectors,
         })
     }
 
     pub fn with_progress(mut self, progress: Arc<dyn Progress>) -> Self {
         self.progress = progress;
+        self
+    }
+
+    /// Releases threshold and all-or-nothing blocks for the runs of this engine (one command):
+    /// `muster apply --allow-large`. The configuration's `allow_large` is the permanent form.
+    pub fn allowing_large(mut self, allow: bool) -> Self {
+        self.allow_large = allow;
         self
     }
 
@@ -370,14 +381,21 @@ impl Engine {
             pending: &remembered.pending,
         });
         let open = self.store.open_approvals(&t.name).await?;
-        let mut approved: BTreeMap<ActionKind, usize> = BTreeMap::new();
+        let mut releases = Releases {
+            allow_large: self.allow_large,
+            ..Releases::default()
+        };
         for a in &open {
-            *approved.entry(a.kind.threshold_group()).or_default() += a.count;
+            *releases
+                .approved
+                .entry(a.kind.threshold_group())
+                .or_default() += a.count;
         }
-        let gated = target_gate(target_plan, &t.thresholds, &approved);
+        let gated = target_gate(target_plan, &t.thresholds, &releases);
+        let used_groups = gated.approved_groups();
         let used = open
             .into_iter()
-            .filter(|a| gated.approved.contains(&a.kind.threshold_group()))
+            .filter(|a| used_groups.contains(&a.kind.threshold_group()))
             .collect();
         Ok((gated, used))
     }
@@ -515,6 +533,7 @@ impl Engine {
                     t.disputed = g.plan.disputed.len();
                     t.held = g.plan.held.len();
                     t.warnings = g.plan.warnings.clone();
+                    t.blocks = g.blocks.clone();
                     t
                 })
                 .collect(),
@@ -523,10 +542,9 @@ impl Engine {
 
     async fn record_blocked(&self, run: &str, prepared: &Prepared) -> Result<(), EngineError> {
         for g in &prepared.gated {
-            for (kind, reason) in &g.blocked_kinds {
-                let count = g.plan.count_group(*kind);
+            for (kind, count, reason) in g.approvable() {
                 self.store
-                    .record_blocked(run, &g.plan.target, *kind, count, reason)
+                    .record_blocked(run, &g.plan.target, kind, count, &reason)
                     .await?;
             }
         }
@@ -644,9 +662,15 @@ impl Engine {
                 self.config.store_path.display()
             ))
         })?;
-        Ok(self
+        match self
             .store
             .approve(&record.id, kind.map(ActionKind::threshold_group), by)
-            .await?)
+            .await
+        {
+            Err(e @ muster_store::StoreError::NothingToApprove { .. }) => Err(EngineError::Usage(
+                format!("{e}: no threshold or all-or-nothing limit blocked it"),
+            )),
+            other => Ok(other?),
+        }
     }
 }

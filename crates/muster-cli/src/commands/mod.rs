@@ -13,9 +13,12 @@ pub async fn dispatch(args: Args) -> Result<u8> {
     match &args.command {
         Command::Validate => run::validate(&args).await,
         Command::Plan { out, today } => run::plan(&args, out.as_deref(), *today).await,
-        Command::Apply { plan, yes, today } => {
-            run::apply(&args, plan.as_deref(), *yes, *today).await
-        }
+        Command::Apply {
+            plan,
+            yes,
+            allow_large,
+            today,
+        } => run::apply(&args, plan.as_deref(), *yes, *allow_large, *today).await,
         Command::Approve {
             run: id,
             action,

@@ -82,9 +82,10 @@ pub async fn apply(
     args: &Args,
     plan_file: Option<&Path>,
     yes: bool,
+    allow_large: bool,
     day: Option<chrono::NaiveDate>,
 ) -> Result<u8> {
-    let engine = open(args).await?;
+    let engine = open(args).await?.allowing_large(allow_large);
     let today = today(day);
     let expected: Option<Plan> = match plan_file {
         Some(path) => {

@@ -144,6 +144,104 @@ async fn a_saved_plan_is_applied_or_refused() {
     assert_eq!(code(&ok), 2, "{}", text(&ok));
 }
 
+fn all_or_nothing(t: String) -> String {
+    t.replace(
+        "thresholds = { delete = { percent = 10 } }",
+        "thresholds = { delete = { percent = 10 } }\nall_or_nothing = { percent = 50 }",
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_all_or_nothing_block_says_why_and_an_approval_releases_it() {
+    let s = Setup::new(all_or_nothing).await;
+    let plan = s.muster(&["plan", DAY1]);
+    assert_eq!(code(&plan), 3, "{}", text(&plan));
+    assert!(
+        text(&plan).contains(
+            "scim: BLOCKED by the all-or-nothing (912 action(s)): 300 of 300 accounts would change, more than 50%"
+        ) && text(&plan).contains("muster apply --allow-large"),
+        "{}",
+        text(&plan)
+    );
+    let blocked = s.muster(&["apply", "--yes", DAY1, "--json"]);
+    assert_eq!(code(&blocked), 3, "{}", text(&blocked));
+    assert!(s.sim.state.users().is_empty());
+    let report: serde_json::Value = serde_json::from_slice(&blocked.stdout).unwrap();
+    let block = &report["summary"]["targets"][0]["blocks"][0];
+    assert_eq!(block["limit"], "all_or_nothing", "{report}");
+    assert_eq!(
+        block["reason"],
+        "300 of 300 accounts would change, more than 50%"
+    );
+    let run = report["run"].as_str().unwrap().to_owned();
+
+    let approved = s.muster(&["approve", &run[..8], DAY1]);
+    assert_eq!(code(&approved), 2, "{}", text(&approved));
+    assert!(
+        text(&approved).contains("approved: scim create × 300"),
+        "{}",
+        text(&approved)
+    );
+    assert_eq!(s.sim.state.users().len(), 300);
+    // Everything was applied: nothing is left to change or to block.
+    let again = s.muster(&["plan", DAY1]);
+    assert_eq!(code(&again), 0, "{}", text(&again));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn allow_large_releases_a_first_load_for_one_run_and_the_audit_says_so() {
+    let s = Setup::new(all_or_nothing).await;
+    let apply = s.muster(&["apply", "--yes", "--allow-large", DAY1, "--json"]);
+    assert_eq!(code(&apply), 2, "{}", text(&apply));
+    assert_eq!(s.sim.state.users().len(), 300);
+    let report: serde_json::Value = serde_json::from_slice(&apply.stdout).unwrap();
+    assert_eq!(
+        report["summary"]["targets"][0]["blocks"][0]["released"], "allow_large",
+        "{report}"
+    );
+    let run = report["run"].as_str().unwrap();
+    let audit = s.muster(&["audit", "--json", "--run", run, "--person", "10001"]);
+    let events: serde_json::Value = serde_json::from_slice(&audit.stdout).unwrap();
+    let create = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "create")
+        .expect("the create in the audit");
+    assert!(
+        create["detail"]
+            .as_str()
+            .unwrap()
+            .contains("all-or-nothing released for this run by `--allow-large`: 300 of 300"),
+        "{create}"
+    );
+    // Only that run: a large change later is blocked again.
+    s.sim.state.reset();
+    let next = s.muster(&["apply", "--yes", DAY1]);
+    assert_eq!(code(&next), 3, "{}", text(&next));
+    assert!(s.sim.state.users().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn approving_a_run_that_was_not_blocked_says_so_once() {
+    let s = Setup::new(|t| t).await;
+    let plan = s.muster(&["plan", DAY1, "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    let run = report["run"].as_str().unwrap();
+    let approve = s.muster(&["approve", run, "--no-apply"]);
+    assert_eq!(code(&approve), 1);
+    let err = text(&approve);
+    assert_eq!(
+        err.matches("no blocked actions to approve").count(),
+        1,
+        "{err}"
+    );
+    assert!(
+        err.contains("no threshold or all-or-nothing limit blocked it"),
+        "{err}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn blocked_then_approved_and_failures() {
     let s = Setup::new(|t| {

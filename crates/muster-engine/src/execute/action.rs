@@ -54,6 +54,15 @@ impl ActionResult {
         }
     }
 
+    /// Adds a note to the detail (kept after the target's own text).
+    pub fn noted(mut self, note: String) -> Self {
+        self.detail = Some(match self.detail.take() {
+            Some(detail) => format!("{detail}; {note}"),
+            None => note,
+        });
+        self
+    }
+
     fn done(account: Option<AccountRef>, detail: Option<String>) -> Self {
         Self {
             outcome: ActionOutcome::Done,

@@ -85,6 +85,7 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
     summary.disputed = gated.plan.disputed.len();
     summary.held = gated.plan.held.len();
     summary.warnings = gated.plan.warnings.clone();
+    summary.blocks = gated.blocks.clone();
     for a in actions {
         summary.by_action.entry(a.kind).or_default().planned += 1;
     }
@@ -250,6 +251,11 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
                 summary.stopped = Some(why);
             }
         }
+        // An action a released limit let through says so in its audit event.
+        let result = match gated.released_reason(action) {
+            Some(why) => result.noted(why),
+            None => result,
+        };
         finish(ctx, &mut summary, action, result.account.clone(), &result).await?;
         settled[i] = Some(result.outcome);
         release_waiters(i, &waiters, &mut waiting_on, &settled, &mut ready);
