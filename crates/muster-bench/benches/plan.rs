@@ -78,6 +78,7 @@ fn plan_with(c: &mut Criterion, mappings: &str, policies: &[muster_core::evaluat
                             secret_fields: &secret,
                             departed: &[],
                             pending: &Default::default(),
+                            domains: None,
                         });
                         actions += plan.actions.len();
                     }

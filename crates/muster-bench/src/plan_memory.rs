@@ -47,6 +47,7 @@ pub fn run(n: usize) -> anyhow::Result<()> {
             secret_fields: &secret,
             departed: &[],
             pending: &Default::default(),
+            domains: None,
         });
         actions += plan.actions.len();
     }

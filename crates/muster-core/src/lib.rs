@@ -13,6 +13,7 @@
 //! and meet this crate through [`model`], [`connector`] and [`plan`].
 
 pub mod connector;
+pub mod domains;
 pub mod evaluate;
 pub mod gate;
 pub mod mapping;

@@ -19,6 +19,7 @@ use super::{
 use crate::connector::{
     Attributes, Capabilities, Observed, ObservedAccount, ObservedGroup, Rehire,
 };
+use crate::domains::{DomainFilter, DomainVerdict, Existing};
 use crate::evaluate::{AccountState, Correlation, Evaluation, ManagedGroups};
 use crate::model::{AccountRef, ExternalId, GroupRef, TargetName};
 use serde_json::Value;
@@ -63,6 +64,9 @@ pub struct DiffInput<'a> {
     /// Grants the target took as requests that are still waiting (HelloID products awaiting
     /// approval) and not yet expired, with when they were requested: not requested again.
     pub pending: &'a HashMap<(AccountRef, GroupRef), Pending>,
+    /// The target's domain filter (`included_domains`): persons outside are not created, their
+    /// existing accounts left alone or disabled.
+    pub domains: Option<&'a DomainFilter>,
 }
 
 /// A grant the target took as a request that has not shown up as a membership yet.
@@ -248,6 +252,9 @@ impl<'a> Differ<'a> {
         let link = self.links.get(&e.person).copied();
         let linked = link.and_then(|l| self.accounts.get(&l.account).copied().map(|a| (l, a)));
         if let Some((link, account)) = linked {
+            if e.state != AccountState::NotYet && self.outside(e, account, Vec::new()) {
+                return;
+            }
             if e.state != AccountState::Absent {
                 self.account_of.insert(
                     e.person.clone(),
@@ -337,7 +344,20 @@ impl<'a> Differ<'a> {
                         )
                     })
                     .unwrap_or_default();
-                self.create(e, &stale, &clash);
+                match self.domain_verdict(e, None) {
+                    DomainVerdict::Inside => self.create(e, &stale, &clash),
+                    DomainVerdict::Hold(why) | DomainVerdict::Disable(why) => {
+                        self.hold(&e.person, why)
+                    }
+                }
+            }
+            [account]
+                if matches!(
+                    self.domain_verdict(e, Some(account)),
+                    DomainVerdict::Hold(_)
+                ) =>
+            {
+                self.outside(e, account, Vec::new());
             }
             [account] => {
                 let id = self.push(Action {
@@ -349,7 +369,9 @@ impl<'a> Differ<'a> {
                     ),
                     ..self.blank(&e.person)
                 });
-                self.converge(e, account, vec![id], false);
+                if !self.outside(e, account, vec![id]) {
+                    self.converge(e, account, vec![id], false);
+                }
             }
             several => self.plan.disputed.push(Disputed {
                 person: e.person.clone(),
@@ -815,6 +837,56 @@ impl<'a> Differ<'a> {
             after,
             secret: self.input.secret_fields.contains(field),
             account_of: None,
+        }
+    }
+
+    /// The domain filter's verdict on this person's address in this target: the mapped value
+    /// (as it would be written), else the account's own.
+    fn domain_verdict(&self, e: &Evaluation, account: Option<&ObservedAccount>) -> DomainVerdict {
+        let Some(filter) = self.input.domains else {
+            return DomainVerdict::Inside;
+        };
+        let field = filter.field();
+        let (first, second) = match account {
+            Some(_) => (&e.fields.update, &e.fields.create),
+            None => (&e.fields.create, &e.fields.update),
+        };
+        let address = text(first.get(field))
+            .or_else(|| text(second.get(field)))
+            .or_else(|| account.and_then(|a| text(a.attributes.get(field))));
+        let existing = match account {
+            None => Existing::None,
+            Some(_) if !self.input.capabilities.can_disable => Existing::NoFlag,
+            Some(a) if a.enabled => Existing::Enabled,
+            Some(_) => Existing::Disabled,
+        };
+        filter.decide(address.as_deref(), existing)
+    }
+
+    /// Plans an existing account whose address is outside the domains (held, or only
+    /// disabled); `false` when it is inside and must be planned as usual.
+    fn outside(&mut self, e: &Evaluation, account: &ObservedAccount, after: Vec<ActionId>) -> bool {
+        match self.domain_verdict(e, Some(account)) {
+            DomainVerdict::Inside => false,
+            DomainVerdict::Hold(why) => {
+                self.hold(&e.person, why);
+                true
+            }
+            DomainVerdict::Disable(why) => {
+                let changes = self.changes(account, &e.fields.disable);
+                self.push_write(
+                    Action {
+                        kind: ActionKind::Disable,
+                        account: Some(account.reference.clone()),
+                        depends_on: after,
+                        changes,
+                        reason: why,
+                        ..self.blank(&e.person)
+                    },
+                    &e.fields.update,
+                );
+                true
+            }
         }
     }
 

@@ -104,6 +104,7 @@ struct Case {
     access: bool,
     /// Map `contactEmail` too.
     contact: bool,
+    domains: Option<DomainFilter>,
 }
 
 impl Case {
@@ -117,6 +118,7 @@ impl Case {
             pending: HashMap::new(),
             access: true,
             contact: false,
+            domains: None,
         }
     }
 
@@ -142,6 +144,7 @@ impl Case {
             secret_fields: &BTreeSet::new(),
             departed: &[],
             pending: &self.pending,
+            domains: self.domains.as_ref(),
         })
     }
 }
@@ -431,4 +434,70 @@ fn fields_the_target_compares_ignoring_case_are_not_updated_for_case_alone() {
     );
     case.capabilities.case_insensitive_fields = BTreeSet::from(["contactEmail".to_owned()]);
     assert!(case.plan().actions.is_empty());
+}
+
+fn only(domains: &[&str], outside: crate::domains::OutsideDomains) -> Option<DomainFilter> {
+    let domains: Vec<String> = domains.iter().map(|d| d.to_string()).collect();
+    Some(DomainFilter::new("userName", &domains, outside).unwrap())
+}
+
+#[test]
+fn a_person_outside_the_domains_is_not_created_and_the_plan_says_why() {
+    let mut case = Case::new(vec![
+        person("1", "in@x.nl", None),
+        person("2", "out@gmail.com", None),
+    ]);
+    case.permissions = vec!["Staff"];
+    case.domains = only(&["X.nl"], crate::domains::OutsideDomains::Leave);
+    let plan = case.plan();
+    assert_eq!(
+        kinds(&plan),
+        [(ActionKind::Create, "1"), (ActionKind::Grant, "1")],
+        "no create and no grant for the person outside"
+    );
+    assert_eq!(plan.held.len(), 1);
+    assert_eq!(plan.held[0].person.as_str(), "2");
+    assert_eq!(
+        plan.held[0].reason,
+        "userName \"out@gmail.com\" is outside this target's domains (x.nl): not created"
+    );
+}
+
+#[test]
+fn an_existing_account_outside_is_left_alone_or_only_disabled() {
+    let mut stale = account("a2", "old@gmail.com", Some("nobody"));
+    stale.enabled = true;
+    let mut case = Case::new(vec![person("2", "out@gmail.com", None)]);
+    case.observed.accounts = vec![stale];
+    case.links = vec![link("2", "a2")];
+    case.permissions = vec!["Staff"];
+    case.domains = only(&["x.nl"], crate::domains::OutsideDomains::Leave);
+    let left = case.plan();
+    assert!(left.actions.is_empty(), "{:?}", kinds(&left));
+    assert!(left.held[0].reason.contains("left alone"));
+
+    case.domains = only(&["x.nl"], crate::domains::OutsideDomains::Disable);
+    let disabled = case.plan();
+    assert_eq!(kinds(&disabled), [(ActionKind::Disable, "2")]);
+    assert!(disabled.actions[0]
+        .reason
+        .contains("outside_domains = \"disable\""));
+
+    // Unlinked but correlated: linked and disabled, nothing else.
+    case.links.clear();
+    case.persons = vec![person("2", "old@gmail.com", None)];
+    let correlated = case.plan();
+    assert_eq!(
+        kinds(&correlated),
+        [(ActionKind::Correlate, "2"), (ActionKind::Disable, "2")]
+    );
+    assert_eq!(correlated.actions[1].depends_on, [correlated.actions[0].id]);
+
+    // Without a filter the same person is planned as usual (the test can fail).
+    case.domains = None;
+    assert!(case
+        .plan()
+        .actions
+        .iter()
+        .any(|a| a.kind == ActionKind::Grant));
 }

@@ -144,6 +144,7 @@ impl World {
             secret_fields: &BTreeSet::new(),
             departed: &[],
             pending: &Default::default(),
+            domains: None,
         })
     }
 
@@ -462,6 +463,7 @@ fn write_only_fields_compare_by_fingerprint() {
             secret_fields: &BTreeSet::new(),
             departed: &[],
             pending: &Default::default(),
+            domains: None,
         })
     };
     let unknown = run(&HashMap::new());
@@ -564,6 +566,7 @@ fn write_only_values_are_resent_with_every_write_to_the_account() {
         secret_fields: &BTreeSet::new(),
         departed: &[],
         pending: &Default::default(),
+        domains: None,
     });
     let writes: Vec<&Action> = plan
         .actions
@@ -593,6 +596,7 @@ fn write_only_values_are_resent_with_every_write_to_the_account() {
         secret_fields: &BTreeSet::new(),
         departed: &[],
         pending: &Default::default(),
+        domains: None,
     });
     assert!(no_write_only.actions.iter().all(|a| a.resend.is_empty()));
 }
@@ -662,6 +666,7 @@ fn a_mapping_that_cannot_be_computed_holds_only_that_person() {
         secret_fields: &BTreeSet::new(),
         departed: &[],
         pending: &Default::default(),
+        domains: None,
     });
     assert_eq!(plan.held.len(), 1);
     assert!(plan.held[0].reason.contains("nickName") && plan.held[0].reason.contains("line 3"));
