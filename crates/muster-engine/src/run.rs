@@ -379,6 +379,7 @@ impl Engine {
             secret_fields: &t.secret_fields,
             departed: &departed_evaluations,
             pending: &remembered.pending,
+            domains: t.domains.as_ref(),
         });
         let open = self.store.open_approvals(&t.name).await?;
         let mut releases = Releases {

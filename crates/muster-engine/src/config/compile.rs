@@ -4,9 +4,10 @@
 //! problems are reported with the others, each with the mapping file's path and line.
 
 use super::error::{line_of, ConfigError};
-use super::implied::{implied, Implied};
+use super::implied::{domain_field, implied, Implied};
 use super::raw::*;
 use super::{Config, Connection, TargetConfig};
+use muster_core::domains::{DomainFilter, OutsideDomains};
 use muster_core::evaluate::{Correlation, Lifecycle, TargetPolicy};
 use muster_core::gate::{SourceThresholds, TargetThresholds, Threshold};
 use muster_core::mapping::{ActionSet, FieldMapping, Template, ValueSource};
@@ -22,6 +23,13 @@ use muster_sources::SourceConfig;
 use std::collections::BTreeSet;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+
+/// A target's domain-filter settings, as written.
+struct RawDomains {
+    included: Option<toml::Spanned<Vec<String>>>,
+    field: Option<toml::Spanned<String>>,
+    outside: Option<toml::Spanned<String>>,
+}
 
 /// `{Today}` renders only in dynamic permissions (a school year); in a field it would render
 /// nothing and clear the field in the target on every run.
@@ -356,6 +364,16 @@ impl Compiler<'_> {
         for m in mappings.iter_mut() {
             m.secret |= secret_fields.contains(&m.field);
         }
+        let domains = self.domains(
+            &key,
+            RawDomains {
+                included: raw.included_domains,
+                field: raw.domain_field,
+                outside: raw.outside_domains,
+            },
+            connection.as_ref(),
+            &mappings,
+        );
 
         let mut thresholds = TargetThresholds::default();
         for (kind, t) in raw.thresholds {
@@ -411,7 +429,60 @@ impl Compiler<'_> {
             secret_fields,
             case_insensitive_fields,
             quarantine,
+            domains,
         })
+    }
+
+    /// `included_domains`, `domain_field`, `outside_domains`: the target's domain filter. The
+    /// field must be one a mapping writes, so every person has the address that is checked.
+    fn domains(
+        &mut self,
+        key: &str,
+        raw: RawDomains,
+        connection: Option<&Connection>,
+        mappings: &[FieldMapping],
+    ) -> Option<DomainFilter> {
+        let Some(included) = raw.included else {
+            for (setting, span) in [
+                ("domain_field", raw.field.as_ref().map(|f| f.span())),
+                ("outside_domains", raw.outside.as_ref().map(|o| o.span())),
+            ] {
+                if span.is_some() {
+                    self.err(
+                        span,
+                        format!("{key}.{setting}"),
+                        "has no effect without `included_domains`",
+                    );
+                }
+            }
+            return None;
+        };
+        let outside = match raw.outside {
+            None => OutsideDomains::default(),
+            Some(o) => match o.get_ref().parse() {
+                Ok(o) => o,
+                Err(message) => {
+                    self.err(Some(o.span()), format!("{key}.outside_domains"), message);
+                    return None;
+                }
+            },
+        };
+        let (field, field_span) = match raw.field {
+            Some(f) => (f.get_ref().clone(), f.span()),
+            None => (domain_field(connection?).to_owned(), included.span()),
+        };
+        if !mappings.iter().any(|m| m.field == field) {
+            self.err(
+                Some(field_span),
+                format!("{key}.domain_field"),
+                format!("`included_domains` checks the field `{field}`, which no mapping writes: map it, or name the mapped address field in `domain_field`"),
+            );
+            return None;
+        }
+        let span = included.span();
+        DomainFilter::new(field, included.get_ref(), outside)
+            .map_err(|message| self.err(Some(span), format!("{key}.included_domains"), message))
+            .ok()
     }
 
     /// `quarantine = { error_ratio, min_actions }`, each defaulted on its own.

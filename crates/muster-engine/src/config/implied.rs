@@ -67,6 +67,16 @@ pub fn implied(target: &TargetName, connection: &Connection) -> Result<Implied, 
     Ok(out)
 }
 
+/// The account field that holds a target's address, which `included_domains` checks unless
+/// `domain_field` says otherwise.
+pub fn domain_field(connection: &Connection) -> &'static str {
+    match connection {
+        Connection::Scim(_) | Connection::Zivver(_) => "userName",
+        Connection::HelloId(_) => "contactEmail",
+        Connection::Zermelo(_) => "email",
+    }
+}
+
 fn dynamic_rule(
     target: &TargetName,
     what: &str,

@@ -47,6 +47,8 @@ pub struct TargetConfig {
     pub unique: muster_core::unique::Uniqueness,
     /// When the target is taken out of a run for its errors.
     pub quarantine: crate::execute::Quarantine,
+    /// `included_domains`: persons whose address is elsewhere get no account here.
+    pub domains: Option<muster_core::domains::DomainFilter>,
 }
 
 /// The connector settings of one target, by kind.

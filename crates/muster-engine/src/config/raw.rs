@@ -115,6 +115,19 @@ pub struct RawTarget {
     /// the target's side. Default: `{ error_ratio = 0.5, min_actions = 20 }`.
     #[serde(default)]
     pub quarantine: Option<Spanned<RawQuarantine>>,
+    /// Only persons whose address is in one of these domains get an account here, e.g.
+    /// `["example.org"]` (whole domains, ignoring case; list subdomains too). Outside, nothing
+    /// is created and the plan says why. Unset: every address.
+    #[serde(default)]
+    pub included_domains: Option<Spanned<Vec<String>>>,
+    /// The mapped account field whose address `included_domains` checks. Default by kind:
+    /// `userName` (scim, zivver), `contactEmail` (helloid), `email` (zermelo).
+    #[serde(default)]
+    pub domain_field: Option<Spanned<String>>,
+    /// An existing account outside `included_domains`: `"leave"` it alone (the default) or
+    /// `"disable"` it.
+    #[serde(default)]
+    pub outside_domains: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

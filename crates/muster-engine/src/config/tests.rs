@@ -283,3 +283,64 @@ fn ignore_case_on_a_mapping_marks_the_field() {
     assert!(fields.contains("userName"), "{fields:?}");
     assert!(!fields.contains("displayName"));
 }
+
+#[test]
+fn included_domains_check_a_mapped_field_defaulted_by_kind() {
+    let with = |settings: &str| {
+        VALID.replace(
+            "thresholds = { disable = { percent = 10 } }",
+            &format!("thresholds = {{ disable = {{ percent = 10 }} }}\n{settings}"),
+        )
+    };
+    let c = parse(&with("included_domains = [\"Example.org\"]")).unwrap();
+    let filter = c.target("scim").unwrap().domains.clone().unwrap();
+    assert_eq!(filter.field(), "userName", "the default for scim");
+    assert!(filter.includes("a@example.org") && !filter.includes("a@gmail.com"));
+
+    let c = parse(&with(
+        "included_domains = [\"example.org\"]\ndomain_field = \"displayName\"\noutside_domains = \"disable\"",
+    ))
+    .unwrap();
+    let filter = c.target("scim").unwrap().domains.clone().unwrap();
+    assert_eq!(filter.field(), "displayName");
+    assert!(matches!(
+        filter.decide(Some("x@gmail.com"), muster_core::domains::Existing::Enabled),
+        muster_core::domains::DomainVerdict::Disable(_)
+    ));
+    assert!(parse(VALID)
+        .unwrap()
+        .target("scim")
+        .unwrap()
+        .domains
+        .is_none());
+
+    let errors = parse(&with(
+        "included_domains = [\"example.org\"]\ndomain_field = \"mail\"\noutside_domains = \"delete\"",
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        errors.contains("targets.scim.outside_domains: expected \"leave\" or \"disable\""),
+        "{errors}"
+    );
+    let errors = parse(&with(
+        "included_domains = [\"example.org\"]\ndomain_field = \"mail\"",
+    ))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        errors.contains("/etc/muster/muster.toml:15: targets.scim.domain_field: `included_domains` checks the field `mail`, which no mapping writes"),
+        "{errors}"
+    );
+    let errors = parse(&with("included_domains = [\"@example.org\"]"))
+        .unwrap_err()
+        .to_string();
+    assert!(errors.contains("targets.scim.included_domains"), "{errors}");
+    let errors = parse(&with("outside_domains = \"leave\""))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        errors.contains("outside_domains: has no effect without `included_domains`"),
+        "{errors}"
+    );
+}

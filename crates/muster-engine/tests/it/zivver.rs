@@ -408,3 +408,58 @@ async fn import_reads_zivver_users_and_functional_accounts_and_reports_correlati
         "the imported link is used"
     );
 }
+
+#[tokio::test]
+async fn a_person_outside_the_organisations_domains_is_held_with_the_reason_not_failed() {
+    let b = Both::start().await;
+    let persons = b.dir.path().join("persons.csv");
+    let text = std::fs::read_to_string(&persons).unwrap();
+    std::fs::write(
+        &persons,
+        text.replace("e.vandijk@example.org", "e.vandijk@elsewhere.example"),
+    )
+    .unwrap();
+
+    // Without a filter, Zivver refuses the address ("Account is outside the organization").
+    let report = b.engine().await.apply(day(1), None).await.unwrap();
+    assert_eq!(report.summary.status(), RunStatus::Failures);
+
+    let config = b.dir.path().join("muster.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace(
+            "kind = \"zivver\"\n",
+            "kind = \"zivver\"\nincluded_domains = [\"example.org\"]\n",
+        ),
+    )
+    .unwrap();
+    let engine = b.engine().await;
+    let report = engine.apply(day(1), None).await.unwrap();
+    assert_eq!(report.summary.status(), RunStatus::NoChanges);
+    let zivver = report
+        .plan
+        .targets
+        .iter()
+        .find(|t| t.target.as_str() == "zivver")
+        .unwrap();
+    assert!(zivver.actions.is_empty(), "{:?}", zivver.actions);
+    assert_eq!(zivver.held.len(), 1);
+    assert_eq!(zivver.held[0].person.as_str(), "10001");
+    assert_eq!(
+        zivver.held[0].reason,
+        "userName \"e.vandijk@elsewhere.example\" is outside this target's domains (example.org): not created"
+    );
+    assert!(b
+        .zivver
+        .state
+        .user_by_name("e.vandijk@elsewhere.example")
+        .is_none());
+    // The SCIM target has no filter: the person has an account there.
+    assert!(b
+        .scim
+        .state
+        .users()
+        .iter()
+        .any(|u| u["userName"] == "e.vandijk@elsewhere.example"));
+}
