@@ -252,7 +252,12 @@ impl<'a> Differ<'a> {
         let link = self.links.get(&e.person).copied();
         let linked = link.and_then(|l| self.accounts.get(&l.account).copied().map(|a| (l, a)));
         if let Some((link, account)) = linked {
-            if e.state != AccountState::NotYet && self.outside(e, account, Vec::new()) {
+            let planned = match e.state {
+                AccountState::Enabled | AccountState::Disabled => true,
+                AccountState::Absent => link.state == LinkState::Active,
+                AccountState::NotYet => false,
+            };
+            if planned && self.outside(e, account, Vec::new()) {
                 return;
             }
             if e.state != AccountState::Absent {
