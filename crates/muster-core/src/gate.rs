@@ -565,8 +565,8 @@ mod tests {
     #[test]
     fn a_first_load_blocked_by_all_or_nothing_says_why() {
         let mut plan = plan_with(&[(ActionKind::Create, 10), (ActionKind::Grant, 10)], 10);
-        for i in 10..20 {
-            plan.actions[i].depends_on = vec![ActionId(i as u32 - 10)];
+        for (i, grant) in plan.actions.iter_mut().enumerate().skip(10) {
+            grant.depends_on = vec![ActionId(i as u32 - 10)];
         }
         let out = target_gate(plan, &all_or_nothing(50.0), &Releases::default());
         assert_eq!(out.blocked_actions.len(), 20);
