@@ -4,6 +4,7 @@
 
 use crate::fixture::{day, groups, Fixture};
 use muster_core::plan::ActionKind;
+use muster_core::AccountRef;
 use muster_sim::Faults;
 use std::collections::BTreeMap;
 
@@ -79,6 +80,16 @@ async fn lost_answers_to_grants_leave_each_member_listed_once_and_a_duplicate_is
         t.warnings.iter().any(|w| w.contains(&reported)),
         "{:?}",
         t.warnings
+    );
+    let import = engine.import("scim", day(1), false).await.unwrap();
+    let sales = import
+        .permissions
+        .iter()
+        .find(|p| p.name == "Dept Sales")
+        .unwrap();
+    assert_eq!(
+        sales.listed_more_than_once.get(&AccountRef::new(member.as_str())),
+        Some(&2)
     );
     let kinds: Vec<ActionKind> = t.actions.iter().map(|a| a.kind).collect();
     assert_eq!(kinds, [ActionKind::Revoke, ActionKind::Grant]);

@@ -50,13 +50,9 @@ pub enum MemberAdds {
 }
 
 /// Applies the PATCH request `body` to `attrs` (stored attributes of a `kind` resource), then
-/// re-checks the result as a whole. On error `attrs` may be half changed: discard it.
-pub fn apply(kind: Kind, attrs: &mut Map<String, Value>, body: &Value) -> Result<(), ScimError> {
-    apply_with(kind, attrs, body, MemberAdds::Ignore)
-}
-
-/// [`apply`], with `adds` deciding what an `add` of an already listed member does.
-pub fn apply_with(
+/// re-checks the result as a whole; `adds` decides what an `add` of a member already listed
+/// does. On error `attrs` may be half changed: discard it.
+pub fn apply(
     kind: Kind,
     attrs: &mut Map<String, Value>,
     body: &Value,
@@ -506,6 +502,7 @@ mod tests {
             kind,
             &mut attrs,
             &json!({ "schemas": [PATCH_SCHEMA], "Operations": ops }),
+            MemberAdds::Ignore,
         )?;
         Ok(Value::Object(attrs))
     }
@@ -563,16 +560,16 @@ mod tests {
         };
         let mut attrs = object(json!({"displayName": "g", "members": [{"value": "u1"}]}));
         let add = body(json!([{"op": "add", "path": "members", "value": [{"value": "u1"}]}]));
-        apply_with(Kind::Group, &mut attrs, &add, MemberAdds::Repeat).unwrap();
+        apply(Kind::Group, &mut attrs, &add, MemberAdds::Repeat).unwrap();
         assert_eq!(values(&attrs), ["u1", "u1"]);
         // Remove by value filter, then add, in one request: listed once.
         let relist = body(json!([
             {"op": "remove", "path": "members[value eq \"u1\"]"},
             {"op": "add", "path": "members", "value": [{"value": "u1"}]}
         ]));
-        apply_with(Kind::Group, &mut attrs, &relist, MemberAdds::Repeat).unwrap();
+        apply(Kind::Group, &mut attrs, &relist, MemberAdds::Repeat).unwrap();
         assert_eq!(values(&attrs), ["u1"]);
-        apply_with(Kind::Group, &mut attrs, &add, MemberAdds::Ignore).unwrap();
+        apply(Kind::Group, &mut attrs, &add, MemberAdds::Ignore).unwrap();
         assert_eq!(values(&attrs), ["u1"]);
     }
 

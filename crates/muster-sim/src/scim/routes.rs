@@ -428,7 +428,7 @@ pub(super) fn do_patch(
             } else {
                 patch::MemberAdds::Ignore
             };
-            patch::apply_with(kind, attrs, body, adds)
+            patch::apply(kind, attrs, body, adds)
         })
 }
 
