@@ -180,6 +180,7 @@ pub fn observed(evaluations: &[Evaluation], policy: &TargetPolicy) -> (Observed,
             reference: GroupRef::new(format!("g{i}")),
             name: name.to_owned(),
             members,
+            duplicates: Default::default(),
         })
         .collect();
     (

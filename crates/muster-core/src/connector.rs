@@ -140,6 +140,35 @@ pub struct ObservedGroup {
     pub reference: GroupRef,
     pub name: String,
     pub members: BTreeSet<AccountRef>,
+    /// Members the target lists more than once, with how many times (at least 2). A SCIM
+    /// server that does not ignore an `add` of an existing member (against RFC 7644
+    /// §3.5.2.1's SHOULD) ends up so after a membership write is sent twice; the plan reports
+    /// each and repairs those the rules grant.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub duplicates: BTreeMap<AccountRef, usize>,
+}
+
+impl ObservedGroup {
+    /// A group from its member list as the target returned it, keeping count of members
+    /// listed more than once in [`duplicates`](Self::duplicates).
+    pub fn from_listing(
+        reference: GroupRef,
+        name: String,
+        listed: impl IntoIterator<Item = AccountRef>,
+    ) -> Self {
+        let mut times: BTreeMap<AccountRef, usize> = BTreeMap::new();
+        for m in listed {
+            *times.entry(m).or_default() += 1;
+        }
+        let members = times.keys().cloned().collect();
+        times.retain(|_, n| *n > 1);
+        Self {
+            reference,
+            name,
+            members,
+            duplicates: times,
+        }
+    }
 }
 
 /// What a target holds now, from one full paged read.
@@ -177,6 +206,11 @@ impl Observed {
             h.update(&g.name);
             for m in &g.members {
                 h.update(m.as_str());
+            }
+            for (m, times) in &g.duplicates {
+                h.update(b"listed:");
+                h.update(m.as_str());
+                h.update(times.to_le_bytes());
             }
         }
         hex(&h.finalize())

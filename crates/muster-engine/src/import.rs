@@ -36,6 +36,10 @@ pub struct Holders {
     pub name: String,
     pub group: GroupRef,
     pub accounts: Vec<AccountRef>,
+    /// Holders the target lists more than once, with how many times (see
+    /// `ObservedGroup::duplicates`); a plan lists a member a rule grants once again.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub listed_more_than_once: std::collections::BTreeMap<AccountRef, usize>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -117,6 +121,7 @@ impl Engine {
                         name: g.name.clone(),
                         group: g.reference.clone(),
                         accounts: g.members.iter().cloned().collect(),
+                        listed_more_than_once: g.duplicates.clone(),
                     })
                     .collect();
                 held.sort_by(|a, b| a.name.cmp(&b.name));

@@ -91,6 +91,7 @@ mod tests {
                     .iter()
                     .map(|m| AccountRef::new(*m))
                     .collect::<BTreeSet<_>>(),
+                duplicates: Default::default(),
             }],
             ..Observed::default()
         }

@@ -60,6 +60,7 @@ impl Inner {
                         reference: GroupRef::new(guid),
                         name,
                         members: BTreeSet::new(),
+                        duplicates: Default::default(),
                     },
                 ));
                 continue;
@@ -83,6 +84,7 @@ impl Inner {
                         reference: GroupRef::new(guid),
                         name,
                         members,
+                        duplicates: Default::default(),
                     },
                 )),
                 Found::Gone => debug!(group = %guid, "Group deleted during the read; left out."),

@@ -76,6 +76,7 @@ impl Inner {
                 reference: GroupRef::new(wire::product_ref(&id)),
                 name: format!("{PRODUCT_NAME_PREFIX}{name}"),
                 members,
+                duplicates: Default::default(),
             })
             .collect())
     }

@@ -103,6 +103,11 @@ pub struct Request {
     pub url: Url,
     pub headers: Vec<(HeaderName, HeaderValue)>,
     pub body: Option<Vec<u8>>,
+    /// Sending it twice may do it twice although the method is idempotent by definition (a
+    /// SCIM PATCH `add` of a member, to a server that lists a member as often as it is added):
+    /// like a POST, it is never sent again once it may have reached the target, and an unknown
+    /// outcome comes back as [`HttpError::Uncertain`] for the caller to settle by a read.
+    pub at_most_once: bool,
 }
 
 impl Request {
@@ -112,7 +117,19 @@ impl Request {
             url,
             headers: Vec::new(),
             body: None,
+            at_most_once: false,
         }
+    }
+
+    /// Marks the request as not to be repeated blindly; see [`Self::at_most_once`].
+    pub fn at_most_once(mut self) -> Self {
+        self.at_most_once = true;
+        self
+    }
+
+    /// Whether sending it again after an unknown outcome is harmless.
+    pub fn repeatable(&self) -> bool {
+        retry::is_idempotent(&self.method) && !self.at_most_once
     }
 
     pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
@@ -348,7 +365,7 @@ impl HttpClient {
             let last = attempt >= policy.max_attempts;
             match outcome {
                 Ok(resp) => {
-                    let verdict = match retry::classify_status(&req.method, resp.status) {
+                    let verdict = match retry::classify_status(req.repeatable(), resp.status) {
                         Verdict::Retry | Verdict::Uncertain | Verdict::Throttled
                             if resp.status != StatusCode::TOO_MANY_REQUESTS
                                 && self.final_hint.is_some_and(|hint| hint(&resp)) =>
@@ -412,7 +429,7 @@ impl HttpClient {
                     }
                 }
                 Err(failure) => {
-                    let verdict = retry::classify_transport(&req.method, failure.never_sent);
+                    let verdict = retry::classify_transport(req.repeatable(), failure.never_sent);
                     debug!(attempt, error = %failure.detail, ?verdict, "No response.");
                     let delay = policy.backoff(attempt - 1);
                     let give_up = verdict == Verdict::Uncertain
@@ -574,6 +591,21 @@ pub fn success_body(
     body: &[u8],
     attempt: u32,
 ) -> SuccessBody {
+    let repeatable = retry::is_idempotent(method);
+    success_body_of(target, method, repeatable, path, status, body, attempt)
+}
+
+/// [`success_body`] for a request that says itself whether it may be sent again
+/// ([`Request::repeatable`]); one that may not comes back uncertain, as a POST does.
+pub fn success_body_of(
+    target: &TargetName,
+    method: &Method,
+    repeatable: bool,
+    path: &str,
+    status: u16,
+    body: &[u8],
+    attempt: u32,
+) -> SuccessBody {
     if body.iter().all(u8::is_ascii_whitespace) {
         return SuccessBody::Json(None);
     }
@@ -581,14 +613,14 @@ pub fn success_body(
         Ok(v) => SuccessBody::Json(Some(v)),
         Err(e) => {
             let detail = format!("answered {status} with a body that is not JSON: {e}");
-            if *method == Method::POST {
+            if !repeatable {
                 SuccessBody::Failed(ConnectorError::Uncertain {
                     target: target.clone(),
                     method: method.to_string(),
                     path: path.to_owned(),
                     detail,
                 })
-            } else if attempt < GARBLED_ATTEMPTS && retry::is_idempotent(method) {
+            } else if attempt < GARBLED_ATTEMPTS {
                 SuccessBody::Again
             } else {
                 SuccessBody::Failed(ConnectorError::Protocol {

@@ -108,25 +108,26 @@ pub enum Verdict {
     Uncertain,
 }
 
-/// Classifies a status code for `method`.
-pub fn classify_status(method: &Method, status: StatusCode) -> Verdict {
+/// Classifies a status code for a request that is (`repeatable`) or is not safe to send again
+/// (a POST, or a write marked at most once: see `Request::repeatable`).
+pub fn classify_status(repeatable: bool, status: StatusCode) -> Verdict {
     match status {
         StatusCode::TOO_MANY_REQUESTS => Verdict::Throttled,
         // A 503 is usually a proxy or an overloaded server refusing before it starts, but for
         // a POST "usually" is not enough: Muster re-correlates instead of re-posting.
-        StatusCode::SERVICE_UNAVAILABLE if is_idempotent(method) => Verdict::Throttled,
+        StatusCode::SERVICE_UNAVAILABLE if repeatable => Verdict::Throttled,
         StatusCode::NOT_IMPLEMENTED => Verdict::Done,
-        s if s.is_server_error() && is_idempotent(method) => Verdict::Retry,
+        s if s.is_server_error() && repeatable => Verdict::Retry,
         s if s.is_server_error() => Verdict::Uncertain,
         _ => Verdict::Done,
     }
 }
 
-/// Classifies a transport failure for `method`. A connection that was never established
-/// carried no request, so any method may try again; anything later (timeout, reset, a body
-/// cut short) may have reached the target.
-pub fn classify_transport(method: &Method, never_sent: bool) -> Verdict {
-    if never_sent || is_idempotent(method) {
+/// Classifies a transport failure. A connection that was never established carried no
+/// request, so any request may try again; anything later (timeout, reset, a body cut short)
+/// may have reached the target, and only a `repeatable` request is sent again.
+pub fn classify_transport(repeatable: bool, never_sent: bool) -> Verdict {
+    if never_sent || repeatable {
         Verdict::Retry
     } else {
         Verdict::Uncertain
@@ -197,17 +198,24 @@ mod tests {
     fn posts_are_never_retried_after_an_uncertain_outcome() {
         use Verdict::*;
         let s = |c: u16| StatusCode::from_u16(c).unwrap();
-        assert_eq!(classify_status(&Method::POST, s(500)), Uncertain);
-        assert_eq!(classify_status(&Method::POST, s(502)), Uncertain);
-        assert_eq!(classify_status(&Method::POST, s(503)), Uncertain);
-        assert_eq!(classify_status(&Method::POST, s(429)), Throttled);
-        assert_eq!(classify_status(&Method::PUT, s(500)), Retry);
-        assert_eq!(classify_status(&Method::PATCH, s(503)), Throttled);
-        assert_eq!(classify_status(&Method::GET, s(504)), Retry);
-        assert_eq!(classify_status(&Method::PATCH, s(501)), Done);
-        assert_eq!(classify_status(&Method::POST, s(409)), Done);
-        assert_eq!(classify_transport(&Method::POST, false), Uncertain);
-        assert_eq!(classify_transport(&Method::POST, true), Retry);
-        assert_eq!(classify_transport(&Method::DELETE, false), Retry);
+        let r = |m: Method| is_idempotent(&m);
+        assert_eq!(classify_status(r(Method::POST), s(500)), Uncertain);
+        assert_eq!(classify_status(r(Method::POST), s(502)), Uncertain);
+        assert_eq!(classify_status(r(Method::POST), s(503)), Uncertain);
+        assert_eq!(classify_status(r(Method::POST), s(429)), Throttled);
+        assert_eq!(classify_status(r(Method::PUT), s(500)), Retry);
+        assert_eq!(classify_status(r(Method::PATCH), s(503)), Throttled);
+        assert_eq!(classify_status(r(Method::GET), s(504)), Retry);
+        assert_eq!(classify_status(r(Method::PATCH), s(501)), Done);
+        assert_eq!(classify_status(r(Method::POST), s(409)), Done);
+        assert_eq!(classify_transport(r(Method::POST), false), Uncertain);
+        assert_eq!(classify_transport(r(Method::POST), true), Retry);
+        assert_eq!(classify_transport(r(Method::DELETE), false), Retry);
+        // A write marked at most once (a PATCH `add`) is treated as a POST.
+        assert_eq!(classify_status(false, s(500)), Uncertain);
+        assert_eq!(classify_status(false, s(503)), Uncertain);
+        assert_eq!(classify_status(false, s(429)), Throttled);
+        assert_eq!(classify_transport(false, false), Uncertain);
+        assert_eq!(classify_transport(false, true), Retry);
     }
 }

@@ -93,6 +93,29 @@ impl ScimClient {
         body: Option<&Value>,
         if_match: Option<&str>,
     ) -> Result<Reply, Failure> {
+        self.send_call(method, path, body, if_match, false).await
+    }
+
+    /// [`Self::call`] for a write that sending twice may do twice (a PATCH `add` of a member):
+    /// never sent again once it may have reached the server; an unknown outcome is
+    /// [`ConnectorError::Uncertain`], for the caller to settle by a read.
+    pub async fn call_at_most_once(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Reply, Failure> {
+        self.send_call(method, path, body, None, true).await
+    }
+
+    async fn send_call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        if_match: Option<&str>,
+        at_most_once: bool,
+    ) -> Result<Reply, Failure> {
         // For messages: the path without its query (a filter may hold personal data).
         let bare = path.split('?').next().unwrap_or(path).to_owned();
         let url =
@@ -116,6 +139,10 @@ impl ScimClient {
                 req = req.header(IF_MATCH, v);
             }
         }
+        if at_most_once {
+            req = req.at_most_once();
+        }
+        let repeatable = req.repeatable();
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -124,7 +151,7 @@ impl ScimClient {
                 .send(&req)
                 .await
                 .map_err(|e| self.transport_error(&method, &bare, e))?;
-            match self.interpret(method.clone(), bare.clone(), resp, attempt) {
+            match self.interpret(method.clone(), repeatable, bare.clone(), resp, attempt) {
                 Err(Garbled::Again) => continue,
                 Err(Garbled::Failure(f)) => return Err(f),
                 Ok(reply) => return Ok(reply),
@@ -141,15 +168,17 @@ impl ScimClient {
     fn interpret(
         &self,
         method: Method,
+        repeatable: bool,
         path: String,
         resp: Response,
         attempt: u32,
     ) -> Result<Reply, Garbled> {
         let status = resp.status.as_u16();
         if resp.status.is_success() {
-            let body = match http::success_body(
+            let body = match http::success_body_of(
                 self.target(),
                 &method,
+                repeatable,
                 &path,
                 status,
                 &resp.body,

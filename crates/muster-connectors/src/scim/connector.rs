@@ -278,21 +278,21 @@ impl ScimConnector {
             .and_then(|o| path::get_ci(o, "displayName"))
             .and_then(Value::as_str)
             .ok_or_else(|| self.protocol(format!("group {id} has no `displayName`")))?;
-        let members = obj
+        let listed = obj
             .and_then(|o| path::get_ci(o, "members"))
             .and_then(Value::as_array)
             .map(|list| {
                 list.iter()
                     .filter_map(|m| m.get("value").and_then(Value::as_str))
                     .map(AccountRef::new)
-                    .collect()
+                    .collect::<Vec<_>>()
             })
             .unwrap_or_default();
-        Ok(ObservedGroup {
-            reference: GroupRef::new(id),
-            name: name.to_owned(),
-            members,
-        })
+        let group = ObservedGroup::from_listing(GroupRef::new(id), name.to_owned(), listed);
+        for (member, times) in &group.duplicates {
+            warn!(group = %group.reference, %member, times, "Group lists a member more than once.");
+        }
+        Ok(group)
     }
 
     // ----- users ---------------------------------------------------------------------------
@@ -495,32 +495,136 @@ impl ScimConnector {
     ) -> Result<Outcome, ConnectorError> {
         let url = format!("/Groups/{}", segment(group.as_str()));
         if self.uses_patch() {
-            let op = if grant {
-                wire::op_add("members", json!([{ "value": account.as_str() }]))
+            let patched = if grant {
+                self.patch_add_member(account, group, &url).await?
             } else {
-                let path = format!(
-                    "members[value eq {}]",
-                    super::filter::quote(account.as_str())
-                );
-                wire::op_remove(&path)
+                self.patch_remove_member(account, group, &url).await?
             };
-            let body = wire::patch_body(vec![op]);
-            match self
-                .client
-                .call(Method::PATCH, &url, Some(&body), None)
-                .await
-            {
-                // 200 with the group, or 204: either way done.
-                Ok(_) => return Ok(Outcome::Done),
-                Err(Failure::Refused(r)) if r.status == 404 => return Err(self.group_gone(group)),
-                Err(Failure::Refused(r)) if !grant && r.is(400, "noTarget") => {
-                    return Ok(Outcome::AlreadyAbsent)
-                }
-                Err(Failure::Refused(r)) if r.status == 501 => self.demote_patch(&r.path),
-                Err(f) => return Err(f.into_error(&self.target)),
+            if let Some(outcome) = patched {
+                return Ok(outcome);
             }
         }
         self.put_membership(account, group, &url, grant).await
+    }
+
+    /// PATCH `remove` of every entry of the member (a value filter matches them all).
+    /// `None`: the server has no PATCH after all.
+    async fn patch_remove_member(
+        &self,
+        account: &AccountRef,
+        group: &GroupRef,
+        url: &str,
+    ) -> Result<Option<Outcome>, ConnectorError> {
+        let body = wire::patch_body(vec![wire::op_remove(&member_path(account))]);
+        match self.client.call(Method::PATCH, url, Some(&body), None).await {
+            // 200 with the group, or 204: either way done.
+            Ok(_) => Ok(Some(Outcome::Done)),
+            Err(Failure::Refused(r)) if r.status == 404 => Err(self.group_gone(group)),
+            Err(Failure::Refused(r)) if r.is(400, "noTarget") => Ok(Some(Outcome::AlreadyAbsent)),
+            Err(Failure::Refused(r)) if r.status == 501 => {
+                self.demote_patch(&r.path);
+                Ok(None)
+            }
+            Err(f) => Err(f.into_error(&self.target)),
+        }
+    }
+
+    /// PATCH `add` of the member, never sent twice blindly: a server may list a member as often
+    /// as it is added (against RFC 7644 §3.5.2.1's SHOULD). When the answer is lost, the group
+    /// is read first, like an uncertain create is looked up: listed once is done, listed more
+    /// often is listed once again, not listed is sent again — at most [`ADD_ATTEMPTS`] sends.
+    /// `None`: the server has no PATCH after all.
+    async fn patch_add_member(
+        &self,
+        account: &AccountRef,
+        group: &GroupRef,
+        url: &str,
+    ) -> Result<Option<Outcome>, ConnectorError> {
+        let add = wire::op_add("members", json!([{ "value": account.as_str() }]));
+        let body = wire::patch_body(vec![add]);
+        for attempt in 1..=ADD_ATTEMPTS {
+            let lost = match self
+                .client
+                .call_at_most_once(Method::PATCH, url, Some(&body))
+                .await
+            {
+                Ok(_) => return Ok(Some(Outcome::Done)),
+                Err(Failure::Refused(r)) if r.status == 404 => return Err(self.group_gone(group)),
+                Err(Failure::Refused(r)) if r.status == 501 => {
+                    self.demote_patch(&r.path);
+                    return Ok(None);
+                }
+                Err(Failure::Error(e @ ConnectorError::Uncertain { .. })) => e,
+                Err(f) => return Err(f.into_error(&self.target)),
+            };
+            let times = match self.times_listed(account, group, url).await {
+                Ok(times) => times,
+                Err(read) => return Err(still_uncertain(lost, &read)),
+            };
+            match times {
+                0 if attempt < ADD_ATTEMPTS => {
+                    debug!(attempt, "Add of a member not applied after a lost answer; sending again.");
+                }
+                0 => return Err(lost),
+                1 => {
+                    debug!(attempt, "Add of a member applied although its answer was lost.");
+                    return Ok(Some(Outcome::Done));
+                }
+                n => {
+                    self.list_once(account, url, n).await?;
+                    return Ok(Some(Outcome::Done));
+                }
+            }
+        }
+        Err(self.protocol(format!("PATCH {url}: no outcome after {ADD_ATTEMPTS} sends")))
+    }
+
+    /// How many times the group lists the member, from a fresh read.
+    async fn times_listed(
+        &self,
+        account: &AccountRef,
+        group: &GroupRef,
+        url: &str,
+    ) -> Result<usize, ConnectorError> {
+        let (resource, _) = match self.fetch(url).await? {
+            Found::Yes(found) => found,
+            Found::Gone => return Err(self.group_gone(group)),
+        };
+        Ok(path::get_ci(&resource, "members")
+            .and_then(Value::as_array)
+            .map_or(0, |list| {
+                list.iter()
+                    .filter(|m| m.get("value").and_then(Value::as_str) == Some(account.as_str()))
+                    .count()
+            }))
+    }
+
+    /// One PATCH that removes every entry of the member and adds it once: atomic (no moment
+    /// without access) and safe to send again, since it ends the same however often it runs.
+    async fn list_once(
+        &self,
+        account: &AccountRef,
+        url: &str,
+        times: usize,
+    ) -> Result<(), ConnectorError> {
+        let body = wire::patch_body(vec![
+            wire::op_remove(&member_path(account)),
+            wire::op_add("members", json!([{ "value": account.as_str() }])),
+        ]);
+        self.client
+            .call(Method::PATCH, url, Some(&body), None)
+            .await
+            .map_err(|f| f.into_error(&self.target))?;
+        let message = format!(
+            "{}: {url} listed account {account} {times} times after an add whose answer was lost; listed once again",
+            self.target
+        );
+        warn!(target = %self.target, %account, times, "Member listed more than once; listed once again.");
+        self.warnings
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(message);
+        Ok(())
     }
 
     /// Fresh GET and PUT of the whole group, one write in flight per group, so concurrent
@@ -586,6 +690,36 @@ impl ScimConnector {
             }
         }
         Err(self.protocol(format!("PUT {url}: no outcome after two rounds")))
+    }
+}
+
+/// Sends of one PATCH `add` of a member whose answers are lost; each send after the first is
+/// preceded by a read of the group.
+const ADD_ATTEMPTS: usize = 3;
+
+/// The PATCH path of every entry of one member.
+fn member_path(account: &AccountRef) -> String {
+    format!(
+        "members[value eq {}]",
+        super::filter::quote(account.as_str())
+    )
+}
+
+/// A lost answer that a read of the group could not settle: still uncertain, with both reasons.
+fn still_uncertain(lost: ConnectorError, read: &ConnectorError) -> ConnectorError {
+    match lost {
+        ConnectorError::Uncertain {
+            target,
+            method,
+            path,
+            detail,
+        } => ConnectorError::Uncertain {
+            target,
+            method,
+            path,
+            detail: format!("{detail}; reading the group to settle it failed: {read}"),
+        },
+        other => other,
     }
 }
 

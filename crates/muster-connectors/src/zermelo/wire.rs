@@ -162,6 +162,7 @@ pub fn to_group(department: &Value) -> Result<ObservedGroup, String> {
         reference: GroupRef::new(id),
         name,
         members: BTreeSet::new(),
+        duplicates: Default::default(),
     })
 }
 

@@ -98,6 +98,7 @@ impl Inner {
                 reference: GroupRef::new(id),
                 name: name.to_owned(),
                 members,
+                duplicates: Default::default(),
             });
         }
         Ok(groups)

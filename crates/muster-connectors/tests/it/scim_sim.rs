@@ -815,6 +815,108 @@ async fn an_applied_post_whose_answer_is_lost_is_uncertain_and_not_repeated() {
     assert_eq!(found.len(), 1);
 }
 
+/// A server that lists a member as often as it is added (against RFC 7644 §3.5.2.1), behind a
+/// connection that drops after every write was applied.
+fn duplicating_and_dropping() -> ScimSwitches {
+    ScimSwitches {
+        duplicate_member_adds: true,
+        faults: Faults {
+            drop_after_apply_ratio: 1.0,
+            only_writes: true,
+            ..Faults::default()
+        },
+        ..ScimSwitches::default()
+    }
+}
+
+/// Each member `id` of `group`, with how many times it is listed.
+fn times_listed(h: &Harness, group: &GroupRef) -> Vec<(String, usize)> {
+    let mut out: Vec<(String, usize)> = Vec::new();
+    for m in members(h, group) {
+        match out.last_mut() {
+            Some((last, n)) if *last == m => *n += 1,
+            _ => out.push((m, 1)),
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn an_add_of_a_member_whose_answer_is_lost_is_read_back_and_never_resent_blindly() {
+    let h = harness(duplicating_and_dropping(), "max_attempts = 5").await;
+    let ann = seed_user(&h, "ann");
+    let bob = seed_user(&h, "bob");
+    let staff = seed_group(&h, "staff", &[&bob]);
+    let grant = |account: &AccountRef| Operation::Grant {
+        account: account.clone(),
+        group: staff.clone(),
+    };
+    // Not yet a member: the add landed, the read says so.
+    assert_eq!(exec(&h, grant(&ann)).await.unwrap(), Outcome::Done);
+    assert_eq!(
+        h.sim.state.request_count("PATCH", "/Groups"),
+        1,
+        "the add is sent once; the group is read instead of sending it again"
+    );
+    assert_eq!(
+        times_listed(&h, &staff),
+        {
+            let mut v = vec![(ann.as_str().to_owned(), 1), (bob.as_str().to_owned(), 1)];
+            v.sort();
+            v
+        }
+    );
+    // Already a member: the server listed it twice; the read finds that and lists it once.
+    // Every answer is lost, so that repair (safe to repeat) ends uncertain, listed once.
+    let again = exec(&h, grant(&bob)).await;
+    assert!(
+        matches!(again, Ok(Outcome::Done) | Err(ConnectorError::Uncertain { .. })),
+        "{again:?}"
+    );
+    assert!(
+        times_listed(&h, &staff).iter().all(|(_, n)| *n == 1),
+        "{:?}",
+        times_listed(&h, &staff)
+    );
+}
+
+#[tokio::test]
+async fn a_member_listed_twice_is_read_as_such_and_a_revoke_takes_every_entry() {
+    let h = harness(
+        ScimSwitches {
+            duplicate_member_adds: true,
+            ..ScimSwitches::default()
+        },
+        "",
+    )
+    .await;
+    let ann = seed_user(&h, "ann");
+    let bob = seed_user(&h, "bob");
+    let staff = seed_group(&h, "staff", &[&ann, &bob, &bob]);
+    let read = h.conn.read_all().await.unwrap();
+    let group = read.groups.iter().find(|g| g.reference == staff).unwrap();
+    assert_eq!(group.members.len(), 2);
+    assert_eq!(
+        group.duplicates.iter().collect::<Vec<_>>(),
+        [(&bob, &2)],
+        "bob is listed twice"
+    );
+    let revoke = Operation::Revoke {
+        account: bob.clone(),
+        group: staff.clone(),
+    };
+    assert_eq!(exec(&h, revoke).await.unwrap(), Outcome::Done);
+    assert_eq!(members(&h, &staff), sorted(&[&ann]));
+    let grant = Operation::Grant {
+        account: bob.clone(),
+        group: staff.clone(),
+    };
+    assert_eq!(exec(&h, grant).await.unwrap(), Outcome::Done);
+    assert_eq!(members(&h, &staff), sorted(&[&ann, &bob]));
+    let read = h.conn.read_all().await.unwrap();
+    assert!(read.groups.iter().all(|g| g.duplicates.is_empty()));
+}
+
 #[tokio::test]
 async fn a_post_answered_503_after_apply_is_uncertain() {
     let h = harness(ScimSwitches::default(), "").await;

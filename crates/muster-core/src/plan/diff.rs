@@ -152,6 +152,12 @@ impl<'a> Differ<'a> {
             for m in &g.members {
                 memberships.entry(m).or_default().push(g);
             }
+            for (m, times) in &g.duplicates {
+                warnings.push(format!(
+                    "group `{}` lists account {m} {times} times (a membership write applied more than once)",
+                    g.name
+                ));
+            }
         }
         let deleted = input
             .observed
@@ -642,11 +648,18 @@ impl<'a> Differ<'a> {
             .cloned()
             .unwrap_or_default();
         for name in &e.permissions {
-            if !member_of
+            let held: Vec<&ObservedGroup> = member_of
                 .iter()
-                .any(|g| group_key(&g.name) == group_key(name))
-            {
+                .copied()
+                .filter(|g| group_key(&g.name) == group_key(name))
+                .collect();
+            if held.is_empty() {
                 self.grant(&e.person, reference.clone(), name, after.clone(), unseen);
+            }
+            for g in held {
+                if let Some(&times) = g.duplicates.get(&account.reference) {
+                    self.relist_once(&e.person, &account.reference, g, times, after.clone());
+                }
             }
         }
         for g in current {
@@ -773,6 +786,45 @@ impl<'a> Differ<'a> {
                 group,
             }),
             reason,
+            ..self.blank(person)
+        });
+    }
+
+    /// A member the group lists `times` times although a rule grants it once: a Revoke takes
+    /// every entry away (a remove by value filter matches them all), then a Grant that depends
+    /// on it adds the member back once. Should the Revoke fail, the Grant is skipped and the
+    /// member keeps access.
+    fn relist_once(
+        &mut self,
+        person: &ExternalId,
+        account: &AccountRef,
+        g: &ObservedGroup,
+        times: usize,
+        after: Vec<ActionId>,
+    ) {
+        let permission = PermissionTarget {
+            name: g.name.clone(),
+            group: Some(g.reference.clone()),
+        };
+        let revoke = self.push(Action {
+            kind: ActionKind::Revoke,
+            account: Some(account.clone()),
+            depends_on: after.clone(),
+            permission: Some(permission.clone()),
+            reason: format!(
+                "listed {times} times in `{}`: every entry is removed, then the member is added back once",
+                g.name
+            ),
+            ..self.blank(person)
+        });
+        let mut depends_on = after;
+        depends_on.push(revoke);
+        self.push(Action {
+            kind: ActionKind::Grant,
+            account: Some(account.clone()),
+            depends_on,
+            permission: Some(permission),
+            reason: format!("granted by a business rule; added back once after {times} entries were removed"),
             ..self.blank(person)
         });
     }

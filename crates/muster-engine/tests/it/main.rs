@@ -9,6 +9,7 @@ mod fixture;
 mod helloid;
 mod interop;
 mod mapping_file;
+mod membership;
 mod ordering;
 mod scenarios;
 mod zermelo;

@@ -105,6 +105,11 @@ pub struct ScimSwitches {
     pub honour_paging: bool,
     /// Cap on `count`, also the page size when `count` is absent. Default: 200.
     pub max_results: usize,
+    /// Misbehave like servers that ignore RFC 7644 §3.5.2.1's SHOULD: a PATCH `add` of a
+    /// member the group already lists lists it once more, and member lists are stored as sent
+    /// (a PUT or seed with a member twice keeps both). A remove by value filter still takes
+    /// every entry. Default: off (adding an existing member changes nothing).
+    pub duplicate_member_adds: bool,
     /// Fault injection. Default: none.
     pub faults: Faults,
 }
@@ -119,6 +124,7 @@ impl Default for ScimSwitches {
             spc: SpcMode::Accurate,
             honour_paging: true,
             max_results: 200,
+            duplicate_member_adds: false,
             faults: Faults::default(),
         }
     }

@@ -40,9 +40,24 @@ fn bad_path(detail: impl Into<String>) -> ScimError {
     ScimError::bad(ScimType::InvalidPath, detail)
 }
 
+/// What an `add` to `members` does with a member the group already lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemberAdds {
+    /// Nothing (RFC 7644 §3.5.2.1: the server SHOULD ignore it).
+    Ignore,
+    /// Lists it once more, as some servers do (the `duplicate_member_adds` switch).
+    Repeat,
+}
+
 /// Applies the PATCH request `body` to `attrs` (stored attributes of a `kind` resource), then
-/// re-checks the result as a whole. On error `attrs` may be half changed: discard it.
-pub fn apply(kind: Kind, attrs: &mut Map<String, Value>, body: &Value) -> Result<(), ScimError> {
+/// re-checks the result as a whole; `adds` decides what an `add` of a member already listed
+/// does. On error `attrs` may be half changed: discard it.
+pub fn apply(
+    kind: Kind,
+    attrs: &mut Map<String, Value>,
+    body: &Value,
+    adds: MemberAdds,
+) -> Result<(), ScimError> {
     let syntax = |d: &str| ScimError::bad(ScimType::InvalidSyntax, d);
     let obj = body
         .as_object()
@@ -65,7 +80,7 @@ pub fn apply(kind: Kind, attrs: &mut Map<String, Value>, body: &Value) -> Result
         .filter(|ops| !ops.is_empty())
         .ok_or_else(|| syntax("'Operations' must be a non-empty array"))?;
     for (i, op) in ops.iter().enumerate() {
-        apply_one(kind, attrs, op).map_err(|mut e| {
+        apply_one(kind, attrs, op, adds).map_err(|mut e| {
             e.detail = format!("operation {}: {}", i + 1, e.detail);
             e
         })?;
@@ -74,7 +89,12 @@ pub fn apply(kind: Kind, attrs: &mut Map<String, Value>, body: &Value) -> Result
     Ok(())
 }
 
-fn apply_one(kind: Kind, attrs: &mut Map<String, Value>, op: &Value) -> Result<(), ScimError> {
+fn apply_one(
+    kind: Kind,
+    attrs: &mut Map<String, Value>,
+    op: &Value,
+    adds: MemberAdds,
+) -> Result<(), ScimError> {
     let obj = op
         .as_object()
         .ok_or_else(|| ScimError::bad(ScimType::InvalidSyntax, "an operation must be an object"))?;
@@ -102,7 +122,7 @@ fn apply_one(kind: Kind, attrs: &mut Map<String, Value>, op: &Value) -> Result<(
         (Op::Remove, None) => Err(ScimError::bad(ScimType::NoTarget, "remove needs a path")),
         (_, Some(p)) => {
             let target = parse_path(kind, p)?;
-            apply_at(kind, attrs, op, &target, value)
+            apply_at(kind, attrs, op, &target, value, adds)
         }
         (_, None) => {
             let Some(fields) = value.as_object() else {
@@ -113,7 +133,7 @@ fn apply_one(kind: Kind, attrs: &mut Map<String, Value>, op: &Value) -> Result<(
             };
             for (key, v) in fields {
                 let target = parse_path(kind, key)?;
-                apply_at(kind, attrs, op, &target, v)?;
+                apply_at(kind, attrs, op, &target, v, adds)?;
             }
             Ok(())
         }
@@ -242,6 +262,7 @@ fn apply_at(
     op: Op,
     t: &Target,
     value: &Value,
+    adds: MemberAdds,
 ) -> Result<(), ScimError> {
     let container: &mut Map<String, Value> = match t.ext {
         None => attrs,
@@ -270,7 +291,7 @@ fn apply_at(
                 apply_filtered(kind, container, op, def, f, parent, sub, value)
             }
             (None, Some(sub)) => apply_sub(container, op, def, sub, value),
-            (None, None) => apply_plain(container, op, def, value),
+            (None, None) => apply_plain(container, op, def, value, adds),
         },
     };
     if let Some(ext) = t.ext {
@@ -313,7 +334,7 @@ fn apply_extension(
                 format!("'{key}' is read-only"),
             ));
         }
-        apply_plain(container, op, def, v)?;
+        apply_plain(container, op, def, v, MemberAdds::Ignore)?;
     }
     Ok(())
 }
@@ -323,6 +344,7 @@ fn apply_plain(
     op: Op,
     def: &AttrDef,
     value: &Value,
+    adds: MemberAdds,
 ) -> Result<(), ScimError> {
     match op {
         Op::Remove => {
@@ -343,8 +365,9 @@ fn apply_plain(
                     .entry(def.name.to_string())
                     .or_insert_with(|| Value::Array(Vec::new()));
                 if let Value::Array(items) = slot {
+                    let repeat = adds == MemberAdds::Repeat && def.name == "members";
                     for v in new {
-                        if !items.iter().any(|old| same(def, old, &v)) {
+                        if repeat || !items.iter().any(|old| same(def, old, &v)) {
                             items.push(v);
                         }
                     }
@@ -479,6 +502,7 @@ mod tests {
             kind,
             &mut attrs,
             &json!({ "schemas": [PATCH_SCHEMA], "Operations": ops }),
+            MemberAdds::Ignore,
         )?;
         Ok(Value::Object(attrs))
     }
@@ -521,6 +545,32 @@ mod tests {
         )
         .unwrap();
         assert!(out.get("members").is_none());
+    }
+
+    #[test]
+    fn with_repeated_adds_an_existing_member_is_listed_again_and_a_filtered_remove_takes_all() {
+        let body = |ops: Value| json!({ "schemas": [PATCH_SCHEMA], "Operations": ops });
+        let values = |attrs: &Map<String, Value>| -> Vec<String> {
+            attrs["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["value"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        let mut attrs = object(json!({"displayName": "g", "members": [{"value": "u1"}]}));
+        let add = body(json!([{"op": "add", "path": "members", "value": [{"value": "u1"}]}]));
+        apply(Kind::Group, &mut attrs, &add, MemberAdds::Repeat).unwrap();
+        assert_eq!(values(&attrs), ["u1", "u1"]);
+        // Remove by value filter, then add, in one request: listed once.
+        let relist = body(json!([
+            {"op": "remove", "path": "members[value eq \"u1\"]"},
+            {"op": "add", "path": "members", "value": [{"value": "u1"}]}
+        ]));
+        apply(Kind::Group, &mut attrs, &relist, MemberAdds::Repeat).unwrap();
+        assert_eq!(values(&attrs), ["u1"]);
+        apply(Kind::Group, &mut attrs, &add, MemberAdds::Ignore).unwrap();
+        assert_eq!(values(&attrs), ["u1"]);
     }
 
     #[test]

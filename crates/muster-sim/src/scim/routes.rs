@@ -422,7 +422,14 @@ pub(super) fn do_patch(
     }
     state
         .store_mut()
-        .update(kind, id, if_match, |attrs| patch::apply(kind, attrs, body))
+        .update(kind, id, if_match, |attrs| {
+            let adds = if sw.duplicate_member_adds {
+                patch::MemberAdds::Repeat
+            } else {
+                patch::MemberAdds::Ignore
+            };
+            patch::apply(kind, attrs, body, adds)
+        })
 }
 
 async fn create(

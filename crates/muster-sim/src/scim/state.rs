@@ -54,9 +54,11 @@ fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
 impl ScimState {
     /// Fresh, empty state for `cfg`.
     pub fn new(cfg: ScimSimConfig) -> Self {
+        let mut store = Store::new(cfg.seed);
+        store.keep_repeated_members = cfg.switches.duplicate_member_adds;
         Self {
             inner: Arc::new(Inner {
-                store: RwLock::new(Store::new(cfg.seed)),
+                store: RwLock::new(store),
                 switches: RwLock::new(cfg.switches),
                 counters: Mutex::new(BTreeMap::new()),
                 injector: FaultInjector::new(cfg.seed),
@@ -149,12 +151,17 @@ impl ScimState {
 
     /// Replaces the switches; requests already running keep the ones they started with.
     pub fn set_switches(&self, switches: ScimSwitches) {
-        *write(&self.inner.switches) = switches;
+        self.update_switches(|s| *s = switches);
     }
 
     /// Changes some switches in place, e.g. `state.update_switches(|s| s.patch = false)`.
     pub fn update_switches(&self, change: impl FnOnce(&mut ScimSwitches)) {
-        change(&mut write(&self.inner.switches));
+        let keep = {
+            let mut switches = write(&self.inner.switches);
+            change(&mut switches);
+            switches.duplicate_member_adds
+        };
+        self.store_mut().keep_repeated_members = keep;
     }
 
     pub(crate) fn count(&self, key: String) {
@@ -188,7 +195,9 @@ impl ScimState {
 
     /// Empties the directory and the counters, and re-seeds ids and faults. Switches stay.
     pub fn reset(&self) {
-        *self.store_mut() = Store::new(self.inner.seed);
+        let mut store = Store::new(self.inner.seed);
+        store.keep_repeated_members = self.switches().duplicate_member_adds;
+        *self.store_mut() = store;
         lock(&self.inner.counters).clear();
         self.inner.injector.reset();
     }

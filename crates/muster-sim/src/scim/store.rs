@@ -48,6 +48,9 @@ pub struct Store {
     member_of: HashMap<String, BTreeSet<String>>,
     next_seq: u64,
     rng: StdRng,
+    /// Member lists are kept as written, a member listed twice included (the
+    /// `duplicate_member_adds` switch); off, duplicates collapse.
+    pub keep_repeated_members: bool,
 }
 
 /// What rendering includes beyond what a GET returns.
@@ -93,6 +96,7 @@ impl Store {
             member_of: HashMap::new(),
             next_seq: 0,
             rng: StdRng::seed_from_u64(seed),
+            keep_repeated_members: false,
         }
     }
 
@@ -161,7 +165,8 @@ impl Store {
     }
 
     /// Resolves group members: each must be an existing user or group other than the group
-    /// itself; `type` is set from what the id is, duplicates collapse, `$ref` is not stored.
+    /// itself; `type` is set from what the id is, duplicates collapse (unless
+    /// `keep_repeated_members`), `$ref` is not stored.
     fn resolve_members(
         &self,
         attrs: &mut Map<String, Value>,
@@ -189,7 +194,7 @@ impl Store {
                     format!("member '{id}' does not exist"),
                 ));
             };
-            if seen.insert(id.to_string()) {
+            if seen.insert(id.to_string()) || self.keep_repeated_members {
                 out.push(json!({ "value": id, "type": ty }));
             }
         }

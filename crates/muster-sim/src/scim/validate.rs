@@ -161,9 +161,11 @@ pub fn normalize_value(def: &AttrDef, value: &Value) -> Result<Option<Value>, Sc
         ));
     };
     let mut out = Vec::with_capacity(items.len());
+    // Repeated members are the store's to collapse (or keep: `duplicate_member_adds`).
+    let keep_repeats = def.name == "members";
     for item in items {
         if let Some(v) = normalize_single(def, item)? {
-            if !out.contains(&v) {
+            if keep_repeats || !out.contains(&v) {
                 out.push(v);
             }
         }

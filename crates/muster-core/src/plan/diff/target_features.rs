@@ -326,6 +326,7 @@ fn groups_missing_ambiguous_or_awaiting_approval() {
         reference: GroupRef::new(id),
         name: name.into(),
         members: BTreeSet::new(),
+        duplicates: Default::default(),
     };
     case.observed.groups = vec![
         group("t1", "Twice"),

@@ -80,6 +80,7 @@ fn group(id: &str, name: &str, members: &[&str]) -> ObservedGroup {
         reference: GroupRef::new(id),
         name: name.into(),
         members: members.iter().map(|m| AccountRef::new(*m)).collect(),
+        duplicates: Default::default(),
     }
 }
 
@@ -232,6 +233,8 @@ impl World {
                     if a.kind == ActionKind::Grant {
                         group.members.insert(r);
                     } else {
+                        // A remove by value filter takes every entry of the member.
+                        group.duplicates.remove(&r);
                         group.members.remove(&r);
                     }
                 }
@@ -367,6 +370,60 @@ fn department_move_swaps_dynamic_group_and_leaves_unmanaged_groups_alone() {
     );
     w.apply(&plan);
     assert!(w.plan().is_empty());
+}
+
+#[test]
+fn a_member_listed_more_than_once_is_reported_and_listed_once_again() {
+    let mut w = World::new(vec![person("p1", "Jansen", "Sales", None)]);
+    let first = w.plan();
+    w.apply(&first);
+    let acc = w.links[0].account.clone();
+    // Listed three times in a group a rule grants, twice in one the rules do not manage.
+    for (name, times) in [("Dept Sales", 3), ("Admins", 2)] {
+        let g = w
+            .observed
+            .groups
+            .iter_mut()
+            .find(|g| g.name == name)
+            .unwrap();
+        g.members.insert(acc.clone());
+        g.duplicates.insert(acc.clone(), times);
+    }
+    let plan = w.plan();
+    for expected in [
+        format!("group `Dept Sales` lists account {acc} 3 times"),
+        format!("group `Admins` lists account {acc} 2 times"),
+    ] {
+        assert!(
+            plan.warnings.iter().any(|w| w.contains(&expected)),
+            "{expected}: {:?}",
+            plan.warnings
+        );
+    }
+    let perms: Vec<(ActionKind, String)> = plan
+        .actions
+        .iter()
+        .map(|a| (a.kind, a.permission.as_ref().unwrap().name.clone()))
+        .collect();
+    assert_eq!(
+        perms,
+        vec![
+            (ActionKind::Revoke, "Dept Sales".into()),
+            (ActionKind::Grant, "Dept Sales".into())
+        ],
+        "the unmanaged group is left alone"
+    );
+    assert!(plan.actions[0].reason.contains("listed 3 times"));
+    assert!(plan.actions[1].depends_on.contains(&plan.actions[0].id));
+    w.apply(&plan);
+    let sales = w
+        .observed
+        .groups
+        .iter()
+        .find(|g| g.name == "Dept Sales")
+        .unwrap();
+    assert!(sales.members.contains(&acc) && sales.duplicates.is_empty());
+    assert!(w.plan().actions.is_empty());
 }
 
 #[test]
