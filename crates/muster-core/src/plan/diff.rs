@@ -615,12 +615,17 @@ impl<'a> Differ<'a> {
             .cloned()
             .unwrap_or_default();
         for name in &e.permissions {
-            if !member_of
+            let held = member_of
                 .iter()
-                .any(|g| group_key(&g.name) == group_key(name))
-            {
-                self.grant(&e.person, reference.clone(), name, after.clone(), unseen);
-            }
+                .any(|g| group_key(&g.name) == group_key(name));
+            let previous = self.previous_in_period(&member_of, name, &wanted);
+            let granted = if held {
+                None
+            } else {
+                let note = format!("{unseen}{}", self.kept_note(&previous));
+                self.grant(&e.person, reference.clone(), name, after.clone(), &note)
+            };
+            self.revoke_previous(&e.person, &account.reference, &previous, granted, &after);
         }
         for g in current {
             if !wanted.contains(&group_key(&g.name)) {
@@ -681,7 +686,7 @@ impl<'a> Differ<'a> {
         name: &str,
         after: Vec<ActionId>,
         note: &str,
-    ) {
+    ) -> Option<ActionId> {
         let found = self
             .groups_by_name
             .get(&group_key(name))
@@ -697,20 +702,20 @@ impl<'a> Differ<'a> {
                     self.plan.warnings.push(format!(
                         "{person}: `{name}` was requested {since} and is awaiting approval; not requested again yet"
                     ));
-                    return;
+                    return None;
                 }
                 Some(Pending::Expired { since }) => {
                     let again = format!(
                         "granted by a business rule; requested {since} and still not granted after the waiting time, so requested again{note}"
                     );
-                    return self.push_grant(
+                    return Some(self.push_grant(
                         person,
                         Some(account.clone()),
                         name,
                         Some(group.clone()),
                         after,
                         again,
-                    );
+                    ));
                 }
                 None => {}
             }
@@ -725,7 +730,7 @@ impl<'a> Differ<'a> {
                 "granted by a business rule, but {n} groups in the target are named `{name}`; nobody is granted it until one remains"
             ),
         };
-        self.push_grant(person, account, name, group, after, reason);
+        Some(self.push_grant(person, account, name, group, after, reason))
     }
 
     fn push_grant(
@@ -736,7 +741,7 @@ impl<'a> Differ<'a> {
         group: Option<GroupRef>,
         after: Vec<ActionId>,
         reason: String,
-    ) {
+    ) -> ActionId {
         self.push(Action {
             kind: ActionKind::Grant,
             account,
@@ -747,7 +752,7 @@ impl<'a> Differ<'a> {
             }),
             reason,
             ..self.blank(person)
-        });
+        })
     }
 
     /// Managed groups the account is a member of.
@@ -921,6 +926,7 @@ fn same(a: Option<&Value>, b: Option<&Value>, case_insensitive: bool) -> bool {
     }
 }
 
+mod periods;
 #[cfg(test)]
 mod target_features;
 #[cfg(test)]
