@@ -70,7 +70,7 @@ async fn the_state_dump_shows_users_students_and_placements() {
     assert_eq!(dump.body["students"][0]["userCode"], "1");
     assert_eq!(
         dump.body["students"][0]["studentInDepartments"],
-        json!([p["id"]])
+        json!([p])
     );
     assert_eq!(dump.body["placements"], json!([p]));
     assert_eq!(
