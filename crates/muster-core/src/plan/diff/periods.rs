@@ -124,7 +124,7 @@ mod tests {
                     access: true,
                     permissions: vec![],
                     dynamic: vec![DynamicPermission {
-                        template: Template::parse("{Contract.Department} / Lyceum 2024-2025")
+                        template: Template::parse("{PrimaryContract.Department} / Lyceum 2024-2025")
                             .unwrap(),
                         contracts: ContractSelection::Primary,
                     }],
@@ -241,9 +241,9 @@ mod tests {
     #[test]
     fn a_kept_previous_class_is_named_with_the_reason_on_the_grant() {
         let because = "the API cannot end a placement".to_owned();
-        let plan = plan("h3b", &["h3a"], Some(PreviousGroup::Keep { because }));
-        assert!(of(&plan, ActionKind::Revoke).is_empty());
-        let grants = of(&plan, ActionKind::Grant);
+        let changed = plan("h3b", &["h3a"], Some(PreviousGroup::Keep { because }));
+        assert!(of(&changed, ActionKind::Revoke).is_empty());
+        let grants = of(&changed, ActionKind::Grant);
         assert_eq!(grants.len(), 1);
         let reason = &grants[0].reason;
         assert!(
@@ -253,8 +253,8 @@ mod tests {
             "{reason}"
         );
         // Nothing to say when nothing is granted.
-        let plan = plan("h3a", &["h3a"], Some(PreviousGroup::Keep { because: "x".into() }));
-        assert!(plan.actions.is_empty(), "{:?}", plan.actions);
+        let unchanged = plan("h3a", &["h3a"], Some(PreviousGroup::Keep { because: "x".into() }));
+        assert!(unchanged.actions.is_empty(), "{:?}", unchanged.actions);
     }
 
     #[test]
