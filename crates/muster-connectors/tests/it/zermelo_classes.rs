@@ -91,10 +91,11 @@ async fn the_full_read_names_classes_as_the_engine_does() {
         .unwrap();
     assert_eq!(g.reference.as_str(), noord.to_string());
     assert!(seen.groups.iter().all(|g| g.members.is_empty()));
-    // One read of each list; no placement read without `read_placements`.
+    // One read of each list, and without `read_placements` the one student's record.
     assert_eq!(count(&h, "GET /users"), 1);
     assert_eq!(count(&h, "GET /departmentsofbranches"), 1);
-    assert_eq!(h.sim.state.total_requests(), 2);
+    assert_eq!(count(&h, "GET /students/{code}"), 1);
+    assert_eq!(h.sim.state.total_requests(), 3);
 }
 
 #[tokio::test]
