@@ -659,3 +659,33 @@ async fn a_failed_read_of_the_student_record_leaves_the_placement_uncertain() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_record_listing_placements_without_their_class_is_reported_not_guessed() {
+    let h = harness(|_| {}, "").await;
+    let (h3a, v4a) = seed_placements(&h);
+    // The student record answers `studentInDepartments` as bare ids.
+    let conn = tampered(
+        &h,
+        Arc::new(|_: &Method, path: &str, after: Option<(u16, &str)>| match after {
+            Some((200, body)) if path.starts_with(STUDENT_READ) => {
+                let mut v: Value = serde_json::from_str(body).unwrap();
+                let student = &mut v["response"]["data"][0];
+                let listed = student["studentInDepartments"].as_array().unwrap().clone();
+                student["studentInDepartments"] = listed.iter().map(|p| p["id"].clone()).collect();
+                Verdict::Answer(200, v.to_string())
+            }
+            _ => Verdict::Pass,
+        }),
+    )
+    .await;
+    let seen = conn.read_all().await.unwrap();
+    assert!(members(&seen, &h3a).is_empty() && members(&seen, &v4a).is_empty());
+    let warnings = conn.warnings();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("cannot read by class") && w.contains("read_placements")),
+        "{warnings:?}"
+    );
+}
