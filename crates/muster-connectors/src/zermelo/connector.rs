@@ -208,7 +208,9 @@ impl Inner {
             | Operation::Delete { account, changes } => self.archive(account, changes).await,
             Operation::Grant { account, group } => self.grant(account, group).await,
             // Only `previous_class = "delete"` ends placements (zermelo.md §6).
-            Operation::Revoke { account, group } if self.previous_class == PreviousClass::Delete => {
+            Operation::Revoke { account, group }
+                if self.previous_class == PreviousClass::Delete =>
+            {
                 self.revoke(account, group).await
             }
             Operation::Revoke { .. } | Operation::EnsureGroup { .. } => {

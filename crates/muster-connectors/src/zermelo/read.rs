@@ -84,7 +84,11 @@ impl Inner {
         accounts
             .iter()
             .filter(|a| a.attributes.get(wire::IS_STUDENT) == Some(&Value::Bool(true)))
-            .filter(|a| wanted.as_ref().is_none_or(|w| w.contains(a.reference.as_str())))
+            .filter(|a| {
+                wanted
+                    .as_ref()
+                    .is_none_or(|w| w.contains(a.reference.as_str()))
+            })
             .map(|a| a.reference.clone())
             .collect()
     }
@@ -336,7 +340,10 @@ impl Inner {
     }
 
     fn warn_unread_placements(&self, why: &str) {
-        warn!(why, "A student record's placements could not be read by class.");
+        warn!(
+            why,
+            "A student record's placements could not be read by class."
+        );
         self.warn(format!(
             "{}: some student records list placements Muster cannot read by class ({why}); \
              for those students only the placements Muster made count, so a class may be \

@@ -253,9 +253,15 @@ async fn without_read_placements_the_student_records_give_the_members() {
     let (h3a, v4a) = seed_placements(&h);
     // An import reads every student's record; the teacher has none.
     let seen = h.conn.read_all().await.unwrap();
-    assert_eq!(members(&seen, &h3a), BTreeSet::from(["118204".into(), "118205".into()]));
+    assert_eq!(
+        members(&seen, &h3a),
+        BTreeSet::from(["118204".into(), "118205".into()])
+    );
     assert_eq!(members(&seen, &v4a), BTreeSet::from(["118204".into()]));
-    assert!(!h.conn.capabilities().membership_visible, "not every shape shows classes");
+    assert!(
+        !h.conn.capabilities().membership_visible,
+        "not every shape shows classes"
+    );
     assert_eq!(count(&h, "GET /studentsindepartments"), 0);
     assert_eq!(count(&h, "GET /students/{code}"), 2);
     // A plan reads only the records of the persons it looks at.
@@ -273,9 +279,15 @@ async fn without_read_placements_the_student_records_give_the_members() {
 async fn a_grant_in_a_class_the_student_record_already_lists_sends_nothing() {
     let h = harness(|_| {}, "").await;
     let (h3a, _) = seed_placements(&h);
-    let outcome = exec(&h, grant(&AccountRef::new("118205"), &h3a)).await.unwrap();
+    let outcome = exec(&h, grant(&AccountRef::new("118205"), &h3a))
+        .await
+        .unwrap();
     assert_eq!(outcome, Outcome::Done);
-    assert_eq!(h.sim.state.placements_of("118205").len(), 1, "not placed twice");
+    assert_eq!(
+        h.sim.state.placements_of("118205").len(),
+        1,
+        "not placed twice"
+    );
     assert_eq!(count(&h, "POST /studentsindepartments"), 0);
 }
 
@@ -288,7 +300,11 @@ fn revoke(account: &str, group: &GroupRef) -> Operation {
 
 #[tokio::test]
 async fn with_previous_class_delete_a_revoke_deletes_that_class_placement_only() {
-    let h = harness(|s| s.placement_delete = true, "previous_class = \"delete\"\n").await;
+    let h = harness(
+        |s| s.placement_delete = true,
+        "previous_class = \"delete\"\n",
+    )
+    .await;
     let (h3a, v4a) = seed_placements(&h);
     let outcome = exec(&h, revoke("118204", &h3a)).await.unwrap();
     assert_eq!(outcome, Outcome::Done);
@@ -300,7 +316,11 @@ async fn with_previous_class_delete_a_revoke_deletes_that_class_placement_only()
         .map(|p| p["departmentOfBranch"].to_string())
         .collect();
     assert_eq!(left, [v4a.as_str()], "last year's stays");
-    assert_eq!(h.sim.state.placements_of("118205").len(), 1, "others untouched");
+    assert_eq!(
+        h.sim.state.placements_of("118205").len(),
+        1,
+        "others untouched"
+    );
     // Again: nothing left to delete.
     let again = exec(&h, revoke("118204", &h3a)).await.unwrap();
     assert_eq!(again, Outcome::AlreadyAbsent);
@@ -312,8 +332,14 @@ async fn a_tenant_that_refuses_the_delete_fails_only_that_revoke_and_says_what_t
     let h = harness(|_| {}, "previous_class = \"delete\"\n").await;
     let (h3a, _) = seed_placements(&h);
     let err = exec(&h, revoke("118204", &h3a)).await.unwrap_err();
-    assert!(matches!(err, ConnectorError::Rejected { status: 403, .. }), "{err:?}");
-    assert!(err.to_string().contains("previous_class = \"keep\""), "{err}");
+    assert!(
+        matches!(err, ConnectorError::Rejected { status: 403, .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("previous_class = \"keep\""),
+        "{err}"
+    );
     assert_eq!(h.sim.state.placements_of("118204").len(), 2);
 }
 
@@ -667,16 +693,19 @@ async fn a_record_listing_placements_without_their_class_is_reported_not_guessed
     // The student record answers `studentInDepartments` as bare ids.
     let conn = tampered(
         &h,
-        Arc::new(|_: &Method, path: &str, after: Option<(u16, &str)>| match after {
-            Some((200, body)) if path.starts_with(STUDENT_READ) => {
-                let mut v: Value = serde_json::from_str(body).unwrap();
-                let student = &mut v["response"]["data"][0];
-                let listed = student["studentInDepartments"].as_array().unwrap().clone();
-                student["studentInDepartments"] = listed.iter().map(|p| p["id"].clone()).collect();
-                Verdict::Answer(200, v.to_string())
-            }
-            _ => Verdict::Pass,
-        }),
+        Arc::new(
+            |_: &Method, path: &str, after: Option<(u16, &str)>| match after {
+                Some((200, body)) if path.starts_with(STUDENT_READ) => {
+                    let mut v: Value = serde_json::from_str(body).unwrap();
+                    let student = &mut v["response"]["data"][0];
+                    let listed = student["studentInDepartments"].as_array().unwrap().clone();
+                    student["studentInDepartments"] =
+                        listed.iter().map(|p| p["id"].clone()).collect();
+                    Verdict::Answer(200, v.to_string())
+                }
+                _ => Verdict::Pass,
+            },
+        ),
     )
     .await;
     let seen = conn.read_all().await.unwrap();

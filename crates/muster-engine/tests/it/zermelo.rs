@@ -551,7 +551,10 @@ fn classes_of(school: &School, code: &str) -> Vec<String> {
 #[tokio::test]
 async fn a_class_change_with_previous_class_delete_leaves_one_placement_for_the_year() {
     let school = School::start_with("contract_start", r#", previous_class = "delete""#).await;
-    school.sim.state.update_switches(|s| s.placement_delete = true);
+    school
+        .sim
+        .state
+        .update_switches(|s| s.placement_delete = true);
     let daan = |class: &'static str, start: &'static str| {
         ("800001", "Daan", "", "Berg", class, "Lyceum", start)
     };
@@ -570,7 +573,11 @@ async fn a_class_change_with_previous_class_delete_leaves_one_placement_for_the_
             (ActionKind::Revoke, "800001".to_owned())
         ]
     );
-    assert_eq!(actions[1].depends_on, [actions[0].id], "the new class first");
+    assert_eq!(
+        actions[1].depends_on,
+        [actions[0].id],
+        "the new class first"
+    );
     assert_eq!(classes_of(&school, "800001"), ["h3b / Lyceum 2024-2025"]);
     let again = engine.preview(day("2024-11-02")).await.unwrap();
     assert!(again.plan.is_empty(), "{:?}", kinds(&again.plan));
@@ -591,14 +598,22 @@ async fn a_class_change_with_previous_class_delete_leaves_one_placement_for_the_
 #[tokio::test]
 async fn adopting_a_tenant_with_placements_with_a_fresh_store_places_nobody_twice() {
     let school = School::start("contract_start").await;
-    let h3a = school.sim.state.department_id("Lyceum", "2024-2025", "h3a").unwrap();
+    let h3a = school
+        .sim
+        .state
+        .department_id("Lyceum", "2024-2025", "h3a")
+        .unwrap();
     for (code, first) in [("900001", "Eva"), ("900002", "Bo")] {
         school
             .sim
             .state
             .seed_user(serde_json::json!({"code": code, "firstName": first, "lastName": "Smit", "isStudent": true}))
             .unwrap();
-        school.sim.state.seed_placement(code, h3a, Some(1.0)).unwrap();
+        school
+            .sim
+            .state
+            .seed_placement(code, h3a, Some(1.0))
+            .unwrap();
     }
     // Bo is in h3a in Zermelo, but the school has moved him to h3b since.
     school.students(&[
@@ -616,7 +631,10 @@ async fn adopting_a_tenant_with_placements_with_a_fresh_store_places_nobody_twic
         ]
     );
     let bo = &report.plan.targets[0].actions[2].reason;
-    assert!(bo.contains("the previous one stays: `h3a / Lyceum 2024-2025`"), "{bo}");
+    assert!(
+        bo.contains("the previous one stays: `h3a / Lyceum 2024-2025`"),
+        "{bo}"
+    );
     assert_eq!(classes_of(&school, "900001"), ["h3a / Lyceum 2024-2025"]);
     assert_eq!(
         classes_of(&school, "900002"),

@@ -124,8 +124,10 @@ mod tests {
                     access: true,
                     permissions: vec![],
                     dynamic: vec![DynamicPermission {
-                        template: Template::parse("{PrimaryContract.Department} / Lyceum 2024-2025")
-                            .unwrap(),
+                        template: Template::parse(
+                            "{PrimaryContract.Department} / Lyceum 2024-2025",
+                        )
+                        .unwrap(),
                         contracts: ContractSelection::Primary,
                     }],
                 },
@@ -213,7 +215,13 @@ mod tests {
     }
 
     fn group_of(a: &Action) -> &str {
-        a.permission.as_ref().unwrap().group.as_ref().unwrap().as_str()
+        a.permission
+            .as_ref()
+            .unwrap()
+            .group
+            .as_ref()
+            .unwrap()
+            .as_str()
     }
 
     #[test]
@@ -253,7 +261,13 @@ mod tests {
             "{reason}"
         );
         // Nothing to say when nothing is granted.
-        let unchanged = plan("h3a", &["h3a"], Some(PreviousGroup::Keep { because: "x".into() }));
+        let unchanged = plan(
+            "h3a",
+            &["h3a"],
+            Some(PreviousGroup::Keep {
+                because: "x".into(),
+            }),
+        );
         assert!(unchanged.actions.is_empty(), "{:?}", unchanged.actions);
     }
 
