@@ -88,6 +88,22 @@ pub struct Capabilities {
     /// Fields the target compares ignoring case (HelloID's `userName`, `contactEmail`), so a
     /// value that differs only in case is not an Update. A mapping's `ignore_case` adds to it.
     pub case_insensitive_fields: BTreeSet<String>,
+    /// An account holds one group per period, the period being the last word of a group's
+    /// name (Zermelo's classes: `h3a / Lyceum 2024-2025` belongs to `2024-2025`), and what
+    /// happens to the previous one when a rule grants another; `None`: no such rule.
+    pub one_per_period: Option<PreviousGroup>,
+}
+
+/// What a plan does with the group an account held in a period when a rule grants it another
+/// group of that period (a class change within a school year). Groups of other periods (last
+/// year's class) are never touched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PreviousGroup {
+    /// Revoked once the new group is granted (it depends on the Grant), so one remains.
+    Revoke,
+    /// Kept, because the target cannot end it: every Grant that leaves one behind says so in
+    /// its reason, with `because`.
+    Keep { because: String },
 }
 
 impl Capabilities {
@@ -124,6 +140,7 @@ impl Default for Capabilities {
             pending_ttl_days: None,
             rehire: Rehire::CreateNew,
             case_insensitive_fields: BTreeSet::new(),
+            one_per_period: None,
         }
     }
 }

@@ -5,10 +5,10 @@
 //! `school_year_from`, `class_field` and `school_field` are read by the engine, which builds
 //! the class permission from them; the connector only carries them.
 //!
-//! `school_match` and `previous_class` appear in zermelo.md §6's own config block, so they are
-//! accepted, but each with the one mode implemented: `exact` and `keep`, also the defaults.
-//! Their other modes (`contains`, `delete`) are refused by [`ZermeloConfig::validate`] with
-//! the reason, rather than as unknown keys or silently ignored.
+//! `school_match` appears in zermelo.md §6's own config block, so it is accepted, but with
+//! the one mode implemented, `exact`, also the default; `contains` is refused by
+//! [`ZermeloConfig::validate`] with the reason, rather than as an unknown key or silently
+//! ignored. `previous_class` offers both of §6's modes, `keep` (the default) and `delete`.
 
 use crate::http::retry::RetryPolicy;
 use crate::secret_ref::SecretRef;
@@ -65,12 +65,14 @@ pub struct ZermeloConfig {
     /// connector's mapping sends `null`). Default: `1.0`.
     #[serde(default = "default_participation_weight")]
     pub participation_weight: f64,
-    /// What happens to the previous placement when a student changes class within a school
-    /// year. Only `"keep"` is offered: placements are never removed. `"delete"` (zermelo.md
-    /// §6) is not offered, because no public client removes placements, so whether Zermelo
-    /// allows it is unknown. Any other value fails [`Self::validate`]. Default: `"keep"`.
-    #[serde(default = "default_previous_class")]
-    pub previous_class: String,
+    /// What happens to the previous placement when a student changes class (or school)
+    /// within a school year: `"keep"`, it stays, and every such Grant says so in the plan
+    /// (no public client ends a placement, so whether a tenant allows it is unknown), or
+    /// `"delete"`, once the tenant is known to accept `DELETE studentsindepartments/{id}`:
+    /// removed after the new placement succeeds. Last year's placement is never touched.
+    /// Default: `"keep"`.
+    #[serde(default)]
+    pub previous_class: PreviousClass,
     /// Read each student's current placements with `GET studentsindepartments?student=…`
     /// (one request per student). Only for a tenant known to answer it: no public client
     /// reads placements. Off: the engine counts the placements Muster made, from its store.
@@ -113,6 +115,18 @@ pub enum SchoolYearFrom {
     RunDate,
 }
 
+/// What a class change within a school year does with the previous placement (zermelo.md §6,
+/// "Class change").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PreviousClass {
+    /// It stays; the plan names it on every Grant that leaves it behind.
+    #[default]
+    Keep,
+    /// A Revoke deletes it (`DELETE studentsindepartments/{id}`) once the new one is placed.
+    Delete,
+}
+
 /// The token bucket's budget; the same shape as Zivver's, with Zermelo's defaults.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -140,9 +154,6 @@ pub const API_PATH: &str = "/api/v3";
 /// The one `school_match` mode implemented.
 pub const SCHOOL_MATCH_EXACT: &str = "exact";
 
-/// The one `previous_class` mode implemented.
-pub const PREVIOUS_CLASS_KEEP: &str = "keep";
-
 fn default_class_field() -> String {
     "PrimaryContract.Department".to_owned()
 }
@@ -151,9 +162,6 @@ fn default_school_field() -> String {
 }
 fn default_school_match() -> String {
     SCHOOL_MATCH_EXACT.to_owned()
-}
-fn default_previous_class() -> String {
-    PREVIOUS_CLASS_KEEP.to_owned()
 }
 fn default_participation_weight() -> f64 {
     1.0
@@ -185,7 +193,7 @@ impl ZermeloConfig {
             school_field: default_school_field(),
             school_match: default_school_match(),
             participation_weight: default_participation_weight(),
-            previous_class: default_previous_class(),
+            previous_class: PreviousClass::default(),
             read_placements: false,
             rate_limit: RateLimit::default(),
             concurrency: default_concurrency(),
@@ -210,7 +218,6 @@ impl ZermeloConfig {
             }
         }
         check_school_match(&self.school_match, &mut problems);
-        check_previous_class(&self.previous_class, &mut problems);
         let w = self.participation_weight;
         if !w.is_finite() || w < 0.0 {
             problems.push(format!(
@@ -269,25 +276,6 @@ fn check_school_match(value: &str, problems: &mut Vec<String>) {
         other => problems.push(format!(
             "school_match: `{other}` is not a mode; the only one offered is \
              \"{SCHOOL_MATCH_EXACT}\" (`contains` is not offered yet: {WHY})"
-        )),
-    }
-}
-
-/// `previous_class`: only `keep`. The reason is given with the refusal, as for
-/// [`check_school_match`].
-fn check_previous_class(value: &str, problems: &mut Vec<String>) {
-    const WHY: &str = "no public client removes placements, so whether Zermelo allows it is \
-                       unknown";
-    match value {
-        PREVIOUS_CLASS_KEEP => {}
-        "delete" => problems.push(format!(
-            "previous_class: `delete` is not offered: {WHY}; use \"{PREVIOUS_CLASS_KEEP}\" \
-             (the default: previous placements stay)"
-        )),
-        other => problems.push(format!(
-            "previous_class: `{other}` is not a mode; the only one offered is \
-             \"{PREVIOUS_CLASS_KEEP}\": placements are never removed (`delete` is not \
-             offered: {WHY})"
         )),
     }
 }

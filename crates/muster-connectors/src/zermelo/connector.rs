@@ -5,20 +5,23 @@
 //! - a Delete archives (`archived: true`), the account stays and the link is kept; an Enable
 //!   brings an archived user back;
 //! - groups are classes (DepartmentOfBranch), one per school and school year, referenced by
-//!   `id` and named `<code> / <schoolInSchoolYearName>`; a Grant is a class placement,
-//!   additive by nature: nothing is ever revoked;
-//! - placements are visible only with `read_placements` (`membership_visible`); otherwise the
-//!   engine counts the ones Muster made, from its store.
+//!   `id` and named `<code> / <schoolInSchoolYearName>`; a Grant is a class placement;
+//! - one placement per school year (`one_per_period`): after a class change the previous
+//!   placement of that year is kept and the plan says so (`previous_class = "keep"`), or a
+//!   Revoke deletes it (`"delete"`); last year's placements are never touched;
+//! - placements are fully visible only with `read_placements` (`membership_visible`);
+//!   otherwise the read takes them from the student records of the persons' students, and the
+//!   engine adds the ones Muster made, from its store.
 //!
 //! The requests live in `read.rs` (full read, look-up), `users.rs` and `placements.rs`.
 
 use super::client::ZermeloClient;
-use super::config::ZermeloConfig;
+use super::config::{PreviousClass, ZermeloConfig};
 use crate::http::{Auth, HttpClient, HttpConfig, RequestCounters, RequestCounts};
 use async_trait::async_trait;
 use muster_core::connector::{
     Capabilities, Connector, ConnectorError, DeleteMeaning, MembershipMode, Observed,
-    ObservedAccount, Operation, Outcome, ReadScope,
+    ObservedAccount, Operation, Outcome, PreviousGroup, ReadScope,
 };
 use muster_core::{AccountRef, GroupRef, TargetName};
 use std::sync::{Arc, Mutex};
@@ -42,6 +45,7 @@ pub(super) struct Inner {
     pub(super) capabilities: Capabilities,
     pub(super) participation_weight: f64,
     pub(super) read_placements: bool,
+    pub(super) previous_class: PreviousClass,
     warnings: Mutex<Vec<String>>,
 }
 
@@ -92,12 +96,14 @@ impl ZermeloConnector {
                     max_concurrency: cfg.concurrency,
                     can_disable: false,
                     membership_visible: cfg.read_placements,
+                    one_per_period: Some(previous_group(cfg.previous_class)),
                     ..Capabilities::default()
                 },
                 target: name,
                 client,
                 participation_weight: cfg.participation_weight,
                 read_placements: cfg.read_placements,
+                previous_class: cfg.previous_class,
                 warnings: Mutex::new(Vec::new()),
             }),
         })
@@ -116,6 +122,20 @@ impl ZermeloConnector {
     /// The live request counters, for benchmarks that sample during a run.
     pub fn request_counters(&self) -> Arc<RequestCounters> {
         self.inner.client.http().counters()
+    }
+}
+
+/// Why a previous placement stays under `keep`, as the plan says it on each Grant.
+pub const KEPT_BECAUSE: &str = "previous_class = \"keep\": no public Zermelo client ends a \
+     placement, so this tenant is not known to allow it; the student stays placed in both";
+
+/// What a class change does with the previous placement of that school year.
+fn previous_group(previous: PreviousClass) -> PreviousGroup {
+    match previous {
+        PreviousClass::Keep => PreviousGroup::Keep {
+            because: KEPT_BECAUSE.to_owned(),
+        },
+        PreviousClass::Delete => PreviousGroup::Revoke,
     }
 }
 
@@ -187,7 +207,12 @@ impl Inner {
             }
             | Operation::Delete { account, changes } => self.archive(account, changes).await,
             Operation::Grant { account, group } => self.grant(account, group).await,
-            // Placements are only added (zermelo.md §5–§6): the engine never plans these.
+            // Only `previous_class = "delete"` ends placements (zermelo.md §6).
+            Operation::Revoke { account, group }
+                if self.previous_class == PreviousClass::Delete =>
+            {
+                self.revoke(account, group).await
+            }
             Operation::Revoke { .. } | Operation::EnsureGroup { .. } => {
                 Err(ConnectorError::unsupported(&self.target, operation))
             }

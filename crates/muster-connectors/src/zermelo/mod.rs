@@ -26,5 +26,5 @@ pub mod wire;
 #[cfg(test)]
 mod tests;
 
-pub use config::{Backoff, RateLimit, SchoolYearFrom, ZermeloConfig};
+pub use config::{Backoff, PreviousClass, RateLimit, SchoolYearFrom, ZermeloConfig};
 pub use connector::ZermeloConnector;

@@ -1,6 +1,8 @@
 //! Class placements (zermelo.md §5–§6): a Grant is one `POST studentsindepartments` with one
-//! class id and a numeric `participationWeight`. Placements only add up: no Revoke is
-//! offered, and old placements stay when a student changes class.
+//! class id and a numeric `participationWeight`, sent only when the student record does not
+//! already list a placement in that class. A Revoke (only with `previous_class = "delete"`)
+//! deletes the student's placements in one class, `DELETE studentsindepartments/{id}` each,
+//! ids taken from the student record.
 //!
 //! **Duplicates.** A placement POST is not idempotent: sent twice, it places the student twice.
 //! It is never repeated blindly (the HTTP layer hands an unknown outcome back as
@@ -83,6 +85,12 @@ impl Inner {
                 }
             }
         };
+        // Never a second placement in one class: the plan may be older than the record.
+        let class_text = class.to_string();
+        if let Some(id) = before.as_ref().and_then(|b| placement_in(b, &class_text)) {
+            debug!(placement = %id, "The student is already placed in this class.");
+            return Ok(Outcome::Done);
+        }
         match self
             .client
             .call(Method::POST, "/studentsindepartments", Some(&body))
@@ -233,6 +241,78 @@ impl Inner {
             }
         }
     }
+}
+
+impl Inner {
+    /// Ends `account`'s placements in class `group` (`previous_class = "delete"`): the student
+    /// record names them, and each is deleted. None there is [`Outcome::AlreadyAbsent`]. A
+    /// record that lists placements without their class cannot say which to delete, and a
+    /// tenant that refuses the DELETE fails this Revoke only, with what to set instead.
+    #[instrument(skip_all, fields(target = %self.target, account = %account, group = %group))]
+    pub(super) async fn revoke(
+        &self,
+        account: &AccountRef,
+        group: &GroupRef,
+    ) -> Result<Outcome, ConnectorError> {
+        let held = self
+            .student_placements(account)
+            .await
+            .map_err(|e| self.protocol(format!("cannot end the placement in {group}: {e}")))?;
+        let class = group.as_str();
+        let ids: Vec<&String> = held
+            .iter()
+            .filter(|(_, c)| c.as_deref() == Some(class))
+            .map(|(id, _)| id)
+            .collect();
+        if ids.is_empty() {
+            if held.values().any(Option::is_none) {
+                return Err(self.protocol(format!(
+                    "the student record lists placements without their class, so the one in \
+                     {group} cannot be told apart; set previous_class = \"keep\""
+                )));
+            }
+            return Ok(Outcome::AlreadyAbsent);
+        }
+        for id in ids {
+            self.delete_placement(id).await?;
+        }
+        Ok(Outcome::Done)
+    }
+
+    /// `DELETE studentsindepartments/{id}`; a 404 is already gone. A 403 is this tenant not
+    /// allowing it, not a refused token: it fails the Revoke, not the run.
+    async fn delete_placement(&self, id: &str) -> Result<(), ConnectorError> {
+        let path = format!("/studentsindepartments/{}", wire::escape(id));
+        match self.client.call(Method::DELETE, &path, None).await {
+            Ok(_) => {
+                debug!(placement = %id, "Deleted a placement.");
+                Ok(())
+            }
+            Err(Failure::Refused(r)) if r.status == 404 => Ok(()),
+            Err(Failure::Error(ConnectorError::Unauthorized {
+                status: 403,
+                detail,
+                ..
+            })) => Err(ConnectorError::Rejected {
+                target: self.target.clone(),
+                method: "DELETE".to_owned(),
+                path: "/studentsindepartments/{id}".to_owned(),
+                status: 403,
+                detail: format!(
+                    "{detail}; this tenant does not let placements be deleted: set \
+                     previous_class = \"keep\""
+                ),
+            }),
+            Err(f) => Err(f.into_error(&self.target)),
+        }
+    }
+}
+
+/// The id of a placement in `class` among `held` (placement id → class id, when known).
+fn placement_in(held: &BTreeMap<String, Option<String>>, class: &str) -> Option<String> {
+    held.iter()
+        .find(|(_, c)| c.as_deref() == Some(class))
+        .map(|(id, _)| id.clone())
 }
 
 /// `e` with `more` appended to its detail, when it has one.

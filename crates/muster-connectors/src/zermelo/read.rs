@@ -1,7 +1,9 @@
 //! Reading Zermelo (zermelo.md §6, "Observed read"): users from one unfiltered list (or one by
 //! one where the tenant refuses it), classes
-//! from one `departmentsofbranches`, and, with `read_placements`, each student's placements;
-//! and the look-up by `code` that re-correlates a create whose outcome is unknown.
+//! from one `departmentsofbranches`, each student's placements (with `read_placements` from
+//! `studentsindepartments`, otherwise from the student records of the persons' students, so
+//! that a tenant adopted with a fresh store is not placed a second time); and the look-up by
+//! `code` that re-correlates a create whose outcome is unknown.
 //!
 //! Nothing here pages: each list is one request (zermelo.md §1), so no read loops on the
 //! server's say-so. The loops that remain are bounded: one per student for placements, and
@@ -49,14 +51,8 @@ impl Inner {
             }
         };
         let mut groups = self.read_classes().await?;
-        if self.read_placements {
-            let students: Vec<AccountRef> = accounts
-                .iter()
-                .filter(|a| a.attributes.get(wire::IS_STUDENT) == Some(&Value::Bool(true)))
-                .map(|a| a.reference.clone())
-                .collect();
-            self.read_members(&students, &mut groups).await?;
-        }
+        let students = self.students_to_read(&accounts, scope);
+        self.read_members(&students, &mut groups).await?;
         info!(
             accounts = accounts.len(),
             groups = groups.len(),
@@ -68,6 +64,33 @@ impl Inner {
             groups,
             deleted: Vec::new(),
         })
+    }
+
+    /// The students whose placements are read: every student with `read_placements`; otherwise
+    /// (a request per student record) those of the persons a plan looks at, or every student
+    /// for an import.
+    fn students_to_read(
+        &self,
+        accounts: &[ObservedAccount],
+        scope: Option<&ReadScope>,
+    ) -> Vec<AccountRef> {
+        let wanted: Option<HashSet<&str>> = scope.filter(|_| !self.read_placements).map(|s| {
+            s.linked
+                .iter()
+                .map(|a| a.as_str().trim())
+                .chain(s.correlation_values.iter().map(|v| v.trim()))
+                .collect()
+        });
+        accounts
+            .iter()
+            .filter(|a| a.attributes.get(wire::IS_STUDENT) == Some(&Value::Bool(true)))
+            .filter(|a| {
+                wanted
+                    .as_ref()
+                    .is_none_or(|w| w.contains(a.reference.as_str()))
+            })
+            .map(|a| a.reference.clone())
+            .collect()
     }
 
     /// Every user, failing when the tenant refuses the list.
@@ -211,7 +234,11 @@ impl Inner {
                 let Some(student) = pending.next() else { break };
                 let me = Arc::clone(self);
                 running.spawn(async move {
-                    let classes = me.placements_of(&student).await;
+                    let classes = if me.read_placements {
+                        me.placements_of(&student).await
+                    } else {
+                        me.record_classes(&student).await
+                    };
                     (student, classes)
                 });
             }
@@ -278,6 +305,51 @@ impl Inner {
             .iter()
             .filter_map(|p| wire::placement_class(p, student.as_str()))
             .collect())
+    }
+
+    /// The class ids `student`'s record lists (`GET students/{code}?fields=studentInDepartments`);
+    /// none for a user without a record (404). Placements listed without their class (the
+    /// record's shape is not documented) cannot be counted: the run report says so, and only
+    /// the placements Muster made (its store) count for that student.
+    async fn record_classes(&self, student: &AccountRef) -> Result<Vec<String>, ConnectorError> {
+        let path = format!(
+            "/students/{}?{}",
+            wire::escape(student.as_str()),
+            wire::fields_query(&[wire::STUDENT_IN_DEPARTMENTS])
+        );
+        let rows = match self.client.call(Method::GET, &path, None).await {
+            Ok(reply) => reply.into_rows(),
+            Err(Failure::Refused(r)) if r.status == 404 => return Ok(Vec::new()),
+            Err(f) => return Err(f.into_error(&self.target)),
+        };
+        let listed = rows
+            .first()
+            .map(wire::student_placements)
+            .unwrap_or_else(|| Ok(Default::default()));
+        let held = match listed {
+            Ok(held) => held,
+            Err(e) => {
+                self.warn_unread_placements(&e);
+                return Ok(Vec::new());
+            }
+        };
+        if held.values().any(Option::is_none) {
+            self.warn_unread_placements("entries without their class");
+        }
+        Ok(held.into_values().flatten().collect())
+    }
+
+    fn warn_unread_placements(&self, why: &str) {
+        warn!(
+            why,
+            "A student record's placements could not be read by class."
+        );
+        self.warn(format!(
+            "{}: some student records list placements Muster cannot read by class ({why}); \
+             for those students only the placements Muster made count, so a class may be \
+             placed again: turn on read_placements if this tenant answers it",
+            self.target
+        ));
     }
 
     /// `GET users/{code}?fields=…`: the user, or `None` for a 404.

@@ -2,7 +2,7 @@
 //! URL escaping, the 404 reading of a placement, and config validation. The envelope's own
 //! tests are in `envelope.rs`; behaviour against a server is in `tests/it/zermelo*.rs`.
 
-use super::config::{SchoolYearFrom, ZermeloConfig};
+use super::config::{PreviousClass, SchoolYearFrom, ZermeloConfig};
 use super::placements::{missing_from_text, Missing};
 use super::wire::{self, USER_FIELDS};
 use crate::secret_ref::SecretRef;
@@ -277,16 +277,24 @@ fn unknown_keys_and_unknown_school_years_are_refused() {
 }
 
 #[test]
-fn the_specs_school_match_and_previous_class_are_accepted_with_their_one_mode() {
+fn the_specs_school_match_and_previous_class_are_accepted() {
     let base = "base_url = \"https://a.zportal.nl\"\ntoken = { env = \"T\" }\n";
     let defaults = config(base);
     assert_eq!(defaults.school_match, "exact");
-    assert_eq!(defaults.previous_class, "keep");
+    assert_eq!(defaults.previous_class, PreviousClass::Keep);
     let built = ZermeloConfig::new("https://a.zportal.nl", SecretRef::Env("T".into()));
     assert_eq!(
-        (built.school_match.as_str(), built.previous_class.as_str()),
-        ("exact", "keep")
+        (built.school_match.as_str(), built.previous_class),
+        ("exact", PreviousClass::Keep)
     );
+    let delete = config(&format!("{base}previous_class = \"delete\"\n"));
+    assert_eq!(delete.previous_class, PreviousClass::Delete);
+    assert_eq!(delete.validate(), Vec::<String>::new());
+    // Another mode is refused when the file is read, naming the ones there are.
+    let end = toml::from_str::<ZermeloConfig>(&format!("{base}previous_class = \"end\"\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(end.contains("keep") && end.contains("delete"), "{end}");
     // The block of zermelo.md §6, with the modes Muster implements.
     let spec = config(&format!(
         "{base}school_year_from = \"contract_start\"\nschool_match = \"exact\"\n\
@@ -296,7 +304,7 @@ fn the_specs_school_match_and_previous_class_are_accepted_with_their_one_mode() 
 }
 
 #[test]
-fn other_school_match_and_previous_class_modes_are_refused_with_the_reason() {
+fn other_school_match_modes_are_refused_with_the_reason() {
     let base = "base_url = \"https://a.zportal.nl\"\ntoken = { env = \"T\" }\n";
     let problems = |extra: &str| config(&format!("{base}{extra}")).validate().join("\n");
     let contains = problems("school_match = \"contains\"\n");
@@ -310,18 +318,6 @@ fn other_school_match_and_previous_class_modes_are_refused_with_the_reason() {
     assert!(
         fuzzy.contains("`fuzzy`") && fuzzy.contains("\"exact\""),
         "{fuzzy}"
-    );
-    let delete = problems("previous_class = \"delete\"\n");
-    assert!(
-        delete.contains("previous_class")
-            && delete.contains("`delete` is not offered")
-            && delete.contains("no public client removes placements"),
-        "{delete}"
-    );
-    let other = problems("previous_class = \"end\"\n");
-    assert!(
-        other.contains("`end`") && other.contains("\"keep\"") && other.contains("never removed"),
-        "{other}"
     );
     // Modes are written as documented: no case folding, as for `school_year_from`.
     assert!(!problems("school_match = \"Exact\"\n").is_empty());

@@ -91,10 +91,11 @@ async fn the_full_read_names_classes_as_the_engine_does() {
         .unwrap();
     assert_eq!(g.reference.as_str(), noord.to_string());
     assert!(seen.groups.iter().all(|g| g.members.is_empty()));
-    // One read of each list; no placement read without `read_placements`.
+    // One read of each list, and without `read_placements` the one student's record.
     assert_eq!(count(&h, "GET /users"), 1);
     assert_eq!(count(&h, "GET /departmentsofbranches"), 1);
-    assert_eq!(h.sim.state.total_requests(), 2);
+    assert_eq!(count(&h, "GET /students/{code}"), 1);
+    assert_eq!(h.sim.state.total_requests(), 3);
 }
 
 #[tokio::test]
@@ -247,13 +248,108 @@ fn seed_placements(h: &Harness) -> (GroupRef, GroupRef) {
 }
 
 #[tokio::test]
-async fn without_read_placements_members_stay_empty() {
+async fn without_read_placements_the_student_records_give_the_members() {
     let h = harness(|s| s.placement_read = true, "").await;
-    let (h3a, _) = seed_placements(&h);
+    let (h3a, v4a) = seed_placements(&h);
+    // An import reads every student's record; the teacher has none.
     let seen = h.conn.read_all().await.unwrap();
-    assert!(members(&seen, &h3a).is_empty());
-    assert!(!h.conn.capabilities().membership_visible);
+    assert_eq!(
+        members(&seen, &h3a),
+        BTreeSet::from(["118204".into(), "118205".into()])
+    );
+    assert_eq!(members(&seen, &v4a), BTreeSet::from(["118204".into()]));
+    assert!(
+        !h.conn.capabilities().membership_visible,
+        "not every shape shows classes"
+    );
     assert_eq!(count(&h, "GET /studentsindepartments"), 0);
+    assert_eq!(count(&h, "GET /students/{code}"), 2);
+    // A plan reads only the records of the persons it looks at.
+    let scope = muster_core::connector::ReadScope {
+        correlation_values: vec!["118205".into()],
+        ..Default::default()
+    };
+    let seen = h.conn.read_scoped(&scope).await.unwrap();
+    assert_eq!(members(&seen, &h3a), BTreeSet::from(["118205".into()]));
+    assert!(members(&seen, &v4a).is_empty());
+    assert_eq!(count(&h, "GET /students/{code}"), 3);
+}
+
+#[tokio::test]
+async fn a_grant_in_a_class_the_student_record_already_lists_sends_nothing() {
+    let h = harness(|_| {}, "").await;
+    let (h3a, _) = seed_placements(&h);
+    let outcome = exec(&h, grant(&AccountRef::new("118205"), &h3a))
+        .await
+        .unwrap();
+    assert_eq!(outcome, Outcome::Done);
+    assert_eq!(
+        h.sim.state.placements_of("118205").len(),
+        1,
+        "not placed twice"
+    );
+    assert_eq!(count(&h, "POST /studentsindepartments"), 0);
+}
+
+fn revoke(account: &str, group: &GroupRef) -> Operation {
+    Operation::Revoke {
+        account: AccountRef::new(account),
+        group: group.clone(),
+    }
+}
+
+#[tokio::test]
+async fn with_previous_class_delete_a_revoke_deletes_that_class_placement_only() {
+    let h = harness(
+        |s| s.placement_delete = true,
+        "previous_class = \"delete\"\n",
+    )
+    .await;
+    let (h3a, v4a) = seed_placements(&h);
+    let outcome = exec(&h, revoke("118204", &h3a)).await.unwrap();
+    assert_eq!(outcome, Outcome::Done);
+    let left: Vec<String> = h
+        .sim
+        .state
+        .placements_of("118204")
+        .iter()
+        .map(|p| p["departmentOfBranch"].to_string())
+        .collect();
+    assert_eq!(left, [v4a.as_str()], "last year's stays");
+    assert_eq!(
+        h.sim.state.placements_of("118205").len(),
+        1,
+        "others untouched"
+    );
+    // Again: nothing left to delete.
+    let again = exec(&h, revoke("118204", &h3a)).await.unwrap();
+    assert_eq!(again, Outcome::AlreadyAbsent);
+    assert_eq!(count(&h, "DELETE /studentsindepartments/{id}"), 1);
+}
+
+#[tokio::test]
+async fn a_tenant_that_refuses_the_delete_fails_only_that_revoke_and_says_what_to_set() {
+    let h = harness(|_| {}, "previous_class = \"delete\"\n").await;
+    let (h3a, _) = seed_placements(&h);
+    let err = exec(&h, revoke("118204", &h3a)).await.unwrap_err();
+    assert!(
+        matches!(err, ConnectorError::Rejected { status: 403, .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("previous_class = \"keep\""),
+        "{err}"
+    );
+    assert_eq!(h.sim.state.placements_of("118204").len(), 2);
+}
+
+#[tokio::test]
+async fn with_previous_class_keep_no_revoke_is_sent() {
+    let h = harness(|s| s.placement_delete = true, "").await;
+    let (h3a, _) = seed_placements(&h);
+    let err = exec(&h, revoke("118204", &h3a)).await.unwrap_err();
+    assert!(matches!(err, ConnectorError::Config { .. }), "{err:?}");
+    assert_eq!(count(&h, "DELETE /studentsindepartments/{id}"), 0);
 }
 
 #[tokio::test]
@@ -480,10 +576,10 @@ async fn placements_listed_as_objects_with_an_id_are_read_as_well() {
                 Some((200, body)) if path.starts_with(STUDENT_READ) => {
                     let mut v: Value = serde_json::from_str(body).unwrap();
                     let student = &mut v["response"]["data"][0];
-                    let ids = student["studentInDepartments"].as_array().unwrap().clone();
-                    student["studentInDepartments"] = ids
+                    let listed = student["studentInDepartments"].as_array().unwrap().clone();
+                    student["studentInDepartments"] = listed
                         .iter()
-                        .map(|id| json!({ "id": id.to_string() }))
+                        .map(|p| json!({ "id": p["id"].to_string() }))
                         .collect();
                     Verdict::Answer(200, v.to_string())
                 }
@@ -588,4 +684,37 @@ async fn a_failed_read_of_the_student_record_leaves_the_placement_uncertain() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn a_record_listing_placements_without_their_class_is_reported_not_guessed() {
+    let h = harness(|_| {}, "").await;
+    let (h3a, v4a) = seed_placements(&h);
+    // The student record answers `studentInDepartments` as bare ids.
+    let conn = tampered(
+        &h,
+        Arc::new(
+            |_: &Method, path: &str, after: Option<(u16, &str)>| match after {
+                Some((200, body)) if path.starts_with(STUDENT_READ) => {
+                    let mut v: Value = serde_json::from_str(body).unwrap();
+                    let student = &mut v["response"]["data"][0];
+                    let listed = student["studentInDepartments"].as_array().unwrap().clone();
+                    student["studentInDepartments"] =
+                        listed.iter().map(|p| p["id"].clone()).collect();
+                    Verdict::Answer(200, v.to_string())
+                }
+                _ => Verdict::Pass,
+            },
+        ),
+    )
+    .await;
+    let seen = conn.read_all().await.unwrap();
+    assert!(members(&seen, &h3a).is_empty() && members(&seen, &v4a).is_empty());
+    let warnings = conn.warnings();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.contains("cannot read by class") && w.contains("read_placements")),
+        "{warnings:?}"
+    );
 }

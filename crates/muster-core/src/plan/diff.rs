@@ -653,14 +653,19 @@ impl<'a> Differ<'a> {
                 .copied()
                 .filter(|g| group_key(&g.name) == group_key(name))
                 .collect();
-            if held.is_empty() {
-                self.grant(&e.person, reference.clone(), name, after.clone(), unseen);
-            }
+            let previous = self.previous_in_period(&member_of, name, &wanted);
+            let granted = if held.is_empty() {
+                let note = format!("{unseen}{}", self.kept_note(&previous));
+                self.grant(&e.person, reference.clone(), name, after.clone(), &note)
+            } else {
+                None
+            };
             for g in held {
                 if let Some(&times) = g.duplicates.get(&account.reference) {
                     self.relist_once(&e.person, &account.reference, g, times, after.clone());
                 }
             }
+            self.revoke_previous(&e.person, &account.reference, &previous, granted, &after);
         }
         for g in current {
             if !wanted.contains(&group_key(&g.name)) {
@@ -721,7 +726,7 @@ impl<'a> Differ<'a> {
         name: &str,
         after: Vec<ActionId>,
         note: &str,
-    ) {
+    ) -> Option<ActionId> {
         let found = self
             .groups_by_name
             .get(&group_key(name))
@@ -737,20 +742,20 @@ impl<'a> Differ<'a> {
                     self.plan.warnings.push(format!(
                         "{person}: `{name}` was requested {since} and is awaiting approval; not requested again yet"
                     ));
-                    return;
+                    return None;
                 }
                 Some(Pending::Expired { since }) => {
                     let again = format!(
                         "granted by a business rule; requested {since} and still not granted after the waiting time, so requested again{note}"
                     );
-                    return self.push_grant(
+                    return Some(self.push_grant(
                         person,
                         Some(account.clone()),
                         name,
                         Some(group.clone()),
                         after,
                         again,
-                    );
+                    ));
                 }
                 None => {}
             }
@@ -765,7 +770,7 @@ impl<'a> Differ<'a> {
                 "granted by a business rule, but {n} groups in the target are named `{name}`; nobody is granted it until one remains"
             ),
         };
-        self.push_grant(person, account, name, group, after, reason);
+        Some(self.push_grant(person, account, name, group, after, reason))
     }
 
     fn push_grant(
@@ -776,7 +781,7 @@ impl<'a> Differ<'a> {
         group: Option<GroupRef>,
         after: Vec<ActionId>,
         reason: String,
-    ) {
+    ) -> ActionId {
         self.push(Action {
             kind: ActionKind::Grant,
             account,
@@ -787,7 +792,7 @@ impl<'a> Differ<'a> {
             }),
             reason,
             ..self.blank(person)
-        });
+        })
     }
 
     /// A member the group lists `times` times although a rule grants it once: a Revoke takes
@@ -1050,6 +1055,7 @@ fn same(a: Option<&Value>, b: Option<&Value>, case_insensitive: bool) -> bool {
     }
 }
 
+mod periods;
 #[cfg(test)]
 mod target_features;
 #[cfg(test)]

@@ -268,7 +268,7 @@ correlation = { person = "ExternalId", account = "code" }
     assert!(class.template.uses_today(), "run_date follows the calendar");
     assert!(
         !zermelo.policy.managed_groups().contains("x"),
-        "placements are never revoked"
+        "no class is managed: only a class change revokes (the previous placement of that year)"
     );
 }
 

@@ -34,6 +34,11 @@ struct School {
 
 impl School {
     async fn start(school_year_from: &str) -> Self {
+        Self::start_with(school_year_from, "").await
+    }
+
+    /// `connection` holds more settings of the connection, each preceded by `, `.
+    async fn start_with(school_year_from: &str, connection: &str) -> Self {
         let sim = ZermeloSim::start(ZermeloSimConfig {
             tokens: vec![TOKEN.into()],
             departments: vec![
@@ -61,7 +66,7 @@ contracts = "contracts.csv"
 
 [targets.zermelo]
 kind = "zermelo"
-connection = {{ base_url = "{base}", token = {{ file = {token:?} }}, school_year_from = "{school_year_from}", participation_weight = 0.5 }}
+connection = {{ base_url = "{base}", token = {{ file = {token:?} }}, school_year_from = "{school_year_from}", participation_weight = 0.5{connection} }}
 correlation = {{ person = "ExternalId", account = "code" }}
 lifecycle = {{ delete_days_after_end = 0 }}
 
@@ -203,7 +208,8 @@ async fn students_get_accounts_and_one_placement_per_school_year() {
     assert!(again.plan.is_empty(), "{:?}", kinds(&again.plan));
 
     // Noor's class arrives: the placement follows. Daan changes class within the year: the
-    // new one is placed and the old one kept (no public client removes placements).
+    // new one is placed and the old one kept (`previous_class = "keep"`: no public client
+    // removes placements), which his Grant says.
     school.students(&[
         (
             "118204",
@@ -240,6 +246,12 @@ async fn students_get_accounts_and_one_placement_per_school_year() {
             (ActionKind::Grant, "118204".to_owned()),
             (ActionKind::Grant, "118205".to_owned())
         ]
+    );
+    let reason = &report.plan.targets[0].actions[0].reason;
+    assert!(
+        reason.contains("the previous one stays: `h3a / Lyceum 2024-2025`")
+            && reason.contains("previous_class = \"keep\""),
+        "{reason}"
     );
     let daan: Vec<String> = school
         .placements("118204")
@@ -530,4 +542,104 @@ async fn a_tenant_that_refuses_the_user_list_is_read_one_user_at_a_time() {
         .unwrap();
     assert_eq!(import.linked.len(), 2);
     assert_eq!(import.permissions.len(), 2, "the placements Muster made");
+}
+
+fn classes_of(school: &School, code: &str) -> Vec<String> {
+    school.placements(code).into_iter().map(|p| p.0).collect()
+}
+
+#[tokio::test]
+async fn a_class_change_with_previous_class_delete_leaves_one_placement_for_the_year() {
+    let school = School::start_with("contract_start", r#", previous_class = "delete""#).await;
+    school
+        .sim
+        .state
+        .update_switches(|s| s.placement_delete = true);
+    let daan = |class: &'static str, start: &'static str| {
+        ("800001", "Daan", "", "Berg", class, "Lyceum", start)
+    };
+    school.students(&[daan("h3a", "2024-09-01")]);
+    let engine = school.engine().await;
+    engine.apply(day("2024-10-01"), None).await.unwrap();
+
+    school.students(&[daan("h3b", "2024-09-01")]);
+    let report = engine.apply(day("2024-11-01"), None).await.unwrap();
+    assert_eq!(report.summary.status(), RunStatus::Changes);
+    let actions = &report.plan.targets[0].actions;
+    assert_eq!(
+        kinds(&report.plan),
+        [
+            (ActionKind::Grant, "800001".to_owned()),
+            (ActionKind::Revoke, "800001".to_owned())
+        ]
+    );
+    assert_eq!(
+        actions[1].depends_on,
+        [actions[0].id],
+        "the new class first"
+    );
+    assert_eq!(classes_of(&school, "800001"), ["h3b / Lyceum 2024-2025"]);
+    let again = engine.preview(day("2024-11-02")).await.unwrap();
+    assert!(again.plan.is_empty(), "{:?}", kinds(&again.plan));
+
+    // A new school year is not a class change: last year's placement stays.
+    school.students(&[daan("h4a", "2025-08-01")]);
+    let report = engine.apply(day("2025-08-01"), None).await.unwrap();
+    assert_eq!(
+        kinds(&report.plan),
+        [(ActionKind::Grant, "800001".to_owned())]
+    );
+    assert_eq!(
+        classes_of(&school, "800001"),
+        ["h3b / Lyceum 2024-2025", "h4a / Lyceum 2025-2026"]
+    );
+}
+
+#[tokio::test]
+async fn adopting_a_tenant_with_placements_with_a_fresh_store_places_nobody_twice() {
+    let school = School::start("contract_start").await;
+    let h3a = school
+        .sim
+        .state
+        .department_id("Lyceum", "2024-2025", "h3a")
+        .unwrap();
+    for (code, first) in [("900001", "Eva"), ("900002", "Bo")] {
+        school
+            .sim
+            .state
+            .seed_user(serde_json::json!({"code": code, "firstName": first, "lastName": "Smit", "isStudent": true}))
+            .unwrap();
+        school
+            .sim
+            .state
+            .seed_placement(code, h3a, Some(1.0))
+            .unwrap();
+    }
+    // Bo is in h3a in Zermelo, but the school has moved him to h3b since.
+    school.students(&[
+        ("900001", "Eva", "", "Smit", "h3a", "Lyceum", "2024-09-01"),
+        ("900002", "Bo", "", "Smit", "h3b", "Lyceum", "2024-09-01"),
+    ]);
+    let engine = school.engine().await;
+    let report = engine.apply(day("2024-10-01"), None).await.unwrap();
+    assert_eq!(
+        kinds(&report.plan),
+        [
+            (ActionKind::Correlate, "900001".to_owned()),
+            (ActionKind::Correlate, "900002".to_owned()),
+            (ActionKind::Grant, "900002".to_owned())
+        ]
+    );
+    let bo = &report.plan.targets[0].actions[2].reason;
+    assert!(
+        bo.contains("the previous one stays: `h3a / Lyceum 2024-2025`"),
+        "{bo}"
+    );
+    assert_eq!(classes_of(&school, "900001"), ["h3a / Lyceum 2024-2025"]);
+    assert_eq!(
+        classes_of(&school, "900002"),
+        ["h3a / Lyceum 2024-2025", "h3b / Lyceum 2024-2025"]
+    );
+    let again = engine.preview(day("2024-10-02")).await.unwrap();
+    assert!(again.plan.is_empty(), "{:?}", kinds(&again.plan));
 }

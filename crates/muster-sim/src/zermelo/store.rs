@@ -309,14 +309,15 @@ impl Store {
             .collect()
     }
 
-    /// The student record at `key`, with the ids of its placements.
+    /// The student record at `key`, listing its placements (StudentInDepartment, each with
+    /// its `id` and class) in `studentInDepartments`, oldest first.
     pub fn render_student(&self, key: &str) -> Option<Value> {
         self.student_at(key).map(|s| {
-            let placements: Vec<u64> = self
+            let placements: Vec<Value> = self
                 .placements
                 .values()
                 .filter(|p| p.student == s.key)
-                .map(|p| p.id)
+                .map(|p| self.render_placement(p))
                 .collect();
             json!({ "id": s.id, "userCode": s.user_code, "studentInDepartments": placements })
         })

@@ -135,7 +135,8 @@ async fn a_placement_is_appended_and_returned_with_a_new_id() {
     let s = z.get("students/118204").await;
     assert_eq!(
         s.one()["studentInDepartments"],
-        json!([first["id"], second["id"], third["id"], fourth["id"]])
+        json!([first, second, third, fourth]),
+        "the student record lists its placements, each with its class"
     );
 }
 
