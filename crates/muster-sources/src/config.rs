@@ -3,7 +3,7 @@
 
 use crate::error::{ConfigProblem, SourceError};
 use crate::fields::{self, Required};
-use muster_core::model::{ContractField, PersonPath};
+use muster_core::model::PersonPath;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -215,7 +215,7 @@ impl CsvSourceConfig {
                     key,
                     "the id column is set with `person_id_column`, not in `columns`".into(),
                 ),
-                Ok(PersonPath::Contract(..)) => problem(
+                Ok(PersonPath::Contract(..) | PersonPath::ContractPart(..)) => problem(
                     key,
                     "contract fields come from the contracts file: set them in `contract_columns`"
                         .into(),
@@ -229,7 +229,7 @@ impl CsvSourceConfig {
             if column.trim().is_empty() {
                 problem(key.clone(), "must name a column".into());
             }
-            if ContractField::parse(field).is_none() {
+            if fields::ContractSlot::parse(field).is_none() {
                 problem(
                     key,
                     format!(
