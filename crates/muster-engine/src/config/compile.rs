@@ -10,9 +10,7 @@ use super::{Config, Connection, TargetConfig};
 use muster_core::evaluate::{Correlation, Lifecycle, TargetPolicy};
 use muster_core::gate::{SourceThresholds, TargetThresholds, Threshold};
 use muster_core::mapping::{ActionSet, FieldMapping, Template, ValueSource};
-use muster_core::model::{
-    ContractField, PersonPath, PrimaryContractRule, PrimaryCriterion, TargetName,
-};
+use muster_core::model::{PersonPath, PrimaryContractRule, PrimaryCriterion, TargetName};
 use muster_core::plan::ActionKind;
 use muster_core::rules::{
     Condition, ContractSelection, DynamicPermission, Grants, Op, Rule, Subject, Test,
@@ -651,14 +649,10 @@ impl Compiler<'_> {
         }
         let field = c.field.as_deref().unwrap_or_default();
         let subject = match field.strip_prefix("AnyContract.") {
-            Some(f) => match ContractField::parse(f) {
-                Some(f) => Subject::AnyContract(f),
-                None => {
-                    self.err(
-                        Some(span.clone()),
-                        format!("{key}.field"),
-                        format!("unknown contract field `{f}`"),
-                    );
+            Some(f) => match any_contract(f) {
+                Ok(subject) => subject,
+                Err(message) => {
+                    self.err(Some(span.clone()), format!("{key}.field"), message);
                     return None;
                 }
             },
@@ -709,6 +703,17 @@ impl Compiler<'_> {
                 None
             }
         }
+    }
+}
+
+/// `AnyContract.<field>` or `AnyContract.<field>.<part>`, read with the grammar of
+/// `Contract.*` paths.
+fn any_contract(rest: &str) -> Result<Subject, String> {
+    match PersonPath::parse(&format!("Contract.{rest}")) {
+        Ok(PersonPath::Contract(_, field)) => Ok(Subject::AnyContract(field)),
+        Ok(PersonPath::ContractPart(_, field, part)) => Ok(Subject::AnyContractPart(field, part)),
+        Ok(_) => Err(format!("unknown contract field `{rest}`")),
+        Err(e) => Err(format!("unknown contract field `{rest}`: {}", e.hint)),
     }
 }
 
