@@ -57,6 +57,12 @@ impl ContractSlot {
         })
     }
 
+    /// Whether both fill the same value: `Department` is `Department.DisplayName`.
+    pub(crate) fn same_value(self, other: Self) -> bool {
+        self.field == other.field
+            && self.part.or(self.field.flat_part()) == other.part.or(other.field.flat_part())
+    }
+
     /// The slot's name: `Department`, `Department.DisplayName`.
     pub(crate) fn name(self) -> String {
         match self.part {

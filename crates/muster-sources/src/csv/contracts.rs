@@ -34,7 +34,7 @@ impl ContractLayout {
         )?;
         let mut used = vec![false; table.header.len()];
         used[person] = true;
-        let mut fields = Vec::new();
+        let mut fields: Vec<(Column, ContractSlot)> = Vec::new();
         for slot in ContractSlot::all() {
             let path = fields::contract_path(slot);
             let default_name = slot.name();
@@ -53,6 +53,16 @@ impl ContractLayout {
                     .map(|i| (i, default_name.as_str())),
             };
             if let Some((index, name)) = found {
+                if let Some((other, _)) = fields.iter().find(|(_, s)| slot.same_value(*s)) {
+                    return Err(SourceError::Header {
+                        file: table.file.shown.clone(),
+                        line: table.header_line,
+                        detail: format!(
+                            "columns \"{}\" and \"{name}\" both fill {path}; keep one",
+                            other.name
+                        ),
+                    });
+                }
                 used[index] = true;
                 fields.push((Column::new(index, name, &path), slot));
             }
@@ -62,7 +72,7 @@ impl ContractLayout {
             let Required::Contract(field) = r else {
                 continue;
             };
-            match fields.iter().find(|(_, f)| f == field) {
+            match fields.iter().find(|(_, f)| f.same_value(*field)) {
                 Some((column, _)) => required_fields.push((*field, column.name.clone())),
                 None => {
                     return Err(SourceError::MissingColumn {

@@ -647,3 +647,13 @@ fn an_unknown_contract_part_in_contract_columns_is_refused() {
     assert!(e.contains("contract_columns.\"Manager.Code\""), "{e}");
     assert!(e.contains("Department.ExternalId"), "{e}");
 }
+
+#[test]
+fn two_columns_for_one_contract_value_are_refused() {
+    let (dir, config) = contracts_dir("PersonId;Department;Department.DisplayName\n1;a;b\n");
+    let e = dir.csv(config).unwrap_err().to_string();
+    assert!(
+        e.contains("\"Department\" and \"Department.DisplayName\" both fill Contracts.Department"),
+        "{e}"
+    );
+}
