@@ -5,7 +5,7 @@
 //! silently stops matching because "sales" became "Sales" would revoke access.
 
 use crate::mapping::Template;
-use crate::model::{ContractField, Person, PersonPath, TargetName};
+use crate::model::{ContractField, Person, PersonPath, TargetName, UnitPart};
 use chrono::{Days, NaiveDate};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -29,6 +29,8 @@ pub enum Subject {
     Person(PersonPath),
     /// True when at least one contract satisfies the test (`AnyContract.Department`).
     AnyContract(ContractField),
+    /// The same for one part of a contract object (`AnyContract.Department.ExternalId`).
+    AnyContractPart(ContractField, UnitPart),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -95,6 +97,10 @@ impl Condition {
                     .contracts
                     .iter()
                     .any(|c| t.op.holds(field.get(c).as_deref(), today)),
+                Subject::AnyContractPart(field, part) => person
+                    .contracts
+                    .iter()
+                    .any(|c| t.op.holds(field.get_part(c, *part).as_deref(), today)),
             },
         }
     }
@@ -177,6 +183,22 @@ mod tests {
         assert!(test(primary, Op::Equals("ict".into())).matches(&p, today));
         let any = Subject::AnyContract(ContractField::Department);
         assert!(test(any, Op::Equals("SALES".into())).matches(&p, today));
+    }
+
+    #[test]
+    fn any_contract_tests_read_a_part_of_a_contract_object() {
+        let mut p = person();
+        p.contracts[0].department = Some(crate::model::Unit {
+            external_id: Some("S-01".into()),
+            code: None,
+            name: Some("Sales".into()),
+        });
+        let today = d("2026-01-01");
+        let id = Subject::AnyContractPart(ContractField::Department, UnitPart::ExternalId);
+        assert!(test(id.clone(), Op::Equals("s-01".into())).matches(&p, today));
+        assert!(!test(id, Op::Equals("Sales".into())).matches(&p, today));
+        let code = Subject::AnyContractPart(ContractField::Department, UnitPart::Code);
+        assert!(test(code, Op::Missing).matches(&p, today));
     }
 
     #[test]

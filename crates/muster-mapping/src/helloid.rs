@@ -19,10 +19,8 @@
 //! - `Name` is the target attribute, dotted names included (`name.givenName`): Muster's
 //!   connectors read a dotted attribute path as nested objects.
 //! - `Field` paths are the person model's (`Person.Name.GivenName` → `Name.GivenName`).
-//!   HelloID's contract objects are flat in Muster: `Person.PrimaryContract.Department.DisplayName`
-//!   (or `.Name`) is `PrimaryContract.Department`, likewise `Title.Name`, `Organization.Name`,
-//!   `Location.Name`, `Manager.ExternalId`; other sub-fields (`Department.ExternalId`) have no
-//!   counterpart and are reported.
+//!   Contracts have HelloID's objects: `Person.PrimaryContract.Department.ExternalId`,
+//!   `.Department.DisplayName`, `.Title.Name`, `.Manager.ExternalId`, `.CostCenter.Code`, ….
 //! - `Type` (`Text`, `Number`, `Boolean`, `Array`, `Object`) is checked: fixed values are
 //!   converted at load, script results at run time.
 //! - `UniqueFieldNames` are fields whose values must be unique in the target (see

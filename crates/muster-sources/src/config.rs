@@ -3,7 +3,7 @@
 
 use crate::error::{ConfigProblem, SourceError};
 use crate::fields::{self, Required};
-use muster_core::model::{ContractField, PersonPath};
+use muster_core::model::PersonPath;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -67,9 +67,12 @@ pub struct CsvSourceConfig {
     /// `Name.GivenName` fills `Name.GivenName`); other columns are ignored with a warning.
     #[serde(default)]
     pub columns: BTreeMap<String, String>,
-    /// Which contracts-file column fills which contract field: `StartDate`, `EndDate`,
-    /// `Department`, `Title`, `Organization`, `Manager`, `Location`, `Fte` or `ExternalId`
-    /// → column name. Default: a column named exactly like the field.
+    /// Which contracts-file column fills which contract field: `ExternalId`, `StartDate`,
+    /// `EndDate`, `Fte`, and the objects `Department`, `Title`, `Organization`, `Manager`,
+    /// `Location`, `CostCenter`, `Division`, `Employer`, `Team` — alone (the name; the
+    /// manager's `ExternalId`) or one part as HelloID names it (`Department.ExternalId`,
+    /// `Department.Code`, `Department.DisplayName`, `Title.Name`, `Manager.DisplayName`,
+    /// `Manager.Email`) → column name. Default: a column named exactly like the field.
     #[serde(default)]
     pub contract_columns: BTreeMap<String, String>,
     /// Person fields that must have a value; a person without one is blocked, not imported.
@@ -79,9 +82,11 @@ pub struct CsvSourceConfig {
     pub required: Vec<String>,
 }
 
-/// A JSON export: an array of persons shaped like Muster's `Person`
+/// A JSON export: an array of persons shaped like HelloID's person
 /// (`ExternalId`, `DisplayName`, `Name{..}`, `Contact{Business{..},Personal{..}}`,
-/// `Contracts[{..}]`, `Accounts{System{field: value}}`).
+/// `Contracts[{..}]`, `Accounts{System{field: value}}`); a contract's `Department`, `Title`,
+/// `Manager`, … are HelloID's objects (`{"ExternalId": .., "DisplayName": ..}`) or, in
+/// Muster's flat form, one string (the name; the manager's `ExternalId`).
 ///
 /// ```toml
 /// [source]
@@ -215,7 +220,7 @@ impl CsvSourceConfig {
                     key,
                     "the id column is set with `person_id_column`, not in `columns`".into(),
                 ),
-                Ok(PersonPath::Contract(..)) => problem(
+                Ok(PersonPath::Contract(..) | PersonPath::ContractPart(..)) => problem(
                     key,
                     "contract fields come from the contracts file: set them in `contract_columns`"
                         .into(),
@@ -229,7 +234,7 @@ impl CsvSourceConfig {
             if column.trim().is_empty() {
                 problem(key.clone(), "must name a column".into());
             }
-            if ContractField::parse(field).is_none() {
+            if fields::ContractSlot::parse(field).is_none() {
                 problem(
                     key,
                     format!(

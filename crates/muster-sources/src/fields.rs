@@ -4,7 +4,7 @@
 
 use chrono::format::{Item, Parsed, StrftimeItems};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
-use muster_core::model::{Contract, ContractField, Person, PersonPath};
+use muster_core::model::{Contract, ContractField, Person, PersonPath, UnitPart};
 use std::fmt::Write as _;
 
 /// The longest value accepted in one field. Longer values are garbage (often a quote left open
@@ -12,19 +12,81 @@ use std::fmt::Write as _;
 pub const MAX_VALUE_BYTES: usize = 64 * 1024;
 
 pub(crate) const CONTRACT_FIELD_NAMES: &str =
-    "ExternalId, StartDate, EndDate, Department, Title, Organization, Manager, Location, Fte";
+    "ExternalId, StartDate, EndDate, Fte, and Department, Title, Organization, Manager, \
+     Location, CostCenter, Division, Employer, Team, each alone (the name; the manager's \
+     ExternalId) or with a part as HelloID names it (Department.ExternalId, Department.Code, \
+     Department.DisplayName, Title.Name, Manager.DisplayName, ...)";
 
-pub(crate) const CONTRACT_FIELDS: [ContractField; 9] = [
-    ContractField::ExternalId,
-    ContractField::StartDate,
-    ContractField::EndDate,
-    ContractField::Department,
-    ContractField::Title,
-    ContractField::Organization,
-    ContractField::Manager,
-    ContractField::Location,
-    ContractField::Fte,
-];
+/// A contract value one column (or JSON key) fills: a plain field (`StartDate`), an object
+/// field alone (`Department`: its name; `Manager`: its `ExternalId`), or one part of an
+/// object field (`Department.ExternalId`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ContractSlot {
+    pub(crate) field: ContractField,
+    pub(crate) part: Option<UnitPart>,
+}
+
+impl ContractSlot {
+    pub(crate) fn flat(field: ContractField) -> Self {
+        Self { field, part: None }
+    }
+
+    /// `Department` or `Department.ExternalId` (case-insensitive).
+    pub(crate) fn parse(path: &str) -> Option<Self> {
+        let (head, sub) = match path.split_once('.') {
+            Some((head, sub)) => (head, Some(sub)),
+            None => (path, None),
+        };
+        let field = ContractField::parse(head)?;
+        match sub {
+            None => Some(Self::flat(field)),
+            Some(sub) => field.parse_part(sub).map(|part| Self {
+                field,
+                part: Some(part),
+            }),
+        }
+    }
+
+    /// Every slot: each field alone, then each part of the object fields.
+    pub(crate) fn all() -> impl Iterator<Item = Self> {
+        ContractField::all().flat_map(|field| {
+            std::iter::once(Self::flat(field)).chain(field.parts().iter().map(move |(_, p)| Self {
+                field,
+                part: Some(*p),
+            }))
+        })
+    }
+
+    /// Whether both fill the same value: `Department` is `Department.DisplayName`.
+    pub(crate) fn same_value(self, other: Self) -> bool {
+        self.field == other.field
+            && self.part.or(self.field.flat_part()) == other.part.or(other.field.flat_part())
+    }
+
+    /// The slot's name: `Department`, `Department.DisplayName`.
+    pub(crate) fn name(self) -> String {
+        match self.part {
+            None => self.field.name().to_owned(),
+            Some(part) => format!("{}.{}", self.field.name(), self.field.part_name(part)),
+        }
+    }
+
+    pub(crate) fn get(self, c: &Contract) -> Option<std::borrow::Cow<'_, str>> {
+        match self.part {
+            None => self.field.get(c),
+            Some(part) => self.field.get_part(c, part),
+        }
+    }
+
+    /// The text this slot fills; `None` for dates and the FTE, which are parsed.
+    pub(crate) fn text_slot(self, c: &mut Contract) -> Option<&mut Option<String>> {
+        if self.field == ContractField::ExternalId {
+            return Some(&mut c.external_id);
+        }
+        let part = self.part.or(self.field.flat_part())?;
+        self.field.part_slot(c, part)
+    }
+}
 
 /// Trims surrounding whitespace (and stray byte order marks, left by concatenated exports);
 /// an empty value is absent.
@@ -143,7 +205,9 @@ impl PersonSlot {
                 system: system.clone(),
                 field: field.clone(),
             }),
-            PersonPath::ExternalId | PersonPath::Contract(..) => None,
+            PersonPath::ExternalId | PersonPath::Contract(..) | PersonPath::ContractPart(..) => {
+                None
+            }
         }
     }
 
@@ -196,37 +260,21 @@ pub(crate) fn contact_slot(
     }
 }
 
-/// The text slot of a contract field; `None` for dates and the FTE, which are parsed.
-pub(crate) fn contract_text_slot(
-    c: &mut Contract,
-    field: ContractField,
-) -> Option<&mut Option<String>> {
-    match field {
-        ContractField::ExternalId => Some(&mut c.external_id),
-        ContractField::Department => Some(&mut c.department),
-        ContractField::Title => Some(&mut c.title),
-        ContractField::Organization => Some(&mut c.organization),
-        ContractField::Manager => Some(&mut c.manager),
-        ContractField::Location => Some(&mut c.location),
-        ContractField::StartDate | ContractField::EndDate | ContractField::Fte => None,
-    }
-}
-
 /// Sets one contract field from a cleaned, non-empty text value.
 pub(crate) fn set_contract(
     c: &mut Contract,
-    field: ContractField,
+    slot: ContractSlot,
     value: &str,
     dates: &DateFormats,
 ) -> Result<(), String> {
     check_value(value)?;
-    match field {
+    match slot.field {
         ContractField::StartDate => c.start_date = Some(dates.parse(value)?),
         ContractField::EndDate => c.end_date = Some(dates.parse(value)?),
         ContractField::Fte => c.fte = Some(parse_fte(value)?),
         _ => {
-            if let Some(slot) = contract_text_slot(c, field) {
-                *slot = Some(value.to_owned());
+            if let Some(text) = slot.text_slot(c) {
+                *text = Some(value.to_owned());
             }
         }
     }
@@ -340,7 +388,7 @@ impl DateFormats {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Required {
     Person(PersonPath),
-    Contract(ContractField),
+    Contract(ContractSlot),
 }
 
 impl Required {
@@ -349,7 +397,7 @@ impl Required {
             head.eq_ignore_ascii_case("Contract") || head.eq_ignore_ascii_case("Contracts")
         });
         if let Some((_, field)) = contract {
-            return ContractField::parse(field)
+            return ContractSlot::parse(field)
                 .map(Self::Contract)
                 .ok_or_else(|| format!("\"{path}\": contract fields are {CONTRACT_FIELD_NAMES}"));
         }
@@ -358,6 +406,12 @@ impl Required {
                 "\"{path}\": the primary contract is chosen later, by the engine; write \
                  \"Contract.{}\" to require it on every contract",
                 field.name()
+            )),
+            Ok(PersonPath::ContractPart(_, field, part)) => Err(format!(
+                "\"{path}\": the primary contract is chosen later, by the engine; write \
+                 \"Contract.{}.{}\" to require it on every contract",
+                field.name(),
+                field.part_name(part)
             )),
             Ok(p) => Ok(Self::Person(p)),
             Err(e) => Err(format!("\"{path}\": {}", e.hint)),
@@ -370,9 +424,9 @@ impl Required {
     }
 }
 
-/// `Contracts.<Field>`, the name a contract field has in messages.
-pub(crate) fn contract_path(field: ContractField) -> String {
-    format!("Contracts.{}", field.name())
+/// `Contracts.<Field>`, the name a contract slot has in messages.
+pub(crate) fn contract_path(slot: ContractSlot) -> String {
+    format!("Contracts.{}", slot.name())
 }
 
 #[cfg(test)]
@@ -443,11 +497,11 @@ mod tests {
     fn required_paths_distinguish_person_and_contract_fields() {
         assert_eq!(
             Required::parse("Contract.StartDate").unwrap(),
-            Required::Contract(ContractField::StartDate)
+            Required::Contract(ContractSlot::flat(ContractField::StartDate))
         );
         assert_eq!(
             Required::parse("Contracts.Fte").unwrap(),
-            Required::Contract(ContractField::Fte)
+            Required::Contract(ContractSlot::flat(ContractField::Fte))
         );
         assert_eq!(
             Required::parse("Name.FamilyName").unwrap(),

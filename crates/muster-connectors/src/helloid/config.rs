@@ -130,6 +130,12 @@ pub struct DepartmentGroups {
     /// holding the person's permission. Default: `false`.
     #[serde(default)]
     pub create_missing: bool,
+    /// The contract value each group is named after (prefix + the value, sanitised):
+    /// `Contract.Department` (the department's name) or, as HelloID's public connector names
+    /// them (`department_{ExternalId}`), `Contract.Department.ExternalId`; any `Contract.*`
+    /// path. Default: `Contract.Department`.
+    #[serde(default = "default_group_field")]
+    pub field: String,
 }
 
 impl Default for DepartmentGroups {
@@ -137,6 +143,7 @@ impl Default for DepartmentGroups {
         Self {
             prefix: default_prefix(),
             create_missing: false,
+            field: default_group_field(),
         }
     }
 }
@@ -191,6 +198,9 @@ fn yes() -> bool {
 }
 fn default_prefix() -> String {
     "department_".to_owned()
+}
+fn default_group_field() -> String {
+    "Contract.Department".to_owned()
 }
 fn default_request_ttl_days() -> u32 {
     7
@@ -251,6 +261,14 @@ impl HelloIdConfig {
                     "department_groups.prefix: must not be empty (every group would be in scope)"
                         .to_owned(),
                 );
+            }
+            let per_contract = d.field.split('.').next().map(str::trim) == Some("Contract");
+            if !per_contract {
+                problems.push(format!(
+                    "department_groups.field: `{}` must be a path of each contract, \
+                     `Contract.Department` or `Contract.Department.ExternalId`",
+                    d.field
+                ));
             }
         }
         let positive = [

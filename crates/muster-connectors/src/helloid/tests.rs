@@ -52,6 +52,10 @@ fn every_key_parses() {
     assert_eq!(Rehire::from(cfg.rehire), Rehire::Hold);
     let d = cfg.department_groups.as_ref().unwrap();
     assert_eq!((d.prefix.as_str(), d.create_missing), ("department_", true));
+    assert_eq!(
+        d.field, "Contract.Department",
+        "the department's name by default"
+    );
     assert!(cfg.creates_groups());
     // A partial rate limit keeps HelloID's window, not Zivver's.
     assert_eq!(
@@ -61,6 +65,26 @@ fn every_key_parses() {
     assert!(parse(&format!("{MINIMAL}token = {{ env = \"X\" }}\n")).is_err());
     assert!(parse(&format!("{MINIMAL}delete = \"hard\"\n")).is_err());
     assert!(parse(&format!("{MINIMAL}products = {{ ttl = 1 }}\n")).is_err());
+}
+
+#[test]
+fn department_groups_may_be_named_after_the_department_id() {
+    let cfg = parse(&format!(
+        "{MINIMAL}department_groups = {{ field = \"Contract.Department.ExternalId\" }}\n"
+    ))
+    .unwrap();
+    assert_eq!(cfg.validate(), Vec::<String>::new());
+    let mut cfg = cfg;
+    if let Some(d) = cfg.department_groups.as_mut() {
+        d.field = "PrimaryContract.Department.ExternalId".into();
+    }
+    let problems = cfg.validate();
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.starts_with("department_groups.field:")),
+        "{problems:?}"
+    );
 }
 
 #[test]

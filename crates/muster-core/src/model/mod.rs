@@ -7,6 +7,6 @@ mod person;
 mod primary;
 
 pub use ids::{AccountRef, ExternalId, GroupRef, TargetName};
-pub use path::{ContractField, ContractScope, PathError, PersonPath};
-pub use person::{Contact, ContactPoint, Contract, Name, Person, SourceRecord};
+pub use path::{ContractField, ContractScope, PathError, PersonPath, UnitPart};
+pub use person::{Contact, ContactPoint, Contract, Manager, Name, Person, SourceRecord, Unit};
 pub use primary::{PrimaryContractRule, PrimaryCriterion};

@@ -2,7 +2,7 @@
 //! `Accounts.AD.userPrincipalName`), parsed once at configuration time so evaluation never
 //! parses strings.
 
-use super::{Contract, Person};
+use super::{Contract, Manager, Person, Unit};
 use std::borrow::Cow;
 use std::fmt;
 
@@ -16,11 +16,43 @@ pub enum ContractField {
     Organization,
     Manager,
     Location,
+    CostCenter,
+    Division,
+    Employer,
+    Team,
     Fte,
 }
 
+/// A part of what a contract refers to, as HelloID names it: `Department.ExternalId`,
+/// `Department.Code`, `Department.DisplayName`, `Title.Name`, `Manager.Email`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UnitPart {
+    ExternalId,
+    Code,
+    /// `DisplayName` for the department and the manager, `Name` for the others.
+    Name,
+    /// The manager's only.
+    Email,
+}
+
+const UNIT_PARTS: [(&str, UnitPart); 3] = [
+    ("ExternalId", UnitPart::ExternalId),
+    ("Code", UnitPart::Code),
+    ("Name", UnitPart::Name),
+];
+const DEPARTMENT_PARTS: [(&str, UnitPart); 3] = [
+    ("ExternalId", UnitPart::ExternalId),
+    ("Code", UnitPart::Code),
+    ("DisplayName", UnitPart::Name),
+];
+const MANAGER_PARTS: [(&str, UnitPart); 3] = [
+    ("ExternalId", UnitPart::ExternalId),
+    ("DisplayName", UnitPart::Name),
+    ("Email", UnitPart::Email),
+];
+
 impl ContractField {
-    const ALL: [(&'static str, ContractField); 9] = [
+    const ALL: [(&'static str, ContractField); 13] = [
         ("ExternalId", ContractField::ExternalId),
         ("StartDate", ContractField::StartDate),
         ("EndDate", ContractField::EndDate),
@@ -29,8 +61,17 @@ impl ContractField {
         ("Organization", ContractField::Organization),
         ("Manager", ContractField::Manager),
         ("Location", ContractField::Location),
+        ("CostCenter", ContractField::CostCenter),
+        ("Division", ContractField::Division),
+        ("Employer", ContractField::Employer),
+        ("Team", ContractField::Team),
         ("Fte", ContractField::Fte),
     ];
+
+    /// Every contract field, in the order of the model.
+    pub fn all() -> impl Iterator<Item = ContractField> {
+        Self::ALL.iter().map(|(_, f)| *f)
+    }
 
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL
@@ -46,6 +87,47 @@ impl ContractField {
             .map_or("?", |(n, _)| n)
     }
 
+    /// The parts of an object field with HelloID's names; empty for plain values.
+    pub fn parts(self) -> &'static [(&'static str, UnitPart)] {
+        match self {
+            ContractField::Department => &DEPARTMENT_PARTS,
+            ContractField::Manager => &MANAGER_PARTS,
+            ContractField::ExternalId
+            | ContractField::StartDate
+            | ContractField::EndDate
+            | ContractField::Fte => &[],
+            _ => &UNIT_PARTS,
+        }
+    }
+
+    /// The part `sub` names (case-insensitive); `Name` and `DisplayName` both name the name.
+    pub fn parse_part(self, sub: &str) -> Option<UnitPart> {
+        let is = |n: &str| n.eq_ignore_ascii_case(sub);
+        self.parts()
+            .iter()
+            .find(|(n, p)| is(n) || (*p == UnitPart::Name && (is("Name") || is("DisplayName"))))
+            .map(|(_, p)| *p)
+    }
+
+    /// HelloID's name of a part of this field (`DisplayName` for a department's name).
+    pub fn part_name(self, part: UnitPart) -> &'static str {
+        self.parts()
+            .iter()
+            .find(|(_, p)| *p == part)
+            .map_or("?", |(n, _)| n)
+    }
+
+    /// The part a flat path (`Contract.Department`) reads: the name, and for the manager the
+    /// `ExternalId` (what a flat `Manager` column has always held). `None` for plain values.
+    pub fn flat_part(self) -> Option<UnitPart> {
+        match self {
+            ContractField::Manager => Some(UnitPart::ExternalId),
+            f if f.parts().is_empty() => None,
+            _ => Some(UnitPart::Name),
+        }
+    }
+
+    /// The value of the flat path `Contract.<field>`.
     pub fn get(self, c: &Contract) -> Option<Cow<'_, str>> {
         fn s(v: &Option<String>) -> Option<Cow<'_, str>> {
             v.as_deref().map(Cow::Borrowed)
@@ -54,12 +136,80 @@ impl ContractField {
             ContractField::ExternalId => s(&c.external_id),
             ContractField::StartDate => c.start_date.map(|d| Cow::Owned(d.to_string())),
             ContractField::EndDate => c.end_date.map(|d| Cow::Owned(d.to_string())),
-            ContractField::Department => s(&c.department),
-            ContractField::Title => s(&c.title),
-            ContractField::Organization => s(&c.organization),
-            ContractField::Manager => s(&c.manager),
-            ContractField::Location => s(&c.location),
             ContractField::Fte => c.fte.map(|f| Cow::Owned(f.to_string())),
+            _ => self.flat_part().and_then(|part| self.get_part(c, part)),
+        }
+    }
+
+    /// One part of an object field: `Department` + `ExternalId`.
+    pub fn get_part(self, c: &Contract, part: UnitPart) -> Option<Cow<'_, str>> {
+        let text = match (self, &c.manager) {
+            (ContractField::Manager, Some(m)) => match part {
+                UnitPart::ExternalId => &m.external_id,
+                UnitPart::Name => &m.display_name,
+                UnitPart::Email => &m.email,
+                UnitPart::Code => return None,
+            },
+            (ContractField::Manager, None) => return None,
+            _ => {
+                let unit = self.unit(c)?;
+                match part {
+                    UnitPart::ExternalId => &unit.external_id,
+                    UnitPart::Code => &unit.code,
+                    UnitPart::Name => &unit.name,
+                    UnitPart::Email => return None,
+                }
+            }
+        };
+        text.as_deref().map(Cow::Borrowed)
+    }
+
+    fn unit(self, c: &Contract) -> Option<&Unit> {
+        match self {
+            ContractField::Department => c.department.as_ref(),
+            ContractField::Title => c.title.as_ref(),
+            ContractField::Organization => c.organization.as_ref(),
+            ContractField::Location => c.location.as_ref(),
+            ContractField::CostCenter => c.cost_center.as_ref(),
+            ContractField::Division => c.division.as_ref(),
+            ContractField::Employer => c.employer.as_ref(),
+            ContractField::Team => c.team.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Where a source writes one part of an object field, creating the object if needed;
+    /// `None` for a part this field does not have, and for plain values.
+    pub fn part_slot(self, c: &mut Contract, part: UnitPart) -> Option<&mut Option<String>> {
+        if !self.parts().iter().any(|(_, p)| *p == part) {
+            return None;
+        }
+        if self == ContractField::Manager {
+            let m = c.manager.get_or_insert_with(Manager::default);
+            return match part {
+                UnitPart::ExternalId => Some(&mut m.external_id),
+                UnitPart::Name => Some(&mut m.display_name),
+                UnitPart::Email => Some(&mut m.email),
+                UnitPart::Code => None,
+            };
+        }
+        let unit = match self {
+            ContractField::Department => &mut c.department,
+            ContractField::Title => &mut c.title,
+            ContractField::Organization => &mut c.organization,
+            ContractField::Location => &mut c.location,
+            ContractField::CostCenter => &mut c.cost_center,
+            ContractField::Division => &mut c.division,
+            ContractField::Employer => &mut c.employer,
+            ContractField::Team => &mut c.team,
+            _ => return None,
+        }
+        .get_or_insert_with(Unit::default);
+        match part {
+            UnitPart::ExternalId => Some(&mut unit.external_id),
+            UnitPart::Code => Some(&mut unit.code),
+            UnitPart::Name => Some(&mut unit.name),
+            UnitPart::Email => None,
         }
     }
 }
@@ -74,14 +224,36 @@ pub enum ContractScope {
     Current,
 }
 
+impl ContractScope {
+    fn contract<'a>(
+        self,
+        person: &'a Person,
+        current: Option<&'a Contract>,
+    ) -> Option<&'a Contract> {
+        match self {
+            ContractScope::Current => current.or_else(|| person.primary_contract()),
+            ContractScope::Primary => person.primary_contract(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PersonPath {
     ExternalId,
     DisplayName,
     Name(&'static str),
-    Contact { business: bool, field: &'static str },
+    Contact {
+        business: bool,
+        field: &'static str,
+    },
+    /// A flat contract path: `PrimaryContract.Department` (the department's name).
     Contract(ContractScope, ContractField),
-    Account { system: String, field: String },
+    /// One part of what a contract refers to: `PrimaryContract.Department.ExternalId`.
+    ContractPart(ContractScope, ContractField, UnitPart),
+    Account {
+        system: String,
+        field: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -102,6 +274,32 @@ const NAME_FIELDS: [&str; 8] = [
     "Initials",
 ];
 const CONTACT_FIELDS: [&str; 3] = ["Email", "PhoneFixed", "PhoneMobile"];
+
+const CONTRACT_FIELD_LIST: &str = "ExternalId, StartDate, EndDate, Fte, and the objects Department, Title, Organization, Manager, Location, CostCenter, Division, Employer, Team (e.g. `Department` for its name, `Department.ExternalId`)";
+
+fn contract_scope(head: &str) -> Option<ContractScope> {
+    if head.eq_ignore_ascii_case("PrimaryContract") {
+        Some(ContractScope::Primary)
+    } else if head.eq_ignore_ascii_case("Contract") {
+        Some(ContractScope::Current)
+    } else {
+        None
+    }
+}
+
+/// The part `sub` of `field`, or what the field has instead.
+fn contract_part(field: ContractField, sub: &str) -> Result<UnitPart, String> {
+    if field.parts().is_empty() {
+        return Err(format!(
+            "`{}` is a plain value and has no parts",
+            field.name()
+        ));
+    }
+    field.parse_part(sub).ok_or_else(|| {
+        let names: Vec<&str> = field.parts().iter().map(|(n, _)| *n).collect();
+        format!("`{}` has the parts {}", field.name(), names.join(", "))
+    })
+}
 
 impl PersonPath {
     pub fn parse(path: &str) -> Result<Self, PathError> {
@@ -131,15 +329,17 @@ impl PersonPath {
                     .map(|field| Self::Contact { business, field })
                     .ok_or_else(|| err("Contact.*.* is Email, PhoneFixed or PhoneMobile"))
             }
-            [c, f] if c.eq_ignore_ascii_case("PrimaryContract") || c.eq_ignore_ascii_case("Contract") => {
-                let scope = if c.eq_ignore_ascii_case("Contract") {
-                    ContractScope::Current
-                } else {
-                    ContractScope::Primary
-                };
+            [c, f] if contract_scope(c).is_some() => {
+                let scope = contract_scope(c).unwrap_or(ContractScope::Primary);
                 ContractField::parse(f)
                     .map(|field| Self::Contract(scope, field))
-                    .ok_or_else(|| err("contract fields are ExternalId, StartDate, EndDate, Department, Title, Organization, Manager, Location, Fte"))
+                    .ok_or_else(|| err(&format!("contract fields are {CONTRACT_FIELD_LIST}")))
+            }
+            [c, f, sub] if contract_scope(c).is_some() => {
+                let scope = contract_scope(c).unwrap_or(ContractScope::Primary);
+                let field = ContractField::parse(f)
+                    .ok_or_else(|| err(&format!("contract fields are {CONTRACT_FIELD_LIST}")))?;
+                contract_part(field, sub).map(|part| Self::ContractPart(scope, field, part)).map_err(|hint| err(&hint))
             }
             [a, system, field] if a.eq_ignore_ascii_case("Accounts") => Ok(Self::Account {
                 system: (*system).to_owned(),
@@ -184,13 +384,12 @@ impl PersonPath {
                     _ => &point.phone_mobile,
                 })
             }
-            Self::Contract(scope, field) => {
-                let contract = match scope {
-                    ContractScope::Current => current.or_else(|| person.primary_contract()),
-                    ContractScope::Primary => person.primary_contract(),
-                }?;
-                field.get(contract).filter(|v| !v.is_empty())
-            }
+            Self::Contract(scope, field) => field
+                .get(scope.contract(person, current)?)
+                .filter(|v| !v.is_empty()),
+            Self::ContractPart(scope, field, part) => field
+                .get_part(scope.contract(person, current)?, *part)
+                .filter(|v| !v.is_empty()),
             Self::Account { system, field } => match person.accounts.get(system)?.get(field)? {
                 serde_json::Value::String(v) if !v.is_empty() => Some(Cow::Borrowed(v)),
                 serde_json::Value::Null | serde_json::Value::String(_) => None,
@@ -213,6 +412,16 @@ impl fmt::Display for PersonPath {
             ),
             Self::Contract(ContractScope::Primary, c) => write!(f, "PrimaryContract.{}", c.name()),
             Self::Contract(ContractScope::Current, c) => write!(f, "Contract.{}", c.name()),
+            Self::ContractPart(scope, c, part) => write!(
+                f,
+                "{}.{}.{}",
+                match scope {
+                    ContractScope::Primary => "PrimaryContract",
+                    ContractScope::Current => "Contract",
+                },
+                c.name(),
+                c.part_name(*part)
+            ),
             Self::Account { system, field } => write!(f, "Accounts.{system}.{field}"),
         }
     }
@@ -248,6 +457,127 @@ mod tests {
         assert_eq!(get("Name.FamilyName"), None);
     }
 
+    fn helloid_person() -> Person {
+        let mut p = Person::new("1001");
+        p.contracts.push(Contract {
+            department: Some(Unit {
+                external_id: Some("D-ICT".into()),
+                code: Some("ICT".into()),
+                name: Some("Informatie & Techniek".into()),
+            }),
+            title: Some(Unit {
+                external_id: Some("T-12".into()),
+                code: Some("DOC".into()),
+                name: Some("Docent".into()),
+            }),
+            organization: Some("Lyceum Noord".into()),
+            manager: Some(Manager {
+                external_id: Some("1000".into()),
+                display_name: Some("Maarten Visser".into()),
+                email: None,
+            }),
+            team: Some("Bovenbouw".into()),
+            ..Contract::default()
+        });
+        p.primary = Some(0);
+        p
+    }
+
+    #[test]
+    fn helloid_contract_paths_read_the_parts_of_each_object() {
+        let p = helloid_person();
+        let get = |s: &str| {
+            PersonPath::parse(s)
+                .unwrap()
+                .get(&p, None)
+                .map(|v| v.into_owned())
+        };
+        assert_eq!(
+            get("PrimaryContract.Department.ExternalId").as_deref(),
+            Some("D-ICT")
+        );
+        assert_eq!(
+            get("PrimaryContract.Department.Code").as_deref(),
+            Some("ICT")
+        );
+        assert_eq!(
+            get("PrimaryContract.Department.DisplayName").as_deref(),
+            Some("Informatie & Techniek")
+        );
+        assert_eq!(get("PrimaryContract.Title.Name").as_deref(), Some("Docent"));
+        assert_eq!(get("PrimaryContract.Title.Code").as_deref(), Some("DOC"));
+        assert_eq!(
+            get("PrimaryContract.Organization.Name").as_deref(),
+            Some("Lyceum Noord")
+        );
+        assert_eq!(
+            get("PrimaryContract.Manager.ExternalId").as_deref(),
+            Some("1000")
+        );
+        assert_eq!(
+            get("Contract.Manager.DisplayName").as_deref(),
+            Some("Maarten Visser")
+        );
+        assert_eq!(
+            get("PrimaryContract.Team.Name").as_deref(),
+            Some("Bovenbouw")
+        );
+        assert_eq!(get("PrimaryContract.Organization.ExternalId"), None);
+        assert_eq!(get("PrimaryContract.CostCenter.Code"), None);
+    }
+
+    #[test]
+    fn flat_contract_paths_are_aliases_of_the_names_and_the_manager_id() {
+        let p = helloid_person();
+        let get = |s: &str| {
+            PersonPath::parse(s)
+                .unwrap()
+                .get(&p, None)
+                .map(|v| v.into_owned())
+        };
+        assert_eq!(
+            get("PrimaryContract.Department").as_deref(),
+            Some("Informatie & Techniek")
+        );
+        assert_eq!(get("Contract.Title").as_deref(), Some("Docent"));
+        assert_eq!(
+            get("PrimaryContract.Organization").as_deref(),
+            Some("Lyceum Noord")
+        );
+        assert_eq!(get("PrimaryContract.Manager").as_deref(), Some("1000"));
+        assert_eq!(get("PrimaryContract.Team").as_deref(), Some("Bovenbouw"));
+    }
+
+    #[test]
+    fn contract_parts_that_do_not_exist_are_refused_with_the_ones_that_do() {
+        let e = PersonPath::parse("PrimaryContract.Manager.Code").unwrap_err();
+        assert!(e.hint.contains("ExternalId, DisplayName, Email"), "{e}");
+        let e = PersonPath::parse("PrimaryContract.Title.Salary").unwrap_err();
+        assert!(e.hint.contains("ExternalId, Code, Name"), "{e}");
+        let e = PersonPath::parse("PrimaryContract.StartDate.Name").unwrap_err();
+        assert!(e.hint.contains("plain value"), "{e}");
+        assert!(PersonPath::parse("PrimaryContract.Department.Name").is_ok());
+        assert!(PersonPath::parse("PrimaryContract.Title.DisplayName").is_ok());
+    }
+
+    #[test]
+    fn old_snapshots_with_plain_strings_still_read() {
+        let c: Contract = serde_json::from_value(serde_json::json!({
+            "Department": "Sales", "Manager": "7", "Title": {"Name": "Docent", "Code": "DOC"},
+            "Organization": {"DisplayName": "Lyceum"}
+        }))
+        .unwrap();
+        assert_eq!(c.department, Some(Unit::from("Sales")));
+        assert_eq!(c.manager, Some(Manager::from("7")));
+        assert_eq!(
+            c.title.as_ref().and_then(|t| t.code.as_deref()),
+            Some("DOC")
+        );
+        assert_eq!(c.organization, Some(Unit::from("Lyceum")));
+        let back: Contract = serde_json::from_value(serde_json::to_value(&c).unwrap()).unwrap();
+        assert_eq!(back, c);
+    }
+
     #[test]
     fn unknown_paths_explain_what_is_expected() {
         let e = PersonPath::parse("Name.Middle").unwrap_err();
@@ -263,6 +593,9 @@ mod tests {
             "Contact.Personal.PhoneMobile",
             "PrimaryContract.Fte",
             "Contract.Title",
+            "PrimaryContract.Department.DisplayName",
+            "Contract.Title.Code",
+            "PrimaryContract.Manager.ExternalId",
             "Accounts.AD.upn",
         ] {
             assert_eq!(PersonPath::parse(s).unwrap().to_string(), s);

@@ -88,7 +88,9 @@ pub struct ContactPoint {
     pub phone_mobile: Option<String>,
 }
 
-/// An employment or enrolment period.
+/// An employment or enrolment period, in HelloID's contract model: what it refers to
+/// (department, title, organization, ...) are objects with their own id, code and name, so a
+/// department's code and its name are two values (HelloID's department groups use the id).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct Contract {
@@ -99,19 +101,133 @@ pub struct Contract {
     /// Last day of the contract (inclusive); none means open-ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub end_date: Option<NaiveDate>,
+    /// HelloID calls the department's name `DisplayName`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub department: Option<String>,
+    pub department: Option<Unit>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
+    pub title: Option<Unit>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub organization: Option<String>,
-    /// The manager's `ExternalId`.
+    pub organization: Option<Unit>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub manager: Option<String>,
+    pub manager: Option<Manager>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location: Option<String>,
+    pub location: Option<Unit>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_center: Option<Unit>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub division: Option<Unit>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub employer: Option<Unit>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<Unit>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fte: Option<f64>,
+}
+
+/// Something a contract refers to (HelloID's `Department`, `Title`, `Organization`,
+/// `Location`, `CostCenter`, `Division`, `Employer`, `Team`): its id, code and name. Built from
+/// a bare name with `"Sales".into()`; read from a stored snapshot written before contracts held
+/// objects, a plain string is that name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Unit {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// `Name`, or `DisplayName` for a department.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl From<&str> for Unit {
+    fn from(name: &str) -> Self {
+        Self {
+            name: Some(name.to_owned()),
+            ..Self::default()
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Unit {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Object {
+            #[serde(default)]
+            external_id: Option<String>,
+            #[serde(default)]
+            code: Option<String>,
+            #[serde(default, alias = "DisplayName")]
+            name: Option<String>,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            Name(String),
+            Object(Object),
+        }
+        Ok(match Form::deserialize(d)? {
+            Form::Name(name) => Unit::from(name.as_str()),
+            Form::Object(o) => Unit {
+                external_id: o.external_id,
+                code: o.code,
+                name: o.name,
+            },
+        })
+    }
+}
+
+/// A contract's manager (HelloID's `Manager`): their `ExternalId` (the person whose account a
+/// `managedByUserGUID` refers to), name and e-mail. Built from a bare id with `"1000".into()`;
+/// read from a stored snapshot, a plain string is that id.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Manager {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+}
+
+impl From<&str> for Manager {
+    fn from(external_id: &str) -> Self {
+        Self {
+            external_id: Some(external_id.to_owned()),
+            ..Self::default()
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Manager {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "PascalCase")]
+        struct Object {
+            #[serde(default)]
+            external_id: Option<String>,
+            #[serde(default)]
+            display_name: Option<String>,
+            #[serde(default)]
+            email: Option<String>,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Form {
+            Id(String),
+            Object(Object),
+        }
+        Ok(match Form::deserialize(d)? {
+            Form::Id(id) => Manager::from(id.as_str()),
+            Form::Object(o) => Manager {
+                external_id: o.external_id,
+                display_name: o.display_name,
+                email: o.email,
+            },
+        })
+    }
 }
 
 impl Contract {

@@ -11,9 +11,7 @@ use muster_core::domains::{DomainFilter, OutsideDomains};
 use muster_core::evaluate::{Correlation, Lifecycle, TargetPolicy};
 use muster_core::gate::{SourceThresholds, TargetThresholds, Threshold};
 use muster_core::mapping::{ActionSet, FieldMapping, Template, ValueSource};
-use muster_core::model::{
-    ContractField, PersonPath, PrimaryContractRule, PrimaryCriterion, TargetName,
-};
+use muster_core::model::{PersonPath, PrimaryContractRule, PrimaryCriterion, TargetName};
 use muster_core::plan::ActionKind;
 use muster_core::rules::{
     Condition, ContractSelection, DynamicPermission, Grants, Op, Rule, Subject, Test,
@@ -722,14 +720,10 @@ impl Compiler<'_> {
         }
         let field = c.field.as_deref().unwrap_or_default();
         let subject = match field.strip_prefix("AnyContract.") {
-            Some(f) => match ContractField::parse(f) {
-                Some(f) => Subject::AnyContract(f),
-                None => {
-                    self.err(
-                        Some(span.clone()),
-                        format!("{key}.field"),
-                        format!("unknown contract field `{f}`"),
-                    );
+            Some(f) => match any_contract(f) {
+                Ok(subject) => subject,
+                Err(message) => {
+                    self.err(Some(span.clone()), format!("{key}.field"), message);
                     return None;
                 }
             },
@@ -780,6 +774,17 @@ impl Compiler<'_> {
                 None
             }
         }
+    }
+}
+
+/// `AnyContract.<field>` or `AnyContract.<field>.<part>`, read with the grammar of
+/// `Contract.*` paths.
+fn any_contract(rest: &str) -> Result<Subject, String> {
+    match PersonPath::parse(&format!("Contract.{rest}")) {
+        Ok(PersonPath::Contract(_, field)) => Ok(Subject::AnyContract(field)),
+        Ok(PersonPath::ContractPart(_, field, part)) => Ok(Subject::AnyContractPart(field, part)),
+        Ok(_) => Err(format!("unknown contract field `{rest}`")),
+        Err(e) => Err(format!("unknown contract field `{rest}`: {}", e.hint)),
     }
 }
 

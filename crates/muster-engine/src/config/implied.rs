@@ -33,14 +33,17 @@ pub fn implied(target: &TargetName, connection: &Connection) -> Result<Implied, 
                 });
             }
             if let Some(groups) = &c.department_groups {
-                // HelloID names them `department_<sanitised department>`; the literal prefix
-                // is also what scopes the revokes to these groups only.
-                let template =
-                    format!("{}{{Contract.Department|sanitize}}", escape(&groups.prefix));
+                // HelloID names them `department_<sanitised department id>`; the literal
+                // prefix is also what scopes the revokes to these groups only.
+                let template = format!(
+                    "{}{{{}|sanitize}}",
+                    escape(&groups.prefix),
+                    groups.field.trim()
+                );
                 out.rules.push(dynamic_rule(
                     target,
                     "department groups",
-                    template_of("connection.department_groups.prefix", &template)?,
+                    template_of("connection.department_groups", &template)?,
                     ContractSelection::InScope,
                 ));
             }

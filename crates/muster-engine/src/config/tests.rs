@@ -344,3 +344,82 @@ fn included_domains_check_a_mapped_field_defaulted_by_kind() {
         "{errors}"
     );
 }
+
+#[test]
+fn conditions_read_parts_of_contract_objects() {
+    use muster_core::model::{ContractField, UnitPart};
+    use muster_core::rules::{Condition, Subject};
+    let text = VALID.replace(
+        "when = { field = \"PrimaryContract.Department\", in = [\"Sales\", \"ICT\"] }",
+        "when = { any = [{ field = \"AnyContract.Department.ExternalId\", equals = \"D-7\" }, { field = \"PrimaryContract.Title.Code\", equals = \"DOC\" }] }",
+    );
+    let c = parse(&text).unwrap();
+    let rule = &c.target("scim").unwrap().policy.rules[0];
+    let Condition::Any(tests) = &rule.when else {
+        panic!("{:?}", rule.when)
+    };
+    let Condition::Test(first) = &tests[0] else {
+        panic!("{tests:?}")
+    };
+    assert_eq!(
+        first.subject,
+        Subject::AnyContractPart(ContractField::Department, UnitPart::ExternalId)
+    );
+    let bad = VALID.replace(
+        "field = \"PrimaryContract.Department\"",
+        "field = \"AnyContract.Manager.Code\"",
+    );
+    let e = parse(&bad).unwrap_err().to_string();
+    assert!(
+        e.contains("AnyContract.Manager.Code") || e.contains("Manager.Code"),
+        "{e}"
+    );
+    assert!(e.contains("ExternalId, DisplayName, Email"), "{e}");
+}
+
+#[test]
+fn helloid_department_groups_may_be_named_after_the_department_id() {
+    let text = VALID.to_owned()
+        + r#"
+[targets.helloid]
+kind = "helloid"
+connection = { base_url = "http://127.0.0.1:9/api/v1", api_key = { env = "K" }, api_secret = { env = "S" }, department_groups = { field = "Contract.Department.ExternalId" } }
+correlation = { person = "Contact.Business.Email", account = "userName" }
+"#;
+    let c = parse(&text).unwrap();
+    let helloid = c.target("helloid").unwrap();
+    let groups = &helloid.policy.rules.last().unwrap().grants.dynamic[0];
+    assert_eq!(
+        groups.template.to_string(),
+        "department_{Contract.Department.ExternalId|sanitize}"
+    );
+}
+
+#[test]
+fn zermelo_fields_take_helloids_contract_paths() {
+    let text = VALID.to_owned()
+        + r#"
+[targets.zermelo]
+kind = "zermelo"
+connection = { base_url = "http://127.0.0.1:9", token = { env = "T" }, class_field = "PrimaryContract.Department.DisplayName", school_field = "PrimaryContract.Organization.Name" }
+correlation = { person = "ExternalId", account = "code" }
+"#;
+    let c = parse(&text).unwrap();
+    let class = &c
+        .target("zermelo")
+        .unwrap()
+        .policy
+        .rules
+        .last()
+        .unwrap()
+        .grants
+        .dynamic[0];
+    assert!(
+        class
+            .template
+            .to_string()
+            .starts_with("{PrimaryContract.Department.DisplayName|trim} / {PrimaryContract.Organization.Name|trim} "),
+        "{}",
+        class.template
+    );
+}

@@ -7,6 +7,7 @@ mod computed_cache;
 mod faults;
 mod fixture;
 mod helloid;
+mod helloid_person;
 mod interop;
 mod mapping_file;
 mod membership;

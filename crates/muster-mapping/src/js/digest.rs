@@ -4,7 +4,7 @@
 //! trusted by the next process.
 
 use chrono::Datelike;
-use muster_core::model::{ContactPoint, Contract, Person};
+use muster_core::model::{ContactPoint, Contract, ContractField, Person};
 use sha2::{Digest, Sha256};
 
 /// What decides a script's result besides the script and the person: how `Person` is built,
@@ -137,11 +137,11 @@ impl Feed {
         self.text(c.external_id.as_deref());
         self.date(c.start_date);
         self.date(c.end_date);
-        self.text(c.department.as_deref());
-        self.text(c.title.as_deref());
-        self.text(c.organization.as_deref());
-        self.text(c.manager.as_deref());
-        self.text(c.location.as_deref());
+        for field in ContractField::all() {
+            for (_, part) in field.parts() {
+                self.text(field.get_part(c, *part).as_deref());
+            }
+        }
         match c.fte {
             None => self.0.update([0u8]),
             Some(f) => {

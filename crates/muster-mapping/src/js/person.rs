@@ -6,10 +6,14 @@
 //! missing, so `Person.Name.FamilyNamePrefix` is `null` rather than `undefined` (HelloID's
 //! scripts test both). Dates are `YYYY-MM-DD` strings, `Fte` a number. `PrimaryContract` is
 //! the same object as its entry in `Contracts`, or `null` for a person without contracts.
-//! Contract fields are flat: `PrimaryContract.Department` is the department's name (HelloID
-//! has `PrimaryContract.Department.DisplayName`).
+//! Contracts have HelloID's shape: `Department` (`ExternalId`, `Code`, `DisplayName`),
+//! `Title`, `Organization`, `Location`, `CostCenter`, `Division`, `Employer`, `Team`
+//! (`ExternalId`, `Code`, `Name`) and `Manager` (`ExternalId`, `DisplayName`, `Email`) are
+//! always objects, with `null` parts where Muster has no value, so
+//! `Person.PrimaryContract.Department.DisplayName` never throws; `Fte` is both
+//! `Details.Fte` (HelloID) and `Fte`.
 
-use muster_core::model::{Contract, Person};
+use muster_core::model::{Contract, ContractField, Person};
 use rquickjs::function::Args;
 use rquickjs::{Array, Ctx, Function, Object, Persistent, Result, Value};
 
@@ -41,11 +45,25 @@ const FACTORIES: &str = r#"({
       Accounts: Accounts
     };
   },
-  contract: function (ExternalId, StartDate, EndDate, Department, Title, Organization, Manager,
-                      Location, Fte) {
+  contract: function (ExternalId, StartDate, EndDate, Fte,
+                      DepId, DepCode, DepName, TitId, TitCode, TitName,
+                      OrgId, OrgCode, OrgName, ManId, ManName, ManEmail,
+                      LocId, LocCode, LocName, CosId, CosCode, CosName,
+                      DivId, DivCode, DivName, EmpId, EmpCode, EmpName,
+                      TeaId, TeaCode, TeaName) {
     return {
-      ExternalId: ExternalId, StartDate: StartDate, EndDate: EndDate, Department: Department,
-      Title: Title, Organization: Organization, Manager: Manager, Location: Location, Fte: Fte
+      ExternalId: ExternalId, StartDate: StartDate, EndDate: EndDate,
+      Department: { ExternalId: DepId, Code: DepCode, DisplayName: DepName },
+      Title: { ExternalId: TitId, Code: TitCode, Name: TitName },
+      Organization: { ExternalId: OrgId, Code: OrgCode, Name: OrgName },
+      Manager: { ExternalId: ManId, DisplayName: ManName, Email: ManEmail },
+      Location: { ExternalId: LocId, Code: LocCode, Name: LocName },
+      CostCenter: { ExternalId: CosId, Code: CosCode, Name: CosName },
+      Division: { ExternalId: DivId, Code: DivCode, Name: DivName },
+      Employer: { ExternalId: EmpId, Code: EmpCode, Name: EmpName },
+      Team: { ExternalId: TeaId, Code: TeaCode, Name: TeaName },
+      Details: { Fte: Fte },
+      Fte: Fte
     };
   }
 })"#;
@@ -117,23 +135,21 @@ pub(crate) fn person<'js>(ctx: &Ctx<'js>, f: &Factories, p: &Person) -> Result<V
 
 fn contract<'js>(ctx: &Ctx<'js>, f: &Function<'js>, c: &Contract) -> Result<Value<'js>> {
     let date = |d: Option<chrono::NaiveDate>| text(ctx, d.map(|d| d.to_string()).as_deref());
-    let mut args = Args::new(ctx.clone(), 9);
+    let mut args = Args::new(ctx.clone(), 31);
     args.push_arg(text(ctx, c.external_id.as_deref())?)?;
     args.push_arg(date(c.start_date)?)?;
     args.push_arg(date(c.end_date)?)?;
-    for v in [
-        &c.department,
-        &c.title,
-        &c.organization,
-        &c.manager,
-        &c.location,
-    ] {
-        args.push_arg(text(ctx, v.as_deref())?)?;
-    }
     args.push_arg(match c.fte {
         Some(f) => Value::new_number(ctx.clone(), f),
         None => Value::new_null(ctx.clone()),
     })?;
+    // In the order of `ContractField::all()` and each field's `parts()`, as the factory's
+    // parameters list them.
+    for field in ContractField::all() {
+        for (_, part) in field.parts() {
+            args.push_arg(text(ctx, field.get_part(c, *part).as_deref())?)?;
+        }
+    }
     f.call_arg(args)
 }
 

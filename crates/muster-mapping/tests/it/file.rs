@@ -122,7 +122,7 @@ fn every_problem_is_reported_with_its_line_and_field() {
             "\"Fixed\",\n          \"Value\": \"\\\"maybe\\\"\"",
         )
         .replace("\"Type\": \"Number\"", "\"Type\": \"Array\"")
-        .replace("Department.DisplayName", "Department.ExternalId")
+        .replace("Department.DisplayName", "Department.Salary")
         .replace(
             "\"Update\"],\n          \"MappingMode\": \"None\"",
             "\"Enable\"],\n          \"MappingMode\": \"None\"",
@@ -150,9 +150,13 @@ fn every_problem_is_reported_with_its_line_and_field() {
         twice.key
     );
     assert_eq!(twice.line, Some(26));
-    let dept = find("Department.ExternalId");
+    let dept = find("Department.Salary");
     assert!(dept.key.contains("(division)"), "{}", dept.key);
-    assert!(dept.message.contains("no counterpart"));
+    assert!(
+        dept.message.contains("ExternalId, Code, DisplayName"),
+        "{}",
+        dept.message
+    );
     let hours = find("(hours)");
     assert!(
         hours.message.contains("needs a Complex mapping"),

@@ -1,6 +1,7 @@
 //! What a script can and cannot reach.
 
 use crate::common::*;
+use muster_core::model::{Manager, Unit};
 use muster_mapping::Limits;
 
 #[test]
@@ -45,7 +46,40 @@ fn the_person_is_the_person_model_with_nulls_for_missing_values() {
     );
     assert_eq!(
         value(&m, &janine("PB")),
-        "[\"1001\",null,\"PB\",null,1,\"Finance\",true,null,0]"
+        "[\"1001\",null,\"PB\",null,1,{\"ExternalId\":null,\"Code\":null,\"DisplayName\":\"Finance\"},true,null,0]"
+    );
+}
+
+/// HelloID's scripts read contract objects: `Department.ExternalId`, `Title.Name`,
+/// `Organization.Name`, `Manager.ExternalId`; an object Muster has no value for is still there.
+#[test]
+fn contracts_have_helloids_objects() {
+    let m = complex_source(
+        "var c = Person.PrimaryContract;\nJSON.stringify([c.Department.ExternalId, c.Department.DisplayName, c.Title.Code, c.Title.Name, c.Organization.Name, c.Manager.ExternalId, c.Manager.DisplayName, c.Team.Name, c.Details.Fte, c.Fte])",
+        "Text",
+        Limits::default(),
+    );
+    let mut p = janine("B");
+    let c = &mut p.contracts[0];
+    c.department = Some(Unit {
+        external_id: Some("FIN".into()),
+        code: Some("F".into()),
+        name: Some("Finance".into()),
+    });
+    c.title = Some(Unit {
+        external_id: None,
+        code: Some("CTR".into()),
+        name: Some("Controller".into()),
+    });
+    c.organization = Some("Gemeente Example".into());
+    c.manager = Some(Manager {
+        external_id: Some("1000".into()),
+        display_name: Some("Maarten Visser".into()),
+        email: None,
+    });
+    assert_eq!(
+        value(&m, &p),
+        "[\"FIN\",\"Finance\",\"CTR\",\"Controller\",\"Gemeente Example\",\"1000\",\"Maarten Visser\",null,0.8,0.8]"
     );
 }
 

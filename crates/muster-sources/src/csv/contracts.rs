@@ -5,17 +5,17 @@ use super::table::Table;
 use super::{count_problem, text_at, Column, Row};
 use crate::config::CsvSourceConfig;
 use crate::error::SourceError;
-use crate::fields::{self, DateFormats, Required};
+use crate::fields::{self, ContractSlot, DateFormats, Required};
 use crate::input::SourceFile;
 use crate::records::{list_lines, Collector};
 use ::csv::ByteRecord;
-use muster_core::model::{Contract, ContractField};
+use muster_core::model::Contract;
 
 /// Which contracts-file column fills which contract field, resolved against the header.
 pub(crate) struct ContractLayout {
     person: Column,
-    fields: Vec<(Column, ContractField)>,
-    required: Vec<(ContractField, String)>,
+    fields: Vec<(Column, ContractSlot)>,
+    required: Vec<(ContractSlot, String)>,
     width: usize,
     pub(crate) used: Vec<bool>,
 }
@@ -34,24 +34,37 @@ impl ContractLayout {
         )?;
         let mut used = vec![false; table.header.len()];
         used[person] = true;
-        let mut fields = Vec::new();
-        for field in fields::CONTRACT_FIELDS {
-            let path = fields::contract_path(field);
+        let mut fields: Vec<(Column, ContractSlot)> = Vec::new();
+        for slot in ContractSlot::all() {
+            let path = fields::contract_path(slot);
+            let default_name = slot.name();
             let configured = cfg
                 .contract_columns
                 .iter()
-                .find(|(k, _)| ContractField::parse(k) == Some(field))
+                .find(|(k, _)| ContractSlot::parse(k) == Some(slot))
                 .map(|(_, column)| column.trim());
             let found = match configured {
                 Some(column) => Some((
                     table.require(column, &path, "configured in `contract_columns`")?,
                     column,
                 )),
-                None => table.find(field.name())?.map(|i| (i, field.name())),
+                None => table
+                    .find(&default_name)?
+                    .map(|i| (i, default_name.as_str())),
             };
             if let Some((index, name)) = found {
+                if let Some((other, _)) = fields.iter().find(|(_, s)| slot.same_value(*s)) {
+                    return Err(SourceError::Header {
+                        file: table.file.shown.clone(),
+                        line: table.header_line,
+                        detail: format!(
+                            "columns \"{}\" and \"{name}\" both fill {path}; keep one",
+                            other.name
+                        ),
+                    });
+                }
                 used[index] = true;
-                fields.push((Column::new(index, name, &path), field));
+                fields.push((Column::new(index, name, &path), slot));
             }
         }
         let mut required_fields = Vec::new();
@@ -59,13 +72,13 @@ impl ContractLayout {
             let Required::Contract(field) = r else {
                 continue;
             };
-            match fields.iter().find(|(_, f)| f == field) {
+            match fields.iter().find(|(_, f)| f.same_value(*field)) {
                 Some((column, _)) => required_fields.push((*field, column.name.clone())),
                 None => {
                     return Err(SourceError::MissingColumn {
                         file: table.file.shown.clone(),
                         line: table.header_line,
-                        column: field.name().to_owned(),
+                        column: field.name(),
                         field: fields::contract_path(*field),
                         why: "listed in `required`",
                         found: table.header_list(),

@@ -1,4 +1,6 @@
-//! JSON exports: one array of persons in Muster's nested PascalCase shape.
+//! JSON exports: one array of persons in HelloID's nested PascalCase shape (contract objects
+//! such as `Department{ExternalId, DisplayName}`, `Details.Fte`, `Contact.*.Phone`), or with
+//! Muster's flat contract values (`"Department": "Sales"`).
 //!
 //! The document is split into its elements first (each kept as raw text), then every element is
 //! read on its own, so a person with a wrong type in one field blocks only that person. The

@@ -4,7 +4,7 @@
 
 use crate::fields::{self, DateFormats, NamePart, PointPart, Required};
 use crate::input::SourceFile;
-use muster_core::model::{Contract, ContractField, Person};
+use muster_core::model::{Contract, ContractField, Person, UnitPart};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -200,6 +200,10 @@ impl Reader {
             };
             for (key, value) in point {
                 let at = At::under(parent, &key);
+                if key == "Phone" {
+                    phone(value, person, business, parent, line, unknown, problems);
+                    continue;
+                }
                 match PointPart::from_key(&key) {
                     Some(part) => {
                         *fields::contact_slot(person, business, part) = text(value, at, problems)
@@ -258,6 +262,10 @@ impl Reader {
                 index: Some(i),
                 key: &key,
             };
+            if key == "Details" {
+                self.details(value, &mut contract, i, line, unknown, problems);
+                continue;
+            }
             let Some(field) = ContractField::parse(&key).filter(|f| f.name() == key) else {
                 unknown.note(at, line);
                 continue;
@@ -266,34 +274,48 @@ impl Reader {
                 ContractField::StartDate => contract.start_date = self.date(value, at, problems),
                 ContractField::EndDate => contract.end_date = self.date(value, at, problems),
                 ContractField::Fte => contract.fte = fte(value, at, problems),
-                ContractField::ExternalId | ContractField::Manager => {
-                    let id = id_text(value, at).unwrap_or_else(|p| {
-                        problems.push(p);
-                        None
-                    });
-                    if let Some(slot) = fields::contract_text_slot(&mut contract, field) {
-                        *slot = id;
-                    }
-                }
-                _ => {
-                    let text = text(value, at, problems);
-                    if let Some(slot) = fields::contract_text_slot(&mut contract, field) {
-                        *slot = text;
-                    }
-                }
+                ContractField::ExternalId => contract.external_id = id(value, at, problems),
+                _ => object_field(&mut contract, field, value, at, line, unknown, problems),
             }
         }
         for r in &self.required {
-            if let Required::Contract(field) = r {
-                if field.get(&contract).is_none() {
+            if let Required::Contract(slot) = r {
+                if slot.get(&contract).is_none() {
                     problems.push(format!(
                         "required field Contracts[{i}].{} is missing or empty",
-                        field.name()
+                        slot.name()
                     ));
                 }
             }
         }
         contract
+    }
+
+    /// HelloID's `Details` of a contract: its `Fte` is read, the rest (hours, sequence) not.
+    fn details(
+        &self,
+        value: Value,
+        contract: &mut Contract,
+        i: usize,
+        line: u64,
+        unknown: &mut UnknownKeys,
+        problems: &mut Vec<String>,
+    ) {
+        let parent = format!("Contracts[{i}].Details");
+        let Some(map) = object(value, At::top(&parent), problems) else {
+            return;
+        };
+        for (key, value) in map {
+            let at = At {
+                parent: "Contracts",
+                index: Some(i),
+                key: &format!("Details.{key}"),
+            };
+            match key.as_str() {
+                "Fte" => contract.fte = fte(value, at, problems),
+                _ => unknown.note(at, line),
+            }
+        }
     }
 
     fn date(
@@ -320,6 +342,105 @@ impl Reader {
             }
         }
     }
+}
+
+/// HelloID's `Contact.<Business|Personal>.Phone{Fixed, Mobile}`.
+fn phone(
+    value: Value,
+    person: &mut Person,
+    business: bool,
+    parent: &str,
+    line: u64,
+    unknown: &mut UnknownKeys,
+    problems: &mut Vec<String>,
+) {
+    let path = format!("{parent}.Phone");
+    let Some(map) = object(value, At::top(&path), problems) else {
+        return;
+    };
+    for (key, value) in map {
+        let at = At::under(&path, &key);
+        let part = match key.as_str() {
+            "Fixed" => PointPart::PhoneFixed,
+            "Mobile" => PointPart::PhoneMobile,
+            _ => {
+                unknown.note(at, line);
+                continue;
+            }
+        };
+        *fields::contact_slot(person, business, part) = text(value, at, problems);
+    }
+}
+
+/// An object field of a contract: HelloID's object (`{"ExternalId": .., "DisplayName": ..}`),
+/// or, as Muster's flat exports write it, one value (the name; the manager's `ExternalId`).
+fn object_field(
+    contract: &mut Contract,
+    field: ContractField,
+    value: Value,
+    at: At<'_>,
+    line: u64,
+    unknown: &mut UnknownKeys,
+    problems: &mut Vec<String>,
+) {
+    let map = match value {
+        Value::Object(map) => map,
+        Value::Array(_) | Value::Bool(_) => {
+            problems.push(format!(
+                "{at}: expected an object (or a plain name), found {}",
+                kind(&value)
+            ));
+            return;
+        }
+        flat => {
+            let Some(part) = field.flat_part() else {
+                return;
+            };
+            let text = part_text(part, flat, at, problems);
+            if let Some(slot) = field.part_slot(contract, part).filter(|_| text.is_some()) {
+                *slot = text;
+            }
+            return;
+        }
+    };
+    for (key, value) in map {
+        let path = format!("{}.{key}", at.key);
+        let at = At { key: &path, ..at };
+        let part = field
+            .parts()
+            .iter()
+            .find(|(n, p)| *n == key || (*p == UnitPart::Name && key == "Name"))
+            .map(|(_, p)| *p);
+        let Some(part) = part else {
+            unknown.note(at, line);
+            continue;
+        };
+        let text = part_text(part, value, at, problems);
+        if let Some(slot) = field.part_slot(contract, part).filter(|_| text.is_some()) {
+            *slot = text;
+        }
+    }
+}
+
+/// An id part may be a whole number; the others are text.
+fn part_text(
+    part: UnitPart,
+    value: Value,
+    at: At<'_>,
+    problems: &mut Vec<String>,
+) -> Option<String> {
+    if part == UnitPart::ExternalId {
+        id(value, at, problems)
+    } else {
+        text(value, at, problems)
+    }
+}
+
+fn id(value: Value, at: At<'_>, problems: &mut Vec<String>) -> Option<String> {
+    id_text(value, at).unwrap_or_else(|p| {
+        problems.push(p);
+        None
+    })
 }
 
 fn object(value: Value, at: At<'_>, problems: &mut Vec<String>) -> Option<Map<String, Value>> {
@@ -443,7 +564,10 @@ mod tests {
             chrono::NaiveDate::from_ymd_opt(2025, 8, 1)
         );
         assert_eq!(p.contracts[0].fte, Some(0.8));
-        assert_eq!(p.contracts[0].manager.as_deref(), Some("7"));
+        assert_eq!(
+            ContractField::Manager.get(&p.contracts[0]).as_deref(),
+            Some("7")
+        );
         assert_eq!(p.accounts["AD"]["uid"], json!(3));
         assert_eq!(p.primary, None);
         assert!(unknown.0.is_empty());

@@ -3,10 +3,15 @@
 
 use crate::util::{blocked, valid_ids, Dir};
 use chrono::NaiveDate;
+use muster_core::model::{Contract, ContractField, UnitPart};
 use muster_sources::{CsvSourceConfig, Delimiter, SourceError};
 use std::collections::BTreeMap;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+fn dept(c: &Contract) -> Option<std::borrow::Cow<'_, str>> {
+    ContractField::Department.get(c)
+}
 
 fn date(s: &str) -> Option<NaiveDate> {
     Some(s.parse().unwrap())
@@ -258,13 +263,13 @@ fn contracts_are_joined_to_their_person_in_file_order() {
     assert_eq!(anouk.len(), 2);
     assert_eq!(anouk[0].start_date, date("2020-08-01"));
     assert_eq!(anouk[0].end_date, date("2024-07-31"));
-    assert_eq!(anouk[0].department.as_deref(), Some("Sales"));
+    assert_eq!(dept(&anouk[0]).as_deref(), Some("Sales"));
     assert_eq!(
-        anouk[0].title.as_deref(),
+        ContractField::Title.get(&anouk[0]).as_deref(),
         Some("Teacher"),
         "default: column named like the field"
     );
-    assert_eq!(anouk[1].department.as_deref(), Some("Board"));
+    assert_eq!(dept(&anouk[1]).as_deref(), Some("Board"));
     assert_eq!(anouk[1].fte, Some(0.8));
     assert_eq!(people[1].contracts[0].fte, Some(0.5), "decimal comma");
     assert_eq!(people[1].contracts[0].end_date, None);
@@ -581,6 +586,74 @@ fn large_files_index_and_join_across_the_whole_file() {
     assert_eq!(b[1].2, "duplicate ExternalId, also on line 12");
     let last = read.valid().last().unwrap();
     assert_eq!(last.external_id.as_str(), "4999");
-    assert_eq!(last.contracts[0].department.as_deref(), Some("Dept 0"));
+    assert_eq!(dept(&last.contracts[0]).as_deref(), Some("Dept 0"));
     assert!(read.valid().all(|p| p.contracts.len() == 1));
+}
+
+#[test]
+fn contract_columns_fill_the_parts_of_helloids_contract_objects() {
+    let (dir, mut config) = contracts_dir(
+        "PersonId;Department.ExternalId;Department.DisplayName;Title.Code;Title;Manager;Manager.DisplayName;School;Kpl\n\
+         1;MM;Mens - Maatschappij (MM);DOC-C;Docent LC;1000;Maarten Visser;Lyceum Noord;310\n",
+    );
+    config.contract_columns = BTreeMap::from([
+        ("Organization.Name".into(), "School".into()),
+        ("costcenter.code".into(), "Kpl".into()),
+    ]);
+    let read = dir.csv(config).unwrap();
+    assert!(read.warnings.is_empty(), "{:?}", read.warnings);
+    let c = &read.valid().next().unwrap().contracts[0];
+    let get = |f: ContractField, p: UnitPart| f.get_part(c, p).map(|v| v.into_owned());
+    assert_eq!(
+        get(ContractField::Department, UnitPart::ExternalId).as_deref(),
+        Some("MM")
+    );
+    assert_eq!(
+        dept(c).as_deref(),
+        Some("Mens - Maatschappij (MM)"),
+        "the flat path reads Department.DisplayName"
+    );
+    assert_eq!(
+        get(ContractField::Title, UnitPart::Code).as_deref(),
+        Some("DOC-C")
+    );
+    assert_eq!(
+        get(ContractField::Title, UnitPart::Name).as_deref(),
+        Some("Docent LC")
+    );
+    assert_eq!(
+        get(ContractField::Manager, UnitPart::ExternalId).as_deref(),
+        Some("1000")
+    );
+    assert_eq!(
+        get(ContractField::Manager, UnitPart::Name).as_deref(),
+        Some("Maarten Visser")
+    );
+    assert_eq!(
+        get(ContractField::Organization, UnitPart::Name).as_deref(),
+        Some("Lyceum Noord")
+    );
+    assert_eq!(
+        get(ContractField::CostCenter, UnitPart::Code).as_deref(),
+        Some("310")
+    );
+}
+
+#[test]
+fn an_unknown_contract_part_in_contract_columns_is_refused() {
+    let (dir, mut config) = contracts_dir("PersonId;X\n1;y\n");
+    config.contract_columns = BTreeMap::from([("Manager.Code".into(), "X".into())]);
+    let e = dir.csv(config).unwrap_err().to_string();
+    assert!(e.contains("contract_columns.\"Manager.Code\""), "{e}");
+    assert!(e.contains("Department.ExternalId"), "{e}");
+}
+
+#[test]
+fn two_columns_for_one_contract_value_are_refused() {
+    let (dir, config) = contracts_dir("PersonId;Department;Department.DisplayName\n1;a;b\n");
+    let e = dir.csv(config).unwrap_err().to_string();
+    assert!(
+        e.contains("\"Department\" and \"Department.DisplayName\" both fill Contracts.Department"),
+        "{e}"
+    );
 }

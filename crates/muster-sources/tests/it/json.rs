@@ -2,6 +2,7 @@
 //! cannot be read at all.
 
 use crate::util::{blocked, valid_ids, Dir};
+use muster_core::model::{ContractField, UnitPart};
 use muster_sources::{JsonSourceConfig, SourceError};
 
 fn read(body: &str) -> Result<muster_sources::SourceRead, SourceError> {
@@ -43,7 +44,10 @@ fn reads_the_nested_person_shape() {
     );
     assert_eq!(p.contracts.len(), 2);
     assert_eq!(p.contracts[1].start_date, "2024-08-01".parse().ok());
-    assert_eq!(p.contracts[1].manager.as_deref(), Some("1000"));
+    assert_eq!(
+        ContractField::Manager.get(&p.contracts[1]).as_deref(),
+        Some("1000")
+    );
     assert_eq!(p.contracts[1].fte, Some(0.8));
     assert_eq!(p.accounts["AD"]["enabled"], true);
     assert_eq!(p.primary, None);
@@ -226,4 +230,112 @@ fn a_huge_string_blocks_its_person() {
     assert!(blocked(&read)[0]
         .2
         .starts_with("DisplayName: value is 65537 bytes long"));
+}
+
+/// `examples/helloid/persons.json`: persons as HelloID's own person view shows them, with its
+/// contract objects, `Details.Fte`, `Contact.*.Phone` and keys Muster does not read.
+#[test]
+fn reads_a_helloid_person_export_as_it_is() {
+    let body = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples/helloid/persons.json"),
+    )
+    .unwrap();
+    let read = read(&body).unwrap();
+    assert!(blocked(&read).is_empty(), "{:?}", blocked(&read));
+    assert_eq!(valid_ids(&read), ["1000", "1001", "200345"]);
+    let anouk = read.valid().nth(1).unwrap();
+    assert_eq!(
+        anouk.contact.business.phone_mobile.as_deref(),
+        Some("+31 6 1000 0002")
+    );
+    assert_eq!(
+        anouk.contact.personal.email.as_deref(),
+        Some("anouk.bakker@mail.example")
+    );
+    let c = &anouk.contracts[1];
+    assert_eq!(c.fte, Some(0.8), "Details.Fte");
+    assert_eq!(c.start_date, "2024-08-01".parse().ok());
+    let get =
+        |field: ContractField, part: UnitPart| field.get_part(c, part).map(|v| v.into_owned());
+    assert_eq!(
+        get(ContractField::Department, UnitPart::ExternalId).as_deref(),
+        Some("MM")
+    );
+    assert_eq!(
+        get(ContractField::Department, UnitPart::Name).as_deref(),
+        Some("Mens - Maatschappij (MM)")
+    );
+    assert_eq!(
+        get(ContractField::Title, UnitPart::Code).as_deref(),
+        Some("DOC-C")
+    );
+    assert_eq!(
+        get(ContractField::Title, UnitPart::Name).as_deref(),
+        Some("Docent LC")
+    );
+    assert_eq!(
+        get(ContractField::Organization, UnitPart::Name).as_deref(),
+        Some("Lyceum Noord")
+    );
+    assert_eq!(
+        get(ContractField::Manager, UnitPart::ExternalId).as_deref(),
+        Some("1000")
+    );
+    assert_eq!(
+        get(ContractField::Manager, UnitPart::Email).as_deref(),
+        Some("m.visser@lyceum.example")
+    );
+    assert_eq!(
+        get(ContractField::CostCenter, UnitPart::Code).as_deref(),
+        Some("310")
+    );
+    assert_eq!(
+        get(ContractField::Employer, UnitPart::Name).as_deref(),
+        Some("Stichting Lyceum")
+    );
+    assert_eq!(
+        get(ContractField::Division, UnitPart::Code).as_deref(),
+        Some("VO")
+    );
+    assert_eq!(
+        get(ContractField::Team, UnitPart::ExternalId).as_deref(),
+        Some("T-BB")
+    );
+    assert_eq!(
+        get(ContractField::Location, UnitPart::Name).as_deref(),
+        Some("Amsterdam Schoolweg")
+    );
+    // All-null objects (a student's team) are absent, not empty strings.
+    let sem = read.valid().nth(2).unwrap();
+    assert_eq!(ContractField::Team.get(&sem.contracts[0]), None);
+    // What Muster does not read is named once per key, never blocking anyone.
+    let warned = read.warnings.join("\n");
+    for key in [
+        "`Details`",
+        "`PrimaryContract`",
+        "`Contracts[].Type`",
+        "`Contracts[].Manager.Id`",
+    ] {
+        assert!(warned.contains(key), "{key} in {warned}");
+    }
+}
+
+#[test]
+fn a_contract_object_of_the_wrong_kind_is_named() {
+    let (_, _, reason) = blocked(
+        &read(r#"[{"ExternalId": "1", "Contracts": [{"Department": ["Sales"], "Title": {"Name": 3}}]}]"#)
+            .unwrap(),
+    )
+    .remove(0);
+    assert!(
+        reason.contains(
+            "Contracts[0].Department: expected an object (or a plain name), found an array"
+        ),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("Contracts[0].Title.Name: expected a string, found a number"),
+        "{reason}"
+    );
 }

@@ -66,7 +66,7 @@ fn person(id: &str, email: &str, manager: Option<&str>) -> Person {
     p.contact.business.email = Some(email.into());
     p.contracts.push(Contract {
         start_date: Some("2020-01-01".parse().unwrap()),
-        manager: manager.map(str::to_owned),
+        manager: manager.map(Into::into),
         ..Contract::default()
     });
     p.primary = Some(0);
