@@ -93,12 +93,29 @@ impl Key {
     }
 }
 
+/// Which actions a run plans: the persons' (`plan`/`apply`) or the orphan accounts'
+/// (`muster reconcile`). Each settles only entries of its own kind, since the other's fresh
+/// plan says nothing about them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Persons,
+    Orphans,
+}
+
+impl Scope {
+    fn covers(self, e: &JournalEntry) -> bool {
+        crate::reconcile::is_orphan_person(&e.person) == (self == Scope::Orphans)
+    }
+}
+
 /// Settles what runs other than `run` left open, against `plans` (this run's fresh plans, one
-/// per target), and closes runs that never finished. Call it with the apply lock held.
+/// per target, of `scope`), and closes runs that never finished. Call it with the apply lock
+/// held.
 pub async fn recover(
     store: &dyn Store,
     run: &str,
     plans: &[&TargetPlan],
+    scope: Scope,
 ) -> Result<Recovered, StoreError> {
     let mut out = Recovered::default();
     for dead in store.unfinished_runs(run).await? {
@@ -124,7 +141,7 @@ pub async fn recover(
         .collect();
     let short = |r: &str| r.chars().take(8).collect::<String>();
     for e in store.journal_unsettled(run).await? {
-        let Some(plan) = by_target.get(&e.target) else {
+        let Some(plan) = by_target.get(&e.target).filter(|_| scope.covers(&e)) else {
             out.left_open += 1;
             continue;
         };
@@ -296,7 +313,9 @@ mod tests {
             action(1, ActionKind::Grant, "1", Some("all STAFF")),
             action(2, ActionKind::Create, "2", None),
         ]);
-        let r = recover(&store, &now, &[&fresh]).await.unwrap();
+        let r = recover(&store, &now, &[&fresh], Scope::Persons)
+            .await
+            .unwrap();
         assert_eq!(r.runs, vec![dead.clone()]);
         assert_eq!((r.confirmed, r.replanned, r.never_sent), (2, 1, 1));
 
@@ -331,6 +350,9 @@ mod tests {
 
         // Nothing is left to settle, and a second pass changes nothing.
         assert!(store.journal_unsettled(&now).await.unwrap().is_empty());
-        assert!(recover(&store, &now, &[&fresh]).await.unwrap().is_empty());
+        assert!(recover(&store, &now, &[&fresh], Scope::Persons)
+            .await
+            .unwrap()
+            .is_empty());
     }
 }

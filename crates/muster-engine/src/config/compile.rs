@@ -379,6 +379,7 @@ impl Compiler<'_> {
         let target = target_name;
         let _ = span;
         let quarantine = self.quarantine(&key, raw.quarantine);
+        let orphans = self.orphan_policy(&key, raw.reconcile);
         Some(TargetConfig {
             policy: TargetPolicy {
                 target: target.clone(),
@@ -411,7 +412,31 @@ impl Compiler<'_> {
             secret_fields,
             case_insensitive_fields,
             quarantine,
+            orphans,
         })
+    }
+
+    /// `reconcile = { orphans = "report" | "disable" | "delete" }`; default `report`.
+    fn orphan_policy(
+        &mut self,
+        key: &str,
+        raw: Option<toml::Spanned<super::raw::RawReconcile>>,
+    ) -> crate::reconcile::OrphanPolicy {
+        let Some(raw) = raw else {
+            return crate::reconcile::OrphanPolicy::default();
+        };
+        let span = raw.span();
+        match raw.into_inner().orphans.parse() {
+            Ok(policy) => policy,
+            Err(e) => {
+                self.err(
+                    Some(span),
+                    format!("{key}.reconcile.orphans"),
+                    format!("{e}"),
+                );
+                crate::reconcile::OrphanPolicy::default()
+            }
+        }
     }
 
     /// `quarantine = { error_ratio, min_actions }`, each defaulted on its own.

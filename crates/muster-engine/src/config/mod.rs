@@ -47,6 +47,8 @@ pub struct TargetConfig {
     pub unique: muster_core::unique::Uniqueness,
     /// When the target is taken out of a run for its errors.
     pub quarantine: crate::execute::Quarantine,
+    /// What `muster reconcile` proposes for accounts no person owns.
+    pub orphans: crate::reconcile::OrphanPolicy,
 }
 
 /// The connector settings of one target, by kind.

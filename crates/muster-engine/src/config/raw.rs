@@ -115,6 +115,17 @@ pub struct RawTarget {
     /// the target's side. Default: `{ error_ratio = 0.5, min_actions = 20 }`.
     #[serde(default)]
     pub quarantine: Option<Spanned<RawQuarantine>>,
+    /// What `muster reconcile` proposes for accounts no person owns:
+    /// `{ orphans = "report" }` (the default), `"disable"` or `"delete"`.
+    #[serde(default)]
+    pub reconcile: Option<Spanned<RawReconcile>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReconcile {
+    /// `report`, `disable` or `delete`.
+    pub orphans: String,
 }
 
 #[derive(Debug, Deserialize)]
