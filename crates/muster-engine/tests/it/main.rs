@@ -10,6 +10,7 @@ mod helloid;
 mod interop;
 mod mapping_file;
 mod ordering;
+mod reconcile;
 mod scenarios;
 mod zermelo;
 mod zivver;
