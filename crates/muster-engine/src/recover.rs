@@ -355,4 +355,46 @@ mod tests {
             .unwrap()
             .is_empty());
     }
+
+    #[tokio::test]
+    async fn orphan_entries_are_settled_only_by_a_reconcile_and_person_entries_only_by_an_apply() {
+        let store = muster_store::open_sqlite_memory().await.unwrap();
+        let dead = store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
+        let orphan = crate::reconcile::orphan_person(&"acc-9".into());
+        let entries: Vec<JournalEntry> = [(0, "5"), (1, orphan.as_str())]
+            .into_iter()
+            .map(|(id, person)| JournalEntry {
+                run: dead.clone(),
+                target: "scim".into(),
+                action: id,
+                kind: ActionKind::Disable,
+                person: person.into(),
+                account: Some("acc-9".into()),
+                permission: None,
+                state: JournalState::Sent,
+                detail: None,
+                updated_at: chrono::Utc::now(),
+            })
+            .collect();
+        store.journal_planned(&dead, &entries).await.unwrap();
+
+        // A nightly apply's plan holds no orphan action: that says nothing about the orphan's
+        // disable, which stays open for the next reconcile.
+        let now = store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
+        let persons = recover(&store, &now, &[&plan(Vec::new())], Scope::Persons)
+            .await
+            .unwrap();
+        assert_eq!((persons.confirmed, persons.left_open), (1, 1));
+        let open = store.journal_unsettled(&now).await.unwrap();
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].person, orphan);
+
+        let mut still = action(0, ActionKind::Disable, "x", None);
+        still.person = orphan;
+        let orphans = recover(&store, &now, &[&plan(vec![still])], Scope::Orphans)
+            .await
+            .unwrap();
+        assert_eq!((orphans.replanned, orphans.left_open), (1, 0));
+        assert!(store.journal_unsettled(&now).await.unwrap().is_empty());
+    }
 }

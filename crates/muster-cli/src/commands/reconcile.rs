@@ -54,7 +54,11 @@ pub async fn run(
     };
     if apply && !yes {
         let preview = engine.reconcile(&request).await?;
-        let actions = preview.orphans.iter().filter(|o| o.action.is_some()).count();
+        let actions = preview
+            .orphans
+            .iter()
+            .filter(|o| o.action.is_some())
+            .count();
         if actions == 0 {
             print(args, &preview)?;
             return Ok(exit::of(preview.summary.status()));
@@ -105,7 +109,9 @@ fn print(args: &Args, report: &ReconcileReport) -> Result<()> {
                     .as_ref()
                     .map(|d| d.verdict.to_string())
                     .unwrap_or_default(),
-                o.action.map(|k| k.to_string()).unwrap_or_else(|| "-".into()),
+                o.action
+                    .map(|k| k.to_string())
+                    .unwrap_or_else(|| "-".into()),
                 o.reason.clone(),
             ]
         })

@@ -43,7 +43,10 @@ fn seed(f: &Fixture, n: usize, orphans: &[&str]) -> Vec<String> {
     for line in persons.lines().skip(1).take(n) {
         user(line.split(';').nth(5).unwrap());
     }
-    orphans.iter().map(|o| user(&format!("{o}@example.org"))).collect()
+    orphans
+        .iter()
+        .map(|o| user(&format!("{o}@example.org")))
+        .collect()
 }
 
 fn request(today: &str, apply: bool) -> ReconcileRequest {
@@ -87,18 +90,35 @@ async fn orphans_are_disabled_deleted_excluded_or_resolved_as_decided_and_audite
     let engine = f.engine().await;
 
     // The policy proposes disabling all four: 4 of 24 accounts reach the 10% threshold.
-    let preview = engine.reconcile(&request("2026-03-02", false)).await.unwrap();
+    let preview = engine
+        .reconcile(&request("2026-03-02", false))
+        .await
+        .unwrap();
     assert_eq!(preview.orphans.len(), 4, "{:?}", preview.orphans);
     assert_eq!(planned(&preview).len(), 4);
-    assert!(planned(&preview).iter().all(|(_, k)| *k == ActionKind::Disable));
+    assert!(planned(&preview)
+        .iter()
+        .all(|(_, k)| *k == ActionKind::Disable));
     assert_eq!(preview.blocked.len(), 1, "{:?}", preview.blocked);
     assert_eq!(preview.summary.status(), RunStatus::Blocked);
 
-    decide(&engine, &ids[0], OrphanVerdict::ExcludedUntil(date("2026-04-01"))).await;
+    decide(
+        &engine,
+        &ids[0],
+        OrphanVerdict::ExcludedUntil(date("2026-04-01")),
+    )
+    .await;
     decide(&engine, &ids[1], OrphanVerdict::Resolved).await;
     decide(&engine, &ids[2], OrphanVerdict::Delete).await;
-    let report = engine.reconcile(&request("2026-03-02", true)).await.unwrap();
-    assert!(report.applied && report.blocked.is_empty(), "{:?}", report.blocked);
+    let report = engine
+        .reconcile(&request("2026-03-02", true))
+        .await
+        .unwrap();
+    assert!(
+        report.applied && report.blocked.is_empty(),
+        "{:?}",
+        report.blocked
+    );
     assert_eq!(
         planned(&report),
         [
@@ -125,22 +145,47 @@ async fn orphans_are_disabled_deleted_excluded_or_resolved_as_decided_and_audite
     assert_eq!(events.len(), 2, "{events:?}");
     for e in &events {
         assert_eq!(e.outcome, ActionOutcome::Done);
-        assert_eq!(e.person.as_str(), format!("orphan:{}", e.account.clone().unwrap()));
+        assert_eq!(
+            e.person.as_str(),
+            format!("orphan:{}", e.account.clone().unwrap())
+        );
         assert!(e.reason.contains("no person has userName"), "{}", e.reason);
     }
-    let delete = events.iter().find(|e| e.action == ActionKind::Delete).unwrap();
-    assert!(delete.reason.contains("decided by ops"), "{}", delete.reason);
-    let disable = events.iter().find(|e| e.action == ActionKind::Disable).unwrap();
-    assert!(disable.reason.contains("policy disable"), "{}", disable.reason);
+    let delete = events
+        .iter()
+        .find(|e| e.action == ActionKind::Delete)
+        .unwrap();
+    assert!(
+        delete.reason.contains("decided by ops"),
+        "{}",
+        delete.reason
+    );
+    let disable = events
+        .iter()
+        .find(|e| e.action == ActionKind::Disable)
+        .unwrap();
+    assert!(
+        disable.reason.contains("policy disable"),
+        "{}",
+        disable.reason
+    );
     // Nobody owns an orphan: no link was made, and the nightly plan leaves them alone.
     assert!(engine.store.links(&"scim".into()).await.unwrap().is_empty());
 
     // Done is done: nothing is proposed again until the exclusion ends.
-    let again = engine.reconcile(&request("2026-03-31", false)).await.unwrap();
+    let again = engine
+        .reconcile(&request("2026-03-31", false))
+        .await
+        .unwrap();
     assert!(planned(&again).is_empty(), "{:?}", again.orphans);
-    let ended = engine.reconcile(&request("2026-04-01", false)).await.unwrap();
+    let ended = engine
+        .reconcile(&request("2026-04-01", false))
+        .await
+        .unwrap();
     assert_eq!(planned(&ended), [(ids[0].clone(), ActionKind::Disable)]);
-    assert!(ended.orphans[0].reason.contains("exclusion ended on 2026-04-01"));
+    assert!(ended.orphans[0]
+        .reason
+        .contains("exclusion ended on 2026-04-01"));
 }
 
 #[tokio::test]
@@ -151,7 +196,10 @@ async fn a_mass_orphan_delete_is_blocked_by_the_target_gate_until_approved() {
     let ids = seed(&f, 20, &names);
     let engine = f.engine().await;
 
-    let blocked = engine.reconcile(&request("2026-03-02", true)).await.unwrap();
+    let blocked = engine
+        .reconcile(&request("2026-03-02", true))
+        .await
+        .unwrap();
     assert_eq!(blocked.summary.status(), RunStatus::Blocked);
     assert!(
         blocked.blocked[0].contains("10 disable/delete actions of 30 accounts"),
@@ -160,10 +208,16 @@ async fn a_mass_orphan_delete_is_blocked_by_the_target_gate_until_approved() {
     );
     let counts = &blocked.summary.targets[0].by_action[&ActionKind::Delete];
     assert_eq!((counts.planned, counts.blocked, counts.done), (10, 10, 0));
-    assert!(ids.iter().all(|id| active(&f, id) == Some(true)), "nothing was sent");
+    assert!(
+        ids.iter().all(|id| active(&f, id) == Some(true)),
+        "nothing was sent"
+    );
 
     engine.approve(&blocked.run, None, "ops").await.unwrap();
-    let done = engine.reconcile(&request("2026-03-02", true)).await.unwrap();
+    let done = engine
+        .reconcile(&request("2026-03-02", true))
+        .await
+        .unwrap();
     assert_eq!(done.summary.status(), RunStatus::Changes);
     assert!(ids.iter().all(|id| active(&f, id) == Some(false)));
     assert!(engine
@@ -188,27 +242,39 @@ async fn nothing_is_disabled_or_deleted_while_the_source_is_incomplete() {
     })
     .await;
     // Person 10002's record is unreadable: their account must not be taken for an orphan.
-    let persons = f.read("persons.csv").replace("10002;Lars;;Bos;", "10002;Lars;;;");
+    let persons = f
+        .read("persons.csv")
+        .replace("10002;Lars;;Bos;", "10002;Lars;;;");
     f.write("persons.csv", &persons);
     let ids = seed(&f, 3, &["gone"]);
     let engine = f.engine().await;
 
-    let report = engine.reconcile(&request("2026-03-02", true)).await.unwrap();
+    let report = engine
+        .reconcile(&request("2026-03-02", true))
+        .await
+        .unwrap();
     assert!(!report.applied);
     assert_eq!(report.orphans.len(), 2, "{:?}", report.orphans);
     assert!(planned(&report).is_empty());
     let why = report.source_incomplete.clone().unwrap();
     assert!(why.contains("1 source record(s) are blocked"), "{why}");
-    assert!(report.orphans.iter().all(|o| o.reason.contains("delete withheld")));
+    assert!(report
+        .orphans
+        .iter()
+        .all(|o| o.reason.contains("delete withheld")));
     assert_eq!(report.summary.status(), RunStatus::Blocked);
     assert!(ids.iter().all(|id| active(&f, id) == Some(true)));
 
     // A decision about an account that is not an orphan is refused.
     let mut r = request("2026-03-02", false);
-    let lars = f.user("l.bos@example.org")["id"].as_str().unwrap().to_owned();
+    let lars = f.user("l.bos@example.org")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     f.write(
         "persons.csv",
-        &f.read("persons.csv").replace("10002;Lars;;;", "10002;Lars;;Bos;"),
+        &f.read("persons.csv")
+            .replace("10002;Lars;;;", "10002;Lars;;Bos;"),
     );
     r.decide = Some((lars.as_str().into(), Decide::Record(OrphanVerdict::Delete)));
     let err = engine.reconcile(&r).await.err().unwrap().to_string();
