@@ -302,7 +302,7 @@ fn the_orphan_policy_defaults_to_report_and_an_unknown_one_names_line_and_key() 
     let e = parse(&text.replace("\"delete\"", "\"purge\"")).unwrap_err();
     assert_eq!(e.0.len(), 1, "{e}");
     assert_eq!(e.0[0].key, "targets.scim.reconcile.orphans");
-    assert_eq!(e.0[0].line, Some(16), "{e}");
+    assert_eq!(e.0[0].line, Some(14), "{e}");
     assert!(
         e.0[0]
             .message
