@@ -162,17 +162,9 @@ pub fn plan_orphans(input: &OrphanInput<'_>) -> OrphanPlan {
     for orphan in input.orphans {
         let decision = decisions.get(&orphan.account).copied();
         let enabled = enabled.get(&orphan.account).copied().unwrap_or(true);
-        let (wanted, why) = wanted(decision, input.policy, input.today);
-        let (action, reason) = match wanted.map(|kind| (kind, possible(kind, enabled, input))) {
-            None => (None, why),
-            Some((kind, Ok(()))) => (Some(kind), why),
-            Some((_, Err(not))) => {
-                out.withheld += usize::from(input.source_incomplete.is_some());
-                (None, format!("{why}; {not}"))
-            }
-        };
-        let reason = format!("{}; {reason}", orphan_why(orphan, input.correlation_field));
-        if let Some(kind) = action {
+        let (row, withheld) = orphan_row(orphan, decision, enabled, input);
+        out.withheld += usize::from(withheld);
+        if let Some(kind) = row.action {
             out.plan.actions.push(Action {
                 id: ActionId(out.plan.actions.len() as u32),
                 kind,
@@ -184,19 +176,41 @@ pub fn plan_orphans(input: &OrphanInput<'_>) -> OrphanPlan {
                 changes: Vec::new(),
                 permission: None,
                 resend: Vec::new(),
-                reason: reason.clone(),
+                reason: row.reason.clone(),
             });
         }
-        out.rows.push(OrphanRow {
-            account: orphan.account.clone(),
-            value: orphan.value.clone(),
-            enabled,
-            decision: decision.cloned(),
-            action,
-            reason,
-        });
+        out.rows.push(row);
     }
     out
+}
+
+/// One orphan's row, and whether its action was withheld for an incomplete source.
+fn orphan_row(
+    orphan: &UnmatchedAccount,
+    decision: Option<&OrphanDecision>,
+    enabled: bool,
+    input: &OrphanInput<'_>,
+) -> (OrphanRow, bool) {
+    let (wanted, why) = wanted(decision, input.policy, input.today);
+    let (action, reason, withheld) = match wanted.map(|kind| (kind, possible(kind, enabled, input)))
+    {
+        None => (None, why, false),
+        Some((kind, Ok(()))) => (Some(kind), why, false),
+        Some((_, Err(not))) => (
+            None,
+            format!("{why}; {not}"),
+            input.source_incomplete.is_some(),
+        ),
+    };
+    let row = OrphanRow {
+        account: orphan.account.clone(),
+        value: orphan.value.clone(),
+        enabled,
+        decision: decision.cloned(),
+        action,
+        reason: format!("{}; {reason}", orphan_why(orphan, input.correlation_field)),
+    };
+    (row, withheld)
 }
 
 /// Why the account is an orphan, for every reason line.
@@ -364,14 +378,7 @@ impl Engine {
         };
         let applied = request.apply && incomplete.is_none();
         if applied {
-            let fresh = [&gated.plan];
-            let recovered = recover(self.store.as_ref(), run, &fresh, Scope::Orphans).await?;
-            let key = self.store.fingerprint_key().await?;
-            let ctx = self.exec_context(run, t, &connector, &key);
-            let mut target = crate::execute::execute(&ctx, &gated).await?;
-            if !recovered.is_empty() {
-                target.warnings.push(recovered.describe());
-            }
+            let target = self.apply_orphans(run, t, &connector, &gated).await?;
             summary.targets = vec![target];
             for a in &approvals {
                 self.store.consume_approval(a.id, run).await?;
@@ -392,6 +399,24 @@ impl Engine {
             applied,
             summary,
         })
+    }
+
+    /// Settles what a dead reconcile left in flight against this plan, then executes it.
+    async fn apply_orphans(
+        &self,
+        run: &str,
+        t: &crate::config::TargetConfig,
+        connector: &std::sync::Arc<dyn muster_core::connector::Connector>,
+        gated: &GatedPlan,
+    ) -> Result<TargetSummary, EngineError> {
+        let recovered = recover(self.store.as_ref(), run, &[&gated.plan], Scope::Orphans).await?;
+        let key = self.store.fingerprint_key().await?;
+        let ctx = self.exec_context(run, t, connector, &key);
+        let mut summary = crate::execute::execute(&ctx, gated).await?;
+        if !recovered.is_empty() {
+            summary.warnings.push(recovered.describe());
+        }
+        Ok(summary)
     }
 
     /// Stores (or forgets) a decision; refused for an account that is not an orphan now.
