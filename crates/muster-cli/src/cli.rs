@@ -65,6 +65,41 @@ pub enum Command {
         #[arg(long)]
         link: bool,
     },
+    /// Act on orphan accounts (accounts no person owns): show each with the action proposed
+    /// by the target's `reconcile.orphans` policy or a stored decision; record a decision about
+    /// one account; with `--apply`, execute the plan (gated, journaled, audited).
+    #[command(group(clap::ArgGroup::new("decision").requires("account")))]
+    Reconcile {
+        /// The target to reconcile.
+        #[arg(long)]
+        target: String,
+        /// The account (the target's id for it) that a decision is about.
+        #[arg(long, requires = "decision")]
+        account: Option<String>,
+        /// Leave the account alone until this day (YYYY-MM-DD); proposed again from then on.
+        #[arg(long, group = "decision")]
+        exclude_until: Option<chrono::NaiveDate>,
+        /// Mark the account resolved: never proposed again.
+        #[arg(long, group = "decision")]
+        resolve: bool,
+        /// Disable the account, whatever the policy says.
+        #[arg(long, group = "decision")]
+        disable: bool,
+        /// Delete the account, whatever the policy says.
+        #[arg(long, group = "decision")]
+        delete: bool,
+        /// Forget the account's decision: the policy applies again.
+        #[arg(long, group = "decision")]
+        forget: bool,
+        /// Execute the plan.
+        #[arg(long)]
+        apply: bool,
+        /// Do not ask for confirmation (required with --apply when not on a terminal).
+        #[arg(long)]
+        yes: bool,
+        #[arg(long)]
+        today: Option<chrono::NaiveDate>,
+    },
     /// List recent runs.
     Runs {
         #[arg(long, default_value_t = 20)]

@@ -3,9 +3,10 @@
 //! unambiguous correlations are stored as links (adoption).
 
 use crate::error::EngineError;
-use crate::run::Engine;
+use crate::run::{BlockedRecord, Engine};
 use chrono::NaiveDate;
-use muster_core::model::{AccountRef, ExternalId, GroupRef, TargetName};
+use muster_core::connector::Observed;
+use muster_core::model::{AccountRef, ExternalId, GroupRef, Person, TargetName};
 use muster_store::{Link, LinkState};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
@@ -63,6 +64,15 @@ pub struct ImportReport {
     pub disputed: Vec<DisputedPerson>,
 }
 
+/// What an import reads and finds, before anything is stored; `muster reconcile` acts on its
+/// accounts without a person.
+pub(crate) struct Survey {
+    pub report: ImportReport,
+    pub observed: Observed,
+    pub persons: Vec<Person>,
+    pub blocked: Vec<BlockedRecord>,
+}
+
 impl Engine {
     pub async fn import(
         &self,
@@ -70,6 +80,29 @@ impl Engine {
         today: NaiveDate,
         link: bool,
     ) -> Result<ImportReport, EngineError> {
+        let survey = self.survey(target, today).await?;
+        if link {
+            for pair in &survey.report.correlated_now {
+                self.store
+                    .upsert_link(&Link {
+                        target: survey.report.target.clone(),
+                        person: pair.person.clone(),
+                        account: pair.account.clone(),
+                        state: LinkState::Active,
+                        updated_at: chrono::Utc::now(),
+                    })
+                    .await?;
+            }
+        }
+        Ok(survey.report)
+    }
+
+    /// Reads the source and the whole target, and correlates them as an import reports it.
+    pub(crate) async fn survey(
+        &self,
+        target: &str,
+        today: NaiveDate,
+    ) -> Result<Survey, EngineError> {
         let t = self.config.target(target).ok_or_else(|| {
             EngineError::Usage(format!(
                 "no target named `{target}` in {}",
@@ -79,7 +112,7 @@ impl Engine {
         let connector = self
             .connector(&t.name)
             .ok_or_else(|| EngineError::Usage(format!("target {target} is not connected")))?;
-        let (_, persons, _) = self.read_source(today).await?;
+        let (_, persons, blocked) = self.read_source(today).await?;
         let links = self.store.links(&t.name).await?;
         // Every group's members: an import shows them all.
         let linked = links.iter().map(|l| l.account.clone()).collect();
@@ -196,19 +229,11 @@ impl Engine {
                 });
             }
         }
-        if link {
-            for pair in &report.correlated_now {
-                self.store
-                    .upsert_link(&Link {
-                        target: t.name.clone(),
-                        person: pair.person.clone(),
-                        account: pair.account.clone(),
-                        state: LinkState::Active,
-                        updated_at: chrono::Utc::now(),
-                    })
-                    .await?;
-            }
-        }
-        Ok(report)
+        Ok(Survey {
+            report,
+            observed,
+            persons,
+            blocked,
+        })
     }
 }

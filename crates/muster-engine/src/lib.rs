@@ -1,7 +1,8 @@
 //! Runs Muster's pipeline. Reads `muster.toml` ([`config`]), drives the stages of
 //! `muster-core` over data fetched from the source, the store and the targets ([`run`]), and
 //! executes gated plans through connectors with a journal and audit trail ([`execute`]).
-//! [`import`] reads a target and reports how its accounts correlate with persons.
+//! [`import`] reads a target and reports how its accounts correlate with persons; [`reconcile`]
+//! acts on the accounts no person owns.
 //! [`recover`] settles what a run that died left in the journal, under the [`lock`] that keeps
 //! one apply per store. [`computed_cache`] keeps mapping-script results in the store between
 //! processes.
@@ -15,6 +16,7 @@ pub mod fingerprint;
 pub mod import;
 pub mod lock;
 pub mod progress;
+pub mod reconcile;
 pub mod recover;
 pub mod remembered;
 pub mod run;

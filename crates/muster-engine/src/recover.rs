@@ -93,12 +93,29 @@ impl Key {
     }
 }
 
+/// Which actions a run plans: the persons' (`plan`/`apply`) or the orphan accounts'
+/// (`muster reconcile`). Each settles only entries of its own kind, since the other's fresh
+/// plan says nothing about them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Persons,
+    Orphans,
+}
+
+impl Scope {
+    fn covers(self, e: &JournalEntry) -> bool {
+        crate::reconcile::is_orphan_person(&e.person) == (self == Scope::Orphans)
+    }
+}
+
 /// Settles what runs other than `run` left open, against `plans` (this run's fresh plans, one
-/// per target), and closes runs that never finished. Call it with the apply lock held.
+/// per target, of `scope`), and closes runs that never finished. Call it with the apply lock
+/// held.
 pub async fn recover(
     store: &dyn Store,
     run: &str,
     plans: &[&TargetPlan],
+    scope: Scope,
 ) -> Result<Recovered, StoreError> {
     let mut out = Recovered::default();
     for dead in store.unfinished_runs(run).await? {
@@ -124,7 +141,7 @@ pub async fn recover(
         .collect();
     let short = |r: &str| r.chars().take(8).collect::<String>();
     for e in store.journal_unsettled(run).await? {
-        let Some(plan) = by_target.get(&e.target) else {
+        let Some(plan) = by_target.get(&e.target).filter(|_| scope.covers(&e)) else {
             out.left_open += 1;
             continue;
         };
@@ -296,7 +313,9 @@ mod tests {
             action(1, ActionKind::Grant, "1", Some("all STAFF")),
             action(2, ActionKind::Create, "2", None),
         ]);
-        let r = recover(&store, &now, &[&fresh]).await.unwrap();
+        let r = recover(&store, &now, &[&fresh], Scope::Persons)
+            .await
+            .unwrap();
         assert_eq!(r.runs, vec![dead.clone()]);
         assert_eq!((r.confirmed, r.replanned, r.never_sent), (2, 1, 1));
 
@@ -331,6 +350,51 @@ mod tests {
 
         // Nothing is left to settle, and a second pass changes nothing.
         assert!(store.journal_unsettled(&now).await.unwrap().is_empty());
-        assert!(recover(&store, &now, &[&fresh]).await.unwrap().is_empty());
+        assert!(recover(&store, &now, &[&fresh], Scope::Persons)
+            .await
+            .unwrap()
+            .is_empty());
+    }
+
+    #[tokio::test]
+    async fn orphan_entries_are_settled_only_by_a_reconcile_and_person_entries_only_by_an_apply() {
+        let store = muster_store::open_sqlite_memory().await.unwrap();
+        let dead = store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
+        let orphan = crate::reconcile::orphan_person(&"acc-9".into());
+        let entries: Vec<JournalEntry> = [(0, "5"), (1, orphan.as_str())]
+            .into_iter()
+            .map(|(id, person)| JournalEntry {
+                run: dead.clone(),
+                target: "scim".into(),
+                action: id,
+                kind: ActionKind::Disable,
+                person: person.into(),
+                account: Some("acc-9".into()),
+                permission: None,
+                state: JournalState::Sent,
+                detail: None,
+                updated_at: chrono::Utc::now(),
+            })
+            .collect();
+        store.journal_planned(&dead, &entries).await.unwrap();
+
+        // A nightly apply's plan holds no orphan action: that says nothing about the orphan's
+        // disable, which stays open for the next reconcile.
+        let now = store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
+        let persons = recover(&store, &now, &[&plan(Vec::new())], Scope::Persons)
+            .await
+            .unwrap();
+        assert_eq!((persons.confirmed, persons.left_open), (1, 1));
+        let open = store.journal_unsettled(&now).await.unwrap();
+        assert_eq!(open.len(), 1);
+        assert_eq!(open[0].person, orphan);
+
+        let mut still = action(0, ActionKind::Disable, "x", None);
+        still.person = orphan;
+        let orphans = recover(&store, &now, &[&plan(vec![still])], Scope::Orphans)
+            .await
+            .unwrap();
+        assert_eq!((orphans.replanned, orphans.left_open), (1, 0));
+        assert!(store.journal_unsettled(&now).await.unwrap().is_empty());
     }
 }

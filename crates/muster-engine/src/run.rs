@@ -157,28 +157,7 @@ impl Engine {
             .map(|p| &p.external_id)
             .chain(blocked_records.iter().map(|b| &b.person))
             .collect();
-        let delta = match &previous {
-            None => SourceDelta {
-                previous: None,
-                valid: persons.len(),
-                blocked: blocked_records.len(),
-                added: 0,
-                removed: 0,
-            },
-            Some(prev) => {
-                let before: HashSet<&ExternalId> = prev.iter().map(|p| &p.external_id).collect();
-                SourceDelta {
-                    previous: Some(before.len()),
-                    valid: persons.len(),
-                    blocked: blocked_records.len(),
-                    added: persons
-                        .iter()
-                        .filter(|p| !before.contains(&p.external_id))
-                        .count(),
-                    removed: before.iter().filter(|id| !current.contains(*id)).count(),
-                }
-            }
-        };
+        let delta = source_delta(previous.as_deref(), &persons, &blocked_records);
         let mut plan = Plan {
             version: Plan::VERSION,
             today,
@@ -381,6 +360,16 @@ impl Engine {
             pending: &remembered.pending,
             domains: t.domains.as_ref(),
         });
+        self.gate(t, target_plan).await
+    }
+
+    /// The target gate with the approvals still open for the target: the gated plan, and the
+    /// approvals that released a threshold in it (consumed when it is applied).
+    pub(crate) async fn gate(
+        &self,
+        t: &TargetConfig,
+        target_plan: TargetPlan,
+    ) -> Result<(GatedPlan, Vec<Approval>), EngineError> {
         let open = self.store.open_approvals(&t.name).await?;
         let mut releases = Releases {
             allow_large: self.allow_large,
@@ -475,7 +464,13 @@ impl Engine {
         }
         self.record_blocked(run, &prepared).await?;
         let fresh: Vec<&TargetPlan> = prepared.gated.iter().map(|g| &g.plan).collect();
-        let recovered = crate::recover::recover(self.store.as_ref(), run, &fresh).await?;
+        let recovered = crate::recover::recover(
+            self.store.as_ref(),
+            run,
+            &fresh,
+            crate::recover::Scope::Persons,
+        )
+        .await?;
         if !recovered.is_empty() {
             prepared.warnings.push(recovered.describe());
         }
@@ -488,19 +483,7 @@ impl Engine {
             let Some(connector) = self.connectors.get(&t.name) else {
                 continue;
             };
-            contexts.push((
-                ExecContext {
-                    run: run.to_owned(),
-                    target: t.name.clone(),
-                    connector: connector.clone(),
-                    store: self.store.clone(),
-                    correlation: t.policy.correlation.clone(),
-                    fingerprint_key: key.clone(),
-                    progress: self.progress.clone(),
-                    quarantine: t.quarantine,
-                },
-                g,
-            ));
+            contexts.push((self.exec_context(run, t, connector, &key), g));
         }
         let results = join_all(contexts.iter().map(|(ctx, g)| execute(ctx, g))).await;
         summary.targets = Vec::new();
@@ -518,6 +501,26 @@ impl Engine {
             blocked_records: prepared.blocked_records,
             warnings: prepared.warnings,
         })
+    }
+
+    /// What the executor needs to run one target's plan in `run`.
+    pub(crate) fn exec_context(
+        &self,
+        run: &str,
+        t: &TargetConfig,
+        connector: &Arc<dyn Connector>,
+        key: &muster_core::secret::Secret,
+    ) -> ExecContext {
+        ExecContext {
+            run: run.to_owned(),
+            target: t.name.clone(),
+            connector: connector.clone(),
+            store: self.store.clone(),
+            correlation: t.policy.correlation.clone(),
+            fingerprint_key: key.clone(),
+            progress: self.progress.clone(),
+            quarantine: t.quarantine,
+        }
     }
 
     fn summary_of(&self, run: &str, mode: &str, prepared: &Prepared) -> RunSummary {
@@ -596,6 +599,39 @@ impl Engine {
         };
         self.store.finish_run(run, &status, &summary).await?;
         Ok(())
+    }
+}
+
+/// How the source read compares with the previous snapshot (`None`: the first run).
+pub(crate) fn source_delta(
+    previous: Option<&[SnapshotPerson]>,
+    persons: &[Person],
+    blocked: &[BlockedRecord],
+) -> SourceDelta {
+    let Some(prev) = previous else {
+        return SourceDelta {
+            previous: None,
+            valid: persons.len(),
+            blocked: blocked.len(),
+            added: 0,
+            removed: 0,
+        };
+    };
+    let current: HashSet<&ExternalId> = persons
+        .iter()
+        .map(|p| &p.external_id)
+        .chain(blocked.iter().map(|b| &b.person))
+        .collect();
+    let before: HashSet<&ExternalId> = prev.iter().map(|p| &p.external_id).collect();
+    SourceDelta {
+        previous: Some(before.len()),
+        valid: persons.len(),
+        blocked: blocked.len(),
+        added: persons
+            .iter()
+            .filter(|p| !before.contains(&p.external_id))
+            .count(),
+        removed: before.iter().filter(|id| !current.contains(*id)).count(),
     }
 }
 

@@ -35,6 +35,6 @@ pub use sqlite::{open_sqlite, open_sqlite_memory, SqliteStore, DEFAULT_SQLITE_PA
 pub use store::{
     Approval, AuditQuery, BlockedRecord, ComputedChanges, ComputedEntry, ComputedKey,
     ComputedValues, Fingerprint, GrantMade, GrantState, JournalEntry, JournalState, Link,
-    LinkState, RunId, RunMode, RunRecord, SnapshotMeta, SnapshotPerson, Store, UnknownJournalState,
-    UnknownLinkState, UnknownRunMode, MIN_RUN_PREFIX,
+    LinkState, OrphanDecision, OrphanVerdict, RunId, RunMode, RunRecord, SnapshotMeta,
+    SnapshotPerson, Store, UnknownJournalState, UnknownLinkState, UnknownRunMode, MIN_RUN_PREFIX,
 };

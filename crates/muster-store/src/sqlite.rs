@@ -8,9 +8,9 @@
 //!
 //! The schema lives in `migrations/sqlite/`, applied by [`open_sqlite`]. The `Store` impl
 //! below is the table of contents: each area (`runs`, `snapshots`, `links` with fingerprints,
-//! `grants`, `computed` values, `journal`, `approvals`, `audit`) has its own private module of
-//! queries, and `rows` turns what SQLite returns into typed records, reporting unknown text as
-//! [`StoreError::Corrupt`].
+//! `grants`, `orphans` (decisions), `computed` values, `journal`, `approvals`, `audit`) has its
+//! own private module of queries, and `rows` turns what SQLite returns into typed records,
+//! reporting unknown text as [`StoreError::Corrupt`].
 
 mod approvals;
 mod audit;
@@ -18,6 +18,7 @@ mod computed;
 mod grants;
 mod journal;
 mod links;
+mod orphans;
 mod rows;
 mod runs;
 mod snapshots;
@@ -41,7 +42,8 @@ use tracing::debug;
 use crate::error::StoreError;
 use crate::store::{
     Approval, AuditQuery, BlockedRecord, ComputedChanges, ComputedValues, Fingerprint, GrantMade,
-    JournalEntry, JournalState, Link, RunMode, RunRecord, SnapshotMeta, SnapshotPerson, Store,
+    JournalEntry, JournalState, Link, OrphanDecision, RunMode, RunRecord, SnapshotMeta,
+    SnapshotPerson, Store,
 };
 
 /// Where the CLI keeps its state when the configuration names no store.
@@ -266,6 +268,25 @@ impl Store for SqliteStore {
         group: &GroupRef,
     ) -> Result<(), StoreError> {
         grants::forget_grant(&self.pool, target, account, group).await
+    }
+
+    async fn orphan_decisions(
+        &self,
+        target: &TargetName,
+    ) -> Result<Vec<OrphanDecision>, StoreError> {
+        orphans::orphan_decisions(&self.pool, target).await
+    }
+
+    async fn decide_orphan(&self, decision: &OrphanDecision) -> Result<(), StoreError> {
+        orphans::decide_orphan(&self.pool, decision).await
+    }
+
+    async fn forget_orphan_decision(
+        &self,
+        target: &TargetName,
+        account: &AccountRef,
+    ) -> Result<(), StoreError> {
+        orphans::forget_orphan_decision(&self.pool, target, account).await
     }
 
     async fn computed_values(

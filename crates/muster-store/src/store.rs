@@ -257,6 +257,53 @@ impl Link {
     }
 }
 
+/// What an administrator decided about an orphan account: an account in a target that no
+/// person of the source owns (`muster reconcile`). Kept per target and account (migration
+/// 0005); a new decision replaces the old one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "decision", content = "until")]
+pub enum OrphanVerdict {
+    /// Left alone until this day, from which it is proposed again.
+    ExcludedUntil(chrono::NaiveDate),
+    /// Looked at and accepted: never proposed again while the account exists.
+    Resolved,
+    /// Disable it, whatever the target's orphan policy says.
+    Disable,
+    /// Delete it, whatever the target's orphan policy says.
+    Delete,
+}
+
+impl OrphanVerdict {
+    /// The word stored in `orphan_decisions.decision`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrphanVerdict::ExcludedUntil(_) => "excluded",
+            OrphanVerdict::Resolved => "resolved",
+            OrphanVerdict::Disable => "disable",
+            OrphanVerdict::Delete => "delete",
+        }
+    }
+}
+
+impl fmt::Display for OrphanVerdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            OrphanVerdict::ExcludedUntil(day) => write!(f, "excluded until {day}"),
+            other => f.write_str(other.as_str()),
+        }
+    }
+}
+
+/// One orphan account's decision, with who made it and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrphanDecision {
+    pub target: TargetName,
+    pub account: AccountRef,
+    pub verdict: OrphanVerdict,
+    pub decided_by: String,
+    pub decided_at: DateTime<Utc>,
+}
+
 /// The HMAC of a write-only value last written to an account's field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fingerprint {
@@ -456,6 +503,24 @@ pub trait Store: Send + Sync {
         target: &TargetName,
         account: &AccountRef,
         group: &GroupRef,
+    ) -> Result<(), StoreError>;
+
+    // --- Orphan decisions (`muster reconcile`) ---
+
+    /// Every orphan decision of a target, ordered by account.
+    async fn orphan_decisions(
+        &self,
+        target: &TargetName,
+    ) -> Result<Vec<OrphanDecision>, StoreError>;
+
+    /// Records (or replaces) the decision about one account.
+    async fn decide_orphan(&self, decision: &OrphanDecision) -> Result<(), StoreError>;
+
+    /// Forgets the decision about one account; absent is not an error.
+    async fn forget_orphan_decision(
+        &self,
+        target: &TargetName,
+        account: &AccountRef,
     ) -> Result<(), StoreError>;
 
     // --- Computed values (mapping-script results, a cache) ---

@@ -3,6 +3,7 @@
 mod demo;
 mod inspect;
 mod mapping;
+mod reconcile;
 mod run;
 
 use crate::cli::{Args, Command, MappingCommand, SimKind};
@@ -26,6 +27,28 @@ pub async fn dispatch(args: Args) -> Result<u8> {
             today,
         } => run::approve(&args, id, action.as_deref(), *no_apply, *today).await,
         Command::Import { target, link } => inspect::import(&args, target, *link).await,
+        Command::Reconcile {
+            target,
+            account,
+            exclude_until,
+            resolve,
+            disable,
+            delete,
+            forget,
+            apply,
+            yes,
+            today,
+        } => {
+            let decision = reconcile::Decision {
+                exclude_until: *exclude_until,
+                resolve: *resolve,
+                disable: *disable,
+                delete: *delete,
+                forget: *forget,
+            };
+            let decide = reconcile::decide(account.as_deref(), &decision);
+            reconcile::run(&args, target, decide, *apply, *yes, *today).await
+        }
         Command::Runs { limit } => inspect::runs(&args, *limit).await,
         Command::Audit {
             person,

@@ -7,6 +7,7 @@
 mod crash;
 mod examples;
 mod mapping;
+mod reconcile;
 
 use muster_sim::scim::{RunningScimSim, ScimSim, ScimSimConfig};
 use std::path::{Path, PathBuf};

@@ -395,6 +395,7 @@ impl Compiler<'_> {
         let target = target_name;
         let _ = span;
         let quarantine = self.quarantine(&key, raw.quarantine);
+        let orphans = self.orphan_policy(&key, raw.reconcile);
         Some(TargetConfig {
             policy: TargetPolicy {
                 target: target.clone(),
@@ -428,6 +429,7 @@ impl Compiler<'_> {
             case_insensitive_fields,
             quarantine,
             domains,
+            orphans,
         })
     }
 
@@ -481,6 +483,29 @@ impl Compiler<'_> {
         DomainFilter::new(field, included.get_ref(), outside)
             .map_err(|message| self.err(Some(span), format!("{key}.included_domains"), message))
             .ok()
+    }
+
+    /// `reconcile = { orphans = "report" | "disable" | "delete" }`; default `report`.
+    fn orphan_policy(
+        &mut self,
+        key: &str,
+        raw: Option<toml::Spanned<super::raw::RawReconcile>>,
+    ) -> crate::reconcile::OrphanPolicy {
+        let Some(raw) = raw else {
+            return crate::reconcile::OrphanPolicy::default();
+        };
+        let span = raw.span();
+        match raw.into_inner().orphans.parse() {
+            Ok(policy) => policy,
+            Err(e) => {
+                self.err(
+                    Some(span),
+                    format!("{key}.reconcile.orphans"),
+                    format!("{e}"),
+                );
+                crate::reconcile::OrphanPolicy::default()
+            }
+        }
     }
 
     /// `quarantine = { error_ratio, min_actions }`, each defaulted on its own.

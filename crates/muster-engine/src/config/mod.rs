@@ -49,6 +49,8 @@ pub struct TargetConfig {
     pub quarantine: crate::execute::Quarantine,
     /// `included_domains`: persons whose address is elsewhere get no account here.
     pub domains: Option<muster_core::domains::DomainFilter>,
+    /// What `muster reconcile` proposes for accounts no person owns.
+    pub orphans: crate::reconcile::OrphanPolicy,
 }
 
 /// The connector settings of one target, by kind.

@@ -128,6 +128,17 @@ pub struct RawTarget {
     /// `"disable"` it.
     #[serde(default)]
     pub outside_domains: Option<Spanned<String>>,
+    /// What `muster reconcile` proposes for accounts no person owns:
+    /// `{ orphans = "report" }` (the default), `"disable"` or `"delete"`.
+    #[serde(default)]
+    pub reconcile: Option<Spanned<RawReconcile>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawReconcile {
+    /// `report`, `disable` or `delete`.
+    pub orphans: String,
 }
 
 #[derive(Debug, Deserialize)]

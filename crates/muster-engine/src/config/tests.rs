@@ -423,3 +423,30 @@ correlation = { person = "ExternalId", account = "code" }
         class.template
     );
 }
+
+#[test]
+fn the_orphan_policy_defaults_to_report_and_an_unknown_one_names_line_and_key() {
+    use crate::reconcile::OrphanPolicy;
+    assert_eq!(
+        parse(VALID).unwrap().target("scim").unwrap().orphans,
+        OrphanPolicy::Report
+    );
+    let text = VALID.replace(
+        "thresholds = { disable = { percent = 10 } }",
+        "thresholds = { disable = { percent = 10 } }\nreconcile = { orphans = \"delete\" }",
+    );
+    assert_eq!(
+        parse(&text).unwrap().target("scim").unwrap().orphans,
+        OrphanPolicy::Delete
+    );
+    let e = parse(&text.replace("\"delete\"", "\"purge\"")).unwrap_err();
+    assert_eq!(e.0.len(), 1, "{e}");
+    assert_eq!(e.0[0].key, "targets.scim.reconcile.orphans");
+    assert_eq!(e.0[0].line, Some(14), "{e}");
+    assert!(
+        e.0[0]
+            .message
+            .contains("`purge`: expected report, disable or delete"),
+        "{e}"
+    );
+}

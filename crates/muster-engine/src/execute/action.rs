@@ -433,6 +433,10 @@ async fn link(
     account: &AccountRef,
     state: LinkState,
 ) -> Result<(), muster_store::StoreError> {
+    // An orphan account (`muster reconcile`) has no person to link it to.
+    if crate::reconcile::is_orphan_person(&action.person) {
+        return Ok(());
+    }
     s.store
         .upsert_link(&Link {
             target: s.target.clone(),

@@ -12,6 +12,7 @@ mod interop;
 mod mapping_file;
 mod membership;
 mod ordering;
+mod reconcile;
 mod scenarios;
 mod zermelo;
 mod zivver;

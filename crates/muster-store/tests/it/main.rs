@@ -10,6 +10,7 @@ mod computed;
 mod journal;
 mod links;
 mod open;
+mod orphans;
 mod runs;
 mod snapshots;
 mod support;
