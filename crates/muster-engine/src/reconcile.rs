@@ -363,10 +363,9 @@ impl Engine {
         });
         planned.plan.observed_digest = survey.observed.digest();
         let (gated, approvals) = self.gate(t, planned.plan).await?;
-        for (kind, reason) in &gated.blocked_kinds {
-            let count = gated.plan.count_group(*kind);
+        for (kind, count, reason) in gated.approvable() {
             self.store
-                .record_blocked(run, &t.name, *kind, count, reason)
+                .record_blocked(run, &t.name, kind, count, &reason)
                 .await?;
         }
         let mut summary = RunSummary {
@@ -391,10 +390,10 @@ impl Engine {
             source_incomplete: incomplete,
             orphans: planned.rows,
             blocked: gated
-                .blocked_all
+                .blocks
                 .iter()
-                .chain(gated.blocked_kinds.values())
-                .cloned()
+                .filter(|b| b.is_blocking())
+                .map(|b| b.reason.clone())
                 .collect(),
             applied,
             summary,

@@ -150,6 +150,7 @@ mod tests {
             reference: GroupRef::new(id),
             name: name.into(),
             members: members.iter().map(|m| AccountRef::new(*m)).collect(),
+            duplicates: Default::default(),
         }
     }
 
@@ -207,6 +208,7 @@ mod tests {
             secret_fields: &BTreeSet::new(),
             departed: &[],
             pending: &Default::default(),
+            domains: None,
         })
     }
 
