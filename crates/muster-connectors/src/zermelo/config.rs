@@ -75,7 +75,9 @@ pub struct ZermeloConfig {
     pub previous_class: PreviousClass,
     /// Read each student's current placements with `GET studentsindepartments?student=…`
     /// (one request per student). Only for a tenant known to answer it: no public client
-    /// reads placements. Off: the engine counts the placements Muster made, from its store.
+    /// reads placements. Off: each student record's `studentInDepartments` (of the persons a
+    /// plan looks at) is read instead, and the engine adds the placements Muster made, from
+    /// its store.
     /// Default: `false`.
     #[serde(default)]
     pub read_placements: bool,

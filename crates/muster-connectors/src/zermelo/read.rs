@@ -87,7 +87,7 @@ impl Inner {
             .filter(|a| {
                 wanted
                     .as_ref()
-                    .is_none_or(|w| w.contains(a.reference.as_str()))
+                    .map_or(true, |w| w.contains(a.reference.as_str()))
             })
             .map(|a| a.reference.clone())
             .collect()
