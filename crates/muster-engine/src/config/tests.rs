@@ -283,3 +283,52 @@ fn ignore_case_on_a_mapping_marks_the_field() {
     assert!(fields.contains("userName"), "{fields:?}");
     assert!(!fields.contains("displayName"));
 }
+
+#[test]
+fn plain_http_beyond_loopback_is_refused_for_every_target_kind_unless_allowed() {
+    // Line 11 is the SCIM target's connection; the others follow on lines 33, 38 and 43.
+    let remote = VALID.replace(
+        "http://127.0.0.1:9/scim/v2",
+        "http://idm.example.org/scim/v2",
+    ) + r#"
+[targets.zivver]
+kind = "zivver"
+connection = { base_url = "http://zivver.example.org", token = { env = "Z" } }
+correlation = { person = "Contact.Business.Email", account = "userName" }
+
+[targets.helloid]
+kind = "helloid"
+connection = { base_url = "http://acme.example.org/api/v1", api_key = { env = "K" }, api_secret = { env = "S" } }
+correlation = { person = "Contact.Business.Email", account = "userName" }
+
+[targets.zermelo]
+kind = "zermelo"
+connection = { base_url = "http://10.1.2.3", token = { env = "T" } }
+correlation = { person = "ExternalId", account = "code" }
+"#;
+    let e = parse(&remote).unwrap_err();
+    for (target, line) in [
+        ("scim", 11),
+        ("zivver", 33),
+        ("helloid", 38),
+        ("zermelo", 43),
+    ] {
+        let found =
+            e.0.iter()
+                .find(|p| p.key == format!("targets.{target}.connection"))
+                .unwrap_or_else(|| panic!("no error for {target}: {e}"));
+        assert_eq!(found.line, Some(line), "{target}: {e}");
+        assert!(found.message.starts_with("base_url:"), "{}", found.message);
+        assert!(
+            found.message.contains("allow_insecure_http = true"),
+            "{}",
+            found.message
+        );
+    }
+    assert!(e.to_string().contains("/etc/muster/muster.toml:38:"), "{e}");
+    let allowed = remote.replace(
+        "connection = { base_url",
+        "connection = { allow_insecure_http = true, base_url",
+    );
+    assert!(parse(&allowed).is_ok(), "{:?}", parse(&allowed).err());
+}
