@@ -1,5 +1,6 @@
 // Run once in every script's context, after the prelude: makes every script run start from
-// the same global state. Evaluates to `reset`, which the worker calls after each run.
+// the same global state. Evaluates to `{ begin, reset }`: the worker calls `begin(person,
+// iteration)` before each run and `reset()` after it.
 //
 // - The language's built-ins (everything reachable from the global object: constructors,
 //   prototypes, Math, JSON, …) are frozen, so no run can change what the next one sees
@@ -83,37 +84,74 @@
             freeze(o);
         }
     }
-    const names = [...baseline.keys()];
-
-    function same(a, b) {
-        return a.value === b.value && a.get === b.get && a.set === b.set
-            && a.writable === b.writable && a.enumerable === b.enumerable
-            && a.configurable === b.configurable;
+    // `Person` and `Iteration` are globals of every run, set by `begin`, so a run that declares
+    // nothing leaves the global object with exactly its baseline keys.
+    let current = { person: null, iteration: 0 };
+    for (const key of ['Person', 'Iteration']) {
+        const d = { get: () => current[key === 'Person' ? 'person' : 'iteration'], set() {}, enumerable: true, configurable: false };
+        defineProperty(globalThis, key, d);
+        baseline.set(key, getOwnPropertyDescriptor(globalThis, key));
     }
+    // Data properties are compared by value on every run (cheap); accessors by descriptor.
+    const dataKeys = [];
+    const dataValues = [];
+    const accessorKeys = [];
+    for (const [key, d] of baseline) {
+        if ('value' in d) {
+            dataKeys.push(key);
+            dataValues.push(d.value);
+        } else {
+            accessorKeys.push(key);
+        }
+    }
+    // Known keys: the baseline and the script's own top-level `var`s and functions, which
+    // cannot be deleted and are set back to `undefined` after every run.
+    const known = new Set(baseline.keys());
+    const declared = [];
 
-    return function reset() {
-        if (!isExtensible(globalThis)) return false;
-        for (const key of ownKeys(globalThis)) {
-            const was = baseline.get(key);
-            if (was !== undefined) {
-                if (!same(getOwnPropertyDescriptor(globalThis, key), was)
-                    && !defineProperty(globalThis, key, was)) {
-                    return false;
-                }
-            } else if (!deleteProperty(globalThis, key)) {
-                // A top-level `var` or function of the script: declared again by the next run.
-                const d = getOwnPropertyDescriptor(globalThis, key);
-                if (!('value' in d) || !d.writable) return false;
-                globalThis[key] = undefined;
+    function restoreBaseline() {
+        for (let i = 0; i < dataKeys.length; i++) {
+            const now = globalThis[dataKeys[i]];
+            const was = dataValues[i];
+            // NaN is the one value not equal to itself.
+            if (now !== was && (now === now || was === was)
+                && !defineProperty(globalThis, dataKeys[i], baseline.get(dataKeys[i]))) {
+                return false;
             }
         }
-        for (const key of names) {
+        for (const key of accessorKeys) {
             const was = baseline.get(key);
-            if (getOwnPropertyDescriptor(globalThis, key) === undefined
+            const now = getOwnPropertyDescriptor(globalThis, key);
+            if ((now === undefined || now.get !== was.get || now.set !== was.set)
                 && !defineProperty(globalThis, key, was)) {
                 return false;
             }
         }
         return true;
+    }
+
+    function removeAdded() {
+        for (const key of ownKeys(globalThis)) {
+            if (known.has(key) || deleteProperty(globalThis, key)) continue;
+            const d = getOwnPropertyDescriptor(globalThis, key);
+            if (!('value' in d) || !d.writable) return false;
+            known.add(key);
+            declared.push(key);
+        }
+        return true;
+    }
+
+    return {
+        begin(person, iteration) {
+            current = { person, iteration };
+        },
+        reset() {
+            current = { person: null, iteration: 0 };
+            if (!isExtensible(globalThis) || !restoreBaseline()) return false;
+            // Every known key is there now, so a count above theirs means a run added some.
+            if (ownKeys(globalThis).length !== known.size && !removeAdded()) return false;
+            for (const key of declared) globalThis[key] = undefined;
+            return true;
+        },
     };
 })()

@@ -14,7 +14,7 @@ use super::person;
 use super::Script;
 use crate::field_type::FieldType;
 use muster_core::model::Person;
-use rquickjs::{Context, Ctx, Function, Persistent, Runtime, Value};
+use rquickjs::{Context, Ctx, Function, Object, Persistent, Runtime, Value};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -76,11 +76,12 @@ struct Worker {
     budget: Budget,
 }
 
-/// One script's context: its loaded bytecode, the `Person` factories and the `reset` of its
-/// global object. Field order is drop order: values before the context that holds them.
+/// One script's context: its loaded bytecode, the `Person` factories, and `begin` and `reset`
+/// of its global object. Field order is drop order: values before the context that holds them.
 struct ScriptContext {
     function: Persistent<Value<'static>>,
     factories: person::Factories,
+    begin: Persistent<Function<'static>>,
     reset: Persistent<Function<'static>>,
     context: Context,
 }
@@ -91,23 +92,27 @@ impl ScriptContext {
         // No `std`/`os` modules, no loader: the global object holds only the language's own
         // built-ins (and the prelude), so a script cannot reach files, network or processes.
         let context = Context::full(runtime).map_err(engine_error)?;
-        let (function, factories, reset) = context.with(|ctx| -> Result<_, Failure> {
+        let (function, factories, begin, reset) = context.with(|ctx| -> Result<_, Failure> {
             let mut options = rquickjs::context::EvalOptions::default();
             options.strict = false;
             ctx.eval_with_options::<(), _>(PRELUDE, options)
                 .map_err(|e| js_error(&ctx, e))?;
             let factories = person::Factories::new(&ctx).map_err(|e| js_error(&ctx, e))?;
-            let reset: Function = ctx.eval(SANDBOX).map_err(|e| js_error(&ctx, e))?;
+            let sandbox: Object = ctx.eval(SANDBOX).map_err(|e| js_error(&ctx, e))?;
+            let begin: Function = sandbox.get("begin").map_err(|e| js_error(&ctx, e))?;
+            let reset: Function = sandbox.get("reset").map_err(|e| js_error(&ctx, e))?;
             let function = engine::load(&ctx, &script.bytecode)?;
             Ok((
                 Persistent::save(&ctx, function),
                 factories,
+                Persistent::save(&ctx, begin),
                 Persistent::save(&ctx, reset),
             ))
         })?;
         Ok(Self {
             function,
             factories,
+            begin,
             reset,
             context,
         })
@@ -124,12 +129,11 @@ impl ScriptContext {
         self.context.with(|ctx| {
             let out = (|| {
                 let function = self.function.clone().restore(&ctx).map_err(engine_error)?;
-                let globals = ctx.globals();
                 let p =
                     person::person(&ctx, &self.factories, person).map_err(|e| js_error(&ctx, e))?;
-                globals.set("Person", p).map_err(|e| js_error(&ctx, e))?;
-                globals
-                    .set("Iteration", iteration)
+                let begin = self.begin.clone().restore(&ctx).map_err(engine_error)?;
+                begin
+                    .call::<_, ()>((p, iteration))
                     .map_err(|e| js_error(&ctx, e))?;
                 convert::result(engine::run(&ctx, &function)?, ty)
             })();
