@@ -332,3 +332,43 @@ correlation = { person = "ExternalId", account = "code" }
     );
     assert!(parse(&allowed).is_ok(), "{:?}", parse(&allowed).err());
 }
+
+#[test]
+fn helloids_extension_notation_is_read_as_the_scim_path_and_unreadable_paths_are_refused() {
+    let text = VALID.to_owned()
+        + r#"
+[[targets.scim.mapping]]
+field = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.division"
+path = "PrimaryContract.Department"
+"#;
+    let c = parse(&text).unwrap();
+    let fields: Vec<&str> = c
+        .target("scim")
+        .unwrap()
+        .policy
+        .mappings
+        .iter()
+        .map(|m| m.field.as_str())
+        .collect();
+    assert!(
+        fields.contains(&"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:division"),
+        "{fields:?}"
+    );
+
+    let bad = VALID.to_owned()
+        + r#"
+[[targets.scim.mapping]]
+field = "emails[type eq \"work\"]"
+path = "Contact.Business.Email"
+"#;
+    let e = parse(&bad).unwrap_err();
+    let found =
+        e.0.iter()
+            .find(|p| p.key == "targets.scim.mapping[2].field")
+            .unwrap_or_else(|| panic!("{e}"));
+    assert_eq!(found.line, Some(32), "{e}");
+    assert!(
+        found.message.contains("emails[type eq \"work\"].value"),
+        "{e}"
+    );
+}
