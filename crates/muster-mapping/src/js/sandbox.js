@@ -29,7 +29,7 @@
                 continue;
             }
             const value = d.value;
-            defineProperty(o, key, {
+            const accessor = {
                 get() { return value; },
                 set(v) {
                     if (!isObject(this)) {
@@ -42,7 +42,10 @@
                 },
                 enumerable: d.enumerable,
                 configurable: false,
-            });
+            };
+            freeze(accessor.get);
+            freeze(accessor.set);
+            defineProperty(o, key, accessor);
         }
     }
 
@@ -89,6 +92,8 @@
     let current = { person: null, iteration: 0 };
     for (const key of ['Person', 'Iteration']) {
         const d = { get: () => current[key === 'Person' ? 'person' : 'iteration'], set() {}, enumerable: true, configurable: false };
+        freeze(d.get);
+        freeze(d.set);
         defineProperty(globalThis, key, d);
         baseline.set(key, getOwnPropertyDescriptor(globalThis, key));
     }
