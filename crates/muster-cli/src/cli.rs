@@ -23,8 +23,24 @@ pub struct Args {
     /// More logging on stderr (-v info, -vv debug, -vvv trace). `RUST_LOG` overrides.
     #[arg(long, short, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Log lines as `text` (for people) or `json` (one object per line, for log collectors).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Append log lines to this file (created readable by its owner only) instead of stderr,
+    /// for unattended runs. Never coloured.
+    #[arg(long, global = true)]
+    pub log_file: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// How log lines are written (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event; coloured only on a terminal without `NO_COLOR`.
+    Text,
+    /// One JSON object per line, never coloured.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]

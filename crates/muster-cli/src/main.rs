@@ -7,11 +7,16 @@ mod exit;
 mod output;
 
 use clap::Parser;
+use std::io::IsTerminal;
 use std::process::ExitCode;
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 
 fn main() -> ExitCode {
     let args = cli::Args::parse();
-    init_logging(args.verbose);
+    if let Err(e) = init_logging(&args) {
+        eprintln!("error: {e}");
+        return exit::ERROR.into();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -31,9 +36,10 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr so `--json` output on stdout stays parseable. `RUST_LOG` wins over `-v`.
-fn init_logging(verbose: u8) {
-    let default = match verbose {
+/// Logs go to stderr so `--json` output on stdout stays parseable, or to `--log-file`.
+/// `RUST_LOG` wins over `-v`. Colour only on a terminal, and never with `NO_COLOR` set.
+fn init_logging(args: &cli::Args) -> Result<(), String> {
+    let default = match args.verbose {
         0 => "warn",
         1 => "info",
         2 => "debug",
@@ -41,9 +47,28 @@ fn init_logging(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    tracing_subscriber::fmt()
+    let (writer, colour) = match &args.log_file {
+        Some(path) => {
+            let file = muster_store::private_file::append(path)
+                .map_err(|e| format!("cannot open the log file {}: {e}", path.display()))?;
+            (BoxMakeWriter::new(std::sync::Arc::new(file)), false)
+        }
+        None => (BoxMakeWriter::new(std::io::stderr), colour_on_stderr()),
+    };
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .init();
+        .with_writer(writer)
+        .with_target(false);
+    match args.log_format {
+        cli::LogFormat::Text => builder.with_ansi(colour).init(),
+        cli::LogFormat::Json => builder.with_ansi(false).json().init(),
+    }
+    Ok(())
+}
+
+/// Colour codes only for a person at a terminal: stderr is one, and `NO_COLOR` (no-color.org:
+/// set and not empty) does not ask otherwise.
+fn colour_on_stderr() -> bool {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    !no_color && std::io::stderr().is_terminal()
 }

@@ -5,7 +5,7 @@
 //! ever left to clean up. (A PostgreSQL store will use an advisory lock the same way.)
 
 use crate::error::EngineError;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 /// Held while a run may write to targets; released when dropped (or when the process dies).
@@ -27,11 +27,7 @@ impl ApplyLock {
                 EngineError::Usage(format!("cannot create {} for the lock: {e}", dir.display()))
             })?;
         }
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
+        let file = muster_store::private_file::open_or_create(&path)
             .map_err(|e| EngineError::Usage(format!("cannot open {}: {e}", path.display())))?;
         match fs4::fs_std::FileExt::try_lock_exclusive(&file) {
             Ok(true) => Ok(Self { _file: file, path }),

@@ -17,6 +17,13 @@ pub enum StoreError {
         source: std::io::Error,
     },
 
+    #[error("cannot create the state store at {location}: {source}")]
+    CreateFile {
+        location: String,
+        #[source]
+        source: std::io::Error,
+    },
+
     #[error("cannot open the state store at {location}: {source}")]
     Open {
         location: String,

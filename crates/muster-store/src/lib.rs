@@ -10,6 +10,7 @@
 //! - [`store`]: the trait and its records ([`RunRecord`], [`Link`], [`JournalEntry`], ...).
 //! - [`sqlite`]: [`SqliteStore`], one SQLite file in WAL mode, opened with [`open_sqlite`];
 //!   the default. A PostgreSQL implementation will sit beside it for several nodes.
+//! - [`private_file`]: files created 0600 (the store, saved plans, logs, the lock).
 //! - [`error`]: [`StoreError`], whose variants name the operation and the table, run or
 //!   record at fault.
 //!
@@ -27,6 +28,7 @@
 //! ```
 
 pub mod error;
+pub mod private_file;
 pub mod sqlite;
 pub mod store;
 

@@ -37,9 +37,10 @@ use sqlx::Sqlite;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
-use tracing::debug;
+use tracing::{debug, warn};
 
 use crate::error::StoreError;
+use crate::private_file;
 use crate::store::{
     Approval, AuditQuery, BlockedRecord, ComputedChanges, ComputedValues, Fingerprint, GrantMade,
     JournalEntry, JournalState, Link, OrphanDecision, RunMode, RunRecord, SnapshotMeta,
@@ -80,6 +81,11 @@ pub async fn open_sqlite(path: &Path) -> Result<SqliteStore, StoreError> {
         })?;
     }
     let location = path.display().to_string();
+    private_file::create_store_file(path).map_err(|source| StoreError::CreateFile {
+        location: location.clone(),
+        source,
+    })?;
+    warn_if_readable_by_others(path);
     let options = SqliteConnectOptions::new()
         .filename(path)
         .create_if_missing(true)
@@ -96,6 +102,22 @@ pub async fn open_sqlite(path: &Path) -> Result<SqliteStore, StoreError> {
             source,
         })?;
     SqliteStore::prepare(pool, location).await
+}
+
+/// Warns when the store's file lets other local users read it (names, addresses, the audit
+/// trail and the fingerprint key are in it).
+fn warn_if_readable_by_others(path: &Path) {
+    match private_file::readable_by_others(path) {
+        Ok(Some(mode)) => warn!(
+            store = %path.display(),
+            mode = %format!("{mode:o}"),
+            "the state store {} is readable by other local users (mode {mode:o}); \
+             `chmod 600` it and its -wal and -shm files",
+            path.display()
+        ),
+        Ok(None) => {}
+        Err(e) => warn!(store = %path.display(), "cannot read the state store's mode: {e}"),
+    }
 }
 
 /// Opens a private in-memory store, gone when the last clone is dropped: for other crates'

@@ -71,7 +71,9 @@ pub async fn plan(args: &Args, out: Option<&Path>, day: Option<chrono::NaiveDate
     let report = engine.preview(today(day)).await?;
     if let Some(path) = out {
         let json = serde_json::to_string_pretty(&report.plan)?;
-        std::fs::write(path, json)
+        // Only the owner may read it: a plan names persons and their addresses.
+        muster_store::private_file::create(path)
+            .and_then(|mut file| std::io::Write::write_all(&mut file, json.as_bytes()))
             .with_context(|| format!("cannot write the plan to {}", path.display()))?;
     }
     print_report(args, &report, true)?;

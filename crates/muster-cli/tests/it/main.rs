@@ -6,6 +6,8 @@
 
 mod crash;
 mod examples;
+mod files;
+mod logs;
 mod mapping;
 mod reconcile;
 

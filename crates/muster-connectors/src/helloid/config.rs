@@ -24,9 +24,15 @@ pub use crate::scim::config::Backoff;
 #[serde(deny_unknown_fields)]
 pub struct HelloIdConfig {
     /// The API URL *with* its version, as HelloID shows it: `https://{tenant}.helloid.com/api/v1`.
-    /// Muster appends `/users`, `/groups`, … to it. `https`, or `http` only for `127.0.0.1` or
-    /// `localhost` (a simulator); no credentials, query or fragment. Required.
+    /// Muster appends `/users`, `/groups`, … to it. `https`, or `http` only to a loopback address (a
+    /// simulator) or with `allow_insecure_http`; no credentials, query or fragment. Required.
     pub base_url: String,
+    /// Plain `http://` to a host other than a loopback address (127.0.0.0/8, `::1`,
+    /// `localhost`) is refused, since the credential would travel in clear text with every
+    /// request; `true` sends it anyway (a test network behind its own encryption). Default:
+    /// `false`.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
     /// The API key (HTTP Basic user name), created in HelloID under *Settings → API*. Never
     /// inline: `{ env = "HELLOID_KEY" }` or `{ file = "/run/secrets/helloid-key" }`. Required.
     pub api_key: SecretRef,
@@ -226,6 +232,7 @@ impl HelloIdConfig {
     pub fn new(base_url: impl Into<String>, api_key: SecretRef, api_secret: SecretRef) -> Self {
         Self {
             base_url: base_url.into(),
+            allow_insecure_http: false,
             api_key,
             api_secret,
             rename_user_name: false,
@@ -254,7 +261,7 @@ impl HelloIdConfig {
     /// Pure: reads no secret or file, opens no connection.
     pub fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        check_base_url(&self.base_url, &mut problems);
+        check_base_url(&self.base_url, self.allow_insecure_http, &mut problems);
         if let Some(d) = &self.department_groups {
             if d.prefix.trim().is_empty() {
                 problems.push(
@@ -316,10 +323,13 @@ impl HelloIdConfig {
 
 /// Checks `base_url`: a URL, https (http only on this machine, for a simulator), without
 /// credentials, query or fragment, and with the API version in its path.
-fn check_base_url(base_url: &str, problems: &mut Vec<String>) {
-    let Some((url, shown)) =
-        crate::base_url::check(base_url, "use `api_key` and `api_secret`", problems)
-    else {
+fn check_base_url(base_url: &str, allow_insecure_http: bool, problems: &mut Vec<String>) {
+    let Some((url, shown)) = crate::base_url::check(
+        base_url,
+        "use `api_key` and `api_secret`",
+        allow_insecure_http,
+        problems,
+    ) else {
         return;
     };
     if !url.path().trim_end_matches('/').ends_with("/api/v1") {

@@ -5,7 +5,6 @@
 use super::wire::ServiceProviderConfig;
 use crate::http::retry::RetryPolicy;
 use crate::secret_ref::SecretRef;
-use reqwest::Url;
 use serde::Deserialize;
 use std::path::PathBuf;
 
@@ -23,9 +22,15 @@ use std::path::PathBuf;
 #[serde(deny_unknown_fields)]
 pub struct ScimConfig {
     /// Base URL of the SCIM API, up to and including the version: resources are read at
-    /// `{base_url}/Users` and `{base_url}/Groups`. Required; `http` or `https`, no credentials
-    /// in the URL.
+    /// `{base_url}/Users` and `{base_url}/Groups`. Required; `https` (plain `http` only to a
+    /// loopback address or with `allow_insecure_http`), no credentials in the URL.
     pub base_url: String,
+    /// Plain `http://` to a host other than a loopback address (127.0.0.0/8, `::1`,
+    /// `localhost`) is refused, since the credential would travel in clear text with every
+    /// request; `true` sends it anyway (a test network behind its own encryption). Default:
+    /// `false`.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
     /// How Muster authenticates: `{ bearer = { env = "TOKEN" } }` or
     /// `{ basic = { username = "muster", password = { file = "/run/secrets/scim" } } }`.
     /// Required.
@@ -183,30 +188,12 @@ impl ScimConfig {
     /// Pure: reads no secret or file, opens no connection.
     pub fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        match Url::parse(&self.base_url) {
-            Err(e) => problems.push(format!("base_url: `{}` is not a URL ({e})", self.base_url)),
-            Ok(url) => {
-                if !matches!(url.scheme(), "http" | "https") {
-                    problems.push(format!(
-                        "base_url: `{}` must start with https:// (or http://)",
-                        self.base_url
-                    ));
-                }
-                if !url.username().is_empty() || url.password().is_some() {
-                    // Not echoed: the URL holds a credential.
-                    problems.push(
-                        "base_url: must not carry credentials; use `auth` with a secret reference"
-                            .to_owned(),
-                    );
-                }
-                if url.query().is_some() || url.fragment().is_some() {
-                    problems.push(format!(
-                        "base_url: `{}` must not have a query or fragment",
-                        self.base_url
-                    ));
-                }
-            }
-        }
+        crate::base_url::check(
+            &self.base_url,
+            "use `auth` with a secret reference",
+            self.allow_insecure_http,
+            &mut problems,
+        );
         if let ScimAuth::Basic { username, .. } = &self.auth {
             if username.is_empty() || username.contains(':') {
                 problems

@@ -58,10 +58,11 @@ impl AttrPath {
             let colon = text[..head_end]
                 .rfind(':')
                 .ok_or_else(|| err("no attribute after the schema URN"))?;
-            let schema = &text[..colon];
+            let end = colon + resource_type_len(&text[colon + 1..head_end]);
+            let schema = &text[..end];
             let schema =
                 (!schema.eq_ignore_ascii_case(CORE_USER_SCHEMA)).then(|| schema.to_owned());
-            (schema, &text[colon + 1..])
+            (schema, &text[end + 1..])
         } else {
             (None, text)
         };
@@ -220,6 +221,74 @@ fn set_in_elements(items: &mut Vec<Value>, filter: &ValueFilter, sub: Option<&st
             items.push(Value::Object(replacement));
         }
     }
+}
+
+/// HelloID's notation `urn:…:enterprise:2.0:User.division` puts a dot between the schema URN
+/// and the attribute, where RFC 7644 §3.10 has a colon. After the URN's last colon, `User.` or
+/// `Group.` (the resource types whose schemas a mapping writes) is the end of the URN. Returns
+/// the offset from the colon to that dot, or 0.
+fn resource_type_len(after_colon: &str) -> usize {
+    match after_colon.split_once('.') {
+        Some((name, _)) if ["User", "Group"].contains(&name) => name.len() + 1,
+        _ => 0,
+    }
+}
+
+/// Attributes a mapping cannot write, because a read never returns them as a field (they are
+/// the resource's identity, Muster's enabled flag or its group membership).
+const NOT_MAPPABLE: [(&str, &str); 5] = [
+    ("id", "the server assigns it"),
+    ("meta", "the server keeps it"),
+    ("schemas", "Muster declares the schemas it writes"),
+    ("active", "the enabled flag follows the rules' `access`"),
+    ("groups", "membership follows the rules' permissions"),
+];
+
+/// The one spelling of a mapped field's attribute path, as a read of the resource names it
+/// ([`flatten`]), so that what is written compares equal to what is read back next time: the
+/// core schema URN dropped, HelloID's `…:User.division` written `…:User:division`, `eq` in
+/// lower case. Refused, with the reason and the spelling to use: paths no read returns as
+/// written, which would plan the same Update on every run.
+pub fn mapping_field(text: &str) -> Result<String, String> {
+    let path = AttrPath::parse(text)?;
+    let refuse = |why: String| Err(format!("attribute path `{text}`: {why}"));
+    if path.schema.is_none() {
+        if let Some((_, why)) = NOT_MAPPABLE
+            .iter()
+            .find(|(name, _)| path.attr.eq_ignore_ascii_case(name))
+        {
+            return refuse(format!("`{}` cannot be mapped: {why}", path.attr));
+        }
+    }
+    if path.sub.as_deref() == Some("$ref") {
+        return refuse("`$ref` is made by the server; map `value` instead".to_owned());
+    }
+    if let Some(filter) = &path.filter {
+        let example = format!("{}[type eq \"work\"].value", path.attr);
+        if !filter.attr.eq_ignore_ascii_case("type") || !filter.value.is_string() {
+            return refuse(format!(
+                "only a `type` filter with a text value selects an element, e.g. `{example}`"
+            ));
+        }
+        if path.sub.is_none() {
+            return refuse(format!(
+                "name the sub-attribute of the selected element, e.g. `{example}`"
+            ));
+        }
+    }
+    let mut canonical = path;
+    if let Some(filter) = &mut canonical.filter {
+        filter.attr = "type".to_owned();
+    }
+    let spelled = canonical.to_string();
+    // The connector parses the spelling again to write it: it must read the same way.
+    if AttrPath::parse(&spelled).as_ref() != Ok(&canonical) {
+        return refuse(format!(
+            "`{spelled}` reads two ways (an attribute named `User` or `Group` with a \
+             sub-attribute); write the extension's attributes after its URN and a colon"
+        ));
+    }
+    Ok(spelled)
 }
 
 impl fmt::Display for AttrPath {
@@ -419,6 +488,167 @@ pub fn declare_schema(resource: &mut Map<String, Value>, urn: &str) {
             .any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(urn)));
         if !listed {
             list.push(Value::String(urn.to_owned()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    const DIVISION_HELLOID: &str =
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.division";
+    const DIVISION: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:division";
+
+    #[test]
+    fn helloids_notation_is_the_extension_attribute() {
+        assert_eq!(mapping_field(DIVISION_HELLOID).unwrap(), DIVISION);
+        assert_eq!(mapping_field(DIVISION).unwrap(), DIVISION);
+        assert_eq!(
+            mapping_field("urn:ietf:params:scim:schemas:core:2.0:User.userName").unwrap(),
+            "userName"
+        );
+        assert_eq!(
+            mapping_field(
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.manager.value"
+            )
+            .unwrap(),
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager.value"
+        );
+        // Written where a read finds it, so the next plan has nothing to change.
+        let path = AttrPath::parse(DIVISION_HELLOID).unwrap();
+        let mut user = Map::new();
+        path.set(&mut user, json!("Finance"));
+        assert_eq!(
+            user["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["division"],
+            "Finance"
+        );
+        assert_eq!(flatten(&Value::Object(user))[DIVISION], "Finance");
+    }
+
+    #[test]
+    fn paths_no_read_returns_are_refused_with_the_spelling_to_use() {
+        for (path, says) in [
+            ("active", "rules' `access`"),
+            ("groups", "permissions"),
+            ("id", "server assigns"),
+            ("emails[type eq \"work\"]", "emails[type eq \"work\"].value"),
+            ("emails[primary eq true].value", "only a `type` filter"),
+            ("manager.$ref", "map `value`"),
+            ("urn:x:2.0:User.", "empty attribute name"),
+        ] {
+            let e = mapping_field(path).unwrap_err();
+            assert!(e.contains(path) && e.contains(says), "{path}: {e}");
+        }
+    }
+
+    fn schema() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "",
+            "urn:ietf:params:scim:schemas:core:2.0:User:",
+            "urn:ietf:params:scim:schemas:core:2.0:User.",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:",
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.",
+            "URN:IETF:params:scim:schemas:extension:enterprise:2.0:User.",
+            "urn:ietf:params:scim:schemas:zivver:0.1:User:",
+            "urn:acme:custom:Employee.",
+            "urn:acme:custom:2.0:",
+        ])
+    }
+
+    fn name() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(vec![
+                "userName", "name", "emails", "division", "active", "groups", "id", "meta",
+                "schemas", "password", "manager", "title", "Type",
+            ])
+            .prop_map(str::to_owned),
+            "[a-zA-Z][a-zA-Z0-9_-]{0,6}",
+        ]
+    }
+
+    fn filter() -> impl Strategy<Value = Option<String>> {
+        let attr = prop::sample::select(vec!["type", "Type", "primary", "display"]);
+        let op = prop::sample::select(vec!["eq", "EQ", "Eq"]);
+        let literal = prop::sample::select(vec![
+            "\"work\"",
+            "\"Home\"",
+            "\"w]o\\\"rk\"",
+            "\"\"",
+            "true",
+            "7",
+        ]);
+        proptest::option::of((attr, op, literal).prop_map(|(a, o, l)| format!("[{a} {o} {l}]")))
+    }
+
+    fn sub() -> impl Strategy<Value = Option<String>> {
+        proptest::option::of(prop_oneof![
+            prop::sample::select(vec!["value", "givenName", "$ref", "Display"])
+                .prop_map(str::to_owned),
+            "[a-z][a-zA-Z0-9]{0,5}",
+        ])
+    }
+
+    fn value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            ".{0,12}".prop_map(Value::from),
+            any::<bool>().prop_map(Value::from),
+            (-1000i64..1000).prop_map(Value::from),
+            proptest::collection::vec("[a-z@.]{1,8}", 0..3).prop_map(|v| json!(v)),
+        ]
+    }
+
+    /// What the plan's diff counts as no value: absent, null, `""` or `[]`.
+    fn no_value(v: Option<&Value>) -> bool {
+        match v {
+            None | Some(Value::Null) => true,
+            Some(Value::String(s)) => s.is_empty(),
+            Some(Value::Array(items)) => items.is_empty(),
+            Some(_) => false,
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// Issue 13, item 3: every path a mapping may name is written where the next read
+        /// finds it under that same name, with the value written — so after an apply the next
+        /// plan has no Update for it. Paths that could not converge are refused.
+        #[test]
+        fn every_accepted_mapping_path_reads_back_what_was_written(
+            schema in schema(),
+            attr in name(),
+            filter in filter(),
+            sub in sub(),
+            value in value(),
+        ) {
+            let mut text = format!("{schema}{attr}");
+            if let Some(f) = &filter {
+                text.push_str(f);
+            }
+            if let Some(s) = &sub {
+                text.push('.');
+                text.push_str(s);
+            }
+            let Ok(field) = mapping_field(&text) else {
+                return Ok(());
+            };
+            prop_assert_eq!(mapping_field(&field), Ok(field.clone()), "one spelling");
+            let path = AttrPath::parse(&field).map_err(TestCaseError::fail)?;
+            if path.schema.is_none() && path.attr.eq_ignore_ascii_case("password") {
+                // Write-only (the connector's capabilities): compared by fingerprint.
+                return Ok(());
+            }
+            let mut user = Map::new();
+            path.set(&mut user, value.clone());
+            let read = flatten(&Value::Object(user.clone()));
+            let back = read.get(&field);
+            prop_assert!(
+                back == Some(&value) || (no_value(back) && no_value(Some(&value))),
+                "{text} as {field}: wrote {value}, read {back:?} from {user:?}"
+            );
         }
     }
 }

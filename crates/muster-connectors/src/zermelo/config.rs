@@ -33,9 +33,15 @@ pub use crate::scim::config::Backoff;
 #[serde(deny_unknown_fields)]
 pub struct ZermeloConfig {
     /// The portal URL, without the API path: Muster calls `{base_url}/api/v3/…`, e.g.
-    /// `https://lyceum.zportal.nl`. `https`; `http` only for `127.0.0.1` or `localhost` (a
-    /// local simulator). No credentials, query or fragment. Required.
+    /// `https://lyceum.zportal.nl`. `https`; `http` only to a loopback address (a local
+    /// simulator) or with `allow_insecure_http`. No credentials, query or fragment. Required.
     pub base_url: String,
+    /// Plain `http://` to a host other than a loopback address (127.0.0.0/8, `::1`,
+    /// `localhost`) is refused, since the credential would travel in clear text with every
+    /// request; `true` sends it anyway (a test network behind its own encryption). Default:
+    /// `false`.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
     /// The API token, sent as `Authorization: Bearer <token>`. Never inline:
     /// `{ env = "ZERMELO_TOKEN" }` or `{ file = "/run/secrets/zermelo" }`. Required.
     pub token: SecretRef,
@@ -189,6 +195,7 @@ impl ZermeloConfig {
     pub fn new(base_url: impl Into<String>, token: SecretRef) -> Self {
         Self {
             base_url: base_url.into(),
+            allow_insecure_http: false,
             token,
             school_year_from: SchoolYearFrom::default(),
             class_field: default_class_field(),
@@ -210,7 +217,7 @@ impl ZermeloConfig {
     /// Pure: reads no secret or file, opens no connection.
     pub fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        check_base_url(&self.base_url, &mut problems);
+        check_base_url(&self.base_url, self.allow_insecure_http, &mut problems);
         for (key, value) in [
             ("class_field", &self.class_field),
             ("school_field", &self.school_field),
@@ -284,10 +291,13 @@ fn check_school_match(value: &str, problems: &mut Vec<String>) {
 
 /// The portal URL rules: a URL, `https` (plain `http` only to this machine, where a token
 /// cannot be overheard), no credentials, query, fragment or API path.
-fn check_base_url(base_url: &str, problems: &mut Vec<String>) {
-    let Some((url, shown)) =
-        crate::base_url::check(base_url, "use `token` with a secret reference", problems)
-    else {
+fn check_base_url(base_url: &str, allow_insecure_http: bool, problems: &mut Vec<String>) {
+    let Some((url, shown)) = crate::base_url::check(
+        base_url,
+        "use `token` with a secret reference",
+        allow_insecure_http,
+        problems,
+    ) else {
         return;
     };
     if url.path().trim_end_matches('/').ends_with(API_PATH) {

@@ -4,7 +4,6 @@
 
 use crate::http::retry::RetryPolicy;
 use crate::secret_ref::SecretRef;
-use reqwest::Url;
 use serde::Deserialize;
 use std::path::PathBuf;
 
@@ -22,10 +21,17 @@ pub use crate::scim::config::Backoff;
 #[serde(deny_unknown_fields)]
 pub struct ZivverConfig {
     /// The Zivver tenant URL, without the API path: Muster calls `{base_url}/api/scim/v2/…`.
-    /// `https` (or `http` for a local simulator), no credentials, query or fragment.
+    /// `https` (plain `http` only to a loopback address, a local simulator, or with
+    /// `allow_insecure_http`), no credentials, query or fragment.
     /// Default: `https://app.zivver.com`.
     #[serde(default = "default_base_url")]
     pub base_url: String,
+    /// Plain `http://` to a host other than a loopback address (127.0.0.0/8, `::1`,
+    /// `localhost`) is refused, since the credential would travel in clear text with every
+    /// request; `true` sends it anyway (a test network behind its own encryption). Default:
+    /// `false`.
+    #[serde(default)]
+    pub allow_insecure_http: bool,
     /// The API key, created in Zivver under *Organization settings → API keys*. Never inline:
     /// `{ env = "ZIVVER_TOKEN" }` or `{ file = "/run/secrets/zivver" }`. Required.
     pub token: SecretRef,
@@ -142,6 +148,7 @@ impl ZivverConfig {
     pub fn new(token: SecretRef) -> Self {
         Self {
             base_url: default_base_url(),
+            allow_insecure_http: false,
             token,
             delete: DeleteMode::default(),
             delete_rename_suffix: None,
@@ -159,37 +166,17 @@ impl ZivverConfig {
     /// Pure: reads no secret or file, opens no connection.
     pub fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        match Url::parse(&self.base_url) {
-            // Not echoed: text that is no URL may still hold a credential.
-            Err(e) => problems.push(format!("base_url: not a URL ({e})")),
-            Ok(url) => {
-                // Messages quote the URL without any credential in it.
-                let mut shown = url.clone();
-                let _ = shown.set_username("");
-                let _ = shown.set_password(None);
-                if !matches!(url.scheme(), "http" | "https") {
-                    problems.push(format!(
-                        "base_url: `{shown}` must start with https:// (or http://)"
-                    ));
-                }
-                if !url.username().is_empty() || url.password().is_some() {
-                    // Not echoed: the URL holds a credential.
-                    problems.push(
-                        "base_url: must not carry credentials; use `token` with a secret reference"
-                            .to_owned(),
-                    );
-                }
-                if url.query().is_some() || url.fragment().is_some() {
-                    problems.push(format!(
-                        "base_url: `{shown}` must not have a query or fragment"
-                    ));
-                }
-                if url.path().trim_end_matches('/').ends_with("/api/scim/v2") {
-                    problems.push(format!(
-                        "base_url: `{shown}` already holds the API path; give the tenant URL \
-                         (Muster appends /api/scim/v2)"
-                    ));
-                }
+        if let Some((url, shown)) = crate::base_url::check(
+            &self.base_url,
+            "use `token` with a secret reference",
+            self.allow_insecure_http,
+            &mut problems,
+        ) {
+            if url.path().trim_end_matches('/').ends_with("/api/scim/v2") {
+                problems.push(format!(
+                    "base_url: `{shown}` already holds the API path; give the tenant URL \
+                     (Muster appends /api/scim/v2)"
+                ));
             }
         }
         match (&self.delete_rename_suffix, self.delete) {

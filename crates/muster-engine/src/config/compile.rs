@@ -210,6 +210,7 @@ impl Compiler<'_> {
         };
 
         let corr_span = raw.correlation.span();
+        let corr_span_for_account = corr_span.clone();
         let corr = raw.correlation.into_inner();
         let correlation_path = self.path(
             &corr.person,
@@ -225,8 +226,14 @@ impl Compiler<'_> {
         let mut in_toml: Vec<(String, String)> = Vec::new();
         for (i, m) in raw.mapping.into_iter().enumerate() {
             let span = m.span();
-            let m = m.into_inner();
+            let mut m = m.into_inner();
             let mkey = format!("{key}.mapping[{i}]");
+            m.field = self.account_field(
+                connection.as_ref(),
+                &m.field,
+                &span,
+                &format!("{mkey}.field"),
+            );
             let sources = [
                 m.path.is_some(),
                 m.template.is_some(),
@@ -319,7 +326,10 @@ impl Compiler<'_> {
         }
 
         let limits = self.mapping_limits(&key, raw.mapping_limits, raw.mapping_file.is_some());
+        let from_toml = mappings.len();
         if let Some(file) = raw.mapping_file {
+            let file_key = format!("{key}.mapping_file");
+            let file_span = file.span();
             self.mapping_file(
                 &key,
                 file,
@@ -329,6 +339,13 @@ impl Compiler<'_> {
                 &mut mappings,
                 &mut unique,
             );
+            for m in mappings.iter_mut().skip(from_toml) {
+                m.field = self.account_field(connection.as_ref(), &m.field, &file_span, &file_key);
+            }
+            unique = unique
+                .into_iter()
+                .map(|f| canonical_or_same(connection.as_ref(), &f))
+                .collect();
         }
         // A field mapped explicitly wins over what the target's settings imply.
         for m in implied.mappings {
@@ -339,6 +356,7 @@ impl Compiler<'_> {
         let mapped = |field: &str| mappings.iter().any(|m: &FieldMapping| m.field == field);
         let mut unmapped = Vec::new();
         for f in &raw.unique_fields {
+            let f = &canonical_or_same(connection.as_ref(), f);
             if mapped(f) {
                 unique.insert(f.clone());
             } else {
@@ -346,6 +364,7 @@ impl Compiler<'_> {
             }
         }
         for f in &raw.secret_fields {
+            let f = &canonical_or_same(connection.as_ref(), f);
             if mapped(f) {
                 secret_fields.insert(f.clone());
             } else {
@@ -412,7 +431,12 @@ impl Compiler<'_> {
                 },
                 correlation: Correlation {
                     person: correlation_path?,
-                    account_field: corr.account,
+                    account_field: self.account_field(
+                        connection.as_ref(),
+                        &corr.account,
+                        &corr_span_for_account,
+                        &format!("{key}.correlation.account"),
+                    ),
                     case_insensitive: corr.case_insensitive,
                 },
             },
@@ -597,6 +621,25 @@ impl Compiler<'_> {
         }
         unique.extend(mapping.unique_fields.iter().cloned());
         mappings.extend(mapping.field_mappings());
+    }
+
+    /// `field` in the one spelling of its target kind ([`Connection::mapping_field`]), or as
+    /// written after reporting why it cannot be (under `key`, at `span`).
+    fn account_field(
+        &mut self,
+        connection: Option<&Connection>,
+        field: &str,
+        span: &Range<usize>,
+        key: &str,
+    ) -> String {
+        match connection.map(|c| c.mapping_field(field)) {
+            Some(Ok(canonical)) => canonical,
+            Some(Err(e)) => {
+                self.err(Some(span.clone()), key.to_owned(), e);
+                field.to_owned()
+            }
+            None => field.to_owned(),
+        }
     }
 
     /// Deserializes a connector's own settings and collects its validation problems.
@@ -821,3 +864,11 @@ fn threshold(t: RawThreshold) -> Threshold {
 }
 
 use serde::Deserialize as _;
+
+/// `field` in the one spelling of its target kind, or as written when it has none (the error
+/// is reported where the field is mapped).
+fn canonical_or_same(connection: Option<&Connection>, field: &str) -> String {
+    connection
+        .and_then(|c| c.mapping_field(field).ok())
+        .unwrap_or_else(|| field.to_owned())
+}

@@ -62,6 +62,22 @@ pub enum Connection {
     Zermelo(muster_connectors::zermelo::ZermeloConfig),
 }
 
+impl Connection {
+    /// The one spelling of a mapped (or correlated) account field for this kind of target, so
+    /// that what is written compares equal to what the next read returns; an error names why
+    /// a field could never compare equal. SCIM and Zivver name fields by SCIM attribute paths
+    /// (HelloID's `…:User.division` becomes `…:User:division`); HelloID and Zermelo fields are
+    /// names of their own, taken as written.
+    pub fn mapping_field(&self, field: &str) -> Result<String, String> {
+        match self {
+            Connection::Scim(_) | Connection::Zivver(_) => {
+                muster_connectors::scim::path::mapping_field(field)
+            }
+            Connection::HelloId(_) | Connection::Zermelo(_) => Ok(field.to_owned()),
+        }
+    }
+}
+
 impl Config {
     /// Reads `path`, applies `MUSTER__…` environment overrides and validates everything.
     pub fn load(path: &Path) -> Result<Config, ConfigErrors> {

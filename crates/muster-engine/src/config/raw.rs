@@ -146,7 +146,8 @@ pub struct RawReconcile {
 pub struct RawMappingLimits {
     /// Wall-clock milliseconds for one run of a script (1 to 60,000). Default: 1000.
     pub time_ms: Option<u64>,
-    /// MiB the JavaScript runtime of one evaluation thread may hold (1 to 4096). Default: 64.
+    /// MiB one run of a script may add to its thread's JavaScript runtime (1 to 4096).
+    /// Default: 64.
     pub memory_mb: Option<u64>,
 }
 

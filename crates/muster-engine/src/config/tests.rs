@@ -450,3 +450,92 @@ fn the_orphan_policy_defaults_to_report_and_an_unknown_one_names_line_and_key() 
         "{e}"
     );
 }
+
+#[test]
+fn plain_http_beyond_loopback_is_refused_for_every_target_kind_unless_allowed() {
+    // Line 11 is the SCIM target's connection; the others follow on lines 33, 38 and 43.
+    let remote = VALID.replace(
+        "http://127.0.0.1:9/scim/v2",
+        "http://idm.example.org/scim/v2",
+    ) + r#"
+[targets.zivver]
+kind = "zivver"
+connection = { base_url = "http://zivver.example.org", token = { env = "Z" } }
+correlation = { person = "Contact.Business.Email", account = "userName" }
+
+[targets.helloid]
+kind = "helloid"
+connection = { base_url = "http://acme.example.org/api/v1", api_key = { env = "K" }, api_secret = { env = "S" } }
+correlation = { person = "Contact.Business.Email", account = "userName" }
+
+[targets.zermelo]
+kind = "zermelo"
+connection = { base_url = "http://10.1.2.3", token = { env = "T" } }
+correlation = { person = "ExternalId", account = "code" }
+"#;
+    let e = parse(&remote).unwrap_err();
+    for (target, line) in [
+        ("scim", 11),
+        ("zivver", 33),
+        ("helloid", 38),
+        ("zermelo", 43),
+    ] {
+        let found =
+            e.0.iter()
+                .find(|p| p.key == format!("targets.{target}.connection"))
+                .unwrap_or_else(|| panic!("no error for {target}: {e}"));
+        assert_eq!(found.line, Some(line), "{target}: {e}");
+        assert!(found.message.starts_with("base_url:"), "{}", found.message);
+        assert!(
+            found.message.contains("allow_insecure_http = true"),
+            "{}",
+            found.message
+        );
+    }
+    assert!(e.to_string().contains("/etc/muster/muster.toml:38:"), "{e}");
+    let allowed = remote.replace(
+        "connection = { base_url",
+        "connection = { allow_insecure_http = true, base_url",
+    );
+    assert!(parse(&allowed).is_ok(), "{:?}", parse(&allowed).err());
+}
+
+#[test]
+fn helloids_extension_notation_is_read_as_the_scim_path_and_unreadable_paths_are_refused() {
+    let text = VALID.to_owned()
+        + r#"
+[[targets.scim.mapping]]
+field = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User.division"
+path = "PrimaryContract.Department"
+"#;
+    let c = parse(&text).unwrap();
+    let fields: Vec<&str> = c
+        .target("scim")
+        .unwrap()
+        .policy
+        .mappings
+        .iter()
+        .map(|m| m.field.as_str())
+        .collect();
+    assert!(
+        fields.contains(&"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:division"),
+        "{fields:?}"
+    );
+
+    let bad = VALID.to_owned()
+        + r#"
+[[targets.scim.mapping]]
+field = "emails[type eq \"work\"]"
+path = "Contact.Business.Email"
+"#;
+    let e = parse(&bad).unwrap_err();
+    let found =
+        e.0.iter()
+            .find(|p| p.key == "targets.scim.mapping[2].field")
+            .unwrap_or_else(|| panic!("{e}"));
+    assert_eq!(found.line, Some(32), "{e}");
+    assert!(
+        found.message.contains("emails[type eq \"work\"].value"),
+        "{e}"
+    );
+}

@@ -16,22 +16,31 @@ pub(crate) struct Budget {
     pub(crate) limit: Rc<Cell<usize>>,
     /// An allocation was refused since the flag was last cleared.
     pub(crate) refused: Rc<Cell<bool>>,
+    /// Bytes the runtime holds now.
+    pub(crate) used: Rc<Cell<usize>>,
 }
 
 /// Rust's global allocator, counting what the runtime holds.
 pub(crate) struct Limited {
     budget: Budget,
-    used: usize,
 }
 
 impl Limited {
     pub(crate) fn new(budget: Budget) -> Self {
-        Self { budget, used: 0 }
+        Self { budget }
+    }
+
+    fn used(&self) -> usize {
+        self.budget.used.get()
+    }
+
+    fn set_used(&mut self, used: usize) {
+        self.budget.used.set(used);
     }
 
     fn allows(&self, more: usize) -> bool {
         let limit = self.budget.limit.get();
-        if limit == 0 || self.used.saturating_add(more) <= limit {
+        if limit == 0 || self.used().saturating_add(more) <= limit {
             return true;
         }
         self.budget.refused.set(true);
@@ -49,7 +58,7 @@ unsafe impl Allocator for Limited {
         let p = RustAllocator.alloc(size);
         if !p.is_null() {
             // SAFETY: `p` was just allocated by `RustAllocator`.
-            self.used += unsafe { RustAllocator::usable_size(p) };
+            self.set_used(self.used() + unsafe { RustAllocator::usable_size(p) });
         }
         p
     }
@@ -64,13 +73,13 @@ unsafe impl Allocator for Limited {
         let p = RustAllocator.calloc(count, size);
         if !p.is_null() {
             // SAFETY: as in `alloc`.
-            self.used += unsafe { RustAllocator::usable_size(p) };
+            self.set_used(self.used() + unsafe { RustAllocator::usable_size(p) });
         }
         p
     }
 
     unsafe fn dealloc(&mut self, ptr: *mut u8) {
-        self.used = self.used.saturating_sub(RustAllocator::usable_size(ptr));
+        self.set_used(self.used().saturating_sub(RustAllocator::usable_size(ptr)));
         RustAllocator.dealloc(ptr);
     }
 
@@ -84,7 +93,7 @@ unsafe impl Allocator for Limited {
         }
         let p = RustAllocator.realloc(ptr, new_size);
         if !p.is_null() {
-            self.used = self.used.saturating_sub(old) + RustAllocator::usable_size(p);
+            self.set_used(self.used().saturating_sub(old) + RustAllocator::usable_size(p));
         }
         p
     }

@@ -9,8 +9,16 @@
 //!   script runs inside a block, so its `let`/`const` are its own on every run.
 //! - **Sandbox.** No `std`/`os` modules, no module loader, no `fetch`, no timers: only the
 //!   language's built-ins (String, RegExp, Date, JSON, Math, …). Each run has a time limit (an
-//!   endless loop is stopped; the script cannot catch it) and the runtime a memory limit
-//!   ([`Limits`]). A runtime that hit a limit is replaced before the next person.
+//!   endless loop is stopped; the script cannot catch it) and a memory limit on what it adds
+//!   to its thread's runtime ([`Limits`]). A runtime that hit a limit is replaced before the
+//!   next person.
+//! - **Every run starts clean.** Each script has a context of its own in a thread's runtime
+//!   (so one script never sees another's globals); its built-ins are frozen (a change to
+//!   `Object.prototype` does not take, though objects a script makes can still have their own
+//!   `toString`, `name`, …), and after every run its global object is put back: globals the
+//!   run added are removed, replaced built-in globals restored, and its own top-level `var`s
+//!   and functions reset to `undefined`, as a fresh run declares them (`sandbox.js`). So a
+//!   result depends only on `Person` and `Iteration`, never on what ran before.
 //! - **Failures hold one person.** A script that throws, runs too long, needs too much memory
 //!   or returns something its field's `Type` does not allow yields a `ComputeError` naming the
 //!   script's message and line; `evaluate` holds that person in that target.
@@ -49,7 +57,7 @@ use std::time::Duration;
 pub struct Limits {
     /// Wall-clock time for one run. Default 1 s (mapping scripts take microseconds).
     pub timeout: Duration,
-    /// Memory of the worker's whole JavaScript runtime. Default 64 MiB.
+    /// Memory one run may add to its worker's JavaScript runtime. Default 64 MiB.
     pub memory: usize,
 }
 

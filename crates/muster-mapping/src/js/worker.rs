@@ -1,7 +1,10 @@
-//! One QuickJS runtime per thread, created on first use: the scripts it has loaded, the time
-//! limit (an interrupt handler that checks a deadline) and the memory limit. A runtime that
-//! hit a limit is thrown away and the next evaluation on that thread starts a fresh one, so
-//! nothing a runaway script left behind can affect the next person.
+//! One QuickJS runtime per thread, created on first use, with the time limit (an interrupt
+//! handler that checks a deadline) and the memory limit. In it, each script has a context (a
+//! global object and built-ins) of its own, so no script sees what another one declared; the
+//! built-ins are frozen and the global object is put back after every run (`sandbox.js`), so
+//! every run of a script starts from the same global state, whatever ran before on that
+//! thread. A context whose global object cannot be put back is replaced; a runtime that hit a
+//! limit is thrown away and the next evaluation on that thread starts a fresh one.
 
 use super::convert;
 use super::engine;
@@ -11,20 +14,20 @@ use super::person;
 use super::Script;
 use crate::field_type::FieldType;
 use muster_core::model::Person;
-use rquickjs::{Context, Ctx, Persistent, Runtime, Value};
+use rquickjs::{Context, Ctx, Function, Object, Persistent, Runtime, Value};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Instant;
 
 const PRELUDE: &str = include_str!("prelude.js");
-/// Globals the prelude defines, put back after every script.
-const BUILTINS: [&str; 1] = ["deleteDiacriticalMarks"];
+/// Freezes the built-ins and makes the `reset` that puts the global object back after a run.
+const SANDBOX: &str = include_str!("sandbox.js");
 /// Native stack QuickJS may use; deep recursion fails with a RangeError well before the
 /// thread's own stack (2 MiB for Rust threads) runs out.
 const MAX_STACK: usize = 256 * 1024;
-/// Loaded scripts of configurations long gone are dropped past this many.
-const MAX_LOADED: usize = 512;
+/// Contexts of scripts (of configurations long gone) are dropped past this many.
+const MAX_CONTEXTS: usize = 64;
 
 thread_local! {
     static WORKER: RefCell<Option<Worker>> = const { RefCell::new(None) };
@@ -42,7 +45,7 @@ pub(crate) fn run(
 
 /// Compiles `source` (already wrapped) to bytecode on this thread's runtime.
 pub(crate) fn compile(source: &str) -> Result<Vec<u8>, Failure> {
-    with_worker(|w| w.context.with(|ctx| engine::compile(&ctx, source)))
+    with_worker(|w| w.compiler.with(|ctx| engine::compile(&ctx, source)))
 }
 
 fn with_worker<T>(f: impl FnOnce(&mut Worker) -> Result<T, Failure>) -> Result<T, Failure> {
@@ -62,16 +65,87 @@ fn with_worker<T>(f: impl FnOnce(&mut Worker) -> Result<T, Failure>) -> Result<T
     })
 }
 
-/// Field order is drop order: values held for the runtime go before the context, which
-/// holds the runtime (QuickJS aborts when a runtime is freed with live values).
+/// Field order is drop order: contexts go before the runtime.
 struct Worker {
-    loaded: HashMap<u64, Persistent<Value<'static>>>,
-    builtins: Vec<(&'static str, Persistent<Value<'static>>)>,
-    factories: person::Factories,
-    context: Context,
+    contexts: HashMap<u64, ScriptContext>,
+    /// Compiles scripts; never runs one.
+    compiler: Context,
+    runtime: Runtime,
     deadline: Rc<Cell<Option<Instant>>>,
     interrupted: Rc<Cell<bool>>,
     budget: Budget,
+}
+
+/// One script's context: its loaded bytecode, the `Person` factories, and `begin` and `reset`
+/// of its global object. Field order is drop order: values before the context that holds them.
+struct ScriptContext {
+    function: Persistent<Value<'static>>,
+    factories: person::Factories,
+    begin: Persistent<Function<'static>>,
+    reset: Persistent<Function<'static>>,
+    context: Context,
+}
+
+impl ScriptContext {
+    /// A fresh context: the prelude, the factories, frozen built-ins, then the script.
+    fn new(runtime: &Runtime, script: &Script) -> Result<Self, Failure> {
+        // No `std`/`os` modules, no loader: the global object holds only the language's own
+        // built-ins (and the prelude), so a script cannot reach files, network or processes.
+        let context = Context::full(runtime).map_err(engine_error)?;
+        let (function, factories, begin, reset) = context.with(|ctx| -> Result<_, Failure> {
+            let mut options = rquickjs::context::EvalOptions::default();
+            options.strict = false;
+            ctx.eval_with_options::<(), _>(PRELUDE, options)
+                .map_err(|e| js_error(&ctx, e))?;
+            let factories = person::Factories::new(&ctx).map_err(|e| js_error(&ctx, e))?;
+            let sandbox: Object = ctx.eval(SANDBOX).map_err(|e| js_error(&ctx, e))?;
+            let begin: Function = sandbox.get("begin").map_err(|e| js_error(&ctx, e))?;
+            let reset: Function = sandbox.get("reset").map_err(|e| js_error(&ctx, e))?;
+            let function = engine::load(&ctx, &script.bytecode)?;
+            Ok((
+                Persistent::save(&ctx, function),
+                factories,
+                Persistent::save(&ctx, begin),
+                Persistent::save(&ctx, reset),
+            ))
+        })?;
+        Ok(Self {
+            function,
+            factories,
+            begin,
+            reset,
+            context,
+        })
+    }
+
+    /// Runs the script once and puts the global object back. `Ok(false)` inside: the context
+    /// could not be put back and must not run again.
+    fn run(
+        &self,
+        person: &Person,
+        iteration: u32,
+        ty: FieldType,
+    ) -> (Result<Option<serde_json::Value>, Failure>, bool) {
+        self.context.with(|ctx| {
+            let out = (|| {
+                let function = self.function.clone().restore(&ctx).map_err(engine_error)?;
+                let p =
+                    person::person(&ctx, &self.factories, person).map_err(|e| js_error(&ctx, e))?;
+                let begin = self.begin.clone().restore(&ctx).map_err(engine_error)?;
+                begin
+                    .call::<_, ()>((p, iteration))
+                    .map_err(|e| js_error(&ctx, e))?;
+                convert::result(engine::run(&ctx, &function)?, ty)
+            })();
+            let clean = self
+                .reset
+                .clone()
+                .restore(&ctx)
+                .and_then(|reset| reset.call::<_, bool>(()))
+                .unwrap_or(false);
+            (out, clean)
+        })
+    }
 }
 
 fn engine_error(e: impl std::fmt::Display) -> Failure {
@@ -106,30 +180,11 @@ impl Worker {
             }
             stop
         })));
-        // No `std`/`os` modules, no loader: the global object holds only the language's own
-        // built-ins (and the prelude), so a script cannot reach files, network or processes.
-        let context = Context::full(&runtime).map_err(engine_error)?;
-        let (builtins, factories) = context.with(|ctx| -> Result<_, Failure> {
-            let mut options = rquickjs::context::EvalOptions::default();
-            options.strict = false;
-            ctx.eval_with_options::<(), _>(PRELUDE, options)
-                .map_err(|e| js_error(&ctx, e))?;
-            let globals = ctx.globals();
-            let builtins = BUILTINS
-                .iter()
-                .map(|name| {
-                    let v: Value = globals.get(*name).map_err(|e| js_error(&ctx, e))?;
-                    Ok((*name, Persistent::save(&ctx, v)))
-                })
-                .collect::<Result<Vec<_>, Failure>>()?;
-            let factories = person::Factories::new(&ctx).map_err(|e| js_error(&ctx, e))?;
-            Ok((builtins, factories))
-        })?;
+        let compiler = Context::full(&runtime).map_err(engine_error)?;
         Ok(Self {
-            loaded: HashMap::new(),
-            builtins,
-            factories,
-            context,
+            contexts: HashMap::new(),
+            compiler,
+            runtime,
             deadline,
             interrupted,
             budget,
@@ -143,46 +198,33 @@ impl Worker {
         iteration: u32,
         ty: FieldType,
     ) -> Result<Option<serde_json::Value>, Failure> {
-        self.budget.limit.set(script.limits.memory);
-        self.budget.refused.set(false);
-        if self.loaded.len() > MAX_LOADED && !self.loaded.contains_key(&script.id) {
-            self.loaded.clear();
+        if !self.contexts.contains_key(&script.id) {
+            if self.contexts.len() >= MAX_CONTEXTS {
+                self.contexts.clear();
+            }
+            let fresh = ScriptContext::new(&self.runtime, script)?;
+            self.contexts.insert(script.id, fresh);
         }
+        let context = self
+            .contexts
+            .get(&script.id)
+            .ok_or_else(|| Failure::Engine("the script's context is missing".into()))?;
+        // The limit is on what this run adds to the runtime (contexts of other scripts and
+        // the built-ins are there already).
+        self.budget
+            .limit
+            .set(self.budget.used.get().saturating_add(script.limits.memory));
+        self.budget.refused.set(false);
         self.interrupted.set(false);
         self.deadline
             .set(Some(Instant::now() + script.limits.timeout));
-        let Worker {
-            loaded,
-            builtins,
-            factories,
-            context,
-            ..
-        } = self;
-        let out = context.with(|ctx| {
-            let function = match loaded.get(&script.id) {
-                Some(f) => f.clone().restore(&ctx).map_err(engine_error)?,
-                None => {
-                    let f = engine::load(&ctx, &script.bytecode)?;
-                    loaded.insert(script.id, Persistent::save(&ctx, f.clone()));
-                    f
-                }
-            };
-            let globals = ctx.globals();
-            let p = person::person(&ctx, factories, person).map_err(|e| js_error(&ctx, e))?;
-            globals.set("Person", p).map_err(|e| js_error(&ctx, e))?;
-            globals
-                .set("Iteration", iteration)
-                .map_err(|e| js_error(&ctx, e))?;
-            let result = engine::run(&ctx, &function);
-            for (name, value) in builtins.iter() {
-                let v = value.clone().restore(&ctx).map_err(engine_error)?;
-                globals.set(*name, v).map_err(|e| js_error(&ctx, e))?;
-            }
-            convert::result(result?, ty)
-        });
+        let (out, clean) = context.run(person, iteration, ty);
         self.deadline.set(None);
-        // Between scripts the runtime may grow (loading bytecode) without a limit.
+        // Between scripts the runtime may grow (new contexts) without a limit.
         self.budget.limit.set(0);
+        if !clean {
+            self.contexts.remove(&script.id);
+        }
         match out {
             Err(_) if self.interrupted.get() => Err(Failure::Timeout(script.limits.timeout)),
             Err(_) if self.budget.refused.get() => Err(Failure::OutOfMemory(script.limits.memory)),

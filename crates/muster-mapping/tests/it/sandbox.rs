@@ -109,3 +109,82 @@ fn the_smallest_memory_limit_a_configuration_may_set_runs_real_scripts() {
     let m = complex_source(&script("display_name.js"), "Text", limits);
     assert_eq!(value(&m, &janine("PB")), "Janine de Vries - van den Boele");
 }
+
+/// Issue 13, item 11: every run starts from the same clean global state.
+#[test]
+fn a_global_var_starts_fresh_for_every_person() {
+    let m = complex_source(
+        "var counter = (typeof counter === 'undefined') ? 1 : counter + 1;\nString(counter)",
+        "Text",
+        Limits::default(),
+    );
+    // Different persons, so no result comes from the cache.
+    assert_eq!(value(&m, &janine("B")), "1");
+    assert_eq!(value(&m, &zoe()), "1");
+    assert_eq!(value(&m, &janine("P")), "1");
+}
+
+#[test]
+fn what_one_script_declares_is_invisible_to_another() {
+    let first = complex_source(
+        "var declared = 'first';\nfunction helper() { return 'first'; }\nimplicit = 'first';\nglobalThis.assigned = 'first';\ndeclared",
+        "Text",
+        Limits::default(),
+    );
+    assert_eq!(value(&first, &janine("B")), "first");
+    let second = complex_source(
+        "[typeof declared, typeof helper, typeof implicit, typeof assigned, 'declared' in globalThis].join(',')",
+        "Text",
+        Limits::default(),
+    );
+    assert_eq!(
+        value(&second, &janine("B")),
+        "undefined,undefined,undefined,undefined,false"
+    );
+    // Nor does a script see its own globals of the person before.
+    let own = complex_source(
+        "var seen = typeof leftover;\nleftover = 1;\nglobalThis.other = 2;\nseen + ',' + typeof other",
+        "Text",
+        Limits::default(),
+    );
+    assert_eq!(value(&own, &janine("B")), "undefined,number");
+    assert_eq!(value(&own, &zoe()), "undefined,number");
+}
+
+#[test]
+fn changes_to_built_ins_never_reach_the_next_run() {
+    let m = complex_source(
+        "Object.prototype.extra = 'leaked';\nArray.prototype.first = function () { return this[0]; };\nString.prototype.shout = function () { return 'LEAK'; };\nJSON = null;\nMath.max = function () { return -1; };\n[String(({}).extra), typeof [].first, typeof ''.shout, JSON === null, Math.max(1, 2)].join(',')",
+        "Text",
+        Limits::default(),
+    );
+    // Built-ins are frozen: the script's own changes to them do not take, in the run itself
+    // either; a replaced global (JSON) is put back afterwards.
+    assert_eq!(
+        value(&m, &janine("B")),
+        "undefined,undefined,undefined,true,2"
+    );
+    let next = complex_source(
+        "[String(({}).extra), typeof [].first, typeof ''.shout, typeof JSON.stringify, Math.max(1, 2)].join(',')",
+        "Text",
+        Limits::default(),
+    );
+    assert_eq!(
+        value(&next, &zoe()),
+        "undefined,undefined,undefined,function,2"
+    );
+    assert_eq!(value(&m, &zoe()), "undefined,undefined,undefined,true,2");
+}
+
+#[test]
+fn objects_a_script_makes_can_still_have_their_own_to_string_and_name() {
+    let m = complex_source(
+        "const o = {};\no.toString = function () { return 'own'; };\nconst e = new Error('x');\ne.name = 'Mine';\nclass Point { constructor() { this.constructor = 'c'; } }\n[String(o), e.name, String(e), new Point().constructor, ({}).toString()].join('|')",
+        "Text",
+        Limits::default(),
+    );
+    assert_eq!(
+        value(&m, &janine("B")),
+        "own|Mine|Mine: x|c|[object Object]"
+    );
+}

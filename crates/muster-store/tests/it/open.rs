@@ -62,3 +62,18 @@ async fn the_in_memory_store_works_for_other_crates_tests() {
     assert_eq!(store.runs(5).await.unwrap(), vec![run]);
     assert_eq!(store.fingerprint_key().await.unwrap().expose().len(), 64);
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_new_store_and_its_wal_and_shm_files_are_for_the_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("muster.db");
+    let store = open_sqlite(&path).await.unwrap();
+    store.start_run(RunMode::Apply, "cfg").await.unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        let file = dir.path().join(format!("muster.db{suffix}"));
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "muster.db{suffix} is {mode:o}");
+    }
+}
