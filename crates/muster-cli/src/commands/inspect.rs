@@ -65,7 +65,10 @@ pub async fn import(args: &Args, target: &str, link: bool) -> Result<u8> {
     }
     for p in &report.permissions {
         for (account, times) in &p.listed_more_than_once {
-            println!("listed more than once: {account} is listed {times} times in `{}`", p.name);
+            println!(
+                "listed more than once: {account} is listed {times} times in `{}`",
+                p.name
+            );
         }
     }
     for a in report.accounts_without_person.iter().take(50) {

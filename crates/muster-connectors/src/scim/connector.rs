@@ -516,7 +516,11 @@ impl ScimConnector {
         url: &str,
     ) -> Result<Option<Outcome>, ConnectorError> {
         let body = wire::patch_body(vec![wire::op_remove(&member_path(account))]);
-        match self.client.call(Method::PATCH, url, Some(&body), None).await {
+        match self
+            .client
+            .call(Method::PATCH, url, Some(&body), None)
+            .await
+        {
             // 200 with the group, or 204: either way done.
             Ok(_) => Ok(Some(Outcome::Done)),
             Err(Failure::Refused(r)) if r.status == 404 => Err(self.group_gone(group)),
@@ -563,11 +567,17 @@ impl ScimConnector {
             };
             match times {
                 0 if attempt < ADD_ATTEMPTS => {
-                    debug!(attempt, "Add of a member not applied after a lost answer; sending again.");
+                    debug!(
+                        attempt,
+                        "Add of a member not applied after a lost answer; sending again."
+                    );
                 }
                 0 => return Err(lost),
                 1 => {
-                    debug!(attempt, "Add of a member applied although its answer was lost.");
+                    debug!(
+                        attempt,
+                        "Add of a member applied although its answer was lost."
+                    );
                     return Ok(Some(Outcome::Done));
                 }
                 n => {
@@ -576,7 +586,9 @@ impl ScimConnector {
                 }
             }
         }
-        Err(self.protocol(format!("PATCH {url}: no outcome after {ADD_ATTEMPTS} sends")))
+        Err(self.protocol(format!(
+            "PATCH {url}: no outcome after {ADD_ATTEMPTS} sends"
+        )))
     }
 
     /// How many times the group lists the member, from a fresh read.

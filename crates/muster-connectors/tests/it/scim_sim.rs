@@ -858,19 +858,19 @@ async fn an_add_of_a_member_whose_answer_is_lost_is_read_back_and_never_resent_b
         1,
         "the add is sent once; the group is read instead of sending it again"
     );
-    assert_eq!(
-        times_listed(&h, &staff),
-        {
-            let mut v = vec![(ann.as_str().to_owned(), 1), (bob.as_str().to_owned(), 1)];
-            v.sort();
-            v
-        }
-    );
+    assert_eq!(times_listed(&h, &staff), {
+        let mut v = vec![(ann.as_str().to_owned(), 1), (bob.as_str().to_owned(), 1)];
+        v.sort();
+        v
+    });
     // Already a member: the server listed it twice; the read finds that and lists it once.
     // Every answer is lost, so that repair (safe to repeat) ends uncertain, listed once.
     let again = exec(&h, grant(&bob)).await;
     assert!(
-        matches!(again, Ok(Outcome::Done) | Err(ConnectorError::Uncertain { .. })),
+        matches!(
+            again,
+            Ok(Outcome::Done) | Err(ConnectorError::Uncertain { .. })
+        ),
         "{again:?}"
     );
     assert!(

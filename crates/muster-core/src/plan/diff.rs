@@ -829,7 +829,9 @@ impl<'a> Differ<'a> {
             account: Some(account.clone()),
             depends_on,
             permission: Some(permission),
-            reason: format!("granted by a business rule; added back once after {times} entries were removed"),
+            reason: format!(
+                "granted by a business rule; added back once after {times} entries were removed"
+            ),
             ..self.blank(person)
         });
     }

@@ -69,7 +69,9 @@ async fn lost_answers_to_grants_leave_each_member_listed_once_and_a_duplicate_is
     }
 
     // A member listed twice (a blind resend of an earlier run) is reported and listed once.
-    f.sim.state.update_switches(|s| s.faults = Faults::default());
+    f.sim
+        .state
+        .update_switches(|s| s.faults = Faults::default());
     let member = f.members("Dept Sales")[0].clone();
     add_again(&f, "Dept Sales", &member).await;
     assert_eq!(listed_twice(&f, "Dept Sales").get(&member), Some(&2));
@@ -88,7 +90,9 @@ async fn lost_answers_to_grants_leave_each_member_listed_once_and_a_duplicate_is
         .find(|p| p.name == "Dept Sales")
         .unwrap();
     assert_eq!(
-        sales.listed_more_than_once.get(&AccountRef::new(member.as_str())),
+        sales
+            .listed_more_than_once
+            .get(&AccountRef::new(member.as_str())),
         Some(&2)
     );
     let kinds: Vec<ActionKind> = t.actions.iter().map(|a| a.kind).collect();

@@ -420,16 +420,14 @@ pub(super) fn do_patch(
     if sw.spc == SpcMode::Lying || !sw.patch {
         return Err(ScimError::not_implemented("PATCH is not supported"));
     }
-    state
-        .store_mut()
-        .update(kind, id, if_match, |attrs| {
-            let adds = if sw.duplicate_member_adds {
-                patch::MemberAdds::Repeat
-            } else {
-                patch::MemberAdds::Ignore
-            };
-            patch::apply(kind, attrs, body, adds)
-        })
+    state.store_mut().update(kind, id, if_match, |attrs| {
+        let adds = if sw.duplicate_member_adds {
+            patch::MemberAdds::Repeat
+        } else {
+            patch::MemberAdds::Ignore
+        };
+        patch::apply(kind, attrs, body, adds)
+    })
 }
 
 async fn create(
