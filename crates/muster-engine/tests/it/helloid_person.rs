@@ -134,3 +134,18 @@ when = {{ field = "PrimaryContract.Organization.Name", equals = "Lyceum Noord" }
     let again = engine.preview(today).await.unwrap();
     assert!(again.plan.is_empty(), "{:?}", again.plan);
 }
+
+/// `examples/helloid/export.toml` loads as it is: its HelloID paths, the JSON source and the
+/// department groups named after the department's `ExternalId`.
+#[test]
+fn the_helloid_export_example_loads() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/helloid/export.toml");
+    let config = Config::load_with_env(&path, std::iter::empty()).unwrap();
+    let target = config.target("helloid").unwrap();
+    let groups = &target.policy.rules.last().unwrap().grants.dynamic[0];
+    assert_eq!(
+        groups.template.to_string(),
+        "department_{Contract.Department.ExternalId|sanitize}"
+    );
+}
