@@ -11,5 +11,6 @@ mod journal;
 mod links;
 mod open;
 mod runs;
+mod server;
 mod snapshots;
 mod support;
