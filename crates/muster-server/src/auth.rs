@@ -113,7 +113,11 @@ pub async fn authenticate(
     if let Some(wait) = state.failures.blocked_for(ip, now) {
         return Err(ApiError::too_many(wait));
     }
-    match check(&state, &request).await {
+    let header = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .map(|h| h.to_str().map(str::to_owned).unwrap_or_default());
+    match check(&state, header).await {
         Ok(caller) => {
             request.extensions_mut().insert(caller);
             Ok(next.run(request).await)
@@ -128,15 +132,12 @@ pub async fn authenticate(
     }
 }
 
-async fn check(state: &AppState, request: &Request) -> Result<Caller, ApiError> {
-    let header = request
-        .headers()
-        .get(axum::http::header::AUTHORIZATION)
+/// The caller a request's `Authorization` header names (`None`: no header).
+async fn check(state: &AppState, header: Option<String>) -> Result<Caller, ApiError> {
+    let header = header
         .ok_or_else(|| ApiError::unauthorized("no Authorization header: send `Authorization: Bearer <token>`"))?;
     let token = header
-        .to_str()
-        .ok()
-        .and_then(|h| h.strip_prefix("Bearer "))
+        .strip_prefix("Bearer ")
         .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or_else(|| ApiError::unauthorized("the Authorization header is not `Bearer <token>`"))?;

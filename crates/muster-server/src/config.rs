@@ -290,7 +290,9 @@ fn parse_cron(expression: &str) -> Result<cron::Schedule, String> {
             ))
         }
     };
-    cron::Schedule::from_str(&full).map_err(|e| format!("`{expression}` is not a cron expression: {e}"))
+    cron::Schedule::from_str(&full).map_err(|e| {
+        format!("`{expression}` is not a cron expression ({e}): expected minute (0-59) hour (0-23) day (1-31) month (1-12) weekday (0-6 or Mon-Sun), e.g. `30 2 * * *`")
+    })
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! API tokens: made here (random, shown once), kept in the store only as their SHA-256, and
 //! what each role may do.
 
-use chrono::Utc;
+use chrono::{SubsecRound, Utc};
 use muster_store::{ApiToken, Store, StoreError, TokenRole};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -57,7 +57,7 @@ pub async fn create(store: &dyn Store, name: &str, role: TokenRole) -> Result<Ne
         name: name.to_owned(),
         role,
         hash: hash(&token),
-        created_at: Utc::now(),
+        created_at: Utc::now().trunc_subsecs(6),
         revoked_at: None,
     };
     store.create_token(&record).await?;

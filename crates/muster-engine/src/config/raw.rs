@@ -30,11 +30,11 @@ pub struct RawConfig {
     pub rules: Vec<Spanned<RawRule>>,
     /// `muster serve`'s own settings (listen address, TLS, metrics): read and checked by
     /// `muster-server`, which reads the same effective text (`Config::effective_text`).
-    #[serde(default)]
-    pub server: Option<toml::Value>,
+    #[serde(default, rename = "server")]
+    pub _server: Option<serde::de::IgnoredAny>,
     /// `muster serve`'s schedules (`[[schedules]]`), read and checked by `muster-server`.
-    #[serde(default)]
-    pub schedules: Option<toml::Value>,
+    #[serde(default, rename = "schedules")]
+    pub _schedules: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -69,12 +69,12 @@ fn a_schedule_is_read_with_its_zone_targets_and_mode() {
 #[test]
 fn bad_schedules_name_file_line_and_key() {
     let cases = [
-        ("cron = \"61 * * * *\"\nmode = \"plan\"", "schedules[0].cron", 21),
-        ("cron = \"0 0 1 1 * 2020\"\nmode = \"plan\"", "schedules[0].cron", 21),
-        ("cron = \"* * *\"\nmode = \"plan\"", "schedules[0].cron", 21),
-        ("cron = \"0 3 * * *\"\nmode = \"sometimes\"", "schedules[0].mode", 22),
-        ("cron = \"0 3 * * *\"\nmode = \"plan\"\ntimezone = \"Mars/Olympus\"", "schedules[0].timezone", 23),
-        ("cron = \"0 3 * * *\"\nmode = \"plan\"\ntargets = [\"zivver\"]", "schedules[0].targets", 23),
+        ("cron = \"61 * * * *\"\nmode = \"plan\"", "schedules[0].cron", 17),
+        ("cron = \"0 0 1 1 * 2020\"\nmode = \"plan\"", "schedules[0].cron", 17),
+        ("cron = \"* * *\"\nmode = \"plan\"", "schedules[0].cron", 17),
+        ("cron = \"0 3 * * *\"\nmode = \"sometimes\"", "schedules[0].mode", 18),
+        ("cron = \"0 3 * * *\"\nmode = \"plan\"\ntimezone = \"Mars/Olympus\"", "schedules[0].timezone", 19),
+        ("cron = \"0 3 * * *\"\nmode = \"plan\"\ntargets = [\"zivver\"]", "schedules[0].targets", 19),
     ];
     for (body, key, line) in cases {
         let extra = format!("\n[[schedules]]\nname = \"s\"\n{body}\n");
@@ -91,5 +91,5 @@ fn unknown_server_keys_and_bad_addresses_are_config_errors() {
     assert!(err.contains("unknown field `lisen`"), "{err}");
     assert!(err.starts_with(&format!("{FILE}:")), "{err}");
     let err = load("\n[server]\nlisten = \"localhost\"\n", &[]).unwrap_err();
-    assert!(err.starts_with(&format!("{FILE}:20: server.listen: ")), "{err}");
+    assert!(err.starts_with(&format!("{FILE}:16: server.listen: ")), "{err}");
 }
