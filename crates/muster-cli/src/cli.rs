@@ -132,9 +132,7 @@ pub enum TokenCommand {
         role: String,
     },
     /// Revoke a token by its id (from `muster token list`); it is refused from then on.
-    Revoke {
-        id: String,
-    },
+    Revoke { id: String },
     /// List tokens (never the tokens themselves).
     List,
 }

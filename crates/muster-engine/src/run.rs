@@ -100,7 +100,9 @@ impl Engine {
     /// some targets only (a server schedule). Fails on a name the configuration lacks.
     pub fn only_targets(&self, targets: &[TargetName]) -> Result<Engine, EngineError> {
         if let Some(unknown) = targets.iter().find(|t| !self.connectors.contains_key(*t)) {
-            return Err(EngineError::Usage(format!("no target `{unknown}` is configured")));
+            return Err(EngineError::Usage(format!(
+                "no target `{unknown}` is configured"
+            )));
         }
         let mut config = self.config.clone();
         config.targets.retain(|t| targets.contains(&t.name));

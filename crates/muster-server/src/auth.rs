@@ -134,13 +134,16 @@ pub async fn authenticate(
 
 /// The caller a request's `Authorization` header names (`None`: no header).
 async fn check(state: &AppState, header: Option<String>) -> Result<Caller, ApiError> {
-    let header = header
-        .ok_or_else(|| ApiError::unauthorized("no Authorization header: send `Authorization: Bearer <token>`"))?;
+    let header = header.ok_or_else(|| {
+        ApiError::unauthorized("no Authorization header: send `Authorization: Bearer <token>`")
+    })?;
     let token = header
         .strip_prefix("Bearer ")
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| ApiError::unauthorized("the Authorization header is not `Bearer <token>`"))?;
+        .ok_or_else(|| {
+            ApiError::unauthorized("the Authorization header is not `Bearer <token>`")
+        })?;
     let found = state
         .store
         .token_by_hash(&tokens::hash(token))
@@ -172,10 +175,17 @@ mod tests {
         }
         assert_eq!(limit.blocked_for(ip, t0), None);
         limit.record_failure(ip, t0);
-        assert_eq!(limit.blocked_for(ip, t0 + Duration::from_secs(10)), Some(Duration::from_secs(50)));
+        assert_eq!(
+            limit.blocked_for(ip, t0 + Duration::from_secs(10)),
+            Some(Duration::from_secs(50))
+        );
         assert_eq!(limit.blocked_for(other, t0), None);
         assert_eq!(limit.blocked_for(ip, t0 + WINDOW), None);
         limit.record_failure(ip, t0 + WINDOW);
-        assert_eq!(limit.blocked_for(ip, t0 + WINDOW), None, "a new window starts at zero");
+        assert_eq!(
+            limit.blocked_for(ip, t0 + WINDOW),
+            None,
+            "a new window starts at zero"
+        );
     }
 }

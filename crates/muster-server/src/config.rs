@@ -150,7 +150,14 @@ pub fn parse(path: &Path, text: &str, config: &Config) -> Result<ServiceConfig, 
         if let Some(s) = schedule(i, s.into_inner(), config, &mut errors) {
             if schedules.iter().any(|o| o.name == s.name) {
                 let line = Some(line_of(text, at));
-                errors.push(line, &format!("schedules[{i}].name"), format!("`{}` is used by another schedule; names must be unique", s.name));
+                errors.push(
+                    line,
+                    &format!("schedules[{i}].name"),
+                    format!(
+                        "`{}` is used by another schedule; names must be unique",
+                        s.name
+                    ),
+                );
             }
             schedules.push(s);
         }
@@ -197,7 +204,10 @@ fn server_settings(raw: RawServer, base: &Path, errors: &mut Errors<'_>) -> Serv
             Err(e) => errors.at(
                 &listen,
                 "server.listen",
-                format!("`{}` is not an address: {e}; expected host:port such as 127.0.0.1:8440", listen.get_ref()),
+                format!(
+                    "`{}` is not an address: {e}; expected host:port such as 127.0.0.1:8440",
+                    listen.get_ref()
+                ),
             ),
         }
     }
@@ -216,7 +226,11 @@ fn server_settings(raw: RawServer, base: &Path, errors: &mut Errors<'_>) -> Serv
     }
     if let Some(n) = raw.auth_failures_per_minute {
         if *n.get_ref() == 0 {
-            errors.at(&n, "server.auth_failures_per_minute", "must be at least 1".to_owned());
+            errors.at(
+                &n,
+                "server.auth_failures_per_minute",
+                "must be at least 1".to_owned(),
+            );
         } else {
             s.auth_failures_per_minute = n.into_inner();
         }
@@ -224,25 +238,36 @@ fn server_settings(raw: RawServer, base: &Path, errors: &mut Errors<'_>) -> Serv
     s
 }
 
-fn schedule(i: usize, raw: RawSchedule, config: &Config, errors: &mut Errors<'_>) -> Option<Schedule> {
+fn schedule(
+    i: usize,
+    raw: RawSchedule,
+    config: &Config,
+    errors: &mut Errors<'_>,
+) -> Option<Schedule> {
     let key = |k: &str| format!("schedules[{i}].{k}");
     let mode = match raw.mode.get_ref().as_str() {
         "plan" => Some(RunMode::Preview),
         "apply" => Some(RunMode::Apply),
         other => {
-            errors.at(&raw.mode, &key("mode"), format!("`{other}` is not a mode: expected `plan` or `apply`"));
+            errors.at(
+                &raw.mode,
+                &key("mode"),
+                format!("`{other}` is not a mode: expected `plan` or `apply`"),
+            );
             None
         }
     };
     let timezone = match &raw.timezone {
         None => Some(Tz::UTC),
-        Some(tz) => match Tz::from_str(tz.get_ref()) {
-            Ok(tz) => Some(tz),
-            Err(_) => {
-                errors.at(tz, &key("timezone"), format!("`{}` is not a time zone: expected an IANA name such as Europe/Amsterdam", tz.get_ref()));
-                None
+        Some(tz) => {
+            match Tz::from_str(tz.get_ref()) {
+                Ok(tz) => Some(tz),
+                Err(_) => {
+                    errors.at(tz, &key("timezone"), format!("`{}` is not a time zone: expected an IANA name such as Europe/Amsterdam", tz.get_ref()));
+                    None
+                }
             }
-        },
+        }
     };
     let expression = raw.cron.get_ref().trim().to_owned();
     let cron = parse_cron(&expression)
@@ -253,11 +278,19 @@ fn schedule(i: usize, raw: RawSchedule, config: &Config, errors: &mut Errors<'_>
         for t in list.get_ref() {
             match config.target(t) {
                 Some(tc) => targets.push(tc.name.clone()),
-                None => errors.at(list, &key("targets"), format!("no target `{t}` is configured")),
+                None => errors.at(
+                    list,
+                    &key("targets"),
+                    format!("no target `{t}` is configured"),
+                ),
             }
         }
         if list.get_ref().is_empty() {
-            errors.at(list, &key("targets"), "is empty: leave it out to run every target".to_owned());
+            errors.at(
+                list,
+                &key("targets"),
+                "is empty: leave it out to run every target".to_owned(),
+            );
         }
     }
     let (mode, timezone, cron) = (mode?, timezone?, cron?);
@@ -271,7 +304,11 @@ fn schedule(i: usize, raw: RawSchedule, config: &Config, errors: &mut Errors<'_>
         jitter: Duration::from_secs(raw.jitter_seconds),
     };
     if schedule.next_after(Utc::now()).is_none() {
-        errors.at(&raw.cron, &key("cron"), format!("`{}` never fires again", schedule.expression));
+        errors.at(
+            &raw.cron,
+            &key("cron"),
+            format!("`{}` never fires again", schedule.expression),
+        );
         return None;
     }
     Some(schedule)

@@ -67,9 +67,17 @@ impl Default for Metrics {
             actions.clone(),
         );
         let duration: DurationFamily = Family::new_with_constructor(duration_histogram);
-        registry.register("run_duration_seconds", "How long runs took, by mode", duration.clone());
+        registry.register(
+            "run_duration_seconds",
+            "How long runs took, by mode",
+            duration.clone(),
+        );
         let running = Gauge::default();
-        registry.register("runs_in_progress", "Runs going on now (0 or 1)", running.clone());
+        registry.register(
+            "runs_in_progress",
+            "Runs going on now (0 or 1)",
+            running.clone(),
+        );
         let schedules = Family::<ScheduleLabels, Counter>::default();
         registry.register(
             "schedule_firings",
@@ -100,7 +108,13 @@ impl Metrics {
     }
 
     /// A run ended with `status` (`error` when it did not produce a summary).
-    pub fn run_ended(&self, mode: &str, status: &str, took: Duration, summary: Option<&RunSummary>) {
+    pub fn run_ended(
+        &self,
+        mode: &str,
+        status: &str,
+        took: Duration,
+        summary: Option<&RunSummary>,
+    ) {
         self.running.set(0);
         self.runs
             .get_or_create(&RunLabels {
@@ -109,7 +123,9 @@ impl Metrics {
             })
             .inc();
         self.duration
-            .get_or_create(&ModeLabels { mode: mode.to_owned() })
+            .get_or_create(&ModeLabels {
+                mode: mode.to_owned(),
+            })
             .observe(took.as_secs_f64());
         for t in summary.map(|s| s.targets.as_slice()).unwrap_or_default() {
             for (kind, counts) in &t.by_action {
@@ -118,7 +134,10 @@ impl Metrics {
                     ("failed", counts.failed),
                     ("blocked", counts.blocked),
                     ("skipped", counts.skipped),
-                    ("planned", if mode == "preview" { counts.planned } else { 0 }),
+                    (
+                        "planned",
+                        if mode == "preview" { counts.planned } else { 0 },
+                    ),
                 ];
                 for (outcome, n) in outcomes.into_iter().filter(|(_, n)| *n > 0) {
                     self.actions

@@ -107,7 +107,8 @@ impl Runner {
             let started = Instant::now();
             tracing::info!(%mode, %origin, "Run started.");
             let result = run(&engine, mode).await;
-            this.finished(mode, &origin, started.elapsed(), result).await;
+            this.finished(mode, &origin, started.elapsed(), result)
+                .await;
             this.slot().running = None;
             this.busy.send_replace(false);
         });
@@ -140,7 +141,12 @@ impl Runner {
     async fn save_plans(&self, report: &RunReport) {
         for plan in &report.plan.targets {
             let saved = match serde_json::to_value(plan) {
-                Ok(json) => self.engine.store.save_plan(&report.run, &plan.target, &json).await,
+                Ok(json) => {
+                    self.engine
+                        .store
+                        .save_plan(&report.run, &plan.target, &json)
+                        .await
+                }
                 Err(e) => {
                     tracing::warn!(target_name = %plan.target, error = %e, "Plan could not be encoded.");
                     continue;

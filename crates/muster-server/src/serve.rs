@@ -91,13 +91,17 @@ impl Service {
     /// Binds the listen address (TLS when configured) and starts serving and scheduling.
     pub async fn start(self) -> Result<Serving, ServeError> {
         let addr = self.service.server.listen;
-        let listener = std::net::TcpListener::bind(addr).map_err(|source| ServeError::Bind { addr, source })?;
+        let listener = std::net::TcpListener::bind(addr)
+            .map_err(|source| ServeError::Bind { addr, source })?;
         listener
             .set_nonblocking(true)
             .map_err(|source| ServeError::Bind { addr, source })?;
-        let local = listener.local_addr().map_err(|source| ServeError::Bind { addr, source })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| ServeError::Bind { addr, source })?;
         let handle = Handle::new();
-        let app = api::router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let app =
+            api::router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let server = match &self.service.server.tls {
             Some(tls) => {
                 // One process-wide provider; installing it again is harmless.
@@ -165,7 +169,11 @@ impl Serving {
         for s in self.schedules {
             let _ = s.await;
         }
-        let ended = self.state.runner.close(self.state.settings.shutdown_grace).await;
+        let ended = self
+            .state
+            .runner
+            .close(self.state.settings.shutdown_grace)
+            .await;
         if !ended {
             tracing::warn!(grace = ?self.state.settings.shutdown_grace, "The running run did not end in time; its journal lets the next apply settle it.");
         }

@@ -46,7 +46,11 @@ pub struct NewToken {
 }
 
 /// Makes a token of `role` named `name` and stores its hash.
-pub async fn create(store: &dyn Store, name: &str, role: TokenRole) -> Result<NewToken, StoreError> {
+pub async fn create(
+    store: &dyn Store,
+    name: &str,
+    role: TokenRole,
+) -> Result<NewToken, StoreError> {
     let mut secret = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut secret);
     let mut id = [0u8; 4];
@@ -83,7 +87,11 @@ mod tests {
         let store = muster_store::open_sqlite_memory().await.unwrap();
         let made = create(&store, "ci", TokenRole::Approver).await.unwrap();
         assert!(made.token.starts_with(PREFIX) && made.token.len() == PREFIX.len() + 64);
-        let found = store.token_by_hash(&hash(&made.token)).await.unwrap().unwrap();
+        let found = store
+            .token_by_hash(&hash(&made.token))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(found, made.record);
         assert_ne!(found.hash, made.token);
         assert!(store.token_by_hash(&made.token).await.unwrap().is_none());

@@ -112,7 +112,9 @@ pub enum StoreError {
         kind: Option<ActionKind>,
     },
 
-    #[error("the blocked `{kind}` actions of target {target} in run {run} were already {decision}")]
+    #[error(
+        "the blocked `{kind}` actions of target {target} in run {run} were already {decision}"
+    )]
     AlreadyDecided {
         run: String,
         target: TargetName,

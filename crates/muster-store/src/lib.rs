@@ -33,8 +33,9 @@ pub mod store;
 pub use error::StoreError;
 pub use sqlite::{open_sqlite, open_sqlite_memory, SqliteStore, DEFAULT_SQLITE_PATH};
 pub use store::{
-    ApiToken, Approval, Decision, DecisionKind, TokenRole, UnknownDecisionKind, UnknownTokenRole, AuditQuery, BlockedRecord, ComputedChanges, ComputedEntry, ComputedKey,
-    ComputedValues, Fingerprint, GrantMade, GrantState, JournalEntry, JournalState, Link,
-    LinkState, RunId, RunMode, RunRecord, SnapshotMeta, SnapshotPerson, Store, StoredPlan, UnknownJournalState,
-    UnknownLinkState, UnknownRunMode, MIN_RUN_PREFIX,
+    ApiToken, Approval, AuditQuery, BlockedRecord, ComputedChanges, ComputedEntry, ComputedKey,
+    ComputedValues, Decision, DecisionKind, Fingerprint, GrantMade, GrantState, JournalEntry,
+    JournalState, Link, LinkState, RunId, RunMode, RunRecord, SnapshotMeta, SnapshotPerson, Store,
+    StoredPlan, TokenRole, UnknownDecisionKind, UnknownJournalState, UnknownLinkState,
+    UnknownRunMode, UnknownTokenRole, MIN_RUN_PREFIX,
 };

@@ -41,9 +41,9 @@ use tracing::debug;
 
 use crate::error::StoreError;
 use crate::store::{
-    ApiToken, Decision, DecisionKind, StoredPlan,
-    Approval, AuditQuery, BlockedRecord, ComputedChanges, ComputedValues, Fingerprint, GrantMade,
-    JournalEntry, JournalState, Link, RunMode, RunRecord, SnapshotMeta, SnapshotPerson, Store,
+    ApiToken, Approval, AuditQuery, BlockedRecord, ComputedChanges, ComputedValues, Decision,
+    DecisionKind, Fingerprint, GrantMade, JournalEntry, JournalState, Link, RunMode, RunRecord,
+    SnapshotMeta, SnapshotPerson, Store, StoredPlan,
 };
 
 /// Where the CLI keeps its state when the configuration names no store.

@@ -122,6 +122,7 @@ pub async fn audit(
             since,
             run: run.map(str::to_owned),
             limit,
+            ..AuditQuery::default()
         })
         .await?;
     if args.json {

@@ -9,10 +9,13 @@ use muster_server::tokens;
 use muster_store::{Store, TokenRole};
 
 pub async fn serve(args: &Args) -> Result<u8> {
-    let service = muster_server::Service::open(&args.config, std::env::vars())
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .context("muster serve cannot start")?;
+    let service = muster_server::Service::open(
+        &args.config,
+        std::env::vars().collect::<Vec<_>>().into_iter(),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))
+    .context("muster serve cannot start")?;
     let serving = service.start().await?;
     eprintln!(
         "muster serves on {}://{} (stop with Ctrl-C or SIGTERM)",
@@ -22,7 +25,9 @@ pub async fn serve(args: &Args) -> Result<u8> {
     muster_server::shutdown_signal().await;
     let ended = serving.shutdown().await?;
     if !ended {
-        eprintln!("warning: the running run was cut off; the next apply settles what it left in flight");
+        eprintln!(
+            "warning: the running run was cut off; the next apply settles what it left in flight"
+        );
     }
     Ok(exit::OK)
 }
@@ -43,7 +48,10 @@ pub async fn token_create(args: &Args, name: &str, role: &str) -> Result<u8> {
             "id": made.record.id, "name": made.record.name, "role": role, "token": made.token,
         }))?;
     } else {
-        println!("Token {} ({}, {role}) — shown this once, store it now:", made.record.id, made.record.name);
+        println!(
+            "Token {} ({}, {role}) — shown this once, store it now:",
+            made.record.id, made.record.name
+        );
         println!("{}", made.token);
     }
     Ok(exit::OK)
@@ -77,10 +85,14 @@ pub async fn token_list(args: &Args) -> Result<u8> {
                 t.name,
                 t.role.to_string(),
                 t.created_at.to_rfc3339(),
-                t.revoked_at.map_or_else(|| "-".to_owned(), |r| r.to_rfc3339()),
+                t.revoked_at
+                    .map_or_else(|| "-".to_owned(), |r| r.to_rfc3339()),
             ]
         })
         .collect();
-    print!("{}", table(&["id", "name", "role", "created", "revoked"], &rows));
+    print!(
+        "{}",
+        table(&["id", "name", "role", "created", "revoked"], &rows)
+    );
     Ok(exit::OK)
 }

@@ -12,7 +12,7 @@ use chrono::Utc;
 use muster_store::TokenRole;
 
 /// The newest plan made for a target (by a run of this server).
-#[utoipa::path(get, path = "/api/v1/targets/{target}/plan", params(("target" = String, Path, description = "a configured target")), tag = "runs",
+#[utoipa::path(get, path = "/api/v1/targets/{target}/plan", params(("target" = String, Path, description = "a configured target", pattern = "^[A-Za-z0-9_-]{1,64}$")), tag = "runs",
     responses((status = 200, body = PlanView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn plan(
     State(state): State<AppState>,
@@ -22,7 +22,9 @@ pub async fn plan(
     caller.require(Need::Read)?;
     let name = target_name(&target)?;
     let Some(t) = state.runner.engine().config.target(name) else {
-        return Err(ApiError::not_found(format!("no target `{name}` is configured")));
+        return Err(ApiError::not_found(format!(
+            "no target `{name}` is configured"
+        )));
     };
     let plan = state
         .store
@@ -90,12 +92,11 @@ pub async fn create_token(
     caller.require(Need::Admin)?;
     let name = request.name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(ApiError::bad_request("name must be 1-100 characters without control characters"));
+        return Err(ApiError::bad_request(
+            "name must be 1-100 characters without control characters",
+        ));
     }
-    let role: TokenRole = request
-        .role
-        .parse()
-        .map_err(|e: muster_store::UnknownTokenRole| ApiError::bad_request(e.to_string()))?;
+    let role = TokenRole::from(request.role);
     let made = tokens::create(state.store.as_ref(), name, role)
         .await
         .map_err(ApiError::store)?;
@@ -110,7 +111,7 @@ pub async fn create_token(
 }
 
 /// Revokes a token (admin); it is refused from then on.
-#[utoipa::path(delete, path = "/api/v1/tokens/{id}", params(("id" = String, Path, description = "the token's id")), tag = "tokens",
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", params(("id" = String, Path, description = "the token's id", pattern = "^[0-9a-fA-F]{1,64}$")), tag = "tokens",
     responses((status = 200, body = TokenView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn revoke_token(
     State(state): State<AppState>,
@@ -119,9 +120,15 @@ pub async fn revoke_token(
 ) -> Result<axum::Json<TokenView>, ApiError> {
     caller.require(Need::Admin)?;
     if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(ApiError::bad_request("a token id is 1-64 hexadecimal characters"));
+        return Err(ApiError::bad_request(
+            "a token id is 1-64 hexadecimal characters",
+        ));
     }
-    let revoked = state.store.revoke_token(&id).await.map_err(ApiError::store)?;
+    let revoked = state
+        .store
+        .revoke_token(&id)
+        .await
+        .map_err(ApiError::store)?;
     tracing::info!(by = %caller.who(), id = %revoked.id, "API token revoked.");
     Ok(axum::Json(revoked.into()))
 }

@@ -25,7 +25,12 @@ pub async fn list(
     }
     let waiting_only = q.waiting.unwrap_or(true);
     let mut out = Vec::new();
-    for run in state.store.runs(runs as usize).await.map_err(ApiError::store)? {
+    for run in state
+        .store
+        .runs(runs as usize)
+        .await
+        .map_err(ApiError::store)?
+    {
         out.extend(
             blocked_of(&state, &run.id)
                 .await?
@@ -56,7 +61,7 @@ async fn blocked_of(state: &AppState, run: &str) -> Result<Vec<BlockedView>, Api
 }
 
 /// A run's blocked actions, decided or not.
-#[utoipa::path(get, path = "/api/v1/runs/{id}/blocked", params(("id" = String, Path, description = "run id or prefix")), tag = "approvals",
+#[utoipa::path(get, path = "/api/v1/runs/{id}/blocked", params(("id" = String, Path, description = "run id or prefix", pattern = "^[0-9a-fA-F-]{6,36}$")), tag = "approvals",
     responses((status = 200, body = Vec<BlockedView>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn of_run(
     State(state): State<AppState>,
@@ -69,7 +74,7 @@ pub async fn of_run(
 }
 
 /// Approves a run's blocked actions (all, or one kind) for the next apply (approver).
-#[utoipa::path(post, path = "/api/v1/runs/{id}/approve", params(("id" = String, Path, description = "run id or prefix")), request_body = DecisionRequest, tag = "approvals",
+#[utoipa::path(post, path = "/api/v1/runs/{id}/approve", params(("id" = String, Path, description = "run id or prefix", pattern = "^[0-9a-fA-F-]{6,36}$")), request_body = DecisionRequest, tag = "approvals",
     responses((status = 200, body = Vec<DecisionView>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn approve(
     state: State<AppState>,
@@ -82,7 +87,7 @@ pub async fn approve(
 
 /// Rejects a run's blocked actions (all, or one kind): they stay blocked and can no longer be
 /// approved (approver).
-#[utoipa::path(post, path = "/api/v1/runs/{id}/reject", params(("id" = String, Path, description = "run id or prefix")), request_body = DecisionRequest, tag = "approvals",
+#[utoipa::path(post, path = "/api/v1/runs/{id}/reject", params(("id" = String, Path, description = "run id or prefix", pattern = "^[0-9a-fA-F-]{6,36}$")), request_body = DecisionRequest, tag = "approvals",
     responses((status = 200, body = Vec<DecisionView>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn reject(
     state: State<AppState>,
@@ -119,5 +124,7 @@ async fn decide(
         .await
         .map_err(ApiError::store)?;
     tracing::info!(run = %run.id, by = %caller.who(), %decision, reason, "Blocked actions decided.");
-    Ok(axum::Json(decided.into_iter().map(DecisionView::from).collect()))
+    Ok(axum::Json(
+        decided.into_iter().map(DecisionView::from).collect(),
+    ))
 }

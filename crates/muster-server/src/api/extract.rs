@@ -36,7 +36,9 @@ pub fn run_id(id: &str) -> Result<&str, ApiError> {
 /// A target name: letters, digits, `-`, `_` (as configured).
 pub fn target_name(name: &str) -> Result<&str, ApiError> {
     let ok = (1..=64).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if ok {
         Ok(name)
     } else {
@@ -77,7 +79,12 @@ mod tests {
     fn path_ids_are_checked() {
         assert!(run_id("0f1e2d3c-aaaa-4bbb-8ccc-123456789abc").is_ok());
         assert!(run_id("0f1e2d").is_ok());
-        for bad in ["0f1e2", "../etc", "0f1e2d3c-aaaa-4bbb-8ccc-123456789abcd", "0f1e2g"] {
+        for bad in [
+            "0f1e2",
+            "../etc",
+            "0f1e2d3c-aaaa-4bbb-8ccc-123456789abcd",
+            "0f1e2g",
+        ] {
             assert!(run_id(bad).is_err(), "{bad}");
         }
         assert!(target_name("zivver_prod-2").is_ok());

@@ -62,18 +62,27 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/blocked", get(blocked::list))
         .route("/api/v1/targets/{target}/plan", get(admin::plan))
         .route("/api/v1/schedules", get(admin::schedules))
-        .route("/api/v1/tokens", get(admin::list_tokens).post(admin::create_token))
+        .route(
+            "/api/v1/tokens",
+            get(admin::list_tokens).post(admin::create_token),
+        )
         .route("/api/v1/tokens/{id}", delete(admin::revoke_token))
         .route("/api/v1/persons/{external_id}", get(people::person))
         .route("/api/v1/audit", get(people::search))
         .route("/api/v1/openapi.json", get(openapi));
     let metrics = Router::new().route("/metrics", get(metrics));
     let metrics = if state.settings.metrics_auth {
-        metrics.layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        metrics.layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
     } else {
         metrics
     };
-    let api = api.layer(axum::middleware::from_fn_with_state(state.clone(), auth::authenticate));
+    let api = api.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        auth::authenticate,
+    ));
     Router::new()
         .merge(api)
         .merge(metrics)
@@ -128,7 +137,11 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<He
     };
     let schedules = state.schedules_loaded();
     let ready = store && schedules;
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (
         status,
         axum::Json(Health {

@@ -27,7 +27,11 @@ pub async fn person(
     caller.require(Need::Read)?;
     let person = ExternalId::from(external_id(&id)?);
     let store = &state.store;
-    let record = match store.latest_snapshot(SOURCE_NAME).await.map_err(ApiError::store)? {
+    let record = match store
+        .latest_snapshot(SOURCE_NAME)
+        .await
+        .map_err(ApiError::store)?
+    {
         Some(meta) => store
             .snapshot_person(meta.id, &person)
             .await
@@ -44,7 +48,9 @@ pub async fn person(
         .collect();
     let audit = newest_events(&state, &person).await?;
     if record.is_none() && accounts.is_empty() && audit.is_empty() {
-        return Err(ApiError::not_found(format!("Muster knows no person `{person}`")));
+        return Err(ApiError::not_found(format!(
+            "Muster knows no person `{person}`"
+        )));
     }
     Ok(axum::Json(PersonView {
         external_id: person.to_string(),
@@ -87,12 +93,26 @@ pub async fn search(
         .as_deref()
         .map(|o| {
             serde_json::from_value::<ActionOutcome>(serde_json::Value::String(o.to_owned()))
-                .map_err(|_| ApiError::bad_request(format!("`{o}` is not an outcome: expected done, failed, blocked or skipped")))
+                .map_err(|_| {
+                    ApiError::bad_request(format!(
+                        "`{o}` is not an outcome: expected done, failed, blocked or skipped"
+                    ))
+                })
         })
         .transpose()?;
     let query = AuditQuery {
-        person: q.person.as_deref().map(external_id).transpose()?.map(ExternalId::from),
-        target: q.target.as_deref().map(target_name).transpose()?.map(Into::into),
+        person: q
+            .person
+            .as_deref()
+            .map(external_id)
+            .transpose()?
+            .map(ExternalId::from),
+        target: q
+            .target
+            .as_deref()
+            .map(target_name)
+            .transpose()?
+            .map(Into::into),
         run: q.run.as_deref().map(run_id).transpose()?.map(str::to_owned),
         action: q.action.as_deref().map(parse_kind).transpose()?,
         outcome,
@@ -101,5 +121,7 @@ pub async fn search(
         limit: limit as usize,
     };
     let events = state.store.audit(&query).await.map_err(ApiError::store)?;
-    Ok(axum::Json(events.into_iter().map(AuditView::from).collect()))
+    Ok(axum::Json(
+        events.into_iter().map(AuditView::from).collect(),
+    ))
 }

@@ -2,7 +2,9 @@
 
 use super::error::{ApiError, ErrorBody};
 use super::extract::{run_id, Json, Path, Query};
-use super::views::{ActionFilter, ActionView, RunList, RunView, TriggerAnswer, TriggerMode, TriggerRequest};
+use super::views::{
+    ActionFilter, ActionView, RunList, RunView, TriggerAnswer, TriggerMode, TriggerRequest,
+};
 use crate::auth::Caller;
 use crate::runner::{RunRequest, TriggerError};
 use crate::state::AppState;
@@ -26,7 +28,11 @@ pub async fn list(
     if !(1..=500).contains(&limit) {
         return Err(ApiError::bad_request("limit must be 1-500"));
     }
-    let runs = state.store.runs(limit as usize).await.map_err(ApiError::store)?;
+    let runs = state
+        .store
+        .runs(limit as usize)
+        .await
+        .map_err(ApiError::store)?;
     Ok(axum::Json(runs.into_iter().map(RunView::from).collect()))
 }
 
@@ -40,7 +46,7 @@ pub(super) async fn find_run(state: &AppState, id: &str) -> Result<RunRecord, Ap
 }
 
 /// One run, by id or a unique prefix of at least 6 characters.
-#[utoipa::path(get, path = "/api/v1/runs/{id}", params(("id" = String, Path, description = "run id or prefix")), tag = "runs",
+#[utoipa::path(get, path = "/api/v1/runs/{id}", params(("id" = String, Path, description = "run id or prefix", pattern = "^[0-9a-fA-F-]{6,36}$")), tag = "runs",
     responses((status = 200, body = RunView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn one(
     State(state): State<AppState>,
@@ -52,7 +58,7 @@ pub async fn one(
 }
 
 /// A run's actions (applied runs), with outcome, detail and reason.
-#[utoipa::path(get, path = "/api/v1/runs/{id}/actions", params(("id" = String, Path, description = "run id or prefix"), ActionFilter), tag = "runs",
+#[utoipa::path(get, path = "/api/v1/runs/{id}/actions", params(("id" = String, Path, description = "run id or prefix", pattern = "^[0-9a-fA-F-]{6,36}$"), ActionFilter), tag = "runs",
     responses((status = 200, body = Vec<ActionView>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 429, body = ErrorBody)))]
 pub async fn actions(
     State(state): State<AppState>,
@@ -65,10 +71,17 @@ pub async fn actions(
     let journal_state = filter
         .state
         .as_deref()
-        .map(|s| s.parse::<JournalState>().map_err(|e| ApiError::bad_request(e.to_string())))
+        .map(|s| {
+            s.parse::<JournalState>()
+                .map_err(|e| ApiError::bad_request(e.to_string()))
+        })
         .transpose()?;
     let run = find_run(&state, &id).await?;
-    let journal = state.store.journal(&run.id).await.map_err(ApiError::store)?;
+    let journal = state
+        .store
+        .journal(&run.id)
+        .await
+        .map_err(ApiError::store)?;
     let events = state
         .store
         .audit(&AuditQuery {
@@ -80,15 +93,33 @@ pub async fn actions(
     // The reason of each settled action, by target, person and kind.
     let reasons: HashMap<(String, String, String), String> = events
         .into_iter()
-        .map(|e| ((e.target.to_string(), e.person.to_string(), e.action.as_str().to_owned()), e.reason))
+        .map(|e| {
+            (
+                (
+                    e.target.to_string(),
+                    e.person.to_string(),
+                    e.action.as_str().to_owned(),
+                ),
+                e.reason,
+            )
+        })
         .collect();
     let actions = journal
         .into_iter()
-        .filter(|e| filter.target.as_deref().map_or(true, |t| e.target.as_str() == t))
+        .filter(|e| {
+            filter
+                .target
+                .as_deref()
+                .map_or(true, |t| e.target.as_str() == t)
+        })
         .filter(|e| kind.map_or(true, |k| e.kind == k))
         .filter(|e| journal_state.map_or(true, |s| e.state == s))
         .map(|e| {
-            let key = (e.target.to_string(), e.person.to_string(), e.kind.as_str().to_owned());
+            let key = (
+                e.target.to_string(),
+                e.person.to_string(),
+                e.kind.as_str().to_owned(),
+            );
             let reason = reasons.get(&key).cloned();
             ActionView::new(e, reason)
         })
@@ -97,8 +128,11 @@ pub async fn actions(
 }
 
 pub(super) fn parse_kind(kind: &str) -> Result<muster_core::plan::ActionKind, ApiError> {
-    kind.parse()
-        .map_err(|e: <muster_core::plan::ActionKind as std::str::FromStr>::Err| ApiError::bad_request(e.to_string()))
+    kind.parse().map_err(
+        |e: <muster_core::plan::ActionKind as std::str::FromStr>::Err| {
+            ApiError::bad_request(e.to_string())
+        },
+    )
 }
 
 /// Starts a preview (`plan`) or an apply in the background (admin). 409 while another run
@@ -114,13 +148,24 @@ pub async fn trigger(
     let mut targets = Vec::new();
     for t in request.targets.iter().flatten() {
         let name = super::extract::target_name(t)?;
-        if !state.runner.engine().config.targets.iter().any(|c| c.name.as_str() == name) {
-            return Err(ApiError::bad_request(format!("no target `{name}` is configured")));
+        if !state
+            .runner
+            .engine()
+            .config
+            .targets
+            .iter()
+            .any(|c| c.name.as_str() == name)
+        {
+            return Err(ApiError::bad_request(format!(
+                "no target `{name}` is configured"
+            )));
         }
         targets.push(TargetName::from(name));
     }
     if request.targets.as_ref().is_some_and(Vec::is_empty) {
-        return Err(ApiError::bad_request("targets is empty: leave it out to run every target"));
+        return Err(ApiError::bad_request(
+            "targets is empty: leave it out to run every target",
+        ));
     }
     let mode = match request.mode {
         TriggerMode::Plan => RunMode::Preview,
@@ -143,7 +188,12 @@ pub async fn trigger(
         StatusCode::ACCEPTED,
         axum::Json(TriggerAnswer {
             mode: request.mode,
-            targets: started.request.targets.iter().map(|t| t.to_string()).collect(),
+            targets: started
+                .request
+                .targets
+                .iter()
+                .map(|t| t.to_string())
+                .collect(),
             started_by: started.request.origin,
             since: started.since,
         }),

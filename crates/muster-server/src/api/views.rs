@@ -183,7 +183,8 @@ pub struct DecisionRequest {
     /// One action kind; leave out for every blocked kind of the run.
     #[serde(default)]
     pub kind: Option<String>,
-    /// Why (1-1000 characters); kept with the decision.
+    /// Why (1-1000 characters, not only spaces); kept with the decision.
+    #[schema(min_length = 1, max_length = 1000)]
     pub reason: String,
 }
 
@@ -346,10 +347,30 @@ impl From<ApiToken> for TokenView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
-    /// Who or what holds it (1-100 characters).
+    /// Who or what holds it (1-100 characters, not only spaces).
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
-    /// `viewer`, `approver` or `admin`.
-    pub role: String,
+    pub role: RoleName,
+}
+
+/// What a token may do: `viewer` reads, `approver` also decides on blocked actions, `admin`
+/// also starts runs and manages tokens.
+#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RoleName {
+    Viewer,
+    Approver,
+    Admin,
+}
+
+impl From<RoleName> for muster_store::TokenRole {
+    fn from(r: RoleName) -> Self {
+        match r {
+            RoleName::Viewer => Self::Viewer,
+            RoleName::Approver => Self::Approver,
+            RoleName::Admin => Self::Admin,
+        }
+    }
 }
 
 /// A token just made: `token` is shown this once and never again.

@@ -18,11 +18,20 @@ async fn malformed_unknown_wrongly_typed_and_oversized_bodies_are_refused() {
     };
     let cases = [
         ("{\"mode\": ", StatusCode::BAD_REQUEST),
-        ("{\"mode\": \"plan\", \"force\": true}", StatusCode::BAD_REQUEST),
+        (
+            "{\"mode\": \"plan\", \"force\": true}",
+            StatusCode::BAD_REQUEST,
+        ),
         ("{\"mode\": 3}", StatusCode::BAD_REQUEST),
         ("{\"mode\": \"sometimes\"}", StatusCode::BAD_REQUEST),
-        ("{\"mode\": \"plan\", \"targets\": [\"../etc\"]}", StatusCode::BAD_REQUEST),
-        ("{\"mode\": \"plan\", \"targets\": [\"zivver\"]}", StatusCode::BAD_REQUEST),
+        (
+            "{\"mode\": \"plan\", \"targets\": [\"../etc\"]}",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "{\"mode\": \"plan\", \"targets\": [\"zivver\"]}",
+            StatusCode::BAD_REQUEST,
+        ),
     ];
     for (body, expected) in cases {
         let response = raw(body).send().await.unwrap();
@@ -31,7 +40,10 @@ async fn malformed_unknown_wrongly_typed_and_oversized_bodies_are_refused() {
         assert_eq!(json["error"], "bad_request", "{body}: {json}");
         assert!(!json["message"].as_str().unwrap().is_empty());
     }
-    let big = format!("{{\"mode\": \"plan\", \"targets\": [\"{}\"]}}", "a".repeat(4096));
+    let big = format!(
+        "{{\"mode\": \"plan\", \"targets\": [\"{}\"]}}",
+        "a".repeat(4096)
+    );
     let response = server
         .client
         .post(format!("{}/api/v1/runs", server.base))
@@ -43,7 +55,11 @@ async fn malformed_unknown_wrongly_typed_and_oversized_bodies_are_refused() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let (status, runs) = server.get("/api/v1/runs", &server.viewer).await;
-    assert_eq!((status, runs), (StatusCode::OK, json!([])), "nothing was started");
+    assert_eq!(
+        (status, runs),
+        (StatusCode::OK, json!([])),
+        "nothing was started"
+    );
     assert!(server.stop().await.0);
 }
 
@@ -69,8 +85,13 @@ async fn path_ids_and_query_parameters_are_checked() {
         assert_eq!(body["error"], "bad_request", "{path}");
     }
     let (status, body) = server.get("/api/v1/nothing-here", &server.viewer).await;
-    assert_eq!((status, body["error"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
-    let (status, _) = server.call(Method::PUT, "/api/v1/runs", Some(&server.admin), None).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let (status, _) = server
+        .call(Method::PUT, "/api/v1/runs", Some(&server.admin), None)
+        .await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     assert!(server.stop().await.0);
 }
@@ -91,13 +112,19 @@ async fn failed_authentications_are_limited_per_address() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-    let wait: u64 = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let wait: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=60).contains(&wait), "{wait}");
     // Health stays open.
     let (status, _) = server.call(Method::GET, "/healthz", None, None).await;
     assert_eq!(status, StatusCode::OK);
     let text = {
-        let (status, body) = server.call(Method::GET, "/metrics", Some(&server.viewer), None).await;
+        let (status, body) = server
+            .call(Method::GET, "/metrics", Some(&server.viewer), None)
+            .await;
         assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
         body
     };

@@ -15,11 +15,16 @@ async fn a_schedule_runs_a_preview_on_its_expression() {
     assert!(list[0]["next"].is_string());
     let run = server.wait_for_runs(1).await;
     assert_eq!(run["mode"], "preview", "{run}");
-    let (status, plan) = server.get("/api/v1/targets/scim/plan", &server.viewer).await;
+    let (status, plan) = server
+        .get("/api/v1/targets/scim/plan", &server.viewer)
+        .await;
     assert_eq!(status, StatusCode::OK, "{plan}");
     assert!(!plan["plan"]["actions"].as_array().unwrap().is_empty());
     let (_, metrics) = server.get("/metrics", &server.viewer).await;
     let text = metrics.as_str().unwrap();
-    assert!(text.contains("muster_schedule_firings_total{schedule=\"often\",result=\"started\"}"), "{text}");
+    assert!(
+        text.contains("muster_schedule_firings_total{schedule=\"often\",result=\"started\"}"),
+        "{text}"
+    );
     assert!(server.stop().await.0, "shutdown waits for a scheduled run");
 }

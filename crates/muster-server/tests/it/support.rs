@@ -39,7 +39,17 @@ impl TestServer {
         })
         .await
         .unwrap();
-        for g in ["All staff", "Dept Finance", "Dept HR", "Dept ICT", "Dept Sales", "Dept Marketing", "Dept Support", "Dept Legal", "Dept Facilities"] {
+        for g in [
+            "All staff",
+            "Dept Finance",
+            "Dept HR",
+            "Dept ICT",
+            "Dept Sales",
+            "Dept Marketing",
+            "Dept Support",
+            "Dept Legal",
+            "Dept Facilities",
+        ] {
             sim.state
                 .seed_group(serde_json::json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": g, "members": []}))
                 .unwrap();
@@ -52,11 +62,17 @@ impl TestServer {
             "{ env = \"SCIM_TOKEN\" }",
             &format!("{{ file = {:?} }}", token.display().to_string()),
         );
-        let text = edit(format!("{text}\n[server]\nlisten = \"127.0.0.1:0\"\n{extra}"));
+        let text = edit(format!(
+            "{text}\n[server]\nlisten = \"127.0.0.1:0\"\n{extra}"
+        ));
         let config = dir.path().join("muster.toml");
         std::fs::write(&config, text).unwrap();
         for file in ["persons.csv", "contracts.csv"] {
-            std::fs::copy(Path::new(DEMO).join("day1").join(file), dir.path().join(file)).unwrap();
+            std::fs::copy(
+                Path::new(DEMO).join("day1").join(file),
+                dir.path().join(file),
+            )
+            .unwrap();
         }
         let env = [(
             "MUSTER__TARGETS__SCIM__CONNECTION__BASE_URL".to_owned(),
@@ -66,7 +82,12 @@ impl TestServer {
         let store = service.store();
         let token = |role| {
             let store = store.clone();
-            async move { tokens::create(store.as_ref(), &format!("{role}-token"), role).await.unwrap().token }
+            async move {
+                tokens::create(store.as_ref(), &format!("{role}-token"), role)
+                    .await
+                    .unwrap()
+                    .token
+            }
         };
         let admin = token(TokenRole::Admin).await;
         let approver = token(TokenRole::Approver).await;
@@ -85,7 +106,13 @@ impl TestServer {
     }
 
     /// A request with `token` (none for `None`) and an optional JSON body.
-    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut request = self.client.request(method, format!("{}{path}", self.base));
         if let Some(token) = token {
             request = request.bearer_auth(token);

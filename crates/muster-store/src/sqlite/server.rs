@@ -5,10 +5,10 @@ use sqlx::sqlite::SqlitePool;
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::rows::{parse_text, parse_ts, ts, LinkRow, SnapshotPersonRow};
-use super::{now, begin_write, unknown_run_or};
-use muster_core::{ExternalId, TargetName};
+use super::{begin_write, now, unknown_run_or};
 use crate::error::StoreError;
 use crate::store::{ApiToken, Decision, DecisionKind, Link, SnapshotPerson, StoredPlan};
+use muster_core::{ExternalId, TargetName};
 
 const TOKEN_COLUMNS: &str = "SELECT id, name, role, hash, created_at, revoked_at FROM api_tokens";
 const DECISION_COLUMNS: &str =
@@ -321,6 +321,10 @@ pub(super) async fn snapshot_person(
     .bind(person.as_str())
     .fetch_optional(pool)
     .await
-    .map_err(StoreError::db("snapshot_person", "snapshot_persons", person.as_str()))?;
+    .map_err(StoreError::db(
+        "snapshot_person",
+        "snapshot_persons",
+        person.as_str(),
+    ))?;
     row.map(SnapshotPersonRow::into_person).transpose()
 }

@@ -164,7 +164,11 @@ async fn events_are_filtered_by_action_outcome_and_until() {
     failed_create.action = ActionKind::Create;
     failed_create.outcome = ActionOutcome::Failed;
     db.store
-        .append_audit(&[event(1, "run-c", "zivver", "p1"), failed_create, event(7, "run-c", "zivver", "p2")])
+        .append_audit(&[
+            event(1, "run-c", "zivver", "p1"),
+            failed_create,
+            event(7, "run-c", "zivver", "p2"),
+        ])
         .await
         .unwrap();
     let query = |f: &dyn Fn(&mut AuditQuery)| {

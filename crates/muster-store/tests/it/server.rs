@@ -38,7 +38,14 @@ async fn a_token_is_found_by_its_hash_until_revoked_and_stays_listed() {
     assert_eq!(again.revoked_at, Some(at), "the first revocation stands");
     let found = db.store.token_by_hash("h-two").await.unwrap().unwrap();
     assert_eq!(found.revoked_at, Some(at));
-    let ids: Vec<String> = db.store.tokens().await.unwrap().into_iter().map(|t| t.id).collect();
+    let ids: Vec<String> = db
+        .store
+        .tokens()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
     assert_eq!(ids, ["a1", "b2"]);
 
     let err = db.store.revoke_token("zz").await.unwrap_err();
@@ -51,10 +58,11 @@ async fn a_token_is_found_by_its_hash_until_revoked_and_stays_listed() {
         .is_err());
     // Only the hash is in the table.
     let raw = db.raw().await;
-    let columns: Vec<(String,)> = sqlx::query_as("SELECT name FROM pragma_table_info('api_tokens')")
-        .fetch_all(&raw)
-        .await
-        .unwrap();
+    let columns: Vec<(String,)> =
+        sqlx::query_as("SELECT name FROM pragma_table_info('api_tokens')")
+            .fetch_all(&raw)
+            .await
+            .unwrap();
     assert!(!columns.iter().any(|(c,)| c == "token" || c == "secret"));
 }
 
@@ -78,7 +86,10 @@ async fn approving_records_who_and_why_and_releases_the_actions_for_the_next_run
         ("ann", "leavers of June")
     );
     let open = db.store.open_approvals(&zivver).await.unwrap();
-    assert_eq!((open.len(), open[0].count, open[0].approved_by.as_str()), (1, 40, "ann"));
+    assert_eq!(
+        (open.len(), open[0].count, open[0].approved_by.as_str()),
+        (1, 40, "ann")
+    );
     // Approving again is harmless; rejecting now is refused.
     db.store
         .decide(&run, None, DecisionKind::Approved, "bob", "again")
@@ -90,7 +101,16 @@ async fn approving_records_who_and_why_and_releases_the_actions_for_the_next_run
         .decide(&run, None, DecisionKind::Rejected, "bob", "no")
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::AlreadyDecided { decision: DecisionKind::Approved, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            StoreError::AlreadyDecided {
+                decision: DecisionKind::Approved,
+                ..
+            }
+        ),
+        "{err}"
+    );
     assert_eq!(db.store.decisions(&run).await.unwrap(), decided);
 }
 
@@ -109,13 +129,25 @@ async fn a_rejection_releases_nothing_and_cannot_be_turned_into_an_approval() {
         .unwrap();
     let err = db
         .store
-        .decide(&run, Some(ActionKind::Update), DecisionKind::Rejected, "ann", "x")
+        .decide(
+            &run,
+            Some(ActionKind::Update),
+            DecisionKind::Rejected,
+            "ann",
+            "x",
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NothingBlocked { .. }), "{err}");
     let rejected = db
         .store
-        .decide(&run, Some(ActionKind::Create), DecisionKind::Rejected, "ann", "wrong file")
+        .decide(
+            &run,
+            Some(ActionKind::Create),
+            DecisionKind::Rejected,
+            "ann",
+            "wrong file",
+        )
         .await
         .unwrap();
     assert_eq!(rejected.len(), 1);
@@ -126,13 +158,34 @@ async fn a_rejection_releases_nothing_and_cannot_be_turned_into_an_approval() {
         .decide(&run, None, DecisionKind::Approved, "bob", "all")
         .await
         .unwrap_err();
-    assert!(matches!(err, StoreError::AlreadyDecided { decision: DecisionKind::Rejected, .. }), "{err}");
-    assert!(db.store.open_approvals(&target).await.unwrap().is_empty(), "nothing approved half-way");
+    assert!(
+        matches!(
+            err,
+            StoreError::AlreadyDecided {
+                decision: DecisionKind::Rejected,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        db.store.open_approvals(&target).await.unwrap().is_empty(),
+        "nothing approved half-way"
+    );
     // A record approved the CLI's way counts as approved.
-    db.store.approve(&run, Some(ActionKind::Delete), "cli").await.unwrap();
+    db.store
+        .approve(&run, Some(ActionKind::Delete), "cli")
+        .await
+        .unwrap();
     let err = db
         .store
-        .decide(&run, Some(ActionKind::Delete), DecisionKind::Rejected, "bob", "no")
+        .decide(
+            &run,
+            Some(ActionKind::Delete),
+            DecisionKind::Rejected,
+            "bob",
+            "no",
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::AlreadyDecided { .. }), "{err}");
@@ -143,7 +196,12 @@ async fn the_newest_plan_of_a_target_replaces_the_one_before() {
     let db = TestDb::new().await;
     let scim = "scim".into();
     assert!(db.store.latest_plan(&scim).await.unwrap().is_none());
-    let first = db.store.start_run(RunMode::Preview, "cfg").await.unwrap().id;
+    let first = db
+        .store
+        .start_run(RunMode::Preview, "cfg")
+        .await
+        .unwrap()
+        .id;
     let second = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
     db.store
         .save_plan(&first, &scim, &serde_json::json!({"actions": [1]}))
@@ -154,7 +212,10 @@ async fn the_newest_plan_of_a_target_replaces_the_one_before() {
         .await
         .unwrap();
     let plan = db.store.latest_plan(&scim).await.unwrap().unwrap();
-    assert_eq!((plan.run.as_str(), plan.plan["actions"][0].as_i64()), (second.as_str(), Some(2)));
+    assert_eq!(
+        (plan.run.as_str(), plan.plan["actions"][0].as_i64()),
+        (second.as_str(), Some(2))
+    );
     let err = db
         .store
         .save_plan("no-such-run", &scim, &serde_json::json!({}))
@@ -178,10 +239,24 @@ async fn one_person_is_read_without_reading_everyone() {
         .save_snapshot("source", &run, "d", &[person("1"), person("2")], 0)
         .await
         .unwrap();
-    let two = db.store.snapshot_person(meta.id, &"2".into()).await.unwrap().unwrap();
+    let two = db
+        .store
+        .snapshot_person(meta.id, &"2".into())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(two, person("2"));
-    assert!(db.store.snapshot_person(meta.id, &"3".into()).await.unwrap().is_none());
-    for (target, person, account) in [("zivver", "1", "z1"), ("scim", "1", "s1"), ("scim", "2", "s2")] {
+    assert!(db
+        .store
+        .snapshot_person(meta.id, &"3".into())
+        .await
+        .unwrap()
+        .is_none());
+    for (target, person, account) in [
+        ("zivver", "1", "z1"),
+        ("scim", "1", "s1"),
+        ("scim", "2", "s2"),
+    ] {
         db.store
             .upsert_link(&Link {
                 target: target.into(),
@@ -194,6 +269,9 @@ async fn one_person_is_read_without_reading_everyone() {
             .unwrap();
     }
     let links = db.store.person_links(&"1".into()).await.unwrap();
-    let pairs: Vec<(&str, &str)> = links.iter().map(|l| (l.target.as_str(), l.account.as_str())).collect();
+    let pairs: Vec<(&str, &str)> = links
+        .iter()
+        .map(|l| (l.target.as_str(), l.account.as_str()))
+        .collect();
     assert_eq!(pairs, [("scim", "s1"), ("zivver", "z1")]);
 }
