@@ -106,7 +106,11 @@ impl Runner {
             this.metrics.run_started();
             let started = Instant::now();
             tracing::info!(%mode, %origin, "Run started.");
-            let result = run(&engine, mode).await;
+            // Its own task, so a panic in the pipeline ends as a failed run and frees the slot.
+            let result = match tokio::spawn(async move { run(&engine, mode).await }).await {
+                Ok(result) => result,
+                Err(e) => Err(EngineError::Usage(format!("the run stopped: {e}"))),
+            };
             this.finished(mode, &origin, started.elapsed(), result)
                 .await;
             this.slot().running = None;

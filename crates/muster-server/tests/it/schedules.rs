@@ -15,10 +15,9 @@ async fn a_schedule_runs_a_preview_on_its_expression() {
     assert!(list[0]["next"].is_string());
     let run = server.wait_for_runs(1).await;
     assert_eq!(run["mode"], "preview", "{run}");
-    let (status, plan) = server
-        .get("/api/v1/targets/scim/plan", &server.viewer)
+    let plan = server
+        .wait_for_plan("scim", run["id"].as_str().unwrap())
         .await;
-    assert_eq!(status, StatusCode::OK, "{plan}");
     assert!(!plan["plan"]["actions"].as_array().unwrap().is_empty());
     let (_, metrics) = server.get("/metrics", &server.viewer).await;
     let text = metrics.as_str().unwrap();

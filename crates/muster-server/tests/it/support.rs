@@ -150,6 +150,21 @@ impl TestServer {
         panic!("{runs} run(s) did not end within 60 s");
     }
 
+    /// Waits (at most 30 s) until the newest plan of `target` is the one `run` made: the server
+    /// keeps it just after the run is recorded as ended.
+    pub async fn wait_for_plan(&self, target: &str, run: &str) -> Value {
+        for _ in 0..300 {
+            let (status, plan) = self
+                .get(&format!("/api/v1/targets/{target}/plan"), &self.viewer)
+                .await;
+            if status == StatusCode::OK && plan["run"] == run {
+                return plan;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the plan of run {run} for {target} was not kept within 30 s");
+    }
+
     /// Stops the server and the simulator: whether the running run ended in time, and the
     /// folder (with the store), kept until the caller drops it.
     pub async fn stop(mut self) -> (bool, tempfile::TempDir) {
