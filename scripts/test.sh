@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs Muster's whole test suite. Installs what the tests need first: the third-party SCIM
-# server `scim2-server` (PyPI) in .venv-scim2, for the interoperability tests.
+# server `scim2-server` (PyPI) in .venv-scim2, for the interoperability tests, and
+# `schemathesis` (PyPI) in .venv-schemathesis, for the API test of `muster serve`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,5 +12,15 @@ if [ ! -x .venv-scim2/bin/scim2-server ]; then
   .venv-scim2/bin/pip install --quiet --disable-pip-version-check "scim2-server==${SCIM2_SERVER_VERSION}"
 fi
 export SCIM2_SERVER_BIN="$PWD/.venv-scim2/bin/scim2-server"
+
+# Schemathesis (PyPI) in .venv-schemathesis: it runs against the OpenAPI document `muster serve`
+# publishes (crates/muster-server/tests/it/schemathesis.rs).
+SCHEMATHESIS_VERSION="4.32.5"
+if [ ! -x .venv-schemathesis/bin/schemathesis ]; then
+  echo "Installing schemathesis ${SCHEMATHESIS_VERSION} into .venv-schemathesis ..."
+  python3 -m venv .venv-schemathesis
+  .venv-schemathesis/bin/pip install --quiet --disable-pip-version-check "schemathesis==${SCHEMATHESIS_VERSION}"
+fi
+export SCHEMATHESIS_BIN="$PWD/.venv-schemathesis/bin/schemathesis"
 
 cargo test --workspace "$@"

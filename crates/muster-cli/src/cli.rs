@@ -164,6 +164,33 @@ pub enum Command {
         #[arg(long, default_value = "demo")]
         dir: PathBuf,
     },
+    /// Run as a service: the schedules of `[[schedules]]`, the HTTP API (`/api/v1`),
+    /// `/metrics` and health checks on `[server] listen`. Stops on SIGTERM or Ctrl-C after
+    /// the running run ends (bounded by `server.shutdown_grace_seconds`).
+    Serve,
+    /// Manage the API tokens of `muster serve`.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token; it is printed once and only its SHA-256 is stored.
+    Create {
+        /// Who or what holds it, e.g. `ci` or `anna@example.org`.
+        #[arg(long)]
+        name: String,
+        /// viewer (reads), approver (also approves blocked actions) or admin (also starts
+        /// runs and manages tokens).
+        #[arg(long)]
+        role: String,
+    },
+    /// Revoke a token by its id (from `muster token list`); it is refused from then on.
+    Revoke { id: String },
+    /// List tokens (never the tokens themselves).
+    List,
 }
 
 #[derive(Debug, Subcommand)]

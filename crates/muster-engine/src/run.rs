@@ -107,6 +107,30 @@ impl Engine {
         self
     }
 
+    /// The same engine (store, connectors, progress) restricted to `targets`, for a run of
+    /// some targets only (a server schedule). Fails on a name the configuration lacks.
+    pub fn only_targets(&self, targets: &[TargetName]) -> Result<Engine, EngineError> {
+        if let Some(unknown) = targets.iter().find(|t| !self.connectors.contains_key(*t)) {
+            return Err(EngineError::Usage(format!(
+                "no target `{unknown}` is configured"
+            )));
+        }
+        let mut config = self.config.clone();
+        config.targets.retain(|t| targets.contains(&t.name));
+        Ok(Engine {
+            config,
+            store: self.store.clone(),
+            progress: self.progress.clone(),
+            connectors: self
+                .connectors
+                .iter()
+                .filter(|(name, _)| targets.contains(name))
+                .map(|(name, c)| (name.clone(), c.clone()))
+                .collect(),
+            allow_large: self.allow_large,
+        })
+    }
+
     pub fn connector(&self, target: &TargetName) -> Option<&Arc<dyn Connector>> {
         self.connectors.get(target)
     }

@@ -113,6 +113,25 @@ pub enum StoreError {
         kind: Option<ActionKind>,
     },
 
+    #[error("run {run} has no blocked {} to decide on", kind.map_or("actions".to_owned(), |k| format!("`{k}` actions")))]
+    NothingBlocked {
+        run: String,
+        kind: Option<ActionKind>,
+    },
+
+    #[error(
+        "the blocked `{kind}` actions of target {target} in run {run} were already {decision}"
+    )]
+    AlreadyDecided {
+        run: String,
+        target: TargetName,
+        kind: ActionKind,
+        decision: crate::store::DecisionKind,
+    },
+
+    #[error("API token {id} not found")]
+    TokenNotFound { id: String },
+
     #[error("approval {id} not found")]
     ApprovalNotFound { id: i64 },
 

@@ -21,6 +21,7 @@ mod links;
 mod orphans;
 mod rows;
 mod runs;
+mod server;
 mod snapshots;
 
 use async_trait::async_trait;
@@ -42,9 +43,7 @@ use tracing::{debug, warn};
 use crate::error::StoreError;
 use crate::private_file;
 use crate::store::{
-    Approval, AuditQuery, BlockedRecord, ComputedChanges, ComputedValues, Fingerprint, GrantMade,
-    JournalEntry, JournalState, Link, OrphanDecision, RunMode, RunRecord, SnapshotMeta,
-    SnapshotPerson, Store,
+    ApiToken, Approval, AuditQuery, BlockedRecord, ComputedChanges, ComputedValues, Decision, DecisionKind, Fingerprint, GrantMade, JournalEntry, JournalState, Link, OrphanDecision, RunMode, RunRecord, SnapshotMeta, SnapshotPerson, Store, StoredPlan,
 };
 
 /// Where the CLI keeps its state when the configuration names no store.
@@ -435,6 +434,62 @@ impl Store for SqliteStore {
 
     async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {
         audit::audit(&self.pool, query).await
+    }
+
+    async fn decide(
+        &self,
+        run: &str,
+        kind: Option<ActionKind>,
+        decision: DecisionKind,
+        by: &str,
+        reason: &str,
+    ) -> Result<Vec<Decision>, StoreError> {
+        server::decide(&self.pool, run, kind, decision, by, reason).await
+    }
+
+    async fn decisions(&self, run: &str) -> Result<Vec<Decision>, StoreError> {
+        server::decisions(&self.pool, run).await
+    }
+
+    async fn person_links(&self, person: &ExternalId) -> Result<Vec<Link>, StoreError> {
+        server::person_links(&self.pool, person).await
+    }
+
+    async fn snapshot_person(
+        &self,
+        snapshot_id: i64,
+        person: &ExternalId,
+    ) -> Result<Option<SnapshotPerson>, StoreError> {
+        server::snapshot_person(&self.pool, snapshot_id, person).await
+    }
+
+    async fn save_plan(
+        &self,
+        run: &str,
+        target: &TargetName,
+        plan: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        server::save_plan(&self.pool, run, target, plan).await
+    }
+
+    async fn latest_plan(&self, target: &TargetName) -> Result<Option<StoredPlan>, StoreError> {
+        server::latest_plan(&self.pool, target).await
+    }
+
+    async fn create_token(&self, token: &ApiToken) -> Result<(), StoreError> {
+        server::create_token(&self.pool, token).await
+    }
+
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
+        server::token_by_hash(&self.pool, hash).await
+    }
+
+    async fn tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        server::tokens(&self.pool).await
+    }
+
+    async fn revoke_token(&self, id: &str) -> Result<ApiToken, StoreError> {
+        server::revoke_token(&self.pool, id).await
     }
 
     async fn fingerprint_key(&self) -> Result<Secret, StoreError> {

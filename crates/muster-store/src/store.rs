@@ -134,6 +134,64 @@ impl JournalState {
     }
 }
 
+text_enum!(
+    /// What an API token may do (`muster serve`): each role includes the ones before it.
+    TokenRole, UnknownTokenRole, "token role" {
+        /// Reads runs, plans, persons, audit and metrics.
+        Viewer => "viewer",
+        /// Also approves or rejects blocked actions.
+        Approver => "approver",
+        /// Also triggers runs and manages tokens.
+        Admin => "admin",
+    }
+);
+
+text_enum!(
+    /// What an administrator decided about a run's blocked actions.
+    DecisionKind, UnknownDecisionKind, "decision" {
+        /// Released: the next apply may carry the actions out.
+        Approved => "approved",
+        /// Refused: the actions stay blocked and can no longer be approved.
+        Rejected => "rejected",
+    }
+);
+
+/// An API token as the store keeps it: the SHA-256 of the token (hex), never the token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiToken {
+    /// A short public handle, for listing and revoking.
+    pub id: String,
+    /// What the token is for (who holds it).
+    pub name: String,
+    pub role: TokenRole,
+    /// SHA-256 of the token's text, lowercase hex.
+    pub hash: String,
+    pub created_at: DateTime<Utc>,
+    /// Set once revoked; a revoked token is refused.
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Who approved or rejected one blocked record of a run, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub run: RunId,
+    pub target: TargetName,
+    pub kind: ActionKind,
+    pub decision: DecisionKind,
+    pub decided_by: String,
+    pub reason: String,
+    pub decided_at: DateTime<Utc>,
+}
+
+/// The newest plan made for one target, as JSON (secret values already `***`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredPlan {
+    pub target: TargetName,
+    pub run: RunId,
+    pub plan: serde_json::Value,
+    pub saved_at: DateTime<Utc>,
+}
+
 /// One run of the pipeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
@@ -407,6 +465,12 @@ pub struct AuditQuery {
     /// Events at or after this instant.
     pub since: Option<DateTime<Utc>>,
     pub run: Option<String>,
+    /// Events of this action kind only.
+    pub action: Option<ActionKind>,
+    /// Events with this outcome only.
+    pub outcome: Option<muster_core::report::ActionOutcome>,
+    /// Events before this instant.
+    pub until: Option<DateTime<Utc>>,
     /// At most this many events: the oldest that match (page on with `since`).
     pub limit: usize,
 }
@@ -419,6 +483,9 @@ impl Default for AuditQuery {
             target: None,
             since: None,
             run: None,
+            action: None,
+            outcome: None,
+            until: None,
             limit: usize::MAX,
         }
     }
@@ -651,6 +718,62 @@ pub trait Store: Send + Sync {
 
     /// Audit events matching `query`, oldest first.
     async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError>;
+
+    // --- Decisions on blocked actions (`muster serve`) ---
+
+    /// Approves or rejects the run's blocked records (all of them, or those of one kind), with
+    /// who and why, in one transaction. Approving also records the approvals a later run
+    /// consumes, as [`Store::approve`] does. Deciding the same way again is harmless and
+    /// returns the earlier decisions; fails with [`StoreError::NothingBlocked`] if no blocked
+    /// record matches and with [`StoreError::AlreadyDecided`] if one was decided the other
+    /// way (an approval made with [`Store::approve`] counts as approved).
+    async fn decide(
+        &self,
+        run: &str,
+        kind: Option<ActionKind>,
+        decision: DecisionKind,
+        by: &str,
+        reason: &str,
+    ) -> Result<Vec<Decision>, StoreError>;
+
+    /// A run's decisions, ordered by target and kind.
+    async fn decisions(&self, run: &str) -> Result<Vec<Decision>, StoreError>;
+
+    /// Every link of one person, in every target, ordered by target.
+    async fn person_links(&self, person: &ExternalId) -> Result<Vec<Link>, StoreError>;
+
+    /// One person of a snapshot, if the snapshot holds them.
+    async fn snapshot_person(
+        &self,
+        snapshot_id: i64,
+        person: &ExternalId,
+    ) -> Result<Option<SnapshotPerson>, StoreError>;
+
+    /// Keeps `plan` as the newest plan of `target`, made by `run`, replacing the one before.
+    async fn save_plan(
+        &self,
+        run: &str,
+        target: &TargetName,
+        plan: &serde_json::Value,
+    ) -> Result<(), StoreError>;
+
+    /// The newest plan saved for `target`, if any.
+    async fn latest_plan(&self, target: &TargetName) -> Result<Option<StoredPlan>, StoreError>;
+
+    // --- API tokens (`muster serve`) ---
+
+    /// Stores a new token (its hash). Ids and hashes are unique.
+    async fn create_token(&self, token: &ApiToken) -> Result<(), StoreError>;
+
+    /// The token whose hash is `hash`, revoked or not.
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError>;
+
+    /// Every token, oldest first.
+    async fn tokens(&self) -> Result<Vec<ApiToken>, StoreError>;
+
+    /// Revokes a token now. Fails with [`StoreError::TokenNotFound`] for an unknown id;
+    /// revoking twice keeps the first time.
+    async fn revoke_token(&self, id: &str) -> Result<ApiToken, StoreError>;
 
     // --- Keys ---
 

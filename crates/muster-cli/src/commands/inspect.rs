@@ -130,6 +130,7 @@ pub async fn audit(
             since,
             run: run.map(str::to_owned),
             limit,
+            ..AuditQuery::default()
         })
         .await?;
     if args.json {

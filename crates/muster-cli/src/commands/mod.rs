@@ -5,8 +5,9 @@ mod inspect;
 mod mapping;
 mod reconcile;
 mod run;
+mod serve;
 
-use crate::cli::{Args, Command, MappingCommand, SimKind};
+use crate::cli::{Args, Command, MappingCommand, SimKind, TokenCommand};
 use anyhow::{Context, Result};
 use muster_engine::Config;
 
@@ -119,6 +120,12 @@ pub async fn dispatch(args: Args) -> Result<u8> {
             kind: SimKind::Zermelo { port, token },
         } => demo::sim_zermelo(*port, token).await,
         Command::Demo { dir } => demo::run(dir).await,
+        Command::Serve => serve::serve(&args).await,
+        Command::Token { command } => match command {
+            TokenCommand::Create { name, role } => serve::token_create(&args, name, role).await,
+            TokenCommand::Revoke { id } => serve::token_revoke(&args, id).await,
+            TokenCommand::List => serve::token_list(&args).await,
+        },
     }
 }
 

@@ -9,7 +9,7 @@ mod limits;
 mod overrides;
 mod raw;
 
-pub use error::{ConfigError, ConfigErrors};
+pub use error::{line_of, ConfigError, ConfigErrors};
 
 use muster_core::evaluate::TargetPolicy;
 use muster_core::gate::{SourceThresholds, TargetThresholds};
@@ -117,16 +117,7 @@ impl Config {
                 message,
             }])
         };
-        let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
-            let line = e.span().map(|s| error::line_of(text, s.start));
-            one(line, "", toml_message(e.message()))
-        })?;
-        let used = overrides::apply(&mut doc, env).map_err(|m| one(None, "environment", m))?;
-        let effective = if used.is_empty() {
-            text.to_owned()
-        } else {
-            doc.to_string()
-        };
+        let (effective, used) = effective(path, text, env)?;
         let raw: raw::RawConfig = toml::from_str(&effective).map_err(|e| {
             let line = e.span().map(|s| error::line_of(&effective, s.start));
             let mut message = toml_message(e.message());
@@ -152,9 +143,54 @@ impl Config {
         }
     }
 
+    /// The text of `path` with the `MUSTER__…` overrides of `env` applied: what [`Config`] is
+    /// compiled from, for sections another crate reads itself (`[server]`, `[[schedules]]`),
+    /// so that their errors name lines of the same text.
+    pub fn effective_text(
+        path: &Path,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> Result<String, ConfigErrors> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            ConfigErrors(vec![ConfigError {
+                file: path.to_owned(),
+                line: None,
+                key: String::new(),
+                message: format!("cannot read the configuration: {e}"),
+            }])
+        })?;
+        Ok(effective(path, &text, env)?.0)
+    }
+
     pub fn target(&self, name: &str) -> Option<&TargetConfig> {
         self.targets.iter().find(|t| t.name.as_str() == name)
     }
+}
+
+/// The text with the environment overrides applied, and the names of the variables used.
+fn effective(
+    path: &Path,
+    text: &str,
+    env: impl Iterator<Item = (String, String)>,
+) -> Result<(String, Vec<String>), ConfigErrors> {
+    let one = |line: Option<usize>, key: &str, message: String| {
+        ConfigErrors(vec![ConfigError {
+            file: path.to_owned(),
+            line,
+            key: key.to_owned(),
+            message,
+        }])
+    };
+    let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+        let line = e.span().map(|s| error::line_of(text, s.start));
+        one(line, "", toml_message(e.message()))
+    })?;
+    let used = overrides::apply(&mut doc, env).map_err(|m| one(None, "environment", m))?;
+    let effective = if used.is_empty() {
+        text.to_owned()
+    } else {
+        doc.to_string()
+    };
+    Ok((effective, used))
 }
 
 /// The TOML parser's message, or a hint where it has none: for some syntax errors (an array

@@ -28,6 +28,13 @@ pub struct RawConfig {
     /// Business rules, evaluated for every person and every target they apply to.
     #[serde(default)]
     pub rules: Vec<Spanned<RawRule>>,
+    /// `muster serve`'s own settings (listen address, TLS, metrics): read and checked by
+    /// `muster-server`, which reads the same effective text (`Config::effective_text`).
+    #[serde(default, rename = "server")]
+    pub _server: Option<serde::de::IgnoredAny>,
+    /// `muster serve`'s schedules (`[[schedules]]`), read and checked by `muster-server`.
+    #[serde(default, rename = "schedules")]
+    pub _schedules: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -93,6 +93,15 @@ pub(super) async fn audit(
     if let Some(run) = &query.run {
         select.push(" AND run = ").push_bind(run.as_str());
     }
+    if let Some(action) = query.action {
+        select.push(" AND action = ").push_bind(action.as_str());
+    }
+    if let Some(outcome) = query.outcome {
+        select.push(" AND outcome = ").push_bind(outcome.as_str());
+    }
+    if let Some(until) = query.until {
+        select.push(" AND at < ").push_bind(ts(until));
+    }
     select
         .push(" ORDER BY at, id LIMIT ")
         .push_bind(to_i64(query.limit));

@@ -158,6 +158,45 @@ async fn events_are_filtered_by_person_target_since_and_run() {
 }
 
 #[tokio::test]
+async fn events_are_filtered_by_action_outcome_and_until() {
+    let db = TestDb::new().await;
+    let mut failed_create = event(5, "run-c", "zivver", "p3");
+    failed_create.action = ActionKind::Create;
+    failed_create.outcome = ActionOutcome::Failed;
+    db.store
+        .append_audit(&[
+            event(1, "run-c", "zivver", "p1"),
+            failed_create,
+            event(7, "run-c", "zivver", "p2"),
+        ])
+        .await
+        .unwrap();
+    let query = |f: &dyn Fn(&mut AuditQuery)| {
+        let mut query = AuditQuery::default();
+        f(&mut query);
+        query
+    };
+    let creates = db
+        .store
+        .audit(&query(&|q| q.action = Some(ActionKind::Create)))
+        .await
+        .unwrap();
+    assert_eq!(minutes(&creates), ["05 zivver p3"]);
+    let done = db
+        .store
+        .audit(&query(&|q| q.outcome = Some(ActionOutcome::Done)))
+        .await
+        .unwrap();
+    assert_eq!(minutes(&done), ["01 zivver p1", "07 zivver p2"]);
+    let before = db
+        .store
+        .audit(&query(&|q| q.until = Some(at(12, 7))))
+        .await
+        .unwrap();
+    assert_eq!(minutes(&before), ["01 zivver p1", "05 zivver p3"]);
+}
+
+#[tokio::test]
 async fn a_secret_change_never_reaches_the_database_file() {
     const SECRET: &str = "sso-key-0f9e8d7c6b5a";
     const VISIBLE: &str = "visible-marker-3a1b";

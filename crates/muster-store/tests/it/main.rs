@@ -12,5 +12,6 @@ mod links;
 mod open;
 mod orphans;
 mod runs;
+mod server;
 mod snapshots;
 mod support;

@@ -1,0 +1,127 @@
+//! One person across every target, and audit search.
+
+use super::error::{ApiError, ErrorBody};
+use super::extract::{external_id, run_id, target_name, Path, Query};
+use super::runs::parse_kind;
+use super::views::{AccountView, AuditSearch, AuditView, PersonView};
+use crate::auth::Caller;
+use crate::state::AppState;
+use crate::tokens::Need;
+use axum::extract::State;
+use muster_core::report::ActionOutcome;
+use muster_core::ExternalId;
+use muster_engine::run::SOURCE_NAME;
+use muster_store::AuditQuery;
+
+/// Audit events shown with a person.
+const PERSON_AUDIT: usize = 200;
+
+/// One person: their newest source record, their accounts in every target, their audit trail.
+#[utoipa::path(get, path = "/api/v1/persons/{external_id}", params(("external_id" = String, Path, description = "the person's ExternalId")), tag = "persons",
+    responses((status = 200, body = PersonView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn person(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<axum::Json<PersonView>, ApiError> {
+    caller.require(Need::Read)?;
+    let person = ExternalId::from(external_id(&id)?);
+    let store = &state.store;
+    let record = match store
+        .latest_snapshot(SOURCE_NAME)
+        .await
+        .map_err(ApiError::store)?
+    {
+        Some(meta) => store
+            .snapshot_person(meta.id, &person)
+            .await
+            .map_err(ApiError::store)?
+            .map(|p| p.record),
+        None => None,
+    };
+    let accounts: Vec<AccountView> = store
+        .person_links(&person)
+        .await
+        .map_err(ApiError::store)?
+        .into_iter()
+        .map(AccountView::from)
+        .collect();
+    let audit = newest_events(&state, &person).await?;
+    if record.is_none() && accounts.is_empty() && audit.is_empty() {
+        return Err(ApiError::not_found(format!(
+            "Muster knows no person `{person}`"
+        )));
+    }
+    Ok(axum::Json(PersonView {
+        external_id: person.to_string(),
+        record,
+        accounts,
+        audit,
+    }))
+}
+
+/// The person's newest events, oldest first. The store pages oldest first, so this reads
+/// forward from the start of the newest window that still holds events.
+async fn newest_events(state: &AppState, person: &ExternalId) -> Result<Vec<AuditView>, ApiError> {
+    let all = state
+        .store
+        .audit(&AuditQuery {
+            person: Some(person.clone()),
+            ..AuditQuery::default()
+        })
+        .await
+        .map_err(ApiError::store)?;
+    let skip = all.len().saturating_sub(PERSON_AUDIT);
+    Ok(all.into_iter().skip(skip).map(AuditView::from).collect())
+}
+
+/// Audit events matching every filter given, oldest first.
+#[utoipa::path(get, path = "/api/v1/audit", params(AuditSearch), tag = "audit",
+    responses((status = 200, body = Vec<AuditView>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+pub async fn search(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(q): Query<AuditSearch>,
+) -> Result<axum::Json<Vec<AuditView>>, ApiError> {
+    caller.require(Need::Read)?;
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request("limit must be 1-1000"));
+    }
+    let outcome = q
+        .outcome
+        .as_deref()
+        .map(|o| {
+            serde_json::from_value::<ActionOutcome>(serde_json::Value::String(o.to_owned()))
+                .map_err(|_| {
+                    ApiError::bad_request(format!(
+                        "`{o}` is not an outcome: expected done, failed, blocked or skipped"
+                    ))
+                })
+        })
+        .transpose()?;
+    let query = AuditQuery {
+        person: q
+            .person
+            .as_deref()
+            .map(external_id)
+            .transpose()?
+            .map(ExternalId::from),
+        target: q
+            .target
+            .as_deref()
+            .map(target_name)
+            .transpose()?
+            .map(Into::into),
+        run: q.run.as_deref().map(run_id).transpose()?.map(str::to_owned),
+        action: q.action.as_deref().map(parse_kind).transpose()?,
+        outcome,
+        since: q.since,
+        until: q.until,
+        limit: limit as usize,
+    };
+    let events = state.store.audit(&query).await.map_err(ApiError::store)?;
+    Ok(axum::Json(
+        events.into_iter().map(AuditView::from).collect(),
+    ))
+}

@@ -1,0 +1,215 @@
+//! `muster serve`: load the configuration, open the engine, bind, start the schedules, and on
+//! a shutdown signal stop taking work, let the running run end (bounded by
+//! `server.shutdown_grace_seconds`) and exit. A run cut off at the bound leaves its journal;
+//! the next apply settles it (see docs/RELIABILITY.md).
+
+use crate::api;
+use crate::auth::FailedAuth;
+use crate::config::{self, ServiceConfig};
+use crate::metrics::Metrics;
+use crate::runner::Runner;
+use crate::schedule;
+use crate::state::{AppState, Shared};
+use axum_server::tls_rustls::RustlsConfig;
+use axum_server::Handle;
+use muster_engine::config::ConfigErrors;
+use muster_engine::{Config, Engine, EngineError};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// How long open HTTP connections get to finish after a shutdown signal.
+const HTTP_DRAIN: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("{0}")]
+    Config(#[from] ConfigErrors),
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot read the TLS certificate {cert} or key {key}: {source}")]
+    Tls {
+        cert: String,
+        key: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the HTTP server stopped: {0}")]
+    Http(#[source] std::io::Error),
+}
+
+/// A configured server, not yet listening.
+pub struct Service {
+    state: AppState,
+    service: ServiceConfig,
+}
+
+impl Service {
+    /// Reads `path` with the `MUSTER__…` overrides of `env`, opens the store and the targets'
+    /// connectors. A target that cannot be reached does not stop this: its runs fail.
+    pub async fn open(
+        path: &Path,
+        env: impl Iterator<Item = (String, String)> + Clone,
+    ) -> Result<Self, ServeError> {
+        let config = Config::load_with_env(path, env.clone())?;
+        let text = Config::effective_text(path, env)?;
+        let service = config::parse(path, &text, &config)?;
+        let engine = Arc::new(Engine::open(config).await?);
+        Ok(Self::with_engine(engine, service))
+    }
+
+    /// A server over an open engine.
+    pub fn with_engine(engine: Arc<Engine>, service: ServiceConfig) -> Self {
+        let metrics = Arc::new(Metrics::default());
+        let state = AppState::new(Shared {
+            store: engine.store.clone(),
+            runner: Arc::new(Runner::new(engine, metrics.clone())),
+            metrics,
+            failures: FailedAuth::new(service.server.auth_failures_per_minute),
+            settings: service.server.clone(),
+            schedules: service.schedules.clone(),
+            schedules_loaded: AtomicBool::new(false),
+        });
+        Self { state, service }
+    }
+
+    /// The state store the server works on.
+    pub fn store(&self) -> Arc<dyn muster_store::Store> {
+        self.state.store.clone()
+    }
+
+    /// Binds the listen address (TLS when configured) and starts serving and scheduling.
+    pub async fn start(self) -> Result<Serving, ServeError> {
+        let addr = self.service.server.listen;
+        let listener = std::net::TcpListener::bind(addr)
+            .map_err(|source| ServeError::Bind { addr, source })?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|source| ServeError::Bind { addr, source })?;
+        let local = listener
+            .local_addr()
+            .map_err(|source| ServeError::Bind { addr, source })?;
+        let handle = Handle::new();
+        let app =
+            api::router(self.state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let server = match &self.service.server.tls {
+            Some(tls) => {
+                // One process-wide provider; installing it again is harmless.
+                let _ = rustls::crypto::ring::default_provider().install_default();
+                let rustls = RustlsConfig::from_pem_file(&tls.cert, &tls.key)
+                    .await
+                    .map_err(|source| ServeError::Tls {
+                        cert: tls.cert.display().to_string(),
+                        key: tls.key.display().to_string(),
+                        source,
+                    })?;
+                let server = axum_server::from_tcp_rustls(listener, rustls).handle(handle.clone());
+                tokio::spawn(async move { server.serve(app).await })
+            }
+            None => {
+                let server = axum_server::from_tcp(listener).handle(handle.clone());
+                tokio::spawn(async move { server.serve(app).await })
+            }
+        };
+        let (stop, _) = watch::channel(false);
+        let schedules = self
+            .service
+            .schedules
+            .iter()
+            .map(|s| {
+                tokio::spawn(schedule::drive(
+                    s.clone(),
+                    self.state.runner.clone(),
+                    self.state.metrics.clone(),
+                    stop.subscribe(),
+                ))
+            })
+            .collect();
+        self.state.mark_schedules_loaded();
+        tracing::info!(addr = %local, tls = self.service.server.tls.is_some(), schedules = self.service.schedules.len(), "Muster serves.");
+        Ok(Serving {
+            addr: local,
+            tls: self.service.server.tls.is_some(),
+            handle,
+            server,
+            stop,
+            schedules,
+            state: self.state,
+        })
+    }
+}
+
+/// A server that listens.
+pub struct Serving {
+    pub addr: SocketAddr,
+    pub tls: bool,
+    handle: Handle,
+    server: JoinHandle<std::io::Result<()>>,
+    stop: watch::Sender<bool>,
+    schedules: Vec<JoinHandle<()>>,
+    state: AppState,
+}
+
+impl Serving {
+    /// Stops the schedules and new runs, waits for the running run (bounded by the grace
+    /// period), then stops the HTTP server. Returns whether the running run ended in time.
+    pub async fn shutdown(self) -> Result<bool, ServeError> {
+        tracing::info!("Shutting down: no new runs; waiting for the running one.");
+        self.stop.send_replace(true);
+        for s in self.schedules {
+            let _ = s.await;
+        }
+        let ended = self
+            .state
+            .runner
+            .close(self.state.settings.shutdown_grace)
+            .await;
+        if !ended {
+            tracing::warn!(grace = ?self.state.settings.shutdown_grace, "The running run did not end in time; its journal lets the next apply settle it.");
+        }
+        self.handle.graceful_shutdown(Some(HTTP_DRAIN));
+        match self.server.await {
+            Ok(Ok(())) => Ok(ended),
+            Ok(Err(e)) => Err(ServeError::Http(e)),
+            Err(e) => Err(ServeError::Http(std::io::Error::other(e))),
+        }
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "Cannot listen for Ctrl-C.");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "Cannot listen for SIGTERM.");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

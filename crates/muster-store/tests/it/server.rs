@@ -1,0 +1,277 @@
+//! API tokens (stored by hash, revoked for good) and approve/reject decisions on blocked
+//! actions, as `muster serve` keeps them.
+
+use crate::support::TestDb;
+use chrono::Utc;
+use muster_core::plan::ActionKind;
+use muster_store::{ApiToken, DecisionKind, RunMode, Store, StoreError, TokenRole};
+
+fn token(id: &str, hash: &str, role: TokenRole) -> ApiToken {
+    ApiToken {
+        id: id.to_owned(),
+        name: format!("token {id}"),
+        role,
+        hash: hash.to_owned(),
+        created_at: Utc::now(),
+        revoked_at: None,
+    }
+}
+
+#[tokio::test]
+async fn a_token_is_found_by_its_hash_until_revoked_and_stays_listed() {
+    let db = TestDb::new().await;
+    db.store
+        .create_token(&token("a1", "h-one", TokenRole::Viewer))
+        .await
+        .unwrap();
+    db.store
+        .create_token(&token("b2", "h-two", TokenRole::Admin))
+        .await
+        .unwrap();
+    let found = db.store.token_by_hash("h-two").await.unwrap().unwrap();
+    assert_eq!((found.id.as_str(), found.role), ("b2", TokenRole::Admin));
+    assert!(db.store.token_by_hash("h-none").await.unwrap().is_none());
+
+    let revoked = db.store.revoke_token("b2").await.unwrap();
+    let at = revoked.revoked_at.expect("revoked");
+    let again = db.store.revoke_token("b2").await.unwrap();
+    assert_eq!(again.revoked_at, Some(at), "the first revocation stands");
+    let found = db.store.token_by_hash("h-two").await.unwrap().unwrap();
+    assert_eq!(found.revoked_at, Some(at));
+    let ids: Vec<String> = db
+        .store
+        .tokens()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.id)
+        .collect();
+    assert_eq!(ids, ["a1", "b2"]);
+
+    let err = db.store.revoke_token("zz").await.unwrap_err();
+    assert!(matches!(err, StoreError::TokenNotFound { .. }), "{err}");
+    // The same hash twice is refused: a hash names one token.
+    assert!(db
+        .store
+        .create_token(&token("c3", "h-one", TokenRole::Viewer))
+        .await
+        .is_err());
+    // Only the hash is in the table.
+    let raw = db.raw().await;
+    let columns: Vec<(String,)> =
+        sqlx::query_as("SELECT name FROM pragma_table_info('api_tokens')")
+            .fetch_all(&raw)
+            .await
+            .unwrap();
+    assert!(!columns.iter().any(|(c,)| c == "token" || c == "secret"));
+}
+
+#[tokio::test]
+async fn approving_records_who_and_why_and_releases_the_actions_for_the_next_run() {
+    let db = TestDb::new().await;
+    let run = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
+    let zivver = "zivver".into();
+    db.store
+        .record_blocked(&run, &zivver, ActionKind::Delete, 40, "40 ≥ 10")
+        .await
+        .unwrap();
+    let decided = db
+        .store
+        .decide(&run, None, DecisionKind::Approved, "ann", "leavers of June")
+        .await
+        .unwrap();
+    assert_eq!(decided.len(), 1);
+    assert_eq!(
+        (decided[0].decided_by.as_str(), decided[0].reason.as_str()),
+        ("ann", "leavers of June")
+    );
+    let open = db.store.open_approvals(&zivver).await.unwrap();
+    assert_eq!(
+        (open.len(), open[0].count, open[0].approved_by.as_str()),
+        (1, 40, "ann")
+    );
+    // Approving again is harmless; rejecting now is refused.
+    db.store
+        .decide(&run, None, DecisionKind::Approved, "bob", "again")
+        .await
+        .unwrap();
+    assert_eq!(db.store.open_approvals(&zivver).await.unwrap().len(), 1);
+    let err = db
+        .store
+        .decide(&run, None, DecisionKind::Rejected, "bob", "no")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::AlreadyDecided {
+                decision: DecisionKind::Approved,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(db.store.decisions(&run).await.unwrap(), decided);
+}
+
+#[tokio::test]
+async fn a_rejection_releases_nothing_and_cannot_be_turned_into_an_approval() {
+    let db = TestDb::new().await;
+    let run = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
+    let target = "helloid".into();
+    db.store
+        .record_blocked(&run, &target, ActionKind::Create, 9, "9 ≥ 5")
+        .await
+        .unwrap();
+    db.store
+        .record_blocked(&run, &target, ActionKind::Delete, 3, "3 ≥ 2")
+        .await
+        .unwrap();
+    let err = db
+        .store
+        .decide(
+            &run,
+            Some(ActionKind::Update),
+            DecisionKind::Rejected,
+            "ann",
+            "x",
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NothingBlocked { .. }), "{err}");
+    let rejected = db
+        .store
+        .decide(
+            &run,
+            Some(ActionKind::Create),
+            DecisionKind::Rejected,
+            "ann",
+            "wrong file",
+        )
+        .await
+        .unwrap();
+    assert_eq!(rejected.len(), 1);
+    assert_eq!(rejected[0].decision, DecisionKind::Rejected);
+    assert!(db.store.open_approvals(&target).await.unwrap().is_empty());
+    let err = db
+        .store
+        .decide(&run, None, DecisionKind::Approved, "bob", "all")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::AlreadyDecided {
+                decision: DecisionKind::Rejected,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        db.store.open_approvals(&target).await.unwrap().is_empty(),
+        "nothing approved half-way"
+    );
+    // A record approved the CLI's way counts as approved.
+    db.store
+        .approve(&run, Some(ActionKind::Delete), "cli")
+        .await
+        .unwrap();
+    let err = db
+        .store
+        .decide(
+            &run,
+            Some(ActionKind::Delete),
+            DecisionKind::Rejected,
+            "bob",
+            "no",
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::AlreadyDecided { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn the_newest_plan_of_a_target_replaces_the_one_before() {
+    let db = TestDb::new().await;
+    let scim = "scim".into();
+    assert!(db.store.latest_plan(&scim).await.unwrap().is_none());
+    let first = db
+        .store
+        .start_run(RunMode::Preview, "cfg")
+        .await
+        .unwrap()
+        .id;
+    let second = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
+    db.store
+        .save_plan(&first, &scim, &serde_json::json!({"actions": [1]}))
+        .await
+        .unwrap();
+    db.store
+        .save_plan(&second, &scim, &serde_json::json!({"actions": [2]}))
+        .await
+        .unwrap();
+    let plan = db.store.latest_plan(&scim).await.unwrap().unwrap();
+    assert_eq!(
+        (plan.run.as_str(), plan.plan["actions"][0].as_i64()),
+        (second.as_str(), Some(2))
+    );
+    let err = db
+        .store
+        .save_plan("no-such-run", &scim, &serde_json::json!({}))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::RunNotFound { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn one_person_is_read_without_reading_everyone() {
+    use muster_store::{Link, LinkState, SnapshotPerson};
+    let db = TestDb::new().await;
+    let run = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
+    let person = |id: &str| SnapshotPerson {
+        external_id: id.into(),
+        record_hash: format!("h{id}"),
+        record: serde_json::json!({"ExternalId": id}),
+    };
+    let meta = db
+        .store
+        .save_snapshot("source", &run, "d", &[person("1"), person("2")], 0)
+        .await
+        .unwrap();
+    let two = db
+        .store
+        .snapshot_person(meta.id, &"2".into())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(two, person("2"));
+    assert!(db
+        .store
+        .snapshot_person(meta.id, &"3".into())
+        .await
+        .unwrap()
+        .is_none());
+    for (target, person, account) in [
+        ("zivver", "1", "z1"),
+        ("scim", "1", "s1"),
+        ("scim", "2", "s2"),
+    ] {
+        db.store
+            .upsert_link(&Link {
+                target: target.into(),
+                person: person.into(),
+                account: account.into(),
+                state: LinkState::Active,
+                updated_at: Utc::now(),
+            })
+            .await
+            .unwrap();
+    }
+    let links = db.store.person_links(&"1".into()).await.unwrap();
+    let pairs: Vec<(&str, &str)> = links
+        .iter()
+        .map(|l| (l.target.as_str(), l.account.as_str()))
+        .collect();
+    assert_eq!(pairs, [("scim", "s1"), ("zivver", "z1")]);
+}
