@@ -35,5 +35,9 @@ pub mod store;
 pub use error::StoreError;
 pub use sqlite::{open_sqlite, open_sqlite_memory, SqliteStore, DEFAULT_SQLITE_PATH};
 pub use store::{
-    ApiToken, Approval, AuditQuery, BlockedRecord, ComputedChanges, ComputedEntry, ComputedKey, ComputedValues, Decision, DecisionKind, Fingerprint, GrantMade, GrantState, JournalEntry, JournalState, Link, LinkState, MIN_RUN_PREFIX, OrphanDecision, OrphanVerdict, RunId, RunMode, RunRecord, SnapshotMeta, SnapshotPerson, Store, StoredPlan, TokenRole, UnknownDecisionKind, UnknownJournalState, UnknownLinkState, UnknownRunMode, UnknownTokenRole,
+    ApiToken, Approval, AuditQuery, BlockedRecord, ComputedChanges, ComputedEntry, ComputedKey,
+    ComputedValues, Decision, DecisionKind, Fingerprint, GrantMade, GrantState, JournalEntry,
+    JournalState, Link, LinkState, OrphanDecision, OrphanVerdict, RunId, RunMode, RunRecord,
+    SnapshotMeta, SnapshotPerson, Store, StoredPlan, TokenRole, UnknownDecisionKind,
+    UnknownJournalState, UnknownLinkState, UnknownRunMode, UnknownTokenRole, MIN_RUN_PREFIX,
 };

@@ -43,7 +43,9 @@ use tracing::{debug, warn};
 use crate::error::StoreError;
 use crate::private_file;
 use crate::store::{
-    ApiToken, Approval, AuditQuery, BlockedRecord, ComputedChanges, ComputedValues, Decision, DecisionKind, Fingerprint, GrantMade, JournalEntry, JournalState, Link, OrphanDecision, RunMode, RunRecord, SnapshotMeta, SnapshotPerson, Store, StoredPlan,
+    ApiToken, Approval, AuditQuery, BlockedRecord, ComputedChanges, ComputedValues, Decision,
+    DecisionKind, Fingerprint, GrantMade, JournalEntry, JournalState, Link, OrphanDecision,
+    RunMode, RunRecord, SnapshotMeta, SnapshotPerson, Store, StoredPlan,
 };
 
 /// Where the CLI keeps its state when the configuration names no store.
