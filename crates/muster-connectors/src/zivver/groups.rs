@@ -333,13 +333,12 @@ impl Inner {
         url: &str,
     ) -> Result<Outcome, ConnectorError> {
         let body = wire::add_member(account.as_str());
-        let mut lost = None;
         for attempt in 1..=http::AT_MOST_ONCE_SENDS {
             let answer = self
                 .client
                 .call_at_most_once(Method::PATCH, url, Some(&body))
                 .await;
-            let e = match answer {
+            let lost = match answer {
                 Err(Failure::Error(e @ ConnectorError::Uncertain { .. })) => e,
                 other => return self.patch_answer(account, group, true, other),
             };
@@ -351,19 +350,20 @@ impl Inner {
                     );
                     return Ok(Outcome::Done);
                 }
-                Ok(false) => {
-                    debug!(attempt, "Add of a member not applied after a lost answer.");
+                Ok(false) if attempt < http::AT_MOST_ONCE_SENDS => {
+                    debug!(
+                        attempt,
+                        "Add of a member not applied after a lost answer; sending again."
+                    );
                 }
-                Err(read) => return Err(http::still_uncertain(e, &read)),
+                Ok(false) => return Err(lost),
+                Err(read) => return Err(http::still_uncertain(lost, &read)),
             }
-            lost = Some(e);
         }
-        Err(lost.unwrap_or_else(|| {
-            self.protocol(format!(
-                "PATCH {url}: no outcome after {} sends",
-                http::AT_MOST_ONCE_SENDS
-            ))
-        }))
+        Err(self.protocol(format!(
+            "PATCH {url}: no outcome after {} sends",
+            http::AT_MOST_ONCE_SENDS
+        )))
     }
 
     /// Whether a fresh read of the group lists the member.
