@@ -107,6 +107,7 @@ impl HelloIdClient {
             accept: wire::JSON,
             content_type: wire::JSON,
             throttle_budget: self.throttle_budget,
+            at_most_once: false,
         };
         self.http
             .call_json(call, |method, path, resp, attempt| {

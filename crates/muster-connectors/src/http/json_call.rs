@@ -21,6 +21,8 @@ pub(crate) struct JsonCall<'a> {
     pub content_type: &'static str,
     /// How long 429s are waited out before the call fails as rate limited.
     pub throttle_budget: Duration,
+    /// Never sent again once it may have reached the target ([`Request::at_most_once`]).
+    pub at_most_once: bool,
 }
 
 impl HttpClient {
@@ -52,6 +54,9 @@ impl HttpClient {
             req = req
                 .header(CONTENT_TYPE, HeaderValue::from_static(call.content_type))
                 .body(bytes);
+        }
+        if call.at_most_once {
+            req = req.at_most_once();
         }
         let started = Instant::now();
         let mut attempt = 0;

@@ -653,6 +653,28 @@ pub fn transport_error(
     }
 }
 
+/// Sends of one at-most-once write ([`Request::at_most_once`]) whose answers are lost; each
+/// send after the first is preceded by a read that settles whether the last one took effect.
+pub const AT_MOST_ONCE_SENDS: usize = 3;
+
+/// A lost answer that a read to settle it could not settle: still uncertain, with both reasons.
+pub fn still_uncertain(lost: ConnectorError, read: &ConnectorError) -> ConnectorError {
+    match lost {
+        ConnectorError::Uncertain {
+            target,
+            method,
+            path,
+            detail,
+        } => ConnectorError::Uncertain {
+            target,
+            method,
+            path,
+            detail: format!("{detail}; reading the group to settle it failed: {read}"),
+        },
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -563,7 +563,7 @@ impl ScimConnector {
             };
             let times = match self.times_listed(account, group, url).await {
                 Ok(times) => times,
-                Err(read) => return Err(still_uncertain(lost, &read)),
+                Err(read) => return Err(crate::http::still_uncertain(lost, &read)),
             };
             match times {
                 0 if attempt < ADD_ATTEMPTS => {
@@ -707,7 +707,7 @@ impl ScimConnector {
 
 /// Sends of one PATCH `add` of a member whose answers are lost; each send after the first is
 /// preceded by a read of the group.
-const ADD_ATTEMPTS: usize = 3;
+const ADD_ATTEMPTS: usize = crate::http::AT_MOST_ONCE_SENDS;
 
 /// The PATCH path of every entry of one member.
 fn member_path(account: &AccountRef) -> String {
@@ -715,24 +715,6 @@ fn member_path(account: &AccountRef) -> String {
         "members[value eq {}]",
         super::filter::quote(account.as_str())
     )
-}
-
-/// A lost answer that a read of the group could not settle: still uncertain, with both reasons.
-fn still_uncertain(lost: ConnectorError, read: &ConnectorError) -> ConnectorError {
-    match lost {
-        ConnectorError::Uncertain {
-            target,
-            method,
-            path,
-            detail,
-        } => ConnectorError::Uncertain {
-            target,
-            method,
-            path,
-            detail: format!("{detail}; reading the group to settle it failed: {read}"),
-        },
-        other => other,
-    }
 }
 
 /// A resource id as one URL path segment (ids are opaque; some contain `/` or spaces).

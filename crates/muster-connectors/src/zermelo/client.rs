@@ -79,6 +79,7 @@ impl ZermeloClient {
             accept: JSON,
             content_type: JSON,
             throttle_budget: self.throttle_budget,
+            at_most_once: false,
         };
         self.http
             .call_json(call, |method, path, resp, attempt| {

@@ -64,11 +64,34 @@ impl ZivverClient {
         path: &str,
         body: Option<&Value>,
     ) -> Result<Reply, Failure> {
+        self.send_call(method, path, body, false).await
+    }
+
+    /// [`Self::call`] for a write that sending twice may do twice (a PATCH `add` of a member):
+    /// never sent again once it may have reached Zivver; an unknown outcome is
+    /// [`ConnectorError::Uncertain`], for the caller to settle by a read.
+    pub async fn call_at_most_once(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Reply, Failure> {
+        self.send_call(method, path, body, true).await
+    }
+
+    async fn send_call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+        at_most_once: bool,
+    ) -> Result<Reply, Failure> {
         let content_type = if method == Method::PATCH {
             wire::CONTENT_TYPE_PATCH
         } else {
             wire::CONTENT_TYPE_JSON
         };
+        let repeatable = http::retry::is_idempotent(&method) && !at_most_once;
         let call = JsonCall {
             base: &self.base,
             method,
@@ -77,28 +100,31 @@ impl ZivverClient {
             accept: wire::ACCEPT,
             content_type,
             throttle_budget: self.throttle_budget,
+            at_most_once,
         };
         self.http
             .call_json(call, |method, path, resp, attempt| {
-                self.interpret(method.clone(), path.to_owned(), resp, attempt)
+                self.interpret(method.clone(), repeatable, path.to_owned(), resp, attempt)
             })
             .await
     }
 
     /// Turns an answer into a [`Reply`] or a [`Failure`]; a success whose body is not JSON is
-    /// judged by [`http::success_body`].
+    /// judged by [`http::success_body_of`].
     fn interpret(
         &self,
         method: Method,
+        repeatable: bool,
         path: String,
         resp: Response,
         attempt: u32,
     ) -> Result<Reply, Garbled> {
         let status = resp.status.as_u16();
         if resp.status.is_success() {
-            let body = match http::success_body(
+            let body = match http::success_body_of(
                 self.target(),
                 &method,
+                repeatable,
                 &path,
                 status,
                 &resp.body,

@@ -9,8 +9,8 @@ use super::config::MembershipWrite;
 use super::connector::{segment, Inner};
 use super::lanes::{apply_batch, Change, Queued, Write};
 use super::wire;
-use crate::http::Method;
 use crate::http::Refused as _;
+use crate::http::{self, Method};
 use muster_core::connector::{ConnectorError, ObservedGroup, Outcome};
 use muster_core::{AccountRef, GroupRef};
 use serde_json::Value;
@@ -304,7 +304,8 @@ impl Inner {
         }
     }
 
-    /// `add-remove` mode: one PATCH `add`, or `remove` filtered on the member's id.
+    /// `add-remove` mode: one PATCH `add`, or `remove` filtered on the member's id. The add is
+    /// never sent twice blindly (see [`Self::patch_add`]); the remove is safe to repeat.
     #[instrument(skip_all, fields(target = %self.target, group = %group, grant))]
     async fn patch_one(
         &self,
@@ -313,12 +314,88 @@ impl Inner {
         grant: bool,
     ) -> Result<Outcome, ConnectorError> {
         let url = format!("/Groups/{}", segment(group.as_str()));
-        let body = if grant {
-            wire::add_member(account.as_str())
-        } else {
-            wire::remove_member(account.as_str())
+        if grant {
+            return self.patch_add(account, group, &url).await;
+        }
+        let body = wire::remove_member(account.as_str());
+        let answer = self.client.call(Method::PATCH, &url, Some(&body)).await;
+        self.patch_answer(account, group, grant, answer)
+    }
+
+    /// PATCH `add` of the member, at most once per send: when its answer is lost (timeout,
+    /// dropped connection, 5xx, garbled 2xx), a fresh `GET Groups/{id}` settles it — listed is
+    /// done, not listed is sent again, at most [`http::AT_MOST_ONCE_SENDS`] sends — like the
+    /// SCIM connector's add, since a service may apply an add twice.
+    async fn patch_add(
+        &self,
+        account: &AccountRef,
+        group: &GroupRef,
+        url: &str,
+    ) -> Result<Outcome, ConnectorError> {
+        let body = wire::add_member(account.as_str());
+        for attempt in 1..=http::AT_MOST_ONCE_SENDS {
+            let answer = self
+                .client
+                .call_at_most_once(Method::PATCH, url, Some(&body))
+                .await;
+            let lost = match answer {
+                Err(Failure::Error(e @ ConnectorError::Uncertain { .. })) => e,
+                other => return self.patch_answer(account, group, true, other),
+            };
+            match self.is_listed(account, group, url).await {
+                Ok(true) => {
+                    debug!(
+                        attempt,
+                        "Add of a member applied although its answer was lost."
+                    );
+                    return Ok(Outcome::Done);
+                }
+                Ok(false) if attempt < http::AT_MOST_ONCE_SENDS => {
+                    debug!(
+                        attempt,
+                        "Add of a member not applied after a lost answer; sending again."
+                    );
+                }
+                Ok(false) => return Err(lost),
+                Err(read) => return Err(http::still_uncertain(lost, &read)),
+            }
+        }
+        Err(self.protocol(format!(
+            "PATCH {url}: no outcome after {} sends",
+            http::AT_MOST_ONCE_SENDS
+        )))
+    }
+
+    /// Whether a fresh read of the group lists the member.
+    async fn is_listed(
+        &self,
+        account: &AccountRef,
+        group: &GroupRef,
+        url: &str,
+    ) -> Result<bool, ConnectorError> {
+        let fresh = match self.client.call(Method::GET, url, None).await {
+            Ok(Reply { body: Some(g), .. }) => g,
+            Ok(_) => return Err(self.protocol(format!("GET {url}: empty answer"))),
+            // 400, not 404, for an unknown id (zivver.md §4.1).
+            Err(Failure::Refused(r)) if r.status == 400 => return Err(self.group_gone(group)),
+            Err(f) => return Err(f.into_error(&self.target)),
         };
-        match self.client.call(Method::PATCH, &url, Some(&body)).await {
+        match wire::member_ids(&fresh) {
+            None => Ok(false),
+            Some(Ok(ids)) => Ok(ids.contains(&account.as_str())),
+            Some(Err(e)) => Err(self.protocol(format!("GET {url}: {e}"))),
+        }
+    }
+
+    /// What a PATCH answer of `add-remove` mode means for the change.
+    fn patch_answer(
+        &self,
+        account: &AccountRef,
+        group: &GroupRef,
+        grant: bool,
+        answer: Result<Reply, Failure>,
+    ) -> Result<Outcome, ConnectorError> {
+        match answer {
             Ok(_) => Ok(Outcome::Done),
             Err(Failure::Refused(r)) if r.status == 400 => match wire::unknown_account(&r.detail) {
                 Some(id) if id.eq_ignore_ascii_case(group.as_str()) => Err(self.group_gone(group)),

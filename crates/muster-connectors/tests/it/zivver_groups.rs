@@ -277,6 +277,48 @@ async fn add_remove_mode_sends_one_patch_per_change_and_no_read() {
     ));
 }
 
+#[tokio::test]
+async fn add_remove_mode_settles_an_add_whose_answer_is_lost_by_a_read_never_a_blind_resend() {
+    // Every PATCH is applied and its connection then closed unanswered.
+    let h = harness(
+        |s| {
+            s.membership_add_remove = true;
+            s.drop_after_apply_ratio = 1.0;
+            s.fault_scope = Some(muster_sim::FaultScope::new("PATCH", "/Groups/*"));
+        },
+        "membership = \"add-remove\"\nmax_attempts = 5\n",
+    )
+    .await;
+    let people = users(&h, "lost", 2);
+    let group = seed_group(&h, "Lost", &[]);
+    assert_eq!(
+        exec(&h, grant(&people[0], &group)).await.unwrap(),
+        Outcome::Done
+    );
+    assert_eq!(
+        h.sim.state.request_count("PATCH", "/Groups"),
+        1,
+        "the add is sent once; the group is read instead of sending it again"
+    );
+    assert_eq!(h.sim.state.request_count("GET", "/Groups/"), 1);
+    assert_eq!(members(&h, &group), [people[0].as_str().to_owned()]);
+
+    // Now every PATCH is dropped *unapplied*: each read finds the member absent, so the add
+    // is sent again after it, three sends at most, and the outcome stays uncertain.
+    h.sim.state.update_switches(|s| {
+        s.drop_after_apply_ratio = 0.0;
+        s.drop_ratio = 1.0;
+    });
+    let again = exec(&h, grant(&people[1], &group)).await;
+    assert!(
+        matches!(again, Err(ConnectorError::Uncertain { .. })),
+        "{again:?}"
+    );
+    assert_eq!(h.sim.state.request_count("PATCH", "/Groups"), 1 + 3);
+    assert_eq!(h.sim.state.request_count("GET", "/Groups/"), 1 + 3);
+    assert_eq!(members(&h, &group), [people[0].as_str().to_owned()]);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_storm_of_429s_slows_the_run_but_fails_nothing() {
     // Zivver's limiter at 6 per 1 s window, and a connector whose own budget is far higher,
