@@ -719,20 +719,7 @@ fn member_path(account: &AccountRef) -> String {
 
 /// A lost answer that a read of the group could not settle: still uncertain, with both reasons.
 fn still_uncertain(lost: ConnectorError, read: &ConnectorError) -> ConnectorError {
-    match lost {
-        ConnectorError::Uncertain {
-            target,
-            method,
-            path,
-            detail,
-        } => ConnectorError::Uncertain {
-            target,
-            method,
-            path,
-            detail: format!("{detail}; reading the group to settle it failed: {read}"),
-        },
-        other => other,
-    }
+    lost.with_uncertain_detail(&format!("reading the group to settle it failed: {read}"))
 }
 
 /// A resource id as one URL path segment (ids are opaque; some contain `/` or spaces).
