@@ -377,6 +377,26 @@ impl ConnectorError {
         matches!(self, Self::RateLimited { .. } | Self::Uncertain { .. })
     }
 
+    /// An [`Uncertain`](Self::Uncertain) error with `more` appended to its detail (after
+    /// `"; "`), saying what an attempt to settle the unknown outcome found; any other error
+    /// as it is.
+    pub fn with_uncertain_detail(self, more: &str) -> Self {
+        match self {
+            Self::Uncertain {
+                target,
+                method,
+                path,
+                detail,
+            } => Self::Uncertain {
+                target,
+                method,
+                path,
+                detail: format!("{detail}; {more}"),
+            },
+            other => other,
+        }
+    }
+
     /// The whole run against this target should stop (a credential problem, not a person's).
     pub fn stops_target(&self) -> bool {
         matches!(self, Self::Unauthorized { .. })
@@ -435,5 +455,34 @@ pub trait Connector: Send + Sync {
     /// the server advertised but refused, a demoted write mode), for the report.
     fn warnings(&self) -> Vec<String> {
         Vec::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_uncertain_detail_appends_to_an_uncertain_error_only() {
+        let uncertain = ConnectorError::Uncertain {
+            target: "scim".into(),
+            method: "POST".into(),
+            path: "/Users".into(),
+            detail: "timed out".into(),
+        };
+        match uncertain.with_uncertain_detail("a read found nothing") {
+            ConnectorError::Uncertain { detail, .. } => {
+                assert_eq!(detail, "timed out; a read found nothing");
+            }
+            other => panic!("expected Uncertain, got {other:?}"),
+        }
+        let conflict = ConnectorError::Conflict {
+            target: "scim".into(),
+            detail: "taken".into(),
+        };
+        match conflict.with_uncertain_detail("a read found nothing") {
+            ConnectorError::Conflict { detail, .. } => assert_eq!(detail, "taken"),
+            other => panic!("expected Conflict, got {other:?}"),
+        }
     }
 }

@@ -8,8 +8,9 @@ mod run;
 mod serve;
 
 use crate::cli::{Args, Command, MappingCommand, SimKind, TokenCommand};
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use muster_engine::Config;
+use std::io::{BufRead, IsTerminal, Write};
 
 pub async fn dispatch(args: Args) -> Result<u8> {
     match &args.command {
@@ -133,6 +134,25 @@ pub fn load_config(args: &Args) -> Result<Config> {
     Config::load(&args.config)
         .map_err(|e| anyhow::anyhow!("{e}"))
         .context("the configuration is not valid")
+}
+
+/// Asks before applying: refuses when stdin is not a terminal, calls `show` (the preview),
+/// prints `question` and reads one line. `true` on `y`, `Y` or `yes`; otherwise says
+/// "Nothing applied." and returns `false`.
+pub fn confirmed(show: impl FnOnce() -> Result<()>, question: &str) -> Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        bail!("refusing to apply without confirmation: not on a terminal; pass --yes");
+    }
+    show()?;
+    print!("{question} [y/N] ");
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if matches!(answer.trim(), "y" | "Y" | "yes") {
+        return Ok(true);
+    }
+    println!("Nothing applied.");
+    Ok(false)
 }
 
 pub fn today(explicit: Option<chrono::NaiveDate>) -> chrono::NaiveDate {

@@ -1,15 +1,14 @@
 //! reconcile: orphan accounts, their proposed actions, decisions and `--apply`.
 
-use super::{load_config, print_json, today};
+use super::{confirmed, load_config, print_json, today};
 use crate::cli::Args;
 use crate::exit;
 use crate::output::table;
-use anyhow::{bail, Result};
+use anyhow::Result;
 use muster_core::model::AccountRef;
 use muster_engine::reconcile::{Decide, ReconcileReport, ReconcileRequest};
 use muster_engine::Engine;
 use muster_store::OrphanVerdict;
-use std::io::{BufRead, IsTerminal, Write};
 
 /// The decision flags as given (clap lets at most one be set, and only with `--account`).
 pub struct Decision {
@@ -63,16 +62,8 @@ pub async fn run(
             print(args, &preview)?;
             return Ok(exit::of(preview.summary.status()));
         }
-        if !std::io::stdin().is_terminal() {
-            bail!("refusing to apply without confirmation: not on a terminal; pass --yes");
-        }
-        print(args, &preview)?;
-        print!("Apply {actions} action(s) to orphan accounts? [y/N] ");
-        std::io::stdout().flush()?;
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            println!("Nothing applied.");
+        let question = format!("Apply {actions} action(s) to orphan accounts?");
+        if !confirmed(|| print(args, &preview), &question)? {
             return Ok(exit::OK);
         }
         request.decide = None;

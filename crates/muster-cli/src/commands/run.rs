@@ -1,15 +1,14 @@
 //! validate, plan, apply, approve: the commands that run the pipeline.
 
-use super::{load_config, print_json, today};
+use super::{confirmed, load_config, print_json, today};
 use crate::cli::Args;
 use crate::exit;
 use crate::output;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use muster_core::plan::{ActionKind, Plan};
 use muster_engine::progress::Progress;
 use muster_engine::run::RunReport;
 use muster_engine::Engine;
-use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -106,16 +105,12 @@ pub async fn apply(
             print_report(args, &preview, false)?;
             return Ok(exit::of(preview.summary.status()));
         }
-        if !std::io::stdin().is_terminal() {
-            bail!("refusing to apply without confirmation: not on a terminal; pass --yes");
-        }
-        println!("{}", output::report_text(&preview, true));
-        print!("Apply {} action(s)? [y/N] ", preview.plan.action_count());
-        std::io::stdout().flush()?;
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if !matches!(answer.trim(), "y" | "Y" | "yes") {
-            println!("Nothing applied.");
+        let show = || -> Result<()> {
+            println!("{}", output::report_text(&preview, true));
+            Ok(())
+        };
+        let question = format!("Apply {} action(s)?", preview.plan.action_count());
+        if !confirmed(show, &question)? {
             return Ok(exit::OK);
         }
     }

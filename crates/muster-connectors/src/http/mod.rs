@@ -659,20 +659,7 @@ pub const AT_MOST_ONCE_SENDS: usize = 3;
 
 /// A lost answer that a read to settle it could not settle: still uncertain, with both reasons.
 pub fn still_uncertain(lost: ConnectorError, read: &ConnectorError) -> ConnectorError {
-    match lost {
-        ConnectorError::Uncertain {
-            target,
-            method,
-            path,
-            detail,
-        } => ConnectorError::Uncertain {
-            target,
-            method,
-            path,
-            detail: format!("{detail}; reading the group to settle it failed: {read}"),
-        },
-        other => other,
-    }
+    lost.with_uncertain_detail(&format!("reading the group to settle it failed: {read}"))
 }
 
 #[cfg(test)]

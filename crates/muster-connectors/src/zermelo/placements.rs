@@ -161,15 +161,12 @@ impl Inner {
             }
             Ok(_) => {
                 debug!("The uncertain placement is not there; it may be sent again.");
-                Err(with_detail(
-                    uncertain,
-                    "the student's placements, read again, do not hold it",
-                ))
+                Err(uncertain
+                    .with_uncertain_detail("the student's placements, read again, do not hold it"))
             }
-            Err(e) => Err(with_detail(
-                uncertain,
-                &format!("reading the student's placements again failed: {e}"),
-            )),
+            Err(e) => Err(uncertain.with_uncertain_detail(&format!(
+                "reading the student's placements again failed: {e}"
+            ))),
         }
     }
 
@@ -210,10 +207,9 @@ impl Inner {
         let after = match self.student_placements(account).await {
             Ok(after) => after,
             Err(e) => {
-                return Err(with_detail(
-                    uncertain,
-                    &format!("reading the student record again failed: {e}"),
-                ))
+                return Err(uncertain.with_uncertain_detail(&format!(
+                    "reading the student record again failed: {e}"
+                )))
             }
         };
         let class = class.to_string();
@@ -233,8 +229,7 @@ impl Inner {
                 debug!(
                     "The uncertain placement is not in the student record; it may be sent again."
                 );
-                Err(with_detail(
-                    uncertain,
+                Err(uncertain.with_uncertain_detail(
                     "the student record, read again, lists no placement that was not there \
                      before the POST",
                 ))
@@ -313,22 +308,4 @@ fn placement_in(held: &BTreeMap<String, Option<String>>, class: &str) -> Option<
     held.iter()
         .find(|(_, c)| c.as_deref() == Some(class))
         .map(|(id, _)| id.clone())
-}
-
-/// `e` with `more` appended to its detail, when it has one.
-fn with_detail(e: ConnectorError, more: &str) -> ConnectorError {
-    match e {
-        ConnectorError::Uncertain {
-            target,
-            method,
-            path,
-            detail,
-        } => ConnectorError::Uncertain {
-            target,
-            method,
-            path,
-            detail: format!("{detail}; {more}"),
-        },
-        other => other,
-    }
 }
