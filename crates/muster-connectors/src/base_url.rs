@@ -30,6 +30,9 @@ pub(crate) fn check(
     let mut shown = url.clone();
     let _ = shown.set_username("");
     let _ = shown.set_password(None);
+    // A query or fragment may hold a key (`?api_key=…`): never shown either.
+    shown.set_query(None);
+    shown.set_fragment(None);
     match url.scheme() {
         "https" => {}
         "http" if is_loopback(&url) || allow_insecure_http => {}
@@ -48,7 +51,7 @@ pub(crate) fn check(
     }
     if url.query().is_some() || url.fragment().is_some() {
         problems.push(format!(
-            "base_url: `{shown}` must not have a query or fragment"
+            "base_url: `{shown}` must not have a query or fragment (not shown: it may hold a credential)"
         ));
     }
     Some((url, shown))
@@ -76,7 +79,7 @@ mod tests {
         let mut problems = Vec::new();
         assert!(check("not a url", "use `token`", false, &mut problems).is_none());
         check(
-            "http://user:pw@example.org/x?q=1",
+            "http://user:pw@example.org/x?api_key=SECRET#frag",
             "use `token`",
             false,
             &mut problems,
@@ -90,6 +93,7 @@ mod tests {
         );
         assert!(all.contains("query or fragment"), "{all}");
         assert!(!all.contains("pw"), "credentials never echoed: {all}");
+        assert!(!all.contains("SECRET"), "a query never echoed: {all}");
         let mut fine = Vec::new();
         check("http://127.0.0.1:8080/api", "x", false, &mut fine);
         assert!(fine.is_empty(), "{fine:?}");

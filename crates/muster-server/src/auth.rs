@@ -87,8 +87,18 @@ impl FailedAuth {
 
     pub fn record_failure(&self, ip: IpAddr, now: Instant) {
         let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
-        if windows.len() >= MAX_ADDRESSES {
+        if windows.len() >= MAX_ADDRESSES && !windows.contains_key(&ip) {
             windows.retain(|_, (start, _)| now < *start + WINDOW);
+            // Still full of current windows: the oldest one gives way, so the map stays bounded.
+            if windows.len() >= MAX_ADDRESSES {
+                if let Some(oldest) = windows
+                    .iter()
+                    .min_by_key(|(_, (start, _))| *start)
+                    .map(|(k, _)| *k)
+                {
+                    windows.remove(&oldest);
+                }
+            }
         }
         let entry = windows.entry(ip).or_insert((now, 0));
         if now >= entry.0 + WINDOW {
@@ -187,5 +197,20 @@ mod tests {
             None,
             "a new window starts at zero"
         );
+    }
+
+    #[test]
+    fn the_addresses_remembered_stay_bounded_under_a_flood_of_current_windows() {
+        let limit = FailedAuth::new(3);
+        let t0 = Instant::now();
+        for i in 0..(MAX_ADDRESSES as u32 + 50) {
+            limit.record_failure(IpAddr::from(i.to_be_bytes()), t0);
+        }
+        let held = limit
+            .windows
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .len();
+        assert!(held <= MAX_ADDRESSES, "{held} addresses remembered");
     }
 }

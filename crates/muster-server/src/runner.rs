@@ -96,9 +96,10 @@ impl Runner {
                 since: Utc::now(),
             };
             slot.running = Some(running.clone());
+            // Set while the slot is held, so a `close` can never see a starting run as none.
+            self.busy.send_replace(true);
             running
         };
-        self.busy.send_replace(true);
         let this = self.clone();
         let mode = running.request.mode;
         let origin = running.request.origin.clone();

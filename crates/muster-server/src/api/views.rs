@@ -373,12 +373,21 @@ impl From<RoleName> for muster_store::TokenRole {
     }
 }
 
-/// A token just made: `token` is shown this once and never again.
-#[derive(Debug, Serialize, ToSchema)]
+/// A token just made: `token` is shown this once and never again (and never in `Debug`).
+#[derive(Serialize, ToSchema)]
 pub struct NewTokenView {
     pub token: String,
     #[serde(flatten)]
     pub record: TokenView,
+}
+
+impl std::fmt::Debug for NewTokenView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewTokenView")
+            .field("token", &"***")
+            .field("record", &self.record)
+            .finish()
+    }
 }
 
 /// The health of the server.
