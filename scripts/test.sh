@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs Muster's whole test suite. Installs what the tests need first: the third-party SCIM
 # server `scim2-server` (PyPI) in .venv-scim2, for the interoperability tests, and
-# `schemathesis` (PyPI) in .venv-schemathesis, for the API test of `muster serve`.
+# `schemathesis` (PyPI) in .venv-schemathesis, for the API test of `muster serve`, and Chromium
+# with `playwright-core` (npm) for the dashboard's browser test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,5 +23,19 @@ if [ ! -x .venv-schemathesis/bin/schemathesis ]; then
   .venv-schemathesis/bin/pip install --quiet --disable-pip-version-check "schemathesis==${SCHEMATHESIS_VERSION}"
 fi
 export SCHEMATHESIS_BIN="$PWD/.venv-schemathesis/bin/schemathesis"
+
+# The dashboard's browser test (crates/muster-server/tests/it/dashboard.rs): Debian's `chromium`,
+# driven by `playwright-core` (npm, pinned by tests/e2e/package-lock.json).
+if [ ! -x /usr/bin/chromium ]; then
+  echo "Installing chromium ..."
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO apt-get install -y chromium || { $SUDO apt-get update && $SUDO apt-get install -y chromium; }
+fi
+if [ ! -d tests/e2e/node_modules/playwright-core ]; then
+  echo "Installing playwright-core into tests/e2e/node_modules ..."
+  (cd tests/e2e && npm ci --no-audit --no-fund)
+fi
+export MUSTER_REQUIRE_BROWSER=1
 
 cargo test --workspace "$@"

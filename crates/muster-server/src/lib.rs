@@ -8,6 +8,7 @@
 //!   `/readyz` and `/metrics` ([`metrics`]).
 //! - [`auth`] and [`tokens`]: bearer tokens (only their SHA-256 is stored) with the roles
 //!   viewer, approver and admin; failed attempts are limited per client address.
+//! - [`web`]: the server-rendered dashboard under `/`, with session cookies and CSRF checks.
 //! - [`serve`]: binds (plain HTTP or TLS via rustls) and shuts down gracefully.
 
 pub mod api;
@@ -19,5 +20,6 @@ pub mod schedule;
 pub mod serve;
 pub mod state;
 pub mod tokens;
+pub mod web;
 
 pub use serve::{shutdown_signal, ServeError, Service, Serving};

@@ -10,6 +10,7 @@ use crate::metrics::Metrics;
 use crate::runner::Runner;
 use crate::schedule;
 use crate::state::{AppState, Shared};
+use crate::web::session::{self, Sessions};
 use axum_server::tls_rustls::RustlsConfig;
 use axum_server::Handle;
 use muster_engine::config::ConfigErrors;
@@ -79,6 +80,7 @@ impl Service {
             settings: service.server.clone(),
             schedules: service.schedules.clone(),
             schedules_loaded: AtomicBool::new(false),
+            sessions: Sessions::new(session::IDLE, session::ABSOLUTE),
         });
         Self { state, service }
     }
@@ -161,6 +163,11 @@ pub struct Serving {
 }
 
 impl Serving {
+    /// What the handlers share (the store, the runner, the dashboard's sessions).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
     /// Stops the schedules and new runs, waits for the running run (bounded by the grace
     /// period), then stops the HTTP server. Returns whether the running run ended in time.
     pub async fn shutdown(self) -> Result<bool, ServeError> {

@@ -4,6 +4,7 @@ use crate::auth::FailedAuth;
 use crate::config::{Schedule, ServerSettings};
 use crate::metrics::Metrics;
 use crate::runner::Runner;
+use crate::web::session::Sessions;
 use muster_store::Store;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -20,6 +21,8 @@ pub struct Shared {
     pub schedules: Vec<Schedule>,
     /// Set once every schedule's task is running (`/readyz`).
     pub schedules_loaded: AtomicBool,
+    /// Dashboard sessions (signed-in users, by cookie).
+    pub sessions: Sessions,
 }
 
 impl AppState {

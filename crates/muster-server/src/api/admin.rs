@@ -20,7 +20,12 @@ pub async fn plan(
     Path(target): Path<String>,
 ) -> Result<axum::Json<PlanView>, ApiError> {
     caller.require(Need::Read)?;
-    let name = target_name(&target)?;
+    Ok(axum::Json(latest_plan(&state, &target).await?))
+}
+
+/// The newest plan of a configured target (the API's and the dashboard's query).
+pub(crate) async fn latest_plan(state: &AppState, target: &str) -> Result<PlanView, ApiError> {
+    let name = target_name(target)?;
     let Some(t) = state.runner.engine().config.target(name) else {
         return Err(ApiError::not_found(format!(
             "no target `{name}` is configured"
@@ -32,12 +37,12 @@ pub async fn plan(
         .await
         .map_err(ApiError::store)?
         .ok_or_else(|| ApiError::not_found(format!("no plan was made for `{name}` yet")))?;
-    Ok(axum::Json(PlanView {
+    Ok(PlanView {
         target: plan.target.to_string(),
         run: plan.run,
         saved_at: plan.saved_at,
         plan: plan.plan,
-    }))
+    })
 }
 
 /// The configured schedules and when each fires next.
@@ -48,25 +53,28 @@ pub async fn schedules(
     caller: Caller,
 ) -> Result<axum::Json<Vec<ScheduleView>>, ApiError> {
     caller.require(Need::Read)?;
+    Ok(axum::Json(schedule_views(&state)))
+}
+
+/// The configured schedules and their next firing (the API's and the dashboard's).
+pub(crate) fn schedule_views(state: &AppState) -> Vec<ScheduleView> {
     let now = Utc::now();
-    Ok(axum::Json(
-        state
-            .schedules
-            .iter()
-            .map(|s| ScheduleView {
-                name: s.name.clone(),
-                cron: s.expression.clone(),
-                timezone: s.timezone.name().to_owned(),
-                mode: match s.mode {
-                    muster_store::RunMode::Preview => "plan".to_owned(),
-                    muster_store::RunMode::Apply => "apply".to_owned(),
-                },
-                targets: s.targets.iter().map(|t| t.to_string()).collect(),
-                jitter_seconds: s.jitter.as_secs(),
-                next: s.next_after(now),
-            })
-            .collect(),
-    ))
+    state
+        .schedules
+        .iter()
+        .map(|s| ScheduleView {
+            name: s.name.clone(),
+            cron: s.expression.clone(),
+            timezone: s.timezone.name().to_owned(),
+            mode: match s.mode {
+                muster_store::RunMode::Preview => "plan".to_owned(),
+                muster_store::RunMode::Apply => "apply".to_owned(),
+            },
+            targets: s.targets.iter().map(|t| t.to_string()).collect(),
+            jitter_seconds: s.jitter.as_secs(),
+            next: s.next_after(now),
+        })
+        .collect()
 }
 
 /// Every API token (admin); never the tokens themselves.

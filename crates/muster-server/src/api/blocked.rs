@@ -23,7 +23,18 @@ pub async fn list(
     if !(1..=200).contains(&runs) {
         return Err(ApiError::bad_request("runs must be 1-200"));
     }
-    let waiting_only = q.waiting.unwrap_or(true);
+    Ok(axum::Json(
+        blocked_list(&state, runs, q.waiting.unwrap_or(true)).await?,
+    ))
+}
+
+/// Blocked actions of the newest `runs` runs, newest run first (only those waiting when
+/// `waiting_only`).
+pub(crate) async fn blocked_list(
+    state: &AppState,
+    runs: u32,
+    waiting_only: bool,
+) -> Result<Vec<BlockedView>, ApiError> {
     let mut out = Vec::new();
     for run in state
         .store
@@ -32,16 +43,17 @@ pub async fn list(
         .map_err(ApiError::store)?
     {
         out.extend(
-            blocked_of(&state, &run.id)
+            blocked_of(state, &run.id)
                 .await?
                 .into_iter()
                 .filter(|b| !waiting_only || b.decision.is_none()),
         );
     }
-    Ok(axum::Json(out))
+    Ok(out)
 }
 
-async fn blocked_of(state: &AppState, run: &str) -> Result<Vec<BlockedView>, ApiError> {
+/// A run's blocked records with their decisions.
+pub(crate) async fn blocked_of(state: &AppState, run: &str) -> Result<Vec<BlockedView>, ApiError> {
     let blocked = state.store.blocked(run).await.map_err(ApiError::store)?;
     if blocked.is_empty() {
         return Ok(Vec::new());
@@ -106,6 +118,19 @@ async fn decide(
     decision: DecisionKind,
 ) -> Result<axum::Json<Vec<DecisionView>>, ApiError> {
     caller.require(Need::Approve)?;
+    let decided = decide_on(&state, &id, body, decision, &caller.who()).await?;
+    Ok(axum::Json(decided))
+}
+
+/// Records `who`'s decision on the run's blocked actions (the API's and the dashboard's):
+/// checked, stored with who and why, and logged.
+pub(crate) async fn decide_on(
+    state: &AppState,
+    id: &str,
+    body: DecisionRequest,
+    decision: DecisionKind,
+    who: &str,
+) -> Result<Vec<DecisionView>, ApiError> {
     let reason = body.reason.trim();
     if reason.is_empty() || reason.chars().count() > 1000 {
         return Err(ApiError::bad_request("reason must be 1-1000 characters"));
@@ -117,14 +142,12 @@ async fn decide(
         .map(parse_kind)
         .transpose()?
         .map(muster_core::plan::ActionKind::threshold_group);
-    let run = find_run(&state, &id).await?;
+    let run = find_run(state, id).await?;
     let decided = state
         .store
-        .decide(&run.id, kind, decision, &caller.who(), reason)
+        .decide(&run.id, kind, decision, who, reason)
         .await
         .map_err(ApiError::store)?;
-    tracing::info!(run = %run.id, by = %caller.who(), %decision, reason, "Blocked actions decided.");
-    Ok(axum::Json(
-        decided.into_iter().map(DecisionView::from).collect(),
-    ))
+    tracing::info!(run = %run.id, by = %who, %decision, reason, "Blocked actions decided.");
+    Ok(decided.into_iter().map(DecisionView::from).collect())
 }

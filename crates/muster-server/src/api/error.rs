@@ -74,6 +74,11 @@ impl ApiError {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, message)
     }
 
+    /// The HTTP status this error answers with (the dashboard shows it on an HTML page).
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
     pub fn is_unauthorized(&self) -> bool {
         self.status == StatusCode::UNAUTHORIZED
     }

@@ -86,6 +86,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api)
         .merge(metrics)
+        .merge(crate::web::router())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)

@@ -25,7 +25,12 @@ pub async fn person(
     Path(id): Path<String>,
 ) -> Result<axum::Json<PersonView>, ApiError> {
     caller.require(Need::Read)?;
-    let person = ExternalId::from(external_id(&id)?);
+    Ok(axum::Json(person_view(&state, &id).await?))
+}
+
+/// One person across every target (the API's and the dashboard's query).
+pub(crate) async fn person_view(state: &AppState, id: &str) -> Result<PersonView, ApiError> {
+    let person = ExternalId::from(external_id(id)?);
     let store = &state.store;
     let record = match store
         .latest_snapshot(SOURCE_NAME)
@@ -46,18 +51,18 @@ pub async fn person(
         .into_iter()
         .map(AccountView::from)
         .collect();
-    let audit = newest_events(&state, &person).await?;
+    let audit = newest_events(state, &person).await?;
     if record.is_none() && accounts.is_empty() && audit.is_empty() {
         return Err(ApiError::not_found(format!(
             "Muster knows no person `{person}`"
         )));
     }
-    Ok(axum::Json(PersonView {
+    Ok(PersonView {
         external_id: person.to_string(),
         record,
         accounts,
         audit,
-    }))
+    })
 }
 
 /// The person's newest events, oldest first. The store pages oldest first, so this reads
@@ -84,6 +89,14 @@ pub async fn search(
     Query(q): Query<AuditSearch>,
 ) -> Result<axum::Json<Vec<AuditView>>, ApiError> {
     caller.require(Need::Read)?;
+    Ok(axum::Json(audit_events(&state, &q).await?))
+}
+
+/// Audit events matching `q`, oldest first (the API's and the dashboard's query).
+pub(crate) async fn audit_events(
+    state: &AppState,
+    q: &AuditSearch,
+) -> Result<Vec<AuditView>, ApiError> {
     let limit = q.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request("limit must be 1-1000"));
@@ -121,7 +134,5 @@ pub async fn search(
         limit: limit as usize,
     };
     let events = state.store.audit(&query).await.map_err(ApiError::store)?;
-    Ok(axum::Json(
-        events.into_iter().map(AuditView::from).collect(),
-    ))
+    Ok(events.into_iter().map(AuditView::from).collect())
 }

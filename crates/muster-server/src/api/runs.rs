@@ -36,7 +36,7 @@ pub async fn list(
     Ok(axum::Json(runs.into_iter().map(RunView::from).collect()))
 }
 
-pub(super) async fn find_run(state: &AppState, id: &str) -> Result<RunRecord, ApiError> {
+pub(crate) async fn find_run(state: &AppState, id: &str) -> Result<RunRecord, ApiError> {
     state
         .store
         .run(run_id(id)?)
@@ -67,6 +67,15 @@ pub async fn actions(
     Query(filter): Query<ActionFilter>,
 ) -> Result<axum::Json<Vec<ActionView>>, ApiError> {
     caller.require(Need::Read)?;
+    Ok(axum::Json(run_actions(&state, &id, &filter).await?.1))
+}
+
+/// A run and its actions matching `filter` (the API's and the dashboard's query).
+pub(crate) async fn run_actions(
+    state: &AppState,
+    id: &str,
+    filter: &ActionFilter,
+) -> Result<(RunRecord, Vec<ActionView>), ApiError> {
     let kind = filter.kind.as_deref().map(parse_kind).transpose()?;
     let journal_state = filter
         .state
@@ -76,7 +85,7 @@ pub async fn actions(
                 .map_err(|e| ApiError::bad_request(e.to_string()))
         })
         .transpose()?;
-    let run = find_run(&state, &id).await?;
+    let run = find_run(state, id).await?;
     let journal = state
         .store
         .journal(&run.id)
@@ -124,10 +133,10 @@ pub async fn actions(
             ActionView::new(e, reason)
         })
         .collect();
-    Ok(axum::Json(actions))
+    Ok((run, actions))
 }
 
-pub(super) fn parse_kind(kind: &str) -> Result<muster_core::plan::ActionKind, ApiError> {
+pub(crate) fn parse_kind(kind: &str) -> Result<muster_core::plan::ActionKind, ApiError> {
     kind.parse().map_err(
         |e: <muster_core::plan::ActionKind as std::str::FromStr>::Err| {
             ApiError::bad_request(e.to_string())
@@ -145,6 +154,17 @@ pub async fn trigger(
     Json(request): Json<TriggerRequest>,
 ) -> Result<(StatusCode, axum::Json<TriggerAnswer>), ApiError> {
     caller.require(Need::Admin)?;
+    let answer = start_run(&state, request, caller.who())?;
+    tracing::info!(by = %answer.started_by, mode = ?answer.mode, "Run triggered through the API.");
+    Ok((StatusCode::ACCEPTED, axum::Json(answer)))
+}
+
+/// Starts the run `request` asks for on behalf of `who` (the API's and the dashboard's).
+pub(crate) fn start_run(
+    state: &AppState,
+    request: TriggerRequest,
+    who: String,
+) -> Result<TriggerAnswer, ApiError> {
     let mut targets = Vec::new();
     for t in request.targets.iter().flatten() {
         let name = super::extract::target_name(t)?;
@@ -176,26 +196,22 @@ pub async fn trigger(
         .trigger(RunRequest {
             mode,
             targets,
-            origin: caller.who(),
+            origin: who,
         })
         .map_err(|e| match e {
             TriggerError::Busy(_) => ApiError::conflict(e.to_string()),
             TriggerError::ShuttingDown => ApiError::unavailable(e.to_string()),
             TriggerError::Engine(e) => ApiError::bad_request(e.to_string()),
         })?;
-    tracing::info!(by = %caller.who(), %mode, "Run triggered through the API.");
-    Ok((
-        StatusCode::ACCEPTED,
-        axum::Json(TriggerAnswer {
-            mode: request.mode,
-            targets: started
-                .request
-                .targets
-                .iter()
-                .map(|t| t.to_string())
-                .collect(),
-            started_by: started.request.origin,
-            since: started.since,
-        }),
-    ))
+    Ok(TriggerAnswer {
+        mode: request.mode,
+        targets: started
+            .request
+            .targets
+            .iter()
+            .map(|t| t.to_string())
+            .collect(),
+        started_by: started.request.origin,
+        since: started.since,
+    })
 }

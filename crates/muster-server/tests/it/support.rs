@@ -1,6 +1,7 @@
 //! A running server over the demo organisation (SCIM target only) and a SCIM simulator, with
 //! one token of each role.
 
+use muster_server::web::session::WebUser;
 use muster_server::{tokens, Service, Serving};
 use muster_sim::scim::{RunningScimSim, ScimSim, ScimSimConfig};
 use muster_store::TokenRole;
@@ -163,6 +164,26 @@ impl TestServer {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         panic!("the plan of run {run} for {target} was not kept within 30 s");
+    }
+
+    /// A dashboard session of `role` started on the server, as a `Cookie` header value.
+    pub fn session(&self, role: TokenRole) -> String {
+        let user = WebUser::new(format!("sub-{role}"), format!("{role} user"), role);
+        let set_cookie = self
+            .serving
+            .as_ref()
+            .unwrap()
+            .state()
+            .sessions
+            .start(user, false);
+        set_cookie.split(';').next().unwrap().to_owned()
+    }
+
+    /// The CSRF token of the session in `cookie`.
+    pub fn csrf(&self, cookie: &str) -> String {
+        let id = cookie.strip_prefix("muster_session=").unwrap();
+        let state = self.serving.as_ref().unwrap().state();
+        state.sessions.get(id).unwrap().csrf
     }
 
     /// Stops the server and the simulator: whether the running run ended in time, and the
