@@ -33,8 +33,10 @@ async function signIn(page) {
   await page.context().addCookies([{ name, value, url: base, httpOnly: true, sameSite: 'Lax' }]);
 }
 
-async function shot(page, name) {
-  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+/** A screenshot of the viewport, scrolled to `selector` when given (full pages of a run are long). */
+async function shot(page, name, selector) {
+  if (selector) await page.locator(selector).first().scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(shots, `${name}.png`), timeout: 60_000 });
 }
 
 /** Reloads `url` (every 500 ms, at most 60 s) until `test(page)` holds. */
@@ -77,12 +79,12 @@ try {
   check((await page.locator('#blocked-actions').innerText()).includes('waiting'), 'the run shows the block waiting');
   const form = page.locator('form.decide[data-kind="create"]');
   await form.locator('textarea[name="reason"]').fill('New school year: the creates are expected.');
-  await shot(page, 'run-blocked');
+  await shot(page, 'run-blocked', '#blocked');
   await form.locator('button[value="approve"]').click();
   await page.locator('#blocked-actions .badge.approved').waitFor();
   const decided = await page.locator('#blocked-actions').innerText();
   check(decided.includes('approved') && decided.includes('New school year'), 'the approval is shown with its reason');
-  await shot(page, 'run-approved');
+  await shot(page, 'run-approved', '#blocked');
 
   // An admin starts the apply that carries the approved creates out.
   await page.goto(`${base}/`);
