@@ -37,6 +37,9 @@ const STATES: [JournalState; 6] = [
     JournalState::Skipped,
 ];
 
+/// Actions listed on one page at most (the filter narrows a large run).
+const MAX_ROWS: usize = 500;
+
 /// The filter form: empty fields mean "any".
 #[derive(Debug, Default, Deserialize)]
 pub struct Filter {
@@ -118,7 +121,12 @@ pub async fn page(
         @if actions.is_empty() {
             p.muted #no-actions { "No action matches." @if run.mode == muster_store::RunMode::Preview { " A preview sends nothing; its plan is under each target's newest plan." } }
         } @else {
-            (actions_table(&actions, &changes))
+            p.muted #action-count {
+                (actions.len()) " action(s)"
+                @if actions.len() > MAX_ROWS { "; the first " (MAX_ROWS) " are shown: narrow them with the filter" }
+                "."
+            }
+            (actions_table(&actions[..actions.len().min(MAX_ROWS)], &changes))
         }
     };
     Ok(layout::page(

@@ -368,6 +368,9 @@ async fn a_runs_actions_are_filtered_by_target_type_and_outcome() {
     };
     let (status, _, all) = get(&server, Some(&viewer), &format!("/runs/{run}")).await;
     assert_eq!(status, StatusCode::OK);
+    // A large run lists its first 500 actions and says how many there are.
+    assert!(all.contains(" action(s); the first 500 are shown"), "{all}");
+    assert_eq!(rows(&all, "data-state").len(), 500);
     let kinds = rows(&all, "data-kind");
     assert!(
         kinds.iter().any(|k| k == "create") && kinds.iter().any(|k| k != "create"),
