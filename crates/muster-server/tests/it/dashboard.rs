@@ -266,6 +266,30 @@ async fn forms_without_this_sessions_csrf_token_or_from_another_site_are_refused
         (StatusCode::SEE_OTHER, "/login?next=%2F")
     );
     assert_eq!(waiting(&server).await, 1);
+
+    // With the token, from this site: a decision that is neither approve nor reject is a 400;
+    // a rejection is kept with who and why.
+    let mut form = approve(Some(&csrf));
+    form.retain(|(k, _)| *k != "decision");
+    form.push(("decision", "maybe"));
+    let (status, _, page) = post(&server, &approver, &path, &form, &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+    form.pop();
+    form.push(("decision", "reject"));
+    let (status, _, _) = post(
+        &server,
+        &approver,
+        &path,
+        &form,
+        &[("sec-fetch-site", "same-origin")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, decided) = server
+        .get(&format!("/api/v1/runs/{run}/blocked"), &server.viewer)
+        .await;
+    assert_eq!(decided[0]["decision"]["decision"], "rejected", "{decided}");
+    assert_eq!(waiting(&server).await, 0);
     assert!(server.stop().await.0);
 }
 
