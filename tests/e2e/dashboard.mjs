@@ -113,6 +113,8 @@ try {
   check(n > 0, `the apply did ${n} create(s)`);
   check(await rows.evaluateAll((rs) => rs.every((r) => r.dataset.kind === 'create' && r.dataset.state === 'done')),
     'the filter shows only done creates');
+  check((await rows.first().locator('td').nth(4).innerText()).trim().length > 0, 'a done create shows the account it made');
+  check((await rows.first().innerText()).includes('title: — → ***'), 'a secret value shows as ***');
   await shot(page, 'run-applied');
 
   await rows.first().locator('a').first().click();

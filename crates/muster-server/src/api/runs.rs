@@ -11,6 +11,7 @@ use crate::state::AppState;
 use crate::tokens::Need;
 use axum::extract::State;
 use axum::http::StatusCode;
+use muster_core::report::AuditEvent;
 use muster_core::TargetName;
 use muster_store::{AuditQuery, JournalState, RunMode, RunRecord};
 use std::collections::HashMap;
@@ -70,12 +71,13 @@ pub async fn actions(
     Ok(axum::Json(run_actions(&state, &id, &filter).await?.1))
 }
 
-/// A run and its actions matching `filter` (the API's and the dashboard's query).
+/// A run, its actions matching `filter` and every audit event of the run (the API's and the
+/// dashboard's query).
 pub(crate) async fn run_actions(
     state: &AppState,
     id: &str,
     filter: &ActionFilter,
-) -> Result<(RunRecord, Vec<ActionView>), ApiError> {
+) -> Result<(RunRecord, Vec<ActionView>, Vec<AuditEvent>), ApiError> {
     let kind = filter.kind.as_deref().map(parse_kind).transpose()?;
     let journal_state = filter
         .state
@@ -101,7 +103,7 @@ pub(crate) async fn run_actions(
         .map_err(ApiError::store)?;
     // The reason of each settled action, by target, person and kind.
     let reasons: HashMap<(String, String, String), String> = events
-        .into_iter()
+        .iter()
         .map(|e| {
             (
                 (
@@ -109,7 +111,7 @@ pub(crate) async fn run_actions(
                     e.person.to_string(),
                     e.action.as_str().to_owned(),
                 ),
-                e.reason,
+                e.reason.clone(),
             )
         })
         .collect();
@@ -133,7 +135,7 @@ pub(crate) async fn run_actions(
             ActionView::new(e, reason)
         })
         .collect();
-    Ok((run, actions))
+    Ok((run, actions, events))
 }
 
 pub(crate) fn parse_kind(kind: &str) -> Result<muster_core::plan::ActionKind, ApiError> {

@@ -80,10 +80,14 @@ pub fn time_opt(t: Option<DateTime<Utc>>) -> Markup {
     }
 }
 
-/// A status word as a coloured badge.
+/// A run's status as a coloured badge; a run without one is going on, or its process died.
 pub fn status(s: Option<&str>) -> Markup {
-    let word = s.unwrap_or("running");
-    html! { span class={ "badge " (word) } { (word) } }
+    match s {
+        Some(word) => html! { span class={ "badge " (word) } { (word) } },
+        None => {
+            html! { span.badge.running title="running, or its process ended without finishing it" { "not finished" } }
+        }
+    }
 }
 
 /// A JSON value shown plainly: strings without quotes, `null` as a dash.

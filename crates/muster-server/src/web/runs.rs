@@ -10,11 +10,9 @@ use super::overview::summary_of;
 use super::session::WebUser;
 use super::{given, WebPath, WebQuery};
 use crate::api::blocked::{blocked_of, decide_on};
-use crate::api::people::audit_events;
 use crate::api::runs::{run_actions, start_run};
 use crate::api::views::{
-    ActionFilter, ActionView, AuditSearch, BlockedView, DecisionRequest, TriggerMode,
-    TriggerRequest,
+    ActionFilter, ActionView, AuditView, BlockedView, DecisionRequest, TriggerMode, TriggerRequest,
 };
 use crate::state::AppState;
 use crate::tokens::{permits, Need};
@@ -58,8 +56,9 @@ impl Filter {
     }
 }
 
-/// Field changes of a run's settled actions, by target, person and kind (from the audit).
-type Changes = HashMap<(String, String, String), Vec<serde_json::Value>>;
+/// The audit event of each settled action of a run (its before/after values and the account
+/// it made), by target, person and kind.
+type Settled = HashMap<(String, String, String), AuditView>;
 
 pub async fn page(
     State(state): State<AppState>,
@@ -68,26 +67,12 @@ pub async fn page(
     WebQuery(filter): WebQuery<Filter>,
 ) -> Result<Markup, WebError> {
     let api_filter = filter.to_api();
-    let (run, actions) = run_actions(&state, &id, &api_filter).await?;
+    let (run, actions, events) = run_actions(&state, &id, &api_filter).await?;
     let blocked = blocked_of(&state, &run.id).await?;
-    let events = audit_events(
-        &state,
-        &AuditSearch {
-            person: None,
-            target: None,
-            action: None,
-            outcome: None,
-            run: Some(run.id.clone()),
-            since: None,
-            until: None,
-            limit: Some(1000),
-        },
-    )
-    .await?;
-    let changes: Changes = events
+    let settled: Settled = events
         .into_iter()
-        .filter(|e| !e.changes.is_empty())
-        .map(|e| ((e.target, e.person, e.action), e.changes))
+        .map(AuditView::from)
+        .map(|e| ((e.target.clone(), e.person.clone(), e.action.clone()), e))
         .collect();
     let summary = summary_of(&run);
     let targets: Vec<String> = state
@@ -126,7 +111,7 @@ pub async fn page(
                 @if actions.len() > MAX_ROWS { "; the first " (MAX_ROWS) " are shown: narrow them with the filter" }
                 "."
             }
-            (actions_table(&actions[..actions.len().min(MAX_ROWS)], &changes))
+            (actions_table(&actions[..actions.len().min(MAX_ROWS)], &settled))
         }
     };
     Ok(layout::page(
@@ -245,19 +230,21 @@ fn filter_form(run: &str, filter: &Filter, targets: &[String]) -> Markup {
     }
 }
 
-fn actions_table(actions: &[ActionView], changes: &Changes) -> Markup {
+fn actions_table(actions: &[ActionView], settled: &Settled) -> Markup {
     html! {
         table #actions {
             thead { tr { th { "Target" } th.num { "#" } th { "Type" } th { "Person" } th { "Account" } th { "Outcome" } th { "Reason" } th { "Before → after" } th { "Detail" } } }
             tbody {
                 @for a in actions {
+                    @let event = settled.get(&(a.target.clone(), a.person.clone(), a.kind.clone()));
+                    @let account = a.account.as_ref().or(event.and_then(|e| e.account.as_ref()));
                     tr data-kind=(a.kind) data-state=(a.state) {
                         td { (a.target) } td.num { (a.action) } td { (a.kind) @if let Some(p) = &a.permission { br; span.muted { (p) } } }
                         td { a href=(href("/people/", &a.person)) { (a.person) } }
-                        td { @if let Some(acc) = &a.account { code { (acc) } } }
+                        td { @if let Some(acc) = account { code { (acc) } } }
                         td { span class={ "badge " (a.state) } { (a.state) } }
                         td { @if let Some(r) = &a.reason { (r) } }
-                        td { (change_list(changes.get(&(a.target.clone(), a.person.clone(), a.kind.clone())).map(Vec::as_slice).unwrap_or(&[]))) }
+                        td { (change_list(event.map(|e| e.changes.as_slice()).unwrap_or(&[]))) }
                         td { @if let Some(d) = &a.detail { (d) } }
                     }
                 }
