@@ -23,4 +23,12 @@ if [ ! -x .venv-schemathesis/bin/schemathesis ]; then
 fi
 export SCHEMATHESIS_BIN="$PWD/.venv-schemathesis/bin/schemathesis"
 
+# A real OpenID Connect provider (npm `oidc-provider`, pinned in tests/oidc/package-lock.json)
+# for the dashboard sign-in test (crates/muster-server/tests/it/oidc.rs); required, not skipped.
+if [ ! -d tests/oidc/node_modules/oidc-provider ]; then
+  echo "Installing oidc-provider into tests/oidc/node_modules ..."
+  (cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error)
+fi
+export MUSTER_REQUIRE_OIDC=1
+
 cargo test --workspace "$@"

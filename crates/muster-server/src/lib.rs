@@ -8,6 +8,8 @@
 //!   `/readyz` and `/metrics` ([`metrics`]).
 //! - [`auth`] and [`tokens`]: bearer tokens (only their SHA-256 is stored) with the roles
 //!   viewer, approver and admin; failed attempts are limited per client address.
+//! - [`web`]: dashboard sign-in with OpenID Connect ([`web::oidc`] is the reusable relying
+//!   party, [`web::signin`] the routes and role mapping) and sessions ([`web::session`]).
 //! - [`serve`]: binds (plain HTTP or TLS via rustls) and shuts down gracefully.
 
 pub mod api;
@@ -19,5 +21,6 @@ pub mod schedule;
 pub mod serve;
 pub mod state;
 pub mod tokens;
+pub mod web;
 
 pub use serve::{shutdown_signal, ServeError, Service, Serving};

@@ -83,9 +83,15 @@ pub fn router(state: AppState) -> Router {
         state.clone(),
         auth::authenticate,
     ));
+    let signin = if state.signin.is_some() {
+        crate::web::signin::routes()
+    } else {
+        Router::new()
+    };
     Router::new()
         .merge(api)
         .merge(metrics)
+        .merge(signin)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)

@@ -5,6 +5,7 @@
 
 mod api;
 mod input;
+mod oidc;
 mod schedules;
 mod schemathesis;
 mod support;

@@ -1,0 +1,5 @@
+//! The browser side of `muster serve`.
+
+pub mod oidc;
+pub mod session;
+pub mod signin;
