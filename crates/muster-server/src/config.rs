@@ -2,17 +2,17 @@
 //! rest of the configuration (after `MUSTER__…` overrides, so `MUSTER__SERVER__LISTEN` works),
 //! and checked here, where they mean something. Every problem names file, line and key.
 
+use crate::web::oidc::{self, OidcConfig};
+use crate::web::signin::{RoleMap, SignInConfig};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use muster_connectors::SecretRef;
 use muster_core::TargetName;
 use muster_engine::config::{line_of, ConfigError, ConfigErrors};
 use muster_engine::Config;
-use crate::web::oidc::{self, OidcConfig};
-use crate::web::signin::{RoleMap, SignInConfig};
-use muster_connectors::SecretRef;
 use muster_store::{RunMode, TokenRole};
-use std::collections::BTreeMap;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -94,7 +94,8 @@ pub struct ServiceConfig {
 #[derive(Debug, Default, Deserialize)]
 struct RawRoot {
     #[serde(default)]
-    server: Option<Spanned<RawServer>>,
+    /// Not `Spanned`: a `[server]` made only by `[server.oidc]` has no span of its own.
+    server: Option<RawServer>,
     #[serde(default)]
     schedules: Vec<Spanned<RawSchedule>>,
 }
@@ -109,7 +110,7 @@ struct RawServer {
     max_body_bytes: Option<usize>,
     shutdown_grace_seconds: Option<u64>,
     auth_failures_per_minute: Option<Spanned<u32>>,
-    oidc: Option<Spanned<RawOidc>>,
+    oidc: Option<RawOidc>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -173,7 +174,7 @@ pub fn parse(path: &Path, text: &str, config: &Config) -> Result<ServiceConfig, 
     })?;
     let base = path.parent().unwrap_or(Path::new(""));
     let server = match raw.server {
-        Some(s) => server_settings(s.into_inner(), base, &mut errors),
+        Some(s) => server_settings(s, base, &mut errors),
         None => ServerSettings::default(),
     };
     let mut schedules: Vec<Schedule> = Vec::new();
@@ -273,13 +274,8 @@ fn server_settings(raw: RawServer, base: &Path, errors: &mut Errors<'_>) -> Serv
 
 /// `[server.oidc]`: the relying party's settings and the role map; the client secret is read
 /// here, so a missing variable or file is a configuration error.
-fn oidc_settings(
-    raw: Spanned<RawOidc>,
-    base: &Path,
-    errors: &mut Errors<'_>,
-) -> Option<SignInConfig> {
-    let at = raw.span().start;
-    let raw = raw.into_inner();
+fn oidc_settings(raw: RawOidc, base: &Path, errors: &mut Errors<'_>) -> Option<SignInConfig> {
+    let at = raw.issuer.span().start;
     let before = errors.list.len();
     let issuer = oidc::check_issuer(raw.issuer.get_ref())
         .map_err(|m| errors.at(&raw.issuer, "server.oidc.issuer", m))
@@ -288,7 +284,11 @@ fn oidc_settings(
         .map_err(|m| errors.at(&raw.redirect_url, "server.oidc.redirect_url", m))
         .ok();
     if raw.client_id.get_ref().trim().is_empty() {
-        errors.at(&raw.client_id, "server.oidc.client_id", "is empty".to_owned());
+        errors.at(
+            &raw.client_id,
+            "server.oidc.client_id",
+            "is empty".to_owned(),
+        );
     }
     let secret = match raw.client_secret.get_ref() {
         SecretRef::File(p) if p.is_relative() => SecretRef::File(base.join(p)),
@@ -296,7 +296,13 @@ fn oidc_settings(
     };
     let client_secret = secret
         .resolve()
-        .map_err(|e| errors.at(&raw.client_secret, "server.oidc.client_secret", e.to_string()))
+        .map_err(|e| {
+            errors.at(
+                &raw.client_secret,
+                "server.oidc.client_secret",
+                e.to_string(),
+            )
+        })
         .ok();
     let mut scopes = raw
         .scopes
@@ -321,7 +327,12 @@ fn oidc_settings(
     let subjects: BTreeMap<String, TokenRole> = raw
         .subjects
         .iter()
-        .filter_map(|(sub, r)| Some((sub.clone(), role(r, &format!("server.oidc.subjects.{sub}"))?)))
+        .filter_map(|(sub, r)| {
+            Some((
+                sub.clone(),
+                role(r, &format!("server.oidc.subjects.{sub}"))?,
+            ))
+        })
         .collect();
     let default_role = raw
         .default_role

@@ -176,18 +176,39 @@ fn bad_oidc_settings_name_file_line_and_key() {
     let dir = tempfile::tempdir().unwrap();
     let https = "https://login.example.com";
     let cases = [
-        (oidc(dir.path(), "http://login.example.com", "admin = [\"a\"]\n"), "server.oidc.issuer", "issuer", "expected https"),
-        (oidc(dir.path(), https, "default_role = \"boss\"\n"), "server.oidc.default_role", "default_role", "not a role"),
-        (oidc(dir.path(), https, ""), "server.oidc", "[server.oidc]", "no one could sign in"),
         (
-            oidc(dir.path(), https, "admin = [\"a\"]\n").replace("https://muster.example.com/callback", "https://muster.example.com/cb"),
+            oidc(dir.path(), "http://login.example.com", "admin = [\"a\"]\n"),
+            "server.oidc.issuer",
+            "issuer",
+            "expected https",
+        ),
+        (
+            oidc(dir.path(), https, "default_role = \"boss\"\n"),
+            "server.oidc.default_role",
+            "default_role",
+            "not a role",
+        ),
+        (
+            oidc(dir.path(), https, ""),
+            "server.oidc",
+            "issuer",
+            "no one could sign in",
+        ),
+        (
+            oidc(dir.path(), https, "admin = [\"a\"]\n").replace(
+                "https://muster.example.com/callback",
+                "https://muster.example.com/cb",
+            ),
             "server.oidc.redirect_url",
             "redirect_url",
             "/callback",
         ),
         (
             oidc(dir.path(), https, "admin = [\"a\"]\n").replace(
-                &format!("{{ file = {:?} }}", dir.path().join("oidc-secret").display().to_string()),
+                &format!(
+                    "{{ file = {:?} }}",
+                    dir.path().join("oidc-secret").display().to_string()
+                ),
                 "{ env = \"MUSTER_TEST_SURELY_UNSET_OIDC\" }",
             ),
             "server.oidc.client_secret",
@@ -205,7 +226,10 @@ fn bad_oidc_settings_name_file_line_and_key() {
     }
     // An inline secret is refused without echoing it.
     let extra = oidc(dir.path(), https, "admin = [\"a\"]\n").replace(
-        &format!("{{ file = {:?} }}", dir.path().join("oidc-secret").display().to_string()),
+        &format!(
+            "{{ file = {:?} }}",
+            dir.path().join("oidc-secret").display().to_string()
+        ),
         "\"hunter2hunter2\"",
     );
     let err = load(&extra, &[]).unwrap_err();

@@ -108,7 +108,8 @@ impl Sessions {
     }
 
     fn expired(&self, e: &Entry, now: Instant) -> bool {
-        now.duration_since(e.last_seen) >= self.idle || now.duration_since(e.started) >= self.absolute
+        now.duration_since(e.last_seen) >= self.idle
+            || now.duration_since(e.started) >= self.absolute
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
@@ -148,11 +149,17 @@ mod tests {
     fn a_session_is_found_by_its_cookie_until_it_ends() {
         let s = Sessions::new(Duration::from_secs(60), Duration::from_secs(3600));
         let cookie = s.start(alice(), true);
-        assert!(cookie.ends_with("; HttpOnly; SameSite=Lax; Path=/; Secure"), "{cookie}");
+        assert!(
+            cookie.ends_with("; HttpOnly; SameSite=Lax; Path=/; Secure"),
+            "{cookie}"
+        );
         let token = token_of(&cookie);
         assert_eq!(token.len(), 64);
         let user = s.get(&token).unwrap();
-        assert_eq!((user.subject.as_str(), user.role), ("alice", TokenRole::Admin));
+        assert_eq!(
+            (user.subject.as_str(), user.role),
+            ("alice", TokenRole::Admin)
+        );
         assert_eq!(user.csrf.len(), 64);
         assert!(s.get("not-a-session").is_none());
         s.end(&token);

@@ -123,7 +123,11 @@ struct LoginQuery {
 
 async fn login(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
     let Some(signin) = state.signin.as_ref() else {
-        return page(StatusCode::NOT_FOUND, "Sign-in", "Sign-in is not configured.");
+        return page(
+            StatusCode::NOT_FOUND,
+            "Sign-in",
+            "Sign-in is not configured.",
+        );
     };
     match signin.rp.begin(local_path(q.next.as_deref())).await {
         Ok(url) => (
@@ -151,7 +155,11 @@ async fn callback(
     Query(q): Query<CallbackQuery>,
 ) -> Response {
     let Some(signin) = state.signin.as_ref() else {
-        return page(StatusCode::NOT_FOUND, "Sign-in", "Sign-in is not configured.");
+        return page(
+            StatusCode::NOT_FOUND,
+            "Sign-in",
+            "Sign-in is not configured.",
+        );
     };
     let ip: IpAddr = peer.ip();
     let now = Instant::now();
@@ -311,12 +319,7 @@ fn page(status: StatusCode, title: &str, message: &str) -> Response {
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{t} · Muster</title></head><body><h1>{t}</h1><p>{message}</p></body></html>",
         t = escape(title)
     );
-    (
-        status,
-        [(header::CACHE_CONTROL, "no-store")],
-        Html(body),
-    )
-        .into_response()
+    (status, [(header::CACHE_CONTROL, "no-store")], Html(body)).into_response()
 }
 
 fn escape(text: &str) -> String {
@@ -365,7 +368,10 @@ mod tests {
         let c = claims(json!({"groups": ["others"], "roles": ["muster-admins"]}));
         assert_eq!(m.role_for("x", &c), None, "another claim does not count");
         assert_eq!(m.role_for("x", &claims(json!({"groups": 7}))), None);
-        assert_eq!(m.role_for("boss", &claims(json!({}))), Some(TokenRole::Admin));
+        assert_eq!(
+            m.role_for("boss", &claims(json!({}))),
+            Some(TokenRole::Admin)
+        );
         let m = RoleMap {
             default_role: Some(TokenRole::Viewer),
             ..map()
@@ -376,16 +382,25 @@ mod tests {
     #[test]
     fn the_session_cookie_is_found_among_others() {
         let mut h = HeaderMap::new();
-        h.append(header::COOKIE, HeaderValue::from_static("a=1; muster_session=abc; b=2"));
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; muster_session=abc; b=2"),
+        );
         assert_eq!(session_cookie(&h), Some("abc"));
         let mut h = HeaderMap::new();
-        h.append(header::COOKIE, HeaderValue::from_static("muster_sessionx=1"));
+        h.append(
+            header::COOKIE,
+            HeaderValue::from_static("muster_sessionx=1"),
+        );
         assert_eq!(session_cookie(&h), None);
     }
 
     #[test]
     fn values_are_escaped_and_compared_whole() {
-        assert_eq!(escape("<a href='x'>&\""), "&lt;a href=&#39;x&#39;&gt;&amp;&quot;");
+        assert_eq!(
+            escape("<a href='x'>&\""),
+            "&lt;a href=&#39;x&#39;&gt;&amp;&quot;"
+        );
         assert!(same(b"abc", b"abc") && !same(b"abc", b"abd") && !same(b"ab", b"abc"));
     }
 }

@@ -71,6 +71,8 @@ async fn start_provider(redirect: &str) -> Option<Provider> {
     })
     .await
     .expect("the provider did not listen within 30 s");
+    // Keep reading what it prints: with the pipe closed, its next notice would kill it (EPIPE).
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     Some(Provider {
         child,
         issuer: format!("http://127.0.0.1:{port}"),
@@ -207,7 +209,11 @@ fn with_param(url: &Url, name: &str, value: &str) -> Url {
     let pairs: Vec<(String, String)> = url
         .query_pairs()
         .map(|(k, v)| {
-            let v = if k == name { value.to_owned() } else { v.into_owned() };
+            let v = if k == name {
+                value.to_owned()
+            } else {
+                v.into_owned()
+            };
             (k.into_owned(), v)
         })
         .collect();
@@ -261,7 +267,11 @@ async fn dashboard_sign_in_with_a_real_openid_connect_provider() {
 
     // /login sends the browser to the provider with PKCE (S256), state and nonce.
     let auth = login(&client, &base, "/runs?target=scim").await;
-    assert!(auth.as_str().starts_with(&format!("{}/auth?", provider.issuer)), "{auth}");
+    assert!(
+        auth.as_str()
+            .starts_with(&format!("{}/auth?", provider.issuer)),
+        "{auth}"
+    );
     let params: BTreeMap<String, String> = auth.query_pairs().into_owned().collect();
     assert_eq!(params["code_challenge_method"], "S256");
     assert_eq!(params["client_id"], "muster");
@@ -274,9 +284,16 @@ async fn dashboard_sign_in_with_a_real_openid_connect_provider() {
 
     // A tampered state is refused and uses up nothing; the real one then signs in.
     let tampered = call_back(&client, &with_param(&back, "state", "not-the-state")).await;
-    assert_eq!(tampered.status, StatusCode::BAD_REQUEST, "{}", tampered.body);
+    assert_eq!(
+        tampered.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        tampered.body
+    );
     assert!(tampered.cookie.is_none());
-    assert!(tampered.body.contains("unknown or already used sign-in state"));
+    assert!(tampered
+        .body
+        .contains("unknown or already used sign-in state"));
     let done = call_back(&client, &back).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     assert_eq!(done.location.as_deref(), Some("/runs?target=scim"));
@@ -308,10 +325,18 @@ async fn dashboard_sign_in_with_a_real_openid_connect_provider() {
     let refused = logout("forged".to_owned()).await.unwrap();
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert_eq!(who(&client, &base, &session).await.0, StatusCode::OK);
-    let out = logout(me["csrf"].as_str().unwrap().to_owned()).await.unwrap();
+    let out = logout(me["csrf"].as_str().unwrap().to_owned())
+        .await
+        .unwrap();
     assert_eq!(out.status(), StatusCode::OK);
-    assert!(out.headers()[SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
-    assert_eq!(who(&client, &base, &session).await.0, StatusCode::UNAUTHORIZED);
+    assert!(out.headers()[SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    assert_eq!(
+        who(&client, &base, &session).await.0,
+        StatusCode::UNAUTHORIZED
+    );
 
     // A viewer by group; `next` to another site is not followed.
     let auth = login(&client, &base, "https://evil.example/steal").await;
@@ -328,7 +353,11 @@ async fn dashboard_sign_in_with_a_real_openid_connect_provider() {
     let refused = call_back(&client, &back).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert!(refused.cookie.is_none());
-    assert!(refused.body.contains("no Muster role is mapped"), "{}", refused.body);
+    assert!(
+        refused.body.contains("no Muster role is mapped"),
+        "{}",
+        refused.body
+    );
 
     // An answer that names another issuer (RFC 9207 `iss`) is refused.
     let auth = login(&client, &base, "/").await;
