@@ -366,7 +366,30 @@ async fn dashboard_sign_in_with_a_real_openid_connect_provider() {
     assert_eq!(mixed.status, StatusCode::BAD_REQUEST);
     assert!(mixed.cookie.is_none());
 
-    // Failed callbacks count towards the per-address limit (6 a minute; 3 so far).
+    // The provider's refusal is shown, escaped: its description comes from the URL.
+    let auth = login(&client, &base, "/").await;
+    let state = auth
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let mut refusal = Url::parse(&callback).unwrap();
+    refusal
+        .query_pairs_mut()
+        .append_pair("state", &state)
+        .append_pair("error", "access_denied")
+        .append_pair("error_description", "<script>alert(1)</script>");
+    let denied = call_back(&client, &refusal).await;
+    assert_eq!(denied.status, StatusCode::BAD_REQUEST);
+    assert!(
+        denied.body.contains("access_denied &lt;script&gt;"),
+        "{}",
+        denied.body
+    );
+    assert!(!denied.body.contains("<script>"), "{}", denied.body);
+
+    // Failed callbacks count towards the per-address limit (6 a minute; 4 so far).
     let mut limited = false;
     for _ in 0..10 {
         let r = call_back(&client, &with_param(&back, "state", "guess")).await;
@@ -403,6 +426,8 @@ async fn a_provider_that_names_another_issuer_is_refused() {
     assert!(right.begin("/".into()).await.is_ok());
     let wrong = rp(provider.issuer.replace("127.0.0.1", "localhost"));
     let e = wrong.begin("/".into()).await.unwrap_err();
+    // Refused for the name, not for want of an answer (localhost reaches the provider too).
     assert!(matches!(e, OidcError::Discovery(_)), "{e}");
+    assert!(e.to_string().contains("unexpected issuer"), "{e}");
     drop(provider);
 }
