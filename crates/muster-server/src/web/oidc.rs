@@ -1,7 +1,7 @@
 //! Muster as an OpenID Connect relying party: the authorization code flow with PKCE, `state`
 //! and `nonce`, and the ID token checked (signature by the keys of the provider's discovered
-//! `jwks_uri`, `iss` exactly, `aud`, `exp`, `nonce`) by the `openidconnect` crate over
-//! reqwest with rustls.
+//! `jwks_uri` with one of the algorithms its discovery document announces, `iss` exactly,
+//! `aud`, `exp`, `nonce`) by the `openidconnect` crate over reqwest with rustls.
 //!
 //! Nothing here knows about the dashboard: [`RelyingParty::begin`] gives the provider's
 //! authorization URL for a sign-in that should end at a local path, and

@@ -7,7 +7,7 @@
 
 use crate::support::TestServer;
 use muster_core::secret::Secret;
-use muster_server::web::oidc::{OidcConfig, OidcError, RelyingParty};
+use muster_server::web::oidc::{CallbackQuery, OidcConfig, OidcError, RelyingParty};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Client, Response, StatusCode, Url};
 use std::collections::BTreeMap;
@@ -37,7 +37,7 @@ impl Drop for Provider {
 
 /// Starts the provider with one client whose redirect URI is `redirect`; `None` (the test
 /// skips) when its packages are not installed and MUSTER_REQUIRE_OIDC is not set.
-async fn start_provider(redirect: &str) -> Option<Provider> {
+async fn start_provider(redirect: &str, alg: &str) -> Option<Provider> {
     let dir = provider_dir();
     if !dir.join("node_modules/oidc-provider").exists() {
         assert!(
@@ -54,6 +54,7 @@ async fn start_provider(redirect: &str) -> Option<Provider> {
         .env("REDIRECT_URI", redirect)
         .env("CLIENT_SECRET", SECRET)
         .env("PORT", "0")
+        .env("ID_TOKEN_ALG", alg)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -241,7 +242,7 @@ async fn dashboard_sign_in_with_a_real_openid_connect_provider() {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let callback = format!("{base}/callback");
-    let Some(provider) = start_provider(&callback).await else {
+    let Some(provider) = start_provider(&callback, "RS256").await else {
         return;
     };
     let secrets = tempfile::tempdir().unwrap();
@@ -405,11 +406,14 @@ async fn dashboard_sign_in_with_a_real_openid_connect_provider() {
     drop(provider);
 }
 
-/// The provider's discovery document names its issuer exactly; a relying party configured
-/// with another spelling (`localhost` for `127.0.0.1`) refuses to use it.
+/// The relying party alone (as a JIT login would use it) against a provider that signs ID
+/// tokens with ES256, which it announces in its discovery document; and the discovery
+/// document names its issuer exactly, so a relying party configured with another spelling
+/// (`localhost` for `127.0.0.1`) refuses to use it.
 #[tokio::test]
-async fn a_provider_that_names_another_issuer_is_refused() {
-    let Some(provider) = start_provider("http://127.0.0.1:9/callback").await else {
+async fn the_relying_party_follows_the_announced_algorithm_and_the_exact_issuer() {
+    let callback = "http://127.0.0.1:9/callback";
+    let Some(provider) = start_provider(callback, "ES256").await else {
         return;
     };
     let rp = |issuer: String| {
@@ -418,12 +422,39 @@ async fn a_provider_that_names_another_issuer_is_refused() {
             client_id: "muster".into(),
             client_secret: Secret::new(SECRET),
             redirect_url: "http://127.0.0.1:9/callback".into(),
-            scopes: vec!["openid".into()],
+            scopes: vec!["openid".into(), "profile".into(), "groups".into()],
         })
         .unwrap()
     };
     let right = rp(provider.issuer.clone());
-    assert!(right.begin("/".into()).await.is_ok());
+    let auth = right.begin("/people".into()).await.unwrap();
+    let client = Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let back = through_provider(&client, auth, "alice", callback).await;
+    let pair = |name: &str| {
+        back.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    };
+    let query = CallbackQuery {
+        code: pair("code"),
+        state: pair("state"),
+        iss: pair("iss"),
+        ..CallbackQuery::default()
+    };
+    let who = right.finish(query).await.unwrap();
+    assert_eq!(
+        (who.subject.as_str(), who.name.as_str(), who.next.as_str()),
+        ("alice", "Alice Admin", "/people")
+    );
+    assert_eq!(who.issuer, provider.issuer);
+    assert_eq!(
+        who.claims["groups"],
+        serde_json::json!(["staff", "muster-admins"])
+    );
+
     let wrong = rp(provider.issuer.replace("127.0.0.1", "localhost"));
     let e = wrong.begin("/".into()).await.unwrap_err();
     // Refused for the name, not for want of an answer (localhost reaches the provider too).
