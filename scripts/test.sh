@@ -37,5 +37,12 @@ if [ ! -d tests/e2e/node_modules/playwright-core ]; then
   (cd tests/e2e && npm ci --no-audit --no-fund)
 fi
 export MUSTER_REQUIRE_BROWSER=1
+# A real OpenID Connect provider (npm `oidc-provider`, pinned in tests/oidc/package-lock.json)
+# for the dashboard sign-in test (crates/muster-server/tests/it/oidc.rs); required, not skipped.
+if [ ! -d tests/oidc/node_modules/oidc-provider ]; then
+  echo "Installing oidc-provider into tests/oidc/node_modules ..."
+  (cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error)
+fi
+export MUSTER_REQUIRE_OIDC=1
 
 cargo test --workspace "$@"

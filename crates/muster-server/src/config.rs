@@ -2,13 +2,17 @@
 //! rest of the configuration (after `MUSTER__…` overrides, so `MUSTER__SERVER__LISTEN` works),
 //! and checked here, where they mean something. Every problem names file, line and key.
 
+use crate::web::oidc::{self, OidcConfig};
+use crate::web::signin::{RoleMap, SignInConfig};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use muster_connectors::SecretRef;
 use muster_core::TargetName;
 use muster_engine::config::{line_of, ConfigError, ConfigErrors};
 use muster_engine::Config;
-use muster_store::RunMode;
+use muster_store::{RunMode, TokenRole};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -30,6 +34,8 @@ pub struct ServerSettings {
     pub shutdown_grace: Duration,
     /// Failed authentications one client address may make per minute before it gets 429.
     pub auth_failures_per_minute: u32,
+    /// `[server.oidc]`: dashboard sign-in with OpenID Connect; `None`: no sign-in routes.
+    pub oidc: Option<SignInConfig>,
 }
 
 impl Default for ServerSettings {
@@ -41,6 +47,7 @@ impl Default for ServerSettings {
             max_body_bytes: 64 * 1024,
             shutdown_grace: Duration::from_secs(300),
             auth_failures_per_minute: 10,
+            oidc: None,
         }
     }
 }
@@ -87,7 +94,8 @@ pub struct ServiceConfig {
 #[derive(Debug, Default, Deserialize)]
 struct RawRoot {
     #[serde(default)]
-    server: Option<Spanned<RawServer>>,
+    /// Not `Spanned`: a `[server]` made only by `[server.oidc]` has no span of its own.
+    server: Option<RawServer>,
     #[serde(default)]
     schedules: Vec<Spanned<RawSchedule>>,
 }
@@ -102,6 +110,31 @@ struct RawServer {
     max_body_bytes: Option<usize>,
     shutdown_grace_seconds: Option<u64>,
     auth_failures_per_minute: Option<Spanned<u32>>,
+    oidc: Option<RawOidc>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOidc {
+    issuer: Spanned<String>,
+    client_id: Spanned<String>,
+    /// `{ env = "…" }` or `{ file = "…" }`, never inline.
+    client_secret: Spanned<SecretRef>,
+    redirect_url: Spanned<String>,
+    scopes: Option<Vec<String>>,
+    /// The ID token claim with group or role values; default `groups`.
+    roles_claim: Option<String>,
+    #[serde(default)]
+    admin: Vec<String>,
+    #[serde(default)]
+    approver: Vec<String>,
+    #[serde(default)]
+    viewer: Vec<String>,
+    /// Roles by exact subject (`sub`).
+    #[serde(default)]
+    subjects: BTreeMap<String, Spanned<String>>,
+    /// The role of a user nothing else maps; absent: refused.
+    default_role: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -141,7 +174,7 @@ pub fn parse(path: &Path, text: &str, config: &Config) -> Result<ServiceConfig, 
     })?;
     let base = path.parent().unwrap_or(Path::new(""));
     let server = match raw.server {
-        Some(s) => server_settings(s.into_inner(), base, &mut errors),
+        Some(s) => server_settings(s, base, &mut errors),
         None => ServerSettings::default(),
     };
     let mut schedules: Vec<Schedule> = Vec::new();
@@ -235,7 +268,101 @@ fn server_settings(raw: RawServer, base: &Path, errors: &mut Errors<'_>) -> Serv
             s.auth_failures_per_minute = n.into_inner();
         }
     }
+    s.oidc = raw.oidc.and_then(|o| oidc_settings(o, base, errors));
     s
+}
+
+/// `[server.oidc]`: the relying party's settings and the role map; the client secret is read
+/// here, so a missing variable or file is a configuration error.
+fn oidc_settings(raw: RawOidc, base: &Path, errors: &mut Errors<'_>) -> Option<SignInConfig> {
+    let at = raw.issuer.span().start;
+    let before = errors.list.len();
+    let issuer = oidc::check_issuer(raw.issuer.get_ref())
+        .map_err(|m| errors.at(&raw.issuer, "server.oidc.issuer", m))
+        .ok();
+    let redirect_url = oidc::check_redirect_url(raw.redirect_url.get_ref())
+        .map_err(|m| errors.at(&raw.redirect_url, "server.oidc.redirect_url", m))
+        .ok();
+    if raw.client_id.get_ref().trim().is_empty() {
+        errors.at(
+            &raw.client_id,
+            "server.oidc.client_id",
+            "is empty".to_owned(),
+        );
+    }
+    let secret = match raw.client_secret.get_ref() {
+        SecretRef::File(p) if p.is_relative() => SecretRef::File(base.join(p)),
+        other => other.clone(),
+    };
+    let client_secret = secret
+        .resolve()
+        .map_err(|e| {
+            errors.at(
+                &raw.client_secret,
+                "server.oidc.client_secret",
+                e.to_string(),
+            )
+        })
+        .ok();
+    let mut scopes = raw
+        .scopes
+        .unwrap_or_else(|| vec!["openid".to_owned(), "profile".to_owned()]);
+    if !scopes.iter().any(|s| s == "openid") {
+        scopes.insert(0, "openid".to_owned());
+    }
+    let mut role = |value: &Spanned<String>, key: &str| match TokenRole::from_str(value.get_ref()) {
+        Ok(r) => Some(r),
+        Err(_) => {
+            errors.at(
+                value,
+                key,
+                format!(
+                    "`{}` is not a role: expected viewer, approver or admin",
+                    value.get_ref()
+                ),
+            );
+            None
+        }
+    };
+    let subjects: BTreeMap<String, TokenRole> = raw
+        .subjects
+        .iter()
+        .filter_map(|(sub, r)| {
+            Some((
+                sub.clone(),
+                role(r, &format!("server.oidc.subjects.{sub}"))?,
+            ))
+        })
+        .collect();
+    let default_role = raw
+        .default_role
+        .as_ref()
+        .and_then(|r| role(r, "server.oidc.default_role"));
+    let roles = RoleMap {
+        claim: raw.roles_claim.unwrap_or_else(|| "groups".to_owned()),
+        admin: raw.admin,
+        approver: raw.approver,
+        viewer: raw.viewer,
+        subjects,
+        default_role,
+    };
+    if errors.list.len() == before && !roles.grants_anything() {
+        errors.push(
+            Some(line_of(errors.text, at)),
+            "server.oidc",
+            "no one could sign in: list values of the roles claim under admin, approver or viewer, name subjects, or set default_role".to_owned(),
+        );
+    }
+    Some(SignInConfig {
+        oidc: OidcConfig {
+            issuer: issuer?,
+            client_id: raw.client_id.into_inner(),
+            client_secret: client_secret?,
+            redirect_url: redirect_url?,
+            scopes,
+        },
+        roles,
+    })
 }
 
 fn schedule(

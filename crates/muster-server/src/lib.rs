@@ -8,7 +8,9 @@
 //!   `/readyz` and `/metrics` ([`metrics`]).
 //! - [`auth`] and [`tokens`]: bearer tokens (only their SHA-256 is stored) with the roles
 //!   viewer, approver and admin; failed attempts are limited per client address.
-//! - [`web`]: the server-rendered dashboard under `/`, with session cookies and CSRF checks.
+//! - [`web`]: the server-rendered dashboard under `/` with session cookies
+//!   ([`web::session`]) and CSRF checks, and its sign-in with OpenID Connect ([`web::oidc`] is
+//!   the reusable relying party, [`web::signin`] the routes and role mapping).
 //! - [`serve`]: binds (plain HTTP or TLS via rustls) and shuts down gracefully.
 
 pub mod api;

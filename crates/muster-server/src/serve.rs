@@ -10,7 +10,9 @@ use crate::metrics::Metrics;
 use crate::runner::Runner;
 use crate::schedule;
 use crate::state::{AppState, Shared};
+use crate::web::oidc::OidcError;
 use crate::web::session::{self, Sessions};
+use crate::web::signin::SignIn;
 use axum_server::tls_rustls::RustlsConfig;
 use axum_server::Handle;
 use muster_engine::config::ConfigErrors;
@@ -25,7 +27,6 @@ use tokio::task::JoinHandle;
 
 /// How long open HTTP connections get to finish after a shutdown signal.
 const HTTP_DRAIN: Duration = Duration::from_secs(10);
-
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error("{0}")]
@@ -45,6 +46,8 @@ pub enum ServeError {
         #[source]
         source: std::io::Error,
     },
+    #[error("the dashboard sign-in cannot be set up: {0}")]
+    SignIn(#[from] OidcError),
     #[error("the HTTP server stopped: {0}")]
     Http(#[source] std::io::Error),
 }
@@ -66,11 +69,17 @@ impl Service {
         let text = Config::effective_text(path, env)?;
         let service = config::parse(path, &text, &config)?;
         let engine = Arc::new(Engine::open(config).await?);
-        Ok(Self::with_engine(engine, service))
+        Self::with_engine(engine, service)
     }
 
     /// A server over an open engine.
-    pub fn with_engine(engine: Arc<Engine>, service: ServiceConfig) -> Self {
+    pub fn with_engine(engine: Arc<Engine>, service: ServiceConfig) -> Result<Self, ServeError> {
+        let signin = service
+            .server
+            .oidc
+            .clone()
+            .map(|c| SignIn::new(c, service.server.tls.is_some()))
+            .transpose()?;
         let metrics = Arc::new(Metrics::default());
         let state = AppState::new(Shared {
             store: engine.store.clone(),
@@ -81,8 +90,9 @@ impl Service {
             schedules: service.schedules.clone(),
             schedules_loaded: AtomicBool::new(false),
             sessions: Sessions::new(session::IDLE, session::ABSOLUTE),
+            signin,
         });
-        Self { state, service }
+        Ok(Self { state, service })
     }
 
     /// The state store the server works on.

@@ -5,6 +5,7 @@ use crate::config::{Schedule, ServerSettings};
 use crate::metrics::Metrics;
 use crate::runner::Runner;
 use crate::web::session::Sessions;
+use crate::web::signin::SignIn;
 use muster_store::Store;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -21,8 +22,10 @@ pub struct Shared {
     pub schedules: Vec<Schedule>,
     /// Set once every schedule's task is running (`/readyz`).
     pub schedules_loaded: AtomicBool,
-    /// Dashboard sessions (signed-in users, by cookie).
+    /// Dashboard sessions (signed in with OpenID Connect).
     pub sessions: Sessions,
+    /// The dashboard sign-in, when `[server.oidc]` is configured.
+    pub signin: Option<SignIn>,
 }
 
 impl AppState {

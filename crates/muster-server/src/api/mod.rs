@@ -87,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(metrics)
         .merge(crate::web::router())
+        .merge(crate::web::signin::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)

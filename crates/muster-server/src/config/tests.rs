@@ -134,3 +134,105 @@ fn unknown_server_keys_and_bad_addresses_are_config_errors() {
         "{err}"
     );
 }
+
+/// `[server.oidc]` with `lines` after the issuer, client id and redirect URL, reading its
+/// secret from a file in `dir`.
+fn oidc(dir: &Path, issuer: &str, lines: &str) -> String {
+    let secret = dir.join("oidc-secret");
+    std::fs::write(&secret, "s3cret\n").unwrap();
+    format!(
+        "\n[server.oidc]\nissuer = \"{issuer}\"\nclient_id = \"muster\"\nclient_secret = {{ file = {:?} }}\nredirect_url = \"https://muster.example.com/callback\"\n{lines}",
+        secret.display().to_string()
+    )
+}
+
+/// The line of `extra` (after BASE) that starts with `key`.
+fn line_in(extra: &str, key: &str) -> usize {
+    let text = format!("{BASE}{extra}");
+    text.lines().position(|l| l.starts_with(key)).unwrap() + 1
+}
+
+#[test]
+fn oidc_sign_in_is_read_with_its_roles_and_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let extra = oidc(
+        dir.path(),
+        "https://login.example.com/realms/staff",
+        "scopes = [\"profile\", \"groups\"]\nadmin = [\"muster-admins\"]\nviewer = [\"staff\"]\nsubjects = { \"u-1\" = \"approver\" }\n",
+    );
+    let c = load(&extra, &[]).unwrap();
+    let s = c.server.oidc.unwrap();
+    assert_eq!(s.oidc.issuer, "https://login.example.com/realms/staff");
+    assert_eq!(s.oidc.client_secret.expose(), "s3cret");
+    assert_eq!(s.oidc.scopes, ["openid", "profile", "groups"]);
+    assert_eq!(s.roles.claim, "groups");
+    assert_eq!(s.roles.subjects["u-1"], TokenRole::Approver);
+    assert_eq!(s.roles.default_role, None);
+    assert!(!format!("{s:?}").contains("s3cret"));
+}
+
+#[test]
+fn bad_oidc_settings_name_file_line_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let https = "https://login.example.com";
+    let cases = [
+        (
+            oidc(dir.path(), "http://login.example.com", "admin = [\"a\"]\n"),
+            "server.oidc.issuer",
+            "issuer",
+            "expected https",
+        ),
+        (
+            oidc(dir.path(), https, "default_role = \"boss\"\n"),
+            "server.oidc.default_role",
+            "default_role",
+            "not a role",
+        ),
+        (
+            oidc(dir.path(), https, ""),
+            "server.oidc",
+            "issuer",
+            "no one could sign in",
+        ),
+        (
+            oidc(dir.path(), https, "admin = [\"a\"]\n").replace(
+                "https://muster.example.com/callback",
+                "https://muster.example.com/cb",
+            ),
+            "server.oidc.redirect_url",
+            "redirect_url",
+            "/callback",
+        ),
+        (
+            oidc(dir.path(), https, "admin = [\"a\"]\n").replace(
+                &format!(
+                    "{{ file = {:?} }}",
+                    dir.path().join("oidc-secret").display().to_string()
+                ),
+                "{ env = \"MUSTER_TEST_SURELY_UNSET_OIDC\" }",
+            ),
+            "server.oidc.client_secret",
+            "client_secret",
+            "MUSTER_TEST_SURELY_UNSET_OIDC",
+        ),
+    ];
+    for (extra, key, at, message) in cases {
+        let err = load(&extra, &[]).unwrap_err();
+        let line = line_in(&extra, at);
+        assert!(
+            err.starts_with(&format!("{FILE}:{line}: {key}: ")) && err.contains(message),
+            "{key}: {err}"
+        );
+    }
+    // An inline secret is refused without echoing it.
+    let extra = oidc(dir.path(), https, "admin = [\"a\"]\n").replace(
+        &format!(
+            "{{ file = {:?} }}",
+            dir.path().join("oidc-secret").display().to_string()
+        ),
+        "\"hunter2hunter2\"",
+    );
+    let err = load(&extra, &[]).unwrap_err();
+    assert!(err.contains("never written inline"), "{err}");
+    assert!(err.starts_with(&format!("{FILE}:")), "{err}");
+}

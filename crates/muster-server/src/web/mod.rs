@@ -10,15 +10,19 @@
 //! - `/people/{id}`: one person across every target with their audit trail; `/audit`: search.
 //! - `/reports`: what the store keeps of imports and reconciles; `/plans/{target}`: the
 //!   target's newest plan.
+//! - `/login`, `/callback`, `/logout`: sign-in with OpenID Connect ([`signin`]; [`oidc`] is the
+//!   reusable relying party, also meant for `/jit/login`).
 
 pub mod csrf;
 pub mod error;
 mod layout;
+pub mod oidc;
 mod overview;
 mod people;
 mod reports;
 mod runs;
 pub mod session;
+pub mod signin;
 
 use crate::state::AppState;
 use axum::http::{header, HeaderValue};

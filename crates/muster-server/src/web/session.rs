@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use muster_store::TokenRole;
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 use rand::RngCore;
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -75,7 +76,7 @@ struct Entry {
     last_seen: Instant,
 }
 
-/// The live sessions, by cookie value.
+/// The live sessions, by the SHA-256 of their cookie value.
 pub struct Sessions {
     idle: Duration,
     absolute: Duration,
@@ -120,7 +121,7 @@ impl Sessions {
         }
         tracing::info!(subject = %user.subject, role = %user.role, "Dashboard session started.");
         map.insert(
-            id.clone(),
+            key(&id),
             Entry {
                 user,
                 started: now,
@@ -133,7 +134,7 @@ impl Sessions {
 
     /// Ends the session whose cookie value (the id after `muster_session=`) is given.
     pub fn end(&self, cookie_value: &str) {
-        self.map().remove(cookie_value);
+        self.map().remove(&key(cookie_value));
     }
 
     /// The user of a live session, which counts as activity; `None` when unknown or expired
@@ -143,10 +144,11 @@ impl Sessions {
     }
 
     fn get_at(&self, cookie_value: &str, now: Instant) -> Option<WebUser> {
+        let key = key(cookie_value);
         let mut map = self.map();
-        let entry = map.get_mut(cookie_value)?;
+        let entry = map.get_mut(&key)?;
         if !self.live(entry, now) {
-            map.remove(cookie_value);
+            map.remove(&key);
             return None;
         }
         entry.last_seen = now;
@@ -175,6 +177,15 @@ impl Default for Sessions {
 }
 
 /// 256 random bits as lowercase hex.
+/// What the map is keyed by: the SHA-256 of the cookie's value, so a dump of the server's
+/// memory holds no usable cookie.
+fn key(cookie_value: &str) -> String {
+    Sha256::digest(cookie_value.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 fn random_hex() -> String {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);

@@ -6,6 +6,7 @@
 mod api;
 mod dashboard;
 mod input;
+mod oidc;
 mod schedules;
 mod schemathesis;
 mod support;
