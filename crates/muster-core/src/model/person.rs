@@ -26,6 +26,28 @@ pub struct Person {
     /// [`PrimaryContractRule`](super::PrimaryContractRule) when the run starts.
     #[serde(skip)]
     pub primary: Option<usize>,
+    /// What the record stands for: a person (the default), or an identity that is no one's,
+    /// such as a shared mailbox. Set by the source that read it.
+    #[serde(default, skip_serializing_if = "IdentityKind::is_person")]
+    pub kind: IdentityKind,
+}
+
+/// What a source record stands for. Sources yield persons and, where the source knows them,
+/// identities that belong to no one person; each is an ordinary record, told apart by this
+/// mark rather than by which kind of source read it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum IdentityKind {
+    /// A human, with contracts.
+    #[default]
+    Person,
+    /// A mailbox several persons use (a functional account), e.g. `servicedesk@…`.
+    SharedMailbox,
+}
+
+impl IdentityKind {
+    pub fn is_person(&self) -> bool {
+        *self == IdentityKind::Person
+    }
 }
 
 impl Person {
@@ -38,6 +60,7 @@ impl Person {
             contracts: Vec::new(),
             accounts: BTreeMap::new(),
             primary: None,
+            kind: IdentityKind::Person,
         }
     }
 
