@@ -317,7 +317,6 @@ fn sim_arg(option: &SimOption) -> Arg {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser as _;
 
     fn sim(args: &[&str]) -> SimKind {
         let args = Args::try_parse_from(["muster", "sim"].iter().chain(args)).unwrap();

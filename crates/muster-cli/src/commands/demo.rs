@@ -1,5 +1,5 @@
-//! `muster demo` and `muster sim`: the simulators, and a guided run of the example
-//! organisation through preview, apply and a day of HR changes.
+//! `muster demo`: the simulators, and a guided run of the example organisation through
+//! preview, apply and a day of HR changes.
 
 use crate::exit;
 use crate::output;
@@ -8,12 +8,10 @@ use muster_core::model::ExternalId;
 use muster_core::report::RunStatus;
 use muster_engine::progress::Progress;
 use muster_engine::{Config, Engine};
-use muster_sim::helloid::{HelloIdSim, HelloIdSimConfig, HelloIdState};
-use muster_sim::scim::{ScimSim, ScimSimConfig, ScimState};
-use muster_sim::zermelo::{ZermeloSim, ZermeloSimConfig, ZermeloState};
-use muster_sim::zivver::{ZivverSim, ZivverSimConfig, ZivverState, ZivverSwitches};
+use muster_sim::helloid::{HelloIdSim, HelloIdSimConfig};
+use muster_sim::scim::{ScimSim, ScimSimConfig};
+use muster_sim::zivver::{ZivverSim, ZivverSimConfig, ZivverSwitches};
 use muster_store::AuditQuery;
-use std::net::Ipv4Addr;
 use std::path::Path;
 use std::sync::Arc;
 
