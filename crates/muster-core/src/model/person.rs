@@ -275,3 +275,24 @@ pub enum SourceRecord {
         reason: String,
     },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A person's serialised form (snapshots, digests) is what it was before identities had
+    /// kinds; a shared mailbox says what it is and reads back as one.
+    #[test]
+    fn only_a_non_person_identity_carries_its_kind() {
+        let person = serde_json::to_value(Person::new("1")).unwrap();
+        assert_eq!(person.get("Kind"), None, "{person}");
+        let mut mailbox = Person::new("servicedesk");
+        mailbox.kind = IdentityKind::SharedMailbox;
+        let text = serde_json::to_value(&mailbox).unwrap();
+        assert_eq!(text["Kind"], "SharedMailbox");
+        let back: Person = serde_json::from_value(text).unwrap();
+        assert_eq!(back.kind, IdentityKind::SharedMailbox);
+        let old: Person = serde_json::from_value(person).unwrap();
+        assert!(old.kind.is_person());
+    }
+}
