@@ -106,25 +106,22 @@ impl Compiler<'_> {
             &corr_span,
             &format!("{key}.correlation.account"),
         );
+        let correlation = Correlation {
+            person: person?,
+            account_field,
+            case_insensitive: corr.case_insensitive,
+        };
+        let lifecycle = Lifecycle {
+            create_days_before_start: raw.lifecycle.create_days_before_start,
+            delete_days_after_end: raw.lifecycle.delete_days_after_end,
+        };
         Some(TargetConfig {
             policy: TargetPolicy {
                 target: target.clone(),
-                rules: rules
-                    .iter()
-                    .filter(|r| r.applies_to(&target))
-                    .cloned()
-                    .chain(implied.rules)
-                    .collect(),
+                rules: rules_for(&target, rules, implied.rules),
                 mappings: mapped.mappings,
-                lifecycle: Lifecycle {
-                    create_days_before_start: raw.lifecycle.create_days_before_start,
-                    delete_days_after_end: raw.lifecycle.delete_days_after_end,
-                },
-                correlation: Correlation {
-                    person: person?,
-                    account_field,
-                    case_insensitive: corr.case_insensitive,
-                },
+                lifecycle,
+                correlation,
             },
             unique: Uniqueness {
                 fields: mapped.unique,
@@ -438,6 +435,16 @@ impl Mapped {
             self.in_toml.push((m.field.clone(), mkey.to_owned()));
         }
     }
+}
+
+/// The rules that apply to `target`, then those its settings imply.
+fn rules_for(target: &TargetName, rules: &[Rule], implied: Vec<Rule>) -> Vec<Rule> {
+    rules
+        .iter()
+        .filter(|r| r.applies_to(target))
+        .cloned()
+        .chain(implied)
+        .collect()
 }
 
 /// `field` in the one spelling of its target kind, or as written when it has none (the error
