@@ -1,6 +1,8 @@
 //! Command-line arguments.
 
-use clap::{Parser, Subcommand};
+use clap::error::ErrorKind;
+use clap::{Arg, ArgAction, ArgMatches, Parser, Subcommand};
+use muster_engine::kinds::{self, sim::SimOption, sim::SimValues, TargetKind};
 use std::path::PathBuf;
 
 /// Muster — identity provisioning: reads persons from HR, plans accounts and permissions per
@@ -216,65 +218,160 @@ pub enum MappingCommand {
     },
 }
 
-#[derive(Debug, Subcommand)]
-pub enum SimKind {
-    /// A SCIM 2.0 service.
-    Scim {
-        #[arg(long, default_value_t = 8080)]
-        port: u16,
-        /// Bearer token the simulator accepts.
-        #[arg(long, env = "SCIM_TOKEN", default_value = "sim-token")]
-        token: String,
-        /// Groups to create at start, comma separated.
-        #[arg(long, value_delimiter = ',')]
-        groups: Vec<String>,
-    },
-    /// Zivver's SCIM API (50 requests per 10 s, write-only SSO key, whole-list functional accounts).
-    Zivver {
-        #[arg(long, default_value_t = 8081)]
-        port: u16,
-        /// API key the simulator accepts.
-        #[arg(long, env = "ZIVVER_TOKEN", default_value = "zivver-token")]
-        token: String,
-        /// Functional accounts to create at start, comma separated.
-        #[arg(long, value_delimiter = ',')]
-        functional_accounts: Vec<String>,
-        /// Divisions that exist, comma separated.
-        #[arg(long, value_delimiter = ',')]
-        divisions: Vec<String>,
-        /// Organisation domains (addresses outside them are refused), comma separated.
-        #[arg(long, value_delimiter = ',', default_value = "example.org")]
-        domains: Vec<String>,
-    },
-    /// HelloID's REST API v1 (Basic auth, skip/take paging, soft deletes, self-service products).
-    #[command(name = "helloid")]
-    HelloId {
-        #[arg(long, default_value_t = 8082)]
-        port: u16,
-        /// API key the simulator accepts (HTTP Basic user name).
-        #[arg(long, env = "HELLOID_KEY", default_value = "helloid-key")]
-        key: String,
-        /// API secret the simulator accepts (HTTP Basic password).
-        #[arg(
-            long,
-            env = "HELLOID_SECRET",
-            default_value = "helloid-secret",
-            hide_env_values = true
-        )]
-        secret: String,
-        /// Groups to create at start, comma separated.
-        #[arg(long, value_delimiter = ',')]
-        groups: Vec<String>,
-        /// Products to create at start, comma separated.
-        #[arg(long, value_delimiter = ',')]
-        products: Vec<String>,
-    },
-    /// Zermelo's REST API v3 (envelope answers, partial PUT, classes of two school years).
-    Zermelo {
-        #[arg(long, default_value_t = 8083)]
-        port: u16,
-        /// API token the simulator accepts.
-        #[arg(long, env = "ZERMELO_TOKEN", default_value = "zermelo-token")]
-        token: String,
-    },
+/// `muster sim <kind> [--port N] [options]`: one subcommand per target kind in the table of
+/// kinds (`muster_engine::kinds::TARGETS`), each with the options its simulator declares.
+pub struct SimKind {
+    pub kind: &'static dyn TargetKind,
+    pub port: u16,
+    pub values: SimValues,
+}
+
+impl std::fmt::Debug for SimKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Option values may hold a simulator's secret: only the kind and the port are shown.
+        f.debug_struct("SimKind")
+            .field("kind", &self.kind.name())
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl clap::FromArgMatches for SimKind {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let Some((name, matches)) = matches.subcommand() else {
+            return Err(clap::Error::new(ErrorKind::MissingSubcommand));
+        };
+        let kind =
+            kinds::target(name).ok_or_else(|| clap::Error::new(ErrorKind::InvalidSubcommand))?;
+        let sim = kind.simulator();
+        let port = matches
+            .get_one::<u16>("port")
+            .copied()
+            .unwrap_or_else(|| sim.default_port());
+        let mut values = SimValues::default();
+        for option in sim.options() {
+            let given = matches
+                .get_many::<String>(option.name)
+                .map(|v| v.cloned().collect())
+                .unwrap_or_default();
+            values.set(option.name, given);
+        }
+        Ok(SimKind { kind, port, values })
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl clap::Subcommand for SimKind {
+    fn augment_subcommands(cmd: clap::Command) -> clap::Command {
+        kinds::TARGETS
+            .iter()
+            .fold(cmd, |cmd, kind| cmd.subcommand(sim_command(*kind)))
+            .subcommand_required(true)
+    }
+
+    fn augment_subcommands_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_subcommands(cmd)
+    }
+
+    fn has_subcommand(name: &str) -> bool {
+        kinds::target(name).is_some()
+    }
+}
+
+/// `muster sim <kind>`'s flags: `--port` and the simulator's own options.
+fn sim_command(kind: &'static dyn TargetKind) -> clap::Command {
+    let sim = kind.simulator();
+    let port = Arg::new("port")
+        .long("port")
+        .value_parser(clap::value_parser!(u16))
+        .help(format!(
+            "Port on 127.0.0.1 [default: {}]",
+            sim.default_port()
+        ));
+    sim.options().iter().fold(
+        clap::Command::new(kind.name()).about(sim.about()).arg(port),
+        |cmd, option| cmd.arg(sim_arg(option)),
+    )
+}
+
+fn sim_arg(option: &SimOption) -> Arg {
+    let mut arg = Arg::new(option.name).long(option.name).help(option.help);
+    if let Some(env) = option.env {
+        arg = arg.env(env).hide_env_values(option.secret);
+    }
+    if let Some(default) = option.default {
+        arg = arg.default_value(default);
+    }
+    if option.list {
+        arg = arg.value_delimiter(',').action(ArgAction::Append);
+    } else {
+        arg = arg.action(ArgAction::Set);
+    }
+    arg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sim(args: &[&str]) -> SimKind {
+        let args = Args::try_parse_from(["muster", "sim"].iter().chain(args)).unwrap();
+        match args.command {
+            Command::Sim { kind } => kind,
+            other => panic!("not sim: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_target_kind_has_a_sim_subcommand() {
+        for kind in kinds::TARGETS {
+            let s = sim(&[kind.name()]);
+            assert_eq!(s.kind.name(), kind.name());
+            assert_eq!(s.port, kind.simulator().default_port());
+        }
+    }
+
+    #[test]
+    fn sim_options_keep_their_spellings_and_defaults() {
+        let s = sim(&["scim", "--port", "8090", "--groups", "a,b", "--groups", "c"]);
+        assert_eq!(s.port, 8090);
+        assert_eq!(s.values.list("groups"), ["a", "b", "c"]);
+        assert_eq!(s.values.one("token"), "sim-token");
+        let z = sim(&[
+            "zivver",
+            "--functional-accounts",
+            "Administratie",
+            "--divisions",
+            "F,S",
+        ]);
+        assert_eq!(z.values.list("functional-accounts"), ["Administratie"]);
+        assert_eq!(z.values.list("divisions"), ["F", "S"]);
+        assert_eq!(z.values.list("domains"), ["example.org"]);
+        let h = sim(&[
+            "helloid",
+            "--key",
+            "k",
+            "--secret",
+            "hush-42",
+            "--products",
+            "Laptop",
+        ]);
+        assert_eq!(
+            (h.values.one("key"), h.values.one("secret")),
+            ("k", "hush-42")
+        );
+        assert_eq!(h.values.list("products"), ["Laptop"]);
+        assert!(!format!("{h:?}").contains("hush-42"), "{h:?}");
+    }
+
+    #[test]
+    fn an_unknown_sim_kind_or_option_is_refused() {
+        assert!(Args::try_parse_from(["muster", "sim", "ldap"]).is_err());
+        assert!(Args::try_parse_from(["muster", "sim", "zermelo", "--groups", "a"]).is_err());
+        assert!(Args::try_parse_from(["muster", "sim"]).is_err());
+    }
 }

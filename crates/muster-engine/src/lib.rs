@@ -3,6 +3,7 @@
 //! executes gated plans through connectors with a journal and audit trail ([`execute`]).
 //! [`import`] reads a target and reports how its accounts correlate with persons; [`reconcile`]
 //! acts on the accounts no person owns.
+//! [`kinds`] is the one table of target and source kinds.
 //! [`recover`] settles what a run that died left in the journal, under the [`lock`] that keeps
 //! one apply per store. [`computed_cache`] keeps mapping-script results in the store between
 //! processes.
@@ -14,6 +15,7 @@ pub mod error;
 pub mod execute;
 pub mod fingerprint;
 pub mod import;
+pub mod kinds;
 pub mod lock;
 pub mod progress;
 pub mod reconcile;

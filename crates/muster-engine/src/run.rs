@@ -142,9 +142,10 @@ impl Engine {
     ) -> Result<(SourceRead, Vec<Person>, Vec<BlockedRecord>), EngineError> {
         let source = self.config.source.clone();
         let base = self.config.base_dir.clone();
-        let read = tokio::task::spawn_blocking(move || muster_sources::read_source(&source, &base))
-            .await
-            .map_err(|e| EngineError::Usage(format!("source reader stopped: {e}")))??;
+        let read =
+            tokio::task::spawn_blocking(move || muster_sources::read_source(&*source, &base))
+                .await
+                .map_err(|e| EngineError::Usage(format!("source reader stopped: {e}")))??;
         let mut persons = Vec::with_capacity(read.records.len());
         let mut blocked = Vec::new();
         for r in &read.records {

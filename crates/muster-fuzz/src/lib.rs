@@ -12,7 +12,7 @@
 // A harness reports a finding by panicking: that is its whole interface.
 #![allow(clippy::panic, clippy::expect_used)]
 
-use muster_sources::{read_source, CsvSourceConfig, JsonSourceConfig, SourceConfig, SourceRead};
+use muster_sources::{read_source, CsvSourceConfig, JsonSourceConfig, SourceRead};
 use std::path::Path;
 
 /// Checks what every successful source read promises: each blocked record says where it was
@@ -43,7 +43,7 @@ pub fn csv_source(persons: &[u8], contracts: Option<&[u8]>) {
         std::fs::write(dir.path().join("contracts.csv"), c).expect("write contracts");
         config.contracts = Some("contracts.csv".into());
     }
-    match read_source(&SourceConfig::Csv(config), dir.path()) {
+    match read_source(&config, dir.path()) {
         Ok(read) => check_read(&read, &["persons.csv", "contracts.csv"]),
         Err(e) => assert!(!e.to_string().is_empty(), "an error without a message"),
     }
@@ -53,7 +53,7 @@ pub fn csv_source(persons: &[u8], contracts: Option<&[u8]>) {
 pub fn json_source(data: &[u8]) {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(dir.path().join("export.json"), data).expect("write export");
-    let config = SourceConfig::Json(JsonSourceConfig::new("export.json"));
+    let config = JsonSourceConfig::new("export.json");
     match read_source(&config, dir.path()) {
         Ok(read) => check_read(&read, &["export.json"]),
         Err(e) => assert!(!e.to_string().is_empty(), "an error without a message"),

@@ -1,5 +1,6 @@
-//! The `[source]` section of `muster.toml`, as the administrator writes it, and its pure
-//! validation (no files are opened here; that is [`read_source`](crate::read_source)'s job).
+//! The settings of each source kind's `[source]` section of `muster.toml` (its `kind` is read
+//! by the engine's table of kinds), and their pure validation (no files are opened here; that
+//! is [`read_source`](crate::read_source)'s job).
 
 use crate::error::{ConfigProblem, SourceError};
 use crate::fields::{self, Required};
@@ -7,16 +8,6 @@ use muster_core::model::PersonPath;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-
-/// Where persons come from: `kind = "csv"` or `kind = "json"`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(tag = "kind", rename_all = "lowercase")]
-pub enum SourceConfig {
-    /// A persons CSV file and, optionally, a contracts CSV file joined to it by person id.
-    Csv(CsvSourceConfig),
-    /// One JSON file holding an array of persons in Muster's nested shape.
-    Json(JsonSourceConfig),
-}
 
 /// A CSV export: one row per person, and optionally a second file with one row per contract.
 ///
@@ -181,22 +172,30 @@ impl JsonSourceConfig {
     }
 }
 
-impl SourceConfig {
+impl CsvSourceConfig {
     /// Checks the configuration without touching any file, and reports every problem at once.
     pub fn validate(&self) -> Result<(), SourceError> {
         let mut problems = Vec::new();
-        match self {
-            SourceConfig::Csv(c) => c.check(&mut problems),
-            SourceConfig::Json(j) => {
-                check_date_formats(&j.date_formats, &mut problems);
-                check_required(&j.required, true, &mut problems);
-            }
-        }
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(SourceError::Config { problems })
-        }
+        self.check(&mut problems);
+        result(problems)
+    }
+}
+
+impl JsonSourceConfig {
+    /// Checks the configuration without touching any file, and reports every problem at once.
+    pub fn validate(&self) -> Result<(), SourceError> {
+        let mut problems = Vec::new();
+        check_date_formats(&self.date_formats, &mut problems);
+        check_required(&self.required, true, &mut problems);
+        result(problems)
+    }
+}
+
+fn result(problems: Vec<ConfigProblem>) -> Result<(), SourceError> {
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(SourceError::Config { problems })
     }
 }
 
@@ -292,15 +291,13 @@ fn check_required(required: &[String], has_contracts: bool, problems: &mut Vec<C
 mod tests {
     use super::*;
 
-    fn parse(toml: &str) -> SourceConfig {
+    fn parse(toml: &str) -> CsvSourceConfig {
         toml::from_str(toml).unwrap()
     }
 
     #[test]
     fn csv_defaults_fill_every_optional_key() {
-        let SourceConfig::Csv(c) = parse("kind = \"csv\"\npersons = \"p.csv\"") else {
-            panic!("expected csv");
-        };
+        let c = parse("persons = \"p.csv\"");
         assert_eq!(c, CsvSourceConfig::new("p.csv"));
         assert_eq!(c.delimiter, Delimiter::Auto);
         assert_eq!(c.date_formats, ["%Y-%m-%d"]);
@@ -310,11 +307,7 @@ mod tests {
     #[test]
     fn delimiter_words_parse() {
         for (text, want) in [("\";\"", b';'), ("\",\"", b','), ("\"tab\"", b'\t')] {
-            let SourceConfig::Csv(c) = parse(&format!(
-                "kind = \"csv\"\npersons = \"p.csv\"\ndelimiter = {text}"
-            )) else {
-                panic!("expected csv");
-            };
+            let c = parse(&format!("persons = \"p.csv\"\ndelimiter = {text}"));
             assert_eq!(c.delimiter.byte(), Some(want));
         }
     }
@@ -322,11 +315,9 @@ mod tests {
     #[test]
     fn unknown_keys_are_refused() {
         let e =
-            toml::from_str::<SourceConfig>("kind = \"csv\"\npersons = \"p\"\ndelimitter = \";\"")
-                .unwrap_err();
+            toml::from_str::<CsvSourceConfig>("persons = \"p\"\ndelimitter = \";\"").unwrap_err();
         assert!(e.to_string().contains("delimitter"), "{e}");
-        let e = toml::from_str::<SourceConfig>("kind = \"json\"\npath = \"p\"\npersons = \"x\"")
-            .unwrap_err();
+        let e = toml::from_str::<JsonSourceConfig>("path = \"p\"\npersons = \"x\"").unwrap_err();
         assert!(e.to_string().contains("persons"), "{e}");
     }
 
@@ -338,7 +329,7 @@ mod tests {
         c.contract_columns.insert("Salary".into(), "S".into());
         c.date_formats = vec!["%Y-%Q".into()];
         c.required = vec!["Contract.StartDate".into(), "Foo".into()];
-        let Err(SourceError::Config { problems }) = SourceConfig::Csv(c).validate() else {
+        let Err(SourceError::Config { problems }) = c.validate() else {
             panic!("expected config problems");
         };
         let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
@@ -358,11 +349,7 @@ mod tests {
 
     #[test]
     fn defaults_are_valid() {
-        assert!(SourceConfig::Csv(CsvSourceConfig::new("p"))
-            .validate()
-            .is_ok());
-        assert!(SourceConfig::Json(JsonSourceConfig::new("p"))
-            .validate()
-            .is_ok());
+        assert!(CsvSourceConfig::new("p").validate().is_ok());
+        assert!(JsonSourceConfig::new("p").validate().is_ok());
     }
 }

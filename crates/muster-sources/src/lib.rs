@@ -1,5 +1,9 @@
 //! Muster's sources: reading persons from an HR export into [`SourceRecord`]s.
 //!
+//! Each kind of source is a [`Source`]: settings that validate themselves and read records.
+//! Which `kind = "…"` names which settings is decided in one place, the engine's table of
+//! kinds (`muster_engine::kinds`).
+//!
 //! A read yields every person of the export, each either [`SourceRecord::Valid`] or
 //! [`SourceRecord::Blocked`] with where it was found and what is wrong with it, so a bad row is
 //! never mistaken for a person who left. Problems with a whole file (cannot be opened, empty,
@@ -7,7 +11,7 @@
 //! seeing "zero persons". An export with a header and no rows is *not* an error here; the
 //! engine's source threshold decides what to make of it.
 //!
-//! - [`config`]: the `[source]` section of `muster.toml` and its validation.
+//! - [`config`]: the settings of the `csv` and `json` kinds and their validation.
 //! - `csv`: persons and contracts CSV files (`;`, `,` or tab; UTF-8 with or without BOM).
 //! - `json`: an array of persons in the nested shape of [`Person`].
 //! - `fields`: turning one text value into one person or contract field, shared by both.
@@ -27,12 +31,28 @@ mod input;
 mod json;
 mod records;
 
-pub use config::{CsvSourceConfig, Delimiter, JsonSourceConfig, SourceConfig};
+pub use config::{CsvSourceConfig, Delimiter, JsonSourceConfig};
 pub use error::{ConfigProblem, SourceError};
 pub use fields::MAX_VALUE_BYTES;
 
 use muster_core::model::{ExternalId, Person, SourceRecord};
+use std::fmt::Debug;
 use std::path::{Path, PathBuf};
+
+/// One kind of source, configured: what `[source]` says, typed. A read yields records:
+/// persons, or other identities (shared mailboxes, functional accounts), each marked with its
+/// [`IdentityKind`](muster_core::model::IdentityKind) on the record itself, so the engine
+/// needs no switch on the kind of source to tell them apart.
+///
+/// `read_records` runs on a blocking thread (the engine calls it from `spawn_blocking`).
+pub trait Source: Debug + Send + Sync {
+    /// Checks the settings without touching any file or service, and reports every problem at
+    /// once.
+    fn validate(&self) -> Result<(), SourceError>;
+    /// Reads every record. Relative paths are read from `base_dir`, normally the folder that
+    /// holds the configuration file.
+    fn read_records(&self, base_dir: &Path) -> Result<SourceRead, SourceError>;
+}
 
 /// The result of reading a source once.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,12 +113,9 @@ impl SourceRead {
     }
 }
 
-/// Reads the source described by `config`. Relative paths in it are read from `base_dir`,
-/// normally the folder that holds the configuration file.
-pub fn read_source(config: &SourceConfig, base_dir: &Path) -> Result<SourceRead, SourceError> {
-    config.validate()?;
-    match config {
-        SourceConfig::Csv(c) => csv::read(c, base_dir),
-        SourceConfig::Json(j) => json::read(j, base_dir),
-    }
+/// Validates `source`, then reads it. Relative paths in it are read from `base_dir`, normally
+/// the folder that holds the configuration file.
+pub fn read_source(source: &dyn Source, base_dir: &Path) -> Result<SourceRead, SourceError> {
+    source.validate()?;
+    source.read_records(base_dir)
 }

@@ -1,5 +1,5 @@
-//! `muster demo` and `muster sim`: the simulators, and a guided run of the example
-//! organisation through preview, apply and a day of HR changes.
+//! `muster demo`: the simulators, and a guided run of the example organisation through
+//! preview, apply and a day of HR changes.
 
 use crate::exit;
 use crate::output;
@@ -8,12 +8,10 @@ use muster_core::model::ExternalId;
 use muster_core::report::RunStatus;
 use muster_engine::progress::Progress;
 use muster_engine::{Config, Engine};
-use muster_sim::helloid::{HelloIdSim, HelloIdSimConfig, HelloIdState};
-use muster_sim::scim::{ScimSim, ScimSimConfig, ScimState};
-use muster_sim::zermelo::{ZermeloSim, ZermeloSimConfig, ZermeloState};
-use muster_sim::zivver::{ZivverSim, ZivverSimConfig, ZivverState, ZivverSwitches};
+use muster_sim::helloid::{HelloIdSim, HelloIdSimConfig};
+use muster_sim::scim::{ScimSim, ScimSimConfig};
+use muster_sim::zivver::{ZivverSim, ZivverSimConfig, ZivverSwitches};
 use muster_store::AuditQuery;
-use std::net::Ipv4Addr;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -56,112 +54,6 @@ pub fn demo_groups() -> Vec<String> {
         .collect()
 }
 
-pub fn seed_groups(state: &ScimState, groups: &[String]) -> Result<()> {
-    for g in groups {
-        state
-            .seed_group(serde_json::json!({
-                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
-                "displayName": g,
-                "members": []
-            }))
-            .map_err(|e| anyhow::anyhow!("cannot create group {g} in the simulator: {e:?}"))?;
-    }
-    Ok(())
-}
-
-pub async fn sim_scim(port: u16, token: &str, groups: &[String]) -> Result<u8> {
-    let state = ScimState::new(ScimSimConfig {
-        token: token.to_owned(),
-        ..ScimSimConfig::default()
-    });
-    seed_groups(&state, groups)?;
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
-        .await
-        .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
-    let addr = listener.local_addr()?;
-    println!("SCIM simulator on http://{addr}/scim/v2 (bearer token from --token / SCIM_TOKEN); test API at http://{addr}/_sim/state. Ctrl-C stops it.");
-    ScimSim::serve_with_shutdown(state, listener, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
-    Ok(exit::OK)
-}
-
-pub async fn sim_zivver(
-    port: u16,
-    token: &str,
-    functional_accounts: &[String],
-    divisions: &[String],
-    domains: &[String],
-) -> Result<u8> {
-    let state = ZivverState::new(ZivverSimConfig {
-        tokens: vec![token.to_owned()],
-        divisions: divisions.to_vec(),
-        domains: domains.to_vec(),
-        ..ZivverSimConfig::default()
-    });
-    for name in functional_accounts {
-        state
-            .seed_group(serde_json::json!({ "displayName": name, "members": [] }))
-            .map_err(|e| anyhow::anyhow!("cannot create functional account {name}: {e:?}"))?;
-    }
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
-        .await
-        .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
-    let addr = listener.local_addr()?;
-    println!("Zivver simulator on http://{addr} (API under /api/scim/v2, API key from --token / ZIVVER_TOKEN, 50 requests per 10 s); test API at http://{addr}/_sim/state. Ctrl-C stops it.");
-    ZivverSim::serve_with_shutdown(state, listener, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
-    Ok(exit::OK)
-}
-
-/// `muster sim helloid`: a HelloID simulator with the given key/secret, groups and products.
-pub async fn sim_helloid(
-    port: u16,
-    key: &str,
-    secret: &str,
-    groups: &[String],
-    products: &[String],
-) -> Result<u8> {
-    let state = HelloIdState::new(HelloIdSimConfig {
-        credentials: vec![(key.to_owned(), secret.to_owned())],
-        groups: groups.to_vec(),
-        products: products.to_vec(),
-        ..HelloIdSimConfig::default()
-    });
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
-        .await
-        .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
-    let addr = listener.local_addr()?;
-    println!("HelloID simulator on http://{addr} (API under /api/v1, Basic auth with --key/--secret or HELLOID_KEY/HELLOID_SECRET); test API at http://{addr}/_sim/state, switches at /_sim/switches, approvals at POST /_sim/approve. Ctrl-C stops it.");
-    HelloIdSim::serve_with_shutdown(state, listener, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
-    Ok(exit::OK)
-}
-
-/// `muster sim zermelo`: a Zermelo portal with the given token and the default classes, so a
-/// Zermelo target can be tried without a school's portal.
-pub async fn sim_zermelo(port: u16, token: &str) -> Result<u8> {
-    let state = ZermeloState::new(ZermeloSimConfig {
-        tokens: vec![token.to_owned()],
-        ..ZermeloSimConfig::default()
-    });
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
-        .await
-        .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
-    let addr = listener.local_addr()?;
-    println!("Zermelo simulator on http://{addr} (API under /api/v3, bearer token from --token / ZERMELO_TOKEN, {} classes over two school years); test API at http://{addr}/_sim/state, switches at /_sim/switches. Ctrl-C stops it.", state.departments().len());
-    ZermeloSim::serve_with_shutdown(state, listener, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
-    Ok(exit::OK)
-}
-
 pub async fn run(dir: &Path) -> Result<u8> {
     let day1: chrono::NaiveDate = "2026-03-02".parse()?;
     let day2: chrono::NaiveDate = "2026-03-03".parse()?;
@@ -177,7 +69,7 @@ pub async fn run(dir: &Path) -> Result<u8> {
         ..ScimSimConfig::default()
     })
     .await?;
-    seed_groups(&sim.state, &demo_groups())?;
+    muster_engine::kinds::scim::seed_groups(&sim.state, &demo_groups())?;
     let zivver_budget = 50 * ZIVVER_SPEEDUP;
     let zivver = ZivverSim::start(ZivverSimConfig {
         tokens: vec![token.clone()],

@@ -10,7 +10,7 @@ use muster_core::model::{Person, PrimaryContractRule};
 use muster_core::unique::Uniqueness;
 use muster_mapping::preview::{preview, MappedAction, Outcome, PersonPreview};
 use muster_mapping::{read_helloid_mapping, Limits};
-use muster_sources::SourceConfig;
+use muster_sources::{CsvSourceConfig, JsonSourceConfig, Source};
 use std::path::Path;
 
 /// Exit code when at least one person's field could not be computed.
@@ -34,7 +34,7 @@ pub async fn eval(
     let source = source_config(persons, contracts)?;
     let base = std::env::current_dir().context("the current folder is unknown")?;
     let (people, blocked, evaluated) = tokio::task::spawn_blocking(move || {
-        let read = muster_sources::read_source(&source, &base)?;
+        let read = muster_sources::read_source(source.as_ref(), &base)?;
         let rule = PrimaryContractRule::default();
         let people: Vec<Person> = read
             .valid()
@@ -84,21 +84,21 @@ pub async fn eval(
 
 /// CSV or JSON by the file's extension, with the reader's defaults (`ExternalId` column,
 /// `PersonId` in contracts, ISO dates).
-fn source_config(persons: &Path, contracts: Option<&Path>) -> Result<SourceConfig> {
+fn source_config(persons: &Path, contracts: Option<&Path>) -> Result<Box<dyn Source>> {
     let is_json = persons
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("json"));
-    let value = if is_json {
-        if contracts.is_some() {
-            return Err(anyhow!(
-                "--contracts goes with a persons CSV; a JSON export holds each person's Contracts"
-            ));
-        }
-        serde_json::json!({ "kind": "json", "path": persons })
-    } else {
-        serde_json::json!({ "kind": "csv", "persons": persons, "contracts": contracts })
-    };
-    serde_json::from_value(value).context("the persons file settings")
+    if !is_json {
+        let mut csv = CsvSourceConfig::new(persons);
+        csv.contracts = contracts.map(Path::to_path_buf);
+        return Ok(Box::new(csv));
+    }
+    if contracts.is_some() {
+        return Err(anyhow!(
+            "--contracts goes with a persons CSV; a JSON export holds each person's Contracts"
+        ));
+    }
+    Ok(Box::new(JsonSourceConfig::new(persons)))
 }
 
 fn as_json(p: &PersonPreview) -> serde_json::Value {

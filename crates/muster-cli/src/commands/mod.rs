@@ -6,8 +6,9 @@ mod mapping;
 mod reconcile;
 mod run;
 mod serve;
+mod sim;
 
-use crate::cli::{Args, Command, MappingCommand, SimKind, TokenCommand};
+use crate::cli::{Args, Command, MappingCommand, TokenCommand};
 use anyhow::{bail, Context, Result};
 use muster_engine::Config;
 use std::io::{BufRead, IsTerminal, Write};
@@ -89,37 +90,7 @@ pub async fn dispatch(args: Args) -> Result<u8> {
             )
             .await
         }
-        Command::Sim {
-            kind:
-                SimKind::Scim {
-                    port,
-                    token,
-                    groups,
-                },
-        } => demo::sim_scim(*port, token, groups).await,
-        Command::Sim {
-            kind:
-                SimKind::Zivver {
-                    port,
-                    token,
-                    functional_accounts,
-                    divisions,
-                    domains,
-                },
-        } => demo::sim_zivver(*port, token, functional_accounts, divisions, domains).await,
-        Command::Sim {
-            kind:
-                SimKind::HelloId {
-                    port,
-                    key,
-                    secret,
-                    groups,
-                    products,
-                },
-        } => demo::sim_helloid(*port, key, secret, groups, products).await,
-        Command::Sim {
-            kind: SimKind::Zermelo { port, token },
-        } => demo::sim_zermelo(*port, token).await,
+        Command::Sim { kind } => sim::run(kind).await,
         Command::Demo { dir } => demo::run(dir).await,
         Command::Serve => serve::serve(&args).await,
         Command::Token { command } => match command {

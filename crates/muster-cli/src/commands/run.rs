@@ -18,7 +18,7 @@ pub async fn validate(args: &Args) -> Result<u8> {
     let engine_free_read = {
         let source = config.source.clone();
         let base = config.base_dir.clone();
-        tokio::task::spawn_blocking(move || muster_sources::read_source(&source, &base)).await?
+        tokio::task::spawn_blocking(move || muster_sources::read_source(&*source, &base)).await?
     };
     let read = engine_free_read.context("the source cannot be read")?;
     let blocked: Vec<_> = read.blocked().collect();

@@ -8,5 +8,7 @@ mod primary;
 
 pub use ids::{AccountRef, ExternalId, GroupRef, TargetName};
 pub use path::{ContractField, ContractScope, PathError, PersonPath, UnitPart};
-pub use person::{Contact, ContactPoint, Contract, Manager, Name, Person, SourceRecord, Unit};
+pub use person::{
+    Contact, ContactPoint, Contract, IdentityKind, Manager, Name, Person, SourceRecord, Unit,
+};
 pub use primary::{PrimaryContractRule, PrimaryCriterion};

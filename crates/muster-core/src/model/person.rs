@@ -26,6 +26,28 @@ pub struct Person {
     /// [`PrimaryContractRule`](super::PrimaryContractRule) when the run starts.
     #[serde(skip)]
     pub primary: Option<usize>,
+    /// What the record stands for: a person (the default), or an identity that is no one's,
+    /// such as a shared mailbox. Set by the source that read it.
+    #[serde(default, skip_serializing_if = "IdentityKind::is_person")]
+    pub kind: IdentityKind,
+}
+
+/// What a source record stands for. Sources yield persons and, where the source knows them,
+/// identities that belong to no one person; each is an ordinary record, told apart by this
+/// mark rather than by which kind of source read it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum IdentityKind {
+    /// A human, with contracts.
+    #[default]
+    Person,
+    /// A mailbox several persons use (a functional account), e.g. `servicedesk@…`.
+    SharedMailbox,
+}
+
+impl IdentityKind {
+    pub fn is_person(&self) -> bool {
+        *self == IdentityKind::Person
+    }
 }
 
 impl Person {
@@ -38,6 +60,7 @@ impl Person {
             contracts: Vec::new(),
             accounts: BTreeMap::new(),
             primary: None,
+            kind: IdentityKind::Person,
         }
     }
 
@@ -251,4 +274,25 @@ pub enum SourceRecord {
         location: String,
         reason: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A person's serialised form (snapshots, digests) is what it was before identities had
+    /// kinds; a shared mailbox says what it is and reads back as one.
+    #[test]
+    fn only_a_non_person_identity_carries_its_kind() {
+        let person = serde_json::to_value(Person::new("1")).unwrap();
+        assert_eq!(person.get("Kind"), None, "{person}");
+        let mut mailbox = Person::new("servicedesk");
+        mailbox.kind = IdentityKind::SharedMailbox;
+        let text = serde_json::to_value(&mailbox).unwrap();
+        assert_eq!(text["Kind"], "SharedMailbox");
+        let back: Person = serde_json::from_value(text).unwrap();
+        assert_eq!(back.kind, IdentityKind::SharedMailbox);
+        let old: Person = serde_json::from_value(person).unwrap();
+        assert!(old.kind.is_person());
+    }
 }

@@ -4,23 +4,22 @@
 //! problems are reported with the others, each with the mapping file's path and line.
 
 use super::error::{line_of, ConfigError};
-use super::implied::{domain_field, implied, Implied};
 use super::raw::*;
-use super::{Config, Connection, TargetConfig};
+use super::Config;
+use crate::kinds::{self, Source, TargetSettings};
 use muster_core::domains::{DomainFilter, OutsideDomains};
-use muster_core::evaluate::{Correlation, Lifecycle, TargetPolicy};
-use muster_core::gate::{SourceThresholds, TargetThresholds, Threshold};
-use muster_core::mapping::{ActionSet, FieldMapping, Template, ValueSource};
+use muster_core::gate::{SourceThresholds, Threshold};
+use muster_core::mapping::{ActionSet, FieldMapping, Template};
 use muster_core::model::{PersonPath, PrimaryContractRule, PrimaryCriterion, TargetName};
-use muster_core::plan::ActionKind;
 use muster_core::rules::{
     Condition, ContractSelection, DynamicPermission, Grants, Op, Rule, Subject, Test,
 };
-use muster_core::unique::Uniqueness;
-use muster_sources::SourceConfig;
 use std::collections::BTreeSet;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+mod target;
 
 /// A target's domain-filter settings, as written.
 struct RawDomains {
@@ -28,11 +27,6 @@ struct RawDomains {
     field: Option<toml::Spanned<String>>,
     outside: Option<toml::Spanned<String>>,
 }
-
-/// `{Today}` renders only in dynamic permissions (a school year); in a field it would render
-/// nothing and clear the field in the target on every run.
-const TODAY_ONLY_IN_PERMISSIONS: &str =
-    "`{Today}` is only available in dynamic permission templates; a field mapped from it would be cleared";
 
 pub struct Compiler<'a> {
     pub file: &'a Path,
@@ -84,14 +78,7 @@ impl Compiler<'_> {
                 format!("unknown store `{kind}`: expected `sqlite`"),
             );
         }
-        let source_span = raw.source.span();
-        let source = match SourceConfig::deserialize(raw.source.into_inner()) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                self.err(Some(source_span), "source", e.to_string());
-                None
-            }
-        };
+        let source = self.source(raw.source);
         let source_thresholds = SourceThresholds {
             added: raw.source_thresholds.added.map(threshold),
             removed: raw.source_thresholds.removed.map(threshold),
@@ -154,307 +141,35 @@ impl Compiler<'_> {
         })
     }
 
-    fn target(
-        &mut self,
-        name: &str,
-        raw: RawTarget,
-        span: Range<usize>,
-        rules: &[Rule],
-        base_dir: &Path,
-    ) -> Option<TargetConfig> {
-        let key = format!("targets.{name}");
-        let connection = match raw.kind.get_ref().as_str() {
-            "scim" => self.connection(
-                &key,
-                raw.connection,
-                |c: muster_connectors::scim::ScimConfig| (c.validate(), Connection::Scim(c)),
-            ),
-            "zivver" => self.connection(
-                &key,
-                raw.connection,
-                |c: muster_connectors::zivver::ZivverConfig| (c.validate(), Connection::Zivver(c)),
-            ),
-            "helloid" => self.connection(
-                &key,
-                raw.connection,
-                |c: muster_connectors::helloid::HelloIdConfig| {
-                    (c.validate(), Connection::HelloId(c))
-                },
-            ),
-            "zermelo" => self.connection(
-                &key,
-                raw.connection,
-                |c: muster_connectors::zermelo::ZermeloConfig| {
-                    (c.validate(), Connection::Zermelo(c))
-                },
-            ),
-            other => {
-                self.err(
-                    Some(raw.kind.span()),
-                    format!("{key}.kind"),
-                    format!(
-                        "unknown connector `{other}`: expected `scim`, `zivver`, `helloid` or `zermelo`"
-                    ),
-                );
-                None
-            }
-        };
-        let target_name = TargetName::new(name);
-        let implied = match connection.as_ref().map(|c| implied(&target_name, c)) {
-            Some(Ok(i)) => i,
-            Some(Err((setting, message))) => {
-                self.err(Some(span.clone()), format!("{key}.{setting}"), message);
-                Implied::default()
-            }
-            None => Implied::default(),
-        };
-
-        let corr_span = raw.correlation.span();
-        let corr_span_for_account = corr_span.clone();
-        let corr = raw.correlation.into_inner();
-        let correlation_path = self.path(
-            &corr.person,
-            Some(corr_span),
-            &format!("{key}.correlation.person"),
-        );
-
-        let mut mappings = Vec::new();
-        let mut secret_fields = BTreeSet::new();
-        let mut unique = BTreeSet::new();
-        let mut case_insensitive_fields = BTreeSet::new();
-        // Field → where muster.toml maps it, to name both places when the mapping file maps it too.
-        let mut in_toml: Vec<(String, String)> = Vec::new();
-        for (i, m) in raw.mapping.into_iter().enumerate() {
-            let span = m.span();
-            let mut m = m.into_inner();
-            let mkey = format!("{key}.mapping[{i}]");
-            m.field = self.account_field(
-                connection.as_ref(),
-                &m.field,
-                &span,
-                &format!("{mkey}.field"),
-            );
-            let sources = [
-                m.path.is_some(),
-                m.template.is_some(),
-                m.value.is_some(),
-                m.list.is_some(),
-                m.account_of.is_some(),
-            ];
-            if sources.iter().filter(|s| **s).count() != 1 {
+    /// `[source]`: its `kind` looked up in the table of kinds, the rest as that kind's
+    /// settings.
+    fn source(&mut self, raw: toml::Spanned<toml::Value>) -> Option<Arc<dyn Source>> {
+        let span = raw.span();
+        let mut table = raw.into_inner();
+        let expected = || kinds::expected(kinds::SOURCES.iter().map(|k| k.name()));
+        let kind = match table.as_table_mut().map(|t| t.remove("kind")) {
+            Some(Some(toml::Value::String(kind))) => kind,
+            _ => {
                 self.err(
                     Some(span),
-                    mkey,
-                    "give exactly one of `path`, `template`, `value`, `list` or `account_of`",
+                    "source.kind",
+                    format!("missing `kind`: expected {}", expected()),
                 );
-                continue;
+                return None;
             }
-            let value = if let Some(p) = &m.path {
-                self.path(p, Some(span.clone()), &format!("{mkey}.path"))
-                    .map(ValueSource::Path)
-            } else if let Some(p) = &m.account_of {
-                self.path(p, Some(span.clone()), &format!("{mkey}.account_of"))
-                    .map(ValueSource::AccountOf)
-            } else if let Some(t) = &m.template {
-                match Template::parse(t) {
-                    Ok(t) if t.uses_today() => {
-                        self.err(
-                            Some(span.clone()),
-                            format!("{mkey}.template"),
-                            TODAY_ONLY_IN_PERMISSIONS,
-                        );
-                        None
-                    }
-                    Ok(t) => Some(ValueSource::Template(t)),
-                    Err(e) => {
-                        self.err(
-                            Some(span.clone()),
-                            format!("{mkey}.template"),
-                            e.to_string(),
-                        );
-                        None
-                    }
-                }
-            } else if let Some(list) = &m.list {
-                let parsed: Result<Vec<Template>, _> =
-                    list.iter().map(|t| Template::parse(t)).collect();
-                match parsed {
-                    Ok(ts) if ts.iter().any(Template::uses_today) => {
-                        self.err(
-                            Some(span.clone()),
-                            format!("{mkey}.list"),
-                            TODAY_ONLY_IN_PERMISSIONS,
-                        );
-                        None
-                    }
-                    Ok(ts) => Some(ValueSource::List(ts)),
-                    Err(e) => {
-                        self.err(Some(span.clone()), format!("{mkey}.list"), e.to_string());
-                        None
-                    }
-                }
-            } else {
-                m.value.clone().and_then(|v| match serde_json::to_value(v) {
-                    Ok(v) => Some(ValueSource::Fixed(v)),
-                    Err(e) => {
-                        self.err(Some(span.clone()), format!("{mkey}.value"), e.to_string());
-                        None
-                    }
-                })
-            };
-            let actions = self.actions(m.on.as_ref(), span.clone(), &mkey);
-            if let (Some(value), Some(actions)) = (value, actions) {
-                if m.secret {
-                    secret_fields.insert(m.field.clone());
-                }
-                if m.unique {
-                    unique.insert(m.field.clone());
-                }
-                if m.ignore_case {
-                    case_insensitive_fields.insert(m.field.clone());
-                }
-                if !in_toml.iter().any(|(f, _)| *f == m.field) {
-                    in_toml.push((m.field.clone(), mkey.clone()));
-                }
-                mappings.push(FieldMapping {
-                    field: m.field,
-                    value,
-                    actions,
-                    secret: m.secret,
-                });
-            }
-        }
-
-        let limits = self.mapping_limits(&key, raw.mapping_limits, raw.mapping_file.is_some());
-        let from_toml = mappings.len();
-        if let Some(file) = raw.mapping_file {
-            let file_key = format!("{key}.mapping_file");
-            let file_span = file.span();
-            self.mapping_file(
-                &key,
-                file,
-                limits,
-                base_dir,
-                &in_toml,
-                &mut mappings,
-                &mut unique,
-            );
-            for m in mappings.iter_mut().skip(from_toml) {
-                m.field = self.account_field(connection.as_ref(), &m.field, &file_span, &file_key);
-            }
-            unique = unique
-                .into_iter()
-                .map(|f| canonical_or_same(connection.as_ref(), &f))
-                .collect();
-        }
-        // A field mapped explicitly wins over what the target's settings imply.
-        for m in implied.mappings {
-            if !mappings.iter().any(|have| have.field == m.field) {
-                mappings.push(m);
-            }
-        }
-        let mapped = |field: &str| mappings.iter().any(|m: &FieldMapping| m.field == field);
-        let mut unmapped = Vec::new();
-        for f in &raw.unique_fields {
-            let f = &canonical_or_same(connection.as_ref(), f);
-            if mapped(f) {
-                unique.insert(f.clone());
-            } else {
-                unmapped.push(("unique_fields", f.clone()));
-            }
-        }
-        for f in &raw.secret_fields {
-            let f = &canonical_or_same(connection.as_ref(), f);
-            if mapped(f) {
-                secret_fields.insert(f.clone());
-            } else {
-                unmapped.push(("secret_fields", f.clone()));
-            }
-        }
-        for (setting, f) in unmapped {
+        };
+        let Some(source_kind) = kinds::source(&kind) else {
             self.err(
-                Some(span.clone()),
-                format!("{key}.{setting}"),
-                format!("no mapping writes the field `{f}`"),
+                Some(span),
+                "source.kind",
+                format!("unknown source `{kind}`: expected {}", expected()),
             );
-        }
-        for m in mappings.iter_mut() {
-            m.secret |= secret_fields.contains(&m.field);
-        }
-        let domains = self.domains(
-            &key,
-            RawDomains {
-                included: raw.included_domains,
-                field: raw.domain_field,
-                outside: raw.outside_domains,
-            },
-            connection.as_ref(),
-            &mappings,
-        );
-
-        let mut thresholds = TargetThresholds::default();
-        for (kind, t) in raw.thresholds {
-            match kind.parse::<ActionKind>() {
-                Ok(k) if k != ActionKind::Correlate => {
-                    thresholds
-                        .per_kind
-                        .insert(k.threshold_group(), threshold(*t.get_ref()));
-                }
-                _ => self.err(
-                    Some(t.span()),
-                    format!("{key}.thresholds.{kind}"),
-                    "expected one of create, update, enable, disable, delete, grant, revoke",
-                ),
-            }
-        }
-        if let Some(a) = raw.all_or_nothing {
-            thresholds.all_or_nothing_percent = Some(a.percent);
-            thresholds.allow_large = a.allow_large;
-        }
-        let target = target_name;
-        let _ = span;
-        let quarantine = self.quarantine(&key, raw.quarantine);
-        let orphans = self.orphan_policy(&key, raw.reconcile);
-        Some(TargetConfig {
-            policy: TargetPolicy {
-                target: target.clone(),
-                rules: rules
-                    .iter()
-                    .filter(|r| r.applies_to(&target))
-                    .cloned()
-                    .chain(implied.rules)
-                    .collect(),
-                mappings,
-                lifecycle: Lifecycle {
-                    create_days_before_start: raw.lifecycle.create_days_before_start,
-                    delete_days_after_end: raw.lifecycle.delete_days_after_end,
-                },
-                correlation: Correlation {
-                    person: correlation_path?,
-                    account_field: self.account_field(
-                        connection.as_ref(),
-                        &corr.account,
-                        &corr_span_for_account,
-                        &format!("{key}.correlation.account"),
-                    ),
-                    case_insensitive: corr.case_insensitive,
-                },
-            },
-            unique: Uniqueness {
-                fields: unique,
-                max_iterations: raw
-                    .unique_max_iterations
-                    .unwrap_or(Uniqueness::DEFAULT_MAX_ITERATIONS),
-            },
-            name: target,
-            connection: connection?,
-            thresholds,
-            secret_fields,
-            case_insensitive_fields,
-            quarantine,
-            domains,
-            orphans,
-        })
+            return None;
+        };
+        source_kind
+            .settings(table)
+            .map_err(|message| self.err(Some(span), "source", message))
+            .ok()
     }
 
     /// `included_domains`, `domain_field`, `outside_domains`: the target's domain filter. The
@@ -463,7 +178,7 @@ impl Compiler<'_> {
         &mut self,
         key: &str,
         raw: RawDomains,
-        connection: Option<&Connection>,
+        kind: Option<&dyn TargetSettings>,
         mappings: &[FieldMapping],
     ) -> Option<DomainFilter> {
         let Some(included) = raw.included else {
@@ -493,7 +208,7 @@ impl Compiler<'_> {
         };
         let (field, field_span) = match raw.field {
             Some(f) => (f.get_ref().clone(), f.span()),
-            None => (domain_field(connection?).to_owned(), included.span()),
+            None => (kind?.domain_field().to_owned(), included.span()),
         };
         if !mappings.iter().any(|m| m.field == field) {
             self.err(
@@ -621,48 +336,6 @@ impl Compiler<'_> {
         }
         unique.extend(mapping.unique_fields.iter().cloned());
         mappings.extend(mapping.field_mappings());
-    }
-
-    /// `field` in the one spelling of its target kind ([`Connection::mapping_field`]), or as
-    /// written after reporting why it cannot be (under `key`, at `span`).
-    fn account_field(
-        &mut self,
-        connection: Option<&Connection>,
-        field: &str,
-        span: &Range<usize>,
-        key: &str,
-    ) -> String {
-        match connection.map(|c| c.mapping_field(field)) {
-            Some(Ok(canonical)) => canonical,
-            Some(Err(e)) => {
-                self.err(Some(span.clone()), key.to_owned(), e);
-                field.to_owned()
-            }
-            None => field.to_owned(),
-        }
-    }
-
-    /// Deserializes a connector's own settings and collects its validation problems.
-    fn connection<C: serde::de::DeserializeOwned>(
-        &mut self,
-        key: &str,
-        raw: toml::Spanned<toml::Value>,
-        build: impl FnOnce(C) -> (Vec<String>, Connection),
-    ) -> Option<Connection> {
-        let span = raw.span();
-        match C::deserialize(raw.into_inner()) {
-            Ok(c) => {
-                let (problems, connection) = build(c);
-                for problem in problems {
-                    self.err(Some(span.clone()), format!("{key}.connection"), problem);
-                }
-                Some(connection)
-            }
-            Err(e) => {
-                self.err(Some(span), format!("{key}.connection"), e.to_string());
-                None
-            }
-        }
     }
 
     fn actions(&mut self, on: Option<&RawOn>, span: Range<usize>, key: &str) -> Option<ActionSet> {
@@ -861,14 +534,4 @@ fn threshold(t: RawThreshold) -> Threshold {
         absolute: t.absolute,
         percent: t.percent,
     }
-}
-
-use serde::Deserialize as _;
-
-/// `field` in the one spelling of its target kind, or as written when it has none (the error
-/// is reported where the field is mapped).
-fn canonical_or_same(connection: Option<&Connection>, field: &str) -> String {
-    connection
-        .and_then(|c| c.mapping_field(field).ok())
-        .unwrap_or_else(|| field.to_owned())
 }

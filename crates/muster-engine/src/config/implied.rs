@@ -2,10 +2,10 @@
 //! `set_manager = true` or `school_year_from = "run_date"` once, on the target, instead of
 //! repeating it as rules: HelloID's manager reference and department groups, Zermelo's class
 //! placement per school year. Each becomes an ordinary rule or mapping, planned like any other.
+//! What each kind implies is decided in its folder (`crate::kinds`,
+//! `TargetSettings::implied`); this module holds what they build it with.
 
-use super::Connection;
-use muster_connectors::zermelo::SchoolYearFrom;
-use muster_core::mapping::{ActionSet, FieldMapping, Template, TemplateError, ValueSource};
+use muster_core::mapping::{FieldMapping, Template, TemplateError};
 use muster_core::model::PersonPath;
 use muster_core::rules::{Condition, ContractSelection, DynamicPermission, Grants, Rule};
 use muster_core::TargetName;
@@ -20,67 +20,8 @@ pub struct Implied {
 /// A setting that does not make a valid template or path: (key under the target, message).
 pub type ImpliedError = (String, String);
 
-pub fn implied(target: &TargetName, connection: &Connection) -> Result<Implied, ImpliedError> {
-    let mut out = Implied::default();
-    match connection {
-        Connection::HelloId(c) => {
-            if c.set_manager {
-                out.mappings.push(FieldMapping {
-                    field: "managedByUserGUID".into(),
-                    value: ValueSource::AccountOf(path("PrimaryContract.Manager")?),
-                    actions: ActionSet::ALWAYS,
-                    secret: false,
-                });
-            }
-            if let Some(groups) = &c.department_groups {
-                // HelloID names them `department_<sanitised department id>`; the literal
-                // prefix is also what scopes the revokes to these groups only.
-                let template = format!(
-                    "{}{{{}|sanitize}}",
-                    escape(&groups.prefix),
-                    groups.field.trim()
-                );
-                out.rules.push(dynamic_rule(
-                    target,
-                    "department groups",
-                    template_of("connection.department_groups", &template)?,
-                    ContractSelection::InScope,
-                ));
-            }
-        }
-        Connection::Zermelo(c) => {
-            let year = match c.school_year_from {
-                SchoolYearFrom::ContractStart => "{PrimaryContract.StartDate|schoolyear}",
-                SchoolYearFrom::RunDate => "{Today|schoolyear}",
-            };
-            // The connector names each department of branch `<code> / <school> <year>`.
-            let template = format!(
-                "{{{}|trim}} / {{{}|trim}} {year}",
-                c.class_field, c.school_field
-            );
-            out.rules.push(dynamic_rule(
-                target,
-                "class placement",
-                template_of("connection.class_field / school_field", &template)?,
-                ContractSelection::Primary,
-            ));
-        }
-        Connection::Scim(_) | Connection::Zivver(_) => {}
-    }
-    Ok(out)
-}
-
-/// The account field that holds a target's address, which `included_domains` checks unless
-/// `domain_field` says otherwise.
-pub fn domain_field(connection: &Connection) -> &'static str {
-    match connection {
-        Connection::Scim(_) | Connection::Zivver(_) => "userName",
-        Connection::HelloId(_) => "contactEmail",
-        Connection::Zermelo(_) => "email",
-    }
-}
-
-fn dynamic_rule(
+/// A rule that grants `template`'s permission for `contracts`, on `target` only.
+pub fn dynamic_rule(
     target: &TargetName,
     what: &str,
     template: Template,
@@ -100,15 +41,17 @@ fn dynamic_rule(
     }
 }
 
-fn path(p: &str) -> Result<PersonPath, ImpliedError> {
+/// A person path written by a kind, as an implied mapping's source.
+pub fn path(p: &str) -> Result<PersonPath, ImpliedError> {
     PersonPath::parse(p).map_err(|e| ("mapping".to_owned(), e.to_string()))
 }
 
-fn template_of(key: &str, source: &str) -> Result<Template, ImpliedError> {
+/// A template built from settings under `key`.
+pub fn template_of(key: &str, source: &str) -> Result<Template, ImpliedError> {
     Template::parse(source).map_err(|e: TemplateError| (key.to_owned(), e.to_string()))
 }
 
 /// Braces in a literal prefix are literal.
-fn escape(literal: &str) -> String {
+pub fn escape(literal: &str) -> String {
     literal.replace('{', "{{").replace('}', "}}")
 }

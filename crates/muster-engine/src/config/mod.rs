@@ -1,23 +1,25 @@
 //! `muster.toml`: read, overridden from the environment, validated. Three steps, three types:
 //! [`raw`] (the file's shape), [`Config`] (checked meaning, no secrets), and the connectors
-//! built from it by `crate::connectors` (secrets resolved, clients open).
+//! built from it by `crate::connectors` (secrets resolved, clients open). The settings of each
+//! kind of target and source are typed and checked by that kind (`crate::kinds`).
 
 mod compile;
 mod error;
-mod implied;
+pub mod implied;
 mod limits;
 mod overrides;
 mod raw;
 
 pub use error::{line_of, ConfigError, ConfigErrors};
 
+use crate::kinds::{Source, TargetSettings};
 use muster_core::evaluate::TargetPolicy;
 use muster_core::gate::{SourceThresholds, TargetThresholds};
 use muster_core::model::{PrimaryContractRule, TargetName};
-use muster_sources::SourceConfig;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// A configuration whose meaning has been checked. Holds references to secrets, never their
 /// values.
@@ -28,7 +30,8 @@ pub struct Config {
     /// Digest of the effective configuration text (after overrides).
     pub digest: String,
     pub store_path: PathBuf,
-    pub source: SourceConfig,
+    /// The `[source]` settings, typed by its kind.
+    pub source: Arc<dyn Source>,
     pub source_thresholds: SourceThresholds,
     pub primary_rule: PrimaryContractRule,
     pub targets: Vec<TargetConfig>,
@@ -37,7 +40,8 @@ pub struct Config {
 #[derive(Debug, Clone)]
 pub struct TargetConfig {
     pub name: TargetName,
-    pub connection: Connection,
+    /// The `connection` settings, typed and checked by its kind.
+    pub connection: Arc<dyn TargetSettings>,
     pub policy: TargetPolicy,
     pub thresholds: TargetThresholds,
     pub secret_fields: BTreeSet<String>,
@@ -51,31 +55,6 @@ pub struct TargetConfig {
     pub domains: Option<muster_core::domains::DomainFilter>,
     /// What `muster reconcile` proposes for accounts no person owns.
     pub orphans: crate::reconcile::OrphanPolicy,
-}
-
-/// The connector settings of one target, by kind.
-#[derive(Debug, Clone)]
-pub enum Connection {
-    Scim(muster_connectors::scim::ScimConfig),
-    Zivver(muster_connectors::zivver::ZivverConfig),
-    HelloId(muster_connectors::helloid::HelloIdConfig),
-    Zermelo(muster_connectors::zermelo::ZermeloConfig),
-}
-
-impl Connection {
-    /// The one spelling of a mapped (or correlated) account field for this kind of target, so
-    /// that what is written compares equal to what the next read returns; an error names why
-    /// a field could never compare equal. SCIM and Zivver name fields by SCIM attribute paths
-    /// (HelloID's `…:User.division` becomes `…:User:division`); HelloID and Zermelo fields are
-    /// names of their own, taken as written.
-    pub fn mapping_field(&self, field: &str) -> Result<String, String> {
-        match self {
-            Connection::Scim(_) | Connection::Zivver(_) => {
-                muster_connectors::scim::path::mapping_field(field)
-            }
-            Connection::HelloId(_) | Connection::Zermelo(_) => Ok(field.to_owned()),
-        }
-    }
 }
 
 impl Config {

@@ -1,4 +1,6 @@
 use super::*;
+use muster_connectors::scim::ScimConfig;
+use muster_connectors::zivver::ZivverConfig;
 
 const VALID: &str = r#"
 [source]
@@ -130,7 +132,13 @@ fn environment_overrides_any_setting() {
         ),
     ];
     let c = Config::parse(Path::new("muster.toml"), VALID, env.into_iter()).unwrap();
-    let Connection::Scim(scim) = &c.target("scim").unwrap().connection else {
+    let Some(scim) = c
+        .target("scim")
+        .unwrap()
+        .connection
+        .as_any()
+        .downcast_ref::<ScimConfig>()
+    else {
         panic!("a scim target");
     };
     assert_eq!(scim.base_url, "http://127.0.0.1:7/scim/v2");
@@ -167,7 +175,13 @@ fn a_zivver_target_is_configured_with_its_own_connection_settings() {
     let text = VALID.to_owned()
         + "\n[targets.zivver]\nkind = \"zivver\"\nconnection = { token = { env = \"ZIVVER_TOKEN\" }, delete = \"hard\" }\ncorrelation = { person = \"Contact.Business.Email\", account = \"userName\" }\n";
     let c = parse(&text).unwrap();
-    let Connection::Zivver(z) = &c.target("zivver").unwrap().connection else {
+    let Some(z) = c
+        .target("zivver")
+        .unwrap()
+        .connection
+        .as_any()
+        .downcast_ref::<ZivverConfig>()
+    else {
         panic!("a zivver target");
     };
     assert_eq!(z.base_url, "https://app.zivver.com");
@@ -538,4 +552,52 @@ path = "Contact.Business.Email"
         found.message.contains("emails[type eq \"work\"].value"),
         "{e}"
     );
+}
+
+#[test]
+fn an_unknown_kind_names_its_line_and_the_kinds_of_the_table() {
+    let e = parse(&VALID.replace("kind = \"scim\"", "kind = \"ldap\"")).unwrap_err();
+    let problem =
+        e.0.iter()
+            .find(|p| p.key == "targets.scim.kind")
+            .expect("{e}");
+    assert_eq!(
+        problem.message,
+        "unknown connector `ldap`: expected `scim`, `zivver`, `helloid` or `zermelo`"
+    );
+    assert_eq!(problem.line, line_with(VALID, "kind = \"scim\""));
+
+    let e = parse(&VALID.replace("kind = \"csv\"", "kind = \"xml\"")).unwrap_err();
+    let problem = e.0.iter().find(|p| p.key == "source.kind").expect("{e}");
+    assert_eq!(
+        problem.message,
+        "unknown source `xml`: expected `csv` or `json`"
+    );
+    assert_eq!(problem.line, line_with(VALID, "kind = \"csv\""));
+
+    let e = parse(&VALID.replace("kind = \"csv\"\n", "")).unwrap_err();
+    assert!(
+        e.to_string().contains("source.kind") && e.to_string().contains("missing `kind`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_source_is_typed_by_its_kind_and_its_settings_checked_by_it() {
+    let json = VALID.replace(
+        "kind = \"csv\"\npersons = \"persons.csv\"",
+        "kind = \"json\"\npath = \"persons.json\"",
+    );
+    assert!(parse(&json).is_ok());
+    let e =
+        parse(&VALID.replace("persons = \"persons.csv\"", "path = \"persons.csv\"")).unwrap_err();
+    assert!(
+        e.to_string().contains("source") && e.to_string().contains("path"),
+        "{e}"
+    );
+}
+
+/// The 1-based line of the first line of `text` that contains `needle`.
+fn line_with(text: &str, needle: &str) -> Option<usize> {
+    text.lines().position(|l| l.contains(needle)).map(|i| i + 1)
 }

@@ -25,6 +25,16 @@ use persons::PersonLayout;
 use std::path::Path;
 use table::{Skipped, Table};
 
+impl crate::Source for CsvSourceConfig {
+    fn validate(&self) -> Result<(), SourceError> {
+        CsvSourceConfig::validate(self)
+    }
+
+    fn read_records(&self, base_dir: &Path) -> Result<SourceRead, SourceError> {
+        read(self, base_dir)
+    }
+}
+
 /// After this many rows, room is made for the rest of the file, judged by their average size.
 const SAMPLE_ROWS: u64 = 1000;
 

@@ -22,6 +22,16 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 use std::path::Path;
 
+impl crate::Source for JsonSourceConfig {
+    fn validate(&self) -> Result<(), SourceError> {
+        JsonSourceConfig::validate(self)
+    }
+
+    fn read_records(&self, base_dir: &Path) -> Result<SourceRead, SourceError> {
+        read(self, base_dir)
+    }
+}
+
 pub(crate) fn read(cfg: &JsonSourceConfig, base_dir: &Path) -> Result<SourceRead, SourceError> {
     let file = SourceFile::new(base_dir, &cfg.path);
     let bytes = file.read_all()?;

@@ -4,7 +4,7 @@
 //!
 //! Adding a file to the corpus without a row in [`CASES`] fails `every_corpus_file_has_a_case`.
 
-use muster_sources::{read_source, CsvSourceConfig, JsonSourceConfig, SourceConfig, SourceRead};
+use muster_sources::{read_source, CsvSourceConfig, JsonSourceConfig, Source, SourceRead};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug)]
@@ -97,14 +97,14 @@ fn corpus() -> PathBuf {
 }
 
 fn read(file: &str, contracts: Option<&str>) -> Result<SourceRead, muster_sources::SourceError> {
-    let config = if file.ends_with(".json") {
-        SourceConfig::Json(JsonSourceConfig::new(file))
+    let config: Box<dyn Source> = if file.ends_with(".json") {
+        Box::new(JsonSourceConfig::new(file))
     } else {
         let mut c = CsvSourceConfig::new(file);
         c.contracts = contracts.map(PathBuf::from);
-        SourceConfig::Csv(c)
+        Box::new(c)
     };
-    read_source(&config, &corpus())
+    read_source(config.as_ref(), &corpus())
 }
 
 /// `file:N` with N a line number.

@@ -527,9 +527,8 @@ fn a_config_written_in_toml_reads_files_relative_to_its_folder() {
     std::fs::create_dir(dir.path().join("hr")).unwrap();
     dir.write("hr/medewerkers.csv", "Stamnummer;Roepnaam\n1;Anouk\n");
     dir.write("hr/contracten.csv", "Medewerker;Begin\n1;01-08-2025\n");
-    let config: muster_sources::SourceConfig = toml::from_str(
+    let config: muster_sources::CsvSourceConfig = toml::from_str(
         r#"
-        kind = "csv"
         persons = "hr/medewerkers.csv"
         contracts = "hr/contracten.csv"
         delimiter = ";"

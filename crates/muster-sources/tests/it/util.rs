@@ -1,8 +1,6 @@
 //! A temporary folder to write exports into, and short ways to look at what was read.
 
-use muster_sources::{
-    read_source, CsvSourceConfig, JsonSourceConfig, SourceConfig, SourceError, SourceRead,
-};
+use muster_sources::{read_source, CsvSourceConfig, JsonSourceConfig, SourceError, SourceRead};
 use std::path::Path;
 use tempfile::TempDir;
 
@@ -23,11 +21,11 @@ impl Dir {
     }
 
     pub fn csv(&self, config: CsvSourceConfig) -> Result<SourceRead, SourceError> {
-        read_source(&SourceConfig::Csv(config), self.path())
+        read_source(&config, self.path())
     }
 
     pub fn json(&self, config: JsonSourceConfig) -> Result<SourceRead, SourceError> {
-        read_source(&SourceConfig::Json(config), self.path())
+        read_source(&config, self.path())
     }
 }
 
