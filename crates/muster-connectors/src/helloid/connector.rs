@@ -16,7 +16,8 @@ use super::client::HelloIdClient;
 use super::config::{DeleteMode, HelloIdConfig};
 use super::user::{self, CONTACT_EMAIL, PASSWORD, USER_NAME};
 use super::wire;
-use crate::http::{Auth, HttpClient, HttpConfig, RequestCounters, RequestCounts};
+use crate::http::settings;
+use crate::http::{Auth, RequestCounters, RequestCounts};
 use async_trait::async_trait;
 use muster_core::connector::{
     Capabilities, Connector, ConnectorError, DeleteMeaning, MembershipMode, Observed,
@@ -26,7 +27,6 @@ use muster_core::{AccountRef, GroupRef, TargetName};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tracing::{info, instrument};
 
 /// Items asked for per page (`take`), as the public connector does.
@@ -71,41 +71,19 @@ impl HelloIdConnector {
     /// request.
     #[instrument(skip_all, fields(target = %name))]
     pub fn connect(name: TargetName, cfg: &HelloIdConfig) -> Result<Self, ConnectorError> {
-        let config_error = |detail: String| ConnectorError::Config {
-            target: name.clone(),
-            detail,
+        settings::refuse_problems(&name, cfg.validate())?;
+        let key = settings::resolve(&name, "api_key", &cfg.api_key)?;
+        let secret = settings::resolve(&name, "api_secret", &cfg.api_secret)?;
+        let retry = cfg.http().retry_policy();
+        let auth = Auth::Basic {
+            // The key is a credential too; it lives only in the header value.
+            username: key.expose().to_owned(),
+            password: secret,
         };
-        let problems = cfg.validate();
-        if !problems.is_empty() {
-            return Err(config_error(problems.join("; ")));
-        }
-        let key = cfg
-            .api_key
-            .resolve()
-            .map_err(|e| config_error(format!("api_key: {e}")))?;
-        let secret = cfg
-            .api_secret
-            .resolve()
-            .map_err(|e| config_error(format!("api_secret: {e}")))?;
-        let retry = cfg.retry_policy();
-        let http = HttpClient::new(
-            name.clone(),
-            &HttpConfig {
-                timeout: Duration::from_secs(cfg.timeout_s),
-                ca_file: cfg.ca_file.clone(),
-                requests: cfg.rate_limit.requests,
-                per: Duration::from_secs(cfg.rate_limit.per_seconds),
-                concurrency: cfg.concurrency,
-                retry,
-                auth: Auth::Basic {
-                    // The key is a credential too; it lives only in the header value.
-                    username: key.expose().to_owned(),
-                    password: secret,
-                },
-            },
-        )
-        .map_err(config_error)?
-        .with_final_hint(wire::final_hint);
+        let http = cfg
+            .http()
+            .client(&name, auth)?
+            .with_final_hint(wire::final_hint);
         let client = HelloIdClient::new(http, &cfg.api_url(), retry.max_elapsed);
         let creates_groups = cfg.creates_groups();
         info!(delete = ?cfg.delete, rename = cfg.rename_user_name, creates_groups, "HelloID target ready.");

@@ -10,7 +10,8 @@ use super::config::{DeleteMode, ScimAuth, ScimConfig, ScimFeatures};
 use super::filter::eq_filter;
 use super::path::{self, AttrPath};
 use super::wire::{self, ServiceProviderConfig, CORE_USER_SCHEMA};
-use crate::http::{Auth, HttpClient, HttpConfig, Method, RequestCounters, RequestCounts};
+use crate::http::settings;
+use crate::http::{Auth, Method, RequestCounters, RequestCounts};
 use async_trait::async_trait;
 use muster_core::connector::{
     Attributes, Capabilities, Connector, ConnectorError, DeleteMeaning, MembershipMode, Observed,
@@ -21,7 +22,6 @@ use serde_json::{json, Map, Value};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tracing::{debug, info, instrument, warn};
 
 /// A connected SCIM 2.0 target.
@@ -52,40 +52,17 @@ impl ScimConnector {
     /// from `cfg` win over what the server announces.
     #[instrument(skip_all, fields(target = %name))]
     pub async fn connect(name: TargetName, cfg: &ScimConfig) -> Result<Self, ConnectorError> {
-        let config_error = |detail: String| ConnectorError::Config {
-            target: name.clone(),
-            detail,
-        };
-        let problems = cfg.validate();
-        if !problems.is_empty() {
-            return Err(config_error(problems.join("; ")));
-        }
+        settings::refuse_problems(&name, cfg.validate())?;
         let auth = match &cfg.auth {
-            ScimAuth::Bearer(token) => Auth::Bearer(
-                token
-                    .resolve()
-                    .map_err(|e| config_error(format!("auth.bearer: {e}")))?,
-            ),
+            ScimAuth::Bearer(token) => {
+                Auth::Bearer(settings::resolve(&name, "auth.bearer", token)?)
+            }
             ScimAuth::Basic { username, password } => Auth::Basic {
                 username: username.clone(),
-                password: password
-                    .resolve()
-                    .map_err(|e| config_error(format!("auth.basic.password: {e}")))?,
+                password: settings::resolve(&name, "auth.basic.password", password)?,
             },
         };
-        let http = HttpClient::new(
-            name.clone(),
-            &HttpConfig {
-                timeout: Duration::from_secs(cfg.timeout_s),
-                ca_file: cfg.ca_file.clone(),
-                requests: cfg.rate_limit.requests,
-                per: Duration::from_secs(cfg.rate_limit.per_seconds),
-                concurrency: cfg.concurrency,
-                retry: cfg.retry_policy(),
-                auth,
-            },
-        )
-        .map_err(config_error)?;
+        let http = cfg.http().client(&name, auth)?;
         let client = ScimClient::new(http, &cfg.base_url);
 
         let announced = match client

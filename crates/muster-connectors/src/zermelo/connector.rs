@@ -17,7 +17,8 @@
 
 use super::client::ZermeloClient;
 use super::config::{PreviousClass, ZermeloConfig};
-use crate::http::{Auth, HttpClient, HttpConfig, RequestCounters, RequestCounts};
+use crate::http::settings;
+use crate::http::{Auth, RequestCounters, RequestCounts};
 use async_trait::async_trait;
 use muster_core::connector::{
     Capabilities, Connector, ConnectorError, DeleteMeaning, MembershipMode, Observed,
@@ -25,7 +26,6 @@ use muster_core::connector::{
 };
 use muster_core::{AccountRef, GroupRef, TargetName};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tracing::{info, instrument};
 
 /// The full read is one request per endpoint: Zermelo's lists are not paged (zermelo.md §1).
@@ -54,32 +54,10 @@ impl ZermeloConnector {
     /// a refused token shows as [`ConnectorError::Unauthorized`] on the first request.
     #[instrument(skip_all, fields(target = %name))]
     pub fn connect(name: TargetName, cfg: &ZermeloConfig) -> Result<Self, ConnectorError> {
-        let config_error = |detail: String| ConnectorError::Config {
-            target: name.clone(),
-            detail,
-        };
-        let problems = cfg.validate();
-        if !problems.is_empty() {
-            return Err(config_error(problems.join("; ")));
-        }
-        let token = cfg
-            .token
-            .resolve()
-            .map_err(|e| config_error(format!("token: {e}")))?;
-        let retry = cfg.retry_policy();
-        let http = HttpClient::new(
-            name.clone(),
-            &HttpConfig {
-                timeout: Duration::from_secs(cfg.timeout_s),
-                ca_file: cfg.ca_file.clone(),
-                requests: cfg.rate_limit.requests,
-                per: Duration::from_secs(cfg.rate_limit.per_seconds),
-                concurrency: cfg.concurrency,
-                retry,
-                auth: Auth::Bearer(token),
-            },
-        )
-        .map_err(config_error)?;
+        settings::refuse_problems(&name, cfg.validate())?;
+        let token = settings::resolve(&name, "token", &cfg.token)?;
+        let retry = cfg.http().retry_policy();
+        let http = cfg.http().client(&name, Auth::Bearer(token))?;
         let client = ZermeloClient::new(http, &cfg.api_url(), retry.max_elapsed);
         info!(
             read_placements = cfg.read_placements,

@@ -24,7 +24,8 @@ use super::user;
 use super::wire::{self, SSO_ACCOUNT_KEY};
 use crate::http::rate::TokenBucket;
 use crate::http::Refused as _;
-use crate::http::{Auth, HttpClient, HttpConfig, Method, RequestCounters, RequestCounts};
+use crate::http::settings;
+use crate::http::{Auth, Method, RequestCounters, RequestCounts};
 use async_trait::async_trait;
 use muster_core::connector::{
     Attributes, Capabilities, Connector, ConnectorError, DeleteMeaning, MembershipMode, Observed,
@@ -79,37 +80,21 @@ impl ZivverConnector {
     /// runs in one process) on one key stay within its budget together.
     #[instrument(skip_all, fields(target = %name))]
     pub fn connect(name: TargetName, cfg: &ZivverConfig) -> Result<Self, ConnectorError> {
-        let config_error = |detail: String| ConnectorError::Config {
-            target: name.clone(),
-            detail,
-        };
-        let problems = cfg.validate();
-        if !problems.is_empty() {
-            return Err(config_error(problems.join("; ")));
-        }
-        let token = cfg
-            .token
-            .resolve()
-            .map_err(|e| config_error(format!("token: {e}")))?;
-        let per = Duration::from_secs(cfg.rate_limit.per_seconds);
+        settings::refuse_problems(&name, cfg.validate())?;
+        let token = settings::resolve(&name, "token", &cfg.token)?;
+        let http_settings = cfg.http();
         let api_url = cfg.api_url();
-        let bucket = shared_bucket(&api_url, &token, cfg.rate_limit.requests, per);
-        let retry = cfg.retry_policy();
-        let http = HttpClient::new(
-            name.clone(),
-            &HttpConfig {
-                timeout: Duration::from_secs(cfg.timeout_s),
-                ca_file: cfg.ca_file.clone(),
-                requests: cfg.rate_limit.requests,
-                per,
-                concurrency: cfg.concurrency,
-                retry,
-                auth: Auth::Bearer(token),
-            },
-        )
-        .map_err(config_error)?
-        .with_throttle_hint(wire::throttle_hint)
-        .with_bucket(bucket);
+        let bucket = shared_bucket(
+            &api_url,
+            &token,
+            cfg.rate_limit.requests,
+            http_settings.per(),
+        );
+        let retry = http_settings.retry_policy();
+        let http = http_settings
+            .client(&name, Auth::Bearer(token))?
+            .with_throttle_hint(wire::throttle_hint)
+            .with_bucket(bucket);
         let client = ZivverClient::new(http, &api_url, retry.max_elapsed);
         info!(
             delete = ?cfg.delete,
