@@ -3,6 +3,7 @@
 //! POST or DELETE per membership change, checked by a re-read of the group when it fails, and
 //! `EnsureGroup` for department groups that may be created.
 
+use crate::common::TargetErrors as _;
 use super::client::{Failure, Reply};
 use super::connector::{segment, Found, Inner};
 use super::wire::{self, GROUP_GUID};

@@ -3,6 +3,7 @@
 //! a fresh `GET /users/{guid}`, the changes laid over it ([`user::overlay`]) and a PUT of the
 //! whole user; a delete is `DELETE /users/{guid}` (soft on the server).
 
+use crate::common::TargetErrors as _;
 use super::client::{Failure, Reply};
 use super::connector::{lock, segment, Found, Inner};
 use super::user::{self, USER_NAME};

@@ -6,7 +6,7 @@
 //! struct that refuses unknown keys), with its defaults named by a marker type implementing
 //! [`HttpDefaults`]:
 //!
-//! ```ignore
+//! ```text
 //! #[serde(default = "ScimHttp::rate_limit", deserialize_with = "ScimHttp::rate_limit_from")]
 //! pub rate_limit: RateLimit,
 //! #[serde(default = "ScimHttp::concurrency")]

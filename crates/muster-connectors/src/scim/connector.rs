@@ -12,6 +12,7 @@ use super::path::{self, AttrPath};
 use super::wire::{self, ServiceProviderConfig, CORE_USER_SCHEMA};
 use crate::http::settings;
 use crate::http::{Auth, Method, RequestCounters, RequestCounts};
+use crate::common::{Found, TargetErrors, Warnings};
 use async_trait::async_trait;
 use muster_core::connector::{
     Attributes, Capabilities, Connector, ConnectorError, DeleteMeaning, MembershipMode, Observed,
@@ -35,15 +36,9 @@ pub struct ScimConnector {
     etag: bool,
     max_results: Option<usize>,
     delete: DeleteMode,
-    warnings: Mutex<Vec<String>>,
+    warnings: Warnings,
     /// One write in flight per object on the GET + PUT path (`Users/<id>`, `Groups/<id>`).
     lanes: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-}
-
-/// Did the object the request was about exist?
-enum Found<T> {
-    Yes(T),
-    Gone,
 }
 
 impl ScimConnector {
@@ -123,7 +118,7 @@ impl ScimConnector {
             etag: features.etag,
             max_results: features.max_results,
             delete: cfg.delete,
-            warnings: Mutex::new(Vec::new()),
+            warnings: Warnings::default(),
             lanes: Mutex::new(HashMap::new()),
         })
     }
@@ -140,10 +135,7 @@ impl ScimConnector {
 
     /// Things the run report should mention (a capability demoted mid-run).
     pub fn warnings(&self) -> Vec<String> {
-        self.warnings
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.warnings.all()
     }
 
     /// Requests sent so far, by method.
@@ -169,10 +161,7 @@ impl ScimConnector {
                 self.target
             );
             warn!(target = %self.target, "PATCH not implemented; demoted to PUT for this run.");
-            self.warnings
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(message);
+            self.warnings.add(message);
         }
     }
 
@@ -183,34 +172,6 @@ impl ScimConnector {
             .entry(key)
             .or_default()
             .clone()
-    }
-
-    fn config_error(&self, detail: String) -> ConnectorError {
-        ConnectorError::Config {
-            target: self.target.clone(),
-            detail,
-        }
-    }
-
-    fn protocol(&self, detail: String) -> ConnectorError {
-        ConnectorError::Protocol {
-            target: self.target.clone(),
-            detail,
-        }
-    }
-
-    fn account_gone(&self, account: &AccountRef) -> ConnectorError {
-        ConnectorError::AccountGone {
-            target: self.target.clone(),
-            account: account.clone(),
-        }
-    }
-
-    fn group_gone(&self, group: &GroupRef) -> ConnectorError {
-        ConnectorError::GroupGone {
-            target: self.target.clone(),
-            group: group.clone(),
-        }
     }
 
     fn parse_paths<'a>(
@@ -609,10 +570,7 @@ impl ScimConnector {
             self.target
         );
         warn!(target = %self.target, %account, times, "Member listed more than once; listed once again.");
-        self.warnings
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(message);
+        self.warnings.add(message);
         Ok(())
     }
 
@@ -697,6 +655,12 @@ fn member_path(account: &AccountRef) -> String {
 /// A resource id as one URL path segment (ids are opaque; some contain `/` or spaces).
 fn segment(id: &str) -> String {
     super::filter::encode_query_value(id)
+}
+
+impl TargetErrors for ScimConnector {
+    fn target_name(&self) -> &TargetName {
+        &self.target
+    }
 }
 
 #[async_trait]

@@ -19,13 +19,14 @@ use super::client::ZermeloClient;
 use super::config::{PreviousClass, ZermeloConfig};
 use crate::http::settings;
 use crate::http::{Auth, RequestCounters, RequestCounts};
+use crate::common::{TargetErrors, Warnings};
 use async_trait::async_trait;
 use muster_core::connector::{
     Capabilities, Connector, ConnectorError, DeleteMeaning, MembershipMode, Observed,
     ObservedAccount, Operation, Outcome, PreviousGroup, ReadScope,
 };
-use muster_core::{AccountRef, GroupRef, TargetName};
-use std::sync::{Arc, Mutex};
+use muster_core::TargetName;
+use std::sync::Arc;
 use tracing::{info, instrument};
 
 /// The full read is one request per endpoint: Zermelo's lists are not paged (zermelo.md §1).
@@ -46,7 +47,7 @@ pub(super) struct Inner {
     pub(super) participation_weight: f64,
     pub(super) read_placements: bool,
     pub(super) previous_class: PreviousClass,
-    warnings: Mutex<Vec<String>>,
+    warnings: Warnings,
 }
 
 impl ZermeloConnector {
@@ -82,14 +83,14 @@ impl ZermeloConnector {
                 participation_weight: cfg.participation_weight,
                 read_placements: cfg.read_placements,
                 previous_class: cfg.previous_class,
-                warnings: Mutex::new(Vec::new()),
+                warnings: Warnings::default(),
             }),
         })
     }
 
     /// Things the run report should mention (placements in classes the read did not list).
     pub fn warnings(&self) -> Vec<String> {
-        lock(&self.inner.warnings).clone()
+        self.inner.warnings.all()
     }
 
     /// Requests sent so far, by method (every attempt, retries and 429s included).
@@ -117,51 +118,11 @@ fn previous_group(previous: PreviousClass) -> PreviousGroup {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // Every holder leaves the data whole (pushes only).
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 impl Inner {
-    pub(super) fn protocol(&self, detail: String) -> ConnectorError {
-        ConnectorError::Protocol {
-            target: self.target.clone(),
-            detail,
-        }
-    }
-
-    pub(super) fn config_error(&self, detail: String) -> ConnectorError {
-        ConnectorError::Config {
-            target: self.target.clone(),
-            detail,
-        }
-    }
-
     pub(super) fn incomplete(&self, detail: String) -> ConnectorError {
         ConnectorError::IncompleteRead {
             target: self.target.clone(),
             detail,
-        }
-    }
-
-    pub(super) fn account_gone(&self, account: &AccountRef) -> ConnectorError {
-        ConnectorError::AccountGone {
-            target: self.target.clone(),
-            account: account.clone(),
-        }
-    }
-
-    pub(super) fn group_gone(&self, group: &GroupRef) -> ConnectorError {
-        ConnectorError::GroupGone {
-            target: self.target.clone(),
-            group: group.clone(),
-        }
-    }
-
-    pub(super) fn warn(&self, message: String) {
-        let mut w = lock(&self.warnings);
-        if !w.contains(&message) {
-            w.push(message);
         }
     }
 
@@ -195,6 +156,18 @@ impl Inner {
                 Err(ConnectorError::unsupported(&self.target, operation))
             }
         }
+    }
+}
+
+impl TargetErrors for Inner {
+    fn target_name(&self) -> &TargetName {
+        &self.target
+    }
+}
+
+impl Inner {
+    pub(super) fn warn(&self, message: String) {
+        self.warnings.add(message);
     }
 }
 

@@ -24,6 +24,7 @@
 //! that knowledge, and an engine retry may then place the student twice; the run report shows
 //! the uncertain Grant.
 
+use crate::common::TargetErrors as _;
 use super::client::Failure;
 use super::connector::Inner;
 use super::wire;

@@ -26,13 +26,15 @@ use crate::http::rate::TokenBucket;
 use crate::http::Refused as _;
 use crate::http::settings;
 use crate::http::{Auth, Method, RequestCounters, RequestCounts};
+pub(super) use crate::common::{Found, lock};
+use crate::common::{TargetErrors, Warnings};
 use async_trait::async_trait;
 use muster_core::connector::{
     Attributes, Capabilities, Connector, ConnectorError, DeleteMeaning, MembershipMode, Observed,
     ObservedAccount, Operation, Outcome,
 };
 use muster_core::secret::Secret;
-use muster_core::{AccountRef, GroupRef, TargetName};
+use muster_core::{AccountRef, TargetName};
 use serde_json::{Map, Value};
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeSet, HashMap};
@@ -59,17 +61,11 @@ pub(super) struct Inner {
     delete: DeleteMode,
     rename_suffix: Option<String>,
     pub(super) membership: MembershipWrite,
-    warnings: Mutex<Vec<String>>,
+    warnings: Warnings,
     /// One write in flight per user, so two writes built on the same read cannot undo each
     /// other.
     user_locks: Mutex<HashMap<AccountRef, Arc<tokio::sync::Mutex<()>>>>,
     pub(super) lanes: Lanes,
-}
-
-/// Did the object the request was about exist?
-pub(super) enum Found<T> {
-    Yes(T),
-    Gone,
 }
 
 impl ZivverConnector {
@@ -123,7 +119,7 @@ impl ZivverConnector {
                 delete: cfg.delete,
                 rename_suffix: cfg.delete_rename_suffix.clone(),
                 membership: cfg.membership,
-                warnings: Mutex::new(Vec::new()),
+                warnings: Warnings::default(),
                 user_locks: Mutex::new(HashMap::new()),
                 lanes: Lanes::default(),
             }),
@@ -132,7 +128,7 @@ impl ZivverConnector {
 
     /// Things the run report should mention: delegates Zivver did not store.
     pub fn warnings(&self) -> Vec<String> {
-        lock(&self.inner.warnings).clone()
+        self.inner.warnings.all()
     }
 
     /// Requests sent so far, by method (every attempt, retries and 429s included).
@@ -144,11 +140,6 @@ impl ZivverConnector {
     pub fn request_counters(&self) -> Arc<RequestCounters> {
         self.inner.client.http().counters()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // Every holder leaves the data whole (pushes and inserts only).
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The token bucket of one API key on one API URL, shared by every client in the process
@@ -186,41 +177,6 @@ pub(super) fn segment(id: &str) -> String {
 }
 
 impl Inner {
-    pub(super) fn protocol(&self, detail: String) -> ConnectorError {
-        ConnectorError::Protocol {
-            target: self.target.clone(),
-            detail,
-        }
-    }
-
-    fn config_error(&self, detail: String) -> ConnectorError {
-        ConnectorError::Config {
-            target: self.target.clone(),
-            detail,
-        }
-    }
-
-    pub(super) fn account_gone(&self, account: &AccountRef) -> ConnectorError {
-        ConnectorError::AccountGone {
-            target: self.target.clone(),
-            account: account.clone(),
-        }
-    }
-
-    pub(super) fn group_gone(&self, group: &GroupRef) -> ConnectorError {
-        ConnectorError::GroupGone {
-            target: self.target.clone(),
-            group: group.clone(),
-        }
-    }
-
-    fn warn(&self, message: String) {
-        let mut w = lock(&self.warnings);
-        if !w.contains(&message) {
-            w.push(message);
-        }
-    }
-
     fn user_lock(&self, account: &AccountRef) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = lock(&self.user_locks);
         // Locks nobody holds or waits for are dropped, so the map stays as small as the
@@ -508,6 +464,18 @@ impl Inner {
             }
         }
         Ok(found)
+    }
+}
+
+impl TargetErrors for Inner {
+    fn target_name(&self) -> &TargetName {
+        &self.target
+    }
+}
+
+impl Inner {
+    pub(super) fn warn(&self, message: String) {
+        self.warnings.add(message);
     }
 }
 

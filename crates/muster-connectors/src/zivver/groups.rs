@@ -4,6 +4,7 @@
 //! with PatchOp `replace` (or remove-all), and answers each caller with its own outcome. In
 //! `add-remove` mode each change is one PATCH.
 
+use crate::common::TargetErrors as _;
 use super::client::{Failure, Refusal, Reply};
 use super::config::MembershipWrite;
 use super::connector::{segment, Inner};
