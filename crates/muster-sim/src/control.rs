@@ -149,7 +149,11 @@ async fn put_switches<S: Simulated>(State(state): State<S>, body: Bytes) -> Resp
     if let Err(e) = state.replace_switches(switches.clone()) {
         return bad_request(e);
     }
-    tracing::debug!(simulator = S::NAME, ?switches, "Simulator switches replaced.");
+    tracing::debug!(
+        simulator = S::NAME,
+        ?switches,
+        "Simulator switches replaced."
+    );
     Json(switches).into_response()
 }
 
@@ -160,7 +164,12 @@ mod tests {
     #[test]
     fn counts_by_method_and_template_prefix() {
         let c = RequestCounter::default();
-        for key in ["GET /users", "GET /users/{code}", "PUT /users/{code}", "get /groups"] {
+        for key in [
+            "GET /users",
+            "GET /users/{code}",
+            "PUT /users/{code}",
+            "get /groups",
+        ] {
             c.add(key.to_owned());
         }
         c.add("GET /users".to_owned());

@@ -180,7 +180,6 @@ impl Default for Products {
     }
 }
 
-
 /// HelloID's defaults for the shared HTTP keys: 10 requests per second, and 60 seconds per
 /// request, as the public connector waits.
 pub struct HelloIdHttp;

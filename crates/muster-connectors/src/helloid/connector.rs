@@ -16,10 +16,10 @@ use super::client::HelloIdClient;
 use super::config::{DeleteMode, HelloIdConfig};
 use super::user::{self, CONTACT_EMAIL, PASSWORD, USER_NAME};
 use super::wire;
+pub(super) use crate::common::{lock, Found};
+use crate::common::{TargetErrors, Warnings};
 use crate::http::settings;
 use crate::http::{Auth, RequestCounters, RequestCounts};
-pub(super) use crate::common::{Found, lock};
-use crate::common::{TargetErrors, Warnings};
 use async_trait::async_trait;
 use muster_core::connector::{
     Capabilities, Connector, ConnectorError, DeleteMeaning, MembershipMode, Observed,

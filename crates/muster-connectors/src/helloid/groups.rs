@@ -3,10 +3,10 @@
 //! POST or DELETE per membership change, checked by a re-read of the group when it fails, and
 //! `EnsureGroup` for department groups that may be created.
 
-use crate::common::TargetErrors as _;
 use super::client::{Failure, Reply};
 use super::connector::{segment, Found, Inner};
 use super::wire::{self, GROUP_GUID};
+use crate::common::TargetErrors as _;
 use crate::http::{Method, Refused as _};
 use muster_core::connector::{ConnectorError, ObservedGroup, Outcome, ReadScope};
 use muster_core::{AccountRef, GroupRef};

@@ -5,10 +5,10 @@
 //! [`Outcome::Requested`] when the request has not become an assignment yet (approval). A
 //! revoke unassigns by product, which removes every assignment of it for the user.
 
-use crate::common::TargetErrors as _;
 use super::client::{Failure, Reply};
 use super::connector::{segment, Found, Inner};
 use super::wire::{self, PRODUCT_ID, PRODUCT_NAME_PREFIX, REQUEST_COMMENT};
+use crate::common::TargetErrors as _;
 use crate::http::Method;
 use muster_core::connector::{ConnectorError, ObservedGroup, Outcome};
 use muster_core::{AccountRef, GroupRef};

@@ -3,11 +3,11 @@
 //! a fresh `GET /users/{guid}`, the changes laid over it ([`user::overlay`]) and a PUT of the
 //! whole user; a delete is `DELETE /users/{guid}` (soft on the server).
 
-use crate::common::TargetErrors as _;
 use super::client::{Failure, Reply};
 use super::connector::{lock, segment, Found, Inner};
 use super::user::{self, USER_NAME};
 use super::wire::{self, USER_GUID};
+use crate::common::TargetErrors as _;
 use crate::http::Method;
 use muster_core::connector::{Attributes, ConnectorError, ObservedAccount, Outcome};
 use muster_core::AccountRef;

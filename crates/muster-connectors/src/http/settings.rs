@@ -204,7 +204,11 @@ pub fn refuse_problems(target: &TargetName, problems: Vec<String>) -> Result<(),
 }
 
 /// Reads the secret of key `key`; an error names the key, never the value.
-pub fn resolve(target: &TargetName, key: &str, secret: &SecretRef) -> Result<Secret, ConnectorError> {
+pub fn resolve(
+    target: &TargetName,
+    key: &str,
+    secret: &SecretRef,
+) -> Result<Secret, ConnectorError> {
     secret
         .resolve()
         .map_err(|e| config_error(target, format!("{key}: {e}")))
@@ -224,7 +228,10 @@ mod tests {
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
     struct Table {
-        #[serde(default = "Kind::rate_limit", deserialize_with = "Kind::rate_limit_from")]
+        #[serde(
+            default = "Kind::rate_limit",
+            deserialize_with = "Kind::rate_limit_from"
+        )]
         rate_limit: RateLimit,
         #[serde(default = "Kind::timeout_s")]
         timeout_s: u64,

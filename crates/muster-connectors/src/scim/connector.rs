@@ -10,9 +10,9 @@ use super::config::{DeleteMode, ScimAuth, ScimConfig, ScimFeatures};
 use super::filter::eq_filter;
 use super::path::{self, AttrPath};
 use super::wire::{self, ServiceProviderConfig, CORE_USER_SCHEMA};
+use crate::common::{Found, TargetErrors, Warnings};
 use crate::http::settings;
 use crate::http::{Auth, Method, RequestCounters, RequestCounts};
-use crate::common::{Found, TargetErrors, Warnings};
 use async_trait::async_trait;
 use muster_core::connector::{
     Attributes, Capabilities, Connector, ConnectorError, DeleteMeaning, MembershipMode, Observed,

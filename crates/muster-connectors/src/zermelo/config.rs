@@ -138,7 +138,6 @@ pub enum PreviousClass {
     Delete,
 }
 
-
 /// Zermelo's defaults for the shared HTTP keys: 10 requests per second.
 pub struct ZermeloHttp;
 

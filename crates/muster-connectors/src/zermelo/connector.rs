@@ -17,9 +17,9 @@
 
 use super::client::ZermeloClient;
 use super::config::{PreviousClass, ZermeloConfig};
+use crate::common::{TargetErrors, Warnings};
 use crate::http::settings;
 use crate::http::{Auth, RequestCounters, RequestCounts};
-use crate::common::{TargetErrors, Warnings};
 use async_trait::async_trait;
 use muster_core::connector::{
     Capabilities, Connector, ConnectorError, DeleteMeaning, MembershipMode, Observed,

@@ -24,10 +24,10 @@
 //! that knowledge, and an engine retry may then place the student twice; the run report shows
 //! the uncertain Grant.
 
-use crate::common::TargetErrors as _;
 use super::client::Failure;
 use super::connector::Inner;
 use super::wire;
+use crate::common::TargetErrors as _;
 use crate::http::Method;
 use muster_core::connector::{ConnectorError, Outcome};
 use muster_core::{AccountRef, GroupRef};

@@ -9,10 +9,10 @@
 //! server's say-so. The loops that remain are bounded: one per student for placements, and
 //! the client's retries (attempts, throttle budget, [`crate::http::GARBLED_ATTEMPTS`]).
 
-use crate::common::TargetErrors as _;
 use super::client::{Failure, Reply};
 use super::connector::Inner;
 use super::wire::{self, DEPARTMENT_FIELDS, USER_FIELDS};
+use crate::common::TargetErrors as _;
 use crate::http::Method;
 use muster_core::connector::{ConnectorError, Observed, ObservedAccount, ObservedGroup, ReadScope};
 use muster_core::AccountRef;

@@ -1,10 +1,10 @@
 //! User writes (zermelo.md §6): the create with its student-record check, partial PUTs of the
 //! changed members, and archiving instead of deleting.
 
-use crate::common::TargetErrors as _;
 use super::client::{Failure, Refusal};
 use super::connector::Inner;
 use super::wire;
+use crate::common::TargetErrors as _;
 use crate::http::Method;
 use muster_core::connector::{Attributes, ConnectorError, Outcome};
 use muster_core::AccountRef;

@@ -103,7 +103,6 @@ pub enum MembershipWrite {
     AddRemove,
 }
 
-
 /// Zivver's defaults for the shared HTTP keys: 50 requests per 10 seconds, Zivver's own limit.
 pub struct ZivverHttp;
 

@@ -22,12 +22,12 @@ use super::config::{DeleteMode, MembershipWrite, ZivverConfig};
 use super::lanes::Lanes;
 use super::user;
 use super::wire::{self, SSO_ACCOUNT_KEY};
-use crate::http::rate::TokenBucket;
-use crate::http::Refused as _;
-use crate::http::settings;
-use crate::http::{Auth, Method, RequestCounters, RequestCounts};
-pub(super) use crate::common::{Found, lock};
+pub(super) use crate::common::{lock, Found};
 use crate::common::{TargetErrors, Warnings};
+use crate::http::rate::TokenBucket;
+use crate::http::settings;
+use crate::http::Refused as _;
+use crate::http::{Auth, Method, RequestCounters, RequestCounts};
 use async_trait::async_trait;
 use muster_core::connector::{
     Attributes, Capabilities, Connector, ConnectorError, DeleteMeaning, MembershipMode, Observed,

@@ -4,12 +4,12 @@
 //! with PatchOp `replace` (or remove-all), and answers each caller with its own outcome. In
 //! `add-remove` mode each change is one PATCH.
 
-use crate::common::TargetErrors as _;
 use super::client::{Failure, Refusal, Reply};
 use super::config::MembershipWrite;
 use super::connector::{segment, Inner};
 use super::lanes::{apply_batch, Change, Queued, Write};
 use super::wire;
+use crate::common::TargetErrors as _;
 use crate::http::Refused as _;
 use crate::http::{self, Method};
 use muster_core::connector::{ConnectorError, ObservedGroup, Outcome};

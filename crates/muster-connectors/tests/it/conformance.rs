@@ -58,7 +58,9 @@ pub trait Kind: Sized + Send + Sync + 'static {
     /// How often the simulator lists `account` in `group`.
     fn member_count(&self, group: &GroupRef, account: &AccountRef) -> usize;
     /// A reference of the kind's shape that the simulator does not know.
-    fn absent_account(&self) -> AccountRef;
+    fn absent_account(&self) -> AccountRef {
+        AccountRef::new(ABSENT_UUID)
+    }
     /// The attributes of new person number `n`, and the attribute and value that find them.
     fn person(&self, n: u32) -> (Attributes, &'static str, String);
     /// How many accounts the simulator holds whose look-up value is `value`.
@@ -90,9 +92,11 @@ pub struct Tap {
 impl Tap {
     fn hook(self: &Arc<Self>) -> tamper::Hook {
         let tap = self.clone();
-        Arc::new(move |method: &Method, path: &str, after: Option<(u16, &str)>| {
-            tap.exchange(method, path, after)
-        })
+        Arc::new(
+            move |method: &Method, path: &str, after: Option<(u16, &str)>| {
+                tap.exchange(method, path, after)
+            },
+        )
     }
 
     fn exchange(&self, method: &Method, path: &str, after: Option<(u16, &str)>) -> Verdict {
@@ -247,7 +251,11 @@ async fn partial_read_fails<K: Kind>(b: &Bench<K>) {
     }));
     b.tap.reset_log();
     let out = b.conn.read_all().await;
-    assert!(out.is_err(), "a partial read came back: {out:?}\n{}", b.context());
+    assert!(
+        out.is_err(),
+        "a partial read came back: {out:?}\n{}",
+        b.context()
+    );
     let seen = b.tap.seen();
     assert!(
         seen.iter().filter(|s| s.method == Method::GET).count() >= 2,
@@ -328,7 +336,11 @@ async fn rate_limit_beyond_the_budget_fails_fast<K: Kind>(b: &Bench<K>) {
         "{out:?}\n{}",
         b.context()
     );
-    assert!(started.elapsed() < Duration::from_secs(30), "waited {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "waited {:?}",
+        started.elapsed()
+    );
 }
 
 /// §4–5: 429s without `Retry-After` are retried with backoff, and the request ends within its bounds: done once the limit lifts, or `RateLimited` when its
@@ -344,7 +356,11 @@ async fn rate_limit_without_retry_after_is_bounded<K: Kind>(b: &Bench<K>) {
         "{out:?}\n{}",
         b.context()
     );
-    assert!(started.elapsed() < Duration::from_secs(60), "waited {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "waited {:?}",
+        started.elapsed()
+    );
     let seen = b.tap.seen();
     let throttled = seen.iter().filter(|s| s.status == Some(429)).count();
     assert!(throttled >= 1, "the rate limit was never hit: {seen:#?}");
@@ -390,17 +406,8 @@ async fn lost_grant_answer_is_settled<K: Kind>(b: &Bench<K>) {
             group: group.clone(),
         })
         .await;
-    assert!(
-        matches!(out, Ok(Outcome::Done)),
-        "{out:?}\n{}",
-        b.context()
-    );
-    assert_eq!(
-        b.kind.member_count(&group, &account),
-        1,
-        "{}",
-        b.context()
-    );
+    assert!(matches!(out, Ok(Outcome::Done)), "{out:?}\n{}", b.context());
+    assert_eq!(b.kind.member_count(&group, &account), 1, "{}", b.context());
     let seen = b.tap.seen();
     let lost_at = seen
         .iter()
@@ -432,6 +439,11 @@ fn attrs(pairs: &[(&str, Value)]) -> Attributes {
         .collect()
 }
 
+/// How many of `records` hold `value` under `key`.
+fn named(records: &[Value], key: &str, value: &str) -> usize {
+    records.iter().filter(|r| r[key] == json!(value)).count()
+}
+
 fn members_of(group: Option<Value>, account: &AccountRef) -> usize {
     group
         .and_then(|g| g["members"].as_array().cloned())
@@ -439,6 +451,21 @@ fn members_of(group: Option<Value>, account: &AccountRef) -> usize {
         .iter()
         .filter(|m| m["value"] == json!(account.as_str()))
         .count()
+}
+
+/// `Kind::rate_limit` for the simulators whose switches carry the rate limit at the top level
+/// (Zivver, HelloID, Zermelo).
+macro_rules! rate_limit_switches {
+    () => {
+        fn rate_limit(&self, budget: u32, window_s: u64, retry_after: bool) {
+            self.state.update_switches(|s| {
+                s.rate_limit = true;
+                s.rate_budget = budget;
+                s.rate_window_s = window_s;
+                s.retry_after = retry_after;
+            });
+        }
+    };
 }
 
 /// Any SCIM 2.0 service, here one that lists a member as often as it is added.
@@ -500,10 +527,6 @@ impl Kind for Scim {
         members_of(self.state.group(group.as_str()), account)
     }
 
-    fn absent_account(&self) -> AccountRef {
-        AccountRef::new(ABSENT_UUID)
-    }
-
     fn person(&self, n: u32) -> (Attributes, &'static str, String) {
         let name = format!("person{n}");
         (
@@ -514,11 +537,7 @@ impl Kind for Scim {
     }
 
     fn accounts_named(&self, value: &str) -> usize {
-        self.state
-            .users()
-            .iter()
-            .filter(|u| u["userName"] == json!(value))
-            .count()
+        named(&self.state.users(), "userName", value)
     }
 
     fn rate_limit(&self, budget: u32, window_s: u64, retry_after: bool) {
@@ -585,10 +604,6 @@ impl Kind for Zivver {
         members_of(self.state.group(group.as_str()), account)
     }
 
-    fn absent_account(&self) -> AccountRef {
-        AccountRef::new(ABSENT_UUID)
-    }
-
     fn person(&self, n: u32) -> (Attributes, &'static str, String) {
         let name = format!("person{n}@example.org");
         (
@@ -602,21 +617,10 @@ impl Kind for Zivver {
     }
 
     fn accounts_named(&self, value: &str) -> usize {
-        self.state
-            .users()
-            .iter()
-            .filter(|u| u["userName"] == json!(value))
-            .count()
+        named(&self.state.users(), "userName", value)
     }
 
-    fn rate_limit(&self, budget: u32, window_s: u64, retry_after: bool) {
-        self.state.update_switches(|s| {
-            s.rate_limit = true;
-            s.rate_budget = budget;
-            s.rate_window_s = window_s;
-            s.retry_after = retry_after;
-        });
-    }
+    rate_limit_switches!();
 }
 
 /// HelloID's REST API v1.
@@ -672,10 +676,6 @@ impl Kind for HelloId {
             .count()
     }
 
-    fn absent_account(&self) -> AccountRef {
-        AccountRef::new(ABSENT_UUID)
-    }
-
     fn person(&self, n: u32) -> (Attributes, &'static str, String) {
         let name = format!("person{n}@example.org");
         (
@@ -691,21 +691,10 @@ impl Kind for HelloId {
     }
 
     fn accounts_named(&self, value: &str) -> usize {
-        self.state
-            .users()
-            .iter()
-            .filter(|u| u["userName"] == json!(value))
-            .count()
+        named(&self.state.users(), "userName", value)
     }
 
-    fn rate_limit(&self, budget: u32, window_s: u64, retry_after: bool) {
-        self.state.update_switches(|s| {
-            s.rate_limit = true;
-            s.rate_budget = budget;
-            s.rate_window_s = window_s;
-            s.retry_after = retry_after;
-        });
-    }
+    rate_limit_switches!();
 }
 
 /// Zermelo's REST API v3: students, and classes as groups.
@@ -790,21 +779,10 @@ impl Kind for Zermelo {
     }
 
     fn accounts_named(&self, value: &str) -> usize {
-        self.state
-            .users()
-            .iter()
-            .filter(|u| u["code"] == json!(value))
-            .count()
+        named(&self.state.users(), "code", value)
     }
 
-    fn rate_limit(&self, budget: u32, window_s: u64, retry_after: bool) {
-        self.state.update_switches(|s| {
-            s.rate_limit = true;
-            s.rate_budget = budget;
-            s.rate_window_s = window_s;
-            s.retry_after = retry_after;
-        });
-    }
+    rate_limit_switches!();
 }
 
 // ----- one test per (kind, rule) ------------------------------------------------------------
@@ -856,7 +834,15 @@ suite! {
 
 fn skips_name_rules<K: Kind>() {
     for (rule, reason) in K::SKIPS {
-        assert!(RULES.contains(rule), "{} skips unknown rule `{rule}`", K::NAME);
-        assert!(!reason.trim().is_empty(), "{} skips `{rule}` without a reason", K::NAME);
+        assert!(
+            RULES.contains(rule),
+            "{} skips unknown rule `{rule}`",
+            K::NAME
+        );
+        assert!(
+            !reason.trim().is_empty(),
+            "{} skips `{rule}` without a reason",
+            K::NAME
+        );
     }
 }
