@@ -756,7 +756,7 @@ impl Kind for Zermelo {
         self.state
             .placements_of(account.as_str())
             .iter()
-            .filter(|p| p["departmentOfBranch"].to_string() == group.as_str())
+            .filter(|p| p["departmentOfBranch"].as_u64() == group.as_str().parse().ok())
             .count()
     }
 
