@@ -6,7 +6,8 @@
 //!
 //! - [`http`]: the HTTP layer every connector shares: rustls client, a token bucket per
 //!   target, 429/`Retry-After` handling, bounded retries that never repeat a create blindly,
-//!   and request counters;
+//!   request counters, and the HTTP keys every kind's table shares (`http::settings`);
+//! - `common`: what every connector needs alike (`Found`, `TargetErrors`, `Warnings`);
 //! - [`secret_ref`]: `{ env = "…" }` / `{ file = "…" }` secret references;
 //! - [`scim`]: any SCIM 2.0 service;
 //! - [`zivver`]: Zivver's SCIM dialect (whole-object PUTs, write-only `SsoAccountKey`,
@@ -19,6 +20,7 @@
 //! Planning, gating and journaling are not here: they belong to `muster-core` and the engine.
 
 mod base_url;
+mod common;
 pub mod helloid;
 pub mod http;
 pub mod scim;

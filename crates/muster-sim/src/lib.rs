@@ -4,6 +4,8 @@
 //! simulator and a connector cannot share one misunderstanding.
 //!
 //! - [`scim`]: a SCIM 2.0 server ([`ScimSim`]) with capability and fault switches.
+//! - [`control`]: request counters, their middleware and the `/_sim` test API, shared by all
+//!   simulators.
 //! - [`faults`]: fault switches, seeded randomness and rate limiting, shared by all simulators.
 //! - [`zivver`]: Zivver's SCIM dialect ([`ZivverSim`]) with its quirks, rate limit and faults.
 //! - [`helloid`]: HelloID's REST API v1 ([`HelloIdSim`]) with Basic auth, paging and products.
@@ -21,6 +23,7 @@
 //! # }
 //! ```
 
+pub mod control;
 pub mod faults;
 pub mod helloid;
 pub mod scim;

@@ -2,13 +2,13 @@
 //! [`HelloIdConfig::validate`] without any I/O. [`super::HelloIdConnector::connect`] then reads
 //! the key and secret and builds the client.
 
-use crate::http::retry::RetryPolicy;
+use crate::http::settings::{HttpDefaults, HttpSettings};
 use crate::secret_ref::SecretRef;
 use muster_core::connector::Rehire;
 use serde::Deserialize;
 use std::path::PathBuf;
 
-pub use crate::scim::config::Backoff;
+pub use crate::http::settings::{Backoff, RateLimit};
 
 /// One HelloID tenant, reached through its REST API v1 at `base_url`.
 ///
@@ -70,20 +70,23 @@ pub struct HelloIdConfig {
     pub products: Products,
     /// Requests Muster sends at most, on average: `{ requests = 10, per_seconds = 1 }`.
     /// HelloID documents no limit; this keeps Muster polite. Default: 10 per second.
-    #[serde(default)]
+    #[serde(
+        default = "HelloIdHttp::rate_limit",
+        deserialize_with = "HelloIdHttp::rate_limit_from"
+    )]
     pub rate_limit: RateLimit,
     /// Requests in flight at once. Default: `4`.
-    #[serde(default = "default_concurrency")]
+    #[serde(default = "HelloIdHttp::concurrency")]
     pub concurrency: usize,
     /// Seconds before one request is given up (connect, send and answer). Default: `60`, as
     /// the public connector waits.
-    #[serde(default = "default_timeout_s")]
+    #[serde(default = "HelloIdHttp::timeout_s")]
     pub timeout_s: u64,
     /// Attempts per request, the first included, for 5xx answers, timeouts and dropped
     /// connections on requests that are safe to repeat. A POST whose outcome is unknown is
     /// never repeated blindly: it is checked first. A 429 does not use these up; it is waited
     /// out. Default: `5`.
-    #[serde(default = "default_max_attempts")]
+    #[serde(default = "HelloIdHttp::max_attempts")]
     pub max_attempts: u32,
     /// Backoff between retries without `Retry-After`: `{ base_ms = 1000, max_ms = 60000 }`
     /// (full jitter). Default: those values.
@@ -177,26 +180,14 @@ impl Default for Products {
     }
 }
 
-/// The token bucket's budget. The same shape as Zivver's, with HelloID's defaults (a separate
-/// type because serde defaults belong to the type: `{ requests = 20 }` must keep 1 second).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RateLimit {
-    /// Requests per window (also the largest burst). Default: `10`.
-    #[serde(default = "default_requests")]
-    pub requests: u32,
-    /// Window length in seconds. Default: `1`.
-    #[serde(default = "default_per_seconds")]
-    pub per_seconds: u64,
-}
+/// HelloID's defaults for the shared HTTP keys: 10 requests per second, and 60 seconds per
+/// request, as the public connector waits.
+pub struct HelloIdHttp;
 
-impl Default for RateLimit {
-    fn default() -> Self {
-        Self {
-            requests: default_requests(),
-            per_seconds: default_per_seconds(),
-        }
-    }
+impl HttpDefaults for HelloIdHttp {
+    const REQUESTS: u32 = 10;
+    const PER_SECONDS: u64 = 1;
+    const TIMEOUT_S: u64 = 60;
 }
 
 fn yes() -> bool {
@@ -210,21 +201,6 @@ fn default_group_field() -> String {
 }
 fn default_request_ttl_days() -> u32 {
     7
-}
-fn default_concurrency() -> usize {
-    4
-}
-fn default_timeout_s() -> u64 {
-    60
-}
-fn default_max_attempts() -> u32 {
-    5
-}
-fn default_requests() -> u32 {
-    10
-}
-fn default_per_seconds() -> u64 {
-    1
 }
 
 impl HelloIdConfig {
@@ -241,10 +217,10 @@ impl HelloIdConfig {
             set_manager: true,
             department_groups: None,
             products: Products::default(),
-            rate_limit: RateLimit::default(),
-            concurrency: default_concurrency(),
-            timeout_s: default_timeout_s(),
-            max_attempts: default_max_attempts(),
+            rate_limit: HelloIdHttp::rate_limit(),
+            concurrency: HelloIdHttp::concurrency(),
+            timeout_s: HelloIdHttp::timeout_s(),
+            max_attempts: HelloIdHttp::max_attempts(),
             backoff: Backoff::default(),
             ca_file: None,
         }
@@ -278,30 +254,10 @@ impl HelloIdConfig {
                 ));
             }
         }
-        let positive = [
-            ("concurrency", self.concurrency as u64),
-            ("timeout_s", self.timeout_s),
-            ("max_attempts", u64::from(self.max_attempts)),
-            ("rate_limit.requests", u64::from(self.rate_limit.requests)),
-            ("rate_limit.per_seconds", self.rate_limit.per_seconds),
-            ("backoff.base_ms", self.backoff.base_ms),
-            ("backoff.max_ms", self.backoff.max_ms),
-            (
-                "products.request_ttl_days",
-                u64::from(self.products.request_ttl_days),
-            ),
-        ];
-        for (key, value) in positive {
-            if value == 0 {
-                problems.push(format!("{key}: must be greater than 0"));
-            }
+        if self.products.request_ttl_days == 0 {
+            problems.push("products.request_ttl_days: must be greater than 0".to_owned());
         }
-        if self.backoff.max_ms < self.backoff.base_ms {
-            problems.push(format!(
-                "backoff.max_ms: {} is below backoff.base_ms ({})",
-                self.backoff.max_ms, self.backoff.base_ms
-            ));
-        }
+        self.http().validate(&mut problems);
         problems
     }
 
@@ -310,14 +266,16 @@ impl HelloIdConfig {
         self.base_url.trim_end_matches('/').to_owned()
     }
 
-    /// The retry bounds this configuration asks for.
-    pub fn retry_policy(&self) -> RetryPolicy {
-        RetryPolicy::from_settings(
-            self.timeout_s,
-            self.max_attempts,
-            self.backoff.base_ms,
-            self.backoff.max_ms,
-        )
+    /// The shared HTTP keys.
+    pub fn http(&self) -> HttpSettings<'_> {
+        HttpSettings {
+            rate_limit: self.rate_limit,
+            concurrency: self.concurrency,
+            timeout_s: self.timeout_s,
+            max_attempts: self.max_attempts,
+            backoff: self.backoff,
+            ca_file: self.ca_file.as_deref(),
+        }
     }
 }
 

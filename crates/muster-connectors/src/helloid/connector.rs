@@ -16,17 +16,19 @@ use super::client::HelloIdClient;
 use super::config::{DeleteMode, HelloIdConfig};
 use super::user::{self, CONTACT_EMAIL, PASSWORD, USER_NAME};
 use super::wire;
-use crate::http::{Auth, HttpClient, HttpConfig, RequestCounters, RequestCounts};
+pub(super) use crate::common::{lock, Found};
+use crate::common::{TargetErrors, Warnings};
+use crate::http::settings;
+use crate::http::{Auth, RequestCounters, RequestCounts};
 use async_trait::async_trait;
 use muster_core::connector::{
     Capabilities, Connector, ConnectorError, DeleteMeaning, MembershipMode, Observed,
     ObservedAccount, Operation, Outcome, ReadScope,
 };
-use muster_core::{AccountRef, GroupRef, TargetName};
+use muster_core::{AccountRef, TargetName};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tracing::{info, instrument};
 
 /// Items asked for per page (`take`), as the public connector does.
@@ -47,7 +49,7 @@ pub(super) struct Inner {
     pub(super) delete: DeleteMode,
     pub(super) rename: user::Rename,
     pub(super) execute_return_actions: bool,
-    warnings: Mutex<Vec<String>>,
+    warnings: Warnings,
     /// One write in flight per user, so two writes built on the same read cannot undo each
     /// other.
     user_locks: Mutex<HashMap<AccountRef, Arc<tokio::sync::Mutex<()>>>>,
@@ -59,53 +61,25 @@ pub(super) struct Inner {
     pub(super) deleted_names: Mutex<HashMap<String, Vec<AccountRef>>>,
 }
 
-/// Did the object the request was about exist?
-pub(super) enum Found<T> {
-    Yes(T),
-    Gone,
-}
-
 impl HelloIdConnector {
     /// Validates `cfg`, reads the key and secret and builds the HTTP client. Does not contact
     /// HelloID: refused credentials show as [`ConnectorError::Unauthorized`] on the first
     /// request.
     #[instrument(skip_all, fields(target = %name))]
     pub fn connect(name: TargetName, cfg: &HelloIdConfig) -> Result<Self, ConnectorError> {
-        let config_error = |detail: String| ConnectorError::Config {
-            target: name.clone(),
-            detail,
+        settings::refuse_problems(&name, cfg.validate())?;
+        let key = settings::resolve(&name, "api_key", &cfg.api_key)?;
+        let secret = settings::resolve(&name, "api_secret", &cfg.api_secret)?;
+        let retry = cfg.http().retry_policy();
+        let auth = Auth::Basic {
+            // The key is a credential too; it lives only in the header value.
+            username: key.expose().to_owned(),
+            password: secret,
         };
-        let problems = cfg.validate();
-        if !problems.is_empty() {
-            return Err(config_error(problems.join("; ")));
-        }
-        let key = cfg
-            .api_key
-            .resolve()
-            .map_err(|e| config_error(format!("api_key: {e}")))?;
-        let secret = cfg
-            .api_secret
-            .resolve()
-            .map_err(|e| config_error(format!("api_secret: {e}")))?;
-        let retry = cfg.retry_policy();
-        let http = HttpClient::new(
-            name.clone(),
-            &HttpConfig {
-                timeout: Duration::from_secs(cfg.timeout_s),
-                ca_file: cfg.ca_file.clone(),
-                requests: cfg.rate_limit.requests,
-                per: Duration::from_secs(cfg.rate_limit.per_seconds),
-                concurrency: cfg.concurrency,
-                retry,
-                auth: Auth::Basic {
-                    // The key is a credential too; it lives only in the header value.
-                    username: key.expose().to_owned(),
-                    password: secret,
-                },
-            },
-        )
-        .map_err(config_error)?
-        .with_final_hint(wire::final_hint);
+        let http = cfg
+            .http()
+            .client(&name, auth)?
+            .with_final_hint(wire::final_hint);
         let client = HelloIdClient::new(http, &cfg.api_url(), retry.max_elapsed);
         let creates_groups = cfg.creates_groups();
         info!(delete = ?cfg.delete, rename = cfg.rename_user_name, creates_groups, "HelloID target ready.");
@@ -153,7 +127,7 @@ impl HelloIdConnector {
                     user::Rename::Fixed
                 },
                 execute_return_actions: cfg.products.execute_return_actions,
-                warnings: Mutex::new(Vec::new()),
+                warnings: Warnings::default(),
                 user_locks: Mutex::new(HashMap::new()),
                 ensure_lock: tokio::sync::Mutex::new(()),
                 deleted_names: Mutex::new(HashMap::new()),
@@ -172,11 +146,6 @@ impl HelloIdConnector {
     }
 }
 
-pub(super) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // Every holder leaves the data whole (inserts and replacements only).
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 /// A value as one URL path segment: everything but RFC 3986 unreserved characters escaped, so
 /// a `/`, `?` or `#` in a name or id cannot change the path.
 pub(super) fn segment(value: &str) -> String {
@@ -184,41 +153,6 @@ pub(super) fn segment(value: &str) -> String {
 }
 
 impl Inner {
-    pub(super) fn protocol(&self, detail: String) -> ConnectorError {
-        ConnectorError::Protocol {
-            target: self.target.clone(),
-            detail,
-        }
-    }
-
-    pub(super) fn config_error(&self, detail: String) -> ConnectorError {
-        ConnectorError::Config {
-            target: self.target.clone(),
-            detail,
-        }
-    }
-
-    pub(super) fn account_gone(&self, account: &AccountRef) -> ConnectorError {
-        ConnectorError::AccountGone {
-            target: self.target.clone(),
-            account: account.clone(),
-        }
-    }
-
-    pub(super) fn group_gone(&self, group: &GroupRef) -> ConnectorError {
-        ConnectorError::GroupGone {
-            target: self.target.clone(),
-            group: group.clone(),
-        }
-    }
-
-    pub(super) fn warn(&self, message: String) {
-        let mut w = lock(&self.warnings);
-        if !w.contains(&message) {
-            w.push(message);
-        }
-    }
-
     pub(super) fn user_lock(&self, account: &AccountRef) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = lock(&self.user_locks);
         // Locks nobody holds or waits for are dropped, so the map stays as small as the
@@ -280,6 +214,18 @@ impl Inner {
     }
 }
 
+impl TargetErrors for Inner {
+    fn target_name(&self) -> &TargetName {
+        &self.target
+    }
+}
+
+impl Inner {
+    pub(super) fn warn(&self, message: String) {
+        self.warnings.add(message);
+    }
+}
+
 #[async_trait]
 impl Connector for HelloIdConnector {
     fn target(&self) -> &TargetName {
@@ -291,7 +237,7 @@ impl Connector for HelloIdConnector {
     }
 
     fn warnings(&self) -> Vec<String> {
-        lock(&self.inner.warnings).clone()
+        self.inner.warnings.all()
     }
 
     /// Users, deleted users, groups and products are read side by side; any of them failing

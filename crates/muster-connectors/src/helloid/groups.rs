@@ -6,6 +6,7 @@
 use super::client::{Failure, Reply};
 use super::connector::{segment, Found, Inner};
 use super::wire::{self, GROUP_GUID};
+use crate::common::TargetErrors as _;
 use crate::http::{Method, Refused as _};
 use muster_core::connector::{ConnectorError, ObservedGroup, Outcome, ReadScope};
 use muster_core::{AccountRef, GroupRef};

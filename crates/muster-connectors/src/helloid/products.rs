@@ -8,6 +8,7 @@
 use super::client::{Failure, Reply};
 use super::connector::{segment, Found, Inner};
 use super::wire::{self, PRODUCT_ID, PRODUCT_NAME_PREFIX, REQUEST_COMMENT};
+use crate::common::TargetErrors as _;
 use crate::http::Method;
 use muster_core::connector::{ConnectorError, ObservedGroup, Outcome};
 use muster_core::{AccountRef, GroupRef};

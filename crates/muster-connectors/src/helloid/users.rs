@@ -7,6 +7,7 @@ use super::client::{Failure, Reply};
 use super::connector::{lock, segment, Found, Inner};
 use super::user::{self, USER_NAME};
 use super::wire::{self, USER_GUID};
+use crate::common::TargetErrors as _;
 use crate::http::Method;
 use muster_core::connector::{Attributes, ConnectorError, ObservedAccount, Outcome};
 use muster_core::AccountRef;

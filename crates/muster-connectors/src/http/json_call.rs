@@ -65,9 +65,10 @@ impl HttpClient {
             let resp = loop {
                 match self.send(&req).await {
                     Ok(resp) => break resp,
-                    Err(HttpError::Throttled { attempts, .. })
-                        if started.elapsed() < call.throttle_budget =>
-                    {
+                    Err(HttpError::Throttled {
+                        attempts,
+                        retry_after,
+                    }) if waits_within(started.elapsed(), retry_after, call.throttle_budget) => {
                         debug!(method = %method, path = %bare, attempts, "Still rate limited; waiting on.");
                     }
                     Err(e) => {
@@ -86,5 +87,28 @@ impl HttpClient {
                 Ok(reply) => return Ok(reply),
             }
         }
+    }
+}
+
+/// Whether waiting out a 429 fits the throttle budget: the time spent so far and the wait the
+/// target asked for (none told: the backoff decides) stay within it. A wait that cannot fit
+/// ends the call at once instead of after the budget is spent.
+fn waits_within(elapsed: Duration, told: Option<Duration>, budget: Duration) -> bool {
+    elapsed + told.unwrap_or_default() < budget
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wait_beyond_the_budget_is_not_waited() {
+        let budget = Duration::from_secs(600);
+        let s = Duration::from_secs;
+        assert!(waits_within(s(0), Some(s(30)), budget));
+        assert!(waits_within(s(500), None, budget));
+        assert!(!waits_within(s(0), Some(s(3_600)), budget));
+        assert!(!waits_within(s(590), Some(s(30)), budget));
+        assert!(!waits_within(s(600), None, budget));
     }
 }

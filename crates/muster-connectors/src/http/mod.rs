@@ -13,6 +13,7 @@
 mod json_call;
 pub mod rate;
 pub mod retry;
+pub mod settings;
 
 pub(crate) use json_call::JsonCall;
 use muster_core::connector::ConnectorError;

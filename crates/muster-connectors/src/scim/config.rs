@@ -3,7 +3,8 @@
 //! secrets and talks to the server.
 
 use super::wire::ServiceProviderConfig;
-use crate::http::retry::RetryPolicy;
+pub use crate::http::settings::{Backoff, RateLimit};
+use crate::http::settings::{HttpDefaults, HttpSettings};
 use crate::secret_ref::SecretRef;
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -49,18 +50,21 @@ pub struct ScimConfig {
     pub delete: DeleteMode,
     /// Requests Muster sends at most, on average: `{ requests = 100, per_seconds = 10 }`.
     /// Default: 50 requests per 1 second.
-    #[serde(default)]
+    #[serde(
+        default = "ScimHttp::rate_limit",
+        deserialize_with = "ScimHttp::rate_limit_from"
+    )]
     pub rate_limit: RateLimit,
     /// Requests in flight at once. Default: `4`.
-    #[serde(default = "default_concurrency")]
+    #[serde(default = "ScimHttp::concurrency")]
     pub concurrency: usize,
     /// Seconds before one request is given up (connect, send and answer). Default: `30`.
-    #[serde(default = "default_timeout_s")]
+    #[serde(default = "ScimHttp::timeout_s")]
     pub timeout_s: u64,
     /// Attempts per request, the first included, for 429/503 and for failures that are safe
     /// to repeat. A create (POST) whose outcome is unknown is never repeated blindly.
     /// Default: `5`.
-    #[serde(default = "default_max_attempts")]
+    #[serde(default = "ScimHttp::max_attempts")]
     pub max_attempts: u32,
     /// A PEM file of extra trusted CA certificates, for a server behind a private CA.
     /// Default: none (the public web roots).
@@ -115,72 +119,16 @@ pub enum DeleteMode {
     Delete,
 }
 
-/// The token bucket's budget.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RateLimit {
-    /// Requests per window (also the largest burst). Default: `50`.
-    #[serde(default = "default_requests")]
-    pub requests: u32,
-    /// Window length in seconds. Default: `1`.
-    #[serde(default = "default_per_seconds")]
-    pub per_seconds: u64,
-}
+/// SCIM's defaults for the shared HTTP keys: 50 requests per second.
+pub struct ScimHttp;
 
-impl Default for RateLimit {
-    fn default() -> Self {
-        Self {
-            requests: default_requests(),
-            per_seconds: default_per_seconds(),
-        }
-    }
-}
-
-/// Exponential backoff with full jitter: step `n` waits a random time up to
-/// `min(max_ms, base_ms * 2^n)`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Backoff {
-    /// First step, in milliseconds. Default: `1000`.
-    #[serde(default = "default_backoff_base_ms")]
-    pub base_ms: u64,
-    /// Longest step, in milliseconds. Default: `60000`.
-    #[serde(default = "default_backoff_max_ms")]
-    pub max_ms: u64,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Self {
-            base_ms: default_backoff_base_ms(),
-            max_ms: default_backoff_max_ms(),
-        }
-    }
+impl HttpDefaults for ScimHttp {
+    const REQUESTS: u32 = 50;
+    const PER_SECONDS: u64 = 1;
 }
 
 fn default_page_size() -> usize {
     100
-}
-fn default_concurrency() -> usize {
-    4
-}
-fn default_timeout_s() -> u64 {
-    30
-}
-fn default_max_attempts() -> u32 {
-    5
-}
-fn default_requests() -> u32 {
-    50
-}
-fn default_per_seconds() -> u64 {
-    1
-}
-fn default_backoff_base_ms() -> u64 {
-    1000
-}
-fn default_backoff_max_ms() -> u64 {
-    60_000
 }
 
 impl ScimConfig {
@@ -200,41 +148,26 @@ impl ScimConfig {
                     .push("auth.basic.username: must be non-empty and contain no `:`".to_owned());
             }
         }
-        let positive = [
-            ("page_size", self.page_size as u64),
-            ("concurrency", self.concurrency as u64),
-            ("timeout_s", self.timeout_s),
-            ("max_attempts", u64::from(self.max_attempts)),
-            ("rate_limit.requests", u64::from(self.rate_limit.requests)),
-            ("rate_limit.per_seconds", self.rate_limit.per_seconds),
-            ("backoff.base_ms", self.backoff.base_ms),
-            ("backoff.max_ms", self.backoff.max_ms),
-        ];
-        for (key, value) in positive {
-            if value == 0 {
-                problems.push(format!("{key}: must be greater than 0"));
-            }
+        if self.page_size == 0 {
+            problems.push("page_size: must be greater than 0".to_owned());
         }
         if self.capabilities.max_results == Some(0) {
             problems.push("capabilities.max_results: must be greater than 0".to_owned());
         }
-        if self.backoff.max_ms < self.backoff.base_ms {
-            problems.push(format!(
-                "backoff.max_ms: {} is below backoff.base_ms ({})",
-                self.backoff.max_ms, self.backoff.base_ms
-            ));
-        }
+        self.http().validate(&mut problems);
         problems
     }
 
-    /// The retry bounds this configuration asks for.
-    pub fn retry_policy(&self) -> RetryPolicy {
-        RetryPolicy::from_settings(
-            self.timeout_s,
-            self.max_attempts,
-            self.backoff.base_ms,
-            self.backoff.max_ms,
-        )
+    /// The shared HTTP keys.
+    pub fn http(&self) -> HttpSettings<'_> {
+        HttpSettings {
+            rate_limit: self.rate_limit,
+            concurrency: self.concurrency,
+            timeout_s: self.timeout_s,
+            max_attempts: self.max_attempts,
+            backoff: self.backoff,
+            ca_file: self.ca_file.as_deref(),
+        }
     }
 }
 

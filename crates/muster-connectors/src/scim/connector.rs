@@ -10,7 +10,9 @@ use super::config::{DeleteMode, ScimAuth, ScimConfig, ScimFeatures};
 use super::filter::eq_filter;
 use super::path::{self, AttrPath};
 use super::wire::{self, ServiceProviderConfig, CORE_USER_SCHEMA};
-use crate::http::{Auth, HttpClient, HttpConfig, Method, RequestCounters, RequestCounts};
+use crate::common::{Found, TargetErrors, Warnings};
+use crate::http::settings;
+use crate::http::{Auth, Method, RequestCounters, RequestCounts};
 use async_trait::async_trait;
 use muster_core::connector::{
     Attributes, Capabilities, Connector, ConnectorError, DeleteMeaning, MembershipMode, Observed,
@@ -21,7 +23,6 @@ use serde_json::{json, Map, Value};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use tracing::{debug, info, instrument, warn};
 
 /// A connected SCIM 2.0 target.
@@ -35,15 +36,9 @@ pub struct ScimConnector {
     etag: bool,
     max_results: Option<usize>,
     delete: DeleteMode,
-    warnings: Mutex<Vec<String>>,
+    warnings: Warnings,
     /// One write in flight per object on the GET + PUT path (`Users/<id>`, `Groups/<id>`).
     lanes: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
-}
-
-/// Did the object the request was about exist?
-enum Found<T> {
-    Yes(T),
-    Gone,
 }
 
 impl ScimConnector {
@@ -52,40 +47,17 @@ impl ScimConnector {
     /// from `cfg` win over what the server announces.
     #[instrument(skip_all, fields(target = %name))]
     pub async fn connect(name: TargetName, cfg: &ScimConfig) -> Result<Self, ConnectorError> {
-        let config_error = |detail: String| ConnectorError::Config {
-            target: name.clone(),
-            detail,
-        };
-        let problems = cfg.validate();
-        if !problems.is_empty() {
-            return Err(config_error(problems.join("; ")));
-        }
+        settings::refuse_problems(&name, cfg.validate())?;
         let auth = match &cfg.auth {
-            ScimAuth::Bearer(token) => Auth::Bearer(
-                token
-                    .resolve()
-                    .map_err(|e| config_error(format!("auth.bearer: {e}")))?,
-            ),
+            ScimAuth::Bearer(token) => {
+                Auth::Bearer(settings::resolve(&name, "auth.bearer", token)?)
+            }
             ScimAuth::Basic { username, password } => Auth::Basic {
                 username: username.clone(),
-                password: password
-                    .resolve()
-                    .map_err(|e| config_error(format!("auth.basic.password: {e}")))?,
+                password: settings::resolve(&name, "auth.basic.password", password)?,
             },
         };
-        let http = HttpClient::new(
-            name.clone(),
-            &HttpConfig {
-                timeout: Duration::from_secs(cfg.timeout_s),
-                ca_file: cfg.ca_file.clone(),
-                requests: cfg.rate_limit.requests,
-                per: Duration::from_secs(cfg.rate_limit.per_seconds),
-                concurrency: cfg.concurrency,
-                retry: cfg.retry_policy(),
-                auth,
-            },
-        )
-        .map_err(config_error)?;
+        let http = cfg.http().client(&name, auth)?;
         let client = ScimClient::new(http, &cfg.base_url);
 
         let announced = match client
@@ -146,7 +118,7 @@ impl ScimConnector {
             etag: features.etag,
             max_results: features.max_results,
             delete: cfg.delete,
-            warnings: Mutex::new(Vec::new()),
+            warnings: Warnings::default(),
             lanes: Mutex::new(HashMap::new()),
         })
     }
@@ -163,10 +135,7 @@ impl ScimConnector {
 
     /// Things the run report should mention (a capability demoted mid-run).
     pub fn warnings(&self) -> Vec<String> {
-        self.warnings
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.warnings.all()
     }
 
     /// Requests sent so far, by method.
@@ -192,10 +161,7 @@ impl ScimConnector {
                 self.target
             );
             warn!(target = %self.target, "PATCH not implemented; demoted to PUT for this run.");
-            self.warnings
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(message);
+            self.warnings.add(message);
         }
     }
 
@@ -206,34 +172,6 @@ impl ScimConnector {
             .entry(key)
             .or_default()
             .clone()
-    }
-
-    fn config_error(&self, detail: String) -> ConnectorError {
-        ConnectorError::Config {
-            target: self.target.clone(),
-            detail,
-        }
-    }
-
-    fn protocol(&self, detail: String) -> ConnectorError {
-        ConnectorError::Protocol {
-            target: self.target.clone(),
-            detail,
-        }
-    }
-
-    fn account_gone(&self, account: &AccountRef) -> ConnectorError {
-        ConnectorError::AccountGone {
-            target: self.target.clone(),
-            account: account.clone(),
-        }
-    }
-
-    fn group_gone(&self, group: &GroupRef) -> ConnectorError {
-        ConnectorError::GroupGone {
-            target: self.target.clone(),
-            group: group.clone(),
-        }
     }
 
     fn parse_paths<'a>(
@@ -632,10 +570,7 @@ impl ScimConnector {
             self.target
         );
         warn!(target = %self.target, %account, times, "Member listed more than once; listed once again.");
-        self.warnings
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(message);
+        self.warnings.add(message);
         Ok(())
     }
 
@@ -720,6 +655,12 @@ fn member_path(account: &AccountRef) -> String {
 /// A resource id as one URL path segment (ids are opaque; some contain `/` or spaces).
 fn segment(id: &str) -> String {
     super::filter::encode_query_value(id)
+}
+
+impl TargetErrors for ScimConnector {
+    fn target_name(&self) -> &TargetName {
+        &self.target
+    }
 }
 
 #[async_trait]

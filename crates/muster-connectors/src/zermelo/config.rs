@@ -10,12 +10,12 @@
 //! [`ZermeloConfig::validate`] with the reason, rather than as an unknown key or silently
 //! ignored. `previous_class` offers both of §6's modes, `keep` (the default) and `delete`.
 
-use crate::http::retry::RetryPolicy;
+use crate::http::settings::{HttpDefaults, HttpSettings};
 use crate::secret_ref::SecretRef;
 use serde::Deserialize;
 use std::path::PathBuf;
 
-pub use crate::scim::config::Backoff;
+pub use crate::http::settings::{Backoff, RateLimit};
 
 /// One Zermelo portal (one school board), reached at `{base_url}/api/v3/`.
 ///
@@ -89,18 +89,21 @@ pub struct ZermeloConfig {
     pub read_placements: bool,
     /// Requests Muster sends at most, on average: `{ requests = 10, per_seconds = 1 }`.
     /// Zermelo documents no limit; this keeps a run polite. Default: 10 per second.
-    #[serde(default)]
+    #[serde(
+        default = "ZermeloHttp::rate_limit",
+        deserialize_with = "ZermeloHttp::rate_limit_from"
+    )]
     pub rate_limit: RateLimit,
     /// Requests in flight at once. Default: `4`.
-    #[serde(default = "default_concurrency")]
+    #[serde(default = "ZermeloHttp::concurrency")]
     pub concurrency: usize,
     /// Seconds before one request is given up (connect, send and answer). Default: `30`.
-    #[serde(default = "default_timeout_s")]
+    #[serde(default = "ZermeloHttp::timeout_s")]
     pub timeout_s: u64,
     /// Attempts per request, the first included, for 5xx answers, timeouts and dropped
     /// connections on requests that are safe to repeat. A POST whose outcome is unknown is
     /// never repeated blindly. A 429 does not use these up; it is waited out. Default: `5`.
-    #[serde(default = "default_max_attempts")]
+    #[serde(default = "ZermeloHttp::max_attempts")]
     pub max_attempts: u32,
     /// Backoff between retries without a `Retry-After`: `{ base_ms = 1000, max_ms = 60000 }`
     /// (full jitter). Default: those values.
@@ -135,25 +138,12 @@ pub enum PreviousClass {
     Delete,
 }
 
-/// The token bucket's budget; the same shape as Zivver's, with Zermelo's defaults.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RateLimit {
-    /// Requests per window (also the largest burst). Default: `10`.
-    #[serde(default = "default_requests")]
-    pub requests: u32,
-    /// Window length in seconds. Default: `1`.
-    #[serde(default = "default_per_seconds")]
-    pub per_seconds: u64,
-}
+/// Zermelo's defaults for the shared HTTP keys: 10 requests per second.
+pub struct ZermeloHttp;
 
-impl Default for RateLimit {
-    fn default() -> Self {
-        Self {
-            requests: default_requests(),
-            per_seconds: default_per_seconds(),
-        }
-    }
+impl HttpDefaults for ZermeloHttp {
+    const REQUESTS: u32 = 10;
+    const PER_SECONDS: u64 = 1;
 }
 
 /// The API path Muster appends to `base_url`.
@@ -174,21 +164,6 @@ fn default_school_match() -> String {
 fn default_participation_weight() -> f64 {
     1.0
 }
-fn default_concurrency() -> usize {
-    4
-}
-fn default_timeout_s() -> u64 {
-    30
-}
-fn default_max_attempts() -> u32 {
-    5
-}
-fn default_requests() -> u32 {
-    10
-}
-fn default_per_seconds() -> u64 {
-    1
-}
 
 impl ZermeloConfig {
     /// A configuration with every default, this portal and this token.
@@ -204,10 +179,10 @@ impl ZermeloConfig {
             participation_weight: default_participation_weight(),
             previous_class: PreviousClass::default(),
             read_placements: false,
-            rate_limit: RateLimit::default(),
-            concurrency: default_concurrency(),
-            timeout_s: default_timeout_s(),
-            max_attempts: default_max_attempts(),
+            rate_limit: ZermeloHttp::rate_limit(),
+            concurrency: ZermeloHttp::concurrency(),
+            timeout_s: ZermeloHttp::timeout_s(),
+            max_attempts: ZermeloHttp::max_attempts(),
             backoff: Backoff::default(),
             ca_file: None,
         }
@@ -233,26 +208,7 @@ impl ZermeloConfig {
                 "participation_weight: {w} must be a number of at least 0"
             ));
         }
-        let positive = [
-            ("concurrency", self.concurrency as u64),
-            ("timeout_s", self.timeout_s),
-            ("max_attempts", u64::from(self.max_attempts)),
-            ("rate_limit.requests", u64::from(self.rate_limit.requests)),
-            ("rate_limit.per_seconds", self.rate_limit.per_seconds),
-            ("backoff.base_ms", self.backoff.base_ms),
-            ("backoff.max_ms", self.backoff.max_ms),
-        ];
-        for (key, value) in positive {
-            if value == 0 {
-                problems.push(format!("{key}: must be greater than 0"));
-            }
-        }
-        if self.backoff.max_ms < self.backoff.base_ms {
-            problems.push(format!(
-                "backoff.max_ms: {} is below backoff.base_ms ({})",
-                self.backoff.max_ms, self.backoff.base_ms
-            ));
-        }
+        self.http().validate(&mut problems);
         problems
     }
 
@@ -261,14 +217,16 @@ impl ZermeloConfig {
         format!("{}{API_PATH}", self.base_url.trim_end_matches('/'))
     }
 
-    /// The retry bounds this configuration asks for.
-    pub fn retry_policy(&self) -> RetryPolicy {
-        RetryPolicy::from_settings(
-            self.timeout_s,
-            self.max_attempts,
-            self.backoff.base_ms,
-            self.backoff.max_ms,
-        )
+    /// The shared HTTP keys.
+    pub fn http(&self) -> HttpSettings<'_> {
+        HttpSettings {
+            rate_limit: self.rate_limit,
+            concurrency: self.concurrency,
+            timeout_s: self.timeout_s,
+            max_attempts: self.max_attempts,
+            backoff: self.backoff,
+            ca_file: self.ca_file.as_deref(),
+        }
     }
 }
 

@@ -17,15 +17,16 @@
 
 use super::client::ZermeloClient;
 use super::config::{PreviousClass, ZermeloConfig};
-use crate::http::{Auth, HttpClient, HttpConfig, RequestCounters, RequestCounts};
+use crate::common::{TargetErrors, Warnings};
+use crate::http::settings;
+use crate::http::{Auth, RequestCounters, RequestCounts};
 use async_trait::async_trait;
 use muster_core::connector::{
     Capabilities, Connector, ConnectorError, DeleteMeaning, MembershipMode, Observed,
     ObservedAccount, Operation, Outcome, PreviousGroup, ReadScope,
 };
-use muster_core::{AccountRef, GroupRef, TargetName};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use muster_core::TargetName;
+use std::sync::Arc;
 use tracing::{info, instrument};
 
 /// The full read is one request per endpoint: Zermelo's lists are not paged (zermelo.md §1).
@@ -46,7 +47,7 @@ pub(super) struct Inner {
     pub(super) participation_weight: f64,
     pub(super) read_placements: bool,
     pub(super) previous_class: PreviousClass,
-    warnings: Mutex<Vec<String>>,
+    warnings: Warnings,
 }
 
 impl ZermeloConnector {
@@ -54,32 +55,10 @@ impl ZermeloConnector {
     /// a refused token shows as [`ConnectorError::Unauthorized`] on the first request.
     #[instrument(skip_all, fields(target = %name))]
     pub fn connect(name: TargetName, cfg: &ZermeloConfig) -> Result<Self, ConnectorError> {
-        let config_error = |detail: String| ConnectorError::Config {
-            target: name.clone(),
-            detail,
-        };
-        let problems = cfg.validate();
-        if !problems.is_empty() {
-            return Err(config_error(problems.join("; ")));
-        }
-        let token = cfg
-            .token
-            .resolve()
-            .map_err(|e| config_error(format!("token: {e}")))?;
-        let retry = cfg.retry_policy();
-        let http = HttpClient::new(
-            name.clone(),
-            &HttpConfig {
-                timeout: Duration::from_secs(cfg.timeout_s),
-                ca_file: cfg.ca_file.clone(),
-                requests: cfg.rate_limit.requests,
-                per: Duration::from_secs(cfg.rate_limit.per_seconds),
-                concurrency: cfg.concurrency,
-                retry,
-                auth: Auth::Bearer(token),
-            },
-        )
-        .map_err(config_error)?;
+        settings::refuse_problems(&name, cfg.validate())?;
+        let token = settings::resolve(&name, "token", &cfg.token)?;
+        let retry = cfg.http().retry_policy();
+        let http = cfg.http().client(&name, Auth::Bearer(token))?;
         let client = ZermeloClient::new(http, &cfg.api_url(), retry.max_elapsed);
         info!(
             read_placements = cfg.read_placements,
@@ -104,14 +83,14 @@ impl ZermeloConnector {
                 participation_weight: cfg.participation_weight,
                 read_placements: cfg.read_placements,
                 previous_class: cfg.previous_class,
-                warnings: Mutex::new(Vec::new()),
+                warnings: Warnings::default(),
             }),
         })
     }
 
     /// Things the run report should mention (placements in classes the read did not list).
     pub fn warnings(&self) -> Vec<String> {
-        lock(&self.inner.warnings).clone()
+        self.inner.warnings.all()
     }
 
     /// Requests sent so far, by method (every attempt, retries and 429s included).
@@ -139,51 +118,11 @@ fn previous_group(previous: PreviousClass) -> PreviousGroup {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // Every holder leaves the data whole (pushes only).
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 impl Inner {
-    pub(super) fn protocol(&self, detail: String) -> ConnectorError {
-        ConnectorError::Protocol {
-            target: self.target.clone(),
-            detail,
-        }
-    }
-
-    pub(super) fn config_error(&self, detail: String) -> ConnectorError {
-        ConnectorError::Config {
-            target: self.target.clone(),
-            detail,
-        }
-    }
-
     pub(super) fn incomplete(&self, detail: String) -> ConnectorError {
         ConnectorError::IncompleteRead {
             target: self.target.clone(),
             detail,
-        }
-    }
-
-    pub(super) fn account_gone(&self, account: &AccountRef) -> ConnectorError {
-        ConnectorError::AccountGone {
-            target: self.target.clone(),
-            account: account.clone(),
-        }
-    }
-
-    pub(super) fn group_gone(&self, group: &GroupRef) -> ConnectorError {
-        ConnectorError::GroupGone {
-            target: self.target.clone(),
-            group: group.clone(),
-        }
-    }
-
-    pub(super) fn warn(&self, message: String) {
-        let mut w = lock(&self.warnings);
-        if !w.contains(&message) {
-            w.push(message);
         }
     }
 
@@ -217,6 +156,18 @@ impl Inner {
                 Err(ConnectorError::unsupported(&self.target, operation))
             }
         }
+    }
+}
+
+impl TargetErrors for Inner {
+    fn target_name(&self) -> &TargetName {
+        &self.target
+    }
+}
+
+impl Inner {
+    pub(super) fn warn(&self, message: String) {
+        self.warnings.add(message);
     }
 }
 

@@ -27,6 +27,7 @@
 use super::client::Failure;
 use super::connector::Inner;
 use super::wire;
+use crate::common::TargetErrors as _;
 use crate::http::Method;
 use muster_core::connector::{ConnectorError, Outcome};
 use muster_core::{AccountRef, GroupRef};

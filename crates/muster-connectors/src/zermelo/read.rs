@@ -12,6 +12,7 @@
 use super::client::{Failure, Reply};
 use super::connector::Inner;
 use super::wire::{self, DEPARTMENT_FIELDS, USER_FIELDS};
+use crate::common::TargetErrors as _;
 use crate::http::Method;
 use muster_core::connector::{ConnectorError, Observed, ObservedAccount, ObservedGroup, ReadScope};
 use muster_core::AccountRef;

@@ -4,6 +4,7 @@
 use super::client::{Failure, Refusal};
 use super::connector::Inner;
 use super::wire;
+use crate::common::TargetErrors as _;
 use crate::http::Method;
 use muster_core::connector::{Attributes, ConnectorError, Outcome};
 use muster_core::AccountRef;

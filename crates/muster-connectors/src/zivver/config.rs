@@ -2,12 +2,12 @@
 //! [`ZivverConfig::validate`] without any I/O. [`super::ZivverConnector::connect`] then reads
 //! the token and builds the client.
 
-use crate::http::retry::RetryPolicy;
+use crate::http::settings::{HttpDefaults, HttpSettings};
 use crate::secret_ref::SecretRef;
 use serde::Deserialize;
 use std::path::PathBuf;
 
-pub use crate::scim::config::Backoff;
+pub use crate::http::settings::{Backoff, RateLimit};
 
 /// One Zivver organisation, reached through its SCIM API at `{base_url}/api/scim/v2/`.
 ///
@@ -54,19 +54,22 @@ pub struct ZivverConfig {
     /// `{ requests = 50, per_seconds = 10 }`. Every worker of the target shares it, and so do
     /// targets that use the same `base_url` and key. Default: 50 requests per 10 seconds,
     /// Zivver's own limit.
-    #[serde(default)]
+    #[serde(
+        default = "ZivverHttp::rate_limit",
+        deserialize_with = "ZivverHttp::rate_limit_from"
+    )]
     pub rate_limit: RateLimit,
     /// Requests in flight at once. Default: `4`.
-    #[serde(default = "default_concurrency")]
+    #[serde(default = "ZivverHttp::concurrency")]
     pub concurrency: usize,
     /// Seconds before one request is given up (connect, send and answer). Default: `30`.
-    #[serde(default = "default_timeout_s")]
+    #[serde(default = "ZivverHttp::timeout_s")]
     pub timeout_s: u64,
     /// Attempts per request, the first included, for 5xx answers, timeouts and dropped
     /// connections on requests that are safe to repeat. A create (POST) whose outcome is
     /// unknown is never repeated blindly: it is looked up first. A 429 does not use these
     /// up; it is waited out. Default: `5`.
-    #[serde(default = "default_max_attempts")]
+    #[serde(default = "ZivverHttp::max_attempts")]
     pub max_attempts: u32,
     /// Backoff between retries after a 5xx, a timeout or a dropped connection:
     /// `{ base_ms = 1000, max_ms = 60000 }` (full jitter). Default: those values.
@@ -100,25 +103,12 @@ pub enum MembershipWrite {
     AddRemove,
 }
 
-/// The token bucket's budget.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RateLimit {
-    /// Requests per window (also the largest burst). Default: `50`.
-    #[serde(default = "default_requests")]
-    pub requests: u32,
-    /// Window length in seconds. Default: `10`.
-    #[serde(default = "default_per_seconds")]
-    pub per_seconds: u64,
-}
+/// Zivver's defaults for the shared HTTP keys: 50 requests per 10 seconds, Zivver's own limit.
+pub struct ZivverHttp;
 
-impl Default for RateLimit {
-    fn default() -> Self {
-        Self {
-            requests: default_requests(),
-            per_seconds: default_per_seconds(),
-        }
-    }
+impl HttpDefaults for ZivverHttp {
+    const REQUESTS: u32 = 50;
+    const PER_SECONDS: u64 = 10;
 }
 
 /// Zivver's production tenant.
@@ -126,21 +116,6 @@ pub const DEFAULT_BASE_URL: &str = "https://app.zivver.com";
 
 fn default_base_url() -> String {
     DEFAULT_BASE_URL.to_owned()
-}
-fn default_concurrency() -> usize {
-    4
-}
-fn default_timeout_s() -> u64 {
-    30
-}
-fn default_max_attempts() -> u32 {
-    5
-}
-fn default_requests() -> u32 {
-    50
-}
-fn default_per_seconds() -> u64 {
-    10
 }
 
 impl ZivverConfig {
@@ -153,10 +128,10 @@ impl ZivverConfig {
             delete: DeleteMode::default(),
             delete_rename_suffix: None,
             membership: MembershipWrite::default(),
-            rate_limit: RateLimit::default(),
-            concurrency: default_concurrency(),
-            timeout_s: default_timeout_s(),
-            max_attempts: default_max_attempts(),
+            rate_limit: ZivverHttp::rate_limit(),
+            concurrency: ZivverHttp::concurrency(),
+            timeout_s: ZivverHttp::timeout_s(),
+            max_attempts: ZivverHttp::max_attempts(),
             backoff: Backoff::default(),
             ca_file: None,
         }
@@ -190,26 +165,7 @@ impl ZivverConfig {
             ),
             _ => {}
         }
-        let positive = [
-            ("concurrency", self.concurrency as u64),
-            ("timeout_s", self.timeout_s),
-            ("max_attempts", u64::from(self.max_attempts)),
-            ("rate_limit.requests", u64::from(self.rate_limit.requests)),
-            ("rate_limit.per_seconds", self.rate_limit.per_seconds),
-            ("backoff.base_ms", self.backoff.base_ms),
-            ("backoff.max_ms", self.backoff.max_ms),
-        ];
-        for (key, value) in positive {
-            if value == 0 {
-                problems.push(format!("{key}: must be greater than 0"));
-            }
-        }
-        if self.backoff.max_ms < self.backoff.base_ms {
-            problems.push(format!(
-                "backoff.max_ms: {} is below backoff.base_ms ({})",
-                self.backoff.max_ms, self.backoff.base_ms
-            ));
-        }
+        self.http().validate(&mut problems);
         problems
     }
 
@@ -218,13 +174,15 @@ impl ZivverConfig {
         format!("{}/api/scim/v2", self.base_url.trim_end_matches('/'))
     }
 
-    /// The retry bounds this configuration asks for.
-    pub fn retry_policy(&self) -> RetryPolicy {
-        RetryPolicy::from_settings(
-            self.timeout_s,
-            self.max_attempts,
-            self.backoff.base_ms,
-            self.backoff.max_ms,
-        )
+    /// The shared HTTP keys.
+    pub fn http(&self) -> HttpSettings<'_> {
+        HttpSettings {
+            rate_limit: self.rate_limit,
+            concurrency: self.concurrency,
+            timeout_s: self.timeout_s,
+            max_attempts: self.max_attempts,
+            backoff: self.backoff,
+            ca_file: self.ca_file.as_deref(),
+        }
     }
 }

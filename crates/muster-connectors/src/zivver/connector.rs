@@ -22,16 +22,19 @@ use super::config::{DeleteMode, MembershipWrite, ZivverConfig};
 use super::lanes::Lanes;
 use super::user;
 use super::wire::{self, SSO_ACCOUNT_KEY};
+pub(super) use crate::common::{lock, Found};
+use crate::common::{TargetErrors, Warnings};
 use crate::http::rate::TokenBucket;
+use crate::http::settings;
 use crate::http::Refused as _;
-use crate::http::{Auth, HttpClient, HttpConfig, Method, RequestCounters, RequestCounts};
+use crate::http::{Auth, Method, RequestCounters, RequestCounts};
 use async_trait::async_trait;
 use muster_core::connector::{
     Attributes, Capabilities, Connector, ConnectorError, DeleteMeaning, MembershipMode, Observed,
     ObservedAccount, Operation, Outcome,
 };
 use muster_core::secret::Secret;
-use muster_core::{AccountRef, GroupRef, TargetName};
+use muster_core::{AccountRef, TargetName};
 use serde_json::{Map, Value};
 use std::collections::hash_map::RandomState;
 use std::collections::{BTreeSet, HashMap};
@@ -58,17 +61,11 @@ pub(super) struct Inner {
     delete: DeleteMode,
     rename_suffix: Option<String>,
     pub(super) membership: MembershipWrite,
-    warnings: Mutex<Vec<String>>,
+    warnings: Warnings,
     /// One write in flight per user, so two writes built on the same read cannot undo each
     /// other.
     user_locks: Mutex<HashMap<AccountRef, Arc<tokio::sync::Mutex<()>>>>,
     pub(super) lanes: Lanes,
-}
-
-/// Did the object the request was about exist?
-pub(super) enum Found<T> {
-    Yes(T),
-    Gone,
 }
 
 impl ZivverConnector {
@@ -79,37 +76,21 @@ impl ZivverConnector {
     /// runs in one process) on one key stay within its budget together.
     #[instrument(skip_all, fields(target = %name))]
     pub fn connect(name: TargetName, cfg: &ZivverConfig) -> Result<Self, ConnectorError> {
-        let config_error = |detail: String| ConnectorError::Config {
-            target: name.clone(),
-            detail,
-        };
-        let problems = cfg.validate();
-        if !problems.is_empty() {
-            return Err(config_error(problems.join("; ")));
-        }
-        let token = cfg
-            .token
-            .resolve()
-            .map_err(|e| config_error(format!("token: {e}")))?;
-        let per = Duration::from_secs(cfg.rate_limit.per_seconds);
+        settings::refuse_problems(&name, cfg.validate())?;
+        let token = settings::resolve(&name, "token", &cfg.token)?;
+        let http_settings = cfg.http();
         let api_url = cfg.api_url();
-        let bucket = shared_bucket(&api_url, &token, cfg.rate_limit.requests, per);
-        let retry = cfg.retry_policy();
-        let http = HttpClient::new(
-            name.clone(),
-            &HttpConfig {
-                timeout: Duration::from_secs(cfg.timeout_s),
-                ca_file: cfg.ca_file.clone(),
-                requests: cfg.rate_limit.requests,
-                per,
-                concurrency: cfg.concurrency,
-                retry,
-                auth: Auth::Bearer(token),
-            },
-        )
-        .map_err(config_error)?
-        .with_throttle_hint(wire::throttle_hint)
-        .with_bucket(bucket);
+        let bucket = shared_bucket(
+            &api_url,
+            &token,
+            cfg.rate_limit.requests,
+            http_settings.per(),
+        );
+        let retry = http_settings.retry_policy();
+        let http = http_settings
+            .client(&name, Auth::Bearer(token))?
+            .with_throttle_hint(wire::throttle_hint)
+            .with_bucket(bucket);
         let client = ZivverClient::new(http, &api_url, retry.max_elapsed);
         info!(
             delete = ?cfg.delete,
@@ -138,7 +119,7 @@ impl ZivverConnector {
                 delete: cfg.delete,
                 rename_suffix: cfg.delete_rename_suffix.clone(),
                 membership: cfg.membership,
-                warnings: Mutex::new(Vec::new()),
+                warnings: Warnings::default(),
                 user_locks: Mutex::new(HashMap::new()),
                 lanes: Lanes::default(),
             }),
@@ -147,7 +128,7 @@ impl ZivverConnector {
 
     /// Things the run report should mention: delegates Zivver did not store.
     pub fn warnings(&self) -> Vec<String> {
-        lock(&self.inner.warnings).clone()
+        self.inner.warnings.all()
     }
 
     /// Requests sent so far, by method (every attempt, retries and 429s included).
@@ -159,11 +140,6 @@ impl ZivverConnector {
     pub fn request_counters(&self) -> Arc<RequestCounters> {
         self.inner.client.http().counters()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // Every holder leaves the data whole (pushes and inserts only).
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The token bucket of one API key on one API URL, shared by every client in the process
@@ -201,41 +177,6 @@ pub(super) fn segment(id: &str) -> String {
 }
 
 impl Inner {
-    pub(super) fn protocol(&self, detail: String) -> ConnectorError {
-        ConnectorError::Protocol {
-            target: self.target.clone(),
-            detail,
-        }
-    }
-
-    fn config_error(&self, detail: String) -> ConnectorError {
-        ConnectorError::Config {
-            target: self.target.clone(),
-            detail,
-        }
-    }
-
-    pub(super) fn account_gone(&self, account: &AccountRef) -> ConnectorError {
-        ConnectorError::AccountGone {
-            target: self.target.clone(),
-            account: account.clone(),
-        }
-    }
-
-    pub(super) fn group_gone(&self, group: &GroupRef) -> ConnectorError {
-        ConnectorError::GroupGone {
-            target: self.target.clone(),
-            group: group.clone(),
-        }
-    }
-
-    fn warn(&self, message: String) {
-        let mut w = lock(&self.warnings);
-        if !w.contains(&message) {
-            w.push(message);
-        }
-    }
-
     fn user_lock(&self, account: &AccountRef) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = lock(&self.user_locks);
         // Locks nobody holds or waits for are dropped, so the map stays as small as the
@@ -523,6 +464,18 @@ impl Inner {
             }
         }
         Ok(found)
+    }
+}
+
+impl TargetErrors for Inner {
+    fn target_name(&self) -> &TargetName {
+        &self.target
+    }
+}
+
+impl Inner {
+    pub(super) fn warn(&self, message: String) {
+        self.warnings.add(message);
     }
 }
 

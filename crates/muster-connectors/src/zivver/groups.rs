@@ -9,6 +9,7 @@ use super::config::MembershipWrite;
 use super::connector::{segment, Inner};
 use super::lanes::{apply_batch, Change, Queued, Write};
 use super::wire;
+use crate::common::TargetErrors as _;
 use crate::http::Refused as _;
 use crate::http::{self, Method};
 use muster_core::connector::{ConnectorError, ObservedGroup, Outcome};

@@ -11,6 +11,8 @@
 //! - `helloid`, `helloid_users`, `helloid_groups`, `helloid_faults`: the HelloID connector
 //!   against `muster-sim`'s HelloID simulator: paged reads in both shapes, user writes,
 //!   memberships, department groups, products, and the fault switches;
+//! - `conformance`: the rules of `docs/specs/connector.md`, each written once and run against
+//!   every connector and its simulator (one test per kind and rule);
 //! - `tamper`: a man in the middle for a simulator's router, to lose or change the answer of
 //!   one chosen request;
 //! - `tls`: the SCIM connector over HTTPS to a server whose certificate a private CA (made in
@@ -19,6 +21,7 @@
 // A failed expectation in a test helper should panic with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod conformance;
 mod helloid;
 mod helloid_faults;
 mod helloid_groups;

@@ -5,7 +5,7 @@
 //! Handlers live in `handlers`; faults in `inject` and the shared [`crate::faults`].
 
 use axum::body::{Body, Bytes};
-use axum::extract::{MatchedPath, Query, Request, State};
+use axum::extract::{Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -19,7 +19,7 @@ use super::input;
 use super::state::HelloIdState;
 use super::switches::ListShape;
 use super::{inject, testapi, API_PATH};
-use crate::faults;
+use crate::{control, faults};
 
 /// The whole application router for `state`.
 pub fn router(state: HelloIdState) -> Router {
@@ -57,23 +57,14 @@ pub fn router(state: HelloIdState) -> Router {
             inject::latency,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), finish))
-        .layer(middleware::from_fn_with_state(state.clone(), count));
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            control::count::<HelloIdState>,
+        ));
     Router::new()
         .nest(API_PATH, api)
         .merge(testapi::routes())
         .with_state(state)
-}
-
-async fn count(State(state): State<HelloIdState>, req: Request, next: Next) -> Response {
-    let template = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| req.uri().path().to_string(), |p| p.as_str().to_string());
-    let template = template.strip_prefix(API_PATH).unwrap_or(&template);
-    let key = format!("{} {}", req.method(), template);
-    tracing::debug!(request = %key, "HelloID request.");
-    state.count(key);
-    next.run(req).await
 }
 
 /// HTTP Basic against the configured key/secret pairs; anything else is a 401.

@@ -4,7 +4,7 @@
 //! while requests are in flight.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use axum::http::HeaderMap;
 use base64::Engine;
@@ -15,7 +15,8 @@ use super::error::HelloIdError;
 use super::input;
 use super::store::Store;
 use super::{HelloIdSimConfig, HelloIdSwitches};
-use crate::faults::{lock, FaultInjector};
+use crate::control::RequestCounter;
+use crate::faults::FaultInjector;
 
 /// Shared simulator state; cloning is cheap and clones share everything.
 #[derive(Clone)]
@@ -27,7 +28,7 @@ struct Inner {
     store: RwLock<Store>,
     switches: RwLock<HelloIdSwitches>,
     /// `"METHOD /template"` under `/api/v1` → requests received, counted before auth and faults.
-    counters: Mutex<BTreeMap<String, u64>>,
+    counters: RequestCounter,
     injector: FaultInjector,
     /// The configuration, for the credentials and for what a reset restores.
     cfg: HelloIdSimConfig,
@@ -71,7 +72,7 @@ impl HelloIdState {
             inner: Arc::new(Inner {
                 store: RwLock::new(initial_store(&cfg)),
                 switches: RwLock::new(cfg.switches.clone()),
-                counters: Mutex::new(BTreeMap::new()),
+                counters: RequestCounter::default(),
                 injector: FaultInjector::new(cfg.seed),
                 cfg,
             }),
@@ -246,32 +247,24 @@ impl HelloIdState {
         change(&mut write(&self.inner.switches));
     }
 
-    pub(super) fn count(&self, key: String) {
-        *lock(&self.inner.counters).entry(key).or_insert(0) += 1;
-    }
-
     /// Requests whose method is `method` (any case) and whose path template under `/api/v1`
     /// starts with `path_prefix`: `("GET", "/users")` also counts `GET /users/{id}`.
     pub fn request_count(&self, method: &str, path_prefix: &str) -> u64 {
-        lock(&self.inner.counters)
-            .iter()
-            .filter(|(key, _)| {
-                key.split_once(' ').is_some_and(|(m, p)| {
-                    m.eq_ignore_ascii_case(method) && p.starts_with(path_prefix)
-                })
-            })
-            .map(|(_, n)| n)
-            .sum()
+        self.inner.counters.matching(method, path_prefix)
     }
 
     /// Counts per `"METHOD /template"`, e.g. `"DELETE /users/{id}/groups/{group}"`.
     pub fn counters(&self) -> BTreeMap<String, u64> {
-        lock(&self.inner.counters).clone()
+        self.inner.counters.snapshot()
     }
 
     /// All requests received under `/api/v1`, refused ones included.
     pub fn total_requests(&self) -> u64 {
-        lock(&self.inner.counters).values().sum()
+        self.inner.counters.total()
+    }
+
+    pub(crate) fn counter(&self) -> &RequestCounter {
+        &self.inner.counters
     }
 
     /// Returns to the state right after start: the configured groups and products (with the
@@ -279,7 +272,7 @@ impl HelloIdState {
     /// stay as they are.
     pub fn reset(&self) {
         *self.store_mut() = initial_store(&self.inner.cfg);
-        lock(&self.inner.counters).clear();
+        self.inner.counters.clear();
         self.inner.injector.reset();
     }
 

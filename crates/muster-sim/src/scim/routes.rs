@@ -5,7 +5,7 @@
 //! `store` decides what is allowed. The resource operations here are also what `bulk` runs.
 
 use axum::body::Bytes;
-use axum::extract::{MatchedPath, Path, Query, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -21,7 +21,7 @@ use super::state::ScimState;
 use super::store::View;
 use super::validate;
 use super::{bulk, discovery, patch, testapi, ScimSwitches, SpcMode, BASE_PATH};
-use crate::faults;
+use crate::{control, faults};
 
 /// Media type of every SCIM answer.
 pub const SCIM_JSON: &str = "application/scim+json";
@@ -93,23 +93,14 @@ pub fn router(state: ScimState) -> Router {
             faults::inject::<ScimState>,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), auth))
-        .layer(middleware::from_fn_with_state(state.clone(), count));
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            control::count::<ScimState>,
+        ));
     Router::new()
         .nest(BASE_PATH, scim)
         .merge(testapi::routes())
         .with_state(state)
-}
-
-async fn count(State(state): State<ScimState>, req: Request, next: Next) -> Response {
-    let template = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| req.uri().path().to_string(), |p| p.as_str().to_string());
-    let template = template.strip_prefix(BASE_PATH).unwrap_or(&template);
-    let key = format!("{} {}", req.method(), template);
-    tracing::debug!(request = %key, "SCIM request.");
-    state.count(key);
-    next.run(req).await
 }
 
 async fn auth(State(state): State<ScimState>, req: Request, next: Next) -> Response {

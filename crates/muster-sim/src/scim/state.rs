@@ -3,7 +3,7 @@
 //! so a test can flip switches or read counters while requests are in flight.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -15,7 +15,8 @@ use super::schema::Kind;
 use super::store::{Store, View};
 use super::validate;
 use super::{ScimSimConfig, ScimSwitches, BASE_PATH};
-use crate::faults::{lock, FaultInjector, FaultSource, Faults};
+use crate::control::RequestCounter;
+use crate::faults::{FaultInjector, FaultSource, Faults};
 
 /// Shared simulator state; cloning is cheap and clones share everything.
 #[derive(Clone)]
@@ -27,7 +28,7 @@ struct Inner {
     store: RwLock<Store>,
     switches: RwLock<ScimSwitches>,
     /// `"METHOD /Template"` → requests received, counted before auth and faults.
-    counters: Mutex<BTreeMap<String, u64>>,
+    counters: RequestCounter,
     injector: FaultInjector,
     base_url: RwLock<String>,
     token: String,
@@ -60,7 +61,7 @@ impl ScimState {
             inner: Arc::new(Inner {
                 store: RwLock::new(store),
                 switches: RwLock::new(cfg.switches),
-                counters: Mutex::new(BTreeMap::new()),
+                counters: RequestCounter::default(),
                 injector: FaultInjector::new(cfg.seed),
                 base_url: RwLock::new(format!("http://localhost{BASE_PATH}")),
                 token: cfg.token,
@@ -164,33 +165,25 @@ impl ScimState {
         self.store_mut().keep_repeated_members = keep;
     }
 
-    pub(crate) fn count(&self, key: String) {
-        *lock(&self.inner.counters).entry(key).or_insert(0) += 1;
-    }
-
     /// Requests whose method is `method` (any case) and whose path template starts with
     /// `path_prefix`: `request_count("POST", "/Users")`; `("GET", "/Users")` also counts
     /// `GET /Users/{id}`.
     pub fn request_count(&self, method: &str, path_prefix: &str) -> u64 {
-        lock(&self.inner.counters)
-            .iter()
-            .filter(|(key, _)| {
-                key.split_once(' ').is_some_and(|(m, p)| {
-                    m.eq_ignore_ascii_case(method) && p.starts_with(path_prefix)
-                })
-            })
-            .map(|(_, n)| n)
-            .sum()
+        self.inner.counters.matching(method, path_prefix)
     }
 
     /// Counts per `"METHOD /Template"`, e.g. `"PATCH /Groups/{id}"`.
     pub fn counters(&self) -> BTreeMap<String, u64> {
-        lock(&self.inner.counters).clone()
+        self.inner.counters.snapshot()
     }
 
     /// All requests received under the SCIM base path.
     pub fn total_requests(&self) -> u64 {
-        lock(&self.inner.counters).values().sum()
+        self.inner.counters.total()
+    }
+
+    pub(crate) fn counter(&self) -> &RequestCounter {
+        &self.inner.counters
     }
 
     /// Empties the directory and the counters, and re-seeds ids and faults. Switches stay.
@@ -198,7 +191,7 @@ impl ScimState {
         let mut store = Store::new(self.inner.seed);
         store.keep_repeated_members = self.switches().duplicate_member_adds;
         *self.store_mut() = store;
-        lock(&self.inner.counters).clear();
+        self.inner.counters.clear();
         self.inner.injector.reset();
     }
 

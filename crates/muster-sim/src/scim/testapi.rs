@@ -1,57 +1,43 @@
 //! The test API under `/_sim` (no auth, no faults, not counted): state dump, request counters,
 //! reset, and reading or replacing the switches, so tests in other processes (the CLI demo, a
-//! shell script) can drive the simulator over HTTP.
+//! shell script) can drive the simulator over HTTP. The handlers are the shared ones of
+//! [`crate::control`].
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde_json::json;
+use axum::Router;
+use serde_json::{json, Value};
 
 use super::state::ScimState;
-use super::ScimSwitches;
+use super::{ScimSwitches, BASE_PATH};
+use crate::control::{self, RequestCounter, Simulated};
 
 /// Routes of the test API.
 pub fn routes() -> Router<ScimState> {
-    Router::new()
-        .route("/_sim/state", get(dump))
-        .route("/_sim/counters", get(counters))
-        .route("/_sim/reset", post(reset))
-        .route("/_sim/switches", get(get_switches).put(put_switches))
+    control::routes::<ScimState>()
 }
 
-async fn dump(State(state): State<ScimState>) -> Response {
-    Json(json!({ "users": state.users(), "groups": state.groups() })).into_response()
-}
+impl Simulated for ScimState {
+    const NAME: &'static str = "SCIM";
+    const API_PATH: &'static str = BASE_PATH;
+    type Switches = ScimSwitches;
 
-async fn counters(State(state): State<ScimState>) -> Response {
-    Json(json!({ "total": state.total_requests(), "requests": state.counters() })).into_response()
-}
+    fn counter(&self) -> &RequestCounter {
+        ScimState::counter(self)
+    }
 
-async fn reset(State(state): State<ScimState>) -> StatusCode {
-    state.reset();
-    tracing::debug!("SCIM simulator reset.");
-    StatusCode::NO_CONTENT
-}
+    fn current_switches(&self) -> ScimSwitches {
+        self.switches()
+    }
 
-async fn get_switches(State(state): State<ScimState>) -> Response {
-    Json(state.switches()).into_response()
-}
+    fn replace_switches(&self, switches: ScimSwitches) -> Result<(), String> {
+        self.set_switches(switches);
+        Ok(())
+    }
 
-/// Replaces the switches; fields left out take their defaults, unknown fields are refused.
-async fn put_switches(State(state): State<ScimState>, body: Bytes) -> Response {
-    match serde_json::from_slice::<ScimSwitches>(&body) {
-        Ok(sw) => {
-            state.set_switches(sw.clone());
-            tracing::debug!(switches = ?sw, "SCIM simulator switches replaced.");
-            Json(sw).into_response()
-        }
-        Err(e) => (
-            StatusCode::BAD_REQUEST,
-            Json(json!({ "error": e.to_string() })),
-        )
-            .into_response(),
+    fn reset_all(&self) {
+        self.reset();
+    }
+
+    fn state_dump(&self) -> Value {
+        json!({ "users": self.users(), "groups": self.groups() })
     }
 }

@@ -6,7 +6,7 @@
 //! of the layers (outermost first): count, envelope, auth, jitter, shared fault injection.
 
 use axum::body::Bytes;
-use axum::extract::{MatchedPath, Path, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -20,7 +20,7 @@ use super::input;
 use super::state::ZermeloState;
 use super::store::{DEPARTMENT_FIELDS, PLACEMENT_FIELDS, STUDENT_FIELDS, USER_FIELDS};
 use super::{inject, testapi, API_PATH};
-use crate::faults;
+use crate::{control, faults};
 
 type Reply = Result<Envelope, ZermeloError>;
 
@@ -54,23 +54,14 @@ pub fn router(state: ZermeloState) -> Router {
             state.clone(),
             envelope::render,
         ))
-        .layer(middleware::from_fn_with_state(state.clone(), count));
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            control::count::<ZermeloState>,
+        ));
     Router::new()
         .nest(API_PATH, api)
         .merge(testapi::routes())
         .with_state(state)
-}
-
-async fn count(State(state): State<ZermeloState>, req: Request, next: Next) -> Response {
-    let template = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| req.uri().path().to_string(), |p| p.as_str().to_string());
-    let template = template.strip_prefix(API_PATH).unwrap_or(&template);
-    let key = format!("{} {}", req.method(), template);
-    tracing::debug!(request = %key, "Zermelo request.");
-    state.count(key);
-    next.run(req).await
 }
 
 async fn auth(State(state): State<ZermeloState>, req: Request, next: Next) -> Response {

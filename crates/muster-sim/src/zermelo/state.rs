@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use axum::http::HeaderMap;
 use serde_json::{json, Value};
@@ -13,7 +13,8 @@ use super::error::ZermeloError;
 use super::input::{self, PlacementInput, UserInput};
 use super::store::Store;
 use super::{ZermeloSimConfig, ZermeloSwitches};
-use crate::faults::{lock, FaultInjector};
+use crate::control::RequestCounter;
+use crate::faults::FaultInjector;
 
 /// Shared simulator state; cloning is cheap and clones share everything.
 #[derive(Clone)]
@@ -25,7 +26,7 @@ struct Inner {
     store: RwLock<Store>,
     switches: RwLock<ZermeloSwitches>,
     /// `"METHOD /template"` → requests received, counted before auth and faults.
-    counters: Mutex<BTreeMap<String, u64>>,
+    counters: RequestCounter,
     /// The last `eventId` handed out.
     event_id: AtomicU64,
     injector: FaultInjector,
@@ -64,7 +65,7 @@ impl ZermeloState {
             inner: Arc::new(Inner {
                 store: RwLock::new(store),
                 switches: RwLock::new(cfg.switches),
-                counters: Mutex::new(BTreeMap::new()),
+                counters: RequestCounter::default(),
                 event_id: AtomicU64::new(0),
                 injector: FaultInjector::new(cfg.seed),
                 tokens: cfg.tokens,
@@ -182,32 +183,24 @@ impl ZermeloState {
         change(&mut write(&self.inner.switches));
     }
 
-    pub(super) fn count(&self, key: String) {
-        *lock(&self.inner.counters).entry(key).or_insert(0) += 1;
-    }
-
     /// Counts per `"METHOD /template"` under `/api/v3`, e.g. `"PUT /users/{code}"`.
     pub fn counters(&self) -> BTreeMap<String, u64> {
-        lock(&self.inner.counters).clone()
+        self.inner.counters.snapshot()
     }
 
     /// Requests whose method is `method` (any case) and whose path template under `/api/v3`
     /// starts with `path_prefix`: `("GET", "/users")` counts the list and `users/{code}`.
     pub fn request_count(&self, method: &str, path_prefix: &str) -> u64 {
-        lock(&self.inner.counters)
-            .iter()
-            .filter(|(key, _)| {
-                key.split_once(' ').is_some_and(|(m, p)| {
-                    m.eq_ignore_ascii_case(method) && p.starts_with(path_prefix)
-                })
-            })
-            .map(|(_, n)| n)
-            .sum()
+        self.inner.counters.matching(method, path_prefix)
     }
 
     /// All requests received under `/api/v3`, refused ones included.
     pub fn total_requests(&self) -> u64 {
-        lock(&self.inner.counters).values().sum()
+        self.inner.counters.total()
+    }
+
+    pub(crate) fn counter(&self) -> &RequestCounter {
+        &self.inner.counters
     }
 
     /// The next `eventId`: every envelope gets a higher one than the one before.
@@ -224,7 +217,7 @@ impl ZermeloState {
     /// the rate bucket and re-seeds fault draws. Classes and switches stay.
     pub fn reset(&self) {
         self.store_mut().clear();
-        lock(&self.inner.counters).clear();
+        self.inner.counters.clear();
         self.inner.event_id.store(0, Ordering::SeqCst);
         self.inner.injector.reset();
     }

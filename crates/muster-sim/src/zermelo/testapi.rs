@@ -1,62 +1,51 @@
 //! The test API under `/_sim` (no auth, no faults, no envelope, not counted): state dump
-//! (users, students, placements, classes), request counters, reset, and reading or replacing
-//! the switches, so a test in another process (the CLI, a script) can drive the simulator.
+//! (users, students, placements, classes), request counters (with the last `eventId`), reset,
+//! and reading or replacing the switches, so a test in another process (the CLI, a script) can
+//! drive the simulator. The handlers are the shared ones of [`crate::control`].
 
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde_json::json;
+use axum::Router;
+use serde_json::{json, Value};
 
 use super::state::ZermeloState;
-use super::ZermeloSwitches;
+use super::{ZermeloSwitches, API_PATH};
+use crate::control::{self, RequestCounter, Simulated};
 
 /// Routes of the test API.
 pub fn routes() -> Router<ZermeloState> {
-    Router::new()
-        .route("/_sim/state", get(dump))
-        .route("/_sim/counters", get(counters))
-        .route("/_sim/reset", post(reset))
-        .route("/_sim/switches", get(get_switches).put(put_switches))
+    control::routes::<ZermeloState>()
 }
 
-async fn dump(State(state): State<ZermeloState>) -> Response {
-    Json(state.dump()).into_response()
-}
+impl Simulated for ZermeloState {
+    const NAME: &'static str = "Zermelo";
+    const API_PATH: &'static str = API_PATH;
+    type Switches = ZermeloSwitches;
 
-async fn counters(State(state): State<ZermeloState>) -> Response {
-    Json(json!({
-        "total": state.total_requests(),
-        "requests": state.counters(),
-        "lastEventId": state.last_event_id(),
-    }))
-    .into_response()
-}
+    fn counter(&self) -> &RequestCounter {
+        ZermeloState::counter(self)
+    }
 
-async fn reset(State(state): State<ZermeloState>) -> StatusCode {
-    state.reset();
-    tracing::debug!("Zermelo simulator reset.");
-    StatusCode::NO_CONTENT
-}
+    fn current_switches(&self) -> ZermeloSwitches {
+        self.switches()
+    }
 
-async fn get_switches(State(state): State<ZermeloState>) -> Response {
-    Json(state.switches()).into_response()
-}
+    fn replace_switches(&self, switches: ZermeloSwitches) -> Result<(), String> {
+        self.set_switches(switches);
+        Ok(())
+    }
 
-/// Replaces the switches; fields left out take their defaults, unknown fields are refused.
-async fn put_switches(State(state): State<ZermeloState>, body: Bytes) -> Response {
-    match serde_json::from_slice::<ZermeloSwitches>(&body) {
-        Ok(sw) => {
-            state.set_switches(sw.clone());
-            tracing::debug!(switches = ?sw, "Zermelo simulator switches replaced.");
-            Json(sw).into_response()
-        }
-        Err(e) => (
-            StatusCode::BAD_REQUEST,
-            Json(json!({ "error": e.to_string() })),
-        )
-            .into_response(),
+    fn reset_all(&self) {
+        self.reset();
+    }
+
+    fn state_dump(&self) -> Value {
+        self.dump()
+    }
+
+    fn counters_view(&self) -> Value {
+        json!({
+            "total": self.total_requests(),
+            "requests": self.counters(),
+            "lastEventId": self.last_event_id(),
+        })
     }
 }

@@ -5,7 +5,7 @@
 //! decides what is allowed, `inject` decides when a request misbehaves.
 
 use axum::body::Bytes;
-use axum::extract::{MatchedPath, Path, Query, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -18,6 +18,7 @@ use super::input;
 use super::state::ZivverState;
 use super::store::View;
 use super::{inject, testapi, ZivverSwitches, API_PATH};
+use crate::control;
 
 /// Schema URN of a list answer.
 pub const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
@@ -54,23 +55,14 @@ pub fn router(state: ZivverState) -> Router {
             inject::inject,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), auth))
-        .layer(middleware::from_fn_with_state(state.clone(), count));
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            control::count::<ZivverState>,
+        ));
     Router::new()
         .nest(API_PATH, api)
         .merge(testapi::routes())
         .with_state(state)
-}
-
-async fn count(State(state): State<ZivverState>, req: Request, next: Next) -> Response {
-    let template = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| req.uri().path().to_string(), |p| p.as_str().to_string());
-    let template = template.strip_prefix(API_PATH).unwrap_or(&template);
-    let key = format!("{} {}", req.method(), template);
-    tracing::debug!(request = %key, "Zivver request.");
-    state.count(key);
-    next.run(req).await
 }
 
 async fn auth(State(state): State<ZivverState>, req: Request, next: Next) -> Response {

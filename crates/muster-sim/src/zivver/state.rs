@@ -14,6 +14,7 @@ use super::inject::{FaultEvent, FaultKind, Limiter};
 use super::input;
 use super::store::{Store, View};
 use super::{ZivverSimConfig, ZivverSwitches};
+use crate::control::RequestCounter;
 use crate::faults::{lock, FaultInjector};
 
 /// Most fault log entries kept; older ones are evicted, so a long benchmark cannot grow it
@@ -30,7 +31,7 @@ struct Inner {
     store: RwLock<Store>,
     switches: RwLock<ZivverSwitches>,
     /// `"METHOD /Template"` → requests received, counted before auth and faults.
-    counters: Mutex<BTreeMap<String, u64>>,
+    counters: RequestCounter,
     faults: Mutex<FaultLog>,
     limiter: Mutex<Limiter>,
     injector: FaultInjector,
@@ -68,7 +69,7 @@ impl ZivverState {
             inner: Arc::new(Inner {
                 store: RwLock::new(Store::new(cfg.seed, &cfg.divisions, &cfg.domains)),
                 switches: RwLock::new(cfg.switches),
-                counters: Mutex::new(BTreeMap::new()),
+                counters: RequestCounter::default(),
                 faults: Mutex::new(FaultLog::default()),
                 limiter: Mutex::new(Limiter::default()),
                 injector: FaultInjector::new(cfg.seed),
@@ -180,33 +181,25 @@ impl ZivverState {
         change(&mut write(&self.inner.switches));
     }
 
-    pub(super) fn count(&self, key: String) {
-        *lock(&self.inner.counters).entry(key).or_insert(0) += 1;
-    }
-
     /// Requests whose method is `method` (any case) and whose path template, under
     /// `/api/scim/v2`, starts with `path_prefix`: `request_count("PUT", "/Users")`;
     /// `("GET", "/Users")` also counts `GET /Users/{id}`.
     pub fn request_count(&self, method: &str, path_prefix: &str) -> u64 {
-        lock(&self.inner.counters)
-            .iter()
-            .filter(|(key, _)| {
-                key.split_once(' ').is_some_and(|(m, p)| {
-                    m.eq_ignore_ascii_case(method) && p.starts_with(path_prefix)
-                })
-            })
-            .map(|(_, n)| n)
-            .sum()
+        self.inner.counters.matching(method, path_prefix)
     }
 
     /// Counts per `"METHOD /Template"`, e.g. `"PATCH /Groups/{id}"`.
     pub fn counters(&self) -> BTreeMap<String, u64> {
-        lock(&self.inner.counters).clone()
+        self.inner.counters.snapshot()
     }
 
     /// All requests received under `/api/scim/v2`, refused ones included.
     pub fn total_requests(&self) -> u64 {
-        lock(&self.inner.counters).values().sum()
+        self.inner.counters.total()
+    }
+
+    pub(crate) fn counter(&self) -> &RequestCounter {
+        &self.inner.counters
     }
 
     /// The injected faults, oldest first (at most [`FAULT_LOG_CAP`]).
@@ -240,7 +233,7 @@ impl ZivverState {
     /// ids and fault draws. Divisions, domains and switches stay.
     pub fn reset(&self) {
         self.store_mut().clear();
-        lock(&self.inner.counters).clear();
+        self.inner.counters.clear();
         *lock(&self.inner.faults) = FaultLog::default();
         *lock(&self.inner.limiter) = Limiter::default();
         self.inner.injector.reset();
