@@ -273,3 +273,30 @@ fn a_getter_added_to_the_global_object_is_removed() {
         "undefined",
     );
 }
+
+#[test]
+fn a_new_prototype_of_the_global_object_is_put_back() {
+    same_for_every_person(
+        "var seen = typeof inherited;\ntry { Object.setPrototypeOf(globalThis, { inherited: 1 }); } catch (e) {}\nseen",
+        "undefined",
+    );
+}
+
+#[test]
+fn a_declaration_that_replaces_a_built_in_global_is_undone() {
+    // `function escape` makes the global `escape` the script's own (and permanent); the next
+    // person's run still starts with the built-in.
+    same_for_every_person(
+        "var seen = escape('a b');\nfunction later() {}\n(0, eval)('function escape(s) { return \"mine\"; }');\nseen + ',' + escape('x')",
+        "a%20b,mine",
+    );
+}
+
+#[test]
+fn a_built_in_global_with_changed_attributes_is_put_back() {
+    // Same value, other attributes: enumerable, or no longer configurable.
+    same_for_every_person(
+        "var seen = [Object.keys(globalThis).indexOf('JSON'), Object.getOwnPropertyDescriptor(globalThis, 'Date').configurable].join();\nObject.defineProperty(globalThis, 'JSON', { enumerable: true });\nObject.defineProperty(globalThis, 'Date', { configurable: false });\nseen",
+        "-1,true",
+    );
+}
