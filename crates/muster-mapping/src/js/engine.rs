@@ -146,6 +146,22 @@ unsafe fn own_property(
     }
 }
 
+/// SameValue, with the common case (the same object) answered without a call into QuickJS.
+///
+/// # Safety
+/// `raw` must be the live context both values belong to.
+unsafe fn same_value(raw: *mut qjs::JSContext, a: qjs::JSValue, b: qjs::JSValue) -> bool {
+    // SAFETY: per this function's contract; reading the tag and pointer of a value is what
+    // QuickJS's own macros do; a pointer shared by two reference-counted values of one tag is
+    // one object (or string, symbol, …), so the same value.
+    unsafe {
+        (qjs::JS_VALUE_GET_TAG(a) == qjs::JS_VALUE_GET_TAG(b)
+            && qjs::JS_VALUE_HAS_REF_COUNT(a)
+            && qjs::JS_VALUE_GET_PTR(a) == qjs::JS_VALUE_GET_PTR(b))
+            || qjs::JS_IsSameValue(raw, a, b)
+    }
+}
+
 impl Baseline {
     /// Records the global object's own properties named by `keys` (strings or symbols) as they
     /// are now.
@@ -212,13 +228,17 @@ impl Baseline {
                 let Ok(Some(d)) = own_property(raw, global.as_raw(), e.atom) else {
                     return false;
                 };
+                let accessor = d.flags & qjs::JS_PROP_GETSET as i32 != 0;
                 let same = d.flags == e.flags
-                    && qjs::JS_IsSameValue(raw, d.value, e.value)
-                    && qjs::JS_IsSameValue(raw, d.getter, e.getter)
-                    && qjs::JS_IsSameValue(raw, d.setter, e.setter);
+                    && same_value(raw, d.value, e.value)
+                    && (!accessor
+                        || (same_value(raw, d.getter, e.getter)
+                            && same_value(raw, d.setter, e.setter)));
                 qjs::JS_FreeValue(raw, d.value);
-                qjs::JS_FreeValue(raw, d.getter);
-                qjs::JS_FreeValue(raw, d.setter);
+                if accessor {
+                    qjs::JS_FreeValue(raw, d.getter);
+                    qjs::JS_FreeValue(raw, d.setter);
+                }
                 same
             }
         })
