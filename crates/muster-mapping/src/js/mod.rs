@@ -20,7 +20,7 @@
 //!   in C, `engine::Baseline`), and its own top-level `var`s and functions reset to
 //!   `undefined`, as a fresh run declares them (`sandbox.js`); a context that cannot be put
 //!   back is replaced. So a result depends only on `Person` and `Iteration`, never on what ran
-//!   before. The reset costs about a quarter of a run (docs/BENCHMARKS.md).
+//!   before. The reset is under a third of what a run costs (docs/BENCHMARKS.md).
 //! - **Failures hold one person.** A script that throws, runs too long, needs too much memory
 //!   or returns something its field's `Type` does not allow yields a `ComputeError` naming the
 //!   script's message and line; `evaluate` holds that person in that target.
