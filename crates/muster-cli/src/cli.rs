@@ -54,6 +54,10 @@ pub enum Command {
         /// Write the plan as JSON to this file (secrets redacted), for `apply --plan`.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Show every action; without it a plan of more than 200 actions shows its first 50
+        /// and the summary per target and action.
+        #[arg(long)]
+        full: bool,
         /// Plan as of this date (YYYY-MM-DD) instead of today.
         #[arg(long)]
         today: Option<chrono::NaiveDate>,

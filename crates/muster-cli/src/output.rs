@@ -1,6 +1,7 @@
 //! What people see: aligned tables, the run summary, a progress bar on a terminal.
 
-use muster_core::plan::Plan;
+use muster_core::model::TargetName;
+use muster_core::plan::{Action, Plan};
 use muster_core::report::{RunSummary, TargetSummary};
 use muster_engine::progress::Progress;
 use muster_engine::run::RunReport;
@@ -128,59 +129,88 @@ fn blocks(run: &str, t: &TargetSummary) -> String {
     out
 }
 
-/// The plan's actions, one line each (secret values redacted).
-pub fn plan_lines(plan: &Plan, limit: usize) -> String {
-    let mut rows = Vec::new();
-    for t in &plan.targets {
-        for a in &t.actions {
-            let what = match (&a.permission, a.changes.is_empty()) {
-                (Some(p), _) => p.name.clone(),
-                (None, false) => a
-                    .changes
-                    .iter()
-                    .map(|c| {
-                        let show = |v: &Option<serde_json::Value>| match v {
-                            _ if c.secret => "***".to_owned(),
-                            Some(serde_json::Value::String(s)) => s.clone(),
-                            Some(v) => v.to_string(),
-                            None => "∅".to_owned(),
-                        };
-                        format!(
-                            "{}: {} → {}",
-                            short_field(&c.field),
-                            show(&c.before),
-                            show(&c.after)
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("; "),
-                (None, true) => String::new(),
-            };
-            rows.push(vec![
-                t.target.to_string(),
-                a.kind.to_string(),
-                a.person.to_string(),
-                clip(&what, 100),
-                a.reason.clone(),
-            ]);
-        }
-    }
-    let total = rows.len();
-    rows.truncate(limit);
+/// Plans with at most this many actions are shown row by row; a larger plan shows its first
+/// [`PLAN_HEAD`] rows, then the summary per target and action (as after every run), and how
+/// to see every row (`--full`, or `--out` / `--json` for a file). Formatting 300,000 rows for
+/// a terminal helps nobody and took seconds.
+pub const PLAN_ROWS: usize = 200;
+/// Rows shown of a plan larger than [`PLAN_ROWS`].
+pub const PLAN_HEAD: usize = 50;
+
+/// The plan's actions, one line each (secret values redacted): every row when `full` or when
+/// there are at most [`PLAN_ROWS`], otherwise the first [`PLAN_HEAD`] and a line that says
+/// how to see the rest. Only the rows shown are formatted.
+pub fn plan_lines(plan: &Plan, full: bool) -> String {
+    let total = plan.action_count();
+    let shown = if full || total <= PLAN_ROWS {
+        total
+    } else {
+        PLAN_HEAD
+    };
+    let rows: Vec<Vec<String>> = plan
+        .targets
+        .iter()
+        .flat_map(|t| t.actions.iter().map(move |a| action_row(&t.target, a)))
+        .take(shown)
+        .collect();
     let mut out = table(&["target", "action", "person", "change", "reason"], &rows);
-    if total > limit {
+    if total > shown {
         out.push_str(&format!(
-            "\n… and {} more (use --out plan.json or --json for all)",
-            total - limit
+            "\n… and {} more of {total} actions (more than {PLAN_ROWS}: see the summary below; \
+             `muster plan --full` shows every row, `--out plan.json` or `--json` writes them all)",
+            total - shown
         ));
     }
     out
 }
 
-pub fn report_text(r: &RunReport, show_plan: bool) -> String {
+fn action_row(target: &TargetName, a: &Action) -> Vec<String> {
+    let what = match (&a.permission, a.changes.is_empty()) {
+        (Some(p), _) => p.name.clone(),
+        (None, false) => a
+            .changes
+            .iter()
+            .map(|c| {
+                let show = |v: &Option<serde_json::Value>| match v {
+                    _ if c.secret => "***".to_owned(),
+                    Some(serde_json::Value::String(s)) => s.clone(),
+                    Some(v) => v.to_string(),
+                    None => "∅".to_owned(),
+                };
+                format!(
+                    "{}: {} → {}",
+                    short_field(&c.field),
+                    show(&c.before),
+                    show(&c.after)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        (None, true) => String::new(),
+    };
+    vec![
+        target.to_string(),
+        a.kind.to_string(),
+        a.person.to_string(),
+        clip(&what, 100),
+        a.reason.clone(),
+    ]
+}
+
+/// Writes the plan as pretty JSON (secrets redacted) straight to `w`, without building the
+/// whole text in memory first (a plan of 300,000 actions is a file of ~170 MB).
+pub fn write_plan(plan: &Plan, w: impl std::io::Write) -> std::io::Result<()> {
+    let mut w = std::io::BufWriter::new(w);
+    serde_json::to_writer_pretty(&mut w, plan)?;
+    std::io::Write::flush(&mut w)
+}
+
+/// What a run (or a plan) reports: its actions when `show_plan` (every row when `full`, see
+/// [`plan_lines`]), the persons disputed and held, and the summary.
+pub fn report_text(r: &RunReport, show_plan: bool, full: bool) -> String {
     let mut out = String::new();
     if show_plan && !r.plan.is_empty() {
-        out.push_str(&plan_lines(&r.plan, 40));
+        out.push_str(&plan_lines(&r.plan, full));
         out.push_str("\n\n");
     }
     for t in &r.plan.targets {
@@ -294,6 +324,90 @@ mod tests {
         );
         assert_eq!(short_field("name.givenName"), "name.givenName");
         assert_eq!(clip("abcdef", 4), "abc…");
+    }
+
+    fn plan(actions: usize) -> Plan {
+        use muster_core::plan::{ActionId, ActionKind, TargetPlan};
+        let action = |i: usize| Action {
+            id: ActionId(i as u32),
+            kind: ActionKind::Create,
+            person: format!("p{i}").into(),
+            account: None,
+            depends_on: vec![],
+            waits_for: vec![],
+            enabled: Some(true),
+            changes: vec![],
+            permission: None,
+            resend: vec![],
+            reason: "new person".into(),
+        };
+        // Two targets, so the rows shown run across both.
+        let target = |name: &str, range: std::ops::Range<usize>| TargetPlan {
+            target: name.into(),
+            observed_digest: String::new(),
+            accounts_observed: 0,
+            actions: range.map(action).collect(),
+            disputed: vec![],
+            held: vec![],
+            warnings: vec![],
+        };
+        Plan {
+            version: Plan::VERSION,
+            today: chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap(),
+            source_digest: String::new(),
+            targets: vec![
+                target("scim", 0..actions / 2),
+                target("zivver", actions / 2..actions),
+            ],
+        }
+    }
+
+    /// Table lines below the header and its rule.
+    fn rows(text: &str) -> usize {
+        text.lines()
+            .skip(2)
+            .filter(|l| l.starts_with("scim") || l.starts_with("zivver"))
+            .count()
+    }
+
+    #[test]
+    fn a_plan_up_to_the_threshold_shows_every_row() {
+        let text = plan_lines(&plan(PLAN_ROWS), false);
+        assert_eq!(rows(&text), PLAN_ROWS);
+        assert!(!text.contains("more"), "{text}");
+    }
+
+    #[test]
+    fn a_larger_plan_shows_its_first_rows_and_how_to_see_all() {
+        let text = plan_lines(&plan(PLAN_ROWS + 1), false);
+        assert_eq!(rows(&text), PLAN_HEAD);
+        let last = text.lines().last().unwrap();
+        assert!(
+            last.contains(&format!(
+                "and {} more of {} actions",
+                PLAN_ROWS + 1 - PLAN_HEAD,
+                PLAN_ROWS + 1
+            )) && last.contains("muster plan --full"),
+            "{last}"
+        );
+        // `--full`: every row, across both targets.
+        let full = plan_lines(&plan(PLAN_ROWS + 1), true);
+        assert_eq!(rows(&full), PLAN_ROWS + 1);
+        assert!(full.lines().any(|l| l.starts_with("zivver")));
+        assert!(!full.contains("more of"));
+    }
+
+    #[test]
+    fn the_streamed_plan_file_is_the_plan() {
+        let p = plan(10);
+        let mut written = Vec::new();
+        write_plan(&p, &mut written).unwrap();
+        assert_eq!(
+            String::from_utf8(written.clone()).unwrap(),
+            serde_json::to_string_pretty(&p).unwrap()
+        );
+        let back: Plan = serde_json::from_slice(&written).unwrap();
+        assert_eq!(back, p);
     }
 
     #[test]

@@ -2,17 +2,22 @@
 //! JavaScript (HelloID `Complex`), on every core. Not a timed test: prints persons per second
 //! and the process's peak memory for docs/BENCHMARKS.md.
 //!
-//! Run: `cargo bench -p muster-mapping --bench evaluate` (add `-- 1000000` for another size).
+//! Run: `cargo bench -p muster-mapping --bench evaluate` (add `-- 1000000` for another size;
+//! `-- 20000 per-run` for the last step alone).
 //!
 //! - *full*: a cold start (scripts compiled, nothing cached), every person runs all 4 scripts.
 //! - *incremental*: the next run after 1 % of the persons changed (a family name): those run
 //!   their scripts again, the others reuse their cached results.
+//! - *unchanged*: a run in which nothing changed.
+//! - *per run*: the four scripts for (at most 10,000 of) the persons on one thread, uncached:
+//!   CPU time per script run.
 
 // A benchmark harness: a panic is the failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use chrono::NaiveDate;
 use muster_core::evaluate::{evaluate_all, Correlation, Evaluation, Lifecycle, TargetPolicy};
+use muster_core::mapping::ComputedValue;
 use muster_core::mapping::{ActionSet, FieldMapping, ValueSource};
 use muster_core::model::{Contract, Person, PersonPath};
 use muster_core::rules::{Condition, Grants, Rule};
@@ -206,6 +211,61 @@ fn run(
     (evaluations, took)
 }
 
+/// The four scripts run one after another on this thread, uncached, for `persons`: the cost of
+/// one script run (building `Person`, the run, the reset of the global state), without
+/// `evaluate`, digests and result caches.
+fn per_run(people: &[Person]) {
+    let scripts: Vec<ScriptValue> = SCRIPTS
+        .iter()
+        .map(|(file, source)| {
+            let script = Script::compile(source, Limits::default())
+                .unwrap_or_else(|e| panic!("{file}: {e}"));
+            ScriptValue::uncached(script, FieldType::Text)
+        })
+        .collect();
+    // Contexts are made on first use; not part of the figure.
+    for s in &scripts {
+        s.compute(&people[0], 0).unwrap();
+    }
+    let cpu = cpu_seconds();
+    let started = Instant::now();
+    for p in people {
+        for s in &scripts {
+            s.compute(p, 0).unwrap();
+        }
+    }
+    let took = started.elapsed();
+    let cpu = cpu_seconds() - cpu;
+    let runs = (people.len() * scripts.len()) as f64;
+    println!(
+        "{:<12} {:>9} runs     {:>7.3} s wall  {:>6.2} s cpu  {:>9.1} µs cpu per script run",
+        "per run",
+        runs,
+        took.as_secs_f64(),
+        cpu,
+        cpu * 1e6 / runs
+    );
+}
+
+const SCRIPTS: [(&str, &str); 4] = [
+    (
+        "display_name.js",
+        include_str!("../tests/it/scripts/display_name.js"),
+    ),
+    (
+        "mail_iteration.js",
+        include_str!("../tests/it/scripts/mail_iteration.js"),
+    ),
+    (
+        "upn_from_accounts.js",
+        include_str!("../tests/it/scripts/upn_from_accounts.js"),
+    ),
+    (
+        "contract_start.js",
+        include_str!("../tests/it/scripts/contract_start.js"),
+    ),
+];
+
 fn main() {
     let n: usize = std::env::args()
         .skip(1)
@@ -223,6 +283,10 @@ fn main() {
         "",
         peak_mib()
     );
+    if std::env::args().any(|a| a == "per-run") {
+        per_run(&people);
+        return;
+    }
     let policy = policy();
     let (full, _) = run("full", &people, &policy, today);
     assert_eq!(
@@ -247,4 +311,5 @@ fn main() {
     for _ in 0..repeat {
         let (_, _) = run("unchanged", &people, &policy, today);
     }
+    per_run(&people[..n.min(10_000)]);
 }

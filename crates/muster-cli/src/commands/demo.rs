@@ -206,7 +206,7 @@ pub async fn run(dir: &Path) -> Result<u8> {
     println!("5 department moves, 3 leavers, 2 hires starting 2026-03-16, 1 rename, 1 new sign-in name (Zivver SSO key), 1 alias added, 1 removed");
     write_day(&dir, DAY2_PERSONS, DAY2_CONTRACTS)?;
     let preview = engine.preview(day2).await?;
-    println!("{}", output::plan_lines(&preview.plan, 100));
+    println!("{}", output::plan_lines(&preview.plan, false));
     println!();
     let applied = engine.apply(day2, None).await?;
     print!("{}", output::summary(&applied.summary));

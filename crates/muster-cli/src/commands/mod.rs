@@ -16,7 +16,7 @@ use std::io::{BufRead, IsTerminal, Write};
 pub async fn dispatch(args: Args) -> Result<u8> {
     match &args.command {
         Command::Validate => run::validate(&args).await,
-        Command::Plan { out, today } => run::plan(&args, out.as_deref(), *today).await,
+        Command::Plan { out, full, today } => run::plan(&args, out.as_deref(), *full, *today).await,
         Command::Apply {
             plan,
             yes,

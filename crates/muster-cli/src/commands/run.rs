@@ -65,17 +65,21 @@ async fn open(args: &Args) -> Result<Engine> {
     })
 }
 
-pub async fn plan(args: &Args, out: Option<&Path>, day: Option<chrono::NaiveDate>) -> Result<u8> {
+pub async fn plan(
+    args: &Args,
+    out: Option<&Path>,
+    full: bool,
+    day: Option<chrono::NaiveDate>,
+) -> Result<u8> {
     let engine = open(args).await?;
     let report = engine.preview(today(day)).await?;
     if let Some(path) = out {
-        let json = serde_json::to_string_pretty(&report.plan)?;
         // Only the owner may read it: a plan names persons and their addresses.
         muster_store::private_file::create(path)
-            .and_then(|mut file| std::io::Write::write_all(&mut file, json.as_bytes()))
+            .and_then(|file| output::write_plan(&report.plan, file))
             .with_context(|| format!("cannot write the plan to {}", path.display()))?;
     }
-    print_report(args, &report, true)?;
+    print_report(args, &report, true, full)?;
     Ok(exit::of(report.summary.status()))
 }
 
@@ -102,11 +106,11 @@ pub async fn apply(
     if !yes {
         let preview = engine.preview(today).await?;
         if preview.plan.is_empty() && preview.summary.blocked.is_none() {
-            print_report(args, &preview, false)?;
+            print_report(args, &preview, false, false)?;
             return Ok(exit::of(preview.summary.status()));
         }
         let show = || -> Result<()> {
-            println!("{}", output::report_text(&preview, true));
+            println!("{}", output::report_text(&preview, true, false));
             Ok(())
         };
         let question = format!("Apply {} action(s)?", preview.plan.action_count());
@@ -115,7 +119,7 @@ pub async fn apply(
         }
     }
     let report = engine.apply(today, expected.as_ref()).await?;
-    print_report(args, &report, false)?;
+    print_report(args, &report, false, false)?;
     Ok(exit::of(report.summary.status()))
 }
 
@@ -140,11 +144,11 @@ pub async fn approve(
         return Ok(exit::OK);
     }
     let report = engine.apply(today(day), None).await?;
-    print_report(args, &report, false)?;
+    print_report(args, &report, false, false)?;
     Ok(exit::of(report.summary.status()))
 }
 
-fn print_report(args: &Args, report: &RunReport, show_plan: bool) -> Result<()> {
+fn print_report(args: &Args, report: &RunReport, show_plan: bool, full: bool) -> Result<()> {
     if args.json {
         print_json(&serde_json::json!({
             "run": report.run,
@@ -155,7 +159,7 @@ fn print_report(args: &Args, report: &RunReport, show_plan: bool) -> Result<()> 
             "warnings": report.warnings,
         }))
     } else {
-        print!("{}", output::report_text(report, show_plan));
+        print!("{}", output::report_text(report, show_plan, full));
         Ok(())
     }
 }

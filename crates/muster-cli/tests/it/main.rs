@@ -147,6 +147,48 @@ async fn a_saved_plan_is_applied_or_refused() {
     assert_eq!(code(&ok), 2, "{}", text(&ok));
 }
 
+/// Issue 14: a plan of 912 actions prints its first rows, the summary and how to see all;
+/// `--full` prints every row; `--json` is unchanged (every action).
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_plan_shows_a_summary_and_full_shows_every_row() {
+    let s = Setup::new(|t| t).await;
+    let rows = |o: &Output| {
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .filter(|l| l.starts_with("scim "))
+            .count()
+    };
+    let plan = s.muster(&["plan", DAY1]);
+    assert_eq!(code(&plan), 2, "{}", text(&plan));
+    let shown = String::from_utf8_lossy(&plan.stdout).into_owned();
+    assert!(
+        shown.contains("… and 862 more of 912 actions") && shown.contains("muster plan --full"),
+        "{shown}"
+    );
+    // The first 50 rows, then the summary's rows per target and action.
+    let summary = shown
+        .lines()
+        .filter(|l| l.starts_with("scim ") && l.split_whitespace().count() == 7)
+        .count();
+    assert!(summary >= 2, "{shown}");
+    assert_eq!(rows(&plan) - summary, 50, "{shown}");
+
+    let full = s.muster(&["plan", DAY1, "--full"]);
+    assert_eq!(code(&full), 2, "{}", text(&full));
+    assert_eq!(rows(&full) - summary, 912);
+    assert!(!String::from_utf8_lossy(&full.stdout).contains("more of"));
+
+    let json = s.muster(&["plan", DAY1, "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        report["plan"]["targets"][0]["actions"]
+            .as_array()
+            .unwrap()
+            .len(),
+        912
+    );
+}
+
 fn all_or_nothing(t: String) -> String {
     t.replace(
         "thresholds = { delete = { percent = 10 } }",

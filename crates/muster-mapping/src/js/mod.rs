@@ -16,9 +16,11 @@
 //!   (so one script never sees another's globals); its built-ins are frozen (a change to
 //!   `Object.prototype` does not take, though objects a script makes can still have their own
 //!   `toString`, `name`, …), and after every run its global object is put back: globals the
-//!   run added are removed, replaced built-in globals restored, and its own top-level `var`s
-//!   and functions reset to `undefined`, as a fresh run declares them (`sandbox.js`). So a
-//!   result depends only on `Person` and `Iteration`, never on what ran before.
+//!   run added are removed, replaced, redefined or deleted built-in globals restored (compared
+//!   in C, `engine::Baseline`), and its own top-level `var`s and functions reset to
+//!   `undefined`, as a fresh run declares them (`sandbox.js`); a context that cannot be put
+//!   back is replaced. So a result depends only on `Person` and `Iteration`, never on what ran
+//!   before. The reset is under a third of what a run costs (docs/BENCHMARKS.md).
 //! - **Failures hold one person.** A script that throws, runs too long, needs too much memory
 //!   or returns something its field's `Type` does not allow yields a `ComputeError` naming the
 //!   script's message and line; `evaluate` holds that person in that target.

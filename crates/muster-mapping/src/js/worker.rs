@@ -14,7 +14,7 @@ use super::person;
 use super::Script;
 use crate::field_type::FieldType;
 use muster_core::model::Person;
-use rquickjs::{Context, Ctx, Function, Object, Persistent, Runtime, Value};
+use rquickjs::{Array, Context, Ctx, Function, Object, Persistent, Runtime, Value};
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -76,14 +76,29 @@ struct Worker {
     budget: Budget,
 }
 
-/// One script's context: its loaded bytecode, the `Person` factories, and `begin` and `reset`
-/// of its global object. Field order is drop order: values before the context that holds them.
+/// One script's context: its loaded bytecode, the `Person` factories, the baseline of its
+/// global object and the functions of `sandbox.js` that put it back. Field order is drop
+/// order: values before the context that holds them (the baseline is freed by `drop`).
 struct ScriptContext {
     function: Persistent<Value<'static>>,
     factories: person::Factories,
+    sandbox: Sandbox,
+    baseline: engine::Baseline,
+    context: Context,
+}
+
+/// The functions `sandbox.js` evaluates to.
+struct Sandbox {
     begin: Persistent<Function<'static>>,
     reset: Persistent<Function<'static>>,
-    context: Context,
+    restore_baseline: Persistent<Function<'static>>,
+    remove_added: Persistent<Function<'static>>,
+}
+
+impl Drop for ScriptContext {
+    fn drop(&mut self) {
+        self.context.with(|ctx| self.baseline.free(&ctx));
+    }
 }
 
 impl ScriptContext {
@@ -92,28 +107,41 @@ impl ScriptContext {
         // No `std`/`os` modules, no loader: the global object holds only the language's own
         // built-ins (and the prelude), so a script cannot reach files, network or processes.
         let context = Context::full(runtime).map_err(engine_error)?;
-        let (function, factories, begin, reset) = context.with(|ctx| -> Result<_, Failure> {
-            let mut options = rquickjs::context::EvalOptions::default();
-            options.strict = false;
-            ctx.eval_with_options::<(), _>(PRELUDE, options)
-                .map_err(|e| js_error(&ctx, e))?;
-            let factories = person::Factories::new(&ctx).map_err(|e| js_error(&ctx, e))?;
-            let sandbox: Object = ctx.eval(SANDBOX).map_err(|e| js_error(&ctx, e))?;
-            let begin: Function = sandbox.get("begin").map_err(|e| js_error(&ctx, e))?;
-            let reset: Function = sandbox.get("reset").map_err(|e| js_error(&ctx, e))?;
-            let function = engine::load(&ctx, &script.bytecode)?;
-            Ok((
-                Persistent::save(&ctx, function),
-                factories,
-                Persistent::save(&ctx, begin),
-                Persistent::save(&ctx, reset),
-            ))
-        })?;
+        let (function, factories, sandbox, baseline) =
+            context.with(|ctx| -> Result<_, Failure> {
+                let mut options = rquickjs::context::EvalOptions::default();
+                options.strict = false;
+                ctx.eval_with_options::<(), _>(PRELUDE, options)
+                    .map_err(|e| js_error(&ctx, e))?;
+                let factories = person::Factories::new(&ctx).map_err(|e| js_error(&ctx, e))?;
+                let sandbox: Object = ctx.eval(SANDBOX).map_err(|e| js_error(&ctx, e))?;
+                let part = |name: &str| -> Result<Persistent<Function<'static>>, Failure> {
+                    let f: Function = sandbox.get(name).map_err(|e| js_error(&ctx, e))?;
+                    Ok(Persistent::save(&ctx, f))
+                };
+                let parts = Sandbox {
+                    begin: part("begin")?,
+                    reset: part("reset")?,
+                    restore_baseline: part("restoreBaseline")?,
+                    remove_added: part("removeAdded")?,
+                };
+                let checked: Array = sandbox.get("checked").map_err(|e| js_error(&ctx, e))?;
+                let baseline = engine::Baseline::record(&ctx, &checked)?;
+                let function = match engine::load(&ctx, &script.bytecode) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        let mut baseline = baseline;
+                        baseline.free(&ctx);
+                        return Err(e);
+                    }
+                };
+                Ok((Persistent::save(&ctx, function), factories, parts, baseline))
+            })?;
         Ok(Self {
             function,
             factories,
-            begin,
-            reset,
+            sandbox,
+            baseline,
             context,
         })
     }
@@ -131,20 +159,44 @@ impl ScriptContext {
                 let function = self.function.clone().restore(&ctx).map_err(engine_error)?;
                 let p =
                     person::person(&ctx, &self.factories, person).map_err(|e| js_error(&ctx, e))?;
-                let begin = self.begin.clone().restore(&ctx).map_err(engine_error)?;
+                let begin = self
+                    .sandbox
+                    .begin
+                    .clone()
+                    .restore(&ctx)
+                    .map_err(engine_error)?;
                 begin
                     .call::<_, ()>((p, iteration))
                     .map_err(|e| js_error(&ctx, e))?;
                 convert::result(engine::run(&ctx, &function)?, ty)
             })();
-            let clean = self
-                .reset
-                .clone()
-                .restore(&ctx)
-                .and_then(|reset| reset.call::<_, bool>(()))
-                .unwrap_or(false);
+            let clean = self.reset(&ctx).unwrap_or(false);
             (out, clean)
         })
+    }
+
+    /// Puts the global object back after a run (`sandbox.js`); false when it cannot be.
+    fn reset(&self, ctx: &Ctx<'_>) -> rquickjs::Result<bool> {
+        let call = |f: &Persistent<Function<'static>>| f.clone().restore(ctx)?.call::<_, Value>(());
+        // The number of keys the global object has when the run added none, or -1.
+        let Some(known) = call(&self.sandbox.reset)?
+            .as_int()
+            .and_then(|n| u32::try_from(n).ok())
+        else {
+            return Ok(false);
+        };
+        if !self.baseline.unchanged(ctx)
+            && !call(&self.sandbox.restore_baseline)?
+                .as_bool()
+                .unwrap_or(false)
+        {
+            return Ok(false);
+        }
+        let count = engine::own_key_count(ctx, &ctx.globals().into_value());
+        if count.is_ok_and(|n| n == known) {
+            return Ok(true);
+        }
+        Ok(call(&self.sandbox.remove_added)?.as_bool().unwrap_or(false))
     }
 }
 

@@ -188,3 +188,115 @@ fn objects_a_script_makes_can_still_have_their_own_to_string_and_name() {
         "own|Mine|Mine: x|c|[object Object]"
     );
 }
+
+/// Runs `source` for three different persons (so no result comes from the cache) and
+/// expects `expected` every time: what one run did must not show in the next.
+fn same_for_every_person(source: &str, expected: &str) {
+    let m = complex_source(source, "Text", Limits::default());
+    for (i, p) in [janine("B"), zoe(), janine("P")].iter().enumerate() {
+        assert_eq!(value(&m, p), expected, "run {}", i + 1);
+    }
+}
+
+#[test]
+fn implicit_globals_this_and_global_this_do_not_outlive_the_run() {
+    same_for_every_person(
+        "var seen = [typeof a, typeof b, typeof c, typeof d].join();\na = 1;\nthis.b = 2;\nglobalThis.c = 3;\n(0, eval)('var d = 4');\nseen",
+        "undefined,undefined,undefined,undefined",
+    );
+}
+
+#[test]
+fn a_deleted_built_in_is_back_for_the_next_run() {
+    same_for_every_person(
+        "var seen = typeof JSON + ',' + typeof Math.max + ',' + typeof deleteDiacriticalMarks;\ndelete globalThis.JSON;\ndelete Math;\nseen",
+        "object,function,function",
+    );
+}
+
+#[test]
+fn a_redefined_array_method_changes_nothing() {
+    same_for_every_person(
+        "var before = [1, 2].map(x => x * 2).join();\nArray.prototype.map = function () { return ['hijacked']; };\ntry { Object.defineProperty(Array.prototype, 'map', { value: () => ['hijacked'] }); } catch (e) {}\ntry { Object.setPrototypeOf(Array.prototype, null); } catch (e) {}\nbefore + '|' + [1, 2].map(x => x * 2).join()",
+        "2,4|2,4",
+    );
+}
+
+#[test]
+fn a_function_declaration_does_not_leak_between_persons() {
+    // The declaration is evaluated where it stands; before that a fresh run has no `helper`
+    // on the global object (a leaked one from the person before would be a function).
+    same_for_every_person(
+        "const before = typeof globalThis.helper + ',' + typeof globalThis.counter;\nfunction helper() { return 1; }\nvar counter = helper();\nbefore",
+        "undefined,undefined",
+    );
+}
+
+#[test]
+fn a_non_configurable_global_does_not_reach_the_next_run() {
+    same_for_every_person(
+        "var seen = typeof fixed + ',' + typeof JSON;\nObject.defineProperty(globalThis, 'fixed', { value: 1, writable: false, configurable: false });\nObject.defineProperty(globalThis, 'JSON', { value: 'taken', writable: false, configurable: false });\nseen",
+        "undefined,object",
+    );
+}
+
+#[test]
+fn a_frozen_global_object_does_not_reach_the_next_run() {
+    same_for_every_person(
+        "var seen = typeof leftover;\nleftover = 1;\nObject.freeze(globalThis);\nseen",
+        "undefined",
+    );
+}
+
+#[test]
+fn person_and_iteration_cannot_be_taken_over() {
+    same_for_every_person(
+        "var seen = (Person === null ? 'null' : typeof Person) + ',' + Iteration;\nIteration = 7;\ntry { Object.defineProperty(globalThis, 'Person', { value: 'taken', writable: false }); } catch (e) {}\nseen",
+        "object,0",
+    );
+}
+
+/// QuickJS keeps `Error.stackTraceLimit` and `Error.prepareStackTrace` in the context, behind
+/// setters that a frozen `Error` still has.
+#[test]
+fn error_settings_of_the_context_start_fresh() {
+    same_for_every_person(
+        "var seen = typeof Error.prepareStackTrace + ',' + Error.stackTraceLimit + ',' + typeof new Error('x').stack;\nError.prepareStackTrace = function () { return 42; };\nError.stackTraceLimit = 0;\nseen",
+        "undefined,10,string",
+    );
+}
+
+#[test]
+fn a_getter_added_to_the_global_object_is_removed() {
+    same_for_every_person(
+        "var seen = typeof sneaky;\nObject.defineProperty(globalThis, 'sneaky', { get() { return 1; }, configurable: true });\nseen",
+        "undefined",
+    );
+}
+
+#[test]
+fn a_new_prototype_of_the_global_object_is_put_back() {
+    same_for_every_person(
+        "var seen = typeof inherited;\ntry { Object.setPrototypeOf(globalThis, { inherited: 1 }); } catch (e) {}\nseen",
+        "undefined",
+    );
+}
+
+#[test]
+fn a_declaration_that_replaces_a_built_in_global_is_undone() {
+    // `function escape` makes the global `escape` the script's own (and permanent); the next
+    // person's run still starts with the built-in.
+    same_for_every_person(
+        "var seen = escape('a b');\nfunction later() {}\n(0, eval)('function escape(s) { return \"mine\"; }');\nseen + ',' + escape('x')",
+        "a%20b,mine",
+    );
+}
+
+#[test]
+fn a_built_in_global_with_changed_attributes_is_put_back() {
+    // Same value, other attributes: enumerable, or no longer configurable.
+    same_for_every_person(
+        "var seen = [Object.keys(globalThis).indexOf('JSON'), Object.getOwnPropertyDescriptor(globalThis, 'Date').configurable].join();\nObject.defineProperty(globalThis, 'JSON', { enumerable: true });\nObject.defineProperty(globalThis, 'Date', { configurable: false });\nseen",
+        "-1,true",
+    );
+}
