@@ -19,8 +19,8 @@ use super::wire;
 use crate::http::{Auth, HttpClient, HttpConfig, RequestCounters, RequestCounts};
 use async_trait::async_trait;
 use muster_core::connector::{
-    Capabilities, Connector, ConnectorError, DeleteMeaning, MembershipMode, Observed,
-    ObservedAccount, Operation, Outcome, ReadScope,
+    Capabilities, Connector, ConnectorError, DeleteMeaning, Observed, ObservedAccount, Operation,
+    Outcome, ReadScope,
 };
 use muster_core::{AccountRef, GroupRef, TargetName};
 use serde_json::Value;
@@ -116,14 +116,12 @@ impl HelloIdConnector {
         Ok(Self {
             inner: Arc::new(Inner {
                 capabilities: Capabilities {
-                    membership: MembershipMode::PerMember,
                     delete: match cfg.delete {
                         DeleteMode::Delete => DeleteMeaning::Remove,
                         DeleteMode::Disable => DeleteMeaning::Disable,
                     },
                     write_only_fields: BTreeSet::from([PASSWORD.to_owned()]),
                     lookup: true,
-                    page_size: PAGE_SIZE,
                     max_concurrency: cfg.concurrency,
                     fixed_fields,
                     creates_groups,

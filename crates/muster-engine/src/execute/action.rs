@@ -2,13 +2,17 @@
 //! fingerprints of write-only values, and re-correlation of a create whose outcome is unknown.
 
 use crate::fingerprint::fingerprint;
-use muster_core::connector::{Attributes, Connector, ConnectorError, Operation, Outcome};
+use muster_core::connector::{
+    Attributes, Connector, ConnectorError, DeleteMeaning, Operation, Outcome,
+};
 use muster_core::evaluate::Correlation;
 use muster_core::model::{AccountRef, GroupRef, TargetName};
 use muster_core::plan::{Action, ActionKind};
 use muster_core::report::ActionOutcome;
 use muster_core::secret::Secret;
-use muster_store::{Fingerprint, GrantMade, GrantState, JournalState, Link, LinkState, Store};
+use muster_store::{
+    Fingerprint, GrantMade, GrantState, JournalState, Link, LinkState, RunId, Store,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::Mutex;
@@ -17,7 +21,7 @@ use tokio::sync::Mutex;
 const CREATE_ATTEMPTS: usize = 3;
 
 pub struct Shared {
-    pub run: String,
+    pub run: RunId,
     pub target: TargetName,
     pub connector: Arc<dyn Connector>,
     pub store: Arc<dyn Store>,
@@ -192,6 +196,9 @@ async fn attempt(
             if let Some(name) = created_group {
                 notes.push(format!("created group `{name}` first"));
             }
+            if action.kind == ActionKind::Delete {
+                notes.push(delete_meaning(s.connector.capabilities().delete).to_owned());
+            }
             match outcome {
                 Outcome::AlreadyAbsent => notes.push("already absent in the target".to_owned()),
                 Outcome::Requested => {
@@ -212,6 +219,14 @@ async fn attempt(
             }
             Ok(r)
         }
+    }
+}
+
+/// What a done Delete did in this target, for its audit event.
+fn delete_meaning(meaning: DeleteMeaning) -> &'static str {
+    match meaning {
+        DeleteMeaning::Disable => "deleted as a disable: the target keeps the account",
+        DeleteMeaning::Remove => "the account is removed from the target",
     }
 }
 
@@ -329,7 +344,8 @@ fn write_operation(
 
 /// Create, and when the outcome is unknown or collided, look the account up before anything
 /// else: one match is the account (linked), none means retry (unknown outcome) or fail
-/// (conflict), several means the person is disputed.
+/// (conflict), several means the person is disputed. A target without a look-up
+/// (`Capabilities::lookup` false) is never sent the create again in this run.
 async fn create(
     s: &Shared,
     action: &Action,
@@ -362,6 +378,16 @@ async fn create(
         let conflict = matches!(error, ConnectorError::Conflict { .. });
         if !(conflict || matches!(error, ConnectorError::Uncertain { .. })) {
             return Ok(ActionResult::failed(&error));
+        }
+        if !s.connector.capabilities().lookup {
+            // Without a look-up the outcome stays unknown, and a retry could duplicate the
+            // account: the create ends failed, and the next run's full read settles it.
+            return Ok(ActionResult::failed_with(
+                &error,
+                format!(
+                    "{error}; not retried: this target cannot look accounts up, so the next run's read shows whether the account exists"
+                ),
+            ));
         }
         let Some(value) = lookup_value.as_deref() else {
             return Ok(ActionResult::failed_with(

@@ -34,7 +34,7 @@ pub async fn plan(
         .ok_or_else(|| ApiError::not_found(format!("no plan was made for `{name}` yet")))?;
     Ok(axum::Json(PlanView {
         target: plan.target.to_string(),
-        run: plan.run,
+        run: plan.run.to_string(),
         saved_at: plan.saved_at,
         plan: plan.plan,
     }))

@@ -85,7 +85,7 @@ pub async fn actions(
     let events = state
         .store
         .audit(&AuditQuery {
-            run: Some(run.id.clone()),
+            run: Some(run.id.to_string()),
             ..AuditQuery::default()
         })
         .await
