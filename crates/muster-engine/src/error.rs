@@ -34,7 +34,7 @@ pub enum EngineError {
     UnknownRun { run: String, store: String },
     /// `muster approve` of a run that holds nothing to approve.
     #[error("{0}: no threshold or all-or-nothing limit blocked it")]
-    NothingToApprove(#[source] StoreError),
+    NothingToApprove(StoreError),
     /// A reconcile decision about an account that a person owns or correlates with.
     #[error("account {account} in target {target} is not an orphan: it is linked to, or correlates with, a person (see `muster import --target {target}`)")]
     NotAnOrphan { target: String, account: String },
@@ -45,18 +45,13 @@ pub enum EngineError {
     #[error("another Muster is applying with this state store ({lock} is locked); wait for it to finish")]
     AlreadyApplying { lock: String },
     /// The apply lock could not be taken for another reason than a holder.
-    #[error("cannot take the apply lock {path}: {source}")]
-    Lock {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error("cannot take the apply lock {path}: {error}")]
+    Lock { path: String, error: std::io::Error },
     /// A person could not be written into the source snapshot.
-    #[error("snapshot of {person}: {source}")]
+    #[error("snapshot of {person}: {error}")]
     Snapshot {
         person: String,
-        #[source]
-        source: serde_json::Error,
+        error: serde_json::Error,
     },
     /// A task of the pipeline stopped before it ended (a panic: a bug), named by `stage`.
     #[error("the {stage} stopped unexpectedly: {detail}")]

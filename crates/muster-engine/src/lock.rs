@@ -23,15 +23,15 @@ impl ApplyLock {
         name.push(".lock");
         let path = PathBuf::from(name);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| EngineError::Lock {
+            std::fs::create_dir_all(dir).map_err(|error| EngineError::Lock {
                 path: path.display().to_string(),
-                source,
+                error,
             })?;
         }
-        let file = muster_store::private_file::open_or_create(&path).map_err(|source| {
+        let file = muster_store::private_file::open_or_create(&path).map_err(|error| {
             EngineError::Lock {
                 path: path.display().to_string(),
-                source,
+                error,
             }
         })?;
         match fs4::fs_std::FileExt::try_lock_exclusive(&file) {
@@ -39,9 +39,9 @@ impl ApplyLock {
             Ok(false) => Err(EngineError::AlreadyApplying {
                 lock: path.display().to_string(),
             }),
-            Err(source) => Err(EngineError::Lock {
+            Err(error) => Err(EngineError::Lock {
                 path: path.display().to_string(),
-                source,
+                error,
             }),
         }
     }

@@ -587,9 +587,9 @@ impl Engine {
     async fn save_snapshot(&self, run: &str, prepared: &Prepared) -> Result<(), EngineError> {
         let mut records = Vec::with_capacity(prepared.persons.len());
         for p in &prepared.persons {
-            let record = serde_json::to_value(p).map_err(|source| EngineError::Snapshot {
+            let record = serde_json::to_value(p).map_err(|error| EngineError::Snapshot {
                 person: p.external_id.to_string(),
-                source,
+                error,
             })?;
             let hash = Sha256::digest(record.to_string().as_bytes())
                 .iter()

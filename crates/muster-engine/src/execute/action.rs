@@ -511,3 +511,174 @@ async fn forget_written(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    //! The capabilities this module reads, against a connector that answers as told and an
+    //! in-memory store.
+    use super::*;
+    use muster_core::connector::{Capabilities, Observed, ObservedAccount};
+    use muster_core::model::PersonPath;
+    use muster_core::plan::{ActionId, FieldChange};
+    use muster_store::{JournalEntry, RunMode};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Every create is lost on the way back (`Uncertain`); a look-up finds one account; every
+    /// other write is done. Counts the creates and the look-ups.
+    struct Lossy {
+        target: TargetName,
+        capabilities: Capabilities,
+        creates: AtomicUsize,
+        lookups: AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl Connector for Lossy {
+        fn target(&self) -> &TargetName {
+            &self.target
+        }
+
+        fn capabilities(&self) -> &Capabilities {
+            &self.capabilities
+        }
+
+        async fn read_all(&self) -> Result<Observed, ConnectorError> {
+            Ok(Observed::default())
+        }
+
+        async fn lookup(
+            &self,
+            _attribute: &str,
+            _value: &str,
+        ) -> Result<Vec<ObservedAccount>, ConnectorError> {
+            self.lookups.fetch_add(1, Ordering::SeqCst);
+            Ok(vec![ObservedAccount {
+                reference: "acc-1".into(),
+                enabled: true,
+                attributes: Attributes::new(),
+            }])
+        }
+
+        async fn execute(&self, operation: &Operation) -> Result<Outcome, ConnectorError> {
+            match operation {
+                Operation::Create { .. } => {
+                    self.creates.fetch_add(1, Ordering::SeqCst);
+                    Err(ConnectorError::Uncertain {
+                        target: self.target.clone(),
+                        method: "POST".into(),
+                        path: "/Users".into(),
+                        detail: "connection reset".into(),
+                    })
+                }
+                _ => Ok(Outcome::Done),
+            }
+        }
+    }
+
+    async fn shared(capabilities: Capabilities) -> (Shared, Arc<Lossy>) {
+        let store: Arc<dyn Store> = Arc::new(muster_store::open_sqlite_memory().await.unwrap());
+        let run = store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
+        let connector = Arc::new(Lossy {
+            target: "t".into(),
+            capabilities,
+            creates: AtomicUsize::new(0),
+            lookups: AtomicUsize::new(0),
+        });
+        let shared = Shared {
+            run,
+            target: "t".into(),
+            connector: connector.clone(),
+            store,
+            correlation: Correlation {
+                person: PersonPath::ExternalId,
+                account_field: "userName".into(),
+                case_insensitive: true,
+            },
+            key: Secret::new("key"),
+            ensured_groups: Default::default(),
+        };
+        (shared, connector)
+    }
+
+    async fn act(s: &Shared, kind: ActionKind, account: Option<AccountRef>) -> ActionResult {
+        let action = Action {
+            id: ActionId(0),
+            kind,
+            person: "p1".into(),
+            account: account.clone(),
+            depends_on: vec![],
+            waits_for: vec![],
+            enabled: Some(true),
+            changes: vec![FieldChange {
+                field: "userName".into(),
+                before: None,
+                after: Some(serde_json::json!("p1@example.org")),
+                secret: false,
+                account_of: None,
+            }],
+            permission: None,
+            resend: vec![],
+            reason: String::new(),
+        };
+        let entry = JournalEntry {
+            run: s.run.clone(),
+            target: s.target.clone(),
+            action: 0,
+            kind,
+            person: action.person.clone(),
+            account: account.clone(),
+            permission: None,
+            state: JournalState::Planned,
+            detail: None,
+            updated_at: chrono::Utc::now(),
+        };
+        s.store.journal_planned(&s.run, &[entry]).await.unwrap();
+        run(s, &action, account).await
+    }
+
+    #[tokio::test]
+    async fn an_uncertain_create_is_looked_up_where_the_target_can() {
+        let (s, c) = shared(Capabilities::default()).await;
+        let r = act(&s, ActionKind::Create, None).await;
+        assert_eq!(r.outcome, ActionOutcome::Done, "{:?}", r.detail);
+        assert_eq!(r.account, Some("acc-1".into()));
+        assert_eq!(c.creates.load(Ordering::SeqCst), 1);
+        assert_eq!(c.lookups.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn without_a_look_up_an_uncertain_create_is_never_sent_again() {
+        let (s, c) = shared(Capabilities {
+            lookup: false,
+            ..Capabilities::default()
+        })
+        .await;
+        let r = act(&s, ActionKind::Create, None).await;
+        assert_eq!(r.outcome, ActionOutcome::Failed);
+        let detail = r.detail.unwrap_or_default();
+        assert!(
+            detail.contains("not retried") && detail.contains("cannot look accounts up"),
+            "{detail}"
+        );
+        assert_eq!(c.creates.load(Ordering::SeqCst), 1, "one POST only");
+        assert_eq!(c.lookups.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn a_done_delete_says_what_it_did_in_this_target() {
+        for (meaning, says) in [
+            (DeleteMeaning::Disable, "the target keeps the account"),
+            (DeleteMeaning::Remove, "removed from the target"),
+        ] {
+            let (s, _) = shared(Capabilities {
+                delete: meaning,
+                ..Capabilities::default()
+            })
+            .await;
+            let r = act(&s, ActionKind::Delete, Some("acc-1".into())).await;
+            assert_eq!(r.outcome, ActionOutcome::Done, "{:?}", r.detail);
+            let detail = r.detail.unwrap_or_default();
+            assert!(detail.contains(says), "{meaning:?}: {detail}");
+        }
+    }
+}

@@ -96,7 +96,8 @@ impl Scheduler {
         for i in 0..actions.len() {
             if s.is_ended(i) {
                 s.release_waiters(i);
-            } else if s.waiting_on[i] == 0 {
+            } else if s.waiting_on[i] == 0 && s.state[i] == State::Waiting {
+                // (An action that only waits for blocked ones was made ready just above.)
                 s.make_ready(i);
             }
         }
@@ -115,7 +116,12 @@ impl Scheduler {
         if self.running >= self.limit {
             return None;
         }
-        let i = self.ready.pop_front()?;
+        let i = loop {
+            let i = self.ready.pop_front()?;
+            if self.state[i] == State::Ready {
+                break i;
+            }
+        };
         if self.stopped {
             self.state[i] = State::Ended(ActionOutcome::Skipped);
             self.release_waiters(i);
