@@ -15,18 +15,6 @@ use std::time::Duration;
 /// `name.givenName`, `urn:…:enterprise:2.0:User:department`).
 pub type Attributes = BTreeMap<String, serde_json::Value>;
 
-/// How a target changes group membership, which decides how the executor schedules grants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum MembershipMode {
-    /// One request adds or removes one member (SCIM PATCH, HelloID POST/DELETE): any order,
-    /// fully parallel.
-    PerMember,
-    /// The target only accepts a whole member list (Zivver): changes to one group are
-    /// serialized, different groups proceed in parallel.
-    WholeList,
-}
-
 /// What a planned Delete does in this target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -50,18 +38,21 @@ pub enum Rehire {
     Hold,
 }
 
+/// What a connector declares about its target; every field is read by the engine (the plan,
+/// the executor or the report), so none promises what the code does not keep. How a connector
+/// pages its reads and writes memberships (Zivver's whole-list lanes) is its own business and
+/// is not declared here.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Capabilities {
-    pub membership: MembershipMode,
+    /// What a Delete does; the executor names it in the audit event of every done Delete.
     pub delete: DeleteMeaning,
     /// Fields the target accepts but never returns (Zivver's `SsoAccountKey`); the plan
     /// compares a stored fingerprint instead.
     pub write_only_fields: BTreeSet<String>,
     /// The connector can look accounts up by one attribute without a full read; the executor
-    /// uses it to re-correlate a create whose outcome is unknown.
+    /// uses it to re-correlate a create whose outcome is unknown. Without it such a create
+    /// ends failed at once and is never sent again in the run (it could duplicate).
     pub lookup: bool,
-    /// Items per page of the full read.
-    pub page_size: usize,
     /// Requests in flight at once that the target tolerates.
     pub max_concurrency: usize,
     /// The target has an enabled flag. Without one (Zermelo) a disabled state is not planned:
@@ -126,11 +117,9 @@ impl Capabilities {
 impl Default for Capabilities {
     fn default() -> Self {
         Self {
-            membership: MembershipMode::PerMember,
             delete: DeleteMeaning::Disable,
             write_only_fields: BTreeSet::new(),
             lookup: true,
-            page_size: 100,
             max_concurrency: 4,
             can_disable: true,
             fixed_fields: BTreeSet::new(),

@@ -216,14 +216,33 @@ impl Releases {
     }
 }
 
-/// A plan that went through the gate: only this type reaches the executor.
+/// A plan that went through the gate: only this type reaches the executor, and only
+/// [`target_gate`] makes one. Its fields are private, so no code can build a gated plan
+/// without the gate or change its actions after it:
+///
+/// ```compile_fail
+/// use muster_core::gate::GatedPlan;
+/// use muster_core::plan::TargetPlan;
+///
+/// fn skip_the_gate(plan: TargetPlan) -> GatedPlan {
+///     GatedPlan { plan, blocks: Vec::new(), blocked_actions: Default::default() }
+/// }
+/// ```
+///
+/// ```compile_fail
+/// use muster_core::gate::GatedPlan;
+///
+/// fn add_after_the_gate(gated: &mut GatedPlan) {
+///     gated.plan.actions.clear();
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct GatedPlan {
-    pub plan: TargetPlan,
+    plan: TargetPlan,
     /// Every limit the plan reached, blocking or released, with its reason.
-    pub blocks: Vec<Block>,
+    blocks: Vec<Block>,
     /// Ids of blocked actions, including those that depend on a blocked one.
-    pub blocked_actions: HashSet<ActionId>,
+    blocked_actions: HashSet<ActionId>,
 }
 
 /// How a blocked action is let through, for the audit trail and the tables.
@@ -231,6 +250,27 @@ pub const RELEASE_HINT: &str =
     "`muster approve RUN` releases it for one run, as does `muster apply --allow-large`";
 
 impl GatedPlan {
+    /// The plan as the gate let it through (read only).
+    pub fn plan(&self) -> &TargetPlan {
+        &self.plan
+    }
+
+    /// Every limit the plan reached, blocking or released, with its reason.
+    pub fn blocks(&self) -> &[Block] {
+        &self.blocks
+    }
+
+    /// How many actions the gate holds, including those that depend on a held one.
+    pub fn blocked_count(&self) -> usize {
+        self.blocked_actions.len()
+    }
+
+    /// The plan, once the gate's verdict is no longer needed (the executor is done with it):
+    /// what a report or a saved plan keeps.
+    pub fn into_plan(self) -> TargetPlan {
+        self.plan
+    }
+
     pub fn is_blocked(&self, action: &Action) -> bool {
         self.blocked_actions.contains(&action.id)
     }

@@ -21,6 +21,7 @@ pub mod model;
 pub mod plan;
 pub mod report;
 pub mod rules;
+pub mod run;
 pub mod secret;
 pub mod unique;
 

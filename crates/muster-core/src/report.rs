@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
 
+pub use crate::run::RunStatus;
+use crate::run::{RunId, RunMode};
+
 /// Every planned action ends in exactly one of these: nothing ends silently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -41,7 +44,7 @@ impl fmt::Display for ActionOutcome {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEvent {
     pub at: DateTime<Utc>,
-    pub run: String,
+    pub run: RunId,
     pub target: TargetName,
     pub person: ExternalId,
     pub action: ActionKind,
@@ -121,38 +124,14 @@ impl TargetSummary {
 /// What a run did, for people (a table) and scripts (JSON), and what its exit code is.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RunSummary {
-    pub run: String,
-    pub mode: String,
+    pub run: RunId,
+    pub mode: RunMode,
     /// Set when the whole run was stopped before execution (source gate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocked: Option<String>,
     #[serde(default)]
     pub blocked_persons: usize,
     pub targets: Vec<TargetSummary>,
-}
-
-/// Exit statuses, decided in one place; documented in the README.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum RunStatus {
-    /// Nothing to change.
-    NoChanges = 0,
-    /// Changes were planned (preview) or all applied.
-    Changes = 2,
-    /// Something was blocked by a threshold (and nothing failed).
-    Blocked = 3,
-    /// At least one action failed.
-    Failures = 4,
-}
-
-impl RunStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::NoChanges => "no-changes",
-            RunStatus::Changes => "changes",
-            RunStatus::Blocked => "blocked",
-            RunStatus::Failures => "failures",
-        }
-    }
 }
 
 impl RunSummary {

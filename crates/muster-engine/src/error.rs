@@ -23,8 +23,39 @@ pub enum EngineError {
     /// `apply --plan` refuses a plan made against a different source, target or config.
     #[error("the saved plan is out of date: {0}. Make a new plan with `muster plan`.")]
     StalePlan(String),
-    #[error("{0}")]
-    Usage(String),
+    /// A target name the configuration lacks (a server schedule, `--target`).
+    #[error("no target `{target}` is configured in {config}")]
+    UnknownTarget { target: String, config: String },
+    /// A configured target without a connector: the engine was built for other targets.
+    #[error("target {0} is not connected")]
+    NotConnected(String),
+    /// A run id (or prefix) the store does not know.
+    #[error("no run `{run}` in {store}")]
+    UnknownRun { run: String, store: String },
+    /// `muster approve` of a run that holds nothing to approve.
+    #[error("{0}: no threshold or all-or-nothing limit blocked it")]
+    NothingToApprove(StoreError),
+    /// A reconcile decision about an account that a person owns or correlates with.
+    #[error("account {account} in target {target} is not an orphan: it is linked to, or correlates with, a person (see `muster import --target {target}`)")]
+    NotAnOrphan { target: String, account: String },
+    /// A reconcile decision about an account the target does not hold.
+    #[error("target {target} has no account {account}")]
+    NoSuchAccount { target: String, account: String },
+    /// Another process applies with the same store (its lock file is held).
+    #[error("another Muster is applying with this state store ({lock} is locked); wait for it to finish")]
+    AlreadyApplying { lock: String },
+    /// The apply lock could not be taken for another reason than a holder.
+    #[error("cannot take the apply lock {path}: {error}")]
+    Lock { path: String, error: std::io::Error },
+    /// A person could not be written into the source snapshot.
+    #[error("snapshot of {person}: {error}")]
+    Snapshot {
+        person: String,
+        error: serde_json::Error,
+    },
+    /// A task of the pipeline stopped before it ended (a panic: a bug), named by `stage`.
+    #[error("the {stage} stopped unexpectedly: {detail}")]
+    Stopped { stage: &'static str, detail: String },
 }
 
 impl EngineError {

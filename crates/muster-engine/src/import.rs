@@ -103,15 +103,16 @@ impl Engine {
         target: &str,
         today: NaiveDate,
     ) -> Result<Survey, EngineError> {
-        let t = self.config.target(target).ok_or_else(|| {
-            EngineError::Usage(format!(
-                "no target named `{target}` in {}",
-                self.config.file.display()
-            ))
-        })?;
+        let t = self
+            .config
+            .target(target)
+            .ok_or_else(|| EngineError::UnknownTarget {
+                target: target.to_owned(),
+                config: self.config.file.display().to_string(),
+            })?;
         let connector = self
             .connector(&t.name)
-            .ok_or_else(|| EngineError::Usage(format!("target {target} is not connected")))?;
+            .ok_or_else(|| EngineError::NotConnected(target.to_owned()))?;
         let (_, persons, blocked) = self.read_source(today).await?;
         let links = self.store.links(&t.name).await?;
         // Every group's members: an import shows them all.

@@ -23,23 +23,26 @@ impl ApplyLock {
         name.push(".lock");
         let path = PathBuf::from(name);
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                EngineError::Usage(format!("cannot create {} for the lock: {e}", dir.display()))
+            std::fs::create_dir_all(dir).map_err(|error| EngineError::Lock {
+                path: path.display().to_string(),
+                error,
             })?;
         }
-        let file = muster_store::private_file::open_or_create(&path)
-            .map_err(|e| EngineError::Usage(format!("cannot open {}: {e}", path.display())))?;
+        let file = muster_store::private_file::open_or_create(&path).map_err(|error| {
+            EngineError::Lock {
+                path: path.display().to_string(),
+                error,
+            }
+        })?;
         match fs4::fs_std::FileExt::try_lock_exclusive(&file) {
             Ok(true) => Ok(Self { _file: file, path }),
-            Ok(false) => Err(EngineError::Usage(format!(
-                "another Muster is applying with this state store ({} is locked); \
-                 wait for it to finish",
-                path.display()
-            ))),
-            Err(e) => Err(EngineError::Usage(format!(
-                "cannot lock {}: {e}",
-                path.display()
-            ))),
+            Ok(false) => Err(EngineError::AlreadyApplying {
+                lock: path.display().to_string(),
+            }),
+            Err(error) => Err(EngineError::Lock {
+                path: path.display().to_string(),
+                error,
+            }),
         }
     }
 

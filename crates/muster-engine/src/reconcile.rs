@@ -26,7 +26,7 @@ use muster_core::gate::{source_gate, GatedPlan};
 use muster_core::model::{AccountRef, ExternalId, TargetName};
 use muster_core::plan::{Action, ActionId, ActionKind, TargetPlan};
 use muster_core::report::{RunSummary, TargetSummary};
-use muster_store::{OrphanDecision, OrphanVerdict, RunMode};
+use muster_store::{OrphanDecision, OrphanVerdict, RunId, RunMode, RunStatus};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt;
@@ -287,7 +287,7 @@ pub struct ReconcileRequest {
 /// What `muster reconcile` shows.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReconcileReport {
-    pub run: String,
+    pub run: RunId,
     pub target: TargetName,
     pub policy: OrphanPolicy,
     /// Why nothing may be disabled or deleted, when the source is incomplete.
@@ -319,15 +319,15 @@ impl Engine {
         let result = self.reconcile_run(&run.id, request).await;
         let (status, summary) = match &result {
             Ok(r) => (
-                r.summary.status().as_str().to_owned(),
+                r.summary.status(),
                 serde_json::to_value(&r.summary).unwrap_or_default(),
             ),
             Err(e) => (
-                "error".to_owned(),
+                RunStatus::Error,
                 serde_json::json!({ "error": e.to_string() }),
             ),
         };
-        self.store.finish_run(&run.id, &status, &summary).await?;
+        self.store.finish_run(&run.id, status, &summary).await?;
         result
     }
 
@@ -340,10 +340,13 @@ impl Engine {
         let t = self
             .config
             .target(survey.report.target.as_str())
-            .ok_or_else(|| EngineError::Usage(format!("no target {}", survey.report.target)))?;
+            .ok_or_else(|| EngineError::UnknownTarget {
+                target: survey.report.target.to_string(),
+                config: self.config.file.display().to_string(),
+            })?;
         let connector = self
             .connector(&t.name)
-            .ok_or_else(|| EngineError::Usage(format!("target {} is not connected", t.name)))?
+            .ok_or_else(|| EngineError::NotConnected(t.name.to_string()))?
             .clone();
         if let Some((account, decide)) = &request.decide {
             self.decide(&survey, account, decide, &request.by).await?;
@@ -369,8 +372,12 @@ impl Engine {
                 .await?;
         }
         let mut summary = RunSummary {
-            run: run.to_owned(),
-            mode: if request.apply { "apply" } else { "preview" }.to_owned(),
+            run: run.into(),
+            mode: if request.apply {
+                RunMode::Apply
+            } else {
+                RunMode::Preview
+            },
             blocked: incomplete.clone().filter(|_| planned.withheld > 0),
             blocked_persons: survey.blocked.len(),
             targets: vec![preview_summary(&gated)],
@@ -384,13 +391,13 @@ impl Engine {
             }
         }
         Ok(ReconcileReport {
-            run: run.to_owned(),
+            run: run.into(),
             target: t.name.clone(),
             policy: t.orphans,
             source_incomplete: incomplete,
             orphans: planned.rows,
             blocked: gated
-                .blocks
+                .blocks()
                 .iter()
                 .filter(|b| b.is_blocking())
                 .map(|b| b.reason.clone())
@@ -408,7 +415,7 @@ impl Engine {
         connector: &std::sync::Arc<dyn muster_core::connector::Connector>,
         gated: &GatedPlan,
     ) -> Result<TargetSummary, EngineError> {
-        let recovered = recover(self.store.as_ref(), run, &[&gated.plan], Scope::Orphans).await?;
+        let recovered = recover(self.store.as_ref(), run, &[gated.plan()], Scope::Orphans).await?;
         let key = self.store.fingerprint_key().await?;
         let ctx = self.exec_context(run, t, connector, &key);
         let mut summary = crate::execute::execute(&ctx, gated).await?;
@@ -444,11 +451,12 @@ impl Engine {
                 .accounts
                 .iter()
                 .any(|a| &a.reference == account);
-            return Err(EngineError::Usage(if present {
-                format!("account {account} in target {target} is not an orphan: it is linked to, or correlates with, a person (see `muster import --target {target}`)")
+            let (target, account) = (target.to_string(), account.to_string());
+            return Err(if present {
+                EngineError::NotAnOrphan { target, account }
             } else {
-                format!("target {target} has no account {account}")
-            }));
+                EngineError::NoSuchAccount { target, account }
+            });
         }
         self.store
             .decide_orphan(&OrphanDecision {
@@ -488,8 +496,8 @@ impl Engine {
 
 /// A plan's counts before execution: planned, and blocked by the gate.
 fn preview_summary(gated: &GatedPlan) -> TargetSummary {
-    let mut t = TargetSummary::new(gated.plan.target.clone());
-    for a in &gated.plan.actions {
+    let mut t = TargetSummary::new(gated.plan().target.clone());
+    for a in &gated.plan().actions {
         let c = t.by_action.entry(a.kind).or_default();
         c.planned += 1;
         if gated.is_blocked(a) {

@@ -19,17 +19,17 @@
 use muster_core::model::{AccountRef, ExternalId, TargetName};
 use muster_core::plan::{Action, ActionKind, PermissionTarget, TargetPlan};
 use muster_core::report::{ActionOutcome, AuditEvent};
-use muster_store::{JournalEntry, JournalState, Store, StoreError};
+use muster_store::{JournalEntry, JournalState, RunId, RunStatus, Store, StoreError};
 use std::collections::HashMap;
 
 /// Status of a run whose process died, set by the run that found it.
-pub const INTERRUPTED: &str = "interrupted";
+pub const INTERRUPTED: RunStatus = RunStatus::Interrupted;
 
 /// What recovery settled, for the report.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Recovered {
     /// Runs closed as interrupted.
-    pub runs: Vec<String>,
+    pub runs: Vec<RunId>,
     /// In-flight actions whose effect the target holds: done.
     pub confirmed: usize,
     /// In-flight actions whose effect is absent: failed, and planned again.
@@ -346,7 +346,7 @@ mod tests {
             Some("acc-1")
         );
         let run = store.run(&dead).await.unwrap().unwrap();
-        assert_eq!(run.status.as_deref(), Some(INTERRUPTED));
+        assert_eq!(run.status, Some(INTERRUPTED));
 
         // Nothing is left to settle, and a second pass changes nothing.
         assert!(store.journal_unsettled(&now).await.unwrap().is_empty());

@@ -49,7 +49,7 @@ pub fn fold(
                     continue;
                 }
                 let ttl = capabilities.pending_ttl_days.map(i64::from).unwrap_or(0);
-                let since = format!("on {}", grant.made_at.format("%Y-%m-%d"));
+                let since = grant.made_at;
                 let pending = if now.signed_duration_since(grant.made_at).num_days() < ttl {
                     Pending::Waiting { since }
                 } else {

@@ -26,7 +26,7 @@ use muster_core::plan::{
 use muster_core::report::{RunSummary, TargetSummary};
 use muster_core::unique::{make_unique, UniqueInput};
 use muster_sources::SourceRead;
-use muster_store::{Approval, LinkState, RunMode, SnapshotPerson, Store};
+use muster_store::{Approval, LinkState, RunId, RunMode, RunStatus, SnapshotPerson, Store};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -50,7 +50,12 @@ pub struct Prepared {
     pub delta: SourceDelta,
     /// Why the source gate stopped the run, if it did; then no target was read.
     pub source_blocked: Option<String>,
-    pub plan: Plan,
+    /// The day the plan was made for.
+    pub today: NaiveDate,
+    /// Digest of the source read the plan was made from.
+    pub source_digest: String,
+    /// Each target's plan, as the gate let it through: the only copy of the plan
+    /// ([`Prepared::take_plan`] moves it out once the executor is done).
     pub gated: Vec<GatedPlan>,
     /// Approvals that released a threshold in this run, consumed when it is applied.
     pub approvals: Vec<Approval>,
@@ -58,7 +63,7 @@ pub struct Prepared {
 
 /// The result of a preview or an apply.
 pub struct RunReport {
-    pub run: String,
+    pub run: RunId,
     pub summary: RunSummary,
     pub plan: Plan,
     pub blocked_records: Vec<BlockedRecord>,
@@ -111,9 +116,10 @@ impl Engine {
     /// some targets only (a server schedule). Fails on a name the configuration lacks.
     pub fn only_targets(&self, targets: &[TargetName]) -> Result<Engine, EngineError> {
         if let Some(unknown) = targets.iter().find(|t| !self.connectors.contains_key(*t)) {
-            return Err(EngineError::Usage(format!(
-                "no target `{unknown}` is configured"
-            )));
+            return Err(EngineError::UnknownTarget {
+                target: unknown.to_string(),
+                config: self.config.file.display().to_string(),
+            });
         }
         let mut config = self.config.clone();
         config.targets.retain(|t| targets.contains(&t.name));
@@ -142,10 +148,12 @@ impl Engine {
     ) -> Result<(SourceRead, Vec<Person>, Vec<BlockedRecord>), EngineError> {
         let source = self.config.source.clone();
         let base = self.config.base_dir.clone();
-        let read =
-            tokio::task::spawn_blocking(move || muster_sources::read_source(&*source, &base))
-                .await
-                .map_err(|e| EngineError::Usage(format!("source reader stopped: {e}")))??;
+        let read = tokio::task::spawn_blocking(move || muster_sources::read_source(&*source, &base))
+            .await
+            .map_err(|e| EngineError::Stopped {
+                stage: "source reader",
+                detail: e.to_string(),
+            })??;
         let mut persons = Vec::with_capacity(read.records.len());
         let mut blocked = Vec::new();
         for r in &read.records {
@@ -183,12 +191,6 @@ impl Engine {
             .chain(blocked_records.iter().map(|b| &b.person))
             .collect();
         let delta = source_delta(previous.as_deref(), &persons, &blocked_records);
-        let mut plan = Plan {
-            version: Plan::VERSION,
-            today,
-            source_digest: read.digest.clone(),
-            targets: Vec::new(),
-        };
         if let Err(trips) = source_gate(&delta, &self.config.source_thresholds) {
             return Ok(Prepared {
                 persons,
@@ -196,7 +198,8 @@ impl Engine {
                 warnings: read.warnings,
                 delta,
                 source_blocked: Some(trips.join("; ")),
-                plan,
+                today,
+                source_digest: read.digest,
                 gated: Vec::new(),
                 approvals: Vec::new(),
             });
@@ -213,7 +216,6 @@ impl Engine {
         let mut approvals = Vec::new();
         for result in join_all(futures).await {
             let (g, used) = result?;
-            plan.targets.push(g.plan.clone());
             gated.push(g);
             approvals.extend(used);
         }
@@ -223,7 +225,8 @@ impl Engine {
             warnings: read.warnings,
             delta,
             source_blocked: None,
-            plan,
+            today,
+            source_digest: read.digest,
             gated,
             approvals,
         })
@@ -302,7 +305,7 @@ impl Engine {
         let connector = self
             .connectors
             .get(&t.name)
-            .ok_or_else(|| EngineError::Usage(format!("target {} is not connected", t.name)))?;
+            .ok_or_else(|| EngineError::NotConnected(t.name.to_string()))?;
         let links: Vec<StoredLink> = self
             .store
             .links(&t.name)
@@ -427,11 +430,11 @@ impl Engine {
     }
 
     async fn preview_run(&self, run: &str, today: NaiveDate) -> Result<RunReport, EngineError> {
-        let prepared = self.prepare(today).await?;
+        let mut prepared = self.prepare(today).await?;
         self.record_blocked(run, &prepared).await?;
-        let mut summary = self.summary_of(run, "preview", &prepared);
+        let mut summary = self.summary_of(run, RunMode::Preview, &prepared);
         for (t, g) in summary.targets.iter_mut().zip(&prepared.gated) {
-            for a in &g.plan.actions {
+            for a in &g.plan().actions {
                 let c = t.by_action.entry(a.kind).or_default();
                 c.planned += 1;
                 if g.is_blocked(a) {
@@ -440,9 +443,9 @@ impl Engine {
             }
         }
         Ok(RunReport {
-            run: run.to_owned(),
+            run: run.into(),
             summary,
-            plan: prepared.plan,
+            plan: prepared.take_plan(),
             blocked_records: prepared.blocked_records,
             warnings: prepared.warnings,
         })
@@ -475,20 +478,20 @@ impl Engine {
     ) -> Result<RunReport, EngineError> {
         let mut prepared = self.prepare(today).await?;
         if let Some(expected) = expected {
-            check_unchanged(expected, &prepared.plan)?;
+            check_unchanged(expected, &prepared)?;
         }
-        let mut summary = self.summary_of(run, "apply", &prepared);
+        let mut summary = self.summary_of(run, RunMode::Apply, &prepared);
         if prepared.source_blocked.is_some() {
             return Ok(RunReport {
-                run: run.to_owned(),
+                run: run.into(),
                 summary,
-                plan: prepared.plan,
+                plan: prepared.take_plan(),
                 blocked_records: prepared.blocked_records,
                 warnings: prepared.warnings,
             });
         }
         self.record_blocked(run, &prepared).await?;
-        let fresh: Vec<&TargetPlan> = prepared.gated.iter().map(|g| &g.plan).collect();
+        let fresh: Vec<&TargetPlan> = prepared.gated.iter().map(GatedPlan::plan).collect();
         let recovered = crate::recover::recover(
             self.store.as_ref(),
             run,
@@ -502,7 +505,7 @@ impl Engine {
         let key = self.store.fingerprint_key().await?;
         let mut contexts = Vec::new();
         for g in &prepared.gated {
-            let Some(t) = self.config.target(g.plan.target.as_str()) else {
+            let Some(t) = self.config.target(g.plan().target.as_str()) else {
                 continue;
             };
             let Some(connector) = self.connectors.get(&t.name) else {
@@ -520,9 +523,9 @@ impl Engine {
         }
         self.save_snapshot(run, &prepared).await?;
         Ok(RunReport {
-            run: run.to_owned(),
+            run: run.into(),
             summary,
-            plan: prepared.plan,
+            plan: prepared.take_plan(),
             blocked_records: prepared.blocked_records,
             warnings: prepared.warnings,
         })
@@ -537,7 +540,7 @@ impl Engine {
         key: &muster_core::secret::Secret,
     ) -> ExecContext {
         ExecContext {
-            run: run.to_owned(),
+            run: run.into(),
             target: t.name.clone(),
             connector: connector.clone(),
             store: self.store.clone(),
@@ -548,21 +551,22 @@ impl Engine {
         }
     }
 
-    fn summary_of(&self, run: &str, mode: &str, prepared: &Prepared) -> RunSummary {
+    fn summary_of(&self, run: &str, mode: RunMode, prepared: &Prepared) -> RunSummary {
         RunSummary {
-            run: run.to_owned(),
-            mode: mode.to_owned(),
+            run: run.into(),
+            mode,
             blocked: prepared.source_blocked.clone(),
             blocked_persons: prepared.blocked_records.len(),
             targets: prepared
                 .gated
                 .iter()
                 .map(|g| {
-                    let mut t = TargetSummary::new(g.plan.target.clone());
-                    t.disputed = g.plan.disputed.len();
-                    t.held = g.plan.held.len();
-                    t.warnings = g.plan.warnings.clone();
-                    t.blocks = g.blocks.clone();
+                    let plan = g.plan();
+                    let mut t = TargetSummary::new(plan.target.clone());
+                    t.disputed = plan.disputed.len();
+                    t.held = plan.held.len();
+                    t.warnings = plan.warnings.clone();
+                    t.blocks = g.blocks().to_vec();
                     t
                 })
                 .collect(),
@@ -573,7 +577,7 @@ impl Engine {
         for g in &prepared.gated {
             for (kind, count, reason) in g.approvable() {
                 self.store
-                    .record_blocked(run, &g.plan.target, kind, count, &reason)
+                    .record_blocked(run, &g.plan().target, kind, count, &reason)
                     .await?;
             }
         }
@@ -583,8 +587,10 @@ impl Engine {
     async fn save_snapshot(&self, run: &str, prepared: &Prepared) -> Result<(), EngineError> {
         let mut records = Vec::with_capacity(prepared.persons.len());
         for p in &prepared.persons {
-            let record = serde_json::to_value(p)
-                .map_err(|e| EngineError::Usage(format!("snapshot of {}: {e}", p.external_id)))?;
+            let record = serde_json::to_value(p).map_err(|error| EngineError::Snapshot {
+                person: p.external_id.to_string(),
+                error,
+            })?;
             let hash = Sha256::digest(record.to_string().as_bytes())
                 .iter()
                 .map(|b| format!("{b:02x}"))
@@ -599,7 +605,7 @@ impl Engine {
             .save_snapshot(
                 SOURCE_NAME,
                 run,
-                &prepared.plan.source_digest,
+                &prepared.source_digest,
                 &records,
                 prepared.blocked_records.len(),
             )
@@ -614,15 +620,15 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let (status, summary) = match result {
             Ok(r) => (
-                r.summary.status().as_str().to_owned(),
+                r.summary.status(),
                 serde_json::to_value(&r.summary).unwrap_or_default(),
             ),
             Err(e) => (
-                "error".to_owned(),
+                RunStatus::Error,
                 serde_json::json!({ "error": e.to_string() }),
             ),
         };
-        self.store.finish_run(run, &status, &summary).await?;
+        self.store.finish_run(run, status, &summary).await?;
         Ok(())
     }
 }
@@ -660,8 +666,24 @@ pub(crate) fn source_delta(
     }
 }
 
+impl Prepared {
+    /// The plan as saved and reported. Each target's plan is moved out of its gate, not
+    /// copied; afterwards `gated` is empty, so take it only once the executor is done.
+    pub fn take_plan(&mut self) -> Plan {
+        Plan {
+            version: Plan::VERSION,
+            today: self.today,
+            source_digest: self.source_digest.clone(),
+            targets: std::mem::take(&mut self.gated)
+                .into_iter()
+                .map(GatedPlan::into_plan)
+                .collect(),
+        }
+    }
+}
+
 /// `apply --plan`: the fresh plan must be the saved one.
-fn check_unchanged(expected: &Plan, fresh: &Plan) -> Result<(), EngineError> {
+fn check_unchanged(expected: &Plan, fresh: &Prepared) -> Result<(), EngineError> {
     if expected.version != Plan::VERSION {
         return Err(EngineError::StalePlan(format!(
             "plan format {} is not {}",
@@ -680,7 +702,7 @@ fn check_unchanged(expected: &Plan, fresh: &Plan) -> Result<(), EngineError> {
             "the source changed since the plan was made".into(),
         ));
     }
-    for t in &fresh.targets {
+    for t in fresh.gated.iter().map(GatedPlan::plan) {
         let Some(e) = expected.targets.iter().find(|e| e.target == t.target) else {
             return Err(EngineError::StalePlan(format!(
                 "target {} is not in the saved plan",
@@ -701,7 +723,7 @@ fn check_unchanged(expected: &Plan, fresh: &Plan) -> Result<(), EngineError> {
             )));
         }
     }
-    if expected.targets.len() != fresh.targets.len() {
+    if expected.targets.len() != fresh.gated.len() {
         return Err(EngineError::StalePlan(
             "the configured targets changed".into(),
         ));
@@ -718,20 +740,22 @@ impl Engine {
         kind: Option<ActionKind>,
         by: &str,
     ) -> Result<Vec<Approval>, EngineError> {
-        let record = self.store.run(run).await?.ok_or_else(|| {
-            EngineError::Usage(format!(
-                "no run `{run}` in {}",
-                self.config.store_path.display()
-            ))
-        })?;
+        let record = self
+            .store
+            .run(run)
+            .await?
+            .ok_or_else(|| EngineError::UnknownRun {
+                run: run.into(),
+                store: self.config.store_path.display().to_string(),
+            })?;
         match self
             .store
             .approve(&record.id, kind.map(ActionKind::threshold_group), by)
             .await
         {
-            Err(e @ muster_store::StoreError::NothingToApprove { .. }) => Err(EngineError::Usage(
-                format!("{e}: no threshold or all-or-nothing limit blocked it"),
-            )),
+            Err(e @ muster_store::StoreError::NothingToApprove { .. }) => {
+                Err(EngineError::NothingToApprove(e))
+            }
             other => Ok(other?),
         }
     }

@@ -6,7 +6,7 @@ use crate::metrics::Metrics;
 use chrono::{DateTime, Utc};
 use muster_core::TargetName;
 use muster_engine::{Engine, EngineError, RunReport};
-use muster_store::RunMode;
+use muster_store::{RunMode, RunStatus};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -110,7 +110,10 @@ impl Runner {
             // Its own task, so a panic in the pipeline ends as a failed run and frees the slot.
             let result = match tokio::spawn(async move { run(&engine, mode).await }).await {
                 Ok(result) => result,
-                Err(e) => Err(EngineError::Usage(format!("the run stopped: {e}"))),
+                Err(e) => Err(EngineError::Stopped {
+                    stage: "run",
+                    detail: e.to_string(),
+                }),
             };
             this.finished(mode, &origin, started.elapsed(), result)
                 .await;
@@ -137,7 +140,8 @@ impl Runner {
             }
             Err(e) => {
                 tracing::error!(%mode, %origin, error = %e, "Run failed.");
-                self.metrics.run_ended(mode.as_str(), "error", took, None);
+                self.metrics
+                    .run_ended(mode.as_str(), RunStatus::Error.as_str(), took, None);
             }
         }
     }

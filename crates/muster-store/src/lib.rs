@@ -20,10 +20,10 @@
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), muster_store::StoreError> {
-//! use muster_store::{open_sqlite, RunMode, Store};
+//! use muster_store::{open_sqlite, RunMode, RunStatus, Store};
 //! let store = open_sqlite(std::path::Path::new(muster_store::DEFAULT_SQLITE_PATH)).await?;
 //! let run = store.start_run(RunMode::Preview, "sha256:…").await?;
-//! store.finish_run(&run.id, "no-changes", &serde_json::json!({})).await?;
+//! store.finish_run(&run.id, RunStatus::NoChanges, &serde_json::json!({})).await?;
 //! # Ok(()) }
 //! ```
 
@@ -38,6 +38,7 @@ pub use store::{
     ApiToken, Approval, AuditQuery, BlockedRecord, ComputedChanges, ComputedEntry, ComputedKey,
     ComputedValues, Decision, DecisionKind, Fingerprint, GrantMade, GrantState, JournalEntry,
     JournalState, Link, LinkState, OrphanDecision, OrphanVerdict, RunId, RunMode, RunRecord,
-    SnapshotMeta, SnapshotPerson, Store, StoredPlan, TokenRole, UnknownDecisionKind,
-    UnknownJournalState, UnknownLinkState, UnknownRunMode, UnknownTokenRole, MIN_RUN_PREFIX,
+    RunStatus, SnapshotMeta, SnapshotPerson, Store, StoredPlan, TokenRole, UnknownDecisionKind,
+    UnknownJournalState, UnknownLinkState, UnknownRunMode, UnknownRunStatus, UnknownTokenRole,
+    MIN_RUN_PREFIX,
 };

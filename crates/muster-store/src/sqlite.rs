@@ -45,7 +45,7 @@ use crate::private_file;
 use crate::store::{
     ApiToken, Approval, AuditQuery, BlockedRecord, ComputedChanges, ComputedValues, Decision,
     DecisionKind, Fingerprint, GrantMade, JournalEntry, JournalState, Link, OrphanDecision,
-    RunMode, RunRecord, SnapshotMeta, SnapshotPerson, Store, StoredPlan,
+    RunMode, RunRecord, RunStatus, SnapshotMeta, SnapshotPerson, Store, StoredPlan,
 };
 
 /// Where the CLI keeps its state when the configuration names no store.
@@ -223,7 +223,7 @@ impl Store for SqliteStore {
     async fn finish_run(
         &self,
         run: &str,
-        status: &str,
+        status: RunStatus,
         summary: &serde_json::Value,
     ) -> Result<(), StoreError> {
         runs::finish_run(&self.pool, run, status, summary).await

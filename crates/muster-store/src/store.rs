@@ -18,8 +18,7 @@ use std::str::FromStr;
 
 use crate::error::StoreError;
 
-/// A run's id: a UUID v4 in lowercase hyphenated text, so several nodes can mint ids.
-pub type RunId = String;
+pub use muster_core::run::{RunId, RunMode, RunStatus, UnknownRunMode, UnknownRunStatus};
 
 /// The fewest characters of a run id that [`Store::run`] accepts as a prefix.
 pub const MIN_RUN_PREFIX: usize = 6;
@@ -67,16 +66,6 @@ macro_rules! text_enum {
         }
     };
 }
-
-text_enum!(
-    /// Whether a run only planned or also executed.
-    RunMode, UnknownRunMode, "run mode" {
-        /// Plan only; nothing is sent to a target.
-        Preview => "preview",
-        /// Plan, gate and execute.
-        Apply => "apply",
-    }
-);
 
 text_enum!(
     /// Whether a stored link is in force.
@@ -199,9 +188,8 @@ pub struct RunRecord {
     pub mode: RunMode,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
-    /// How the run ended (`changes`, `blocked`, `failures`, `no-changes`, `error`); `None`
-    /// while it runs, or if it died.
-    pub status: Option<String>,
+    /// How the run ended; `None` while it runs, or if it died.
+    pub status: Option<RunStatus>,
     pub summary: Option<serde_json::Value>,
     /// Digest of the configuration the run used.
     pub config_digest: String,
@@ -507,7 +495,7 @@ pub trait Store: Send + Sync {
     async fn finish_run(
         &self,
         run: &str,
-        status: &str,
+        status: RunStatus,
         summary: &serde_json::Value,
     ) -> Result<(), StoreError>;
 

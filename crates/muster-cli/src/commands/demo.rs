@@ -54,25 +54,71 @@ pub fn demo_groups() -> Vec<String> {
         .collect()
 }
 
+/// The demo's simulators, started for one run and stopped at its end.
+struct Sims {
+    scim: muster_sim::RunningScimSim,
+    zivver: muster_sim::RunningZivverSim,
+    helloid: muster_sim::RunningHelloIdSim,
+    /// Zivver's request budget per 10 s, sped up ([`ZIVVER_SPEEDUP`]).
+    zivver_budget: u32,
+}
+
 pub async fn run(dir: &Path) -> Result<u8> {
     let day1: chrono::NaiveDate = "2026-03-02".parse()?;
     let day2: chrono::NaiveDate = "2026-03-03".parse()?;
+    let dir = empty_folder(dir)?;
+    let token = format!("demo-{}", std::process::id());
+    let sims = start_sims(&token).await?;
+    let config_path = write_config(&dir, &token)?;
+    write_day(&dir, DAY1_PERSONS, DAY1_CONTRACTS)?;
+    print_intro(&dir, &sims, day1, day2);
+    let engine = open_engine(&config_path, &sims).await?;
+
+    initial_load(&engine, &sims, day1).await?;
+    hr_day(&engine, &dir, day2).await?;
+    plan_again(&engine, day2).await?;
+    audit_trail(&engine).await?;
+
+    println!(
+        "HTTP requests answered: SCIM {}, Zivver {}, HelloID {}",
+        sims.scim.state.total_requests(),
+        sims.zivver.state.total_requests(),
+        sims.helloid.state.total_requests()
+    );
+    println!(
+        "Try: muster --config {} runs | audit --person {SSO_CHANGED}",
+        config_path.display()
+    );
+    println!(
+        "(the simulators stop with the demo; `muster sim scim --groups ...` runs one on its own)"
+    );
+    sims.scim.shutdown().await?;
+    sims.zivver.shutdown().await?;
+    sims.helloid.shutdown().await?;
+    Ok(exit::OK)
+}
+
+/// The demo's folder, emptied (it only ever holds what an earlier demo wrote), as an
+/// absolute path.
+fn empty_folder(dir: &Path) -> Result<std::path::PathBuf> {
     if dir.exists() {
         std::fs::remove_dir_all(dir).with_context(|| format!("cannot empty {}", dir.display()))?;
     }
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let dir = dir.canonicalize()?;
+    Ok(dir.canonicalize()?)
+}
 
-    let token = format!("demo-{}", std::process::id());
-    let sim = ScimSim::start(ScimSimConfig {
-        token: token.clone(),
+/// The SCIM, Zivver and HelloID simulators, seeded with what the example rules grant.
+async fn start_sims(token: &str) -> Result<Sims> {
+    let scim = ScimSim::start(ScimSimConfig {
+        token: token.to_owned(),
         ..ScimSimConfig::default()
     })
     .await?;
-    muster_engine::kinds::scim::seed_groups(&sim.state, &demo_groups())?;
+    muster_engine::kinds::scim::seed_groups(&scim.state, &demo_groups())?;
     let zivver_budget = 50 * ZIVVER_SPEEDUP;
     let zivver = ZivverSim::start(ZivverSimConfig {
-        tokens: vec![token.clone()],
+        tokens: vec![token.to_owned()],
         divisions: DEPARTMENTS.iter().map(|d| (*d).to_owned()).collect(),
         switches: ZivverSwitches {
             rate_budget: zivver_budget,
@@ -91,13 +137,24 @@ pub async fn run(dir: &Path) -> Result<u8> {
             })?;
     }
     let helloid = HelloIdSim::start(HelloIdSimConfig {
-        credentials: vec![(HELLOID_KEY.to_owned(), token.clone())],
+        credentials: vec![(HELLOID_KEY.to_owned(), token.to_owned())],
         products: vec!["Laptop".to_owned()],
         ..HelloIdSimConfig::default()
     })
     .await?;
+    Ok(Sims {
+        scim,
+        zivver,
+        helloid,
+        zivver_budget,
+    })
+}
+
+/// The example configuration with its secrets read from files in `dir` (the token and the
+/// HelloID key), written as `dir/muster.toml`.
+fn write_config(dir: &Path, token: &str) -> Result<std::path::PathBuf> {
     let token_file = dir.join("api-token");
-    std::fs::write(&token_file, &token)?;
+    std::fs::write(&token_file, token)?;
     let token_ref = format!("{{ file = {:?} }}", token_file.display().to_string());
     let key_file = dir.join("helloid-key");
     std::fs::write(&key_file, HELLOID_KEY)?;
@@ -109,38 +166,47 @@ pub async fn run(dir: &Path) -> Result<u8> {
         .replace("{ env = \"HELLOID_SECRET\" }", &token_ref);
     let config_path = dir.join("muster.toml");
     std::fs::write(&config_path, config_text)?;
-    write_day(&dir, DAY1_PERSONS, DAY1_CONTRACTS)?;
+    Ok(config_path)
+}
 
+fn print_intro(dir: &Path, sims: &Sims, day1: chrono::NaiveDate, day2: chrono::NaiveDate) {
     println!("Muster demo");
     println!(
         "  folder:    {} (SQLite store, config, HR export)",
         dir.display()
     );
-    println!("  targets:   SCIM 2.0 simulator at {}", sim.base_url);
-    println!("             Zivver simulator at {}", zivver.base_url);
-    println!("             HelloID simulator at {}", helloid.base_url);
+    println!("  targets:   SCIM 2.0 simulator at {}", sims.scim.base_url);
+    println!("             Zivver simulator at {}", sims.zivver.base_url);
+    println!(
+        "             HelloID simulator at {}",
+        sims.helloid.base_url
+    );
     println!("  dates:     pinned to {day1} and {day2}, the days of the example HR exports");
     println!(
-        "  note:      Zivver allows 50 requests per 10 s; to finish in about a minute the demo runs the\n             Zivver simulator and Muster's Zivver budget at {zivver_budget} per 10 s ({ZIVVER_SPEEDUP}x). Muster still\n             stays inside the budget it is given."
+        "  note:      Zivver allows 50 requests per 10 s; to finish in about a minute the demo runs the\n             Zivver simulator and Muster's Zivver budget at {} per 10 s ({ZIVVER_SPEEDUP}x). Muster still\n             stays inside the budget it is given.",
+        sims.zivver_budget
     );
     println!();
+}
 
+/// The engine over the demo's configuration, pointed at the simulators.
+async fn open_engine(config_path: &Path, sims: &Sims) -> Result<Engine> {
     let overrides = [
         (
             "MUSTER__TARGETS__SCIM__CONNECTION__BASE_URL".to_owned(),
-            sim.base_url.clone(),
+            sims.scim.base_url.clone(),
         ),
         (
             "MUSTER__TARGETS__ZIVVER__CONNECTION__BASE_URL".to_owned(),
-            zivver.base_url.clone(),
+            sims.zivver.base_url.clone(),
         ),
         (
             "MUSTER__TARGETS__ZIVVER__CONNECTION__RATE_LIMIT__REQUESTS".to_owned(),
-            zivver_budget.to_string(),
+            sims.zivver_budget.to_string(),
         ),
         (
             "MUSTER__TARGETS__HELLOID__CONNECTION__BASE_URL".to_owned(),
-            helloid.api_url(),
+            sims.helloid.api_url(),
         ),
         // HelloID documents no limit; the example's polite 10 per second would only make the
         // demo wait.
@@ -149,19 +215,20 @@ pub async fn run(dir: &Path) -> Result<u8> {
             "200".to_owned(),
         ),
     ];
-    let engine = {
-        let config = Config::load_with_env(
-            &config_path,
-            std::env::vars().chain(overrides.iter().cloned()),
-        )
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let engine = Engine::open(config).await?;
-        match output::Bar::new() {
-            Some(bar) => engine.with_progress(Arc::new(bar) as Arc<dyn Progress>),
-            None => engine,
-        }
-    };
+    let config = Config::load_with_env(
+        config_path,
+        std::env::vars().chain(overrides.iter().cloned()),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let engine = Engine::open(config).await?;
+    Ok(match output::Bar::new() {
+        Some(bar) => engine.with_progress(Arc::new(bar) as Arc<dyn Progress>),
+        None => engine,
+    })
+}
 
+/// Steps 1 and 2: preview and apply the first day.
+async fn initial_load(engine: &Engine, sims: &Sims, day1: chrono::NaiveDate) -> Result<()> {
     println!("== 1. Preview of the initial load ({day1}) ==");
     let preview = engine.preview(day1).await?;
     print!("{}", output::summary(&preview.summary));
@@ -174,18 +241,17 @@ pub async fn run(dir: &Path) -> Result<u8> {
     println!(
         "applied in {:.1} s; the simulators now hold {} SCIM, {} Zivver and {} HelloID users",
         started.elapsed().as_secs_f64(),
-        sim.state.users().len(),
-        zivver.state.users().len(),
-        helloid.state.users().len()
+        sims.scim.state.users().len(),
+        sims.zivver.state.users().len(),
+        sims.helloid.state.users().len()
     );
+    let helloid = &sims.helloid.state;
     let with_manager = helloid
-        .state
         .users()
         .iter()
         .filter(|u| !u["managedByUserGUID"].is_null())
         .count();
     let department_groups = helloid
-        .state
         .groups()
         .iter()
         .filter(|g| {
@@ -201,10 +267,14 @@ pub async fn run(dir: &Path) -> Result<u8> {
         "initial apply",
     )?;
     println!();
+    Ok(())
+}
 
+/// Step 3: the second day's export, its plan and its apply.
+async fn hr_day(engine: &Engine, dir: &Path, day2: chrono::NaiveDate) -> Result<()> {
     println!("== 3. A day of HR changes ({day2}) ==");
     println!("5 department moves, 3 leavers, 2 hires starting 2026-03-16, 1 rename, 1 new sign-in name (Zivver SSO key), 1 alias added, 1 removed");
-    write_day(&dir, DAY2_PERSONS, DAY2_CONTRACTS)?;
+    write_day(dir, DAY2_PERSONS, DAY2_CONTRACTS)?;
     let preview = engine.preview(day2).await?;
     println!("{}", output::plan_lines(&preview.plan, false));
     println!();
@@ -216,7 +286,11 @@ pub async fn run(dir: &Path) -> Result<u8> {
         "incremental apply",
     )?;
     println!();
+    Ok(())
+}
 
+/// Step 4: a new plan finds nothing left to do.
+async fn plan_again(engine: &Engine, day2: chrono::NaiveDate) -> Result<()> {
     println!("== 4. Plan again: nothing left to do ==");
     let again = engine.preview(day2).await?;
     print!("{}", output::summary(&again.summary));
@@ -226,7 +300,11 @@ pub async fn run(dir: &Path) -> Result<u8> {
         "plan after apply",
     )?;
     println!();
+    Ok(())
+}
 
+/// Step 5: the audit trail of the person whose sign-in name changed.
+async fn audit_trail(engine: &Engine) -> Result<()> {
     println!("== 5. Audit trail of person {SSO_CHANGED} (secret values show as ***) ==");
     let events = engine
         .store
@@ -236,57 +314,41 @@ pub async fn run(dir: &Path) -> Result<u8> {
             ..AuditQuery::default()
         })
         .await?;
-    let rows: Vec<Vec<String>> = events
-        .iter()
-        .map(|e| {
-            let what = e
-                .permission
-                .as_ref()
-                .map(|p| p.name.clone())
-                .unwrap_or_else(|| {
-                    e.changes
-                        .iter()
-                        .map(|c| {
-                            format!(
-                                "{}={}",
-                                output::short_field(&c.field),
-                                c.after.as_ref().map(|v| v.to_string()).unwrap_or_default()
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                });
-            vec![
-                e.target.to_string(),
-                e.action.to_string(),
-                e.outcome.to_string(),
-                what,
-                e.reason.clone(),
-            ]
-        })
-        .collect();
+    let rows: Vec<Vec<String>> = events.iter().map(audit_row).collect();
     println!(
         "{}",
         output::table(&["target", "action", "outcome", "what", "why"], &rows)
     );
     println!();
-    println!(
-        "HTTP requests answered: SCIM {}, Zivver {}, HelloID {}",
-        sim.state.total_requests(),
-        zivver.state.total_requests(),
-        helloid.state.total_requests()
-    );
-    println!(
-        "Try: muster --config {} runs | audit --person {SSO_CHANGED}",
-        config_path.display()
-    );
-    println!(
-        "(the simulators stop with the demo; `muster sim scim --groups ...` runs one on its own)"
-    );
-    sim.shutdown().await?;
-    zivver.shutdown().await?;
-    helloid.shutdown().await?;
-    Ok(exit::OK)
+    Ok(())
+}
+
+/// One audit event as a row: target, action, outcome, what (the group, or the changes), why.
+fn audit_row(e: &muster_core::report::AuditEvent) -> Vec<String> {
+    let what = e
+        .permission
+        .as_ref()
+        .map(|p| p.name.clone())
+        .unwrap_or_else(|| {
+            e.changes
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{}={}",
+                        output::short_field(&c.field),
+                        c.after.as_ref().map(|v| v.to_string()).unwrap_or_default()
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        });
+    vec![
+        e.target.to_string(),
+        e.action.to_string(),
+        e.outcome.to_string(),
+        what,
+        e.reason.clone(),
+    ]
 }
 
 fn write_day(dir: &Path, persons: &str, contracts: &str) -> Result<()> {

@@ -94,13 +94,13 @@ pub async fn runs(args: &Args, limit: usize) -> Result<u8> {
         .iter()
         .map(|r| {
             vec![
-                r.id.clone(),
+                r.id.to_string(),
                 r.mode.as_str().to_owned(),
                 r.started_at.format("%Y-%m-%d %H:%M:%S").to_string(),
                 r.finished_at
                     .map(|f| (f - r.started_at).num_milliseconds().to_string() + " ms")
                     .unwrap_or_else(|| "running".into()),
-                r.status.clone().unwrap_or_default(),
+                r.status.map(|s| s.as_str().to_owned()).unwrap_or_default(),
             ]
         })
         .collect();

@@ -13,9 +13,6 @@ use muster_mapping::{read_helloid_mapping, Limits};
 use muster_sources::{CsvSourceConfig, JsonSourceConfig, Source};
 use std::path::Path;
 
-/// Exit code when at least one person's field could not be computed.
-const HELD: u8 = 4;
-
 pub async fn eval(
     args: &Args,
     mapping: &Path,
@@ -79,7 +76,7 @@ pub async fn eval(
             blocked.len()
         );
     }
-    Ok(if held > 0 { HELD } else { exit::OK })
+    Ok(exit::of_mapping_eval(held))
 }
 
 /// CSV or JSON by the file's extension, with the reader's defaults (`ExternalId` column,

@@ -13,7 +13,7 @@ use super::{code, text, Setup, DAY1, TOKEN};
 use muster_core::plan::ActionKind;
 use muster_core::report::ActionOutcome;
 use muster_sim::scim::RunningScimSim;
-use muster_store::{AuditQuery, JournalState, Store};
+use muster_store::{AuditQuery, JournalState, RunStatus, Store};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::os::unix::process::ExitStatusExt;
@@ -29,7 +29,7 @@ const CHANGE_KILLS: [u64; 12] = [2, 6, 12, 9, 15, 4, 20, 11, 7, 18, 13, 10];
 /// What the journal of a killed run held.
 #[derive(Debug)]
 struct Kill {
-    run: String,
+    run: muster_store::RunId,
     /// Kinds of the actions whose request was out when the process died.
     in_flight: BTreeSet<ActionKind>,
 }
@@ -345,7 +345,7 @@ async fn apply_killed_at_24_points_converges_with_every_action_done_exactly_once
     assert!(store.journal_unsettled("").await.unwrap().is_empty());
     for k in &kills {
         let run = store.run(&k.run).await.unwrap().unwrap();
-        assert_eq!(run.status.as_deref(), Some("interrupted"), "run {}", k.run);
+        assert_eq!(run.status, Some(RunStatus::Interrupted), "run {}", k.run);
     }
     store.close().await;
 }

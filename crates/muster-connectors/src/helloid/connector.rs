@@ -22,8 +22,8 @@ use crate::http::settings;
 use crate::http::{Auth, RequestCounters, RequestCounts};
 use async_trait::async_trait;
 use muster_core::connector::{
-    Capabilities, Connector, ConnectorError, DeleteMeaning, MembershipMode, Observed,
-    ObservedAccount, Operation, Outcome, ReadScope,
+    Capabilities, Connector, ConnectorError, DeleteMeaning, Observed, ObservedAccount, Operation,
+    Outcome, ReadScope,
 };
 use muster_core::{AccountRef, TargetName};
 use serde_json::Value;
@@ -90,14 +90,12 @@ impl HelloIdConnector {
         Ok(Self {
             inner: Arc::new(Inner {
                 capabilities: Capabilities {
-                    membership: MembershipMode::PerMember,
                     delete: match cfg.delete {
                         DeleteMode::Delete => DeleteMeaning::Remove,
                         DeleteMode::Disable => DeleteMeaning::Disable,
                     },
                     write_only_fields: BTreeSet::from([PASSWORD.to_owned()]),
                     lookup: true,
-                    page_size: PAGE_SIZE,
                     max_concurrency: cfg.concurrency,
                     fixed_fields,
                     creates_groups,

@@ -34,7 +34,7 @@ fn id_and_name(group: &Value) -> Result<(String, String), String> {
 impl Inner {
     /// Every group as listed (without members).
     async fn list_groups(&self) -> Result<Vec<(String, String)>, ConnectorError> {
-        let take = self.capabilities.page_size;
+        let take = super::connector::PAGE_SIZE;
         let groups = self.client.list("/groups", group_key, take).await?;
         groups
             .iter()

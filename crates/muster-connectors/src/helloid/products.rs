@@ -35,7 +35,7 @@ impl Inner {
     /// An assignment of a product the list does not show still counts, named by the
     /// assignment's `productName`.
     pub(super) async fn read_products(&self) -> Result<Vec<ObservedGroup>, ConnectorError> {
-        let take = self.capabilities.page_size;
+        let take = super::connector::PAGE_SIZE;
         let (products, assignments) = tokio::try_join!(
             self.client.list("/products", product_key, take),
             self.client
@@ -90,7 +90,7 @@ impl Inner {
         product: &str,
     ) -> Result<Found<bool>, ConnectorError> {
         let path = format!("/product-assignment/by-user/{}", segment(account.as_str()));
-        let take = self.capabilities.page_size;
+        let take = super::connector::PAGE_SIZE;
         match self.client.list_pages(&path, assignment_key, take).await {
             Ok(items) => Ok(Found::Yes(items.iter().any(|a| {
                 wire::assignment(a).is_some_and(|(p, _)| p.eq_ignore_ascii_case(product))

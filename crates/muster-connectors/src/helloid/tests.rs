@@ -130,7 +130,6 @@ fn capabilities_follow_the_config_and_debug_shows_no_secret() {
     let caps = conn.capabilities();
     assert_eq!(caps.delete, DeleteMeaning::Disable);
     assert_eq!(caps.max_concurrency, 7);
-    assert_eq!(caps.page_size, 1000);
     assert!(caps.fixed_fields.contains("userName") && caps.write_only_fields.contains("password"));
     assert!(!caps.creates_groups);
     assert_eq!(caps.pending_ttl_days, Some(7));

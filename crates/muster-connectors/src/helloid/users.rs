@@ -30,7 +30,7 @@ impl Inner {
         } else {
             "/users"
         };
-        let take = self.capabilities.page_size;
+        let take = super::connector::PAGE_SIZE;
         let users = self.client.list(path, user_key, take).await?;
         users.iter().map(|u| self.to_account(u)).collect()
     }

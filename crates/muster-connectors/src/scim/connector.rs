@@ -15,8 +15,8 @@ use crate::http::settings;
 use crate::http::{Auth, Method, RequestCounters, RequestCounts};
 use async_trait::async_trait;
 use muster_core::connector::{
-    Attributes, Capabilities, Connector, ConnectorError, DeleteMeaning, MembershipMode, Observed,
-    ObservedAccount, ObservedGroup, Operation, Outcome,
+    Attributes, Capabilities, Connector, ConnectorError, DeleteMeaning, Observed, ObservedAccount,
+    ObservedGroup, Operation, Outcome,
 };
 use muster_core::{AccountRef, GroupRef, TargetName};
 use serde_json::{json, Map, Value};
@@ -33,6 +33,8 @@ pub struct ScimConnector {
     capabilities: Capabilities,
     patch: AtomicBool,
     filter: bool,
+    /// Items per page of a list (`count`), capped by the server's `maxResults`.
+    page_size: usize,
     etag: bool,
     max_results: Option<usize>,
     delete: DeleteMode,
@@ -99,7 +101,6 @@ impl ScimConnector {
         );
         Ok(Self {
             capabilities: Capabilities {
-                membership: MembershipMode::PerMember,
                 delete: match cfg.delete {
                     DeleteMode::Disable => DeleteMeaning::Disable,
                     DeleteMode::Delete => DeleteMeaning::Remove,
@@ -107,7 +108,6 @@ impl ScimConnector {
                 // RFC 7643: `password` is `returned: never`.
                 write_only_fields: BTreeSet::from(["password".to_owned()]),
                 lookup: features.filter,
-                page_size,
                 max_concurrency: cfg.concurrency,
                 ..Capabilities::default()
             },
@@ -115,6 +115,7 @@ impl ScimConnector {
             client,
             patch: AtomicBool::new(features.patch),
             filter: features.filter,
+            page_size,
             etag: features.etag,
             max_results: features.max_results,
             delete: cfg.delete,
@@ -679,7 +680,7 @@ impl Connector for ScimConnector {
 
     #[instrument(skip_all, fields(target = %self.target))]
     async fn read_all(&self) -> Result<Observed, ConnectorError> {
-        let page_size = self.capabilities.page_size;
+        let page_size = self.page_size;
         let users = self.client.read_all("Users", None, page_size).await?;
         let groups = self.client.read_all("Groups", None, page_size).await?;
         let observed = Observed {
@@ -720,7 +721,7 @@ impl Connector for ScimConnector {
         let filter = eq_filter(attribute, value).map_err(|e| self.config_error(e))?;
         let users = self
             .client
-            .read_all("Users", Some(&filter), self.capabilities.page_size)
+            .read_all("Users", Some(&filter), self.page_size)
             .await?;
         let mut found = Vec::with_capacity(users.len());
         for user in &users {

@@ -22,15 +22,14 @@ use crate::http::settings;
 use crate::http::{Auth, RequestCounters, RequestCounts};
 use async_trait::async_trait;
 use muster_core::connector::{
-    Capabilities, Connector, ConnectorError, DeleteMeaning, MembershipMode, Observed,
-    ObservedAccount, Operation, Outcome, PreviousGroup, ReadScope,
+    Capabilities, Connector, ConnectorError, DeleteMeaning, Observed, ObservedAccount, Operation,
+    Outcome, PreviousGroup, ReadScope,
 };
 use muster_core::TargetName;
 use std::sync::Arc;
 use tracing::{info, instrument};
 
-/// The full read is one request per endpoint: Zermelo's lists are not paged (zermelo.md §1).
-pub const PAGE_SIZE: usize = 1_000_000;
+// The full read is one request per endpoint: Zermelo's lists are not paged (zermelo.md §1).
 
 /// A connected Zermelo portal. Cheap to share: the inner state goes to the workers that read
 /// placements.
@@ -68,10 +67,8 @@ impl ZermeloConnector {
         Ok(Self {
             inner: Arc::new(Inner {
                 capabilities: Capabilities {
-                    membership: MembershipMode::PerMember,
                     delete: DeleteMeaning::Disable,
                     lookup: true,
-                    page_size: PAGE_SIZE,
                     max_concurrency: cfg.concurrency,
                     can_disable: false,
                     membership_visible: cfg.read_placements,

@@ -30,8 +30,8 @@ use crate::http::Refused as _;
 use crate::http::{Auth, Method, RequestCounters, RequestCounts};
 use async_trait::async_trait;
 use muster_core::connector::{
-    Attributes, Capabilities, Connector, ConnectorError, DeleteMeaning, MembershipMode, Observed,
-    ObservedAccount, Operation, Outcome,
+    Attributes, Capabilities, Connector, ConnectorError, DeleteMeaning, Observed, ObservedAccount,
+    Operation, Outcome,
 };
 use muster_core::secret::Secret;
 use muster_core::{AccountRef, TargetName};
@@ -100,17 +100,12 @@ impl ZivverConnector {
         Ok(Self {
             inner: Arc::new(Inner {
                 capabilities: Capabilities {
-                    membership: match cfg.membership {
-                        MembershipWrite::Replace => MembershipMode::WholeList,
-                        MembershipWrite::AddRemove => MembershipMode::PerMember,
-                    },
                     delete: match cfg.delete {
                         DeleteMode::Disable => DeleteMeaning::Disable,
                         DeleteMode::Hard => DeleteMeaning::Remove,
                     },
                     write_only_fields: BTreeSet::from([SSO_ACCOUNT_KEY.to_owned()]),
                     lookup: true,
-                    page_size: PAGE_SIZE,
                     max_concurrency: cfg.concurrency,
                     ..Capabilities::default()
                 },

@@ -6,7 +6,7 @@
 use muster_connectors::zivver::wire::{ALIASES, DELEGATES, DIVISION, SSO_ACCOUNT_KEY};
 use muster_connectors::{ZivverConfig, ZivverConnector};
 use muster_core::connector::{
-    Attributes, Connector, ConnectorError, DeleteMeaning, MembershipMode, Operation, Outcome,
+    Attributes, Connector, ConnectorError, DeleteMeaning, Operation, Outcome,
 };
 use muster_core::{AccountRef, GroupRef, TargetName};
 use muster_sim::ZivverSwitches;
@@ -238,7 +238,6 @@ async fn a_refused_key_is_unauthorized() {
 async fn capabilities_follow_the_config() {
     let h = harness(|_| {}, "").await;
     let caps = h.conn.capabilities();
-    assert_eq!(caps.membership, MembershipMode::WholeList);
     assert_eq!(caps.delete, DeleteMeaning::Disable);
     assert!(caps.write_only_fields.contains(SSO_ACCOUNT_KEY));
     assert!(caps.lookup);
@@ -249,7 +248,6 @@ async fn capabilities_follow_the_config() {
         "delete = \"hard\"\nmembership = \"add-remove\"\n",
     );
     let conn = ZivverConnector::connect(TargetName::new("z2"), &cfg).unwrap();
-    assert_eq!(conn.capabilities().membership, MembershipMode::PerMember);
     assert_eq!(conn.capabilities().delete, DeleteMeaning::Remove);
 }
 

@@ -2,13 +2,17 @@
 //! fingerprints of write-only values, and re-correlation of a create whose outcome is unknown.
 
 use crate::fingerprint::fingerprint;
-use muster_core::connector::{Attributes, Connector, ConnectorError, Operation, Outcome};
+use muster_core::connector::{
+    Attributes, Connector, ConnectorError, DeleteMeaning, Operation, Outcome,
+};
 use muster_core::evaluate::Correlation;
 use muster_core::model::{AccountRef, GroupRef, TargetName};
 use muster_core::plan::{Action, ActionKind};
 use muster_core::report::ActionOutcome;
 use muster_core::secret::Secret;
-use muster_store::{Fingerprint, GrantMade, GrantState, JournalState, Link, LinkState, Store};
+use muster_store::{
+    Fingerprint, GrantMade, GrantState, JournalState, Link, LinkState, RunId, Store,
+};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::sync::Mutex;
@@ -17,7 +21,7 @@ use tokio::sync::Mutex;
 const CREATE_ATTEMPTS: usize = 3;
 
 pub struct Shared {
-    pub run: String,
+    pub run: RunId,
     pub target: TargetName,
     pub connector: Arc<dyn Connector>,
     pub store: Arc<dyn Store>,
@@ -192,6 +196,9 @@ async fn attempt(
             if let Some(name) = created_group {
                 notes.push(format!("created group `{name}` first"));
             }
+            if action.kind == ActionKind::Delete {
+                notes.push(delete_meaning(s.connector.capabilities().delete).to_owned());
+            }
             match outcome {
                 Outcome::AlreadyAbsent => notes.push("already absent in the target".to_owned()),
                 Outcome::Requested => {
@@ -212,6 +219,14 @@ async fn attempt(
             }
             Ok(r)
         }
+    }
+}
+
+/// What a done Delete did in this target, for its audit event.
+fn delete_meaning(meaning: DeleteMeaning) -> &'static str {
+    match meaning {
+        DeleteMeaning::Disable => "deleted as a disable: the target keeps the account",
+        DeleteMeaning::Remove => "the account is removed from the target",
     }
 }
 
@@ -329,7 +344,8 @@ fn write_operation(
 
 /// Create, and when the outcome is unknown or collided, look the account up before anything
 /// else: one match is the account (linked), none means retry (unknown outcome) or fail
-/// (conflict), several means the person is disputed.
+/// (conflict), several means the person is disputed. A target without a look-up
+/// (`Capabilities::lookup` false) is never sent the create again in this run.
 async fn create(
     s: &Shared,
     action: &Action,
@@ -362,6 +378,16 @@ async fn create(
         let conflict = matches!(error, ConnectorError::Conflict { .. });
         if !(conflict || matches!(error, ConnectorError::Uncertain { .. })) {
             return Ok(ActionResult::failed(&error));
+        }
+        if !s.connector.capabilities().lookup {
+            // Without a look-up the outcome stays unknown, and a retry could duplicate the
+            // account: the create ends failed, and the next run's full read settles it.
+            return Ok(ActionResult::failed_with(
+                &error,
+                format!(
+                    "{error}; not retried: this target cannot look accounts up, so the next run's read shows whether the account exists"
+                ),
+            ));
         }
         let Some(value) = lookup_value.as_deref() else {
             return Ok(ActionResult::failed_with(
@@ -484,4 +510,175 @@ async fn forget_written(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    //! The capabilities this module reads, against a connector that answers as told and an
+    //! in-memory store.
+    use super::*;
+    use muster_core::connector::{Capabilities, Observed, ObservedAccount};
+    use muster_core::model::PersonPath;
+    use muster_core::plan::{ActionId, FieldChange};
+    use muster_store::{JournalEntry, RunMode};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Every create is lost on the way back (`Uncertain`); a look-up finds one account; every
+    /// other write is done. Counts the creates and the look-ups.
+    struct Lossy {
+        target: TargetName,
+        capabilities: Capabilities,
+        creates: AtomicUsize,
+        lookups: AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl Connector for Lossy {
+        fn target(&self) -> &TargetName {
+            &self.target
+        }
+
+        fn capabilities(&self) -> &Capabilities {
+            &self.capabilities
+        }
+
+        async fn read_all(&self) -> Result<Observed, ConnectorError> {
+            Ok(Observed::default())
+        }
+
+        async fn lookup(
+            &self,
+            _attribute: &str,
+            _value: &str,
+        ) -> Result<Vec<ObservedAccount>, ConnectorError> {
+            self.lookups.fetch_add(1, Ordering::SeqCst);
+            Ok(vec![ObservedAccount {
+                reference: "acc-1".into(),
+                enabled: true,
+                attributes: Attributes::new(),
+            }])
+        }
+
+        async fn execute(&self, operation: &Operation) -> Result<Outcome, ConnectorError> {
+            match operation {
+                Operation::Create { .. } => {
+                    self.creates.fetch_add(1, Ordering::SeqCst);
+                    Err(ConnectorError::Uncertain {
+                        target: self.target.clone(),
+                        method: "POST".into(),
+                        path: "/Users".into(),
+                        detail: "connection reset".into(),
+                    })
+                }
+                _ => Ok(Outcome::Done),
+            }
+        }
+    }
+
+    async fn shared(capabilities: Capabilities) -> (Shared, Arc<Lossy>) {
+        let store: Arc<dyn Store> = Arc::new(muster_store::open_sqlite_memory().await.unwrap());
+        let run = store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
+        let connector = Arc::new(Lossy {
+            target: "t".into(),
+            capabilities,
+            creates: AtomicUsize::new(0),
+            lookups: AtomicUsize::new(0),
+        });
+        let shared = Shared {
+            run,
+            target: "t".into(),
+            connector: connector.clone(),
+            store,
+            correlation: Correlation {
+                person: PersonPath::ExternalId,
+                account_field: "userName".into(),
+                case_insensitive: true,
+            },
+            key: Secret::new("key"),
+            ensured_groups: Default::default(),
+        };
+        (shared, connector)
+    }
+
+    async fn act(s: &Shared, kind: ActionKind, account: Option<AccountRef>) -> ActionResult {
+        let action = Action {
+            id: ActionId(0),
+            kind,
+            person: "p1".into(),
+            account: account.clone(),
+            depends_on: vec![],
+            waits_for: vec![],
+            enabled: Some(true),
+            changes: vec![FieldChange {
+                field: "userName".into(),
+                before: None,
+                after: Some(serde_json::json!("p1@example.org")),
+                secret: false,
+                account_of: None,
+            }],
+            permission: None,
+            resend: vec![],
+            reason: String::new(),
+        };
+        let entry = JournalEntry {
+            run: s.run.clone(),
+            target: s.target.clone(),
+            action: 0,
+            kind,
+            person: action.person.clone(),
+            account: account.clone(),
+            permission: None,
+            state: JournalState::Planned,
+            detail: None,
+            updated_at: chrono::Utc::now(),
+        };
+        s.store.journal_planned(&s.run, &[entry]).await.unwrap();
+        run(s, &action, account).await
+    }
+
+    #[tokio::test]
+    async fn an_uncertain_create_is_looked_up_where_the_target_can() {
+        let (s, c) = shared(Capabilities::default()).await;
+        let r = act(&s, ActionKind::Create, None).await;
+        assert_eq!(r.outcome, ActionOutcome::Done, "{:?}", r.detail);
+        assert_eq!(r.account, Some("acc-1".into()));
+        assert_eq!(c.creates.load(Ordering::SeqCst), 1);
+        assert_eq!(c.lookups.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn without_a_look_up_an_uncertain_create_is_never_sent_again() {
+        let (s, c) = shared(Capabilities {
+            lookup: false,
+            ..Capabilities::default()
+        })
+        .await;
+        let r = act(&s, ActionKind::Create, None).await;
+        assert_eq!(r.outcome, ActionOutcome::Failed);
+        let detail = r.detail.unwrap_or_default();
+        assert!(
+            detail.contains("not retried") && detail.contains("cannot look accounts up"),
+            "{detail}"
+        );
+        assert_eq!(c.creates.load(Ordering::SeqCst), 1, "one POST only");
+        assert_eq!(c.lookups.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
+    async fn a_done_delete_says_what_it_did_in_this_target() {
+        for (meaning, says) in [
+            (DeleteMeaning::Disable, "the target keeps the account"),
+            (DeleteMeaning::Remove, "removed from the target"),
+        ] {
+            let (s, _) = shared(Capabilities {
+                delete: meaning,
+                ..Capabilities::default()
+            })
+            .await;
+            let r = act(&s, ActionKind::Delete, Some("acc-1".into())).await;
+            assert_eq!(r.outcome, ActionOutcome::Done, "{:?}", r.detail);
+            let detail = r.detail.unwrap_or_default();
+            assert!(detail.contains(says), "{meaning:?}: {detail}");
+        }
+    }
 }

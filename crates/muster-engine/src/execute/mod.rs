@@ -4,11 +4,15 @@
 //! planned → sent → done | failed | blocked | skipped, written before and after the request,
 //! and ends with exactly one audit event.
 //!
+//! Which action may start when is decided by the pure [`schedule::Scheduler`] (tested without
+//! I/O); this module is the I/O loop around it: send, journal, audit, quarantine.
+//!
 //! A target whose error ratio in the run reaches its [`Quarantine`] threshold is stopped: the
 //! requests in flight finish, nothing more is sent to it, and every action not yet started
 //! ends skipped with the reason. Other targets run in their own `execute` and go on.
 
 mod action;
+mod schedule;
 
 use crate::progress::Progress;
 use action::{ActionResult, Shared};
@@ -19,8 +23,9 @@ use muster_core::model::{AccountRef, TargetName};
 use muster_core::plan::{Action, ActionId, ActionKind};
 use muster_core::report::{ActionOutcome, AuditEvent, TargetSummary};
 use muster_core::secret::Secret;
-use muster_store::{JournalEntry, JournalState, Store, StoreError};
-use std::collections::{HashMap, VecDeque};
+use muster_store::{JournalEntry, JournalState, RunId, Store, StoreError};
+use schedule::{Next, Scheduler};
+use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::task::JoinSet;
 
@@ -67,7 +72,7 @@ impl Quarantine {
 
 /// What the executor needs besides the plan.
 pub struct ExecContext {
-    pub run: String,
+    pub run: RunId,
     pub target: TargetName,
     pub connector: Arc<dyn Connector>,
     pub store: Arc<dyn Store>,
@@ -80,12 +85,12 @@ pub struct ExecContext {
 /// Executes one target's gated plan and returns its summary. A store failure stops the
 /// target: without the journal, exactly-once cannot be promised.
 pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSummary, StoreError> {
-    let actions = &gated.plan.actions;
+    let actions = &gated.plan().actions;
     let mut summary = TargetSummary::new(ctx.target.clone());
-    summary.disputed = gated.plan.disputed.len();
-    summary.held = gated.plan.held.len();
-    summary.warnings = gated.plan.warnings.clone();
-    summary.blocks = gated.blocks.clone();
+    summary.disputed = gated.plan().disputed.len();
+    summary.held = gated.plan().held.len();
+    summary.warnings = gated.plan().warnings.clone();
+    summary.blocks = gated.blocks().to_vec();
     for a in actions {
         summary.by_action.entry(a.kind).or_default().planned += 1;
     }
@@ -108,26 +113,6 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
 
     let index: HashMap<ActionId, usize> =
         actions.iter().enumerate().map(|(i, a)| (a.id, i)).collect();
-    let mut waiting_on: Vec<usize> = actions
-        .iter()
-        .map(|a| a.depends_on.len() + a.waits_for.len())
-        .collect();
-    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); actions.len()];
-    // Actions that wait for another to end, whatever its outcome (`Action::waits_for`).
-    let mut waiters: Vec<Vec<usize>> = vec![Vec::new(); actions.len()];
-    for (i, a) in actions.iter().enumerate() {
-        for d in &a.depends_on {
-            if let Some(&j) = index.get(d) {
-                dependents[j].push(i);
-            }
-        }
-        for d in &a.waits_for {
-            if let Some(&j) = index.get(d) {
-                waiters[j].push(i);
-            }
-        }
-    }
-
     let shared = Arc::new(Shared {
         run: ctx.run.clone(),
         target: ctx.target.clone(),
@@ -140,51 +125,41 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
     ctx.progress
         .start(ctx.target.as_str(), actions.len() as u64);
 
-    let mut settled: Vec<Option<ActionOutcome>> = vec![None; actions.len()];
+    let concurrency = ctx.connector.capabilities().max_concurrency;
+    let mut schedule = Scheduler::new(actions, |a| gated.is_blocked(a), concurrency);
     let mut created: HashMap<ActionId, AccountRef> = HashMap::new();
     let mut resolved: HashMap<usize, Action> = HashMap::new();
-    let mut ready: VecDeque<usize> = VecDeque::new();
     let mut stopped: Option<String> = None;
     // Quarantine's count: actions that reached the connector, and those the target failed.
     let (mut attempted, mut target_errors) = (0usize, 0usize);
 
     // Blocked actions (and everything depending on them, which the gate already includes)
-    // settle at once; the rest start when their dependencies are done.
-    for (i, a) in actions.iter().enumerate() {
-        if let Some(reason) = gated.blocked_reason(a) {
+    // end at once; the rest start when their dependencies are done.
+    for i in schedule.blocked() {
+        if let Some(reason) = gated.blocked_reason(&actions[i]) {
             let r = ActionResult::settled(ActionOutcome::Blocked, reason);
-            finish(ctx, &mut summary, a, None, &r).await?;
-            settled[i] = Some(ActionOutcome::Blocked);
-        }
-    }
-    for i in 0..actions.len() {
-        if settled[i].is_some() {
-            release_waiters(i, &waiters, &mut waiting_on, &settled, &mut ready);
-        } else if waiting_on[i] == 0 {
-            ready.push_back(i);
+            finish(ctx, &mut summary, &actions[i], None, &r).await?;
         }
     }
 
-    let concurrency = ctx.connector.capabilities().max_concurrency.max(1);
     let mut running: JoinSet<(usize, ActionResult)> = JoinSet::new();
     // Which action each task runs, so a task that panics still ends its action.
     let mut task_of: HashMap<tokio::task::Id, usize> = HashMap::new();
     loop {
-        while running.len() < concurrency {
-            let Some(i) = ready.pop_front() else { break };
-            if settled[i].is_some() {
-                continue;
-            }
+        while let Some(next) = schedule.next() {
+            let i = match next {
+                Next::Start(i) => i,
+                Next::Skip(i) => {
+                    let why = stopped.as_deref().unwrap_or_default();
+                    let r = ActionResult::settled(
+                        ActionOutcome::Skipped,
+                        format!("target stopped: {why}"),
+                    );
+                    finish(ctx, &mut summary, &actions[i], None, &r).await?;
+                    continue;
+                }
+            };
             let action = actions[i].clone();
-            if let Some(why) = &stopped {
-                let r =
-                    ActionResult::settled(ActionOutcome::Skipped, format!("target stopped: {why}"));
-                finish(ctx, &mut summary, &action, None, &r).await?;
-                settled[i] = Some(ActionOutcome::Skipped);
-                release(i, &r, actions, &dependents, &mut waiting_on, &mut ready);
-                release_waiters(i, &waiters, &mut waiting_on, &settled, &mut ready);
-                continue;
-            }
             let account = action.account.clone().or_else(|| {
                 action
                     .depends_on
@@ -251,32 +226,17 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
                 summary.stopped = Some(why);
             }
         }
+        if stopped.is_some() {
+            schedule.stop();
+        }
         // An action a released limit let through says so in its audit event.
         let result = match gated.released_reason(action) {
             Some(why) => result.noted(why),
             None => result,
         };
         finish(ctx, &mut summary, action, result.account.clone(), &result).await?;
-        settled[i] = Some(result.outcome);
-        release_waiters(i, &waiters, &mut waiting_on, &settled, &mut ready);
-        release(
-            i,
-            &result,
-            actions,
-            &dependents,
-            &mut waiting_on,
-            &mut ready,
-        );
         // Dependents of an action that did not succeed end as skipped, with the reason.
-        let mut cascade: Vec<usize> = if result.outcome == ActionOutcome::Done {
-            Vec::new()
-        } else {
-            dependents[i].clone()
-        };
-        while let Some(j) = cascade.pop() {
-            if settled[j].is_some() {
-                continue;
-            }
+        for j in schedule.settle(i, result.outcome) {
             let r = ActionResult::settled(
                 ActionOutcome::Skipped,
                 format!(
@@ -285,24 +245,17 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
                 ),
             );
             finish(ctx, &mut summary, &actions[j], None, &r).await?;
-            settled[j] = Some(ActionOutcome::Skipped);
-            release_waiters(j, &waiters, &mut waiting_on, &settled, &mut ready);
-            cascade.extend(dependents[j].iter().copied());
         }
     }
     // Whatever never started — because the target stopped before its turn, or because it
     // waits on an action that did — ends skipped, with the reason: nothing ends silently.
-    for (i, a) in actions.iter().enumerate() {
-        if settled[i].is_some() {
-            continue;
-        }
+    for i in schedule.unended() {
         let why = match &stopped {
             Some(why) => format!("target stopped: {why}"),
             None => "its dependencies never completed".to_owned(),
         };
         let r = ActionResult::settled(ActionOutcome::Skipped, why);
-        finish(ctx, &mut summary, a, None, &r).await?;
-        settled[i] = Some(ActionOutcome::Skipped);
+        finish(ctx, &mut summary, &actions[i], None, &r).await?;
     }
     ctx.progress.finish();
     summary.warnings.extend(ctx.connector.warnings());
@@ -343,43 +296,6 @@ fn fill_account_references(
             .retain(|c| c.account_of.is_none() || c.after.is_some());
     }
     action
-}
-
-/// Counts down the actions that wait for `i` to end (`Action::waits_for`), whatever its outcome;
-/// those with nothing left to wait for start.
-fn release_waiters(
-    i: usize,
-    waiters: &[Vec<usize>],
-    waiting_on: &mut [usize],
-    settled: &[Option<ActionOutcome>],
-    ready: &mut VecDeque<usize>,
-) {
-    for &j in &waiters[i] {
-        waiting_on[j] = waiting_on[j].saturating_sub(1);
-        if waiting_on[j] == 0 && settled[j].is_none() {
-            ready.push_back(j);
-        }
-    }
-}
-
-/// Counts down the dependents of a done action; those with nothing left to wait for start.
-fn release(
-    i: usize,
-    result: &ActionResult,
-    actions: &[Action],
-    dependents: &[Vec<usize>],
-    waiting_on: &mut [usize],
-    ready: &mut VecDeque<usize>,
-) {
-    if result.outcome != ActionOutcome::Done {
-        return;
-    }
-    for &j in &dependents[i] {
-        waiting_on[j] = waiting_on[j].saturating_sub(1);
-        if waiting_on[j] == 0 && j < actions.len() {
-            ready.push_back(j);
-        }
-    }
 }
 
 /// Journals the outcome, writes the audit event, counts it.

@@ -293,7 +293,7 @@ async fn under_every_fault_each_action_ends_with_a_reason_and_the_next_runs_conv
         let events = engine
             .store
             .audit(&AuditQuery {
-                run: Some(first.run.clone()),
+                run: Some(first.run.to_string()),
                 ..AuditQuery::default()
             })
             .await
@@ -387,7 +387,7 @@ async fn a_failing_target_is_quarantined_with_the_reason_and_the_other_goes_on()
     let events = engine
         .store
         .audit(&AuditQuery {
-            run: Some(report.run.clone()),
+            run: Some(report.run.to_string()),
             target: Some("scim".into()),
             ..AuditQuery::default()
         })

@@ -475,7 +475,7 @@ async fn assert_all_done(engine: &Engine, report: &RunReport) {
     let events = engine
         .store
         .audit(&AuditQuery {
-            run: Some(report.run.clone()),
+            run: Some(report.run.to_string()),
             ..AuditQuery::default()
         })
         .await

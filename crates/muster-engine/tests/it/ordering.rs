@@ -79,7 +79,7 @@ async fn record(f: &Fixture, today: chrono::NaiveDate) -> (Vec<Call>, usize, usi
     let engine = f.engine().await;
     let prepared = engine.prepare(today).await.unwrap();
     let gated = &prepared.gated[0];
-    let name = gated.plan.target.clone();
+    let name = gated.plan().target.clone();
     let inner = engine.connector(&name).unwrap().clone();
     let concurrency = inner.capabilities().max_concurrency;
     let recorder = Arc::new(Recorder {
@@ -112,7 +112,7 @@ async fn record(f: &Fixture, today: chrono::NaiveDate) -> (Vec<Call>, usize, usi
     };
     let summary = execute(&ctx, gated).await.unwrap();
     let t = summary.totals();
-    assert_eq!((t.done, t.planned), (t.planned, gated.plan.actions.len()));
+    assert_eq!((t.done, t.planned), (t.planned, gated.plan().actions.len()));
     let max = recorder.max_in_flight.load(Ordering::SeqCst);
     let calls = recorder.calls.lock().unwrap().clone();
     (calls, max, concurrency)

@@ -137,7 +137,7 @@ async fn orphans_are_disabled_deleted_excluded_or_resolved_as_decided_and_audite
     let events = engine
         .store
         .audit(&AuditQuery {
-            run: Some(report.run.clone()),
+            run: Some(report.run.to_string()),
             ..AuditQuery::default()
         })
         .await

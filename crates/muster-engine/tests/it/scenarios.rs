@@ -138,7 +138,7 @@ async fn a_source_that_shrinks_by_40_percent_blocks_the_run() {
     assert_eq!(writes(&f), before, "nothing changes in the target");
     assert!(f.sim.state.users().iter().all(|u| u["active"] == true));
     let run = engine.store.run(&report.run).await.unwrap().unwrap();
-    assert_eq!(run.status.as_deref(), Some("blocked"));
+    assert_eq!(run.status, Some(muster_store::RunStatus::Blocked));
 }
 
 #[tokio::test]
@@ -413,7 +413,7 @@ async fn faults_end_every_action_with_a_reason_and_the_next_run_converges_withou
     let events = engine
         .store
         .audit(&AuditQuery {
-            run: Some(first.run.clone()),
+            run: Some(first.run.to_string()),
             ..AuditQuery::default()
         })
         .await

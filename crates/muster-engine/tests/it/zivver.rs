@@ -341,7 +341,7 @@ async fn the_sso_key_is_never_cleared_by_a_leaver_or_a_person_whose_key_cannot_b
         .store
         .audit(&muster_store::AuditQuery {
             person: Some("10003".into()),
-            run: Some(report.run.clone()),
+            run: Some(report.run.to_string()),
             ..Default::default()
         })
         .await

@@ -39,7 +39,7 @@ pub(crate) async fn latest_plan(state: &AppState, target: &str) -> Result<PlanVi
         .ok_or_else(|| ApiError::not_found(format!("no plan was made for `{name}` yet")))?;
     Ok(PlanView {
         target: plan.target.to_string(),
-        run: plan.run,
+        run: plan.run.to_string(),
         saved_at: plan.saved_at,
         plan: plan.plan,
     })

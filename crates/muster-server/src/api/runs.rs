@@ -96,7 +96,7 @@ pub(crate) async fn run_actions(
     let events = state
         .store
         .audit(&AuditQuery {
-            run: Some(run.id.clone()),
+            run: Some(run.id.to_string()),
             ..AuditQuery::default()
         })
         .await

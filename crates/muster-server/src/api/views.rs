@@ -15,7 +15,8 @@ pub struct RunView {
     pub mode: String,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
-    /// `changes`, `blocked`, `failures`, `no-changes` or `error`; null while it runs.
+    /// `changes`, `blocked`, `failures`, `no-changes`, `error` or `interrupted`; null while
+    /// it runs.
     pub status: Option<String>,
     /// Counts per target and action type (the run summary), or `{ "error": … }`.
     #[schema(value_type = Option<Object>)]
@@ -25,11 +26,11 @@ pub struct RunView {
 impl From<RunRecord> for RunView {
     fn from(r: RunRecord) -> Self {
         Self {
-            id: r.id,
+            id: r.id.to_string(),
             mode: r.mode.as_str().to_owned(),
             started_at: r.started_at,
             finished_at: r.finished_at,
-            status: r.status,
+            status: r.status.map(|s| s.as_str().to_owned()),
             summary: r.summary,
         }
     }
@@ -139,7 +140,7 @@ pub struct BlockedView {
 impl BlockedView {
     pub fn new(b: BlockedRecord, decision: Option<DecisionView>) -> Self {
         Self {
-            run: b.run,
+            run: b.run.to_string(),
             target: b.target.to_string(),
             kind: b.kind.as_str().to_owned(),
             count: b.count,
@@ -165,7 +166,7 @@ pub struct DecisionView {
 impl From<Decision> for DecisionView {
     fn from(d: Decision) -> Self {
         Self {
-            run: d.run,
+            run: d.run.to_string(),
             target: d.target.to_string(),
             kind: d.kind.as_str().to_owned(),
             decision: d.decision.as_str().to_owned(),
@@ -267,7 +268,7 @@ impl From<AuditEvent> for AuditView {
     fn from(e: AuditEvent) -> Self {
         Self {
             at: e.at,
-            run: e.run,
+            run: e.run.to_string(),
             target: e.target.to_string(),
             person: e.person.to_string(),
             action: e.action.as_str().to_owned(),

@@ -150,7 +150,7 @@ fn target_row(line: &TargetLine<'_>) -> Markup {
                     None => { span.muted { "none yet" } }
                 }
             }
-            td { @if let Some((run, _)) = line.last { (status(run.status.as_deref())) } }
+            td { @if let Some((run, _)) = line.last { (status(run.status.map(|s| s.as_str()))) } }
             @match counts {
                 Some(c) => {
                     td.num { (c.planned) } td.num { (c.done) } td.num { (c.failed) } td.num { (c.blocked) }
@@ -224,7 +224,7 @@ pub(super) fn runs_table<'a>(runs: impl Iterator<Item = &'a RunRecord>) -> Marku
                     tr {
                         td { a href=(href("/runs/", &r.id)) { code { (short(&r.id)) } } }
                         td { (r.mode.as_str()) } td { (time(r.started_at)) } td { (time_opt(r.finished_at)) }
-                        td { (status(r.status.as_deref())) }
+                        td { (status(r.status.map(|s| s.as_str()))) }
                     }
                 }
             }

@@ -26,7 +26,7 @@ struct TargetReport {
     active: usize,
     deleted: usize,
     orphans: Vec<OrphanDecision>,
-    newest: Option<(String, TargetSummary)>,
+    newest: Option<(muster_core::run::RunId, TargetSummary)>,
 }
 
 pub async fn reports(State(state): State<AppState>, user: WebUser) -> Result<Markup, WebError> {

@@ -85,7 +85,7 @@ pub async fn page(
         .collect();
     let may_decide = permits(user.role, Need::Approve);
     let body = html! {
-        h1 { "Run " code { (short(&run.id)) } " " (status(run.status.as_deref())) }
+        h1 { "Run " code { (short(&run.id)) } " " (status(run.status.map(|s| s.as_str()))) }
         dl.facts {
             dt { "Id" } dd { code { (run.id) } }
             dt { "Mode" } dd { (run.mode.as_str()) }

@@ -23,7 +23,7 @@ pub(super) async fn journal_planned(
     if let Some(stray) = entries.iter().find(|e| e.run != run) {
         return Err(StoreError::JournalRunMismatch {
             run: run.to_owned(),
-            entry_run: stray.run.clone(),
+            entry_run: stray.run.to_string(),
         });
     }
     if entries.is_empty() {

@@ -127,13 +127,16 @@ impl RunRow {
             mode: parse_text(T, "mode", &self.mode)?,
             started_at: parse_ts(T, "started_at", &self.started_at)?,
             finished_at: parse_opt_ts(T, "finished_at", self.finished_at)?,
-            status: self.status,
+            status: self
+                .status
+                .map(|s| parse_text(T, "status", &s))
+                .transpose()?,
             summary: self
                 .summary
                 .map(|s| parse_json(T, "summary", &s))
                 .transpose()?,
             config_digest: self.config_digest,
-            id: self.id,
+            id: self.id.into(),
         })
     }
 }
@@ -155,7 +158,7 @@ impl SnapshotRow {
         Ok(SnapshotMeta {
             id: self.id,
             source: self.source,
-            run: self.run,
+            run: self.run.into(),
             digest: self.digest,
             persons: count(T, "persons", self.persons)?,
             blocked: count(T, "blocked", self.blocked)?,
@@ -242,7 +245,7 @@ impl JournalRow {
             kind: parse_text(T, "kind", &self.kind)?,
             state: parse_text(T, "state", &self.state)?,
             updated_at: parse_ts(T, "updated_at", &self.updated_at)?,
-            run: self.run,
+            run: self.run.into(),
             target: self.target.into(),
             person: self.person.into(),
             account: self.account.map(AccountRef::from),
@@ -267,7 +270,7 @@ impl BlockedRow {
         Ok(BlockedRecord {
             kind: parse_text::<ActionKind>(T, "kind", &self.kind)?,
             count: count(T, "count", self.count)?,
-            run: self.run,
+            run: self.run.into(),
             target: self.target.into(),
             reason: self.reason,
         })
@@ -294,10 +297,10 @@ impl ApprovalRow {
             count: count(T, "count", self.count)?,
             approved_at: parse_ts(T, "approved_at", &self.approved_at)?,
             id: self.id,
-            run: self.run,
+            run: self.run.into(),
             target: self.target.into(),
             approved_by: self.approved_by,
-            consumed_by: self.consumed_by,
+            consumed_by: self.consumed_by.map(Into::into),
         })
     }
 }
@@ -329,7 +332,7 @@ impl AuditRow {
                 .permission
                 .map(|p| parse_json::<PermissionTarget>(T, "permission", &p))
                 .transpose()?,
-            run: self.run,
+            run: self.run.into(),
             target: self.target.into(),
             person: self.person.into(),
             account: self.account.map(AccountRef::from),

@@ -5,7 +5,7 @@ use sqlx::sqlite::SqlitePool;
 use super::rows::{encode_json, ts, RunRow};
 use super::{now, to_i64};
 use crate::error::StoreError;
-use crate::store::{RunMode, RunRecord, MIN_RUN_PREFIX};
+use crate::store::{RunId, RunMode, RunRecord, RunStatus, MIN_RUN_PREFIX};
 
 const RUN_COLUMNS: &str =
     "SELECT id, mode, started_at, finished_at, status, summary, config_digest FROM runs";
@@ -25,7 +25,7 @@ pub(super) async fn start_run(
     config_digest: &str,
 ) -> Result<RunRecord, StoreError> {
     let record = RunRecord {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: RunId::from(uuid::Uuid::new_v4().to_string()),
         mode,
         started_at: now(),
         finished_at: None,
@@ -34,20 +34,20 @@ pub(super) async fn start_run(
         config_digest: config_digest.to_owned(),
     };
     sqlx::query("INSERT INTO runs (id, mode, started_at, config_digest) VALUES (?, ?, ?, ?)")
-        .bind(&record.id)
+        .bind(record.id.as_str())
         .bind(mode.as_str())
         .bind(ts(record.started_at))
         .bind(config_digest)
         .execute(pool)
         .await
-        .map_err(StoreError::db("start_run", "runs", &record.id))?;
+        .map_err(StoreError::db("start_run", "runs", record.id.as_str()))?;
     Ok(record)
 }
 
 pub(super) async fn finish_run(
     pool: &SqlitePool,
     run: &str,
-    status: &str,
+    status: RunStatus,
     summary: &serde_json::Value,
 ) -> Result<(), StoreError> {
     let summary = encode_json("finish_run", "runs", "summary", summary)?;
@@ -56,7 +56,7 @@ pub(super) async fn finish_run(
          WHERE id = ? AND finished_at IS NULL",
     )
     .bind(ts(now()))
-    .bind(status)
+    .bind(status.as_str())
     .bind(summary)
     .bind(run)
     .execute(pool)

@@ -59,7 +59,7 @@ impl DecisionRow {
             kind: parse_text(T, "kind", &self.kind)?,
             decision: parse_text(T, "decision", &self.decision)?,
             decided_at: parse_ts(T, "decided_at", &self.decided_at)?,
-            run: self.run,
+            run: self.run.into(),
             target: self.target.into(),
             decided_by: self.decided_by,
             reason: self.reason,
@@ -286,7 +286,7 @@ pub(super) async fn latest_plan(
     };
     Ok(Some(StoredPlan {
         target: target.clone(),
-        run,
+        run: run.into(),
         plan: serde_json::from_str(&plan)
             .map_err(|e| StoreError::corrupt("plans", "plan", e.to_string()))?,
         saved_at: parse_ts("plans", "saved_at", &saved_at)?,

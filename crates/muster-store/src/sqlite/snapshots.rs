@@ -134,7 +134,7 @@ pub(super) async fn save_snapshot(
     Ok(SnapshotMeta {
         id,
         source: source.to_owned(),
-        run: run.to_owned(),
+        run: run.into(),
         digest: digest.to_owned(),
         persons: persons.len(),
         blocked,

@@ -9,7 +9,7 @@ use serde_json::json;
 fn event(minute: u32, run: &str, target: &str, person: &str) -> AuditEvent {
     AuditEvent {
         at: at(12, minute),
-        run: run.to_owned(),
+        run: run.into(),
         target: target.into(),
         person: person.into(),
         action: ActionKind::Update,

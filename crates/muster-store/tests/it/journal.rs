@@ -13,7 +13,7 @@ fn entry(
     state: JournalState,
 ) -> JournalEntry {
     JournalEntry {
-        run: run.to_owned(),
+        run: run.into(),
         target: target.into(),
         action,
         kind,
@@ -329,7 +329,7 @@ async fn in_flight_entries_are_the_sent_ones_of_a_target_from_any_run() {
         .await
         .unwrap();
 
-    let mut in_flight: Vec<(String, u32)> = db
+    let mut in_flight: Vec<(muster_store::RunId, u32)> = db
         .store
         .journal_in_flight(&zivver)
         .await

@@ -1,7 +1,7 @@
 //! Run lifecycle and lookup by id prefix.
 
 use crate::support::TestDb;
-use muster_store::{RunMode, Store, StoreError};
+use muster_store::{RunMode, RunStatus, Store, StoreError};
 use serde_json::json;
 
 #[tokio::test]
@@ -17,13 +17,13 @@ async fn a_run_is_started_finished_and_read_back() {
 
     let summary = json!({"targets": [{"target": "zivver", "created": 3}]});
     db.store
-        .finish_run(&run.id, "changes", &summary)
+        .finish_run(&run.id, RunStatus::Changes, &summary)
         .await
         .unwrap();
     let finished = db.store.run(&run.id).await.unwrap().expect("run stored");
     assert_eq!(finished.mode, RunMode::Apply);
     assert_eq!(finished.config_digest, "cfg-1");
-    assert_eq!(finished.status.as_deref(), Some("changes"));
+    assert_eq!(finished.status, Some(RunStatus::Changes));
     assert_eq!(finished.summary, Some(summary));
     let finished_at = finished.finished_at.expect("finished_at set");
     assert!(finished_at >= finished.started_at);
@@ -34,21 +34,28 @@ async fn a_run_finishes_once_and_unknown_runs_are_reported() {
     let db = TestDb::new().await;
     let run = db.store.start_run(RunMode::Preview, "cfg").await.unwrap();
     db.store
-        .finish_run(&run.id, "no-changes", &json!({}))
+        .finish_run(&run.id, RunStatus::NoChanges, &json!({}))
         .await
         .unwrap();
 
-    let again = db.store.finish_run(&run.id, "error", &json!({})).await;
+    let again = db
+        .store
+        .finish_run(&run.id, RunStatus::Error, &json!({}))
+        .await;
     assert!(
         matches!(again, Err(StoreError::RunFinished { run: ref r }) if *r == run.id),
         "{again:?}"
     );
     let stored = db.store.run(&run.id).await.unwrap().expect("run stored");
-    assert_eq!(stored.status.as_deref(), Some("no-changes"));
+    assert_eq!(stored.status, Some(RunStatus::NoChanges));
 
     let missing = db
         .store
-        .finish_run("00000000-0000-4000-8000-000000000000", "error", &json!({}))
+        .finish_run(
+            "00000000-0000-4000-8000-000000000000",
+            RunStatus::Error,
+            &json!({}),
+        )
         .await;
     assert!(
         matches!(missing, Err(StoreError::RunNotFound { .. })),
@@ -71,13 +78,13 @@ async fn runs_are_listed_newest_first_up_to_the_limit() {
             .id;
         sqlx::query("UPDATE runs SET started_at = ? WHERE id = ?")
             .bind(format!("2024-05-01T12:0{i}:00.000000Z"))
-            .bind(&id)
+            .bind(id.as_str())
             .execute(&raw)
             .await
             .unwrap();
         ids.push(id);
     }
-    let listed: Vec<String> = db
+    let listed: Vec<muster_store::RunId> = db
         .store
         .runs(3)
         .await
@@ -172,7 +179,7 @@ async fn unknown_mode_text_is_reported_as_corrupt_not_a_panic() {
     let db = TestDb::new().await;
     let run = db.store.start_run(RunMode::Apply, "cfg").await.unwrap();
     sqlx::query("UPDATE runs SET mode = 'dry-run' WHERE id = ?")
-        .bind(&run.id)
+        .bind(run.id.as_str())
         .execute(&db.raw().await)
         .await
         .unwrap();
@@ -202,10 +209,10 @@ async fn unfinished_runs_are_the_ones_never_finished_oldest_first() {
         .id;
     let c = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
     db.store
-        .finish_run(&b, "changes", &serde_json::json!({}))
+        .finish_run(&b, RunStatus::Changes, &serde_json::json!({}))
         .await
         .unwrap();
-    let open: Vec<String> = db
+    let open: Vec<muster_store::RunId> = db
         .store
         .unfinished_runs(&c)
         .await
@@ -214,7 +221,7 @@ async fn unfinished_runs_are_the_ones_never_finished_oldest_first() {
         .map(|r| r.id)
         .collect();
     assert_eq!(open, vec![a.clone()]);
-    let all: Vec<String> = db
+    let all: Vec<muster_store::RunId> = db
         .store
         .unfinished_runs("none")
         .await

@@ -360,7 +360,7 @@ fn groups_missing_ambiguous_or_awaiting_approval() {
     case.pending.insert(
         (AccountRef::new("g-1"), GroupRef::new("product:7")),
         Pending::Waiting {
-            since: "on 2026-05-30".into(),
+            since: "2026-05-30T08:00:00Z".parse().unwrap(),
         },
     );
     let plan = case.plan();
@@ -374,7 +374,7 @@ fn groups_missing_ambiguous_or_awaiting_approval() {
     case.pending.insert(
         (AccountRef::new("g-1"), GroupRef::new("product:7")),
         Pending::Expired {
-            since: "on 2026-05-01".into(),
+            since: "2026-05-01T08:00:00Z".parse().unwrap(),
         },
     );
     let plan = case.plan();
