@@ -38,7 +38,8 @@ if [ ! -d tests/e2e/node_modules/playwright-core ]; then
 fi
 export MUSTER_REQUIRE_BROWSER=1
 # A real OpenID Connect provider (npm `oidc-provider`, pinned in tests/oidc/package-lock.json)
-# for the dashboard sign-in test (crates/muster-server/tests/it/oidc.rs); required, not skipped.
+# for the dashboard sign-in tests (crates/muster-server/tests/it/oidc.rs, and the Chromium test in
+# dashboard.rs, which signs in there); required, not skipped.
 if [ ! -d tests/oidc/node_modules/oidc-provider ]; then
   echo "Installing oidc-provider into tests/oidc/node_modules ..."
   (cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error)

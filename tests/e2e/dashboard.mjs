@@ -4,9 +4,11 @@
 //
 //   node tests/e2e/dashboard.mjs <base-url> <screenshot-dir>
 //
-// Sign-in is one function, `signIn(page)`: today it places the session cookie the test got
-// from the server (env MUSTER_SESSION_COOKIE, `muster_session=…`); with OpenID Connect it can
-// walk the provider's login instead. Every wait is bounded; any failure exits with status 1.
+// Sign-in is one function, `signIn(page)`: it goes to /login, which sends the browser to the
+// OpenID Connect provider the test started (tests/oidc/provider.mjs), fills in its login form
+// as MUSTER_LOGIN (and its consent form), and follows it back to the dashboard, signed in.
+// Only 127.0.0.1 is reached (other requests, like the provider page's web font, are aborted).
+// Every wait is bounded; any failure exits with status 1.
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,12 +27,33 @@ function check(cond, what) {
   console.log(`ok: ${what}`);
 }
 
-/** Signs the page's browser context in (swap this for the OIDC login flow). */
-async function signIn(page) {
-  const cookie = process.env.MUSTER_SESSION_COOKIE || '';
-  const [name, value] = cookie.split(';')[0].split('=');
-  if (name !== 'muster_session' || !value) throw new Error('MUSTER_SESSION_COOKIE is not muster_session=…');
-  await page.context().addCookies([{ name, value, url: base, httpOnly: true, sameSite: 'Lax' }]);
+/**
+ * Signs in through the provider as `login`, starting at /login?next=/, and ends on the
+ * overview. The provider's development login takes any password.
+ */
+async function signIn(page, login) {
+  await page.goto(`${base}/login?next=%2F`);
+  const form = page.locator('form:has(input[name="prompt"][value="login"])');
+  await form.waitFor();
+  const at = new URL(page.url());
+  check(at.origin !== new URL(base).origin && at.pathname.startsWith('/interaction/'),
+    `/login sends the browser to the provider's sign-in page (${at.origin})`);
+  await form.locator('input[name="login"]').fill(login);
+  await form.locator('input[name="password"]').fill('any password');
+  await shot(page, 'sign-in');
+  await form.locator('button[type="submit"]').click();
+  // The provider asks for consent the first time this client wants the scopes.
+  const consent = page.locator('form:has(input[name="prompt"][value="consent"]) button[type="submit"]');
+  const overview = page.locator('h1', { hasText: 'Overview' });
+  await consent.or(overview).first().waitFor();
+  if (await consent.count()) {
+    console.log('(the provider asks for consent)');
+    await consent.click();
+  }
+  await page.waitForURL(`${base}/`);
+  const cookies = await page.context().cookies(base);
+  const session = cookies.find((c) => c.name === 'muster_session');
+  check(session && session.httpOnly && session.sameSite === 'Lax', 'the callback set an HttpOnly, SameSite=Lax session cookie');
 }
 
 /** A screenshot of the viewport, scrolled to `selector` when given (full pages of a run are long). */
@@ -54,6 +77,8 @@ let failed = false;
 try {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   context.setDefaultTimeout(TIMEOUT);
+  // Tests reach 127.0.0.1 only.
+  await context.route((url) => url.hostname !== '127.0.0.1', (route) => route.abort());
   const page = await context.newPage();
   const errors = [];
   page.on('pageerror', (e) => errors.push(String(e)));
@@ -64,9 +89,12 @@ try {
   check(anon.status() === 303 && to.pathname === '/login', 'without a session the dashboard redirects to /login');
   check(to.searchParams.get('next') === '/audit?person=x', 'the redirect keeps the page as next');
 
-  await signIn(page);
-  await page.goto(`${base}/`);
+  const login = process.env.MUSTER_LOGIN;
+  if (!login) throw new Error('MUSTER_LOGIN (an account of tests/oidc/provider.mjs) is not set');
+  await signIn(page, login);
   check((await page.locator('h1').innerText()) === 'Overview', 'the overview opens');
+  const who = process.env.MUSTER_SIGNED_IN_AS || '';
+  check(who && (await page.locator('header .who').innerText()).includes(who), `the header names the signed-in user and role (${who})`);
   const waiting = page.locator('#waiting tbody tr');
   check((await waiting.count()) === 1, 'one blocked action type waits');
   check((await waiting.first().innerText()).includes('create'), 'the blocked type is create');

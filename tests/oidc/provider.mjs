@@ -1,5 +1,6 @@
 // A real OpenID Connect provider (npm `oidc-provider`, pinned in package.json) on 127.0.0.1 for
-// the dashboard sign-in tests of `muster serve` (crates/muster-server/tests/it/oidc.rs).
+// the dashboard sign-in tests of `muster serve` (crates/muster-server/tests/it/oidc.rs, and the
+// Chromium test in dashboard.rs via tests/e2e/dashboard.mjs; started by tests/it/provider.rs).
 //
 //   REDIRECT_URI=http://127.0.0.1:8440/callback CLIENT_SECRET=... node provider.mjs
 //

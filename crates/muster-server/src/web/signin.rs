@@ -11,8 +11,8 @@
 //! Failed callbacks (unknown, replayed or expired `state`, a refused code or ID token) count
 //! towards the per-address limit of failed authentications shared with the API tokens.
 
-use super::oidc::{local_path, CallbackQuery, OidcConfig, OidcError, RelyingParty};
 use super::csrf::tokens_match;
+use super::oidc::{local_path, CallbackQuery, OidcConfig, OidcError, RelyingParty};
 use super::session::{session_cookie, WebUser, COOKIE};
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, Form, Query, State};

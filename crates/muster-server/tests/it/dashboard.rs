@@ -2,6 +2,7 @@
 //! approval through the form, and the whole flow in headless Chromium (tests/e2e).
 
 use crate::api::BLOCK_CREATES;
+use crate::provider::{free_port, listen_on, oidc_section, start_provider};
 use crate::support::TestServer;
 use muster_store::TokenRole;
 use reqwest::header::{HeaderMap, LOCATION};
@@ -15,13 +16,22 @@ const SCRIPT: &str = "<script>alert(1)</script>";
 /// A server whose first apply was blocked (creates over the threshold), where `title` is a
 /// secret field; the source's first person is named `<script>…` when `hostile_name`. Returns the server and the blocked run.
 async fn blocked(hostile_name: bool) -> (TestServer, String) {
-    let server = TestServer::start("", |t| {
+    blocked_with(hostile_name, "", |t| t).await
+}
+
+/// [`blocked`] with `extra` in `[server]` and the configuration's text passed through `edit`.
+async fn blocked_with(
+    hostile_name: bool,
+    extra: &str,
+    edit: impl FnOnce(String) -> String,
+) -> (TestServer, String) {
+    let server = TestServer::start(extra, |t| {
         // Titles are secret here: the pages must show them as ***.
-        BLOCK_CREATES(t).replacen(
+        edit(BLOCK_CREATES(t).replacen(
             "create = { absolute = 5 } }",
             "create = { absolute = 5 } }\nsecret_fields = [\"title\"]",
             1,
-        )
+        ))
     })
     .await;
     if hostile_name {
@@ -482,6 +492,12 @@ fn browser_missing(chromium: &Path, e2e: &Path) -> Option<String> {
             e2e.display()
         ));
     }
+    if !crate::provider::installed() {
+        return Some(format!(
+            "oidc-provider, where the browser signs in, is not installed (npm ci in {})",
+            crate::provider::provider_dir().display()
+        ));
+    }
     None
 }
 
@@ -497,18 +513,26 @@ async fn chromium_signs_in_approves_the_blocked_run_and_sees_it_applied() {
         eprintln!("SKIPPED the Chromium test: {why} (set MUSTER_REQUIRE_BROWSER=1 to make this a failure)");
         return;
     }
-    let (server, run) = blocked(false).await;
+    // The browser signs in for real: /login → the provider's login and consent forms (as
+    // alice, in group muster-admins) → /callback → the dashboard.
+    let port = free_port();
+    let callback = format!("http://127.0.0.1:{port}/callback");
+    let provider = start_provider(&callback, "RS256")
+        .await
+        .expect("the provider's packages were checked above");
+    let (section, _secrets) = oidc_section(&provider, &callback);
+    let (server, run) = blocked_with(false, &section, listen_on(port)).await;
     let shots_tmp = tempfile::tempdir().unwrap();
     // MUSTER_SCREENSHOTS=docs/screenshots refreshes the committed screenshots.
     let shots = std::env::var("MUSTER_SCREENSHOTS")
         .map(|d| repo().join(d))
         .unwrap_or_else(|_| shots_tmp.path().to_owned());
-    let cookie = server.session(TokenRole::Admin);
     let mut node = tokio::process::Command::new("node");
     node.arg(e2e.join("dashboard.mjs"))
         .arg(&server.base)
         .arg(&shots)
-        .env("MUSTER_SESSION_COOKIE", &cookie)
+        .env("MUSTER_LOGIN", "alice")
+        .env("MUSTER_SIGNED_IN_AS", "Alice Admin · admin")
         .env("CHROMIUM_BIN", &chromium)
         .kill_on_drop(true);
     let output = tokio::time::timeout(Duration::from_secs(240), node.output())
@@ -523,6 +547,7 @@ async fn chromium_signs_in_approves_the_blocked_run_and_sees_it_applied() {
         "dashboard.mjs failed:\n{stdout}\n{stderr}"
     );
     for name in [
+        "sign-in",
         "overview",
         "run-blocked",
         "run-approved",
@@ -539,10 +564,11 @@ async fn chromium_signs_in_approves_the_blocked_run_and_sees_it_applied() {
     assert_eq!(decided[0]["decision"]["decision"], "approved", "{decided}");
     assert_eq!(
         decided[0]["decision"]["decided_by"],
-        "user admin user (sub-admin)"
+        "user Alice Admin (alice)"
     );
     let newest = server.wait_for_runs(2).await;
     assert_eq!(newest["status"], "changes", "{newest}");
     assert!(!server.sim.state.users().is_empty());
     assert!(server.stop().await.0);
+    drop(provider);
 }

@@ -7,6 +7,7 @@ mod api;
 mod dashboard;
 mod input;
 mod oidc;
+mod provider;
 mod schedules;
 mod schemathesis;
 mod support;

@@ -1,91 +1,17 @@
 //! Dashboard sign-in against a real OpenID Connect provider: npm `oidc-provider` (pinned in
-//! tests/oidc/package.json, started by tests/oidc/provider.mjs on 127.0.0.1). The test drives
+//! tests/oidc/package.json, started by tests/oidc/provider.mjs on 127.0.0.1; see provider.rs). The test drives
 //! the browser's part with reqwest, following every redirect by hand: /login → the provider's
 //! authorization endpoint → its login and consent forms → /callback → the session cookie.
 //! `scripts/test.sh` runs `npm ci` there and sets MUSTER_REQUIRE_OIDC=1, so the test is never
 //! silently skipped in CI.
 
+use crate::provider::{free_port, listen_on, oidc_section, start_provider, SECRET};
 use crate::support::TestServer;
 use muster_core::secret::Secret;
 use muster_server::web::oidc::{CallbackQuery, OidcConfig, OidcError, RelyingParty};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use reqwest::{Client, Response, StatusCode, Url};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::Stdio;
-use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
-
-const SECRET: &str = "a-client-secret-for-tests-only-0123456789";
-
-fn provider_dir() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/oidc"))
-}
-
-/// The provider's process; killed when dropped, whatever the test did.
-struct Provider {
-    child: Child,
-    issuer: String,
-}
-
-impl Drop for Provider {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
-    }
-}
-
-/// Starts the provider with one client whose redirect URI is `redirect`; `None` (the test
-/// skips) when its packages are not installed and MUSTER_REQUIRE_OIDC is not set.
-async fn start_provider(redirect: &str, alg: &str) -> Option<Provider> {
-    let dir = provider_dir();
-    if !dir.join("node_modules/oidc-provider").exists() {
-        assert!(
-            std::env::var_os("MUSTER_REQUIRE_OIDC").is_none(),
-            "MUSTER_REQUIRE_OIDC is set but {} has no node_modules: run `npm ci` there",
-            dir.display()
-        );
-        eprintln!("\n\n!!!!! SKIPPED: oidc-provider is not installed. Run ./scripts/test.sh (it runs `npm ci` in tests/oidc). !!!!!\n");
-        return None;
-    }
-    let mut child = Command::new("node")
-        .arg("provider.mjs")
-        .current_dir(&dir)
-        .env("REDIRECT_URI", redirect)
-        .env("CLIENT_SECRET", SECRET)
-        .env("PORT", "0")
-        .env("ID_TOKEN_ALG", alg)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let port = tokio::time::timeout(Duration::from_secs(30), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(port) = line.strip_prefix("listening ") {
-                return port.trim().parse::<u16>().unwrap();
-            }
-        }
-        panic!("the provider exited before it listened");
-    })
-    .await
-    .expect("the provider did not listen within 30 s");
-    // Keep reading what it prints: with the pipe closed, its next notice would kill it (EPIPE).
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Some(Provider {
-        child,
-        issuer: format!("http://127.0.0.1:{port}"),
-    })
-}
-
-/// A port that was free a moment ago, for the server whose redirect URL the provider must know
-/// before the server starts.
-fn free_port() -> u16 {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
 
 /// The provider's cookies (the browser's, for the provider's site).
 #[derive(Default)]
@@ -245,21 +171,9 @@ async fn dashboard_sign_in_with_a_real_openid_connect_provider() {
     let Some(provider) = start_provider(&callback, "RS256").await else {
         return;
     };
-    let secrets = tempfile::tempdir().unwrap();
-    let secret_file = secrets.path().join("oidc-client-secret");
-    std::fs::write(&secret_file, format!("{SECRET}\n")).unwrap();
-    let oidc = format!(
-        "auth_failures_per_minute = 6\n\n[server.oidc]\nissuer = \"{}\"\nclient_id = \"muster\"\nclient_secret = {{ file = {:?} }}\nredirect_url = \"{callback}\"\nscopes = [\"openid\", \"profile\", \"groups\"]\nroles_claim = \"groups\"\nadmin = [\"muster-admins\"]\nviewer = [\"muster-viewers\"]\n",
-        provider.issuer,
-        secret_file.display().to_string()
-    );
-    let server = TestServer::start(&oidc, |t| {
-        t.replace(
-            "listen = \"127.0.0.1:0\"",
-            &format!("listen = \"127.0.0.1:{port}\""),
-        )
-    })
-    .await;
+    let (section, _secrets) = oidc_section(&provider, &callback);
+    let oidc = format!("auth_failures_per_minute = 6\n\n{section}");
+    let server = TestServer::start(&oidc, listen_on(port)).await;
     assert_eq!(server.base, base);
     let client = Client::builder()
         .redirect(reqwest::redirect::Policy::none())
