@@ -15,6 +15,9 @@ use std::str::FromStr;
 use std::time::Duration;
 use toml::Spanned;
 
+mod email;
+pub use email::{EmailSettings, OnlyOn, Retry, SmtpLogin, SmtpSecurity};
+
 /// Where the server listens and how it guards itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerSettings {
@@ -30,6 +33,8 @@ pub struct ServerSettings {
     pub shutdown_grace: Duration,
     /// Failed authentications one client address may make per minute before it gets 429.
     pub auth_failures_per_minute: u32,
+    /// `[server.email]`: the report mailed after each run; `None`: no mail.
+    pub email: Option<EmailSettings>,
 }
 
 impl Default for ServerSettings {
@@ -41,6 +46,7 @@ impl Default for ServerSettings {
             max_body_bytes: 64 * 1024,
             shutdown_grace: Duration::from_secs(300),
             auth_failures_per_minute: 10,
+            email: None,
         }
     }
 }
@@ -102,6 +108,7 @@ struct RawServer {
     max_body_bytes: Option<usize>,
     shutdown_grace_seconds: Option<u64>,
     auth_failures_per_minute: Option<Spanned<u32>>,
+    email: Option<Spanned<email::RawEmail>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -235,6 +242,9 @@ fn server_settings(raw: RawServer, base: &Path, errors: &mut Errors<'_>) -> Serv
             s.auth_failures_per_minute = n.into_inner();
         }
     }
+    s.email = raw
+        .email
+        .and_then(|e| email::email_settings(e, base, errors));
     s
 }
 

@@ -8,12 +8,15 @@
 //!   `/readyz` and `/metrics` ([`metrics`]).
 //! - [`auth`] and [`tokens`]: bearer tokens (only their SHA-256 is stored) with the roles
 //!   viewer, approver and admin; failed attempts are limited per client address.
+//! - [`report`]: the e-mail report after each run (`[server.email]`): composed without I/O,
+//!   sent over SMTP in the background with bounded retries.
 //! - [`serve`]: binds (plain HTTP or TLS via rustls) and shuts down gracefully.
 
 pub mod api;
 pub mod auth;
 pub mod config;
 pub mod metrics;
+pub mod report;
 pub mod runner;
 pub mod schedule;
 pub mod serve;

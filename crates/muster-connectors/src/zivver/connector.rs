@@ -159,6 +159,11 @@ impl ZivverConnector {
     pub fn request_counters(&self) -> Arc<RequestCounters> {
         self.inner.client.http().counters()
     }
+
+    /// The rate budget its requests draw from (shared), for the server's metrics.
+    pub fn rate_bucket(&self) -> Arc<crate::http::rate::TokenBucket> {
+        self.inner.client.http().bucket()
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -5,7 +5,7 @@ use crate::support::TestServer;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-const BLOCK_CREATES: fn(String) -> String = |text| {
+pub const BLOCK_CREATES: fn(String) -> String = |text| {
     text.replacen(
         "thresholds = { delete = { percent = 10 } }",
         "thresholds = { delete = { percent = 10 }, create = { absolute = 5 } }",

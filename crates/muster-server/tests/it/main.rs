@@ -4,7 +4,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod api;
+mod email;
 mod input;
+mod metrics;
+mod reports;
 mod schedules;
 mod schemathesis;
 mod support;
+mod tls;
