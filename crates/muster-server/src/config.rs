@@ -93,7 +93,8 @@ pub struct ServiceConfig {
 #[derive(Debug, Default, Deserialize)]
 struct RawRoot {
     #[serde(default)]
-    server: Option<Spanned<RawServer>>,
+    /// Not `Spanned`: a `[server]` made only implicitly (by `[server.email]`) has no span.
+    server: Option<RawServer>,
     #[serde(default)]
     schedules: Vec<Spanned<RawSchedule>>,
 }
@@ -108,7 +109,7 @@ struct RawServer {
     max_body_bytes: Option<usize>,
     shutdown_grace_seconds: Option<u64>,
     auth_failures_per_minute: Option<Spanned<u32>>,
-    email: Option<Spanned<email::RawEmail>>,
+    email: Option<email::RawEmail>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -148,7 +149,7 @@ pub fn parse(path: &Path, text: &str, config: &Config) -> Result<ServiceConfig, 
     })?;
     let base = path.parent().unwrap_or(Path::new(""));
     let server = match raw.server {
-        Some(s) => server_settings(s.into_inner(), base, &mut errors),
+        Some(s) => server_settings(s, base, &mut errors),
         None => ServerSettings::default(),
     };
     let mut schedules: Vec<Schedule> = Vec::new();

@@ -109,12 +109,11 @@ pub(super) struct RawEmail {
 }
 
 pub(super) fn email_settings(
-    raw: Spanned<RawEmail>,
+    raw: RawEmail,
     base: &Path,
     errors: &mut Errors<'_>,
 ) -> Option<EmailSettings> {
     let before = errors.list.len();
-    let raw = raw.into_inner();
     let host = raw.host.get_ref().trim().to_owned();
     if host.is_empty() {
         errors.at(
