@@ -90,6 +90,9 @@ struct TargetLabels {
     target: String,
 }
 
+/// Which number of a target's request counts a metric shows.
+type CountOf = fn(&muster_connectors::http::RequestCounts) -> u64;
+
 /// Each target's HTTP traffic, read from the connectors' counters at every scrape.
 #[derive(Debug)]
 struct HttpCollector {
@@ -108,7 +111,7 @@ impl Collector for HttpCollector {
                 (labels, m.counters.snapshot(), m.bucket.used())
             })
             .collect();
-        let counters: [(&str, &str, fn(&muster_connectors::http::RequestCounts) -> u64); 2] = [
+        let counters: [(&str, &str, CountOf); 2] = [
             (
                 "http_requests",
                 "HTTP requests sent to each target, every attempt (retries included)",
