@@ -1,4 +1,5 @@
-//! `muster-bench api-latency`: `muster serve`'s API over a big store. A temporary SQLite store
+//! `muster-bench api-latency`: `muster serve`'s API over a big store (its one target, SCIM, is
+//! the simulator, idle: no run is started). A temporary SQLite store
 //! is filled through the `Store` trait (a source snapshot of N persons, a link per person,
 //! M finished runs with audit events spread over the persons), a server is started on
 //! 127.0.0.1, and `--requests` requests of the run list and of the person view (random
@@ -24,16 +25,23 @@ pub async fn run(persons: usize, runs: usize, requests: usize) -> Result<()> {
     let dir = tempfile::tempdir()?;
     let config_path = dir.path().join("muster.toml");
     std::fs::write(dir.path().join("persons.csv"), "ExternalId\n")?;
-    std::fs::write(dir.path().join("scim-token"), "unused")?;
+    // The target only has to answer the connector's discovery when the engine opens.
+    let sim = muster_sim::scim::ScimSim::start(muster_sim::scim::ScimSimConfig {
+        token: "bench".into(),
+        ..muster_sim::scim::ScimSimConfig::default()
+    })
+    .await?;
+    std::fs::write(dir.path().join("scim-token"), "bench")?;
     let token_file = dir.path().join("scim-token");
     std::fs::write(
         &config_path,
         format!(
             "[store]\npath = \"muster.db\"\n\n[source]\nkind = \"csv\"\npersons = \"persons.csv\"\n\n\
-             [targets.scim]\nkind = \"scim\"\nconnection = {{ base_url = \"http://127.0.0.1:9/scim/v2\", auth = {{ bearer = {{ file = {:?} }} }} }}\n\
+             [targets.scim]\nkind = \"scim\"\nconnection = {{ base_url = \"{}\", auth = {{ bearer = {{ file = {:?} }} }} }}\n\
              correlation = {{ person = \"ExternalId\", account = \"userName\" }}\n\n\
              [[targets.scim.mapping]]\nfield = \"userName\"\npath = \"ExternalId\"\n\n\
              [server]\nlisten = \"127.0.0.1:0\"\n",
+            sim.base_url,
             token_file.display().to_string()
         ),
     )?;
@@ -67,7 +75,10 @@ pub async fn run(persons: usize, runs: usize, requests: usize) -> Result<()> {
         async move { check(req.send().await?).await }
     })
     .await?;
-    let ids: Vec<usize> = (0..requests).map(|_| rng.gen_range(0..persons)).collect();
+    // Warm-up requests included.
+    let ids: Vec<usize> = (0..requests + 10)
+        .map(|_| rng.gen_range(0..persons))
+        .collect();
     let mut next = ids.into_iter();
     let person = time(requests, || {
         let id = next.next().unwrap_or(0);
@@ -84,6 +95,25 @@ pub async fn run(persons: usize, runs: usize, requests: usize) -> Result<()> {
         async move { check(req.send().await?).await }
     })
     .await?;
+    // The person view's audit read, in the store: the newest 200 through the index (now)
+    // against the whole history read and cut (before).
+    let busy_id = muster_core::ExternalId::from("p000000");
+    let indexed = time(100, || async {
+        Ok(store.person_audit(&busy_id, 200).await?.len())
+    })
+    .await?;
+    let whole = time(100, || async {
+        let all = store
+            .audit(&muster_store::AuditQuery {
+                person: Some(busy_id.clone()),
+                ..muster_store::AuditQuery::default()
+            })
+            .await?;
+        Ok(all.len().min(200))
+    })
+    .await?;
+    println!("store: newest 200 events of p000000, indexed      {indexed}");
+    println!("store: whole history of p000000, then the last 200 {whole}");
     println!("GET /api/v1/runs (default page)            {list}");
     println!("GET /api/v1/persons/{{id}} (random)         {person}");
     println!(
@@ -91,6 +121,7 @@ pub async fn run(persons: usize, runs: usize, requests: usize) -> Result<()> {
         runs * BUSY_PER_RUN
     );
     serving.shutdown().await?;
+    sim.shutdown().await?;
     Ok(())
 }
 
@@ -117,7 +148,7 @@ impl std::fmt::Display for Latency {
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         write!(
             f,
-            "p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} bytes per answer)",
+            "p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} bytes or events per answer)",
             ms(self.p50),
             ms(self.p99),
             ms(self.max),
