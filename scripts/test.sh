@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs Muster's whole test suite. Installs what the tests need first: the third-party SCIM
-# server `scim2-server` (PyPI) in .venv-scim2, for the interoperability tests, and
-# `schemathesis` (PyPI) in .venv-schemathesis, for the API test of `muster serve`, and Chromium
-# with `playwright-core` (npm) for the dashboard's browser test.
+# server `scim2-server` (PyPI) in .venv-scim2, for the interoperability tests,
+# `schemathesis` (PyPI) in .venv-schemathesis, for the API test of `muster serve`, `aiosmtpd`
+# (PyPI) in .venv-aiosmtpd for its e-mail report, promtool (Debian) for its metrics, Chromium
+# with `playwright-core` (npm) for the dashboard's browser test and `oidc-provider` (npm) for
+# its sign-in.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,5 +47,23 @@ if [ ! -d tests/oidc/node_modules/oidc-provider ]; then
   (cd tests/oidc && npm ci --no-audit --no-fund --loglevel=error)
 fi
 export MUSTER_REQUIRE_OIDC=1
+# aiosmtpd (PyPI) in .venv-aiosmtpd: the real SMTP server the e-mail report tests send to
+# (crates/muster-server/tests/it/email.rs). MUSTER_REQUIRE_SMTP=1: missing, they fail, not skip.
+AIOSMTPD_VERSION="1.4.6"
+if [ ! -x .venv-aiosmtpd/bin/python ] || ! .venv-aiosmtpd/bin/python -c "import aiosmtpd" 2>/dev/null; then
+  echo "Installing aiosmtpd ${AIOSMTPD_VERSION} into .venv-aiosmtpd ..."
+  python3 -m venv .venv-aiosmtpd
+  .venv-aiosmtpd/bin/pip install --quiet --disable-pip-version-check "aiosmtpd==${AIOSMTPD_VERSION}"
+fi
+export AIOSMTPD_PYTHON="$PWD/.venv-aiosmtpd/bin/python"
+export MUSTER_REQUIRE_SMTP=1
+
+# promtool (Debian's `prometheus` package) checks the text of /metrics
+# (crates/muster-server/tests/it/metrics.rs). MUSTER_REQUIRE_PROMTOOL=1: missing, the test fails.
+if ! command -v promtool >/dev/null 2>&1; then
+  echo "Installing promtool (Debian package prometheus) ..."
+  if [ "$(id -u)" = 0 ]; then apt-get install -y --no-install-recommends prometheus; else sudo apt-get install -y --no-install-recommends prometheus; fi
+fi
+export MUSTER_REQUIRE_PROMTOOL=1
 
 cargo test --workspace "$@"

@@ -7,8 +7,10 @@
 //!                                                  # (SCIM, Zivver; HelloID without naive)
 //! muster-bench zivver-budget --persons 200         # share of Zivver's 50/10 s budget used, 429s
 //! muster-bench creates --persons 2000 [--scim2-server BIN]   # unthrottled creates per second
+//! muster-bench api-latency --persons 100000 --runs 1000       # muster serve: p50/p99 per request
 //! ```
 
+mod api_latency;
 mod naive;
 mod org;
 mod plan_memory;
@@ -59,6 +61,16 @@ enum Cmd {
         #[arg(long)]
         scim2_server: Option<String>,
     },
+    /// `muster serve` API latency (p50/p99) of the run list and the person view over a store
+    /// with N persons and M runs.
+    ApiLatency {
+        #[arg(long, default_value_t = 100_000)]
+        persons: usize,
+        #[arg(long, default_value_t = 1000)]
+        runs: usize,
+        #[arg(long, default_value_t = 1000)]
+        requests: usize,
+    },
 }
 
 fn day(n: u32) -> chrono::NaiveDate {
@@ -83,6 +95,15 @@ fn main() -> Result<()> {
             concurrency,
             scim2_server,
         } => rt.block_on(creates(persons, concurrency, scim2_server)),
+        Cmd::ApiLatency {
+            persons,
+            runs,
+            requests,
+        } => rt.block_on(api_latency::run(
+            persons.max(1),
+            runs.max(1),
+            requests.max(1),
+        )),
     }
 }
 

@@ -7,7 +7,7 @@ use crate::run::{BlockedRecord, Engine};
 use chrono::NaiveDate;
 use muster_core::connector::Observed;
 use muster_core::model::{AccountRef, ExternalId, GroupRef, Person, TargetName};
-use muster_store::{Link, LinkState};
+use muster_store::{Link, LinkState, ReportKind};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 
@@ -94,7 +94,29 @@ impl Engine {
                     .await?;
             }
         }
+        self.keep_report(ReportKind::Import, &survey.report.target, &survey.report)
+            .await;
         Ok(survey.report)
+    }
+
+    /// Keeps `report` as the target's newest of its kind, for the server's API and dashboard.
+    /// A report that cannot be kept is logged; the command's own answer still stands.
+    pub(crate) async fn keep_report(
+        &self,
+        kind: ReportKind,
+        target: &TargetName,
+        report: &impl Serialize,
+    ) {
+        let kept = match serde_json::to_value(report) {
+            Ok(json) => self.store.save_report(kind, target, &json).await,
+            Err(e) => {
+                tracing::warn!(target_name = %target, kind = kind.as_str(), error = %e, "The report could not be encoded.");
+                return;
+            }
+        };
+        if let Err(e) = kept {
+            tracing::warn!(target_name = %target, kind = kind.as_str(), error = %e, "The report could not be kept.");
+        }
     }
 
     /// Reads the source and the whole target, and correlates them as an import reports it.

@@ -26,7 +26,7 @@ use muster_core::gate::{source_gate, GatedPlan};
 use muster_core::model::{AccountRef, ExternalId, TargetName};
 use muster_core::plan::{Action, ActionId, ActionKind, TargetPlan};
 use muster_core::report::{RunSummary, TargetSummary};
-use muster_store::{OrphanDecision, OrphanVerdict, RunId, RunMode, RunStatus};
+use muster_store::{OrphanDecision, OrphanVerdict, ReportKind, RunId, RunMode, RunStatus};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt;
@@ -328,6 +328,10 @@ impl Engine {
             ),
         };
         self.store.finish_run(&run.id, status, &summary).await?;
+        if let Ok(report) = &result {
+            self.keep_report(ReportKind::Reconcile, &report.target, report)
+                .await;
+        }
         result
     }
 

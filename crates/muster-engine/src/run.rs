@@ -9,6 +9,7 @@
 //! store, targets) and stores their outputs.
 
 use crate::config::{Config, TargetConfig};
+use crate::connectors::HttpMeters;
 use crate::error::EngineError;
 use crate::execute::{execute, ExecContext};
 use crate::fingerprint::fingerprint;
@@ -30,6 +31,7 @@ use muster_store::{Approval, LinkState, RunId, RunMode, RunStatus, SnapshotPerso
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
 
 /// The name under which the source's snapshots are stored.
 pub const SOURCE_NAME: &str = "source";
@@ -78,6 +80,10 @@ pub struct Engine {
     /// all-or-nothing limit, and each action let through says so in the audit trail.
     allow_large: bool,
     connectors: BTreeMap<TargetName, Arc<dyn Connector>>,
+    /// Each target's HTTP meters, for a server's metrics.
+    meters: BTreeMap<TargetName, HttpMeters>,
+    /// Cancelled to stop applies between batches ([`Engine::stop_token`]).
+    stop: CancellationToken,
 }
 
 impl Engine {
@@ -85,11 +91,13 @@ impl Engine {
     pub async fn open(config: Config) -> Result<Self, EngineError> {
         let store: Arc<dyn Store> = Arc::new(muster_store::open_sqlite(&config.store_path).await?);
         let mut connectors = BTreeMap::new();
+        let mut meters = BTreeMap::new();
         for t in &config.targets {
             let c = crate::connectors::connect(t)
                 .await
                 .map_err(|e| EngineError::target(&t.name, e))?;
-            connectors.insert(t.name.clone(), c);
+            connectors.insert(t.name.clone(), c.connector);
+            meters.insert(t.name.clone(), c.meters);
         }
         Ok(Self {
             config,
@@ -97,6 +105,8 @@ impl Engine {
             progress: Arc::new(Silent),
             allow_large: false,
             connectors,
+            meters,
+            stop: CancellationToken::new(),
         })
     }
 
@@ -133,8 +143,28 @@ impl Engine {
                 .filter(|(name, _)| targets.contains(name))
                 .map(|(name, c)| (name.clone(), c.clone()))
                 .collect(),
+            meters: self
+                .meters
+                .iter()
+                .filter(|(name, _)| targets.contains(name))
+                .map(|(name, m)| (name.clone(), m.clone()))
+                .collect(),
             allow_large: self.allow_large,
+            stop: self.stop.clone(),
         })
+    }
+
+    /// Cancelling it stops this engine's applies (and those of its [`Engine::only_targets`]
+    /// copies) between batches: the actions in flight finish and are journaled, the rest stay
+    /// pending in the journal (not failed), and the run ends with each target stopped and why.
+    /// The next apply settles the pending entries and carries them out. For a graceful shutdown.
+    pub fn stop_token(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+
+    /// Each target's HTTP meters (requests, 429s, rate budget in use).
+    pub fn http_meters(&self) -> &BTreeMap<TargetName, HttpMeters> {
+        &self.meters
     }
 
     pub fn connector(&self, target: &TargetName) -> Option<&Arc<dyn Connector>> {
@@ -148,12 +178,13 @@ impl Engine {
     ) -> Result<(SourceRead, Vec<Person>, Vec<BlockedRecord>), EngineError> {
         let source = self.config.source.clone();
         let base = self.config.base_dir.clone();
-        let read = tokio::task::spawn_blocking(move || muster_sources::read_source(&*source, &base))
-            .await
-            .map_err(|e| EngineError::Stopped {
-                stage: "source reader",
-                detail: e.to_string(),
-            })??;
+        let read =
+            tokio::task::spawn_blocking(move || muster_sources::read_source(&*source, &base))
+                .await
+                .map_err(|e| EngineError::Stopped {
+                    stage: "source reader",
+                    detail: e.to_string(),
+                })??;
         let mut persons = Vec::with_capacity(read.records.len());
         let mut blocked = Vec::new();
         for r in &read.records {
@@ -518,8 +549,12 @@ impl Engine {
         for r in results {
             summary.targets.push(r?);
         }
-        for a in &prepared.approvals {
-            self.store.consume_approval(a.id, run).await?;
+        // Stopped early, the approved actions may not all have been carried out: the approvals
+        // stay for the run that finishes them.
+        if !self.stop.is_cancelled() {
+            for a in &prepared.approvals {
+                self.store.consume_approval(a.id, run).await?;
+            }
         }
         self.save_snapshot(run, &prepared).await?;
         Ok(RunReport {
@@ -548,6 +583,7 @@ impl Engine {
             fingerprint_key: key.clone(),
             progress: self.progress.clone(),
             quarantine: t.quarantine,
+            stop: self.stop.clone(),
         }
     }
 

@@ -19,6 +19,9 @@ use std::str::FromStr;
 use std::time::Duration;
 use toml::Spanned;
 
+mod email;
+pub use email::{EmailSettings, OnlyOn, Retry, SmtpLogin, SmtpSecurity};
+
 /// Where the server listens and how it guards itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerSettings {
@@ -36,6 +39,8 @@ pub struct ServerSettings {
     pub auth_failures_per_minute: u32,
     /// `[server.oidc]`: dashboard sign-in with OpenID Connect; `None`: no sign-in routes.
     pub oidc: Option<SignInConfig>,
+    /// `[server.email]`: the report mailed after each run; `None`: no mail.
+    pub email: Option<EmailSettings>,
 }
 
 impl Default for ServerSettings {
@@ -48,6 +53,7 @@ impl Default for ServerSettings {
             shutdown_grace: Duration::from_secs(300),
             auth_failures_per_minute: 10,
             oidc: None,
+            email: None,
         }
     }
 }
@@ -94,7 +100,8 @@ pub struct ServiceConfig {
 #[derive(Debug, Default, Deserialize)]
 struct RawRoot {
     #[serde(default)]
-    /// Not `Spanned`: a `[server]` made only by `[server.oidc]` has no span of its own.
+    /// Not `Spanned`: a `[server]` made only implicitly (by `[server.oidc]` or
+    /// `[server.email]`) has no span of its own.
     server: Option<RawServer>,
     #[serde(default)]
     schedules: Vec<Spanned<RawSchedule>>,
@@ -111,6 +118,7 @@ struct RawServer {
     shutdown_grace_seconds: Option<u64>,
     auth_failures_per_minute: Option<Spanned<u32>>,
     oidc: Option<RawOidc>,
+    email: Option<email::RawEmail>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -269,6 +277,9 @@ fn server_settings(raw: RawServer, base: &Path, errors: &mut Errors<'_>) -> Serv
         }
     }
     s.oidc = raw.oidc.and_then(|o| oidc_settings(o, base, errors));
+    s.email = raw
+        .email
+        .and_then(|e| email::email_settings(e, base, errors));
     s
 }
 

@@ -11,12 +11,15 @@
 //! - [`web`]: the server-rendered dashboard under `/` with session cookies
 //!   ([`web::session`]) and CSRF checks, and its sign-in with OpenID Connect ([`web::oidc`] is
 //!   the reusable relying party, [`web::signin`] the routes and role mapping).
+//! - [`report`]: the e-mail report after each run (`[server.email]`): composed without I/O,
+//!   sent over SMTP in the background with bounded retries.
 //! - [`serve`]: binds (plain HTTP or TLS via rustls) and shuts down gracefully.
 
 pub mod api;
 pub mod auth;
 pub mod config;
 pub mod metrics;
+pub mod report;
 pub mod runner;
 pub mod schedule;
 pub mod serve;

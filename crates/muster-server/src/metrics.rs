@@ -1,18 +1,65 @@
 //! Prometheus metrics of one server: runs by mode and status, actions by target, kind and
-//! outcome, run duration, schedule firings, failed authentications. Each server has its own
-//! registry (no global recorder), so several servers in one test process do not mix.
+//! outcome, run duration, schedule firings, failed authentications, and per target the HTTP
+//! requests sent, the 429s received and the rate budget in use (read at scrape time from the
+//! connectors' own counters, [`HttpMeters`]), and the actions pending in the journal. Each
+//! server has its own registry (no global recorder), so several servers in one test process do
+//! not mix.
 
 use muster_core::report::RunSummary;
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
+use muster_core::TargetName;
+use muster_engine::connectors::HttpMeters;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// The media type of [`Metrics::render`]'s text.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// The media type of [`prometheus_text`]: Prometheus' classic text format, for scrapers and
+/// tools (`promtool check metrics`) that do not ask for OpenMetrics.
+pub const CLASSIC_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// OpenMetrics text in Prometheus' classic text format (0.0.4): a counter's `HELP` and `TYPE`
+/// name its samples' `_total` name, and `# UNIT` and `# EOF` go. Samples stay as they are.
+pub fn prometheus_text(openmetrics: &str) -> String {
+    let counters: std::collections::HashSet<&str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE ")?.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(openmetrics.len() + 16 * counters.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let comment = ["# HELP ", "# TYPE "]
+            .into_iter()
+            .find_map(|p| Some((p, line.strip_prefix(p)?)));
+        match comment {
+            Some((prefix, rest)) => {
+                let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+                out.push_str(prefix);
+                out.push_str(name);
+                if counters.contains(name) {
+                    out.push_str("_total");
+                }
+                if !tail.is_empty() {
+                    out.push(' ');
+                    out.push_str(tail);
+                }
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RunLabels {
@@ -38,6 +85,63 @@ struct ScheduleLabels {
     result: String,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TargetLabels {
+    target: String,
+}
+
+/// Which number of a target's request counts a metric shows.
+type CountOf = fn(&muster_connectors::http::RequestCounts) -> u64;
+
+/// Each target's HTTP traffic, read from the connectors' counters at every scrape.
+#[derive(Debug)]
+struct HttpCollector {
+    meters: BTreeMap<TargetName, HttpMeters>,
+}
+
+impl Collector for HttpCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let counts: Vec<_> = self
+            .meters
+            .iter()
+            .map(|(t, m)| {
+                let labels = TargetLabels {
+                    target: t.to_string(),
+                };
+                (labels, m.counters.snapshot(), m.bucket.used())
+            })
+            .collect();
+        let counters: [(&str, &str, CountOf); 2] = [
+            (
+                "http_requests",
+                "HTTP requests sent to each target, every attempt (retries included)",
+                |c| c.total(),
+            ),
+            (
+                "http_throttled",
+                "Answers telling Muster to slow down (429, or 503 on a request safe to repeat), by target",
+                |c| c.throttled,
+            ),
+        ];
+        for (name, help, value) in counters {
+            let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
+            for (labels, c, _) in &counts {
+                ConstCounter::new(value(c)).encode(family.encode_family(labels)?)?;
+            }
+        }
+        let mut family = encoder.encode_descriptor(
+            "rate_budget_used_ratio",
+            "Share of each target's request budget in use now (1 while a 429 pause lasts)",
+            None,
+            MetricType::Gauge,
+        )?;
+        for (labels, _, used) in &counts {
+            ConstGauge::new(*used).encode(family.encode_family(labels)?)?;
+        }
+        Ok(())
+    }
+}
+
 type DurationFamily = Family<ModeLabels, Histogram, fn() -> Histogram>;
 
 pub struct Metrics {
@@ -48,6 +152,7 @@ pub struct Metrics {
     running: Gauge,
     schedules: Family<ScheduleLabels, Counter>,
     auth_failures: Counter,
+    actions_pending: Gauge,
 }
 
 fn duration_histogram() -> Histogram {
@@ -90,6 +195,12 @@ impl Default for Metrics {
             "Requests refused for a missing, unknown or revoked token",
             auth_failures.clone(),
         );
+        let actions_pending = Gauge::default();
+        registry.register(
+            "actions_pending",
+            "Actions journaled as planned or sent and not yet settled (the run going on, or one cut off that the next apply settles)",
+            actions_pending.clone(),
+        );
         Self {
             registry,
             runs,
@@ -98,11 +209,25 @@ impl Default for Metrics {
             running,
             schedules,
             auth_failures,
+            actions_pending,
         }
     }
 }
 
 impl Metrics {
+    /// Also reports each target's HTTP requests, 429s and rate budget in use.
+    pub fn with_http(mut self, meters: BTreeMap<TargetName, HttpMeters>) -> Self {
+        self.registry
+            .register_collector(Box::new(HttpCollector { meters }));
+        self
+    }
+
+    /// Actions pending in the journal (read from the store before each scrape).
+    pub fn set_actions_pending(&self, n: u64) {
+        self.actions_pending
+            .set(i64::try_from(n).unwrap_or(i64::MAX));
+    }
+
     pub fn run_started(&self) {
         self.running.set(1);
     }
@@ -170,5 +295,36 @@ impl Metrics {
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
         Ok(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classic_text_names_counters_by_their_samples_and_drops_eof() {
+        let open = "# HELP muster_runs Runs ended.\n# TYPE muster_runs counter\nmuster_runs_total{mode=\"apply\"} 1\n\
+                    # HELP muster_up Up.\n# TYPE muster_up gauge\n# UNIT muster_up seconds\nmuster_up 1\n# EOF\n";
+        assert_eq!(
+            prometheus_text(open),
+            "# HELP muster_runs_total Runs ended.\n# TYPE muster_runs_total counter\nmuster_runs_total{mode=\"apply\"} 1\n\
+             # HELP muster_up Up.\n# TYPE muster_up gauge\nmuster_up 1\n"
+        );
+    }
+
+    #[test]
+    fn the_rendered_metrics_convert_without_loss_of_samples() {
+        let m = Metrics::default();
+        m.run_ended("apply", "changes", Duration::from_secs(3), None);
+        let open = m.render().unwrap();
+        let classic = prometheus_text(&open);
+        let samples = |t: &str| t.lines().filter(|l| !l.starts_with('#')).count();
+        assert_eq!(samples(&open), samples(&classic));
+        assert!(
+            classic.contains("# TYPE muster_runs_total counter\n"),
+            "{classic}"
+        );
+        assert!(!classic.contains("# EOF"), "{classic}");
     }
 }

@@ -3,6 +3,7 @@
 //! the engine's store lock, so a CLI `muster apply` and the server never apply together.
 
 use crate::metrics::Metrics;
+use crate::report::Reporter;
 use chrono::{DateTime, Utc};
 use muster_core::TargetName;
 use muster_engine::{Engine, EngineError, RunReport};
@@ -44,6 +45,8 @@ pub struct Runner {
     current: Mutex<Slot>,
     /// `true` while a run goes on; shutdown waits for `false`.
     busy: watch::Sender<bool>,
+    /// Mails a report after each run (`[server.email]`).
+    reporter: Option<Arc<Reporter>>,
 }
 
 #[derive(Default)]
@@ -59,7 +62,18 @@ impl Runner {
             metrics,
             current: Mutex::new(Slot::default()),
             busy: watch::Sender::new(false),
+            reporter: None,
         }
+    }
+
+    /// Mails a report after each run.
+    pub fn with_reporter(mut self, reporter: Arc<Reporter>) -> Self {
+        self.reporter = Some(reporter);
+        self
+    }
+
+    pub fn reporter(&self) -> Option<&Arc<Reporter>> {
+        self.reporter.as_ref()
     }
 
     pub fn engine(&self) -> &Arc<Engine> {
@@ -137,11 +151,17 @@ impl Runner {
                 self.metrics
                     .run_ended(mode.as_str(), status, took, Some(&report.summary));
                 self.save_plans(&report).await;
+                if let Some(r) = &self.reporter {
+                    r.run_ended(mode, origin, took, Ok(&report));
+                }
             }
             Err(e) => {
                 tracing::error!(%mode, %origin, error = %e, "Run failed.");
                 self.metrics
                     .run_ended(mode.as_str(), RunStatus::Error.as_str(), took, None);
+                if let Some(r) = &self.reporter {
+                    r.run_ended(mode, origin, took, Err(e.to_string()));
+                }
             }
         }
     }
@@ -167,10 +187,13 @@ impl Runner {
         }
     }
 
-    /// Refuses new runs from now on and waits up to `grace` for the running one to end.
+    /// Refuses new runs from now on, stops the running apply between batches (the rest stays
+    /// pending in the journal for the next apply), and waits up to `grace` for it to end.
     /// Returns whether it ended (or none was going).
     pub async fn close(&self, grace: Duration) -> bool {
         self.slot().closed = true;
+        // A running apply finishes the batch in flight and leaves the rest pending.
+        self.engine.stop_token().cancel();
         let mut busy = self.busy.subscribe();
         let ended = tokio::time::timeout(grace, busy.wait_for(|b| !*b)).await;
         matches!(ended, Ok(Ok(_)))

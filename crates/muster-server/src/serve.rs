@@ -7,6 +7,7 @@ use crate::api;
 use crate::auth::FailedAuth;
 use crate::config::{self, ServiceConfig};
 use crate::metrics::Metrics;
+use crate::report::{MailerError, Reporter};
 use crate::runner::Runner;
 use crate::schedule;
 use crate::state::{AppState, Shared};
@@ -27,6 +28,9 @@ use tokio::task::JoinHandle;
 
 /// How long open HTTP connections get to finish after a shutdown signal.
 const HTTP_DRAIN: Duration = Duration::from_secs(10);
+/// How long reports being sent get to finish after a shutdown signal.
+const MAIL_DRAIN: Duration = Duration::from_secs(10);
+
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error("{0}")]
@@ -50,6 +54,8 @@ pub enum ServeError {
     SignIn(#[from] OidcError),
     #[error("the HTTP server stopped: {0}")]
     Http(#[source] std::io::Error),
+    #[error("{0}")]
+    Mailer(#[from] MailerError),
 }
 
 /// A configured server, not yet listening.
@@ -72,7 +78,8 @@ impl Service {
         Self::with_engine(engine, service)
     }
 
-    /// A server over an open engine.
+    /// A server over an open engine. Fails only when the sign-in or the e-mail report cannot
+    /// be set up (a secret or CA file).
     pub fn with_engine(engine: Arc<Engine>, service: ServiceConfig) -> Result<Self, ServeError> {
         let signin = service
             .server
@@ -80,10 +87,15 @@ impl Service {
             .clone()
             .map(|c| SignIn::new(c, service.server.tls.is_some()))
             .transpose()?;
-        let metrics = Arc::new(Metrics::default());
+        let metrics = Arc::new(Metrics::default().with_http(engine.http_meters().clone()));
+        let mut runner = Runner::new(engine.clone(), metrics.clone());
+        if let Some(email) = &service.server.email {
+            let reporter = Reporter::new(email.clone(), engine.store.clone())?;
+            runner = runner.with_reporter(Arc::new(reporter));
+        }
         let state = AppState::new(Shared {
             store: engine.store.clone(),
-            runner: Arc::new(Runner::new(engine, metrics.clone())),
+            runner: Arc::new(runner),
             metrics,
             failures: FailedAuth::new(service.server.auth_failures_per_minute),
             settings: service.server.clone(),
@@ -149,6 +161,9 @@ impl Service {
             .collect();
         self.state.mark_schedules_loaded();
         tracing::info!(addr = %local, tls = self.service.server.tls.is_some(), schedules = self.service.schedules.len(), "Muster serves.");
+        if plain_http_exposed(self.service.server.tls.is_some(), local) {
+            tracing::warn!(addr = %local, "Serving plain HTTP on an address other machines can reach: tokens and sign-ins cross the network unencrypted unless a TLS proxy sits in front. Set [server] tls = {{ cert = …, key = … }} or listen on 127.0.0.1 behind the proxy.");
+        }
         Ok(Serving {
             addr: local,
             tls: self.service.server.tls.is_some(),
@@ -194,6 +209,11 @@ impl Serving {
         if !ended {
             tracing::warn!(grace = ?self.state.settings.shutdown_grace, "The running run did not end in time; its journal lets the next apply settle it.");
         }
+        if let Some(reporter) = self.state.runner.reporter() {
+            if !reporter.drain(MAIL_DRAIN).await {
+                tracing::warn!("A run report was still being sent at shutdown; it is dropped.");
+            }
+        }
         self.handle.graceful_shutdown(Some(HTTP_DRAIN));
         match self.server.await {
             Ok(Ok(())) => Ok(ended),
@@ -201,6 +221,12 @@ impl Serving {
             Err(e) => Err(ServeError::Http(std::io::Error::other(e))),
         }
     }
+}
+
+/// Whether plain HTTP is served where other machines can reach it (a warning: the server is
+/// meant to sit behind a TLS proxy then, or to have its own certificate).
+fn plain_http_exposed(tls: bool, addr: SocketAddr) -> bool {
+    !tls && !addr.ip().is_loopback()
 }
 
 /// Resolves on SIGTERM or SIGINT (Ctrl-C).
@@ -228,5 +254,20 @@ pub async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {}
         _ = term => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_http_exposed;
+
+    #[test]
+    fn plain_http_is_exposed_only_off_loopback() {
+        let addr = |a: &str| a.parse().unwrap_or_else(|e| panic!("{a}: {e}"));
+        assert!(!plain_http_exposed(false, addr("127.0.0.1:8440")));
+        assert!(!plain_http_exposed(false, addr("[::1]:8440")));
+        assert!(plain_http_exposed(false, addr("0.0.0.0:8440")));
+        assert!(plain_http_exposed(false, addr("192.0.2.7:8440")));
+        assert!(!plain_http_exposed(true, addr("0.0.0.0:8440")));
     }
 }

@@ -37,8 +37,8 @@ pub use sqlite::{open_sqlite, open_sqlite_memory, SqliteStore, DEFAULT_SQLITE_PA
 pub use store::{
     ApiToken, Approval, AuditQuery, BlockedRecord, ComputedChanges, ComputedEntry, ComputedKey,
     ComputedValues, Decision, DecisionKind, Fingerprint, GrantMade, GrantState, JournalEntry,
-    JournalState, Link, LinkState, OrphanDecision, OrphanVerdict, RunId, RunMode, RunRecord,
-    RunStatus, SnapshotMeta, SnapshotPerson, Store, StoredPlan, TokenRole, UnknownDecisionKind,
-    UnknownJournalState, UnknownLinkState, UnknownRunMode, UnknownRunStatus, UnknownTokenRole,
-    MIN_RUN_PREFIX,
+    JournalState, Link, LinkState, OrphanDecision, OrphanVerdict, ReportKind, RunId, RunMode,
+    RunRecord, RunStatus, SnapshotMeta, SnapshotPerson, Store, StoredPlan, StoredReport, TokenRole,
+    UnknownDecisionKind, UnknownJournalState, UnknownLinkState, UnknownRunMode, UnknownRunStatus,
+    UnknownTokenRole, MIN_RUN_PREFIX,
 };

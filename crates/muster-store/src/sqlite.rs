@@ -45,7 +45,8 @@ use crate::private_file;
 use crate::store::{
     ApiToken, Approval, AuditQuery, BlockedRecord, ComputedChanges, ComputedValues, Decision,
     DecisionKind, Fingerprint, GrantMade, JournalEntry, JournalState, Link, OrphanDecision,
-    RunMode, RunRecord, RunStatus, SnapshotMeta, SnapshotPerson, Store, StoredPlan,
+    ReportKind, RunMode, RunRecord, RunStatus, SnapshotMeta, SnapshotPerson, Store, StoredPlan,
+    StoredReport,
 };
 
 /// Where the CLI keeps its state when the configuration names no store.
@@ -398,6 +399,10 @@ impl Store for SqliteStore {
         journal::journal_unsettled(&self.pool, except_run).await
     }
 
+    async fn journal_pending(&self) -> Result<u64, StoreError> {
+        journal::journal_pending(&self.pool).await
+    }
+
     async fn record_blocked(
         &self,
         run: &str,
@@ -438,6 +443,14 @@ impl Store for SqliteStore {
         audit::audit(&self.pool, query).await
     }
 
+    async fn person_audit(
+        &self,
+        person: &ExternalId,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        audit::person_audit(&self.pool, person, limit).await
+    }
+
     async fn decide(
         &self,
         run: &str,
@@ -476,6 +489,23 @@ impl Store for SqliteStore {
 
     async fn latest_plan(&self, target: &TargetName) -> Result<Option<StoredPlan>, StoreError> {
         server::latest_plan(&self.pool, target).await
+    }
+
+    async fn save_report(
+        &self,
+        kind: ReportKind,
+        target: &TargetName,
+        report: &serde_json::Value,
+    ) -> Result<(), StoreError> {
+        server::save_report(&self.pool, kind, target, report).await
+    }
+
+    async fn latest_report(
+        &self,
+        kind: ReportKind,
+        target: &TargetName,
+    ) -> Result<Option<StoredReport>, StoreError> {
+        server::latest_report(&self.pool, kind, target).await
     }
 
     async fn create_token(&self, token: &ApiToken) -> Result<(), StoreError> {

@@ -181,6 +181,34 @@ pub struct StoredPlan {
     pub saved_at: DateTime<Utc>,
 }
 
+/// Which report [`Store::save_report`] keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportKind {
+    /// `muster import`: how a target's accounts correlate with the persons.
+    Import,
+    /// `muster reconcile`: the orphan accounts and what is proposed for each.
+    Reconcile,
+}
+
+impl ReportKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportKind::Import => "import",
+            ReportKind::Reconcile => "reconcile",
+        }
+    }
+}
+
+/// The newest report of one kind for one target.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredReport {
+    pub target: TargetName,
+    pub kind: ReportKind,
+    pub report: serde_json::Value,
+    pub saved_at: DateTime<Utc>,
+}
+
 /// One run of the pipeline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunRecord {
@@ -665,6 +693,10 @@ pub trait Store: Send + Sync {
     /// what a run that died left behind. Ordered by run start, run, target and action.
     async fn journal_unsettled(&self, except_run: &str) -> Result<Vec<JournalEntry>, StoreError>;
 
+    /// How many entries of every run have no outcome yet (`planned` or `sent`): the server's
+    /// queue depth.
+    async fn journal_pending(&self) -> Result<u64, StoreError>;
+
     // --- Threshold blocks and approvals ---
 
     /// Records that a threshold blocked `kind` in `target` for this run; recording the same
@@ -707,6 +739,14 @@ pub trait Store: Send + Sync {
     /// Audit events matching `query`, oldest first.
     async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError>;
 
+    /// The newest `limit` audit events of `person`, oldest first (the person view): read
+    /// through the person index from the newest end, never the whole history.
+    async fn person_audit(
+        &self,
+        person: &ExternalId,
+        limit: usize,
+    ) -> Result<Vec<AuditEvent>, StoreError>;
+
     // --- Decisions on blocked actions (`muster serve`) ---
 
     /// Approves or rejects the run's blocked records (all of them, or those of one kind), with
@@ -747,6 +787,21 @@ pub trait Store: Send + Sync {
 
     /// The newest plan saved for `target`, if any.
     async fn latest_plan(&self, target: &TargetName) -> Result<Option<StoredPlan>, StoreError>;
+
+    /// Keeps `report` as the newest of its kind for `target` (replacing the one before).
+    async fn save_report(
+        &self,
+        kind: ReportKind,
+        target: &TargetName,
+        report: &serde_json::Value,
+    ) -> Result<(), StoreError>;
+
+    /// The newest report of `kind` for `target`, if one was kept.
+    async fn latest_report(
+        &self,
+        kind: ReportKind,
+        target: &TargetName,
+    ) -> Result<Option<StoredReport>, StoreError>;
 
     // --- API tokens (`muster serve`) ---
 

@@ -142,6 +142,11 @@ impl HelloIdConnector {
     pub fn request_counters(&self) -> Arc<RequestCounters> {
         self.inner.client.http().counters()
     }
+
+    /// The rate budget its requests draw from (shared), for the server's metrics.
+    pub fn rate_bucket(&self) -> Arc<crate::http::rate::TokenBucket> {
+        self.inner.client.http().bucket()
+    }
 }
 
 /// A value as one URL path segment: everything but RFC 3986 unreserved characters escaped, so

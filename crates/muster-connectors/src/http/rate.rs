@@ -107,6 +107,19 @@ impl TokenBucket {
         }
     }
 
+    /// How much of the budget is in use now, `0.0..=1.0`: the share of the burst capacity
+    /// spent and not yet earned back, or 1 while a target-wide pause (429) lasts.
+    pub fn used(&self) -> f64 {
+        let now = Instant::now();
+        let s = self.lock();
+        if now < s.not_before {
+            return 1.0;
+        }
+        let earned = now.saturating_duration_since(s.refilled_at).as_secs_f64() * self.per_second;
+        let tokens = (s.tokens + earned).min(self.capacity);
+        (1.0 - tokens / self.capacity).clamp(0.0, 1.0)
+    }
+
     /// The instant before which no request starts (in the past when not paused).
     pub fn not_before(&self) -> Instant {
         self.lock().not_before
@@ -121,6 +134,21 @@ impl TokenBucket {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn used_is_the_spent_share_of_the_burst_and_full_while_paused() {
+        let bucket = TokenBucket::new(4, Duration::from_secs(4));
+        assert_eq!(bucket.used(), 0.0);
+        bucket.acquire().await;
+        bucket.acquire().await;
+        assert!((bucket.used() - 0.5).abs() < 1e-9, "{}", bucket.used());
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert!((bucket.used() - 0.25).abs() < 1e-9, "{}", bucket.used());
+        bucket.pause_for(Duration::from_secs(2));
+        assert_eq!(bucket.used(), 1.0);
+        tokio::time::advance(Duration::from_secs(3)).await;
+        assert!((bucket.used() - 0.75).abs() < 1e-9, "{}", bucket.used());
+    }
 
     #[tokio::test(start_paused = true)]
     async fn a_burst_then_the_steady_rate() {

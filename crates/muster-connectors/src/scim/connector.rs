@@ -149,6 +149,11 @@ impl ScimConnector {
         self.client.http().counters()
     }
 
+    /// The rate budget its requests draw from (shared), for the server's metrics.
+    pub fn rate_bucket(&self) -> Arc<crate::http::rate::TokenBucket> {
+        self.client.http().bucket()
+    }
+
     fn uses_patch(&self) -> bool {
         self.patch.load(Ordering::Relaxed)
     }

@@ -99,6 +99,11 @@ impl ZermeloConnector {
     pub fn request_counters(&self) -> Arc<RequestCounters> {
         self.inner.client.http().counters()
     }
+
+    /// The rate budget its requests draw from (shared), for the server's metrics.
+    pub fn rate_bucket(&self) -> Arc<crate::http::rate::TokenBucket> {
+        self.inner.client.http().bucket()
+    }
 }
 
 /// Why a previous placement stays under `keep`, as the plan says it on each Grant.

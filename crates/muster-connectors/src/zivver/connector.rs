@@ -135,6 +135,11 @@ impl ZivverConnector {
     pub fn request_counters(&self) -> Arc<RequestCounters> {
         self.inner.client.http().counters()
     }
+
+    /// The rate budget its requests draw from (shared), for the server's metrics.
+    pub fn rate_bucket(&self) -> Arc<crate::http::rate::TokenBucket> {
+        self.inner.client.http().bucket()
+    }
 }
 
 /// The token bucket of one API key on one API URL, shared by every client in the process

@@ -10,6 +10,10 @@
 //! A target whose error ratio in the run reaches its [`Quarantine`] threshold is stopped: the
 //! requests in flight finish, nothing more is sent to it, and every action not yet started
 //! ends skipped with the reason. Other targets run in their own `execute` and go on.
+//!
+//! A shutdown ([`ExecContext::stop`]) stops every target between batches: the requests in
+//! flight finish and are journaled, and the actions not yet started stay `planned` in the
+//! journal (no outcome, no audit event) for the next apply to settle and carry out.
 
 mod action;
 mod schedule;
@@ -28,6 +32,7 @@ use schedule::{Next, Scheduler};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
 /// When a target is taken out of a run: once at least `min_actions` actions were sent to it
 /// and at least `error_ratio` of them failed on the target's side (no answer, 5xx, throttled
@@ -80,6 +85,9 @@ pub struct ExecContext {
     pub fingerprint_key: Secret,
     pub progress: Arc<dyn Progress>,
     pub quarantine: Quarantine,
+    /// Cancelled (a shutdown): start nothing more; the actions in flight finish, the rest stay
+    /// `planned` in the journal for the next apply.
+    pub stop: CancellationToken,
 }
 
 /// Executes one target's gated plan and returns its summary. A store failure stops the
@@ -146,7 +154,9 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
     // Which action each task runs, so a task that panics still ends its action.
     let mut task_of: HashMap<tokio::task::Id, usize> = HashMap::new();
     loop {
-        while let Some(next) = schedule.next() {
+        // A shutdown starts nothing more; what runs finishes and is journaled.
+        while !ctx.stop.is_cancelled() {
+            let Some(next) = schedule.next() else { break };
             let i = match next {
                 Next::Start(i) => i,
                 Next::Skip(i) => {
@@ -246,6 +256,19 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
             );
             finish(ctx, &mut summary, &actions[j], None, &r).await?;
         }
+    }
+    // Stopped by a shutdown: what never started stays `planned` in the journal, neither
+    // failed nor skipped; the next apply's recovery settles it and plans it again.
+    let pending = schedule.unended().len();
+    if ctx.stop.is_cancelled() && pending > 0 && stopped.is_none() {
+        let why = format!(
+            "stopped by a shutdown: {pending} action(s) not started are left pending in the journal; the next apply carries them out"
+        );
+        tracing::warn!(target_name = %ctx.target, pending, "Stopped between batches by a shutdown.");
+        summary.stopped = Some(why);
+        ctx.progress.finish();
+        summary.warnings.extend(ctx.connector.warnings());
+        return Ok(summary);
     }
     // Whatever never started — because the target stopped before its turn, or because it
     // waits on an action that did — ends skipped, with the reason: nothing ends silently.

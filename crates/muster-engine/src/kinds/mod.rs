@@ -23,8 +23,9 @@ pub mod zivver;
 pub use crate::config::implied::{Implied, ImpliedError};
 pub use muster_sources::Source;
 
+use crate::connectors::Connected;
 use async_trait::async_trait;
-use muster_core::connector::{Connector, ConnectorError};
+use muster_core::connector::ConnectorError;
 use muster_core::TargetName;
 use serde::de::DeserializeOwned;
 use std::any::Any;
@@ -105,7 +106,7 @@ pub trait TargetSettings: Debug + Send + Sync + Any {
         Ok(Implied::default())
     }
     /// Opens the connector: resolves the secrets and builds the client.
-    async fn connect(&self, target: TargetName) -> Result<Arc<dyn Connector>, ConnectorError>;
+    async fn connect(&self, target: TargetName) -> Result<Connected, ConnectorError>;
     /// For tests and tools that need the concrete settings.
     fn as_any(&self) -> &dyn Any;
 }

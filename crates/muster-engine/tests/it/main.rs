@@ -14,5 +14,6 @@ mod membership;
 mod ordering;
 mod reconcile;
 mod scenarios;
+mod shutdown;
 mod zermelo;
 mod zivver;

@@ -109,6 +109,7 @@ async fn record(f: &Fixture, today: chrono::NaiveDate) -> (Vec<Call>, usize, usi
         fingerprint_key: engine.store.fingerprint_key().await.unwrap(),
         progress: Arc::new(Silent),
         quarantine: Quarantine::default(),
+        stop: Default::default(),
     };
     let summary = execute(&ctx, gated).await.unwrap();
     let t = summary.totals();

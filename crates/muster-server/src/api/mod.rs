@@ -7,6 +7,7 @@ pub mod blocked;
 pub mod error;
 pub mod extract;
 pub mod people;
+pub mod reports;
 pub mod runs;
 pub mod views;
 
@@ -30,6 +31,7 @@ use views::Health;
         blocked::list, blocked::of_run, blocked::approve, blocked::reject,
         admin::plan, admin::schedules, admin::list_tokens, admin::create_token, admin::revoke_token,
         people::person, people::search,
+        reports::report,
         healthz, readyz, openapi,
     ),
     components(schemas(ErrorBody)),
@@ -69,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/tokens/{id}", delete(admin::revoke_token))
         .route("/api/v1/persons/{external_id}", get(people::person))
         .route("/api/v1/audit", get(people::search))
+        .route("/api/v1/reports/{kind}/{target}", get(reports::report))
         .route("/api/v1/openapi.json", get(openapi));
     let metrics = Router::new().route("/metrics", get(metrics));
     let metrics = if state.settings.metrics_auth {
@@ -154,11 +157,34 @@ pub async fn readyz(State(state): State<AppState>) -> (StatusCode, axum::Json<He
     )
 }
 
-/// Prometheus metrics (OpenMetrics text).
-async fn metrics(State(state): State<AppState>) -> Result<Response, ApiError> {
+/// Prometheus metrics: OpenMetrics text when the scraper asks for it (Prometheus does),
+/// otherwise the classic text format.
+async fn metrics(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    // Runs never queue (one at a time; others are refused), so the queue is the journal's.
+    match state.store.journal_pending().await {
+        Ok(pending) => state.metrics.set_actions_pending(pending),
+        Err(e) => tracing::warn!(error = %e, "Metrics: the journal could not be read."),
+    }
     let text = state
         .metrics
         .render()
         .map_err(|_| ApiError::internal("metrics could not be written"))?;
-    Ok(([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response())
+    let openmetrics = headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("application/openmetrics-text"));
+    if openmetrics {
+        Ok(([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response())
+    } else {
+        let classic = crate::metrics::prometheus_text(&text);
+        Ok((
+            [(header::CONTENT_TYPE, crate::metrics::CLASSIC_CONTENT_TYPE)],
+            classic,
+        )
+            .into_response())
+    }
 }

@@ -65,19 +65,14 @@ pub(crate) async fn person_view(state: &AppState, id: &str) -> Result<PersonView
     })
 }
 
-/// The person's newest events, oldest first. The store pages oldest first, so this reads
-/// forward from the start of the newest window that still holds events.
+/// The person's newest events, oldest first (one indexed store query, bounded).
 async fn newest_events(state: &AppState, person: &ExternalId) -> Result<Vec<AuditView>, ApiError> {
-    let all = state
+    let events = state
         .store
-        .audit(&AuditQuery {
-            person: Some(person.clone()),
-            ..AuditQuery::default()
-        })
+        .person_audit(person, PERSON_AUDIT)
         .await
         .map_err(ApiError::store)?;
-    let skip = all.len().saturating_sub(PERSON_AUDIT);
-    Ok(all.into_iter().skip(skip).map(AuditView::from).collect())
+    Ok(events.into_iter().map(AuditView::from).collect())
 }
 
 /// Audit events matching every filter given, oldest first.

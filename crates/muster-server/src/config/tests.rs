@@ -235,4 +235,61 @@ fn bad_oidc_settings_name_file_line_and_key() {
     let err = load(&extra, &[]).unwrap_err();
     assert!(err.contains("never written inline"), "{err}");
     assert!(err.starts_with(&format!("{FILE}:")), "{err}");
+    assert!(!err.contains("hunter2hunter2"), "{err}");
+}
+
+#[test]
+fn an_email_section_is_read_with_defaults() {
+    let extra = "\n[server.email]\nhost = \"smtp.example.org\"\nsecurity = \"starttls\"\n\
+                 user = \"muster\"\npassword = { env = \"SMTP_PASSWORD\" }\n\
+                 from = \"Muster <muster@example.org>\"\nto = [\"ops@example.org\"]\n\
+                 dashboard_url = \"https://muster.example.org/\"\n";
+    let email = load(extra, &[]).unwrap().server.email.unwrap();
+    assert_eq!(email.port, 587);
+    assert_eq!(email.security, SmtpSecurity::StartTls);
+    assert_eq!(email.only_on, OnlyOn::Always);
+    assert_eq!(email.list_limit, 50);
+    assert_eq!(
+        email.login.unwrap().password,
+        muster_connectors::SecretRef::Env("SMTP_PASSWORD".into())
+    );
+    assert_eq!(email.to.len(), 1);
+    let tls = extra.replace("\"starttls\"", "\"tls\"");
+    assert_eq!(load(&tls, &[]).unwrap().server.email.unwrap().port, 465);
+}
+
+#[test]
+fn bad_email_settings_name_file_line_and_key() {
+    let base = "\n[server.email]\nhost = \"smtp.example.org\"\nsecurity = \"starttls\"\n\
+                from = \"muster@example.org\"\nto = [\"ops@example.org\"]\n";
+    // An inline password is refused: secrets are references.
+    let err = load(
+        &format!("{base}user = \"u\"\npassword = \"hunter2\"\n"),
+        &[],
+    )
+    .unwrap_err();
+    assert!(err.contains("never written inline"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+    let err = load(&base.replace("starttls", "none-loopback-only"), &[]).unwrap_err();
+    assert!(
+        err.starts_with(&format!("{FILE}:17: server.email.security: ")),
+        "{err}"
+    );
+    assert!(load(
+        &base
+            .replace("starttls", "none-loopback-only")
+            .replace("smtp.example.org", "127.0.0.1"),
+        &[]
+    )
+    .is_ok());
+    let err = load(&base.replace("ops@example.org", "not an address"), &[]).unwrap_err();
+    assert!(err.contains("server.email.to: `not an address`"), "{err}");
+    let err = load(&format!("{base}only_on = \"sometimes\"\n"), &[]).unwrap_err();
+    assert!(err.contains("server.email.only_on"), "{err}");
+    let err = load(&format!("{base}user = \"u\"\n"), &[]).unwrap_err();
+    assert!(err.contains("server.email.password: is missing"), "{err}");
+    let err = load(&format!("{base}dashboard_url = \"ftp://x\"\n"), &[]).unwrap_err();
+    assert!(err.contains("server.email.dashboard_url"), "{err}");
+    let err = load(&format!("{base}colour = \"blue\"\n"), &[]).unwrap_err();
+    assert!(err.contains("unknown field `colour`"), "{err}");
 }

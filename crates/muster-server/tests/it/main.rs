@@ -5,9 +5,13 @@
 
 mod api;
 mod dashboard;
+mod email;
 mod input;
+mod metrics;
 mod oidc;
 mod provider;
+mod reports;
 mod schedules;
 mod schemathesis;
 mod support;
+mod tls;

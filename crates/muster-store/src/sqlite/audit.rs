@@ -2,7 +2,7 @@
 //! in as their redacted JSON, so secret values never reach the file.
 
 use muster_core::report::AuditEvent;
-use muster_core::AccountRef;
+use muster_core::{AccountRef, ExternalId};
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
 use sqlx::{QueryBuilder, Sqlite};
 
@@ -111,4 +111,32 @@ pub(super) async fn audit(
         .await
         .map_err(StoreError::db("audit", "audit", format!("{query:?}")))?;
     rows.into_iter().map(AuditRow::into_event).collect()
+}
+
+/// The newest `limit` events of `person`, oldest first: the `audit_by_person (person, at)`
+/// index read backwards, so the cost follows `limit`, not the person's whole history.
+pub(super) async fn person_audit(
+    pool: &SqlitePool,
+    person: &ExternalId,
+    limit: usize,
+) -> Result<Vec<AuditEvent>, StoreError> {
+    let rows: Vec<AuditRow> = sqlx::query_as(
+        "SELECT at, run, target, person, action, outcome, account, reason, detail, changes, \
+         permission FROM audit WHERE person = ? ORDER BY at DESC, id DESC LIMIT ?",
+    )
+    .bind(person.as_str())
+    .bind(to_i64(limit))
+    .fetch_all(pool)
+    .await
+    .map_err(StoreError::db(
+        "person_audit",
+        "audit",
+        person.as_str().to_owned(),
+    ))?;
+    let mut events = rows
+        .into_iter()
+        .map(AuditRow::into_event)
+        .collect::<Result<Vec<_>, _>>()?;
+    events.reverse();
+    Ok(events)
 }

@@ -229,3 +229,14 @@ pub(super) async fn journal_unsettled(
     .map_err(StoreError::db("journal_unsettled", "journal", except_run))?;
     rows.into_iter().map(JournalRow::into_entry).collect()
 }
+
+/// How many entries have no outcome yet (`planned` or `sent`), over every run.
+pub(super) async fn journal_pending(pool: &SqlitePool) -> Result<u64, StoreError> {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM journal WHERE state IN (?, ?)")
+        .bind(JournalState::Planned.as_str())
+        .bind(JournalState::Sent.as_str())
+        .fetch_one(pool)
+        .await
+        .map_err(StoreError::db("journal_pending", "journal", ""))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}

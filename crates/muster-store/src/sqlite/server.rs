@@ -7,7 +7,9 @@ use sqlx::{QueryBuilder, Sqlite};
 use super::rows::{parse_text, parse_ts, ts, LinkRow, SnapshotPersonRow};
 use super::{begin_write, now, unknown_run_or};
 use crate::error::StoreError;
-use crate::store::{ApiToken, Decision, DecisionKind, Link, SnapshotPerson, StoredPlan};
+use crate::store::{
+    ApiToken, Decision, DecisionKind, Link, ReportKind, SnapshotPerson, StoredPlan, StoredReport,
+};
 use muster_core::{ExternalId, TargetName};
 
 const TOKEN_COLUMNS: &str = "SELECT id, name, role, hash, created_at, revoked_at FROM api_tokens";
@@ -290,6 +292,51 @@ pub(super) async fn latest_plan(
         plan: serde_json::from_str(&plan)
             .map_err(|e| StoreError::corrupt("plans", "plan", e.to_string()))?,
         saved_at: parse_ts("plans", "saved_at", &saved_at)?,
+    }))
+}
+
+pub(super) async fn save_report(
+    pool: &SqlitePool,
+    kind: ReportKind,
+    target: &TargetName,
+    report: &serde_json::Value,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO reports (target, kind, report, saved_at) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (target, kind) DO UPDATE SET \
+         report = excluded.report, saved_at = excluded.saved_at",
+    )
+    .bind(target.as_str())
+    .bind(kind.as_str())
+    .bind(report.to_string())
+    .bind(ts(now()))
+    .execute(pool)
+    .await
+    .map_err(StoreError::db("save_report", "reports", target.as_str()))?;
+    Ok(())
+}
+
+pub(super) async fn latest_report(
+    pool: &SqlitePool,
+    kind: ReportKind,
+    target: &TargetName,
+) -> Result<Option<StoredReport>, StoreError> {
+    let row: Option<(String, String)> =
+        sqlx::query_as("SELECT report, saved_at FROM reports WHERE target = ? AND kind = ?")
+            .bind(target.as_str())
+            .bind(kind.as_str())
+            .fetch_optional(pool)
+            .await
+            .map_err(StoreError::db("latest_report", "reports", target.as_str()))?;
+    let Some((report, saved_at)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(StoredReport {
+        target: target.clone(),
+        kind,
+        report: serde_json::from_str(&report)
+            .map_err(|e| StoreError::corrupt("reports", "report", e.to_string()))?,
+        saved_at: parse_ts("reports", "saved_at", &saved_at)?,
     }))
 }
 

@@ -257,3 +257,18 @@ async fn an_unknown_outcome_read_back_is_corrupt() {
         "{err:?}"
     );
 }
+
+#[tokio::test]
+async fn a_persons_newest_events_come_from_the_newest_end_oldest_first() {
+    let db = seeded().await;
+    let p1 = muster_core::ExternalId::from("p1");
+    let newest = db.store.person_audit(&p1, 2).await.unwrap();
+    assert_eq!(minutes(&newest), ["03 zivver p1", "04 helloid p1"]);
+    let all = db.store.person_audit(&p1, 100).await.unwrap();
+    assert_eq!(
+        minutes(&all),
+        ["01 zivver p1", "03 zivver p1", "04 helloid p1"]
+    );
+    let nobody = muster_core::ExternalId::from("nobody");
+    assert!(db.store.person_audit(&nobody, 10).await.unwrap().is_empty());
+}

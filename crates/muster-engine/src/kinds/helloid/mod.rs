@@ -5,17 +5,17 @@
 use super::sim::{SimError, SimOption, SimValues, Simulator};
 use super::{settings_of, Implied, ImpliedError, TargetKind, TargetSettings, Validated};
 use crate::config::implied::{dynamic_rule, escape, path, template_of};
+use crate::connectors::Connected;
 use async_trait::async_trait;
 use futures::future::BoxFuture;
 use muster_connectors::helloid::{HelloIdConfig, HelloIdConnector};
-use muster_core::connector::{Connector, ConnectorError};
+use muster_core::connector::ConnectorError;
 use muster_core::mapping::{ActionSet, FieldMapping, ValueSource};
 use muster_core::rules::ContractSelection;
 use muster_core::TargetName;
 use muster_sim::helloid::{HelloIdSim, HelloIdSimConfig, HelloIdState};
 use std::any::Any;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use tokio::net::TcpListener;
 
 pub struct HelloId;
@@ -68,8 +68,10 @@ impl TargetSettings for HelloIdConfig {
         Ok(out)
     }
 
-    async fn connect(&self, target: TargetName) -> Result<Arc<dyn Connector>, ConnectorError> {
-        Ok(Arc::new(HelloIdConnector::connect(target, self)?))
+    async fn connect(&self, target: TargetName) -> Result<Connected, ConnectorError> {
+        let c = HelloIdConnector::connect(target, self)?;
+        let (counters, bucket) = (c.request_counters(), c.rate_bucket());
+        Ok(Connected::new(c, counters, bucket))
     }
 
     fn as_any(&self) -> &dyn Any {

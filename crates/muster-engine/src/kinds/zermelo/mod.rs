@@ -5,16 +5,16 @@
 use super::sim::{SimError, SimOption, SimValues, Simulator};
 use super::{settings_of, Implied, ImpliedError, TargetKind, TargetSettings, Validated};
 use crate::config::implied::{dynamic_rule, template_of};
+use crate::connectors::Connected;
 use async_trait::async_trait;
 use futures::future::BoxFuture;
 use muster_connectors::zermelo::{SchoolYearFrom, ZermeloConfig, ZermeloConnector};
-use muster_core::connector::{Connector, ConnectorError};
+use muster_core::connector::ConnectorError;
 use muster_core::rules::ContractSelection;
 use muster_core::TargetName;
 use muster_sim::zermelo::{ZermeloSim, ZermeloSimConfig, ZermeloState};
 use std::any::Any;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use tokio::net::TcpListener;
 
 pub struct Zermelo;
@@ -61,8 +61,10 @@ impl TargetSettings for ZermeloConfig {
         })
     }
 
-    async fn connect(&self, target: TargetName) -> Result<Arc<dyn Connector>, ConnectorError> {
-        Ok(Arc::new(ZermeloConnector::connect(target, self)?))
+    async fn connect(&self, target: TargetName) -> Result<Connected, ConnectorError> {
+        let c = ZermeloConnector::connect(target, self)?;
+        let (counters, bucket) = (c.request_counters(), c.rate_bucket());
+        Ok(Connected::new(c, counters, bucket))
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -3,15 +3,15 @@
 
 use super::sim::{SimError, SimOption, SimValues, Simulator};
 use super::{settings_of, TargetKind, TargetSettings, Validated};
+use crate::connectors::Connected;
 use async_trait::async_trait;
 use futures::future::BoxFuture;
 use muster_connectors::zivver::{ZivverConfig, ZivverConnector};
-use muster_core::connector::{Connector, ConnectorError};
+use muster_core::connector::ConnectorError;
 use muster_core::TargetName;
 use muster_sim::zivver::{ZivverSim, ZivverSimConfig, ZivverState};
 use std::any::Any;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use tokio::net::TcpListener;
 
 pub struct Zivver;
@@ -40,8 +40,10 @@ impl TargetSettings for ZivverConfig {
         "userName"
     }
 
-    async fn connect(&self, target: TargetName) -> Result<Arc<dyn Connector>, ConnectorError> {
-        Ok(Arc::new(ZivverConnector::connect(target, self)?))
+    async fn connect(&self, target: TargetName) -> Result<Connected, ConnectorError> {
+        let c = ZivverConnector::connect(target, self)?;
+        let (counters, bucket) = (c.request_counters(), c.rate_bucket());
+        Ok(Connected::new(c, counters, bucket))
     }
 
     fn as_any(&self) -> &dyn Any {
