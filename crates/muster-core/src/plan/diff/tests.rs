@@ -1,4 +1,6 @@
 use super::*;
+use crate::connector::{ObservedAccount, ObservedGroup};
+use crate::plan::compare::same;
 use crate::evaluate::{evaluate, Lifecycle, TargetPolicy};
 use crate::mapping::{ActionSet, FieldMapping, Template, ValueSource};
 use crate::model::{Contract, GroupRef, Person, PersonPath};
