@@ -318,13 +318,7 @@ impl Engine {
                 .forget_grant(&t.name, &done.account, &done.group)
                 .await?;
         }
-        let fingerprints: HashMap<(AccountRef, String), String> = self
-            .store
-            .fingerprints(&t.name)
-            .await?
-            .into_iter()
-            .map(|f| ((f.account, f.field), f.hmac))
-            .collect();
+        let fingerprints = self.stored_fingerprints(&t.name).await?;
         let key = self.store.fingerprint_key().await?;
         let scope = EvaluationScope {
             held,
@@ -355,6 +349,20 @@ impl Engine {
             domains: t.domains.as_ref(),
         });
         self.gate(t, target_plan).await
+    }
+
+    /// The stored fingerprints of write-only values, by (account, field).
+    async fn stored_fingerprints(
+        &self,
+        target: &TargetName,
+    ) -> Result<HashMap<(AccountRef, String), String>, EngineError> {
+        Ok(self
+            .store
+            .fingerprints(target)
+            .await?
+            .into_iter()
+            .map(|f| ((f.account, f.field), f.hmac))
+            .collect())
     }
 
     /// The target's links as the plan and the correlation index read them.

@@ -93,7 +93,11 @@ impl<'a> CorrelationIndex<'a> {
         let mut index = Self {
             account_field,
             ignore_case,
-            accounts: observed.accounts.iter().map(|a| (&a.reference, a)).collect(),
+            accounts: observed
+                .accounts
+                .iter()
+                .map(|a| (&a.reference, a))
+                .collect(),
             by_value: HashMap::new(),
             deleted: observed.deleted.iter().map(|a| (&a.reference, a)).collect(),
             deleted_by_value: HashMap::new(),
@@ -281,7 +285,10 @@ mod tests {
         assert!(matches!(find("1002"), Match::Correlated(a) if a.reference.as_str() == "b"));
         // A list of several values matches nobody's single value.
         assert_eq!(find("1003"), Match::None);
-        assert_eq!(index.value_of(&observed.accounts[2]).as_deref(), Some("x, 1003"));
+        assert_eq!(
+            index.value_of(&observed.accounts[2]).as_deref(),
+            Some("x, 1003")
+        );
     }
 
     #[test]
@@ -289,16 +296,25 @@ mod tests {
         let observed = observed(vec![account("a", json!("E.Bakker"))]);
         let exact = correlation(false);
         let index = CorrelationIndex::new(&exact, &Capabilities::default(), &observed, &[]);
-        assert_eq!(index.find(&ExternalId::new("p"), Some("e.bakker")), Match::None);
+        assert_eq!(
+            index.find(&ExternalId::new("p"), Some("e.bakker")),
+            Match::None
+        );
         let target_ignores = Capabilities {
             case_insensitive_fields: ["employeeId".to_owned()].into_iter().collect(),
             ..Capabilities::default()
         };
         let index = CorrelationIndex::new(&exact, &target_ignores, &observed, &[]);
-        assert_eq!(found(&index.find(&ExternalId::new("p"), Some("e.bakker"))), ["a"]);
+        assert_eq!(
+            found(&index.find(&ExternalId::new("p"), Some("e.bakker"))),
+            ["a"]
+        );
         let ignoring = correlation(true);
         let index = CorrelationIndex::new(&ignoring, &Capabilities::default(), &observed, &[]);
-        assert_eq!(found(&index.find(&ExternalId::new("p"), Some("E.BAKKER"))), ["a"]);
+        assert_eq!(
+            found(&index.find(&ExternalId::new("p"), Some("E.BAKKER"))),
+            ["a"]
+        );
     }
 
     #[test]

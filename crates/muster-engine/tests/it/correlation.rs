@@ -63,11 +63,16 @@ access = true
     );
     file("muster.toml", &config);
     let ids = ["1001", "1002", "A1003", "1004", "1005", "1006", "1007"];
-    let mut persons = String::from("ExternalId;Name.GivenName;Name.FamilyName;Contact.Business.Email\n");
-    let mut contracts = String::from("PersonId;ExternalId;StartDate;EndDate;Department;Title;Organization;Manager\n");
+    let mut persons =
+        String::from("ExternalId;Name.GivenName;Name.FamilyName;Contact.Business.Email\n");
+    let mut contracts = String::from(
+        "PersonId;ExternalId;StartDate;EndDate;Department;Title;Organization;Manager\n",
+    );
     for id in ids {
         persons.push_str(&format!("{id};P;{id};p{id}@gemeente.example\n"));
-        contracts.push_str(&format!("{id};{id}-1;2020-01-01;;ICT;Medewerker;Gemeente;\n"));
+        contracts.push_str(&format!(
+            "{id};{id}-1;2020-01-01;;ICT;Medewerker;Gemeente;\n"
+        ));
     }
     file("persons.csv", &persons);
     file("contracts.csv", &contracts);
@@ -93,9 +98,13 @@ async fn import_and_plan_agree_on_numbers_lists_case_links_and_disputes() {
     let list = seed(&sim, "list", json!(["1002"]));
     let case = seed(&sim, "case", json!("a1003"));
     let taken = seed(&sim, "taken", json!("1004"));
-    let twins = [seed(&sim, "twin-a", json!("1006")), seed(&sim, "twin-b", json!("1006"))];
+    let twins = [
+        seed(&sim, "twin-a", json!("1006")),
+        seed(&sim, "twin-b", json!("1006")),
+    ];
     seed(&sim, "nobody", json!("9999"));
-    let config = Config::load_with_env(&dir.path().join("muster.toml"), std::iter::empty()).unwrap();
+    let config =
+        Config::load_with_env(&dir.path().join("muster.toml"), std::iter::empty()).unwrap();
     let engine = Engine::open(config).await.unwrap();
     // Person 1005 owns the account whose value is 1004's.
     engine
@@ -130,7 +139,10 @@ async fn import_and_plan_agree_on_numbers_lists_case_links_and_disputes() {
         .into_iter()
         .map(|(p, a)| (p.to_owned(), a.to_string()))
         .collect();
-    assert_eq!(planned, expected, "the plan correlates a number, a list and another case");
+    assert_eq!(
+        planned, expected,
+        "the plan correlates a number, a list and another case"
+    );
     assert_eq!(imported, planned, "import finds what the plan correlates");
 
     let mut twins: Vec<String> = twins.iter().map(ToString::to_string).collect();
@@ -140,8 +152,16 @@ async fn import_and_plan_agree_on_numbers_lists_case_links_and_disputes() {
         accounts.sort();
         (person.to_string(), accounts)
     };
-    let planned: Vec<_> = t.disputed.iter().map(|d| disputed(&d.person, &d.accounts)).collect();
-    let imported: Vec<_> = import.disputed.iter().map(|d| disputed(&d.person, &d.accounts)).collect();
+    let planned: Vec<_> = t
+        .disputed
+        .iter()
+        .map(|d| disputed(&d.person, &d.accounts))
+        .collect();
+    let imported: Vec<_> = import
+        .disputed
+        .iter()
+        .map(|d| disputed(&d.person, &d.accounts))
+        .collect();
     assert_eq!(planned, vec![("1006".to_owned(), twins)]);
     assert_eq!(imported, planned);
 
@@ -150,12 +170,20 @@ async fn import_and_plan_agree_on_numbers_lists_case_links_and_disputes() {
         .iter()
         .map(|h| (h.person.as_str(), h.reason.as_str()))
         .collect();
-    let reason = format!("account {taken} with userAttributes.employeeId = \"1004\" is linked to person 1005");
+    let reason = format!(
+        "account {taken} with userAttributes.employeeId = \"1004\" is linked to person 1005"
+    );
     assert_eq!(held, [("1004", reason.as_str())]);
     let elsewhere: Vec<(String, String, String)> = import
         .linked_to_someone_else
         .iter()
-        .map(|h| (h.person.to_string(), h.account.to_string(), h.owner.to_string()))
+        .map(|h| {
+            (
+                h.person.to_string(),
+                h.account.to_string(),
+                h.owner.to_string(),
+            )
+        })
         .collect();
     assert_eq!(
         elsewhere,

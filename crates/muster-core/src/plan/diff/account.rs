@@ -18,9 +18,7 @@ impl<'a> Differ<'a> {
             self.hold(&e.person, e.errors.join("; "));
             return;
         }
-        let found = self
-            .index
-            .find(&e.person, e.correlation_value.as_deref());
+        let found = self.index.find(&e.person, e.correlation_value.as_deref());
         // Only a person who is to have an account is correlated or created.
         let wanted = matches!(e.state, AccountState::Enabled | AccountState::Disabled);
         match found {
@@ -85,9 +83,7 @@ impl<'a> Differ<'a> {
                 ),
             ),
             (Match::None, Some(value)) => self.no_account(e, value, &stale),
-            (Match::Correlated(account), Some(value)) => {
-                self.correlated(e, account, value, &stale)
-            }
+            (Match::Correlated(account), Some(value)) => self.correlated(e, account, value, &stale),
             (Match::Ambiguous(several), Some(value)) => self.plan.disputed.push(Disputed {
                 person: e.person.clone(),
                 value: value.to_owned(),
@@ -124,7 +120,10 @@ impl<'a> Differ<'a> {
             Some(GoneLink {
                 link,
                 deleted: None,
-            }) => Some(format!("linked account {} no longer exists; ", link.account)),
+            }) => Some(format!(
+                "linked account {} no longer exists; ",
+                link.account
+            )),
         }
     }
 

@@ -3,8 +3,8 @@
 //! accounts, ambiguous and missing groups, and requests awaiting approval.
 
 use super::*;
-use crate::connector::{ObservedAccount, ObservedGroup};
 use crate::connector::Rehire;
+use crate::connector::{ObservedAccount, ObservedGroup};
 use crate::evaluate::{evaluate, Lifecycle, TargetPolicy};
 use crate::mapping::{ActionSet, FieldMapping, ValueSource};
 use crate::model::{Contract, Person, PersonPath};
