@@ -1,15 +1,18 @@
 //! Entitlement import: read every account and group of a target and report how they
 //! correlate with the source's persons, before Muster manages anything. With `link`, the
-//! unambiguous correlations are stored as links (adoption).
+//! unambiguous correlations are stored as links (adoption). Correlation itself is
+//! `muster_core::plan::CorrelationIndex`, the plan's own, so import and plan agree.
 
 use crate::error::EngineError;
-use crate::run::{BlockedRecord, Engine};
+use crate::run::{target_capabilities, BlockedRecord, Engine};
 use chrono::NaiveDate;
-use muster_core::connector::Observed;
+use muster_core::connector::{Observed, ObservedAccount};
+use muster_core::evaluate::Correlation;
 use muster_core::model::{AccountRef, ExternalId, GroupRef, Person, TargetName};
+use muster_core::plan::{CorrelationIndex, Match};
 use muster_store::{Link, LinkState, ReportKind};
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 #[derive(Debug, Default, Serialize)]
 pub struct Pair {
@@ -22,6 +25,15 @@ pub struct UnmatchedAccount {
     pub account: AccountRef,
     /// The account's correlation attribute.
     pub value: Option<String>,
+}
+
+/// A person whose only match is an account linked to another person: the plan holds them.
+#[derive(Debug, Default, Serialize)]
+pub struct LinkedElsewhere {
+    pub person: ExternalId,
+    pub account: AccountRef,
+    /// The person the account is linked to.
+    pub owner: ExternalId,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -59,9 +71,12 @@ pub struct ImportReport {
     pub linked: Vec<Pair>,
     /// Exactly one unlinked account matches (stored when importing with `--link`).
     pub correlated_now: Vec<Pair>,
+    /// No account matches, or the person has no correlation value.
     pub persons_without_account: Vec<ExternalId>,
     pub accounts_without_person: Vec<UnmatchedAccount>,
     pub disputed: Vec<DisputedPerson>,
+    /// The only matching account is linked to another person (the plan holds these persons).
+    pub linked_to_someone_else: Vec<LinkedElsewhere>,
 }
 
 /// What an import reads and finds, before anything is stored; `muster reconcile` acts on its
@@ -119,7 +134,8 @@ impl Engine {
         }
     }
 
-    /// Reads the source and the whole target, and correlates them as an import reports it.
+    /// Reads the source and the whole target, and correlates them as an import reports it:
+    /// with the same [`CorrelationIndex`] the plan uses, so both find the same accounts.
     pub(crate) async fn survey(
         &self,
         target: &str,
@@ -136,21 +152,15 @@ impl Engine {
             .connector(&t.name)
             .ok_or_else(|| EngineError::NotConnected(target.to_owned()))?;
         let (_, persons, blocked) = self.read_source(today).await?;
-        let links = self.store.links(&t.name).await?;
+        let links = self.stored_links(&t.name).await?;
         // Every group's members: an import shows them all.
         let linked = links.iter().map(|l| l.account.clone()).collect();
         let (observed, _) = self
             .read_target(t, connector.as_ref(), &persons, linked, None)
             .await?;
+        let capabilities = target_capabilities(t, connector.as_ref());
         let corr = &t.policy.correlation;
-        let key = |v: &str| {
-            if corr.case_insensitive {
-                v.to_lowercase()
-            } else {
-                v.to_owned()
-            }
-        };
-
+        let index = CorrelationIndex::new(corr, &capabilities, &observed, &links);
         let mut report = ImportReport {
             target: t.name.clone(),
             accounts: observed.accounts.len(),
@@ -159,99 +169,18 @@ impl Engine {
             deleted_accounts: observed
                 .deleted
                 .iter()
-                .map(|a| UnmatchedAccount {
-                    account: a.reference.clone(),
-                    value: a
-                        .attributes
-                        .get(&corr.account_field)
-                        .and_then(|v| v.as_str())
-                        .map(str::to_owned),
-                })
+                .map(|a| unmatched(&index, a))
                 .collect(),
-            permissions: {
-                let mut held: Vec<Holders> = observed
-                    .groups
-                    .iter()
-                    .filter(|g| !g.members.is_empty())
-                    .map(|g| Holders {
-                        name: g.name.clone(),
-                        group: g.reference.clone(),
-                        accounts: g.members.iter().cloned().collect(),
-                        listed_more_than_once: g.duplicates.clone(),
-                    })
-                    .collect();
-                held.sort_by(|a, b| a.name.cmp(&b.name));
-                held
-            },
+            permissions: holders(&observed),
             ..ImportReport::default()
         };
-        let present: HashSet<&AccountRef> =
-            observed.accounts.iter().map(|a| &a.reference).collect();
-        let linked_by_person: HashMap<&ExternalId, &AccountRef> = links
+        let matched = correlate(&mut report, &persons, corr, &index);
+        report.accounts_without_person = observed
+            .accounts
             .iter()
-            .filter(|l| present.contains(&l.account))
-            .map(|l| (&l.person, &l.account))
+            .filter(|a| !matched.contains(&a.reference))
+            .map(|a| unmatched(&index, a))
             .collect();
-        let claimed: HashSet<&AccountRef> = linked_by_person.values().copied().collect();
-        let mut by_value: HashMap<String, Vec<&AccountRef>> = HashMap::new();
-        for a in &observed.accounts {
-            if let Some(v) = a
-                .attributes
-                .get(&corr.account_field)
-                .and_then(|v| v.as_str())
-            {
-                by_value.entry(key(v)).or_default().push(&a.reference);
-            }
-        }
-
-        let mut matched: HashSet<&AccountRef> = claimed.clone();
-        for p in &persons {
-            if let Some(account) = linked_by_person.get(&p.external_id) {
-                report.linked.push(Pair {
-                    person: p.external_id.clone(),
-                    account: (*account).clone(),
-                });
-                continue;
-            }
-            let Some(value) = corr.person.get(p, None) else {
-                report.persons_without_account.push(p.external_id.clone());
-                continue;
-            };
-            let free: Vec<&AccountRef> = by_value
-                .get(&key(&value))
-                .map(|v| v.iter().copied().filter(|a| !claimed.contains(a)).collect())
-                .unwrap_or_default();
-            match free.as_slice() {
-                [] => report.persons_without_account.push(p.external_id.clone()),
-                [account] => {
-                    matched.insert(account);
-                    report.correlated_now.push(Pair {
-                        person: p.external_id.clone(),
-                        account: (*account).clone(),
-                    });
-                }
-                several => {
-                    matched.extend(several.iter().copied());
-                    report.disputed.push(DisputedPerson {
-                        person: p.external_id.clone(),
-                        value: value.into_owned(),
-                        accounts: several.iter().map(|a| (*a).clone()).collect(),
-                    });
-                }
-            }
-        }
-        for a in &observed.accounts {
-            if !matched.contains(&a.reference) {
-                report.accounts_without_person.push(UnmatchedAccount {
-                    account: a.reference.clone(),
-                    value: a
-                        .attributes
-                        .get(&corr.account_field)
-                        .and_then(|v| v.as_str())
-                        .map(str::to_owned),
-                });
-            }
-        }
         Ok(Survey {
             report,
             observed,
@@ -259,4 +188,80 @@ impl Engine {
             blocked,
         })
     }
+}
+
+/// Sorts every person into the report by what the index finds for them; returns the accounts
+/// that belong to (or are disputed by) someone.
+fn correlate<'a>(
+    report: &mut ImportReport,
+    persons: &[Person],
+    corr: &Correlation,
+    index: &CorrelationIndex<'a>,
+) -> HashSet<&'a AccountRef> {
+    let mut matched = HashSet::new();
+    for p in persons {
+        let person = p.external_id.clone();
+        let value = corr.person.get(p, None);
+        match (index.find(&p.external_id, value.as_deref()), value) {
+            (Match::Linked { account, .. }, _) => {
+                matched.insert(&account.reference);
+                report.linked.push(Pair {
+                    person,
+                    account: account.reference.clone(),
+                });
+            }
+            (Match::Correlated(account), _) => {
+                matched.insert(&account.reference);
+                report.correlated_now.push(Pair {
+                    person,
+                    account: account.reference.clone(),
+                });
+            }
+            (Match::Ambiguous(several), Some(value)) => {
+                matched.extend(several.iter().map(|a| &a.reference));
+                report.disputed.push(DisputedPerson {
+                    person,
+                    value: value.into_owned(),
+                    accounts: several.iter().map(|a| a.reference.clone()).collect(),
+                });
+            }
+            (Match::LinkedToSomeoneElse { account, owner }, _) => {
+                matched.insert(&account.reference);
+                report.linked_to_someone_else.push(LinkedElsewhere {
+                    person,
+                    account: account.reference.clone(),
+                    owner: owner.clone(),
+                });
+            }
+            // `find` answers `NoValue` to a person without a value, never `Ambiguous`.
+            (Match::Ambiguous(_) | Match::NoValue | Match::None, _) => {
+                report.persons_without_account.push(person)
+            }
+        }
+    }
+    matched
+}
+
+fn unmatched(index: &CorrelationIndex<'_>, account: &ObservedAccount) -> UnmatchedAccount {
+    UnmatchedAccount {
+        account: account.reference.clone(),
+        value: index.value_of(account),
+    }
+}
+
+/// Every permission with at least one holder, by name.
+fn holders(observed: &Observed) -> Vec<Holders> {
+    let mut held: Vec<Holders> = observed
+        .groups
+        .iter()
+        .filter(|g| !g.members.is_empty())
+        .map(|g| Holders {
+            name: g.name.clone(),
+            group: g.reference.clone(),
+            accounts: g.members.iter().cloned().collect(),
+            listed_more_than_once: g.duplicates.clone(),
+        })
+        .collect();
+    held.sort_by(|a, b| a.name.cmp(&b.name));
+    held
 }

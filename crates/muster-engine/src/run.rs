@@ -17,7 +17,7 @@ use crate::progress::{Progress, Silent};
 use crate::remembered;
 use chrono::NaiveDate;
 use futures::future::join_all;
-use muster_core::connector::{Connector, Observed, ReadScope};
+use muster_core::connector::{Capabilities, Connector, Observed, ReadScope};
 use muster_core::evaluate::{evaluate_all, Evaluation};
 use muster_core::gate::{source_gate, target_gate, GatedPlan, Releases, SourceDelta};
 use muster_core::model::{AccountRef, ExternalId, Person, SourceRecord, TargetName};
@@ -337,20 +337,7 @@ impl Engine {
             .connectors
             .get(&t.name)
             .ok_or_else(|| EngineError::NotConnected(t.name.to_string()))?;
-        let links: Vec<StoredLink> = self
-            .store
-            .links(&t.name)
-            .await?
-            .into_iter()
-            .map(|l| StoredLink {
-                person: l.person,
-                account: l.account,
-                state: match l.state {
-                    LinkState::Active => PlanLinkState::Active,
-                    LinkState::Deleted => PlanLinkState::Deleted,
-                },
-            })
-            .collect();
+        let links = self.stored_links(&t.name).await?;
         let linked = links.iter().map(|l| l.account.clone()).collect();
         let (observed, remembered) = self
             .read_target(
@@ -366,46 +353,23 @@ impl Engine {
                 .forget_grant(&t.name, &done.account, &done.group)
                 .await?;
         }
-        let fingerprints: HashMap<(AccountRef, String), String> = self
-            .store
-            .fingerprints(&t.name)
-            .await?
-            .into_iter()
-            .map(|f| ((f.account, f.field), f.hmac))
-            .collect();
+        let fingerprints = self.stored_fingerprints(&t.name).await?;
         let key = self.store.fingerprint_key().await?;
-        // Evaluate on every core (mapping scripts make this CPU work; it blocks this task until
-        // done), then settle unique values (user names) across the population and the target.
-        // Script results stored by an earlier process are loaded first, and stored again after.
-        crate::computed_cache::preload(self.store.as_ref(), t).await;
-        t.policy.start_run();
-        let mut evaluations: Vec<Evaluation> = evaluate_all(persons, &t.policy, today);
-        make_unique(
-            persons,
-            &mut evaluations,
-            &UniqueInput {
-                mappings: &t.policy.mappings,
-                uniqueness: &t.unique,
-                observed: &observed,
-                links: &links,
-                correlation: &t.policy.correlation,
-                held,
-            },
-        );
-        let departed_evaluations: Vec<Evaluation> = evaluate_all(departed, &t.policy, today);
-        crate::computed_cache::save(self.store.as_ref(), t).await;
+        let scope = EvaluationScope {
+            held,
+            observed: &observed,
+            links: &links,
+        };
+        let (evaluations, departed_evaluations) = self
+            .evaluate_target(t, persons, departed, &scope, today)
+            .await;
         let target = t.name.clone();
         let fp = move |account: &AccountRef, field: &str, value: &serde_json::Value| {
             fingerprint(&key, &target, account, field, value)
         };
-        // What the connector compares ignoring case, and what this configuration adds.
-        let mut capabilities = connector.capabilities().clone();
-        capabilities
-            .case_insensitive_fields
-            .extend(t.case_insensitive_fields.iter().cloned());
         let target_plan: TargetPlan = diff(&DiffInput {
             target: &t.name,
-            capabilities: &capabilities,
+            capabilities: &target_capabilities(t, connector.as_ref()),
             evaluations: &evaluations,
             held,
             observed: &observed,
@@ -420,6 +384,73 @@ impl Engine {
             domains: t.domains.as_ref(),
         });
         self.gate(t, target_plan).await
+    }
+
+    /// The stored fingerprints of write-only values, by (account, field).
+    async fn stored_fingerprints(
+        &self,
+        target: &TargetName,
+    ) -> Result<HashMap<(AccountRef, String), String>, EngineError> {
+        Ok(self
+            .store
+            .fingerprints(target)
+            .await?
+            .into_iter()
+            .map(|f| ((f.account, f.field), f.hmac))
+            .collect())
+    }
+
+    /// The target's links as the plan and the correlation index read them.
+    pub(crate) async fn stored_links(
+        &self,
+        target: &TargetName,
+    ) -> Result<Vec<StoredLink>, EngineError> {
+        Ok(self
+            .store
+            .links(target)
+            .await?
+            .into_iter()
+            .map(|l| StoredLink {
+                person: l.person,
+                account: l.account,
+                state: match l.state {
+                    LinkState::Active => PlanLinkState::Active,
+                    LinkState::Deleted => PlanLinkState::Deleted,
+                },
+            })
+            .collect())
+    }
+
+    /// Evaluates the persons (on every core: mapping scripts make this CPU work, and it blocks
+    /// this task until done), then settles unique values (user names) across the population
+    /// and the target; and evaluates the departed from their last stored records. Script
+    /// results stored by an earlier process are loaded first, and stored again after.
+    async fn evaluate_target(
+        &self,
+        t: &TargetConfig,
+        persons: &[Person],
+        departed: &[Person],
+        scope: &EvaluationScope<'_>,
+        today: NaiveDate,
+    ) -> (Vec<Evaluation>, Vec<Evaluation>) {
+        crate::computed_cache::preload(self.store.as_ref(), t).await;
+        t.policy.start_run();
+        let mut evaluations: Vec<Evaluation> = evaluate_all(persons, &t.policy, today);
+        make_unique(
+            persons,
+            &mut evaluations,
+            &UniqueInput {
+                mappings: &t.policy.mappings,
+                uniqueness: &t.unique,
+                observed: scope.observed,
+                links: scope.links,
+                correlation: &t.policy.correlation,
+                held: scope.held,
+            },
+        );
+        let departed_evaluations: Vec<Evaluation> = evaluate_all(departed, &t.policy, today);
+        crate::computed_cache::save(self.store.as_ref(), t).await;
+        (evaluations, departed_evaluations)
     }
 
     /// The target gate with the approvals still open for the target: the gated plan, and the
@@ -795,4 +826,21 @@ impl Engine {
             other => Ok(other?),
         }
     }
+}
+
+/// What the unique values of a target are settled against.
+struct EvaluationScope<'a> {
+    held: &'a HashSet<ExternalId>,
+    observed: &'a Observed,
+    links: &'a [StoredLink],
+}
+
+/// What the target compares ignoring case (the connector's own fields and what this
+/// configuration adds), and what else it can do: as the plan and the correlation index see it.
+pub(crate) fn target_capabilities(t: &TargetConfig, connector: &dyn Connector) -> Capabilities {
+    let mut capabilities = connector.capabilities().clone();
+    capabilities
+        .case_insensitive_fields
+        .extend(t.case_insensitive_fields.iter().cloned());
+    capabilities
 }

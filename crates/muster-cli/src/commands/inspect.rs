@@ -41,6 +41,10 @@ pub async fn import(args: &Args, target: &str, link: bool) -> Result<u8> {
         ],
         vec!["disputed".into(), report.disputed.len().to_string()],
         vec![
+            "matching account linked to someone else".into(),
+            report.linked_to_someone_else.len().to_string(),
+        ],
+        vec![
             "deleted in the target (never correlated)".into(),
             report.deleted_accounts.len().to_string(),
         ],
@@ -53,6 +57,12 @@ pub async fn import(args: &Args, target: &str, link: bool) -> Result<u8> {
             d.person,
             d.value,
             accounts.join(", ")
+        );
+    }
+    for h in &report.linked_to_someone_else {
+        println!(
+            "held: {} matches account {}, which is linked to {}",
+            h.person, h.account, h.owner
         );
     }
     if !report.permissions.is_empty() {

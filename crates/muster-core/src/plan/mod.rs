@@ -1,9 +1,13 @@
 //! The plan: per target, the ordered actions that turn observed into desired state, each with
-//! its reason and before/after values. [`diff`] builds it; `gate` decides what may run.
+//! its reason and before/after values. [`diff`] builds it, finding each person's account with
+//! the [`CorrelationIndex`] (which `muster import` uses too); `gate` decides what may run.
 
+mod compare;
+mod correlate;
 mod diff;
 
-pub use diff::{diff, DiffInput, LinkState, Pending, StoredLink};
+pub use correlate::{CorrelationIndex, GoneLink, LinkState, Match, StoredLink};
+pub use diff::{diff, DiffInput, Pending};
 
 use crate::model::{AccountRef, ExternalId, GroupRef, TargetName};
 use chrono::NaiveDate;

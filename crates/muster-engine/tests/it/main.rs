@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod computed_cache;
+mod correlation;
 mod faults;
 mod fixture;
 mod helloid;

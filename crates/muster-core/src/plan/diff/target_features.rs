@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::connector::Rehire;
+use crate::connector::{ObservedAccount, ObservedGroup};
 use crate::evaluate::{evaluate, Lifecycle, TargetPolicy};
 use crate::mapping::{ActionSet, FieldMapping, ValueSource};
 use crate::model::{Contract, Person, PersonPath};

@@ -1,7 +1,9 @@
 use super::*;
+use crate::connector::{ObservedAccount, ObservedGroup};
 use crate::evaluate::{evaluate, Lifecycle, TargetPolicy};
 use crate::mapping::{ActionSet, FieldMapping, Template, ValueSource};
 use crate::model::{Contract, GroupRef, Person, PersonPath};
+use crate::plan::compare::same;
 use crate::rules::{Condition, ContractSelection, DynamicPermission, Grants, Rule};
 use chrono::NaiveDate;
 use proptest::prelude::*;

@@ -1,0 +1,254 @@
+//! Phase 2: an existing account brought to the evaluated state: managed fields that differ
+//! become one Update (write-only fields by fingerprint, fixed fields only warned about), the
+//! enabled flag an Enable or Disable, a person who is to have no account a Delete; and the
+//! domain filter's verdict on an account outside the organisation's domains.
+
+use super::Differ;
+use crate::connector::{Attributes, ObservedAccount};
+use crate::domains::{DomainVerdict, Existing};
+use crate::evaluate::{AccountState, Evaluation};
+use crate::model::ExternalId;
+use crate::plan::compare::{same, text};
+use crate::plan::diff::references::AccountTarget;
+use crate::plan::{Action, ActionId, ActionKind, FieldChange, PermissionTarget, REDACTED};
+use serde_json::Value;
+
+impl<'a> Differ<'a> {
+    /// Brings an existing account to the evaluated state.
+    pub(super) fn converge(
+        &mut self,
+        e: &'a Evaluation,
+        account: &'a ObservedAccount,
+        after: Vec<ActionId>,
+        relinking: bool,
+    ) {
+        let own = AccountTarget::Existing(account.reference.clone());
+        self.account_of.insert(e.person.clone(), own.clone());
+        self.refer(e, own, Some(account), after.clone());
+        self.update_fields(e, account, &after);
+        // Without an enabled flag the account simply exists: Enable only brings back one
+        // that was deleted (archived).
+        let want = e.state == AccountState::Enabled || !self.input.capabilities.can_disable;
+        if want != account.enabled || (relinking && want) {
+            let (kind, set) = if want {
+                (ActionKind::Enable, &e.fields.enable)
+            } else {
+                (ActionKind::Disable, &e.fields.disable)
+            };
+            let changes = self.changes(account, set);
+            self.push_write(
+                Action {
+                    kind,
+                    account: Some(account.reference.clone()),
+                    depends_on: after.clone(),
+                    changes,
+                    reason: e.why.clone(),
+                    ..self.blank(&e.person)
+                },
+                &e.fields.update,
+            );
+        }
+        self.permissions(e, account, after);
+    }
+
+    /// One Update for the managed fields that differ; fixed fields (never written after
+    /// create) that differ are warned about instead.
+    fn update_fields(&mut self, e: &Evaluation, account: &ObservedAccount, after: &[ActionId]) {
+        let (fixed, changes): (Vec<FieldChange>, Vec<FieldChange>) = self
+            .all_changes(account, &e.fields.update)
+            .into_iter()
+            .partition(|c| self.input.capabilities.fixed_fields.contains(&c.field));
+        for c in fixed {
+            self.plan.warnings.push(format!(
+                "{}: {} differs ({} → {}) but this target does not write it on update",
+                e.person,
+                c.field,
+                shown(&c, &c.before),
+                shown(&c, &c.after)
+            ));
+        }
+        if changes.is_empty() {
+            return;
+        }
+        let fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
+        let reason = format!("{} changed", fields.join(", "));
+        let id = self.push_write(
+            Action {
+                kind: ActionKind::Update,
+                account: Some(account.reference.clone()),
+                depends_on: after.to_vec(),
+                changes,
+                reason,
+                ..self.blank(&e.person)
+            },
+            &e.fields.update,
+        );
+        self.own_updates.insert(e.person.clone(), id);
+    }
+
+    /// Revokes every managed membership, then deletes the account.
+    pub(super) fn delete(
+        &mut self,
+        person: &ExternalId,
+        account: &'a ObservedAccount,
+        fields: &Attributes,
+        resend: &Attributes,
+        why: &str,
+    ) {
+        let mut revokes = Vec::new();
+        for g in self.current_groups(&account.reference) {
+            revokes.push(self.push(Action {
+                kind: ActionKind::Revoke,
+                account: Some(account.reference.clone()),
+                permission: Some(PermissionTarget {
+                    name: g.name.clone(),
+                    group: Some(g.reference.clone()),
+                }),
+                reason: format!("account is deleted: {why}"),
+                ..self.blank(person)
+            }));
+        }
+        let changes = self.changes(account, fields);
+        self.push_write(
+            Action {
+                kind: ActionKind::Delete,
+                account: Some(account.reference.clone()),
+                depends_on: revokes,
+                changes,
+                reason: why.to_owned(),
+                ..self.blank(person)
+            },
+            resend,
+        );
+    }
+
+    /// Fields of `desired` that differ from the account and may be written; fixed fields
+    /// (never written after create) are left out here and reported by `converge`.
+    pub(super) fn changes(
+        &self,
+        account: &ObservedAccount,
+        desired: &Attributes,
+    ) -> Vec<FieldChange> {
+        self.all_changes(account, desired)
+            .into_iter()
+            .filter(|c| !self.input.capabilities.fixed_fields.contains(&c.field))
+            .collect()
+    }
+
+    /// Fields of `desired` that differ from the account; write-only fields by fingerprint.
+    fn all_changes(&self, account: &ObservedAccount, desired: &Attributes) -> Vec<FieldChange> {
+        let mut out = Vec::new();
+        for (field, want) in desired {
+            if self.input.capabilities.write_only_fields.contains(field) {
+                if want.is_null() {
+                    continue;
+                }
+                let fp = (self.input.fingerprint)(&account.reference, field, want);
+                let stored = self
+                    .input
+                    .fingerprints
+                    .get(&(account.reference.clone(), field.clone()));
+                if stored != Some(&fp) {
+                    out.push(self.change(field, None, Some(want.clone())));
+                }
+                continue;
+            }
+            let have = account.attributes.get(field);
+            let ci = (self.input.correlation.case_insensitive
+                && *field == self.input.correlation.account_field)
+                || self
+                    .input
+                    .capabilities
+                    .case_insensitive_fields
+                    .contains(field);
+            if !same(have, Some(want), ci) {
+                out.push(self.change(field, have.cloned(), Some(want.clone())));
+            }
+        }
+        out
+    }
+
+    pub(super) fn change(
+        &self,
+        field: &str,
+        before: Option<Value>,
+        after: Option<Value>,
+    ) -> FieldChange {
+        FieldChange {
+            field: field.to_owned(),
+            before,
+            after,
+            secret: self.input.secret_fields.contains(field),
+            account_of: None,
+        }
+    }
+
+    /// The domain filter's verdict on this person's address in this target: the mapped value
+    /// (as it would be written), else the account's own.
+    pub(super) fn domain_verdict(
+        &self,
+        e: &Evaluation,
+        account: Option<&ObservedAccount>,
+    ) -> DomainVerdict {
+        let Some(filter) = self.input.domains else {
+            return DomainVerdict::Inside;
+        };
+        let field = filter.field();
+        let (first, second) = match account {
+            Some(_) => (&e.fields.update, &e.fields.create),
+            None => (&e.fields.create, &e.fields.update),
+        };
+        let address = text(first.get(field))
+            .or_else(|| text(second.get(field)))
+            .or_else(|| account.and_then(|a| text(a.attributes.get(field))));
+        let existing = match account {
+            None => Existing::None,
+            Some(_) if !self.input.capabilities.can_disable => Existing::NoFlag,
+            Some(a) if a.enabled => Existing::Enabled,
+            Some(_) => Existing::Disabled,
+        };
+        filter.decide(address.as_deref(), existing)
+    }
+
+    /// Plans an existing account whose address is outside the domains (held, or only
+    /// disabled); `false` when it is inside and must be planned as usual.
+    pub(super) fn outside(
+        &mut self,
+        e: &Evaluation,
+        account: &ObservedAccount,
+        after: Vec<ActionId>,
+    ) -> bool {
+        match self.domain_verdict(e, Some(account)) {
+            DomainVerdict::Inside => false,
+            DomainVerdict::Hold(why) => {
+                self.hold(&e.person, why);
+                true
+            }
+            DomainVerdict::Disable(why) => {
+                let changes = self.changes(account, &e.fields.disable);
+                self.push_write(
+                    Action {
+                        kind: ActionKind::Disable,
+                        account: Some(account.reference.clone()),
+                        depends_on: after,
+                        changes,
+                        reason: why,
+                        ..self.blank(&e.person)
+                    },
+                    &e.fields.update,
+                );
+                true
+            }
+        }
+    }
+}
+
+/// A value for a plan warning; secrets stay `***`.
+fn shown(change: &FieldChange, value: &Option<Value>) -> String {
+    match value {
+        _ if change.secret => REDACTED.to_owned(),
+        Some(Value::String(s)) => format!("{s:?}"),
+        Some(v) => v.to_string(),
+        None => "none".to_owned(),
+    }
+}
