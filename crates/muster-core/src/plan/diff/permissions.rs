@@ -130,14 +130,16 @@ impl<'a> Differ<'a> {
         if let (Some(account), Some(group)) = (&account, &group) {
             match self.input.pending.get(&(account.clone(), group.clone())) {
                 Some(Pending::Waiting { since }) => {
+                    let since = since.format("%Y-%m-%d");
                     self.plan.warnings.push(format!(
-                        "{person}: `{name}` was requested {since} and is awaiting approval; not requested again yet"
+                        "{person}: `{name}` was requested on {since} and is awaiting approval; not requested again yet"
                     ));
                     return None;
                 }
                 Some(Pending::Expired { since }) => {
+                    let since = since.format("%Y-%m-%d");
                     let again = format!(
-                        "granted by a business rule; requested {since} and still not granted after the waiting time, so requested again{note}"
+                        "granted by a business rule; requested on {since} and still not granted after the waiting time, so requested again{note}"
                     );
                     return Some(self.push_grant(
                         person,
