@@ -8,10 +8,15 @@ use crate::auth::Caller;
 use crate::state::AppState;
 use crate::tokens::Need;
 use axum::extract::State;
+use muster_core::mapping::FieldMapping;
+use muster_core::model::Person;
+use muster_core::plan::REDACTED;
 use muster_core::report::ActionOutcome;
 use muster_core::ExternalId;
+use muster_engine::config::Config;
 use muster_engine::run::SOURCE_NAME;
 use muster_store::AuditQuery;
+use serde_json::Value;
 
 /// Audit events shown with a person.
 const PERSON_AUDIT: usize = 200;
@@ -41,7 +46,8 @@ pub(crate) async fn person_view(state: &AppState, id: &str) -> Result<PersonView
             .snapshot_person(meta.id, &person)
             .await
             .map_err(ApiError::store)?
-            .map(|p| p.record),
+            .map(|p| p.record)
+            .and_then(|r| shown_record(&state.runner.engine().config, r)),
         None => None,
     };
     let accounts: Vec<AccountView> = store
@@ -63,6 +69,55 @@ pub(crate) async fn person_view(state: &AppState, id: &str) -> Result<PersonView
         accounts,
         audit,
     })
+}
+
+/// The source record as the person view shows it: every text that equals the value a secret
+/// mapping (`secret = true`, or a field in the target's `secret_fields`) of any target takes for this person (an initial password, say) is `***`, as in plans
+/// and the audit. A record that no longer reads as a person is withheld while any secret mapping
+/// is configured, since its secrets could not be told apart.
+fn shown_record(config: &Config, mut record: Value) -> Option<Value> {
+    let secret: Vec<&FieldMapping> = config
+        .targets
+        .iter()
+        .flat_map(|t| {
+            t.policy
+                .mappings
+                .iter()
+                .filter(|m| m.secret || t.secret_fields.contains(&m.field))
+        })
+        .collect();
+    if secret.is_empty() {
+        return Some(record);
+    }
+    let mut person: Person = serde_json::from_value(record.clone()).ok()?;
+    // The snapshot keeps no primary contract; choose it as a run does.
+    config
+        .primary_rule
+        .apply(&mut person, chrono::Utc::now().date_naive());
+    let values: Vec<String> = secret
+        .iter()
+        .filter_map(|m| m.compute(&person, 0).ok().flatten())
+        .filter_map(|v| match v {
+            Value::String(s) if !s.is_empty() => Some(s),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+        .collect();
+    mask(&mut record, &values);
+    Some(record)
+}
+
+/// Replaces every string or number in `value` that is one of `secrets` with `***`.
+fn mask(value: &mut Value, secrets: &[String]) {
+    match value {
+        Value::String(s) if secrets.contains(s) => *value = Value::String(REDACTED.to_owned()),
+        Value::Number(n) if secrets.contains(&n.to_string()) => {
+            *value = Value::String(REDACTED.to_owned())
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| mask(v, secrets)),
+        Value::Object(fields) => fields.values_mut().for_each(|v| mask(v, secrets)),
+        _ => {}
+    }
 }
 
 /// The person's newest events, oldest first (one indexed store query, bounded).

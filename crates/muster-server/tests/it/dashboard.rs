@@ -170,6 +170,41 @@ async fn pages_need_a_session_and_send_the_visitor_to_sign_in() {
 }
 
 #[tokio::test]
+async fn a_source_value_behind_a_secret_field_is_never_shown() {
+    // `title` made secret; person 10001's contract title is `Medewerker`.
+    let server = TestServer::start("", |t| {
+        t.replacen(
+            "thresholds = { delete = { percent = 10 } }",
+            "thresholds = { delete = { percent = 10 } }\nsecret_fields = [\"title\"]",
+            1,
+        )
+    })
+    .await;
+    let (status, body) = server
+        .post("/api/v1/runs", &server.admin, json!({"mode": "apply"}))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let run = server.wait_for_runs(1).await;
+    assert_eq!(run["status"], "changes", "{run}");
+    let (status, person) = server.get("/api/v1/persons/10001", &server.admin).await;
+    assert_eq!(status, StatusCode::OK, "{person}");
+    let json = person.to_string();
+    assert!(json.contains("Finance"), "the record is shown: {json}");
+    assert!(
+        !json.contains("Medewerker") && json.contains("***"),
+        "{json}"
+    );
+    let viewer = server.session(TokenRole::Viewer);
+    let (status, _, page) = get(&server, Some(&viewer), "/people/10001").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert!(page.contains("Finance"), "{page}");
+    assert!(
+        !page.contains("Medewerker") && page.contains("***"),
+        "{page}"
+    );
+}
+
+#[tokio::test]
 async fn every_value_is_escaped() {
     let (server, run) = blocked(true).await;
     let viewer = server.session(TokenRole::Viewer);
