@@ -105,7 +105,8 @@ pub fn make_unique(persons: &[Person], evaluations: &mut [Evaluation], input: &U
 }
 
 /// Each person's own account, as the plan finds it: the linked one, else the one free
-/// account their correlation value finds.
+/// account their correlation value finds. Everyone else is a newcomer here, also those the
+/// plan disputes or holds (several candidates, an account linked to someone else, no value).
 fn own_accounts<'a>(
     persons: &'a [Person],
     evaluations: &[Evaluation],
