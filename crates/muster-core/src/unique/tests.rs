@@ -358,3 +358,88 @@ fn a_candidate_linked_to_someone_else_is_not_the_persons_own() {
     let out = run(&persons, &mail_policy(), vec![a1], &[link("9", "a1")]);
     assert_eq!(created(&out[0]), "j.jansen@x.example");
 }
+
+#[test]
+fn a_rehire_keeps_the_user_name_of_the_account_the_plan_enables_again() {
+    // Kees (3) left; his account a3 was disabled as his delete and keeps kees.bos. He is back,
+    // and a namesake (1) is new: the plan enables a3 again without renaming it, and the
+    // namesake is created with the next free value.
+    let policy = mail_policy();
+    let persons = [person("3", "Kees", "Bos"), person("1", "Kees", "Bos")];
+    let mut a3 = account("a3", "kees.bos@x.example");
+    a3.enabled = false;
+    let observed = Observed {
+        accounts: vec![a3],
+        groups: vec![],
+        deleted: Vec::new(),
+    };
+    let links = [StoredLink {
+        state: LinkState::Deleted,
+        ..link("3", "a3")
+    }];
+    let capabilities = Capabilities::default();
+    let held = HashSet::new();
+    let mut evaluations: Vec<Evaluation> = persons
+        .iter()
+        .map(|p| evaluate(p, &policy, today()))
+        .collect();
+    make_unique(
+        &persons,
+        &mut evaluations,
+        &UniqueInput {
+            mappings: &policy.mappings,
+            uniqueness: &uniqueness(),
+            observed: &observed,
+            links: &links,
+            correlation: &policy.correlation,
+            capabilities: &capabilities,
+            held: &held,
+        },
+    );
+    let fp = |_: &AccountRef, _: &str, v: &Value| v.to_string();
+    let plan = crate::plan::diff(&crate::plan::DiffInput {
+        target: &policy.target,
+        capabilities: &capabilities,
+        evaluations: &evaluations,
+        held: &held,
+        observed: &observed,
+        links: &links,
+        fingerprints: &HashMap::new(),
+        fingerprint: &fp,
+        correlation: &policy.correlation,
+        managed: &policy.managed_groups(),
+        secret_fields: &BTreeSet::new(),
+        departed: &[],
+        pending: &Default::default(),
+        domains: None,
+    });
+    let user_names: Vec<(&str, Option<&str>, Option<&Value>)> = plan
+        .actions
+        .iter()
+        .flat_map(|a| {
+            a.changes
+                .iter()
+                .filter(|c| c.field == "userName")
+                .map(move |c| {
+                    (
+                        a.person.as_str(),
+                        a.account.as_ref().map(|r| r.as_str()),
+                        c.after.as_ref(),
+                    )
+                })
+        })
+        .collect();
+    assert_eq!(
+        user_names,
+        [("1", None, Some(&Value::from("k.bos@x.example")))],
+        "{:#?}",
+        plan.actions
+    );
+    assert!(
+        plan.actions
+            .iter()
+            .any(|a| a.person.as_str() == "3" && a.kind == crate::plan::ActionKind::Enable),
+        "{:#?}",
+        plan.actions
+    );
+}
