@@ -6,20 +6,23 @@
 //! the value is free: held neither by another account in the target nor by another person of
 //! this run. Values compare without regard to case.
 //!
-//! - A person who already has an account (linked, or about to be correlated) keeps the value
+//! - A person who already has an account keeps the value
 //!   the account holds when it is still one of their candidates: a colleague leaving does not
 //!   rename `j.jansen2` to `j.jansen`. A field that is only written on create is left alone
-//!   for them.
+//!   for them. Which account is theirs is asked of the plan's
+//!   [`CorrelationIndex`](crate::plan::CorrelationIndex), so this stage and the plan agree:
+//!   the linked account (in any link state), else the one free account their correlation value
+//!   finds; a person whose only candidate is linked to someone else is a newcomer here.
 //! - Persons with an account go first, so a newcomer never takes a value someone holds; then
 //!   newcomers in `ExternalId` order, so the outcome does not depend on the export's order.
 //! - After [`Uniqueness::max_iterations`] tries, or at once when the mapping does not change
 //!   with `Iteration`, the person is held in this target with the reason.
 
-use crate::connector::{Observed, ObservedAccount};
+use crate::connector::{Capabilities, Observed, ObservedAccount};
 use crate::evaluate::{AccountState, Correlation, Evaluation};
 use crate::mapping::FieldMapping;
 use crate::model::{AccountRef, ExternalId, Person};
-use crate::plan::{LinkState, StoredLink};
+use crate::plan::{CorrelationIndex, Match, StoredLink};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
@@ -53,6 +56,8 @@ pub struct UniqueInput<'a> {
     pub observed: &'a Observed,
     pub links: &'a [StoredLink],
     pub correlation: &'a Correlation,
+    /// What the target compares ignoring case, as the plan sees it (for correlation).
+    pub capabilities: &'a Capabilities,
     /// Persons whose source record is blocked: the diff leaves them alone, so do we.
     pub held: &'a HashSet<ExternalId>,
 }
@@ -77,6 +82,16 @@ impl fmt::Display for Holder<'_> {
 /// A person whose value cannot be made unique gets an error in their evaluation, which holds
 /// them in this target.
 pub fn make_unique(persons: &[Person], evaluations: &mut [Evaluation], input: &UniqueInput<'_>) {
+    if input.uniqueness.fields.is_empty() {
+        return;
+    }
+    let index = CorrelationIndex::new(
+        input.correlation,
+        input.capabilities,
+        input.observed,
+        input.links,
+    );
+    let own = own_accounts(persons, evaluations, &index);
     for field in &input.uniqueness.fields {
         let mappings: Vec<&FieldMapping> = input
             .mappings
@@ -84,9 +99,34 @@ pub fn make_unique(persons: &[Person], evaluations: &mut [Evaluation], input: &U
             .filter(|m| &m.field == field)
             .collect();
         if !mappings.is_empty() {
-            Field::new(field, mappings, input).settle(persons, evaluations);
+            Field::new(field, mappings, input, &own).settle(persons, evaluations);
         }
     }
+}
+
+/// Each person's own account, as the plan finds it: the linked one, else the one free
+/// account their correlation value finds. Everyone else is a newcomer here, also those the
+/// plan disputes or holds (several candidates, an account linked to someone else, no value).
+fn own_accounts<'a>(
+    persons: &'a [Person],
+    evaluations: &[Evaluation],
+    index: &CorrelationIndex<'a>,
+) -> HashMap<&'a ExternalId, &'a ObservedAccount> {
+    persons
+        .iter()
+        .zip(evaluations)
+        .filter_map(
+            |(p, e)| match index.find(&p.external_id, e.correlation_value.as_deref()) {
+                Match::Linked { account, .. } | Match::Correlated(account) => {
+                    Some((&p.external_id, account))
+                }
+                Match::Ambiguous(_)
+                | Match::LinkedToSomeoneElse { .. }
+                | Match::NoValue
+                | Match::None => None,
+            },
+        )
+        .collect()
 }
 
 /// One unique field, with the values the target holds for it.
@@ -98,28 +138,21 @@ struct Field<'a> {
     taken: HashMap<String, Vec<&'a AccountRef>>,
     /// Values given to persons of this run so far.
     claimed: HashMap<String, &'a ExternalId>,
-    /// A person's own account: linked, else the one account correlation finds.
-    own: HashMap<&'a ExternalId, &'a ObservedAccount>,
+    /// A person's own account: see [`own_accounts`].
+    own: &'a HashMap<&'a ExternalId, &'a ObservedAccount>,
 }
 
 impl<'a> Field<'a> {
-    fn new(name: &'a str, mappings: Vec<&'a FieldMapping>, input: &'a UniqueInput<'a>) -> Self {
+    fn new(
+        name: &'a str,
+        mappings: Vec<&'a FieldMapping>,
+        input: &'a UniqueInput<'a>,
+        own: &'a HashMap<&'a ExternalId, &'a ObservedAccount>,
+    ) -> Self {
         let mut taken: HashMap<String, Vec<&AccountRef>> = HashMap::new();
-        let accounts: HashMap<&AccountRef, &ObservedAccount> = input
-            .observed
-            .accounts
-            .iter()
-            .map(|a| (&a.reference, a))
-            .collect();
         for a in &input.observed.accounts {
             if let Some(v) = a.attributes.get(name).and_then(normalise) {
                 taken.entry(v).or_default().push(&a.reference);
-            }
-        }
-        let mut own = HashMap::new();
-        for l in input.links.iter().filter(|l| l.state == LinkState::Active) {
-            if let Some(a) = accounts.get(&l.account) {
-                own.insert(&l.person, *a);
             }
         }
         Self {
@@ -133,8 +166,6 @@ impl<'a> Field<'a> {
     }
 
     fn settle(mut self, persons: &'a [Person], evaluations: &mut [Evaluation]) {
-        let linked: HashSet<&AccountRef> = self.input.links.iter().map(|l| &l.account).collect();
-        let by_correlation = self.correlation_index();
         // Pass 1: persons with an account keep (or fix) their value; pass 2: newcomers.
         let mut newcomers = Vec::new();
         for (i, (person, e)) in persons.iter().zip(evaluations.iter_mut()).enumerate() {
@@ -143,20 +174,6 @@ impl<'a> Field<'a> {
                 || !matches!(e.state, AccountState::Enabled | AccountState::Disabled)
             {
                 continue;
-            }
-            if !self.own.contains_key(&person.external_id) {
-                let found = e.correlation_value.as_deref().and_then(|v| {
-                    match by_correlation
-                        .get(&key(v, self.input.correlation))?
-                        .as_slice()
-                    {
-                        [one] if !linked.contains(&one.reference) => Some(*one),
-                        _ => None,
-                    }
-                });
-                if let Some(a) = found {
-                    self.own.insert(&person.external_id, a);
-                }
             }
             if self.own.contains_key(&person.external_id) {
                 self.keep(person, e);
@@ -168,20 +185,6 @@ impl<'a> Field<'a> {
         for i in newcomers {
             self.create(&persons[i], &mut evaluations[i]);
         }
-    }
-
-    fn correlation_index(&self) -> HashMap<String, Vec<&'a ObservedAccount>> {
-        let mut index: HashMap<String, Vec<&ObservedAccount>> = HashMap::new();
-        for a in &self.input.observed.accounts {
-            if let Some(Value::String(v)) = a.attributes.get(&self.input.correlation.account_field)
-            {
-                index
-                    .entry(key(v, self.input.correlation))
-                    .or_default()
-                    .push(a);
-            }
-        }
-        index
     }
 
     /// A person with an account: only a field written on update can change, and the value
@@ -364,14 +367,6 @@ fn normalise(v: &Value) -> Option<String> {
         Value::String(s) if s.is_empty() => None,
         Value::String(s) => Some(s.to_lowercase()),
         other => Some(other.to_string().to_lowercase()),
-    }
-}
-
-fn key(value: &str, correlation: &Correlation) -> String {
-    if correlation.case_insensitive {
-        value.to_lowercase()
-    } else {
-        value.to_owned()
     }
 }
 

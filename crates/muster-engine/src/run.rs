@@ -355,10 +355,12 @@ impl Engine {
         }
         let fingerprints = self.stored_fingerprints(&t.name).await?;
         let key = self.store.fingerprint_key().await?;
+        let capabilities = target_capabilities(t, connector.as_ref());
         let scope = EvaluationScope {
             held,
             observed: &observed,
             links: &links,
+            capabilities: &capabilities,
         };
         let (evaluations, departed_evaluations) = self
             .evaluate_target(t, persons, departed, &scope, today)
@@ -369,7 +371,7 @@ impl Engine {
         };
         let target_plan: TargetPlan = diff(&DiffInput {
             target: &t.name,
-            capabilities: &target_capabilities(t, connector.as_ref()),
+            capabilities: &capabilities,
             evaluations: &evaluations,
             held,
             observed: &observed,
@@ -445,6 +447,7 @@ impl Engine {
                 observed: scope.observed,
                 links: scope.links,
                 correlation: &t.policy.correlation,
+                capabilities: scope.capabilities,
                 held: scope.held,
             },
         );
@@ -833,6 +836,7 @@ struct EvaluationScope<'a> {
     held: &'a HashSet<ExternalId>,
     observed: &'a Observed,
     links: &'a [StoredLink],
+    capabilities: &'a Capabilities,
 }
 
 /// What the target compares ignoring case (the connector's own fields and what this

@@ -3,7 +3,7 @@
 //! stages a run uses (`evaluate_all`, then unique values among the persons given).
 
 use chrono::NaiveDate;
-use muster_core::connector::Observed;
+use muster_core::connector::{Capabilities, Observed};
 use muster_core::evaluate::{evaluate_all, Correlation, Lifecycle, TargetPolicy};
 use muster_core::mapping::FieldMapping;
 use muster_core::model::{ExternalId, Person, PersonPath};
@@ -127,6 +127,7 @@ pub fn preview(
             observed: &Observed::default(),
             links: &[],
             correlation: &policy.correlation,
+            capabilities: &Capabilities::default(),
             held: &HashSet::new(),
         },
     );

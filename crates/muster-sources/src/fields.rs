@@ -78,13 +78,13 @@ impl ContractSlot {
         }
     }
 
-    /// The text this slot fills; `None` for dates and the FTE, which are parsed.
-    pub(crate) fn text_slot(self, c: &mut Contract) -> Option<&mut Option<String>> {
+    /// Fills this slot with text; nothing for dates and the FTE, which are parsed.
+    pub(crate) fn set_text(self, c: &mut Contract, value: &str) {
         if self.field == ContractField::ExternalId {
-            return Some(&mut c.external_id);
+            c.external_id = Some(value.to_owned());
+        } else if let Some(part) = self.part.or(self.field.flat_part()) {
+            self.field.set_part(c, part, value.to_owned());
         }
-        let part = self.part.or(self.field.flat_part())?;
-        self.field.part_slot(c, part)
     }
 }
 
@@ -272,11 +272,7 @@ pub(crate) fn set_contract(
         ContractField::StartDate => c.start_date = Some(dates.parse(value)?),
         ContractField::EndDate => c.end_date = Some(dates.parse(value)?),
         ContractField::Fte => c.fte = Some(parse_fte(value)?),
-        _ => {
-            if let Some(text) = slot.text_slot(c) {
-                *text = Some(value.to_owned());
-            }
-        }
+        _ => slot.set_text(c, value),
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! `Accounts.AD.userPrincipalName`), parsed once at configuration time so evaluation never
 //! parses strings.
 
-use super::{Contract, Manager, Person, Unit};
+use super::{Contract, ExternalId, Manager, Person, Unit};
 use std::borrow::Cow;
 use std::fmt;
 
@@ -145,7 +145,9 @@ impl ContractField {
     pub fn get_part(self, c: &Contract, part: UnitPart) -> Option<Cow<'_, str>> {
         let text = match (self, &c.manager) {
             (ContractField::Manager, Some(m)) => match part {
-                UnitPart::ExternalId => &m.external_id,
+                UnitPart::ExternalId => {
+                    return m.external_id.as_ref().map(|id| Cow::Borrowed(id.as_str()))
+                }
                 UnitPart::Name => &m.display_name,
                 UnitPart::Email => &m.email,
                 UnitPart::Code => return None,
@@ -178,21 +180,28 @@ impl ContractField {
         }
     }
 
-    /// Where a source writes one part of an object field, creating the object if needed;
-    /// `None` for a part this field does not have, and for plain values.
-    pub fn part_slot(self, c: &mut Contract, part: UnitPart) -> Option<&mut Option<String>> {
+    /// Sets one part of an object field, creating the object if needed (the manager's
+    /// `ExternalId` as a person's id); nothing for a part this field does not have, and for
+    /// plain values.
+    pub fn set_part(self, c: &mut Contract, part: UnitPart, value: String) {
         if !self.parts().iter().any(|(_, p)| *p == part) {
-            return None;
+            return;
         }
         if self == ContractField::Manager {
             let m = c.manager.get_or_insert_with(Manager::default);
-            return match part {
-                UnitPart::ExternalId => Some(&mut m.external_id),
-                UnitPart::Name => Some(&mut m.display_name),
-                UnitPart::Email => Some(&mut m.email),
-                UnitPart::Code => None,
-            };
+            match part {
+                UnitPart::ExternalId => m.external_id = Some(ExternalId::new(value)),
+                UnitPart::Name => m.display_name = Some(value),
+                UnitPart::Email => m.email = Some(value),
+                UnitPart::Code => {}
+            }
+        } else if let Some(slot) = self.unit_slot(c, part) {
+            *slot = Some(value);
         }
+    }
+
+    /// Where one part of a unit field (not the manager) is kept, creating the unit.
+    fn unit_slot(self, c: &mut Contract, part: UnitPart) -> Option<&mut Option<String>> {
         let unit = match self {
             ContractField::Department => &mut c.department,
             ContractField::Title => &mut c.title,
@@ -558,6 +567,31 @@ mod tests {
         assert!(e.hint.contains("plain value"), "{e}");
         assert!(PersonPath::parse("PrimaryContract.Department.Name").is_ok());
         assert!(PersonPath::parse("PrimaryContract.Title.DisplayName").is_ok());
+    }
+
+    #[test]
+    fn a_source_sets_parts_and_the_managers_id_is_a_persons_id() {
+        let mut c = Contract::default();
+        ContractField::Manager.set_part(&mut c, UnitPart::ExternalId, "1000".into());
+        ContractField::Manager.set_part(&mut c, UnitPart::Name, "Maarten Visser".into());
+        ContractField::Department.set_part(&mut c, UnitPart::Code, "ICT".into());
+        // Parts a field does not have change nothing.
+        ContractField::Manager.set_part(&mut c, UnitPart::Code, "X".into());
+        ContractField::Fte.set_part(&mut c, UnitPart::Name, "X".into());
+        let m = c.manager.as_ref().unwrap();
+        assert_eq!(m.external_id, Some(ExternalId::new("1000")));
+        assert_eq!(m.display_name.as_deref(), Some("Maarten Visser"));
+        assert_eq!(
+            c.department.as_ref().and_then(|d| d.code.as_deref()),
+            Some("ICT")
+        );
+        assert_eq!(c.fte, None);
+        assert_eq!(
+            ContractField::Manager
+                .get_part(&c, UnitPart::ExternalId)
+                .as_deref(),
+            Some("1000")
+        );
     }
 
     #[test]

@@ -208,7 +208,7 @@ impl<'de> Deserialize<'de> for Unit {
 #[serde(rename_all = "PascalCase")]
 pub struct Manager {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub external_id: Option<String>,
+    pub external_id: Option<ExternalId>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -218,7 +218,7 @@ pub struct Manager {
 impl From<&str> for Manager {
     fn from(external_id: &str) -> Self {
         Self {
-            external_id: Some(external_id.to_owned()),
+            external_id: Some(ExternalId::new(external_id)),
             ..Self::default()
         }
     }
@@ -230,7 +230,7 @@ impl<'de> Deserialize<'de> for Manager {
         #[serde(rename_all = "PascalCase")]
         struct Object {
             #[serde(default)]
-            external_id: Option<String>,
+            external_id: Option<ExternalId>,
             #[serde(default)]
             display_name: Option<String>,
             #[serde(default)]

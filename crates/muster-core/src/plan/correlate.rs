@@ -1,6 +1,7 @@
 //! Correlation: which account in a target is a person's. One [`CorrelationIndex`] per target
-//! and run answers [`find`](CorrelationIndex::find) for the plan's diff and for `muster import`
-//! alike, so the two never disagree on a match.
+//! and run answers [`find`](CorrelationIndex::find) for the plan's diff, for `muster import` and
+//! for the unique-value stage ([`make_unique`](crate::unique::make_unique)) alike, so they
+//! never disagree on a match.
 //!
 //! The stored link wins. Without one (or when its account is gone), the person's correlation
 //! value is looked up among the accounts' values of the configured field: values compare as

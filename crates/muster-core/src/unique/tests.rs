@@ -1,8 +1,9 @@
 use super::*;
-use crate::connector::Attributes;
+use crate::connector::{Attributes, Capabilities};
 use crate::evaluate::{evaluate, Lifecycle, TargetPolicy};
 use crate::mapping::{ActionSet, ComputeError, ComputedValue, ValueSource};
 use crate::model::PersonPath;
+use crate::plan::LinkState;
 use crate::rules::{Condition, Grants, Rule};
 use chrono::NaiveDate;
 use std::sync::Arc;
@@ -106,6 +107,17 @@ fn run(
     accounts: Vec<ObservedAccount>,
     links: &[StoredLink],
 ) -> Vec<(Option<String>, Option<String>, Vec<String>)> {
+    run_in(persons, policy, accounts, links, &Capabilities::default())
+}
+
+/// [`run`] against a target with these capabilities.
+fn run_in(
+    persons: &[Person],
+    policy: &TargetPolicy,
+    accounts: Vec<ObservedAccount>,
+    links: &[StoredLink],
+    capabilities: &Capabilities,
+) -> Vec<(Option<String>, Option<String>, Vec<String>)> {
     let mut evaluations: Vec<Evaluation> = persons
         .iter()
         .map(|p| evaluate(p, policy, today()))
@@ -124,6 +136,7 @@ fn run(
             observed: &observed,
             links,
             correlation: &policy.correlation,
+            capabilities,
             held: &HashSet::new(),
         },
     );
@@ -284,4 +297,149 @@ fn a_correlated_account_counts_as_the_persons_own() {
     let out = run(&persons, &mail_policy(), vec![a1], &[]);
     assert_eq!(out[0].1.as_deref(), Some("jan.jansen@x.example"));
     assert!(out[0].2.is_empty());
+}
+
+fn correlated_by(mut account: ObservedAccount, value: Value) -> ObservedAccount {
+    account.attributes.insert("externalId".into(), value);
+    account
+}
+
+#[test]
+fn the_account_the_plan_finds_keeps_its_user_name() {
+    // Each person's iteration-0 value is held by the account the plan finds for them: by a
+    // number, by a one-item list, by a Deleted link (a re-hire), by a value in another case
+    // where the target compares ignoring case. Each keeps that value instead of a new one.
+    let mut policy = mail_policy();
+    policy.correlation.case_insensitive = false;
+    let persons = [
+        person("1001", "Jan", "Jansen"),
+        person("1002", "Piet", "Smit"),
+        person("3", "Kees", "Bos"),
+        person("ab7", "Els", "Vos"),
+    ];
+    let mut rehired = account("a3", "kees.bos@x.example");
+    rehired.enabled = false;
+    let accounts = vec![
+        correlated_by(account("a1", "jan.jansen@x.example"), Value::from(1001)),
+        correlated_by(
+            account("a2", "piet.smit@x.example"),
+            Value::from(vec!["1002"]),
+        ),
+        rehired,
+        correlated_by(account("a4", "els.vos@x.example"), Value::from("AB7")),
+    ];
+    let links = [StoredLink {
+        state: LinkState::Deleted,
+        ..link("3", "a3")
+    }];
+    let capabilities = Capabilities {
+        case_insensitive_fields: ["externalId".to_owned()].into(),
+        ..Capabilities::default()
+    };
+    let out = run_in(&persons, &policy, accounts, &links, &capabilities);
+    let kept: Vec<_> = out.iter().map(|r| (r.1.as_deref(), r.2.len())).collect();
+    assert_eq!(
+        kept,
+        [
+            (Some("jan.jansen@x.example"), 0),
+            (Some("piet.smit@x.example"), 0),
+            (Some("kees.bos@x.example"), 0),
+            (Some("els.vos@x.example"), 0),
+        ]
+    );
+}
+
+#[test]
+fn a_candidate_linked_to_someone_else_is_not_the_persons_own() {
+    // a1 carries person 1's correlation value but is linked to person 9: the plan holds 1,
+    // and here 1 is a newcomer whose first value a1 holds.
+    let persons = [person("1", "Jan", "Jansen")];
+    let a1 = correlated_by(account("a1", "jan.jansen@x.example"), Value::from("1"));
+    let out = run(&persons, &mail_policy(), vec![a1], &[link("9", "a1")]);
+    assert_eq!(created(&out[0]), "j.jansen@x.example");
+}
+
+#[test]
+fn a_rehire_keeps_the_user_name_of_the_account_the_plan_enables_again() {
+    // Kees (3) left; his account a3 was disabled as his delete and keeps kees.bos. He is back,
+    // and a namesake (1) is new: the plan enables a3 again without renaming it, and the
+    // namesake is created with the next free value.
+    let policy = mail_policy();
+    let persons = [person("3", "Kees", "Bos"), person("1", "Kees", "Bos")];
+    let mut a3 = account("a3", "kees.bos@x.example");
+    a3.enabled = false;
+    let observed = Observed {
+        accounts: vec![a3],
+        groups: vec![],
+        deleted: Vec::new(),
+    };
+    let links = [StoredLink {
+        state: LinkState::Deleted,
+        ..link("3", "a3")
+    }];
+    let capabilities = Capabilities::default();
+    let held = HashSet::new();
+    let mut evaluations: Vec<Evaluation> = persons
+        .iter()
+        .map(|p| evaluate(p, &policy, today()))
+        .collect();
+    make_unique(
+        &persons,
+        &mut evaluations,
+        &UniqueInput {
+            mappings: &policy.mappings,
+            uniqueness: &uniqueness(),
+            observed: &observed,
+            links: &links,
+            correlation: &policy.correlation,
+            capabilities: &capabilities,
+            held: &held,
+        },
+    );
+    let fp = |_: &AccountRef, _: &str, v: &Value| v.to_string();
+    let plan = crate::plan::diff(&crate::plan::DiffInput {
+        target: &policy.target,
+        capabilities: &capabilities,
+        evaluations: &evaluations,
+        held: &held,
+        observed: &observed,
+        links: &links,
+        fingerprints: &HashMap::new(),
+        fingerprint: &fp,
+        correlation: &policy.correlation,
+        managed: &policy.managed_groups(),
+        secret_fields: &BTreeSet::new(),
+        departed: &[],
+        pending: &Default::default(),
+        domains: None,
+    });
+    let user_names: Vec<(&str, Option<&str>, Option<&Value>)> = plan
+        .actions
+        .iter()
+        .flat_map(|a| {
+            a.changes
+                .iter()
+                .filter(|c| c.field == "userName")
+                .map(move |c| {
+                    (
+                        a.person.as_str(),
+                        a.account.as_ref().map(|r| r.as_str()),
+                        c.after.as_ref(),
+                    )
+                })
+        })
+        .collect();
+    assert_eq!(
+        user_names,
+        [("1", None, Some(&Value::from("k.bos@x.example")))],
+        "{:#?}",
+        plan.actions
+    );
+    assert!(
+        plan.actions
+            .iter()
+            .any(|a| a.person.as_str() == "3" && a.kind == crate::plan::ActionKind::Enable),
+        "{:#?}",
+        plan.actions
+    );
 }

@@ -145,6 +145,7 @@ fn initials_user_names_collide_and_iterate_in_a_run() {
             observed: &observed,
             links: &[],
             correlation: &policy.correlation,
+            capabilities: &Default::default(),
             held: &Default::default(),
         },
     );

@@ -396,9 +396,8 @@ fn object_field(
             let Some(part) = field.flat_part() else {
                 return;
             };
-            let text = part_text(part, flat, at, problems);
-            if let Some(slot) = field.part_slot(contract, part).filter(|_| text.is_some()) {
-                *slot = text;
+            if let Some(text) = part_text(part, flat, at, problems) {
+                field.set_part(contract, part, text);
             }
             return;
         }
@@ -415,9 +414,8 @@ fn object_field(
             unknown.note(at, line);
             continue;
         };
-        let text = part_text(part, value, at, problems);
-        if let Some(slot) = field.part_slot(contract, part).filter(|_| text.is_some()) {
-            *slot = text;
+        if let Some(text) = part_text(part, value, at, problems) {
+            field.set_part(contract, part, text);
         }
     }
 }
