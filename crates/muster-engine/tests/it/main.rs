@@ -15,5 +15,6 @@ mod ordering;
 mod reconcile;
 mod scenarios;
 mod shutdown;
+mod unreachable;
 mod zermelo;
 mod zivver;
