@@ -139,14 +139,18 @@ impl Connections {
     }
 
     /// Connects those of `targets` not connected yet; returns the ones that still cannot be
-    /// reached, with the reason.
+    /// reached, with the reason (the connector's error, which names the target).
     pub async fn ensure(&self, targets: &[TargetConfig]) -> BTreeMap<TargetName, String> {
-        let mut unreachable = BTreeMap::new();
+        let mut failed = Vec::new();
         for t in targets {
-            if let Err(e) = self.connected(t).await {
-                unreachable.insert(t.name.clone(), e.to_string());
+            if self.connected(t).await.is_err() {
+                failed.push(&t.name);
             }
         }
-        unreachable
+        let table = self.read();
+        failed
+            .into_iter()
+            .filter_map(|name| Some((name.clone(), table.unreachable.get(name)?.clone())))
+            .collect()
     }
 }

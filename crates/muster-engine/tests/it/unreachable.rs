@@ -40,9 +40,12 @@ async fn an_unreachable_target_stops_open_or_is_connected_again_by_the_next_run(
     assert!(engine.http_meters().is_empty());
     let report = engine.preview(day(1)).await.unwrap();
     assert_eq!(report.summary.status(), RunStatus::Failures);
-    let stopped = report.summary.targets[0].stopped.clone().unwrap_or_default();
+    let stopped = report.summary.targets[0]
+        .stopped
+        .clone()
+        .unwrap_or_default();
     assert!(
-        stopped.starts_with("cannot be reached: target scim:"),
+        stopped.starts_with("cannot be reached: scim:") && stopped.contains("Connection refused"),
         "{stopped}"
     );
     assert!(report.plan.targets.is_empty(), "nothing planned for it");
