@@ -148,9 +148,7 @@ impl Engine {
                 target: target.to_owned(),
                 config: self.config.file.display().to_string(),
             })?;
-        let connector = self
-            .connector(&t.name)
-            .ok_or_else(|| EngineError::NotConnected(target.to_owned()))?;
+        let connector = self.connected(t).await?;
         let (_, persons, blocked) = self.read_source(today).await?;
         let links = self.stored_links(&t.name).await?;
         // Every group's members: an import shows them all.

@@ -348,10 +348,7 @@ impl Engine {
                 target: survey.report.target.to_string(),
                 config: self.config.file.display().to_string(),
             })?;
-        let connector = self
-            .connector(&t.name)
-            .ok_or_else(|| EngineError::NotConnected(t.name.to_string()))?
-            .clone();
+        let connector = self.connected(t).await?;
         if let Some((account, decide)) = &request.decide {
             self.decide(&survey, account, decide, &request.by).await?;
         }

@@ -9,7 +9,7 @@
 //! store, targets) and stores their outputs.
 
 use crate::config::{Config, TargetConfig};
-use crate::connectors::HttpMeters;
+use crate::connectors::{Connections, HttpMeters, Unreachable};
 use crate::error::EngineError;
 use crate::execute::{execute, ExecContext};
 use crate::fingerprint::fingerprint;
@@ -79,33 +79,35 @@ pub struct Engine {
     /// `muster apply --allow-large`: this process's runs go past every threshold and
     /// all-or-nothing limit, and each action let through says so in the audit trail.
     allow_large: bool,
-    connectors: BTreeMap<TargetName, Arc<dyn Connector>>,
-    /// Each target's HTTP meters, for a server's metrics.
-    meters: BTreeMap<TargetName, HttpMeters>,
+    /// Each target's connector and HTTP meters (shared with the [`Engine::only_targets`] copies).
+    connectors: Arc<Connections>,
     /// Cancelled to stop applies between batches ([`Engine::stop_token`]).
     stop: CancellationToken,
 }
 
 impl Engine {
-    /// Opens the store and connects to every target (secrets are resolved here).
+    /// Opens the store and connects to every target (secrets are resolved here); fails when
+    /// a target cannot be reached (one-shot commands: the administrator sees why at once).
     pub async fn open(config: Config) -> Result<Self, EngineError> {
+        Self::open_with(config, Unreachable::Fail).await
+    }
+
+    /// As [`Engine::open`], but a target that cannot be reached is recorded instead (a server):
+    /// each run that involves it connects again first, and while that fails, the run reports
+    /// the target stopped with the reason and goes on with the other targets.
+    pub async fn open_tolerant(config: Config) -> Result<Self, EngineError> {
+        Self::open_with(config, Unreachable::Record).await
+    }
+
+    async fn open_with(config: Config, on: Unreachable) -> Result<Self, EngineError> {
         let store: Arc<dyn Store> = Arc::new(muster_store::open_sqlite(&config.store_path).await?);
-        let mut connectors = BTreeMap::new();
-        let mut meters = BTreeMap::new();
-        for t in &config.targets {
-            let c = crate::connectors::connect(t)
-                .await
-                .map_err(|e| EngineError::target(&t.name, e))?;
-            connectors.insert(t.name.clone(), c.connector);
-            meters.insert(t.name.clone(), c.meters);
-        }
+        let connectors = Arc::new(Connections::open(&config.targets, on).await?);
         Ok(Self {
             config,
             store,
             progress: Arc::new(Silent),
             allow_large: false,
             connectors,
-            meters,
             stop: CancellationToken::new(),
         })
     }
@@ -125,7 +127,10 @@ impl Engine {
     /// The same engine (store, connectors, progress) restricted to `targets`, for a run of
     /// some targets only (a server schedule). Fails on a name the configuration lacks.
     pub fn only_targets(&self, targets: &[TargetName]) -> Result<Engine, EngineError> {
-        if let Some(unknown) = targets.iter().find(|t| !self.connectors.contains_key(*t)) {
+        if let Some(unknown) = targets
+            .iter()
+            .find(|t| self.config.target(t.as_str()).is_none())
+        {
             return Err(EngineError::UnknownTarget {
                 target: unknown.to_string(),
                 config: self.config.file.display().to_string(),
@@ -137,18 +142,7 @@ impl Engine {
             config,
             store: self.store.clone(),
             progress: self.progress.clone(),
-            connectors: self
-                .connectors
-                .iter()
-                .filter(|(name, _)| targets.contains(name))
-                .map(|(name, c)| (name.clone(), c.clone()))
-                .collect(),
-            meters: self
-                .meters
-                .iter()
-                .filter(|(name, _)| targets.contains(name))
-                .map(|(name, m)| (name.clone(), m.clone()))
-                .collect(),
+            connectors: self.connectors.clone(),
             allow_large: self.allow_large,
             stop: self.stop.clone(),
         })
@@ -162,13 +156,47 @@ impl Engine {
         self.stop.clone()
     }
 
-    /// Each target's HTTP meters (requests, 429s, rate budget in use).
-    pub fn http_meters(&self) -> &BTreeMap<TargetName, HttpMeters> {
-        &self.meters
+    /// Each connected target's HTTP meters (requests, 429s, rate budget in use), as of now:
+    /// a target connected late appears once it is connected.
+    pub fn http_meters(&self) -> BTreeMap<TargetName, HttpMeters> {
+        self.connectors.meters()
     }
 
-    pub fn connector(&self, target: &TargetName) -> Option<&Arc<dyn Connector>> {
+    /// The connector of `target`, if it is connected.
+    pub fn connector(&self, target: &TargetName) -> Option<Arc<dyn Connector>> {
         self.connectors.get(target)
+    }
+
+    /// The connector of `t`, connecting it first if it could not be reached before.
+    pub(crate) async fn connected(
+        &self,
+        t: &TargetConfig,
+    ) -> Result<Arc<dyn Connector>, EngineError> {
+        self.connectors.connected(t).await
+    }
+
+    /// The targets whose last connect failed, with the reason.
+    pub fn unreachable(&self) -> BTreeMap<TargetName, String> {
+        self.connectors.unreachable()
+    }
+
+    /// The engine for a run when `unreachable` could not be connected: `None` for this one
+    /// (all reached), else a copy without them.
+    fn reachable_part(
+        &self,
+        unreachable: &BTreeMap<TargetName, String>,
+    ) -> Result<Option<Engine>, EngineError> {
+        if unreachable.is_empty() {
+            return Ok(None);
+        }
+        let reachable: Vec<TargetName> = self
+            .config
+            .targets
+            .iter()
+            .map(|t| t.name.clone())
+            .filter(|name| !unreachable.contains_key(name))
+            .collect();
+        self.only_targets(&reachable).map(Some)
     }
 
     /// Stage 1: the source, with primary contracts chosen for `today`.
@@ -489,7 +517,14 @@ impl Engine {
             .store
             .start_run(RunMode::Preview, &self.config.digest)
             .await?;
-        let result = self.preview_run(&run.id, today).await;
+        let unreachable = self.connectors.ensure(&self.config.targets).await;
+        let part = self.reachable_part(&unreachable)?;
+        let mut result = part
+            .as_ref()
+            .unwrap_or(self)
+            .preview_run(&run.id, today)
+            .await;
+        mark_unreachable(&mut result, &unreachable);
         self.close(&run.id, &result).await?;
         result
     }
@@ -530,7 +565,14 @@ impl Engine {
             .store
             .start_run(RunMode::Apply, &self.config.digest)
             .await?;
-        let result = self.apply_run(&run.id, today, expected).await;
+        let unreachable = self.connectors.ensure(&self.config.targets).await;
+        let part = self.reachable_part(&unreachable)?;
+        let mut result = part
+            .as_ref()
+            .unwrap_or(self)
+            .apply_run(&run.id, today, expected)
+            .await;
+        mark_unreachable(&mut result, &unreachable);
         self.close(&run.id, &result).await?;
         result
     }
@@ -576,7 +618,7 @@ impl Engine {
             let Some(connector) = self.connectors.get(&t.name) else {
                 continue;
             };
-            contexts.push((self.exec_context(run, t, connector, &key), g));
+            contexts.push((self.exec_context(run, t, &connector, &key), g));
         }
         let results = join_all(contexts.iter().map(|(ctx, g)| execute(ctx, g))).await;
         summary.targets = Vec::new();
@@ -749,6 +791,19 @@ impl Prepared {
                 .map(GatedPlan::into_plan)
                 .collect(),
         }
+    }
+}
+
+/// Each target that could not be reached stops, with the reason, in the run's summary.
+fn mark_unreachable(
+    result: &mut Result<RunReport, EngineError>,
+    unreachable: &BTreeMap<TargetName, String>,
+) {
+    let Ok(report) = result else {
+        return;
+    };
+    for (target, reason) in unreachable {
+        report.summary.target_mut(target).stopped = Some(format!("cannot be reached: {reason}"));
     }
 }
 

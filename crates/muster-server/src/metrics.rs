@@ -94,15 +94,20 @@ struct TargetLabels {
 type CountOf = fn(&muster_connectors::http::RequestCounts) -> u64;
 
 /// Each target's HTTP traffic, read from the connectors' counters at every scrape.
-#[derive(Debug)]
 struct HttpCollector {
-    meters: BTreeMap<TargetName, HttpMeters>,
+    /// The connected targets' meters, asked for at each scrape (a target may connect late).
+    meters: Box<dyn Fn() -> BTreeMap<TargetName, HttpMeters> + Send + Sync>,
+}
+
+impl std::fmt::Debug for HttpCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpCollector").finish_non_exhaustive()
+    }
 }
 
 impl Collector for HttpCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let counts: Vec<_> = self
-            .meters
+        let counts: Vec<_> = (self.meters)()
             .iter()
             .map(|(t, m)| {
                 let labels = TargetLabels {
@@ -215,10 +220,15 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// Also reports each target's HTTP requests, 429s and rate budget in use.
-    pub fn with_http(mut self, meters: BTreeMap<TargetName, HttpMeters>) -> Self {
-        self.registry
-            .register_collector(Box::new(HttpCollector { meters }));
+    /// Also reports each connected target's HTTP requests, 429s and rate budget in use, as
+    /// `meters` gives them at each scrape.
+    pub fn with_http(
+        mut self,
+        meters: impl Fn() -> BTreeMap<TargetName, HttpMeters> + Send + Sync + 'static,
+    ) -> Self {
+        self.registry.register_collector(Box::new(HttpCollector {
+            meters: Box::new(meters),
+        }));
         self
     }
 

@@ -66,7 +66,8 @@ pub struct Service {
 
 impl Service {
     /// Reads `path` with the `MUSTER__…` overrides of `env`, opens the store and the targets'
-    /// connectors. A target that cannot be reached does not stop this: its runs fail.
+    /// connectors. A target that cannot be reached does not stop this: each run connects it
+    /// again, and while that fails the run reports the target stopped with the reason.
     pub async fn open(
         path: &Path,
         env: impl Iterator<Item = (String, String)> + Clone,
@@ -74,7 +75,7 @@ impl Service {
         let config = Config::load_with_env(path, env.clone())?;
         let text = Config::effective_text(path, env)?;
         let service = config::parse(path, &text, &config)?;
-        let engine = Arc::new(Engine::open(config).await?);
+        let engine = Arc::new(Engine::open_tolerant(config).await?);
         Self::with_engine(engine, service)
     }
 
@@ -87,7 +88,8 @@ impl Service {
             .clone()
             .map(|c| SignIn::new(c, service.server.tls.is_some()))
             .transpose()?;
-        let metrics = Arc::new(Metrics::default().with_http(engine.http_meters().clone()));
+        let meters = engine.clone();
+        let metrics = Arc::new(Metrics::default().with_http(move || meters.http_meters()));
         let mut runner = Runner::new(engine.clone(), metrics.clone());
         if let Some(email) = &service.server.email {
             let reporter = Reporter::new(email.clone(), engine.store.clone())?;

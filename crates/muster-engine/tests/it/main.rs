@@ -16,5 +16,6 @@ mod ordering;
 mod reconcile;
 mod scenarios;
 mod shutdown;
+mod unreachable;
 mod zermelo;
 mod zivver;

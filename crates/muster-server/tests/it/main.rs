@@ -15,3 +15,4 @@ mod schedules;
 mod schemathesis;
 mod support;
 mod tls;
+mod unreachable;

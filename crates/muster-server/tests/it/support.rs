@@ -34,6 +34,16 @@ fn scim_only(config: &str) -> String {
 impl TestServer {
     /// Starts a server whose configuration is the demo's plus `extra` (after `edit`).
     pub async fn start(extra: &str, edit: impl FnOnce(String) -> String) -> Self {
+        Self::start_targeting(extra, edit, |sim| sim.base_url.clone()).await
+    }
+
+    /// As [`TestServer::start`], with the SCIM target's `base_url` given by `base_url` from the
+    /// simulator (which is started and seeded all the same).
+    pub async fn start_targeting(
+        extra: &str,
+        edit: impl FnOnce(String) -> String,
+        base_url: impl FnOnce(&RunningScimSim) -> String,
+    ) -> Self {
         let sim = ScimSim::start(ScimSimConfig {
             token: "t0ken-for-tests".into(),
             ..ScimSimConfig::default()
@@ -77,7 +87,7 @@ impl TestServer {
         }
         let env = [(
             "MUSTER__TARGETS__SCIM__CONNECTION__BASE_URL".to_owned(),
-            sim.base_url.clone(),
+            base_url(&sim),
         )];
         let service = Service::open(&config, env.into_iter()).await.unwrap();
         let store = service.store();
