@@ -96,8 +96,16 @@ pub struct TargetSummary {
     /// Why the target stopped early (quarantine, credentials), if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,
+    /// Actions a shutdown left pending in the journal (never started): the next apply carries
+    /// them out, so an approval for this target is not used up.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub left_pending: usize,
     #[serde(default)]
     pub warnings: Vec<String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl TargetSummary {

@@ -625,10 +625,15 @@ impl Engine {
         for r in results {
             summary.targets.push(r?);
         }
-        // Stopped early, the approved actions may not all have been carried out: the approvals
-        // stay for the run that finishes them.
-        if !self.stop.is_cancelled() {
-            for a in &prepared.approvals {
+        // An approval is used up unless a shutdown left its target's actions pending: then it
+        // stays for the apply that finishes them. Every other approval is consumed, so it
+        // never releases a later, unrelated change.
+        for a in &prepared.approvals {
+            let cut_short = summary
+                .targets
+                .iter()
+                .any(|t| t.target == a.target && t.left_pending > 0);
+            if !cut_short {
                 self.store.consume_approval(a.id, run).await?;
             }
         }

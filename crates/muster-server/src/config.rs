@@ -301,10 +301,7 @@ fn oidc_settings(raw: RawOidc, base: &Path, errors: &mut Errors<'_>) -> Option<S
             "is empty".to_owned(),
         );
     }
-    let secret = match raw.client_secret.get_ref() {
-        SecretRef::File(p) if p.is_relative() => SecretRef::File(base.join(p)),
-        other => other.clone(),
-    };
+    let secret = beside_config(base, raw.client_secret.get_ref());
     let client_secret = secret
         .resolve()
         .map_err(|e| {
@@ -472,3 +469,12 @@ fn parse_cron(expression: &str) -> Result<cron::Schedule, String> {
 
 #[cfg(test)]
 mod tests;
+
+/// A secret reference with a relative `{ file = … }` taken from the configuration's folder, as
+/// every other path in it is (so a service's working directory does not matter).
+pub(crate) fn beside_config(base: &Path, secret: &SecretRef) -> SecretRef {
+    match secret {
+        SecretRef::File(p) if p.is_relative() => SecretRef::File(base.join(p)),
+        other => other.clone(),
+    }
+}

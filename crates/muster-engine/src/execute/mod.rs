@@ -266,6 +266,7 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
         );
         tracing::warn!(target_name = %ctx.target, pending, "Stopped between batches by a shutdown.");
         summary.stopped = Some(why);
+        summary.left_pending = pending;
         ctx.progress.finish();
         summary.warnings.extend(ctx.connector.warnings());
         return Ok(summary);

@@ -148,7 +148,7 @@ pub(super) fn email_settings(
     let login = match (raw.user, raw.password) {
         (Some(user), Some(password)) => Some(SmtpLogin {
             user: user.into_inner(),
-            password: password.into_inner(),
+            password: super::beside_config(base, password.get_ref()),
         }),
         (None, None) => None,
         (Some(user), None) => {

@@ -259,6 +259,18 @@ fn an_email_section_is_read_with_defaults() {
 }
 
 #[test]
+fn a_relative_smtp_password_file_is_beside_the_configuration() {
+    let extra = "\n[server.email]\nhost = \"smtp.example.org\"\nuser = \"muster\"\n\
+                 password = { file = \"secrets/smtp\" }\nfrom = \"muster@example.org\"\n\
+                 to = [\"ops@example.org\"]\n";
+    let email = load(extra, &[]).unwrap().server.email.unwrap();
+    assert_eq!(
+        email.login.unwrap().password,
+        muster_connectors::SecretRef::File("/etc/muster/secrets/smtp".into())
+    );
+}
+
+#[test]
 fn bad_email_settings_name_file_line_and_key() {
     let base = "\n[server.email]\nhost = \"smtp.example.org\"\nsecurity = \"starttls\"\n\
                 from = \"muster@example.org\"\nto = [\"ops@example.org\"]\n";

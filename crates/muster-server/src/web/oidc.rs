@@ -181,6 +181,10 @@ pub enum OidcError {
     Incomplete,
     #[error("unknown or already used sign-in state (start again)")]
     UnknownState,
+    #[error("this sign-in was started in another browser (start again here)")]
+    OtherBrowser,
+    #[error("too many sign-ins are in progress; try again in a few minutes")]
+    Busy,
     #[error("the sign-in took longer than {} minutes (start again)", PENDING_TTL.as_secs() / 60)]
     Expired,
     #[error("the callback names issuer `{0}`, not the configured one")]
@@ -196,7 +200,7 @@ pub enum OidcError {
 impl OidcError {
     /// Whether the provider is at fault (unreachable, misdescribed), rather than the request.
     pub fn is_provider_fault(&self) -> bool {
-        matches!(self, Self::Discovery(_))
+        matches!(self, Self::Discovery(_) | Self::Busy)
     }
 }
 
@@ -216,6 +220,28 @@ struct Pending {
     nonce: Nonce,
     next: String,
     created: Instant,
+    /// SHA-256 of the browser binding: the value of the cookie `/login` set in the browser
+    /// that started this sign-in, so a callback link handed to another browser is refused.
+    binding: String,
+}
+
+/// The cookie that ties a sign-in to the browser that started it (sent to `/callback` only).
+pub const BINDING_COOKIE: &str = "muster_signin";
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// A fresh random 256-bit value, hex.
+fn random_hex() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 struct Discovered {
@@ -251,8 +277,9 @@ impl RelyingParty {
     }
 
     /// Starts a sign-in that continues to `next` (a checked local path): the provider's
-    /// authorization URL to send the browser to.
-    pub async fn begin(&self, next: String) -> Result<Url, OidcError> {
+    /// authorization URL to send the browser to, and the browser binding to set in that
+    /// browser ([`BINDING_COOKIE`]); [`finish`](Self::finish) wants it back.
+    pub async fn begin(&self, next: String) -> Result<(Url, String), OidcError> {
         let client = self.client(false).await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = client
@@ -266,6 +293,7 @@ impl RelyingParty {
             request = request.add_scope(Scope::new(scope.clone()));
         }
         let (url, state, nonce) = request.url();
+        let binding = random_hex();
         self.remember(
             state.secret().clone(),
             Pending {
@@ -273,15 +301,18 @@ impl RelyingParty {
                 nonce,
                 next,
                 created: Instant::now(),
+                binding: sha256_hex(&binding),
             },
-        );
-        Ok(url)
+        )?;
+        Ok((url, binding))
     }
 
-    /// Completes a sign-in from the callback's query: the state is used up whatever happens.
-    pub async fn finish(&self, query: CallbackQuery) -> Result<Identity, OidcError> {
+    /// Completes a sign-in from the callback's query, in the browser whose binding (the value
+    /// [`begin`](Self::begin) returned) is `binding`: the state is used up whatever happens,
+    /// unless the binding is wrong (then the browser that started it may still finish).
+    pub async fn finish(&self, query: CallbackQuery, binding: &str) -> Result<Identity, OidcError> {
         let state = query.state.as_deref().ok_or(OidcError::Incomplete)?;
-        let pending = self.take(state, Instant::now())?;
+        let pending = self.take(state, binding, Instant::now())?;
         if let Some(error) = &query.error {
             let detail = query.error_description.as_deref().unwrap_or("");
             return Err(OidcError::Provider(
@@ -353,27 +384,34 @@ impl RelyingParty {
         Ok(client)
     }
 
-    fn remember(&self, state: String, pending: Pending) {
+    /// Keeps a pending sign-in. When `MAX_PENDING` live ones are held already, the new one is
+    /// refused rather than pushing out someone's sign-in in progress (a flood of `/login`
+    /// cannot cancel real sign-ins).
+    fn remember(&self, state: String, pending: Pending) -> Result<(), OidcError> {
         let now = pending.created;
         let mut map = self.pending.lock().unwrap_or_else(|p| p.into_inner());
         if map.len() >= MAX_PENDING {
             map.retain(|_, p| now.duration_since(p.created) < PENDING_TTL);
             if map.len() >= MAX_PENDING {
-                if let Some(oldest) = map
-                    .iter()
-                    .min_by_key(|(_, p)| p.created)
-                    .map(|(k, _)| k.clone())
-                {
-                    map.remove(&oldest);
-                }
+                return Err(OidcError::Busy);
             }
         }
         map.insert(state, pending);
+        Ok(())
     }
 
-    /// The pending sign-in of `state`, removed: each state is good for one callback.
-    fn take(&self, state: &str, now: Instant) -> Result<Pending, OidcError> {
+    /// The pending sign-in of `state`, removed: each state is good for one callback, and only
+    /// in the browser that started it.
+    fn take(&self, state: &str, binding: &str, now: Instant) -> Result<Pending, OidcError> {
         let mut map = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        let same_browser = map
+            .get(state)
+            .map(|p| super::csrf::tokens_match(&sha256_hex(binding), &p.binding));
+        match same_browser {
+            None => return Err(OidcError::UnknownState),
+            Some(false) => return Err(OidcError::OtherBrowser),
+            Some(true) => {}
+        }
         let pending = map.remove(state).ok_or(OidcError::UnknownState)?;
         if now.duration_since(pending.created) >= PENDING_TTL {
             return Err(OidcError::Expired);
@@ -469,6 +507,7 @@ mod tests {
             nonce: Nonce::new("n".into()),
             next: "/".into(),
             created,
+            binding: sha256_hex("b"),
         }
     }
 
@@ -476,25 +515,57 @@ mod tests {
     fn a_state_is_used_once_and_expires() {
         let rp = rp();
         let t0 = Instant::now();
-        rp.remember("s1".into(), pending(t0));
-        assert!(rp.take("s1", t0).is_ok());
-        assert!(matches!(rp.take("s1", t0), Err(OidcError::UnknownState)));
-        rp.remember("s2".into(), pending(t0));
+        rp.remember("s1".into(), pending(t0)).unwrap();
+        assert!(rp.take("s1", "b", t0).is_ok());
         assert!(matches!(
-            rp.take("s2", t0 + PENDING_TTL),
+            rp.take("s1", "b", t0),
+            Err(OidcError::UnknownState)
+        ));
+        rp.remember("s2".into(), pending(t0)).unwrap();
+        assert!(matches!(
+            rp.take("s2", "b", t0 + PENDING_TTL),
             Err(OidcError::Expired)
         ));
-        assert!(matches!(rp.take("s2", t0), Err(OidcError::UnknownState)));
+        assert!(matches!(
+            rp.take("s2", "b", t0),
+            Err(OidcError::UnknownState)
+        ));
     }
 
     #[test]
-    fn pending_sign_ins_stay_bounded() {
+    fn a_state_is_taken_only_by_the_browser_that_started_it() {
         let rp = rp();
         let t0 = Instant::now();
-        for i in 0..(MAX_PENDING + 5) {
-            rp.remember(format!("s{i}"), pending(t0));
+        rp.remember("s1".into(), pending(t0)).unwrap();
+        for other in ["", "c", "B"] {
+            assert!(matches!(
+                rp.take("s1", other, t0),
+                Err(OidcError::OtherBrowser)
+            ));
         }
-        assert!(rp.pending_count() <= MAX_PENDING);
+        // Another browser's attempt does not use the state up.
+        assert!(rp.take("s1", "b", t0).is_ok());
+    }
+
+    #[test]
+    fn pending_sign_ins_stay_bounded_and_are_never_pushed_out() {
+        let rp = rp();
+        let t0 = Instant::now();
+        for i in 0..MAX_PENDING {
+            rp.remember(format!("s{i}"), pending(t0)).unwrap();
+        }
+        // Full of live sign-ins: a new one is refused, the first one still finishes.
+        assert!(matches!(
+            rp.remember("late".into(), pending(t0)),
+            Err(OidcError::Busy)
+        ));
+        assert_eq!(rp.pending_count(), MAX_PENDING);
+        assert!(rp.take("s0", "b", t0).is_ok());
+        // Once they have expired, there is room again.
+        assert!(rp
+            .remember("later".into(), pending(t0 + PENDING_TTL))
+            .is_ok());
+        assert_eq!(rp.pending_count(), 1);
     }
 
     #[tokio::test]

@@ -12,8 +12,8 @@
 //! towards the per-address limit of failed authentications shared with the API tokens.
 
 use super::csrf::tokens_match;
-use super::oidc::{local_path, CallbackQuery, OidcConfig, OidcError, RelyingParty};
-use super::session::{session_cookie, WebUser, COOKIE};
+use super::oidc::{local_path, CallbackQuery, OidcConfig, OidcError, RelyingParty, BINDING_COOKIE};
+use super::session::{cookie, session_cookie, WebUser, COOKIE};
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, Form, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -131,18 +131,29 @@ async fn login(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Re
         );
     };
     match signin.rp.begin(local_path(q.next.as_deref())).await {
-        Ok(url) => (
-            StatusCode::SEE_OTHER,
-            [
-                (header::LOCATION, url.to_string()),
-                (header::CACHE_CONTROL, "no-store".to_owned()),
-            ],
-        )
-            .into_response(),
+        Ok((url, binding)) => {
+            let secure = if signin.secure { "; Secure" } else { "" };
+            let bind = format!(
+                "{BINDING_COOKIE}={binding}; HttpOnly; SameSite=Lax; Path=/callback; Max-Age=600{secure}"
+            );
+            (
+                StatusCode::SEE_OTHER,
+                [
+                    (header::LOCATION, url.to_string()),
+                    (header::SET_COOKIE, bind),
+                    (header::CACHE_CONTROL, "no-store".to_owned()),
+                ],
+            )
+                .into_response()
+        }
         Err(e) => {
             tracing::warn!(error = %e, "Sign-in could not start.");
+            let status = match e {
+                OidcError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+                _ => StatusCode::BAD_GATEWAY,
+            };
             page(
-                StatusCode::BAD_GATEWAY,
+                status,
                 "Sign-in unavailable",
                 &format!("Sign-in cannot start now: {}.", escape(&e.to_string())),
             )
@@ -153,6 +164,7 @@ async fn login(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Re
 async fn callback(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Query(q): Query<CallbackQuery>,
 ) -> Response {
     let Some(signin) = state.signin.as_ref() else {
@@ -175,14 +187,17 @@ async fn callback(
         }
         return response;
     }
-    let identity = match signin.rp.finish(q).await {
+    let binding = cookie(&headers, BINDING_COOKIE).unwrap_or_default();
+    let identity = match signin.rp.finish(q, binding).await {
         Ok(identity) => identity,
         Err(e) => {
             if !e.is_provider_fault() {
                 state.failures.record_failure(ip, now);
                 state.metrics.auth_failed();
             }
-            tracing::info!(client = %ip, reason = %e, "Sign-in failed.");
+            // Debug, not Display: the provider's error text comes from the query string and
+            // could hold line breaks that forge log lines.
+            tracing::info!(client = %ip, reason = ?e.to_string(), "Sign-in failed.");
             let status = if e.is_provider_fault() {
                 StatusCode::BAD_GATEWAY
             } else {
@@ -215,7 +230,7 @@ async fn callback(
         WebUser::new(identity.subject, identity.name, role),
         signin.secure,
     );
-    (
+    let mut response = (
         StatusCode::SEE_OTHER,
         [
             (header::SET_COOKIE, cookie),
@@ -223,7 +238,12 @@ async fn callback(
             (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
     )
-        .into_response()
+        .into_response();
+    let used = format!("{BINDING_COOKIE}=; HttpOnly; SameSite=Lax; Path=/callback; Max-Age=0");
+    if let Ok(v) = HeaderValue::from_str(&used) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
 }
 
 #[derive(Debug, Deserialize)]

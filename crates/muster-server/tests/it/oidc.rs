@@ -101,8 +101,15 @@ struct SignedIn {
     body: String,
 }
 
-async fn call_back(client: &Client, url: &Url) -> SignedIn {
-    let response = client.get(url.clone()).send().await.unwrap();
+/// GET the callback `url` in the browser whose sign-in binding (the cookie /login set) is
+/// `binding`.
+async fn call_back(client: &Client, url: &Url, binding: &str) -> SignedIn {
+    let response = client
+        .get(url.clone())
+        .header(COOKIE, format!("muster_signin={binding}"))
+        .send()
+        .await
+        .unwrap();
     let status = response.status();
     let location = response
         .headers()
@@ -121,14 +128,22 @@ async fn call_back(client: &Client, url: &Url) -> SignedIn {
     }
 }
 
-/// /login?next=… and the redirect it answers with (the provider's authorization URL).
-async fn login(client: &Client, base: &str, next: &str) -> Url {
+/// /login?next=… and what it answers with: the redirect (the provider's authorization URL)
+/// and the value of the cookie that binds the sign-in to this browser.
+async fn login(client: &Client, base: &str, next: &str) -> (Url, String) {
     let start = Url::parse(&format!("{base}/login")).unwrap();
     let mut url = start.clone();
     url.query_pairs_mut().append_pair("next", next);
     let response = client.get(url).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    location(&response, &start)
+    let set = response.headers()[SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(
+        set.starts_with("muster_signin=")
+            && set.contains("; HttpOnly; SameSite=Lax; Path=/callback; Max-Age=600"),
+        "{set}"
+    );
+    let binding = session_value(&set);
+    (location(&response, &start), binding)
 }
 
 fn with_param(url: &Url, name: &str, value: &str) -> Url {
@@ -181,7 +196,7 @@ async fn dashboard_sign_in_with_a_real_openid_connect_provider() {
         .unwrap();
 
     // /login sends the browser to the provider with PKCE (S256), state and nonce.
-    let auth = login(&client, &base, "/runs?target=scim").await;
+    let (auth, binding) = login(&client, &base, "/runs?target=scim").await;
     assert!(
         auth.as_str()
             .starts_with(&format!("{}/auth?", provider.issuer)),
@@ -198,7 +213,12 @@ async fn dashboard_sign_in_with_a_real_openid_connect_provider() {
     let back = through_provider(&client, auth, "alice", &callback).await;
 
     // A tampered state is refused and uses up nothing; the real one then signs in.
-    let tampered = call_back(&client, &with_param(&back, "state", "not-the-state")).await;
+    let tampered = call_back(
+        &client,
+        &with_param(&back, "state", "not-the-state"),
+        &binding,
+    )
+    .await;
     assert_eq!(
         tampered.status,
         StatusCode::BAD_REQUEST,
@@ -209,7 +229,19 @@ async fn dashboard_sign_in_with_a_real_openid_connect_provider() {
     assert!(tampered
         .body
         .contains("unknown or already used sign-in state"));
-    let done = call_back(&client, &back).await;
+    // The callback link in another browser (no binding, or another one) is refused, and
+    // the sign-in is still there for the browser that started it.
+    for other in ["", "0123456789abcdef"] {
+        let elsewhere = call_back(&client, &back, other).await;
+        assert_eq!(elsewhere.status, StatusCode::BAD_REQUEST);
+        assert!(elsewhere.cookie.is_none());
+        assert!(
+            elsewhere.body.contains("started in another browser"),
+            "{}",
+            elsewhere.body
+        );
+    }
+    let done = call_back(&client, &back, &binding).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     assert_eq!(done.location.as_deref(), Some("/runs?target=scim"));
     let cookie = done.cookie.unwrap();
@@ -225,7 +257,7 @@ async fn dashboard_sign_in_with_a_real_openid_connect_provider() {
     assert_eq!(me["role"], "admin");
 
     // The same callback again (a replayed state) is refused.
-    let replay = call_back(&client, &back).await;
+    let replay = call_back(&client, &back, &binding).await;
     assert_eq!(replay.status, StatusCode::BAD_REQUEST);
     assert!(replay.cookie.is_none());
 
@@ -254,18 +286,18 @@ async fn dashboard_sign_in_with_a_real_openid_connect_provider() {
     );
 
     // A viewer by group; `next` to another site is not followed.
-    let auth = login(&client, &base, "https://evil.example/steal").await;
+    let (auth, binding) = login(&client, &base, "https://evil.example/steal").await;
     let back = through_provider(&client, auth, "victor", &callback).await;
-    let done = call_back(&client, &back).await;
+    let done = call_back(&client, &back, &binding).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     assert_eq!(done.location.as_deref(), Some("/"));
     let (_, me) = who(&client, &base, &session_value(&done.cookie.unwrap())).await;
     assert_eq!(me["role"], "viewer");
 
     // A user with no mapped role is refused with a page that says so, and gets no session.
-    let auth = login(&client, &base, "/").await;
+    let (auth, binding) = login(&client, &base, "/").await;
     let back = through_provider(&client, auth, "mallory", &callback).await;
-    let refused = call_back(&client, &back).await;
+    let refused = call_back(&client, &back, &binding).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert!(refused.cookie.is_none());
     assert!(
@@ -275,14 +307,19 @@ async fn dashboard_sign_in_with_a_real_openid_connect_provider() {
     );
 
     // An answer that names another issuer (RFC 9207 `iss`) is refused.
-    let auth = login(&client, &base, "/").await;
+    let (auth, binding) = login(&client, &base, "/").await;
     let back = through_provider(&client, auth, "alice", &callback).await;
-    let mixed = call_back(&client, &with_param(&back, "iss", "https://evil.example")).await;
+    let mixed = call_back(
+        &client,
+        &with_param(&back, "iss", "https://evil.example"),
+        &binding,
+    )
+    .await;
     assert_eq!(mixed.status, StatusCode::BAD_REQUEST);
     assert!(mixed.cookie.is_none());
 
     // The provider's refusal is shown, escaped: its description comes from the URL.
-    let auth = login(&client, &base, "/").await;
+    let (auth, binding) = login(&client, &base, "/").await;
     let state = auth
         .query_pairs()
         .find(|(k, _)| k == "state")
@@ -295,7 +332,7 @@ async fn dashboard_sign_in_with_a_real_openid_connect_provider() {
         .append_pair("state", &state)
         .append_pair("error", "access_denied")
         .append_pair("error_description", "<script>alert(1)</script>");
-    let denied = call_back(&client, &refusal).await;
+    let denied = call_back(&client, &refusal, &binding).await;
     assert_eq!(denied.status, StatusCode::BAD_REQUEST);
     assert!(
         denied.body.contains("access_denied &lt;script&gt;"),
@@ -304,10 +341,10 @@ async fn dashboard_sign_in_with_a_real_openid_connect_provider() {
     );
     assert!(!denied.body.contains("<script>"), "{}", denied.body);
 
-    // Failed callbacks count towards the per-address limit (6 a minute; 4 so far).
+    // Failed callbacks count towards the per-address limit (6 a minute; 6 so far).
     let mut limited = false;
     for _ in 0..10 {
-        let r = call_back(&client, &with_param(&back, "state", "guess")).await;
+        let r = call_back(&client, &with_param(&back, "state", "guess"), &binding).await;
         if r.status == StatusCode::TOO_MANY_REQUESTS {
             limited = true;
             break;
@@ -341,7 +378,7 @@ async fn the_relying_party_follows_the_announced_algorithm_and_the_exact_issuer(
         .unwrap()
     };
     let right = rp(provider.issuer.clone());
-    let auth = right.begin("/people".into()).await.unwrap();
+    let (auth, binding) = right.begin("/people".into()).await.unwrap();
     let client = Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -358,7 +395,7 @@ async fn the_relying_party_follows_the_announced_algorithm_and_the_exact_issuer(
         iss: pair("iss"),
         ..CallbackQuery::default()
     };
-    let who = right.finish(query).await.unwrap();
+    let who = right.finish(query, &binding).await.unwrap();
     assert_eq!(
         (who.subject.as_str(), who.name.as_str(), who.next.as_str()),
         ("alice", "Alice Admin", "/people")
