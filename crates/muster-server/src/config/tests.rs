@@ -260,7 +260,7 @@ fn an_email_section_is_read_with_defaults() {
 
 #[test]
 fn a_relative_smtp_password_file_is_beside_the_configuration() {
-    let extra = "\n[server.email]\nhost = \"smtp.example.org\"\nuser = \"muster\"\n\
+    let extra = "\n[server.email]\nhost = \"smtp.example.org\"\nsecurity = \"starttls\"\nuser = \"muster\"\n\
                  password = { file = \"secrets/smtp\" }\nfrom = \"muster@example.org\"\n\
                  to = [\"ops@example.org\"]\n";
     let email = load(extra, &[]).unwrap().server.email.unwrap();

@@ -561,6 +561,7 @@ mod tests {
         ));
         assert_eq!(rp.pending_count(), MAX_PENDING);
         assert!(rp.take("s0", "b", t0).is_ok());
+        assert!(rp.remember("s0-again".into(), pending(t0)).is_ok());
         // Once they have expired, there is room again.
         assert!(rp
             .remember("later".into(), pending(t0 + PENDING_TTL))

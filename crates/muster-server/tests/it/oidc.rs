@@ -142,7 +142,12 @@ async fn login(client: &Client, base: &str, next: &str) -> (Url, String) {
             && set.contains("; HttpOnly; SameSite=Lax; Path=/callback; Max-Age=600"),
         "{set}"
     );
-    let binding = session_value(&set);
+    let binding = set
+        .split(';')
+        .next()
+        .and_then(|pair| pair.strip_prefix("muster_signin="))
+        .unwrap()
+        .to_owned();
     (location(&response, &start), binding)
 }
 
