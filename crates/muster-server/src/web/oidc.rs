@@ -14,6 +14,7 @@
 //! provider's keys again once (keys rotate). Pending sign-ins (state → PKCE verifier, nonce,
 //! where to go next) are bounded in count, expire after ten minutes and are used at most once.
 
+use super::session::{random_hex, sha256_hex};
 use muster_core::secret::Secret;
 use openidconnect::core::{
     CoreAuthDisplay, CoreAuthPrompt, CoreAuthenticationFlow, CoreErrorResponseType,
@@ -227,22 +228,6 @@ struct Pending {
 
 /// The cookie that ties a sign-in to the browser that started it (sent to `/callback` only).
 pub const BINDING_COOKIE: &str = "muster_signin";
-
-fn sha256_hex(text: &str) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// A fresh random 256-bit value, hex.
-fn random_hex() -> String {
-    use rand::RngCore;
-    let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
 
 struct Discovered {
     client: Arc<RpClient>,

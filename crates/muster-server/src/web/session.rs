@@ -176,17 +176,22 @@ impl Default for Sessions {
     }
 }
 
-/// 256 random bits as lowercase hex.
 /// What the map is keyed by: the SHA-256 of the cookie's value, so a dump of the server's
 /// memory holds no usable cookie.
 fn key(cookie_value: &str) -> String {
-    Sha256::digest(cookie_value.as_bytes())
+    sha256_hex(cookie_value)
+}
+
+/// The SHA-256 of `text` as lowercase hex.
+pub(crate) fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
 }
 
-fn random_hex() -> String {
+/// 256 random bits as lowercase hex.
+pub(crate) fn random_hex() -> String {
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
     bytes.iter().map(|b| format!("{b:02x}")).collect()
