@@ -1,8 +1,9 @@
 //! `/reports`: what the store keeps of imports and reconciles — the newest source import
 //! (persons read, records refused), each target's links (accounts Muster manages, including
 //! those adopted by `muster import --link`) and its orphan-account decisions
-//! (`muster reconcile`), with the newest run's disputed and held persons. `/plans/{target}`:
-//! the newest plan of a target.
+//! (`muster reconcile`), with the newest run's disputed and held persons, and the newest
+//! `muster import` and `muster reconcile` report kept per target. `/plans/{target}`: the
+//! newest plan of a target.
 
 use super::error::WebError;
 use super::layout::{self, href, short, time};
@@ -18,7 +19,8 @@ use maud::{display, html, Markup};
 use muster_core::plan::TargetPlan;
 use muster_core::report::TargetSummary;
 use muster_engine::run::SOURCE_NAME;
-use muster_store::{LinkState, OrphanDecision};
+use muster_store::{LinkState, OrphanDecision, ReportKind, StoredReport};
+use serde_json::Value;
 
 /// One target's part of the report.
 struct TargetReport {
@@ -27,7 +29,12 @@ struct TargetReport {
     deleted: usize,
     orphans: Vec<OrphanDecision>,
     newest: Option<(muster_core::run::RunId, TargetSummary)>,
+    /// The newest `muster import` and `muster reconcile` reports kept for the target.
+    kept: Vec<StoredReport>,
 }
+
+/// Items of a list shown under a kept report; the rest are counted.
+const REPORT_ITEMS: usize = 20;
 
 pub async fn reports(State(state): State<AppState>, user: WebUser) -> Result<Markup, WebError> {
     let store = &state.store;
@@ -61,6 +68,7 @@ pub async fn reports(State(state): State<AppState>, user: WebUser) -> Result<Mar
                     .find(|x| x.target == t.name)
                     .map(|x| (run.clone(), x.clone()))
             }),
+            kept: kept_reports(&state, &t.name).await?,
         });
     }
     let body = html! {
@@ -89,6 +97,7 @@ pub async fn reports(State(state): State<AppState>, user: WebUser) -> Result<Mar
                 }
                 dt { "Newest plan" } dd { a href=(href("/plans/", &t.name)) { "show" } }
             }
+            @for r in &t.kept { (kept_report(r)) }
             h3 { "Orphan accounts: decisions" }
             @if t.orphans.is_empty() { p.muted { "No decision about an orphan account." } }
             @else {
@@ -104,6 +113,70 @@ pub async fn reports(State(state): State<AppState>, user: WebUser) -> Result<Mar
         }
     };
     Ok(layout::page("Reports", &user, body))
+}
+
+/// The newest import and reconcile reports the store keeps for `target`.
+async fn kept_reports(
+    state: &AppState,
+    target: &muster_core::TargetName,
+) -> Result<Vec<StoredReport>, ApiError> {
+    let mut kept = Vec::new();
+    for kind in [ReportKind::Import, ReportKind::Reconcile] {
+        if let Some(r) = state
+            .store
+            .latest_report(kind, target)
+            .await
+            .map_err(ApiError::store)?
+        {
+            kept.push(r);
+        }
+    }
+    Ok(kept)
+}
+
+/// A kept report: each of its parts, a list as its count and its first items.
+fn kept_report(r: &StoredReport) -> Markup {
+    let parts: Vec<(&String, &Value)> = match &r.report {
+        Value::Object(fields) => fields.iter().collect(),
+        _ => Vec::new(),
+    };
+    html! {
+        h3 { "Newest " (r.kind.as_str()) " report" }
+        p.muted { "Kept " (time(r.saved_at)) "; the whole report: " code { "GET /api/v1/reports/" (r.kind.as_str()) "/" (r.target) } }
+        table.report {
+            tbody {
+                @for (name, value) in &parts {
+                    tr {
+                        th { (name.replace('_', " ")) }
+                        td { (report_part(value)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn report_part(value: &Value) -> Markup {
+    match value {
+        Value::Array(items) => html! {
+            (items.len())
+            @if !items.is_empty() {
+                ul {
+                    @for item in items.iter().take(REPORT_ITEMS) { li { code { (compact(item)) } } }
+                    @if items.len() > REPORT_ITEMS { li.muted { "and " (items.len() - REPORT_ITEMS) " more" } }
+                }
+            }
+        },
+        other => html! { code { (compact(other)) } },
+    }
+}
+
+/// A value on one line: text as it is, anything else as JSON.
+fn compact(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
 }
 
 pub async fn plan(

@@ -53,6 +53,28 @@ async fn import_and_reconcile_reports_are_served_once_kept() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["report"]["run"], json!(reconciled.run));
 
+    // The dashboard's report page shows both, part by part, with the persons without account.
+    let viewer = server.session(muster_store::TokenRole::Viewer);
+    let page = reqwest::Client::new()
+        .get(format!("{}/reports", server.base))
+        .header("cookie", viewer)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Newest import report"), "{page}");
+    assert!(page.contains("Newest reconcile report"), "{page}");
+    assert!(page.contains("persons without account"), "{page}");
+    let without = imported.persons_without_account.len();
+    assert!(
+        without > 0,
+        "the simulator starts empty: every person is without account"
+    );
+    let first = imported.persons_without_account[0].to_string();
+    assert!(page.contains(&format!("<code>{first}</code>")), "{page}");
+
     for (path, expected) in [
         ("/api/v1/reports/orphans/scim", StatusCode::BAD_REQUEST),
         ("/api/v1/reports/import/nope", StatusCode::NOT_FOUND),
