@@ -4,7 +4,6 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::str::FromStr;
 
 /// A run's id: a UUID v4 in lowercase hyphenated text (the store mints it), so several nodes
 /// can mint ids. Reads as `&str` where a prefix or a name is asked for.
@@ -68,11 +67,13 @@ impl PartialEq<&str> for RunId {
 }
 
 /// Defines a text-backed enum with `as_str`, `Display` and `FromStr`, so a value is stored as
-/// the same word everywhere (database, JSON, CLI).
+/// the same word everywhere (database, JSON, CLI). Used by this crate and by `muster-store`
+/// (the caller needs `serde` and `thiserror`).
+#[macro_export]
 macro_rules! text_enum {
     ($(#[$doc:meta])* $name:ident, $err:ident, $what:literal { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, ::serde::Serialize, ::serde::Deserialize)]
         pub enum $name {
             $($(#[$vdoc])* #[serde(rename = $text)] $variant),+
         }
@@ -87,18 +88,18 @@ macro_rules! text_enum {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
 
         #[doc = concat!("Text that names no [`", stringify!($name), "`].")]
-        #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+        #[derive(Debug, Clone, PartialEq, Eq, ::thiserror::Error)]
         #[error("unknown {} `{}`: expected one of {}", $what, .0, [$($text),+].join(", "))]
         pub struct $err(pub String);
 
-        impl FromStr for $name {
+        impl ::std::str::FromStr for $name {
             type Err = $err;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {

@@ -23,49 +23,7 @@ pub use muster_core::run::{RunId, RunMode, RunStatus, UnknownRunMode, UnknownRun
 /// The fewest characters of a run id that [`Store::run`] accepts as a prefix.
 pub const MIN_RUN_PREFIX: usize = 6;
 
-/// Defines a text-backed enum with `as_str`, `Display` and `FromStr`, so a state is stored as
-/// the same lowercase word everywhere (database, JSON, CLI).
-macro_rules! text_enum {
-    ($(#[$doc:meta])* $name:ident, $err:ident, $what:literal { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "lowercase")]
-        pub enum $name {
-            $($(#[$vdoc])* $variant),+
-        }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $text),+
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        #[doc = concat!("Text that names no [`", stringify!($name), "`].")]
-        #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-        #[error("unknown {} `{}`: expected one of {}", $what, .0, [$($text),+].join(", "))]
-        pub struct $err(pub String);
-
-        impl FromStr for $name {
-            type Err = $err;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s {
-                    $($text => Ok($name::$variant),)+
-                    other => Err($err(other.to_owned())),
-                }
-            }
-        }
-    };
-}
+use muster_core::text_enum;
 
 text_enum!(
     /// Whether a stored link is in force.
