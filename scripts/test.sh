@@ -66,4 +66,17 @@ if ! command -v promtool >/dev/null 2>&1; then
 fi
 export MUSTER_REQUIRE_PROMTOOL=1
 
+# PostgreSQL 15 on 127.0.0.1:5432 (trust auth, database `test`) for the store suite's PostgreSQL
+# cases and the engine's PostgreSQL test; started when it is not running.
+# MUSTER_REQUIRE_POSTGRES=1: unreachable, they fail, not skip.
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  echo "Starting PostgreSQL ..."
+  SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+  $SUDO pg_ctlcluster 15 main start 2>/dev/null || $SUDO service postgresql start
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+export MUSTER_TEST_POSTGRES_URL="${MUSTER_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}"
+export MUSTER_REQUIRE_POSTGRES=1
+
 cargo test --workspace "$@"

@@ -79,6 +79,8 @@ fn plan_with(c: &mut Criterion, mappings: &str, policies: &[muster_core::evaluat
                             departed: &[],
                             pending: &Default::default(),
                             domains: None,
+                            leave_alone: None,
+                            type_fields: &Default::default(),
                         });
                         actions += plan.actions.len();
                     }

@@ -11,6 +11,7 @@
 //! ```
 
 mod api_latency;
+mod jit_latency;
 mod naive;
 mod org;
 mod plan_memory;
@@ -61,6 +62,14 @@ enum Cmd {
         #[arg(long)]
         scim2_server: Option<String>,
     },
+    /// `muster serve`'s Entra sign-in hook: answer latency (p50/p99/p99.9) and sign-ins per
+    /// second with the account created on the Zivver simulator, failing open and closed.
+    JitLatency {
+        #[arg(long, default_value_t = 1000)]
+        signins: usize,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+    },
     /// `muster serve` API latency (p50/p99) of the run list and the person view over a store
     /// with N persons and M runs.
     ApiLatency {
@@ -95,6 +104,10 @@ fn main() -> Result<()> {
             concurrency,
             scim2_server,
         } => rt.block_on(creates(persons, concurrency, scim2_server)),
+        Cmd::JitLatency {
+            signins,
+            concurrency,
+        } => rt.block_on(jit_latency::run(signins.max(1), concurrency.max(1))),
         Cmd::ApiLatency {
             persons,
             runs,

@@ -135,6 +135,8 @@ pub async fn run(scim: &RunningScimSim, zivver: &RunningZivverSim, n: usize) -> 
                 .patch(format!("{zivver_base}/Groups/{gid}"))
                 .bearer_auth("bench")
                 .header("content-type", "application/scim+json")
+                // Zivver answers a group PATCH that does not accept scim+json with 415.
+                .header("accept", "application/scim+json")
                 .json(&json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "replace", "path": "members", "value": members}]}))
                 .send()
                 .await?;

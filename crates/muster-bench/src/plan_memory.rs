@@ -48,6 +48,8 @@ pub fn run(n: usize) -> anyhow::Result<()> {
             departed: &[],
             pending: &Default::default(),
             domains: None,
+            leave_alone: None,
+            type_fields: &Default::default(),
         });
         actions += plan.actions.len();
     }

@@ -2,7 +2,7 @@
 
 use clap::error::ErrorKind;
 use clap::{Arg, ArgAction, ArgMatches, Parser, Subcommand};
-use muster_engine::kinds::{self, sim::SimOption, sim::SimValues, TargetKind};
+use muster_engine::kinds::{self, sim::SimOption, sim::SimValues, sim::Simulator};
 use std::path::PathBuf;
 
 /// Muster — identity provisioning: reads persons from HR, plans accounts and permissions per
@@ -25,6 +25,10 @@ pub struct Args {
     /// More logging on stderr (-v info, -vv debug, -vvv trace). `RUST_LOG` overrides.
     #[arg(long, short, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+    /// Log level: error, warn, info, debug or trace (over `-v` and the configuration's
+    /// `[run] log_level`; `RUST_LOG` overrides all).
+    #[arg(long, global = true, value_parser = ["error", "warn", "info", "debug", "trace"])]
+    pub log_level: Option<String>,
     /// Log lines as `text` (for people) or `json` (one object per line, for log collectors).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
@@ -61,8 +65,12 @@ pub enum Command {
         /// Plan as of this date (YYYY-MM-DD) instead of today.
         #[arg(long)]
         today: Option<chrono::NaiveDate>,
+        /// Plan as if every target's stored links were forgotten (see `apply`).
+        #[arg(long)]
+        reset_account_mapping: bool,
     },
-    /// Compute the plan and execute it.
+    /// Compute the plan and execute it. Under `[run] perform_sync = false` (Zivver Cloud Sync
+    /// mode) it only previews unless given `--perform-sync`.
     Apply {
         /// Execute exactly this saved plan; refused when the source or a target changed since.
         #[arg(long)]
@@ -73,8 +81,15 @@ pub enum Command {
         /// Go past every threshold and all-or-nothing limit in this run only (Cloud Sync's
         /// `allow_large_sync`), e.g. for a first load into an empty target. The audit trail
         /// records each action this let through.
-        #[arg(long)]
+        #[arg(long, alias = "allow-large-sync")]
         allow_large: bool,
+        /// Write, even though the configuration says `perform_sync = false` (preview by default).
+        #[arg(long)]
+        perform_sync: bool,
+        /// Forget every target's stored links once (e.g. after a tenant-to-tenant migration):
+        /// the plan correlates every account again by its correlation field.
+        #[arg(long)]
+        reset_account_mapping: bool,
         #[arg(long)]
         today: Option<chrono::NaiveDate>,
     },
@@ -151,6 +166,9 @@ pub enum Command {
         /// Only record the approval; the next `muster apply` uses it.
         #[arg(long)]
         no_apply: bool,
+        /// Write, even though the configuration says `perform_sync = false`.
+        #[arg(long)]
+        perform_sync: bool,
         #[arg(long)]
         today: Option<chrono::NaiveDate>,
     },
@@ -178,6 +196,35 @@ pub enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// The state store itself: migrate it, or copy a SQLite store into PostgreSQL.
+    Store {
+        #[command(subcommand)]
+        command: StoreCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StoreCommand {
+    /// Apply the migrations the configured store has not seen yet, and print its schema
+    /// version.
+    Migrate,
+    /// Copy every table of a SQLite store (runs, journal, audit, links, snapshots, approvals,
+    /// tokens, reports, …) into a PostgreSQL store, in one transaction: to move from one node
+    /// to several without losing history. The target must hold no history unless --force.
+    Copy {
+        /// The SQLite store: `sqlite:PATH`.
+        #[arg(long)]
+        from: String,
+        /// The PostgreSQL store: `postgres:URL` (`postgres://user@host:port/db`, no password:
+        /// leave --to out to copy into the store the configuration names, whose password may
+        /// come from `{ env }` or `{ file }`).
+        #[arg(long)]
+        to: Option<String>,
+        /// Replace whatever history the target holds (its copied tables are emptied first,
+        /// in the same transaction).
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -222,10 +269,13 @@ pub enum MappingCommand {
     },
 }
 
-/// `muster sim <kind> [--port N] [options]`: one subcommand per target kind in the table of
-/// kinds (`muster_engine::kinds::TARGETS`), each with the options its simulator declares.
+/// `muster sim <kind> [--port N] [options]`: one subcommand per simulator in the table of
+/// kinds (`muster_engine::kinds::simulators`: every target kind's, and the source kinds' that
+/// read a service), each with the options its simulator declares.
 pub struct SimKind {
-    pub kind: &'static dyn TargetKind,
+    /// The kind's name.
+    pub name: &'static str,
+    pub sim: &'static dyn Simulator,
     pub port: u16,
     pub values: SimValues,
 }
@@ -234,7 +284,7 @@ impl std::fmt::Debug for SimKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Option values may hold a simulator's secret: only the kind and the port are shown.
         f.debug_struct("SimKind")
-            .field("kind", &self.kind.name())
+            .field("kind", &self.name)
             .field("port", &self.port)
             .finish_non_exhaustive()
     }
@@ -245,9 +295,8 @@ impl clap::FromArgMatches for SimKind {
         let Some((name, matches)) = matches.subcommand() else {
             return Err(clap::Error::new(ErrorKind::MissingSubcommand));
         };
-        let kind =
-            kinds::target(name).ok_or_else(|| clap::Error::new(ErrorKind::InvalidSubcommand))?;
-        let sim = kind.simulator();
+        let (name, sim) =
+            kinds::simulator(name).ok_or_else(|| clap::Error::new(ErrorKind::InvalidSubcommand))?;
         let port = matches
             .get_one::<u16>("port")
             .copied()
@@ -260,7 +309,12 @@ impl clap::FromArgMatches for SimKind {
                 .unwrap_or_default();
             values.set(option.name, given);
         }
-        Ok(SimKind { kind, port, values })
+        Ok(SimKind {
+            name,
+            sim,
+            port,
+            values,
+        })
     }
 
     fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
@@ -271,9 +325,10 @@ impl clap::FromArgMatches for SimKind {
 
 impl clap::Subcommand for SimKind {
     fn augment_subcommands(cmd: clap::Command) -> clap::Command {
-        kinds::TARGETS
-            .iter()
-            .fold(cmd, |cmd, kind| cmd.subcommand(sim_command(*kind)))
+        kinds::simulators()
+            .fold(cmd, |cmd, (name, sim)| {
+                cmd.subcommand(sim_command(name, sim))
+            })
             .subcommand_required(true)
     }
 
@@ -282,13 +337,12 @@ impl clap::Subcommand for SimKind {
     }
 
     fn has_subcommand(name: &str) -> bool {
-        kinds::target(name).is_some()
+        kinds::simulator(name).is_some()
     }
 }
 
 /// `muster sim <kind>`'s flags: `--port` and the simulator's own options.
-fn sim_command(kind: &'static dyn TargetKind) -> clap::Command {
-    let sim = kind.simulator();
+fn sim_command(name: &'static str, sim: &'static dyn Simulator) -> clap::Command {
     let port = Arg::new("port")
         .long("port")
         .value_parser(clap::value_parser!(u16))
@@ -297,7 +351,7 @@ fn sim_command(kind: &'static dyn TargetKind) -> clap::Command {
             sim.default_port()
         ));
     sim.options().iter().fold(
-        clap::Command::new(kind.name()).about(sim.about()).arg(port),
+        clap::Command::new(name).about(sim.about()).arg(port),
         |cmd, option| cmd.arg(sim_arg(option)),
     )
 }
@@ -334,9 +388,13 @@ mod tests {
     fn every_target_kind_has_a_sim_subcommand() {
         for kind in kinds::TARGETS {
             let s = sim(&[kind.name()]);
-            assert_eq!(s.kind.name(), kind.name());
+            assert_eq!(s.name, kind.name());
             assert_eq!(s.port, kind.simulator().default_port());
         }
+        let exo = sim(&["exchange-online", "--users", "5"]);
+        assert_eq!(exo.name, "exchange-online");
+        assert_eq!(exo.values.one("users"), "5");
+        assert_eq!(exo.values.one("client-secret"), "sim-secret");
     }
 
     #[test]

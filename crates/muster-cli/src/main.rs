@@ -37,16 +37,12 @@ fn main() -> ExitCode {
 }
 
 /// Logs go to stderr so `--json` output on stdout stays parseable, or to `--log-file`.
-/// `RUST_LOG` wins over `-v`. Colour only on a terminal, and never with `NO_COLOR` set.
+/// `RUST_LOG` wins over `--log-level`, that over `-v`, that over the configuration's
+/// `[run] log_level`. Colour only on a terminal, and never with `NO_COLOR` set.
 fn init_logging(args: &cli::Args) -> Result<(), String> {
-    let default = match args.verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
-    };
+    let default = log_level(args);
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&default));
     let (writer, colour) = match &args.log_file {
         Some(path) => {
             let file = muster_store::private_file::append(path)
@@ -64,6 +60,34 @@ fn init_logging(args: &cli::Args) -> Result<(), String> {
         cli::LogFormat::Json => builder.with_ansi(false).json().init(),
     }
     Ok(())
+}
+
+/// The log level the arguments and the configuration ask for (before `RUST_LOG`).
+fn log_level(args: &cli::Args) -> String {
+    if let Some(level) = &args.log_level {
+        return level.clone();
+    }
+    match args.verbose {
+        0 => configured_log_level(&args.config).unwrap_or_else(|| "warn".to_owned()),
+        1 => "info".to_owned(),
+        2 => "debug".to_owned(),
+        _ => "trace".to_owned(),
+    }
+}
+
+/// `[run] log_level` of the configuration file, if it can be read; its problems are reported
+/// when the configuration is loaded (logging starts before that).
+fn configured_log_level(path: &std::path::Path) -> Option<String> {
+    const LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
+    let text = std::fs::read_to_string(path).ok()?;
+    let value: toml::Value = toml::from_str(&text).ok()?;
+    let level = value
+        .get("run")?
+        .get("log_level")?
+        .as_str()?
+        .trim()
+        .to_lowercase();
+    LEVELS.contains(&level.as_str()).then_some(level)
 }
 
 /// Colour codes only for a person at a terminal: stderr is one, and `NO_COLOR` (no-color.org:

@@ -238,9 +238,16 @@ pub fn report_text(r: &RunReport, show_plan: bool, full: bool) -> String {
         out.push_str(&format!("source warning: {w}\n"));
     }
     out.push_str(&summary(&r.summary));
+    if r.summary.preview_mode {
+        out.push_str(PREVIEW_MODE);
+        out.push('\n');
+    }
     out.push_str(&format!("run {}\n", r.run));
     out
 }
+
+/// What an apply under `perform_sync = false` says instead of writing.
+pub const PREVIEW_MODE: &str = "ran in preview mode: nothing was written (perform_sync = false); run `muster apply --perform-sync` to write";
 
 /// `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department` reads as
 /// `enterprise:department` in tables; plan files and audit keep the full path.

@@ -83,6 +83,41 @@ pub struct Capabilities {
     /// name (Zermelo's classes: `h3a / Lyceum 2024-2025` belongs to `2024-2025`), and what
     /// happens to the previous one when a rule grants another; `None`: no such rule.
     pub one_per_period: Option<PreviousGroup>,
+    /// Refusals of one field's value that sending the same value again cannot change
+    /// (Zivver's "Alias is a guest"): the executor remembers the refused value, and the plan
+    /// does not send it again, with a warning, until the desired value changes.
+    pub refusals: Vec<FieldRefusal>,
+    /// Fields a disabled account does not show, because disabling empties them (a suspended
+    /// Zivver functional account has no members, so its `delegates` read empty). While an
+    /// account is disabled, or is to be, they are not compared; the Enable that brings it back
+    /// writes their desired values.
+    pub hidden_while_disabled: BTreeSet<String>,
+}
+
+/// A target's refusal of one field's value that no retry can change (Zivver: "Error creating
+/// alias: Alias is a guest: <addr>", the address already received mail as a guest).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldRefusal {
+    /// The field whose value was refused.
+    pub field: String,
+    /// Text in the target's error (a 4xx) that marks this refusal.
+    pub detail_contains: String,
+}
+
+/// The prefix of the store's fingerprint field under which a refused value is remembered
+/// (`refused:<field>`, keyed by the account, or by `person:<ExternalId>` for a create).
+pub const REFUSED_PREFIX: &str = "refused:";
+
+impl FieldRefusal {
+    /// The fingerprint field that remembers a refused value of `field`.
+    pub fn memory_field(field: &str) -> String {
+        format!("{REFUSED_PREFIX}{field}")
+    }
+
+    /// The key a refused create is remembered under: the person, as it has no account yet.
+    pub fn create_key(person: &crate::model::ExternalId) -> AccountRef {
+        AccountRef::new(format!("person:{person}"))
+    }
 }
 
 /// What a plan does with the group an account held in a period when a rule grants it another
@@ -130,6 +165,8 @@ impl Default for Capabilities {
             rehire: Rehire::CreateNew,
             case_insensitive_fields: BTreeSet::new(),
             one_per_period: None,
+            refusals: Vec::new(),
+            hidden_while_disabled: BTreeSet::new(),
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod connector;
 pub mod domains;
 pub mod evaluate;
 pub mod gate;
+pub mod leave_alone;
 pub mod mapping;
 pub mod model;
 pub mod plan;

@@ -301,6 +301,71 @@ pub enum ValueSource {
     /// `managedByUserGUID` from `PrimaryContract.Manager`). Evaluate only names the person;
     /// the plan resolves the account, which may be created in the same run.
     AccountOf(PersonPath),
+    /// The value of another mapping passed through a filter: a translation table
+    /// (`values = { SharedMailbox = "functional" }`) or only the addresses in the target's
+    /// domains (`in_included_domains = true`: Cloud Sync's aliases).
+    Filtered(Box<FieldMapping>, ValueFilter),
+}
+
+/// What [`ValueSource::Filtered`] does to a value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ValueFilter {
+    /// The value's text looked up in a table (exactly, then ignoring case); a value the table
+    /// lacks is an error that holds the person, never a guess.
+    Lookup(std::collections::BTreeMap<String, serde_json::Value>),
+    /// Only addresses in these domains: a list keeps its items that are, a single address is
+    /// kept or dropped.
+    InDomains(crate::domains::DomainFilter),
+}
+
+impl ValueFilter {
+    pub fn apply(
+        &self,
+        value: Option<serde_json::Value>,
+    ) -> Result<Option<serde_json::Value>, ComputeError> {
+        use serde_json::Value;
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        match self {
+            ValueFilter::Lookup(table) => {
+                let key = match &value {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                table
+                    .get(&key)
+                    .or_else(|| {
+                        table
+                            .iter()
+                            .find(|(k, _)| k.eq_ignore_ascii_case(&key))
+                            .map(|(_, v)| v)
+                    })
+                    .cloned()
+                    .map(Some)
+                    .ok_or_else(|| ComputeError {
+                        message: format!(
+                            "{key:?} is not in the mapping's `values` table (expected one of {})",
+                            table
+                                .keys()
+                                .map(|k| format!("{k:?}"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    })
+            }
+            ValueFilter::InDomains(domains) => Ok(match value {
+                Value::Array(items) => Some(Value::Array(
+                    items
+                        .into_iter()
+                        .filter(|i| i.as_str().is_some_and(|a| domains.includes(a)))
+                        .collect(),
+                )),
+                Value::String(a) if domains.includes(&a) => Some(Value::String(a)),
+                _ => None,
+            }),
+        }
+    }
 }
 
 /// A value computed by an evaluator this crate does not know (the JavaScript engine of
@@ -382,6 +447,7 @@ impl FieldMapping {
     ) -> Result<Option<serde_json::Value>, ComputeError> {
         match &self.value {
             ValueSource::Computed(c) => c.compute(person, iteration),
+            ValueSource::Filtered(inner, filter) => filter.apply(inner.compute(person, iteration)?),
             _ => Ok(self.value(person)),
         }
     }
@@ -389,12 +455,13 @@ impl FieldMapping {
     pub fn value(&self, person: &Person) -> Option<serde_json::Value> {
         match &self.value {
             ValueSource::Computed(c) => c.compute(person, 0).ok().flatten(),
-            ValueSource::Path(p) => p
-                .get(person, None)
-                .map(|v| serde_json::Value::String(v.into_owned())),
+            ValueSource::Path(p) => p.value(person),
             ValueSource::Fixed(v) => Some(v.clone()),
             // Not a value of this person's own: see `Evaluation::references`.
             ValueSource::AccountOf(_) => None,
+            ValueSource::Filtered(inner, filter) => {
+                filter.apply(inner.value(person)).ok().flatten()
+            }
             ValueSource::Template(t) => t.render(person, None).map(serde_json::Value::String),
             ValueSource::List(ts) => {
                 let mut values: Vec<String> = ts
@@ -477,6 +544,72 @@ mod tests {
         assert_eq!(
             m.value(&anouk()),
             Some(serde_json::json!(["anouk@corp.example"]))
+        );
+    }
+
+    fn filtered(inner: ValueSource, filter: ValueFilter) -> FieldMapping {
+        let inner = FieldMapping {
+            field: "f".into(),
+            value: inner,
+            actions: ActionSet::ALWAYS,
+            secret: false,
+        };
+        FieldMapping {
+            value: ValueSource::Filtered(Box::new(inner.clone()), filter),
+            ..inner
+        }
+    }
+
+    #[test]
+    fn a_values_table_translates_and_holds_what_it_lacks() {
+        let table = ValueFilter::Lookup(
+            [
+                ("UserMailbox".to_owned(), serde_json::json!("user")),
+                ("SharedMailbox".to_owned(), serde_json::json!("functional")),
+            ]
+            .into(),
+        );
+        let m = filtered(
+            ValueSource::Path(PersonPath::parse("Name.GivenName").unwrap()),
+            table,
+        );
+        let mut p = anouk();
+        p.name.given_name = Some("sharedmailbox".into());
+        assert_eq!(m.compute(&p, 0), Ok(Some(serde_json::json!("functional"))));
+        p.name.given_name = Some("RoomMailbox".into());
+        let err = m.compute(&p, 0).unwrap_err();
+        assert!(
+            err.message
+                .contains("\"RoomMailbox\" is not in the mapping's `values` table"),
+            "{err}"
+        );
+        assert_eq!(m.value(&p), None);
+        p.name.given_name = None;
+        assert_eq!(m.compute(&p, 0), Ok(None), "no value stays no value");
+    }
+
+    #[test]
+    fn in_domains_keeps_only_the_addresses_of_the_domains() {
+        let domains = crate::domains::DomainFilter::new(
+            "userName",
+            &["example.org".to_owned()],
+            crate::domains::OutsideDomains::Leave,
+        )
+        .unwrap();
+        let m = filtered(
+            ValueSource::List(vec![
+                Template::parse("{Name.GivenName|lower}@example.org").unwrap(),
+                Template::parse("{Name.GivenName|lower}@example.onmicrosoft.com").unwrap(),
+                Template::parse("{Name.GivenName|lower}@Example.ORG").unwrap(),
+            ]),
+            ValueFilter::InDomains(domains),
+        );
+        assert_eq!(
+            m.value(&anouk()),
+            Some(serde_json::json!([
+                "anouk@Example.ORG",
+                "anouk@example.org"
+            ]))
         );
     }
 

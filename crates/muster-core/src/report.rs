@@ -140,6 +140,10 @@ pub struct RunSummary {
     #[serde(default)]
     pub blocked_persons: usize,
     pub targets: Vec<TargetSummary>,
+    /// An apply that only previewed: the configuration says `perform_sync = false` and the
+    /// run was not given `--perform-sync` ("ran in preview mode"; nothing was written).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub preview_mode: bool,
 }
 
 impl RunSummary {

@@ -165,7 +165,10 @@ fn peak_mib() -> f64 {
 /// open the store, preload, evaluate, save.
 async fn process(label: &str, dir: &Path, people: &[Person], today: NaiveDate) {
     let config = load(dir);
-    let store = muster_store::open_sqlite(&config.store_path).await.unwrap();
+    let muster_engine::config::StoreConfig::Sqlite { path } = &config.store else {
+        panic!("the bench's configuration names a SQLite store");
+    };
+    let store = muster_store::open_sqlite(path).await.unwrap();
     let t = &config.targets[0];
     let time = |started: Instant| started.elapsed();
     let started = Instant::now();

@@ -12,6 +12,9 @@ pub enum EngineError {
     Source(#[from] SourceError),
     #[error("state store: {0}")]
     Store(#[from] StoreError),
+    /// The secret holding the PostgreSQL store's URL could not be read.
+    #[error("state store: cannot read the PostgreSQL URL: {0}")]
+    StoreUrl(#[source] muster_connectors::SecretError),
     #[error("target {target}: {source}")]
     Target {
         target: String,
@@ -44,6 +47,20 @@ pub enum EngineError {
     /// Another process applies with the same store (its lock file is held).
     #[error("another Muster is applying with this state store ({lock} is locked); wait for it to finish")]
     AlreadyApplying { lock: String },
+    /// Another node applies with the same PostgreSQL store (it holds the `apply` lease).
+    #[error("another Muster node ({holder}) is applying with this state store: it holds the lease `{lease}` until {deadline} unless it renews it; wait for it to finish (a node that died loses it at that time)")]
+    LeaseHeld {
+        lease: String,
+        holder: String,
+        deadline: String,
+    },
+    /// The lease could not be taken or read.
+    #[error("cannot take the lease `{lease}`: {error}")]
+    Lease {
+        lease: String,
+        #[source]
+        error: Box<muster_store::StoreError>,
+    },
     /// The apply lock could not be taken for another reason than a holder.
     #[error("cannot take the apply lock {path}: {error}")]
     Lock { path: String, error: std::io::Error },
@@ -53,6 +70,9 @@ pub enum EngineError {
         person: String,
         error: serde_json::Error,
     },
+    /// A sign-in that cannot be handled at all (no person key, too many at once).
+    #[error("sign-in of {subject}: {reason}")]
+    SignIn { subject: String, reason: String },
     /// A task of the pipeline stopped before it ended (a panic: a bug), named by `stage`.
     #[error("the {stage} stopped unexpectedly: {detail}")]
     Stopped { stage: &'static str, detail: String },

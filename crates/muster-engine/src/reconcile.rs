@@ -18,7 +18,7 @@
 
 use crate::error::EngineError;
 use crate::import::{Survey, UnmatchedAccount};
-use crate::recover::{recover, Scope};
+use crate::recover::{recover_except, Scope};
 use crate::run::{Engine, SOURCE_NAME};
 use chrono::NaiveDate;
 use muster_core::connector::{Capabilities, DeleteMeaning, ObservedAccount};
@@ -31,6 +31,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
+use tokio_util::sync::CancellationToken;
 
 /// The person an orphan account's actions are recorded under.
 const ORPHAN_PREFIX: &str = "orphan:";
@@ -307,16 +308,33 @@ impl Engine {
         &self,
         request: &ReconcileRequest,
     ) -> Result<ReconcileReport, EngineError> {
-        let _lock = match request.apply {
-            true => Some(crate::lock::ApplyLock::acquire(&self.config.store_path)?),
+        let lock = match request.apply {
+            true => Some(self.apply_lock().await?),
             false => None,
         };
+        let result = self.reconcile_locked(request, lock.as_ref()).await;
+        if let Some(lock) = lock {
+            lock.release().await;
+        }
+        result
+    }
+
+    async fn reconcile_locked(
+        &self,
+        request: &ReconcileRequest,
+        lock: Option<&crate::lock::ApplyLock>,
+    ) -> Result<ReconcileReport, EngineError> {
+        // Stops between batches on a shutdown, or when this node lost the apply lease.
+        let stop = lock.map(|l| l.run_stop(&self.stop_token()));
+        let stop = stop
+            .as_ref()
+            .map_or_else(|| self.stop_token(), |s| s.token().clone());
         let mode = match request.apply {
             true => RunMode::Apply,
             false => RunMode::Preview,
         };
         let run = self.store.start_run(mode, &self.config.digest).await?;
-        let result = self.reconcile_run(&run.id, request).await;
+        let result = self.reconcile_run(&run.id, request, &stop).await;
         let (status, summary) = match &result {
             Ok(r) => (
                 r.summary.status(),
@@ -339,6 +357,7 @@ impl Engine {
         &self,
         run: &str,
         request: &ReconcileRequest,
+        stop: &CancellationToken,
     ) -> Result<ReconcileReport, EngineError> {
         let survey = self.survey(&request.target, request.today).await?;
         let t = self
@@ -382,10 +401,11 @@ impl Engine {
             blocked: incomplete.clone().filter(|_| planned.withheld > 0),
             blocked_persons: survey.blocked.len(),
             targets: vec![preview_summary(&gated)],
+            preview_mode: false,
         };
         let applied = request.apply && incomplete.is_none();
         if applied {
-            let target = self.apply_orphans(run, t, &connector, &gated).await?;
+            let target = self.apply_orphans(run, t, &connector, &gated, stop).await?;
             summary.targets = vec![target];
             for a in &approvals {
                 self.store.consume_approval(a.id, run).await?;
@@ -415,10 +435,21 @@ impl Engine {
         t: &crate::config::TargetConfig,
         connector: &std::sync::Arc<dyn muster_core::connector::Connector>,
         gated: &GatedPlan,
+        stop: &CancellationToken,
     ) -> Result<TargetSummary, EngineError> {
-        let recovered = recover(self.store.as_ref(), run, &[gated.plan()], Scope::Orphans).await?;
+        let recovered = {
+            let live = self.jit.live.read().await;
+            recover_except(
+                self.store.as_ref(),
+                run,
+                &[gated.plan()],
+                Scope::Orphans,
+                &live,
+            )
+            .await?
+        };
         let key = self.store.fingerprint_key().await?;
-        let ctx = self.exec_context(run, t, connector, &key);
+        let ctx = self.exec_context(run, t, connector, &key, stop);
         let mut summary = crate::execute::execute(&ctx, gated).await?;
         if !recovered.is_empty() {
             summary.warnings.push(recovered.describe());

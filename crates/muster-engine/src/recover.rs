@@ -13,14 +13,16 @@
 //! - `planned` (never sent): `skipped`, re-planned in the new run as needed.
 //!
 //! Every settled entry gets its audit event, so the audit trail holds each action's effect
-//! exactly once as done. Runs that never finished are closed with status `interrupted`.
+//! exactly once as done. Apply runs that never finished are closed with status `interrupted`
+//! (a preview takes no lock, so an unfinished one may still be going, in another process or
+//! on another node: it is left alone).
 //! [`crate::lock::ApplyLock`] guarantees that those runs' processes are gone.
 
 use muster_core::model::{AccountRef, ExternalId, TargetName};
 use muster_core::plan::{Action, ActionKind, PermissionTarget, TargetPlan};
 use muster_core::report::{ActionOutcome, AuditEvent};
-use muster_store::{JournalEntry, JournalState, RunId, RunStatus, Store, StoreError};
-use std::collections::HashMap;
+use muster_store::{JournalEntry, JournalState, RunId, RunMode, RunStatus, Store, StoreError};
+use std::collections::{HashMap, HashSet};
 
 /// Status of a run whose process died, set by the run that found it.
 pub const INTERRUPTED: RunStatus = RunStatus::Interrupted;
@@ -117,8 +119,30 @@ pub async fn recover(
     plans: &[&TargetPlan],
     scope: Scope,
 ) -> Result<Recovered, StoreError> {
+    recover_except(store, run, plans, scope, &HashSet::new()).await
+}
+
+/// As [`recover`], leaving alone the runs in `live`: sign-ins of this process that are still
+/// in progress ([`crate::jit`]), which are not dead although they are unfinished.
+pub async fn recover_except(
+    store: &dyn Store,
+    run: &str,
+    plans: &[&TargetPlan],
+    scope: Scope,
+    live: &HashSet<RunId>,
+) -> Result<Recovered, StoreError> {
     let mut out = Recovered::default();
-    for dead in store.unfinished_runs(run).await? {
+    // Only applies: the apply lock proves their process gone. A preview may be going on in
+    // another process or on another node (it takes no lock), so it is left to finish itself.
+    let dead_applies = store
+        .unfinished_runs(run)
+        .await?
+        .into_iter()
+        .filter(|r| r.mode == RunMode::Apply);
+    for dead in dead_applies {
+        if live.contains(&dead.id) {
+            continue;
+        }
         store
             .finish_run(
                 &dead.id,
@@ -141,6 +165,9 @@ pub async fn recover(
         .collect();
     let short = |r: &str| r.chars().take(8).collect::<String>();
     for e in store.journal_unsettled(run).await? {
+        if live.contains(&e.run) {
+            continue;
+        }
         let Some(plan) = by_target.get(&e.target).filter(|_| scope.covers(&e)) else {
             out.left_open += 1;
             continue;
@@ -264,6 +291,21 @@ mod tests {
             held: Vec::new(),
             warnings: Vec::new(),
         }
+    }
+
+    #[tokio::test]
+    async fn a_preview_going_on_elsewhere_is_not_closed_by_an_apply() {
+        let store = muster_store::open_sqlite_memory().await.unwrap();
+        let dead = store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
+        let preview = store.start_run(RunMode::Preview, "cfg").await.unwrap().id;
+        let now = store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
+        let r = recover(&store, &now, &[], Scope::Persons).await.unwrap();
+        assert_eq!(r.runs, vec![dead]);
+        // The preview (another node's, still running) ends as it would have.
+        store
+            .finish_run(&preview, RunStatus::NoChanges, &serde_json::json!({}))
+            .await
+            .unwrap();
     }
 
     #[tokio::test]
@@ -396,5 +438,42 @@ mod tests {
             .unwrap();
         assert_eq!((orphans.replanned, orphans.left_open), (1, 0));
         assert!(store.journal_unsettled(&now).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_sign_in_run_in_progress_is_neither_closed_nor_settled() {
+        let store = muster_store::open_sqlite_memory().await.unwrap();
+        let sign_in = store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
+        let entry = JournalEntry {
+            run: sign_in.clone(),
+            target: "scim".into(),
+            action: 0,
+            kind: ActionKind::Create,
+            person: "7".into(),
+            account: None,
+            permission: None,
+            state: JournalState::Planned,
+            detail: None,
+            updated_at: chrono::Utc::now(),
+        };
+        store.journal_planned(&sign_in, &[entry]).await.unwrap();
+        store
+            .journal_set(&sign_in, &"scim".into(), 0, JournalState::Sent, None)
+            .await
+            .unwrap();
+        let now = store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
+        let fresh = plan(vec![action(0, ActionKind::Create, "7", None)]);
+        let live: HashSet<RunId> = [sign_in.clone()].into();
+        let r = recover_except(&store, &now, &[&fresh], Scope::Persons, &live)
+            .await
+            .unwrap();
+        assert!(r.is_empty(), "{r:?}");
+        assert_eq!(store.run(&sign_in).await.unwrap().unwrap().status, None);
+        assert_eq!(store.journal_unsettled(&now).await.unwrap().len(), 1);
+        // Once it is no longer live (its process died), it is recovered as any run.
+        let r = recover(&store, &now, &[&fresh], Scope::Persons)
+            .await
+            .unwrap();
+        assert_eq!((r.runs.len(), r.replanned), (1, 1));
     }
 }

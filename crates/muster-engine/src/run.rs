@@ -79,10 +79,21 @@ pub struct Engine {
     /// `muster apply --allow-large`: this process's runs go past every threshold and
     /// all-or-nothing limit, and each action let through says so in the audit trail.
     allow_large: bool,
+    /// `--perform-sync`: this process's applies write even when the configuration says
+    /// `perform_sync = false` (Cloud Sync's preview-by-default mode).
+    perform_sync: bool,
+    /// `--reset-account-mapping`: this process's runs forget the targets' stored links first
+    /// and correlate every account again (after a tenant-to-tenant migration).
+    reset_account_mapping: bool,
     /// Each target's connector and HTTP meters (shared with the [`Engine::only_targets`] copies).
     connectors: Arc<Connections>,
     /// Cancelled to stop applies between batches ([`Engine::stop_token`]).
     stop: CancellationToken,
+    /// Sign-ins' per-person locks and open runs ([`crate::jit`]), shared with the copies.
+    pub(crate) jit: Arc<crate::jit::JitState>,
+    /// Leases in the shared store when several nodes may use it (a PostgreSQL store); `None`:
+    /// this process is the store's only user (SQLite, a file lock).
+    coord: Option<crate::coord::Coordinator>,
 }
 
 impl Engine {
@@ -100,15 +111,20 @@ impl Engine {
     }
 
     async fn open_with(config: Config, on: Unreachable) -> Result<Self, EngineError> {
-        let store: Arc<dyn Store> = Arc::new(muster_store::open_sqlite(&config.store_path).await?);
+        let store = crate::store::open_store(&config.store).await?;
+        let coord = crate::store::open_coordinator(&config.store).await?;
         let connectors = Arc::new(Connections::open(&config.targets, on).await?);
         Ok(Self {
             config,
             store,
             progress: Arc::new(Silent),
             allow_large: false,
+            perform_sync: false,
+            reset_account_mapping: false,
             connectors,
             stop: CancellationToken::new(),
+            jit: Arc::default(),
+            coord,
         })
     }
 
@@ -122,6 +138,26 @@ impl Engine {
     pub fn allowing_large(mut self, allow: bool) -> Self {
         self.allow_large = allow;
         self
+    }
+
+    /// `--perform-sync`: applies write even under `perform_sync = false` (for this engine's
+    /// runs only).
+    pub fn performing_sync(mut self, perform: bool) -> Self {
+        self.perform_sync = perform;
+        self
+    }
+
+    /// `--reset-account-mapping`: this engine's runs forget each target's stored links (an
+    /// apply removes them from the store before it plans) and correlate every account again.
+    pub fn resetting_account_mapping(mut self, reset: bool) -> Self {
+        self.reset_account_mapping = reset;
+        self
+    }
+
+    /// Whether an apply only previews: the configuration says `perform_sync = false` and
+    /// this run was not given `--perform-sync`.
+    pub fn preview_only(&self) -> bool {
+        self.config.run.preview_by_default() && !self.perform_sync
     }
 
     /// The same engine (store, connectors, progress) restricted to `targets`, for a run of
@@ -144,8 +180,17 @@ impl Engine {
             progress: self.progress.clone(),
             connectors: self.connectors.clone(),
             allow_large: self.allow_large,
+            perform_sync: self.perform_sync,
+            reset_account_mapping: self.reset_account_mapping,
             stop: self.stop.clone(),
+            jit: self.jit.clone(),
+            coord: self.coord.clone(),
         })
+    }
+
+    /// The node's leases in a store shared by several nodes (PostgreSQL), if it is one.
+    pub fn coordinator(&self) -> Option<&crate::coord::Coordinator> {
+        self.coord.as_ref()
     }
 
     /// Cancelling it stops this engine's applies (and those of its [`Engine::only_targets`]
@@ -365,7 +410,11 @@ impl Engine {
             .connectors
             .get(&t.name)
             .ok_or_else(|| EngineError::NotConnected(t.name.to_string()))?;
-        let links = self.stored_links(&t.name).await?;
+        let links = if self.reset_account_mapping {
+            Vec::new()
+        } else {
+            self.stored_links(&t.name).await?
+        };
         let linked = links.iter().map(|l| l.account.clone()).collect();
         let (observed, remembered) = self
             .read_target(
@@ -412,6 +461,8 @@ impl Engine {
             departed: &departed_evaluations,
             pending: &remembered.pending,
             domains: t.domains.as_ref(),
+            leave_alone: t.leave_alone.as_ref(),
+            type_fields: &t.type_fields,
         });
         self.gate(t, target_plan).await
     }
@@ -529,6 +580,28 @@ impl Engine {
         result
     }
 
+    /// An apply under `perform_sync = false` without `--perform-sync`: a preview whose summary
+    /// says it ran in preview mode (nothing is written, blocks are recorded for approval).
+    async fn preview_mode(&self, today: NaiveDate) -> Result<RunReport, EngineError> {
+        let run = self
+            .store
+            .start_run(RunMode::Preview, &self.config.digest)
+            .await?;
+        let unreachable = self.connectors.ensure(&self.config.targets).await;
+        let part = self.reachable_part(&unreachable)?;
+        let mut result = part
+            .as_ref()
+            .unwrap_or(self)
+            .preview_run(&run.id, today)
+            .await;
+        if let Ok(report) = &mut result {
+            report.summary.preview_mode = true;
+        }
+        mark_unreachable(&mut result, &unreachable);
+        self.close(&run.id, &result).await?;
+        result
+    }
+
     async fn preview_run(&self, run: &str, today: NaiveDate) -> Result<RunReport, EngineError> {
         let mut prepared = self.prepare(today).await?;
         self.record_blocked(run, &prepared).await?;
@@ -558,19 +631,41 @@ impl Engine {
         today: NaiveDate,
         expected: Option<&Plan>,
     ) -> Result<RunReport, EngineError> {
+        if self.preview_only() {
+            return self.preview_mode(today).await;
+        }
         // Held until the run is closed: no other process writes through this store meanwhile,
         // so runs left unfinished are dead and recovery may settle them.
-        let _lock = crate::lock::ApplyLock::acquire(&self.config.store_path)?;
+        let lock = self.apply_lock().await?;
+        let result = self.apply_locked(&lock, today, expected).await;
+        lock.release().await;
+        result
+    }
+
+    /// The store's apply lock: a lease when the store is shared by several nodes, else a file
+    /// lock ([`crate::lock`]).
+    pub(crate) async fn apply_lock(&self) -> Result<crate::lock::ApplyLock, EngineError> {
+        crate::lock::ApplyLock::take(&self.config, self.coord.as_ref()).await
+    }
+
+    async fn apply_locked(
+        &self,
+        lock: &crate::lock::ApplyLock,
+        today: NaiveDate,
+        expected: Option<&Plan>,
+    ) -> Result<RunReport, EngineError> {
         let run = self
             .store
             .start_run(RunMode::Apply, &self.config.digest)
             .await?;
+        // Stops between batches on a shutdown, or when this node lost the apply lease.
+        let stop = lock.run_stop(&self.stop);
         let unreachable = self.connectors.ensure(&self.config.targets).await;
         let part = self.reachable_part(&unreachable)?;
         let mut result = part
             .as_ref()
             .unwrap_or(self)
-            .apply_run(&run.id, today, expected)
+            .apply_run(&run.id, today, expected, stop.token())
             .await;
         mark_unreachable(&mut result, &unreachable);
         self.close(&run.id, &result).await?;
@@ -582,7 +677,11 @@ impl Engine {
         run: &str,
         today: NaiveDate,
         expected: Option<&Plan>,
+        stop: &CancellationToken,
     ) -> Result<RunReport, EngineError> {
+        if self.reset_account_mapping {
+            self.forget_links().await?;
+        }
         let mut prepared = self.prepare(today).await?;
         if let Some(expected) = expected {
             check_unchanged(expected, &prepared)?;
@@ -599,13 +698,18 @@ impl Engine {
         }
         self.record_blocked(run, &prepared).await?;
         let fresh: Vec<&TargetPlan> = prepared.gated.iter().map(GatedPlan::plan).collect();
-        let recovered = crate::recover::recover(
-            self.store.as_ref(),
-            run,
-            &fresh,
-            crate::recover::Scope::Persons,
-        )
-        .await?;
+        let recovered = {
+            // Sign-ins open no run while recovery settles, and their open runs are not dead.
+            let live = self.jit.live.read().await;
+            crate::recover::recover_except(
+                self.store.as_ref(),
+                run,
+                &fresh,
+                crate::recover::Scope::Persons,
+                &live,
+            )
+            .await?
+        };
         if !recovered.is_empty() {
             prepared.warnings.push(recovered.describe());
         }
@@ -618,13 +722,18 @@ impl Engine {
             let Some(connector) = self.connectors.get(&t.name) else {
                 continue;
             };
-            contexts.push((self.exec_context(run, t, &connector, &key), g));
+            contexts.push((self.exec_context(run, t, &connector, &key, stop), g));
+        }
+        let cap = RunCap::start(&self.stop, self.config.run.max_run_time);
+        for (ctx, _) in &mut contexts {
+            ctx.stop = cap.token.clone();
         }
         let results = join_all(contexts.iter().map(|(ctx, g)| execute(ctx, g))).await;
         summary.targets = Vec::new();
         for r in results {
             summary.targets.push(r?);
         }
+        cap.explain(&self.stop, &mut summary.targets);
         // An approval is used up unless a shutdown left its target's actions pending: then it
         // stays for the apply that finishes them. Every other approval is consumed, so it
         // never releases a later, unrelated change.
@@ -647,6 +756,19 @@ impl Engine {
         })
     }
 
+    /// `--reset-account-mapping` in an apply: every target's stored links are forgotten, once,
+    /// so the plan correlates each account again by its correlation field.
+    async fn forget_links(&self) -> Result<(), EngineError> {
+        for t in &self.config.targets {
+            let links = self.store.links(&t.name).await?;
+            tracing::warn!(target_name = %t.name, links = links.len(), "Forgetting the stored account links (reset_account_mapping).");
+            for l in links {
+                self.store.remove_link(&t.name, &l.person).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// What the executor needs to run one target's plan in `run`.
     pub(crate) fn exec_context(
         &self,
@@ -654,6 +776,7 @@ impl Engine {
         t: &TargetConfig,
         connector: &Arc<dyn Connector>,
         key: &muster_core::secret::Secret,
+        stop: &CancellationToken,
     ) -> ExecContext {
         ExecContext {
             run: run.into(),
@@ -664,7 +787,8 @@ impl Engine {
             fingerprint_key: key.clone(),
             progress: self.progress.clone(),
             quarantine: t.quarantine,
-            stop: self.stop.clone(),
+            stop: stop.clone(),
+            person_locks: t.jit.is_some().then(|| self.jit.locks.clone()),
         }
     }
 
@@ -687,6 +811,7 @@ impl Engine {
                     t
                 })
                 .collect(),
+            preview_mode: false,
         }
     }
 
@@ -747,6 +872,57 @@ impl Engine {
         };
         self.store.finish_run(run, status, &summary).await?;
         Ok(())
+    }
+}
+
+/// `max_run_time`: a token that the engine's stop token or the cap cancels, and the timer
+/// that cancels it. The executor stops between batches either way; what it did not start stays
+/// pending in the journal for the next run.
+struct RunCap {
+    token: CancellationToken,
+    limit: Option<std::time::Duration>,
+    timer: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl RunCap {
+    fn start(stop: &CancellationToken, limit: Option<std::time::Duration>) -> Self {
+        let token = stop.child_token();
+        let timer = limit.map(|limit| {
+            let token = token.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(limit).await;
+                tracing::warn!(
+                    seconds = limit.as_secs(),
+                    "The run reached max_run_time: stopping between batches."
+                );
+                token.cancel();
+            })
+        });
+        Self {
+            token,
+            limit,
+            timer,
+        }
+    }
+
+    /// A target the cap (not a shutdown) stopped says so.
+    fn explain(self, stop: &CancellationToken, targets: &mut [TargetSummary]) {
+        if let Some(timer) = &self.timer {
+            timer.abort();
+        }
+        let (Some(limit), false) = (self.limit, stop.is_cancelled()) else {
+            return;
+        };
+        if !self.token.is_cancelled() {
+            return;
+        }
+        for t in targets.iter_mut().filter(|t| t.left_pending > 0) {
+            t.stopped = Some(format!(
+                "stopped at the run time cap (max_run_time = {} s): {} action(s) not started are left pending in the journal; the next apply carries them out",
+                limit.as_secs(),
+                t.left_pending
+            ));
+        }
     }
 }
 
@@ -876,7 +1052,7 @@ impl Engine {
             .await?
             .ok_or_else(|| EngineError::UnknownRun {
                 run: run.into(),
-                store: self.config.store_path.display().to_string(),
+                store: self.config.store.location(),
             })?;
         match self
             .store

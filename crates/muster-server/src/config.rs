@@ -20,7 +20,12 @@ use std::time::Duration;
 use toml::Spanned;
 
 mod email;
+mod jit;
 pub use email::{EmailSettings, OnlyOn, Retry, SmtpLogin, SmtpSecurity};
+pub use jit::{
+    EntraSettings, FailMode, HookPolicy, JitOidcSettings, JitSettings, OktaSettings,
+    ENTRA_EVENTS_APP,
+};
 
 /// Where the server listens and how it guards itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +46,8 @@ pub struct ServerSettings {
     pub oidc: Option<SignInConfig>,
     /// `[server.email]`: the report mailed after each run; `None`: no mail.
     pub email: Option<EmailSettings>,
+    /// `[server.jit]`: the sign-in hooks that create accounts just in time; `None`: none.
+    pub jit: Option<JitSettings>,
 }
 
 impl Default for ServerSettings {
@@ -54,6 +61,7 @@ impl Default for ServerSettings {
             auth_failures_per_minute: 10,
             oidc: None,
             email: None,
+            jit: None,
         }
     }
 }
@@ -119,6 +127,7 @@ struct RawServer {
     auth_failures_per_minute: Option<Spanned<u32>>,
     oidc: Option<RawOidc>,
     email: Option<email::RawEmail>,
+    jit: Option<jit::RawJit>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -280,6 +289,7 @@ fn server_settings(raw: RawServer, base: &Path, errors: &mut Errors<'_>) -> Serv
     s.email = raw
         .email
         .and_then(|e| email::email_settings(e, base, errors));
+    s.jit = raw.jit.and_then(|j| jit::jit_settings(j, base, errors));
     s
 }
 

@@ -11,6 +11,9 @@
 //! - [`web`]: the server-rendered dashboard under `/` with session cookies
 //!   ([`web::session`]) and CSRF checks, and its sign-in with OpenID Connect ([`web::oidc`] is
 //!   the reusable relying party, [`web::signin`] the routes and role mapping).
+//! - [`jit`]: accounts at first sign-in (`[server.jit]`): the Entra custom authentication
+//!   extension, Okta's inline hooks and an OpenID Connect sign-in through Muster, each
+//!   answered within the identity provider's budget.
 //! - [`report`]: the e-mail report after each run (`[server.email]`): composed without I/O,
 //!   sent over SMTP in the background with bounded retries.
 //! - [`serve`]: binds (plain HTTP or TLS via rustls) and shuts down gracefully.
@@ -18,6 +21,7 @@
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod jit;
 pub mod metrics;
 pub mod report;
 pub mod runner;

@@ -6,6 +6,7 @@
 use crate::api;
 use crate::auth::FailedAuth;
 use crate::config::{self, ServiceConfig};
+use crate::jit::{Jit, JitSetupError};
 use crate::metrics::Metrics;
 use crate::report::{MailerError, Reporter};
 use crate::runner::Runner;
@@ -52,6 +53,8 @@ pub enum ServeError {
     },
     #[error("the dashboard sign-in cannot be set up: {0}")]
     SignIn(#[from] OidcError),
+    #[error("{0}")]
+    Jit(#[from] JitSetupError),
     #[error("the HTTP server stopped: {0}")]
     Http(#[source] std::io::Error),
     #[error("{0}")]
@@ -79,8 +82,8 @@ impl Service {
         Self::with_engine(engine, service)
     }
 
-    /// A server over an open engine. Fails only when the sign-in or the e-mail report cannot
-    /// be set up (a secret or CA file).
+    /// A server over an open engine. Fails only when the sign-in, the JIT hooks or the e-mail
+    /// report cannot be set up (a secret or CA file).
     pub fn with_engine(engine: Arc<Engine>, service: ServiceConfig) -> Result<Self, ServeError> {
         let signin = service
             .server
@@ -88,11 +91,18 @@ impl Service {
             .clone()
             .map(|c| SignIn::new(c, service.server.tls.is_some()))
             .transpose()?;
+        let jit = service
+            .server
+            .jit
+            .clone()
+            .map(|j| Jit::new(j, engine.clone(), service.server.tls.is_some()))
+            .transpose()?;
         let meters = engine.clone();
         let metrics = Arc::new(Metrics::default().with_http(move || meters.http_meters()));
         let mut runner = Runner::new(engine.clone(), metrics.clone());
         if let Some(email) = &service.server.email {
-            let reporter = Reporter::new(email.clone(), engine.store.clone())?;
+            let reporter = Reporter::new(email.clone(), engine.store.clone())?
+                .with_cloud_sync(engine.config.run.perform_sync.is_some());
             runner = runner.with_reporter(Arc::new(reporter));
         }
         let state = AppState::new(Shared {
@@ -105,6 +115,7 @@ impl Service {
             schedules_loaded: AtomicBool::new(false),
             sessions: Sessions::new(session::IDLE, session::ABSOLUTE),
             signin,
+            jit,
         });
         Ok(Self { state, service })
     }
@@ -148,19 +159,7 @@ impl Service {
             }
         };
         let (stop, _) = watch::channel(false);
-        let schedules = self
-            .service
-            .schedules
-            .iter()
-            .map(|s| {
-                tokio::spawn(schedule::drive(
-                    s.clone(),
-                    self.state.runner.clone(),
-                    self.state.metrics.clone(),
-                    stop.subscribe(),
-                ))
-            })
-            .collect();
+        let schedules = self.start_schedules(&stop);
         self.state.mark_schedules_loaded();
         tracing::info!(addr = %local, tls = self.service.server.tls.is_some(), schedules = self.service.schedules.len(), "Muster serves.");
         if plain_http_exposed(self.service.server.tls.is_some(), local) {
@@ -175,6 +174,37 @@ impl Service {
             schedules,
             state: self.state,
         })
+    }
+}
+
+impl Service {
+    /// One task per schedule; with a store shared by several nodes, one task that drives them
+    /// while this node leads ([`schedule::lead`]).
+    fn start_schedules(&self, stop: &watch::Sender<bool>) -> Vec<JoinHandle<()>> {
+        let runner = &self.state.runner;
+        let metrics = &self.state.metrics;
+        let schedules = &self.service.schedules;
+        match runner.engine().coordinator() {
+            Some(coord) if !schedules.is_empty() => vec![tokio::spawn(schedule::lead(
+                schedules.clone(),
+                runner.clone(),
+                metrics.clone(),
+                coord.clone(),
+                stop.subscribe(),
+            ))],
+            _ => schedules
+                .iter()
+                .map(|s| {
+                    tokio::spawn(schedule::drive(
+                        s.clone(),
+                        runner.clone(),
+                        metrics.clone(),
+                        stop.subscribe(),
+                        None,
+                    ))
+                })
+                .collect(),
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 
 use crate::auth::FailedAuth;
 use crate::config::{Schedule, ServerSettings};
+use crate::jit::Jit;
 use crate::metrics::Metrics;
 use crate::runner::Runner;
 use crate::web::session::Sessions;
@@ -26,6 +27,8 @@ pub struct Shared {
     pub sessions: Sessions,
     /// The dashboard sign-in, when `[server.oidc]` is configured.
     pub signin: Option<SignIn>,
+    /// The just-in-time sign-in hooks, when `[server.jit]` is configured.
+    pub jit: Option<Jit>,
 }
 
 impl AppState {

@@ -7,6 +7,8 @@
 //! - [`control`]: request counters, their middleware and the `/_sim` test API, shared by all
 //!   simulators.
 //! - [`faults`]: fault switches, seeded randomness and rate limiting, shared by all simulators.
+//! - [`exchange`]: Exchange Online as a source reads it ([`exchange::ExchangeSim`]): tokens,
+//!   the Exchange admin API (mailboxes, Full Access, recipients, groups) and Graph group members.
 //! - [`zivver`]: Zivver's SCIM dialect ([`ZivverSim`]) with its quirks, rate limit and faults.
 //! - [`helloid`]: HelloID's REST API v1 ([`HelloIdSim`]) with Basic auth, paging and products.
 //! - [`zermelo`]: Zermelo's REST API v3 ([`ZermeloSim`]): envelope, partial PUT, class placements.
@@ -24,6 +26,7 @@
 //! ```
 
 pub mod control;
+pub mod exchange;
 pub mod faults;
 pub mod helloid;
 pub mod scim;

@@ -65,6 +65,11 @@ pub enum SourceError {
         message: String,
     },
 
+    /// A service the source reads over the network (`exchange-online`) could not be read
+    /// completely: every page or nothing, so the run stops rather than see leavers.
+    #[error("{service}: {detail}")]
+    Service { service: String, detail: String },
+
     /// The JSON document is well-formed but is not an array of persons.
     #[error("{file}{}: expected a JSON array of persons, found {found}", at(*line, None))]
     NotAnArray {

@@ -186,6 +186,7 @@ pub(crate) enum PersonSlot {
     Name(NamePart),
     Contact { business: bool, part: PointPart },
     Account { system: String, field: String },
+    Custom(String),
 }
 
 impl PersonSlot {
@@ -205,6 +206,7 @@ impl PersonSlot {
                 system: system.clone(),
                 field: field.clone(),
             }),
+            PersonPath::Custom(name) => Some(Self::Custom(name.clone())),
             PersonPath::ExternalId | PersonPath::Contract(..) | PersonPath::ContractPart(..) => {
                 None
             }
@@ -224,6 +226,11 @@ impl PersonSlot {
                     .entry(system.clone())
                     .or_default()
                     .insert(field.clone(), serde_json::Value::String(value));
+            }
+            Self::Custom(name) => {
+                person
+                    .custom
+                    .insert(name.clone(), serde_json::Value::String(value));
             }
         }
     }

@@ -31,6 +31,17 @@ pub enum StoreError {
         source: sqlx::Error,
     },
 
+    /// The PostgreSQL store's settings are not usable (the URL, the TLS CA file, the schema).
+    /// The detail never holds the URL's password.
+    #[error("PostgreSQL store: {detail}")]
+    PostgresSettings { detail: String },
+
+    #[error(
+        "cannot reach the PostgreSQL state store at {location} within {seconds} s: is the \
+         server running and the address right?"
+    )]
+    ConnectTimeout { location: String, seconds: u64 },
+
     #[error("cannot migrate the state store at {location}: {source}")]
     Migrate {
         location: String,
@@ -138,9 +149,11 @@ pub enum StoreError {
     #[error("approval {id} was already used by run {by}")]
     ApprovalConsumed { id: i64, by: String },
 
-    #[error(
-        "the fingerprint key is missing from the store; was the database created by `open_sqlite`?"
-    )]
+    /// A lease changed hands between every attempt to take or read it (several nodes).
+    #[error("lease `{name}` kept changing hands while it was being taken; try again")]
+    LeaseContended { name: String },
+
+    #[error("the fingerprint key is missing from the store; was the database created by Muster?")]
     MissingFingerprintKey,
 }
 

@@ -9,14 +9,16 @@
 //!
 //! - [`store`]: the trait and its records ([`RunRecord`], [`Link`], [`JournalEntry`], ...).
 //! - [`sqlite`]: [`SqliteStore`], one SQLite file in WAL mode, opened with [`open_sqlite`];
-//!   the default. A PostgreSQL implementation will sit beside it for several nodes.
+//!   the default.
+//! - [`postgres`]: [`PostgresStore`], a PostgreSQL database opened with [`open_postgres`],
+//!   for several nodes sharing one state; the same guarantees.
 //! - [`private_file`]: files created 0600 (the store, saved plans, logs, the lock).
 //! - [`error`]: [`StoreError`], whose variants name the operation and the table, run or
 //!   record at fault.
 //!
 //! Deciding *what* to store (plans, gates, HMACs) is left to `muster-core` and the engine;
-//! this crate only keeps it. Schemas are versioned migrations under `migrations/`, applied on
-//! open and only ever added to.
+//! this crate only keeps it. Schemas are versioned migrations under `migrations/sqlite/` and
+//! `migrations/postgres/`, applied on open and only ever added to.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), muster_store::StoreError> {
@@ -27,12 +29,20 @@
 //! # Ok(()) }
 //! ```
 
+mod codec;
+pub mod copy;
 pub mod error;
+pub mod lease;
+pub mod postgres;
 pub mod private_file;
+pub mod schema;
 pub mod sqlite;
 pub mod store;
 
 pub use error::StoreError;
+pub use postgres::{
+    open_postgres, PostgresOptions, PostgresStore, PostgresTls, DEFAULT_MAX_CONNECTIONS,
+};
 pub use sqlite::{open_sqlite, open_sqlite_memory, SqliteStore, DEFAULT_SQLITE_PATH};
 pub use store::{
     ApiToken, Approval, AuditQuery, BlockedRecord, ComputedChanges, ComputedEntry, ComputedKey,

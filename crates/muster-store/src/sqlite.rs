@@ -16,6 +16,7 @@ mod approvals;
 mod audit;
 mod computed;
 mod grants;
+mod group_commit;
 mod journal;
 mod links;
 mod orphans;
@@ -67,10 +68,13 @@ const FINGERPRINT_KEY: &str = "fingerprint_key";
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-/// The state store in one SQLite file. Cloning shares the connection pool.
+/// The state store in one SQLite file. Cloning shares the connection pool and the group
+/// commit's queue.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The executor's per-action writes, committed in shared transactions (`group_commit`).
+    writes: std::sync::Arc<group_commit::GroupCommit>,
 }
 
 /// Opens the store at `path`, creating the file and its parent directory if missing, and
@@ -167,7 +171,28 @@ impl SqliteStore {
             .await
             .map_err(StoreError::db("open", "meta", FINGERPRINT_KEY))?;
         debug!(store = %location, "State store opened.");
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            writes: std::sync::Arc::default(),
+        })
+    }
+
+    /// One of the executor's per-action writes, through the group commit.
+    async fn write(&self, write: group_commit::Write) -> Result<(), StoreError> {
+        self.writes.submit(&self.pool, write).await
+    }
+
+    /// `(transactions, writes)` the group commit has committed since this store was opened:
+    /// the executor's per-action writes and how many fsyncs they shared (for tests and
+    /// benchmarks).
+    pub fn group_commits(&self) -> (u64, u64) {
+        self.writes.committed()
+    }
+
+    /// The connection pool, for what works on every table at once (`muster store copy`,
+    /// the schema version).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
     }
 
     /// Waits for every connection to finish and closes them; the file is complete afterwards
@@ -266,7 +291,8 @@ impl Store for SqliteStore {
     }
 
     async fn upsert_link(&self, link: &Link) -> Result<(), StoreError> {
-        links::upsert_link(&self.pool, link).await
+        self.write(group_commit::Write::UpsertLink(link.clone()))
+            .await
     }
 
     async fn remove_link(
@@ -282,7 +308,8 @@ impl Store for SqliteStore {
     }
 
     async fn record_grant(&self, grant: &GrantMade) -> Result<(), StoreError> {
-        grants::record_grant(&self.pool, grant).await
+        self.write(group_commit::Write::RecordGrant(grant.clone()))
+            .await
     }
 
     async fn forget_grant(
@@ -291,7 +318,12 @@ impl Store for SqliteStore {
         account: &AccountRef,
         group: &GroupRef,
     ) -> Result<(), StoreError> {
-        grants::forget_grant(&self.pool, target, account, group).await
+        self.write(group_commit::Write::ForgetGrant {
+            target: target.clone(),
+            account: account.clone(),
+            group: group.clone(),
+        })
+        .await
     }
 
     async fn orphan_decisions(
@@ -345,7 +377,11 @@ impl Store for SqliteStore {
         target: &TargetName,
         fp: &Fingerprint,
     ) -> Result<(), StoreError> {
-        links::set_fingerprint(&self.pool, target, fp).await
+        self.write(group_commit::Write::SetFingerprint {
+            target: target.clone(),
+            fp: fp.clone(),
+        })
+        .await
     }
 
     async fn clear_fingerprint(
@@ -354,7 +390,12 @@ impl Store for SqliteStore {
         account: &AccountRef,
         field: &str,
     ) -> Result<(), StoreError> {
-        links::clear_fingerprint(&self.pool, target, account, field).await
+        self.write(group_commit::Write::ClearFingerprint {
+            target: target.clone(),
+            account: account.clone(),
+            field: field.to_owned(),
+        })
+        .await
     }
 
     async fn journal_planned(&self, run: &str, entries: &[JournalEntry]) -> Result<(), StoreError> {
@@ -369,7 +410,14 @@ impl Store for SqliteStore {
         state: JournalState,
         detail: Option<&str>,
     ) -> Result<(), StoreError> {
-        journal::journal_set(&self.pool, run, target, action, state, detail).await
+        self.write(group_commit::Write::JournalSet {
+            run: run.to_owned(),
+            target: target.clone(),
+            action,
+            state,
+            detail: detail.map(str::to_owned),
+        })
+        .await
     }
 
     async fn journal_settle(
@@ -381,7 +429,15 @@ impl Store for SqliteStore {
         detail: Option<&str>,
         event: &AuditEvent,
     ) -> Result<(), StoreError> {
-        journal::journal_settle(&self.pool, run, target, action, state, detail, event).await
+        self.write(group_commit::Write::JournalSettle {
+            run: run.to_owned(),
+            target: target.clone(),
+            action,
+            state,
+            detail: detail.map(str::to_owned),
+            event: Box::new(event.clone()),
+        })
+        .await
     }
 
     async fn journal(&self, run: &str) -> Result<Vec<JournalEntry>, StoreError> {

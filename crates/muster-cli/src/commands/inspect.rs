@@ -93,8 +93,7 @@ pub async fn import(args: &Args, target: &str, link: bool) -> Result<u8> {
 
 pub async fn runs(args: &Args, limit: usize) -> Result<u8> {
     let config = load_config(args)?;
-    let store = muster_store::open_sqlite(&config.store_path).await?;
-    use muster_store::Store as _;
+    let store = muster_engine::open_store(&config.store).await?;
     let runs = store.runs(limit).await?;
     if args.json {
         print_json(&runs)?;
@@ -130,8 +129,7 @@ pub async fn audit(
     limit: usize,
 ) -> Result<u8> {
     let config = load_config(args)?;
-    let store = muster_store::open_sqlite(&config.store_path).await?;
-    use muster_store::Store as _;
+    let store = muster_engine::open_store(&config.store).await?;
     let since = since.map(parse_since).transpose()?;
     let events = store
         .audit(&AuditQuery {

@@ -7,8 +7,9 @@ mod reconcile;
 mod run;
 mod serve;
 mod sim;
+mod store;
 
-use crate::cli::{Args, Command, MappingCommand, TokenCommand};
+use crate::cli::{Args, Command, MappingCommand, StoreCommand, TokenCommand};
 use anyhow::{bail, Context, Result};
 use muster_engine::Config;
 use std::io::{BufRead, IsTerminal, Write};
@@ -16,19 +17,45 @@ use std::io::{BufRead, IsTerminal, Write};
 pub async fn dispatch(args: Args) -> Result<u8> {
     match &args.command {
         Command::Validate => run::validate(&args).await,
-        Command::Plan { out, full, today } => run::plan(&args, out.as_deref(), *full, *today).await,
+        Command::Plan {
+            out,
+            full,
+            today,
+            reset_account_mapping,
+        } => run::plan(&args, out.as_deref(), *full, *today, *reset_account_mapping).await,
         Command::Apply {
             plan,
             yes,
             allow_large,
+            perform_sync,
+            reset_account_mapping,
             today,
-        } => run::apply(&args, plan.as_deref(), *yes, *allow_large, *today).await,
+        } => {
+            let options = run::ApplyOptions {
+                yes: *yes,
+                allow_large: *allow_large,
+                perform_sync: *perform_sync,
+                reset_account_mapping: *reset_account_mapping,
+            };
+            run::apply(&args, plan.as_deref(), options, *today).await
+        }
         Command::Approve {
             run: id,
             action,
             no_apply,
+            perform_sync,
             today,
-        } => run::approve(&args, id, action.as_deref(), *no_apply, *today).await,
+        } => {
+            run::approve(
+                &args,
+                id,
+                action.as_deref(),
+                *no_apply,
+                *perform_sync,
+                *today,
+            )
+            .await
+        }
         Command::Import { target, link } => inspect::import(&args, target, *link).await,
         Command::Reconcile {
             target,
@@ -97,6 +124,12 @@ pub async fn dispatch(args: Args) -> Result<u8> {
             TokenCommand::Create { name, role } => serve::token_create(&args, name, role).await,
             TokenCommand::Revoke { id } => serve::token_revoke(&args, id).await,
             TokenCommand::List => serve::token_list(&args).await,
+        },
+        Command::Store { command } => match command {
+            StoreCommand::Migrate => store::migrate(&args).await,
+            StoreCommand::Copy { from, to, force } => {
+                store::copy(&args, from, to.as_deref(), *force).await
+            }
         },
     }
 }

@@ -70,8 +70,11 @@ pub async fn plan(
     out: Option<&Path>,
     full: bool,
     day: Option<chrono::NaiveDate>,
+    reset_account_mapping: bool,
 ) -> Result<u8> {
-    let engine = open(args).await?;
+    let engine = open(args)
+        .await?
+        .resetting_account_mapping(reset_account_mapping);
     let report = engine.preview(today(day)).await?;
     if let Some(path) = out {
         // Only the owner may read it: a plan names persons and their addresses.
@@ -83,14 +86,30 @@ pub async fn plan(
     Ok(exit::of(report.summary.status()))
 }
 
+/// The switches of one `muster apply`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApplyOptions {
+    pub yes: bool,
+    /// `--allow-large` / `--allow-large-sync`.
+    pub allow_large: bool,
+    /// `--perform-sync`: write even under `perform_sync = false`.
+    pub perform_sync: bool,
+    /// `--reset-account-mapping`: forget the stored links once.
+    pub reset_account_mapping: bool,
+}
+
 pub async fn apply(
     args: &Args,
     plan_file: Option<&Path>,
-    yes: bool,
-    allow_large: bool,
+    options: ApplyOptions,
     day: Option<chrono::NaiveDate>,
 ) -> Result<u8> {
-    let engine = open(args).await?.allowing_large(allow_large);
+    let engine = open(args)
+        .await?
+        .allowing_large(options.allow_large)
+        .performing_sync(options.perform_sync)
+        .resetting_account_mapping(options.reset_account_mapping);
+    let yes = options.yes || engine.preview_only();
     let today = today(day);
     let expected: Option<Plan> = match plan_file {
         Some(path) => {
@@ -119,7 +138,7 @@ pub async fn apply(
         }
     }
     let report = engine.apply(today, expected.as_ref()).await?;
-    print_report(args, &report, false, false)?;
+    print_report(args, &report, report.summary.preview_mode, false)?;
     Ok(exit::of(report.summary.status()))
 }
 
@@ -128,9 +147,10 @@ pub async fn approve(
     run: &str,
     action: Option<&str>,
     no_apply: bool,
+    perform_sync: bool,
     day: Option<chrono::NaiveDate>,
 ) -> Result<u8> {
-    let engine = open(args).await?;
+    let engine = open(args).await?.performing_sync(perform_sync);
     let kind = action.map(str::parse::<ActionKind>).transpose()?;
     let by = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
     let approvals = engine.approve(run, kind, &by).await?;

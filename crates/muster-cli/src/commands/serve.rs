@@ -6,7 +6,7 @@ use crate::exit;
 use crate::output::table;
 use anyhow::{Context, Result};
 use muster_server::tokens;
-use muster_store::{Store, TokenRole};
+use muster_store::TokenRole;
 
 pub async fn serve(args: &Args) -> Result<u8> {
     let service = muster_server::Service::open(
@@ -32,9 +32,9 @@ pub async fn serve(args: &Args) -> Result<u8> {
     Ok(exit::OK)
 }
 
-async fn store(args: &Args) -> Result<muster_store::SqliteStore> {
+async fn store(args: &Args) -> Result<std::sync::Arc<dyn muster_store::Store>> {
     let config = load_config(args)?;
-    Ok(muster_store::open_sqlite(&config.store_path).await?)
+    Ok(muster_engine::open_store(&config.store).await?)
 }
 
 pub async fn token_create(args: &Args, name: &str, role: &str) -> Result<u8> {
@@ -42,7 +42,7 @@ pub async fn token_create(args: &Args, name: &str, role: &str) -> Result<u8> {
     let name = name.trim();
     anyhow::ensure!(!name.is_empty(), "--name must not be empty");
     let store = store(args).await?;
-    let made = tokens::create(&store, name, role).await?;
+    let made = tokens::create(&*store, name, role).await?;
     if args.json {
         print_json(&serde_json::json!({
             "id": made.record.id, "name": made.record.name, "role": role, "token": made.token,

@@ -10,13 +10,13 @@ pub async fn run(request: &SimKind) -> Result<u8> {
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, port))
         .await
         .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
-    let sim = request.kind.simulator();
+    let sim = request.sim;
     println!("{}", sim.banner(listener.local_addr()?));
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };
     sim.serve(&request.values, listener, Box::pin(shutdown))
         .await
-        .with_context(|| format!("the {} simulator stopped", request.kind.name()))?;
+        .with_context(|| format!("the {} simulator stopped", request.name))?;
     Ok(exit::OK)
 }

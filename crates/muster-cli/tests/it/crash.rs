@@ -53,7 +53,7 @@ fn spawn(s: &Setup, args: &[&str]) -> Child {
 }
 
 /// Requests that may change the target, received so far.
-fn writes(sim: &RunningScimSim) -> u64 {
+pub(super) fn writes(sim: &RunningScimSim) -> u64 {
     sim.state
         .counters()
         .iter()
@@ -115,7 +115,7 @@ async fn apply_with_kills(s: &Setup, budgets: &[u64], kills: &mut Vec<Kill>) {
 }
 
 /// Applies until a run has nothing left to do; each must succeed.
-fn converge(s: &Setup) {
+pub(super) fn converge(s: &Setup) {
     for _ in 0..3 {
         let o = s.muster(&["apply", "--yes", DAY1]);
         assert!(matches!(code(&o), 0 | 2), "{}", text(&o));
@@ -134,7 +134,7 @@ fn converge(s: &Setup) {
 
 /// The day of changes: among persons with one contract, in turn a department move, a leaver
 /// (contract ended three days before `DAY1`) and a rename, 40, 25 and 20 of them.
-fn write_changes(dir: &Path) {
+pub(super) fn write_changes(dir: &Path) {
     let demo = Path::new(super::DEMO).join("day1");
     let persons = std::fs::read_to_string(demo.join("persons.csv")).unwrap();
     let contracts = std::fs::read_to_string(demo.join("contracts.csv")).unwrap();
@@ -213,9 +213,9 @@ fn write_changes(dir: &Path) {
 
 /// The target as a person would compare it: accounts by user name with the attributes Muster
 /// manages, and each group's members by user name.
-type Shape = (BTreeMap<String, Value>, BTreeMap<String, BTreeSet<String>>);
+pub(super) type Shape = (BTreeMap<String, Value>, BTreeMap<String, BTreeSet<String>>);
 
-fn shape(sim: &RunningScimSim) -> Shape {
+pub(super) fn shape(sim: &RunningScimSim) -> Shape {
     let ext = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
     let users = sim.state.users();
     let mut names: HashMap<String, String> = HashMap::new();
@@ -262,6 +262,13 @@ async fn done_actions(s: &Setup) -> BTreeMap<(ActionKind, String, Option<String>
     let store = open_store(s).await;
     let events = store.audit(&AuditQuery::default()).await.unwrap();
     store.close().await;
+    done_of(events)
+}
+
+/// How often each action is done in `events` (Correlate left out, as in [`done_actions`]).
+pub(super) fn done_of(
+    events: Vec<muster_core::report::AuditEvent>,
+) -> BTreeMap<(ActionKind, String, Option<String>), usize> {
     let mut done = BTreeMap::new();
     for e in events {
         if e.outcome == ActionOutcome::Done && e.action != ActionKind::Correlate {

@@ -9,6 +9,7 @@ mod examples;
 mod files;
 mod logs;
 mod mapping;
+mod nodes;
 mod reconcile;
 
 use muster_sim::scim::{RunningScimSim, ScimSim, ScimSimConfig};

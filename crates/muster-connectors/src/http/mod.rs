@@ -11,6 +11,7 @@
 //! method, path, status and timing.
 
 mod json_call;
+pub mod priority;
 pub mod rate;
 pub mod retry;
 pub mod settings;

@@ -50,6 +50,14 @@ pub struct ZivverConfig {
     /// only for a tenant known to accept them). Default: `replace`.
     #[serde(default)]
     pub membership: MembershipWrite,
+    /// What Zivver's functional accounts (its SCIM groups) are to Muster: `groups`
+    /// (permissions: rules grant persons membership, written as member lists) or `accounts`
+    /// (Cloud Sync mode: each is an account with `kind = "functional"`, its address as
+    /// `userName`, its display name as `name.formatted`, its aliases and, as `delegates`, the
+    /// e-mail addresses of its members; created with `POST Groups`, changed with a partial
+    /// `PUT`, suspended by emptying its members). Default: `groups`.
+    #[serde(default)]
+    pub functional_accounts: FunctionalAccounts,
     /// Requests Muster sends at most, on average, on this API key:
     /// `{ requests = 50, per_seconds = 10 }`. Every worker of the target shares it, and so do
     /// targets that use the same `base_url` and key. Default: 50 requests per 10 seconds,
@@ -103,6 +111,17 @@ pub enum MembershipWrite {
     AddRemove,
 }
 
+/// What Zivver's functional accounts are to Muster.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FunctionalAccounts {
+    /// Groups as permissions: memberships granted and revoked by rules.
+    #[default]
+    Groups,
+    /// Accounts with `kind = "functional"`, next to the users (`kind = "user"`).
+    Accounts,
+}
+
 /// Zivver's defaults for the shared HTTP keys: 50 requests per 10 seconds, Zivver's own limit.
 pub struct ZivverHttp;
 
@@ -128,6 +147,7 @@ impl ZivverConfig {
             delete: DeleteMode::default(),
             delete_rename_suffix: None,
             membership: MembershipWrite::default(),
+            functional_accounts: FunctionalAccounts::default(),
             rate_limit: ZivverHttp::rate_limit(),
             concurrency: ZivverHttp::concurrency(),
             timeout_s: ZivverHttp::timeout_s(),

@@ -18,10 +18,12 @@
 //! the mapping is known, before the operation reaches the connector.
 
 use super::client::{Failure, Reply, ZivverClient};
-use super::config::{DeleteMode, MembershipWrite, ZivverConfig};
+use super::config::{DeleteMode, FunctionalAccounts, MembershipWrite, ZivverConfig};
+use super::functional::Directory;
+use super::functional_wire::{self as fw, AccountKind};
 use super::lanes::Lanes;
 use super::user;
-use super::wire::{self, SSO_ACCOUNT_KEY};
+use super::wire::{self, ALIASES, DELEGATES, SSO_ACCOUNT_KEY};
 pub(super) use crate::common::{lock, Found};
 use crate::common::{TargetErrors, Warnings};
 use crate::http::rate::TokenBucket;
@@ -30,8 +32,8 @@ use crate::http::Refused as _;
 use crate::http::{Auth, Method, RequestCounters, RequestCounts};
 use async_trait::async_trait;
 use muster_core::connector::{
-    Attributes, Capabilities, Connector, ConnectorError, DeleteMeaning, Observed, ObservedAccount,
-    Operation, Outcome,
+    Attributes, Capabilities, Connector, ConnectorError, DeleteMeaning, FieldRefusal, Observed,
+    ObservedAccount, Operation, Outcome,
 };
 use muster_core::secret::Secret;
 use muster_core::{AccountRef, TargetName};
@@ -61,6 +63,10 @@ pub(super) struct Inner {
     delete: DeleteMode,
     rename_suffix: Option<String>,
     pub(super) membership: MembershipWrite,
+    /// Functional accounts as permissions (groups) or as accounts.
+    pub(super) functional: FunctionalAccounts,
+    /// Users and account kinds as last seen (see `functional.rs`).
+    pub(super) directory: Mutex<Directory>,
     warnings: Warnings,
     /// One write in flight per user, so two writes built on the same read cannot undo each
     /// other.
@@ -95,8 +101,17 @@ impl ZivverConnector {
         info!(
             delete = ?cfg.delete,
             membership = ?cfg.membership,
+            functional_accounts = ?cfg.functional_accounts,
             "Zivver target ready."
         );
+        let accounts = cfg.functional_accounts == FunctionalAccounts::Accounts;
+        let when_accounts = |fields: &[&str]| -> BTreeSet<String> {
+            if accounts {
+                fields.iter().map(|f| (*f).to_owned()).collect()
+            } else {
+                BTreeSet::new()
+            }
+        };
         Ok(Self {
             inner: Arc::new(Inner {
                 capabilities: Capabilities {
@@ -107,6 +122,15 @@ impl ZivverConnector {
                     write_only_fields: BTreeSet::from([SSO_ACCOUNT_KEY.to_owned()]),
                     lookup: true,
                     max_concurrency: cfg.concurrency,
+                    // The address already received mail as a Zivver guest: sending the same
+                    // aliases again is refused again.
+                    refusals: vec![FieldRefusal {
+                        field: crate::zivver::wire::ALIASES.to_owned(),
+                        detail_contains: "Alias is a guest".to_owned(),
+                    }],
+                    // A suspended functional account has no members to show as delegates.
+                    hidden_while_disabled: when_accounts(&[DELEGATES]),
+                    case_insensitive_fields: when_accounts(&[wire::USER_NAME, ALIASES, DELEGATES]),
                     ..Capabilities::default()
                 },
                 target: name,
@@ -114,6 +138,8 @@ impl ZivverConnector {
                 delete: cfg.delete,
                 rename_suffix: cfg.delete_rename_suffix.clone(),
                 membership: cfg.membership,
+                functional: cfg.functional_accounts,
+                directory: Mutex::new(Directory::default()),
                 warnings: Warnings::default(),
                 user_locks: Mutex::new(HashMap::new()),
                 lanes: Lanes::default(),
@@ -177,7 +203,7 @@ pub(super) fn segment(id: &str) -> String {
 }
 
 impl Inner {
-    fn user_lock(&self, account: &AccountRef) -> Arc<tokio::sync::Mutex<()>> {
+    pub(super) fn user_lock(&self, account: &AccountRef) -> Arc<tokio::sync::Mutex<()>> {
         let mut locks = lock(&self.user_locks);
         // Locks nobody holds or waits for are dropped, so the map stays as small as the
         // writes in flight.
@@ -185,8 +211,15 @@ impl Inner {
         locks.entry(account.clone()).or_default().clone()
     }
 
-    fn to_account(&self, user: &Value) -> Result<ObservedAccount, ConnectorError> {
-        user::to_account(user).map_err(|e| self.protocol(e))
+    /// A user as an account; with functional accounts as accounts, marked `kind = "user"`.
+    pub(super) fn to_account(&self, user: &Value) -> Result<ObservedAccount, ConnectorError> {
+        let mut account = user::to_account(user).map_err(|e| self.protocol(e))?;
+        if self.accounts_mode() {
+            account
+                .attributes
+                .insert(fw::KIND.to_owned(), Value::from(AccountKind::User.word()));
+        }
+        Ok(account)
     }
 
     // ----- users ---------------------------------------------------------------------------
@@ -202,7 +235,7 @@ impl Inner {
         // A new account has nothing to clear.
         let set: Attributes = attributes
             .iter()
-            .filter(|(_, v)| !v.is_null())
+            .filter(|(k, v)| !v.is_null() && k.as_str() != fw::KIND)
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let mut body = Map::new();
@@ -228,6 +261,7 @@ impl Inner {
                 if let Value::Object(stored) = &created {
                     self.check_delegates(&account.reference, stored, &sent_delegates);
                 }
+                self.remember_user(&account);
                 Ok(Outcome::Created(account))
             }
             // Created, probably, but Muster cannot link what it cannot name: the engine
@@ -269,7 +303,12 @@ impl Inner {
         let mut base = current;
         user::complete(&mut base, None).map_err(|e| self.protocol(format!("GET {url}: {e}")))?;
         let mut body = base.clone();
-        user::overlay(&mut body, changes).map_err(|e| self.config_error(e))?;
+        let changes: Attributes = changes
+            .iter()
+            .filter(|(k, _)| k.as_str() != fw::KIND)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        user::overlay(&mut body, &changes).map_err(|e| self.config_error(e))?;
         user::complete(&mut body, enabled).map_err(|e| self.config_error(e))?;
         if let Some(suffix) = rename {
             user::append_suffix(&mut body, suffix);
@@ -322,7 +361,10 @@ impl Inner {
 
     /// `GET Users/{id}`. Zivver answers **400**, not 404, for an unknown or deleted id
     /// (zivver.md §4.1), and every public client reads it as "not found".
-    async fn fetch_user(&self, url: &str) -> Result<Found<Map<String, Value>>, ConnectorError> {
+    pub(super) async fn fetch_user(
+        &self,
+        url: &str,
+    ) -> Result<Found<Map<String, Value>>, ConnectorError> {
         match self.client.call(Method::GET, url, None).await {
             Ok(Reply {
                 body: Some(Value::Object(user)),
@@ -382,9 +424,20 @@ impl Inner {
             Operation::Create {
                 attributes,
                 enabled,
-            } => self.create(attributes, *enabled).await,
+            } => {
+                let kind = AccountKind::asked(attributes).map_err(|e| self.config_error(e))?;
+                match (kind, self.accounts_mode()) {
+                    (AccountKind::User, _) => self.create(attributes, *enabled).await,
+                    (AccountKind::Functional, true) => {
+                        self.create_functional(attributes, *enabled).await
+                    }
+                    (AccountKind::Functional, false) => Err(self.config_error(
+                        "kind = \"functional\" needs functional_accounts = \"accounts\"".to_owned(),
+                    )),
+                }
+            }
             Operation::Update { account, changes } => {
-                match self.write_user(account, changes, None, None).await? {
+                match self.write_account(account, changes, None, None).await? {
                     Found::Yes(()) => Ok(Outcome::Done),
                     Found::Gone => Err(self.account_gone(account)),
                 }
@@ -394,7 +447,7 @@ impl Inner {
                 enabled,
                 changes,
             } => match self
-                .write_user(account, changes, Some(*enabled), None)
+                .write_account(account, changes, Some(*enabled), None)
                 .await?
             {
                 Found::Yes(()) => Ok(Outcome::Done),
@@ -405,7 +458,7 @@ impl Inner {
                 DeleteMode::Disable => {
                     let rename = self.rename_suffix.as_deref();
                     match self
-                        .write_user(account, changes, Some(false), rename)
+                        .write_account(account, changes, Some(false), rename)
                         .await?
                     {
                         Found::Yes(()) => Ok(Outcome::Done),
@@ -413,8 +466,20 @@ impl Inner {
                     }
                 }
                 // The account goes; changes meant for it before it goes have nowhere to land.
-                DeleteMode::Hard => self.remove_user(account).await,
+                DeleteMode::Hard => match self.kind_of(account).await? {
+                    Some(AccountKind::Functional) => Err(self.config_error(format!(
+                        "functional account {account}: Zivver's API has no delete for a \
+                         functional account; use delete = \"disable\" to suspend it"
+                    ))),
+                    _ => self.remove_user(account).await,
+                },
             },
+            Operation::Grant { .. } | Operation::Revoke { .. } if self.accounts_mode() => Err(self
+                .config_error(
+                    "functional_accounts = \"accounts\": functional accounts are accounts \
+                     (their members are `delegates`), not permissions to grant"
+                        .to_owned(),
+                )),
             Operation::Grant { account, group } => {
                 self.change_membership(account, group, true).await
             }
@@ -424,6 +489,25 @@ impl Inner {
             Operation::EnsureGroup { .. } => {
                 Err(ConnectorError::unsupported(&self.target, operation))
             }
+        }
+    }
+
+    /// A write to an existing account, sent to `/Users` or `/Groups` by what the account is;
+    /// `rename` (the delete suffix) applies to users only.
+    async fn write_account(
+        &self,
+        account: &AccountRef,
+        changes: &Attributes,
+        enabled: Option<bool>,
+        rename: Option<&str>,
+    ) -> Result<Found<()>, ConnectorError> {
+        let Some(kind) = self.kind_of(account).await? else {
+            return Ok(Found::Gone);
+        };
+        self.check_kind(account, kind, changes)?;
+        match kind {
+            AccountKind::User => self.write_user(account, changes, enabled, rename).await,
+            AccountKind::Functional => self.write_functional(account, changes, enabled).await,
         }
     }
 
@@ -450,6 +534,9 @@ impl Inner {
         };
         let wanted = value.to_lowercase();
         let mut found = Vec::new();
+        if self.accounts_mode() {
+            found.extend(self.lookup_functional(attribute, value).await?);
+        }
         for u in &users {
             let account = self.to_account(u)?;
             let key = if by_name { wire::USER_NAME } else { attribute };
@@ -497,11 +584,18 @@ impl Connector for ZivverConnector {
     async fn read_all(&self) -> Result<Observed, ConnectorError> {
         let inner = &self.inner;
         let users = inner.client.list("Users", None, PAGE_SIZE).await?;
-        let accounts = users
+        let mut accounts = users
             .iter()
             .map(|u| inner.to_account(u))
             .collect::<Result<Vec<_>, _>>()?;
-        let groups = inner.read_groups().await?;
+        inner.remember_users(&accounts);
+        let groups = if inner.accounts_mode() {
+            // Functional accounts are accounts here, not groups to grant.
+            accounts.extend(inner.read_functional().await?);
+            Vec::new()
+        } else {
+            inner.read_groups().await?
+        };
         info!(
             accounts = accounts.len(),
             groups = groups.len(),

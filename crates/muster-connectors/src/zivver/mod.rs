@@ -7,6 +7,9 @@
 //! - [`wire`]: Zivver's JSON: schemas, attribute paths, list answers, PatchOp bodies, the 429
 //!   body and the plain-text errors;
 //! - [`user`]: users read into normalised attributes, and writes laid over a fresh read;
+//! - [`functional_wire`]: functional accounts as accounts (`functional_accounts = "accounts"`,
+//!   Cloud Sync mode): a group read as an account, and the `POST`/`PUT Groups` bodies, pure;
+//!   `functional` holds their requests (create, update, suspend, resume);
 //! - [`lanes`]: the per-group queues that serialize and batch whole-list membership writes;
 //! - `client`: requests under `{base_url}/api/scim/v2`, and the full reads;
 //! - [`connector`]: [`ZivverConnector`], the [`Connector`](muster_core::connector::Connector);
@@ -20,6 +23,8 @@
 mod client;
 pub mod config;
 pub mod connector;
+mod functional;
+pub mod functional_wire;
 mod groups;
 pub mod lanes;
 pub mod user;
@@ -28,5 +33,7 @@ pub mod wire;
 #[cfg(test)]
 mod tests;
 
-pub use config::{Backoff, DeleteMode, MembershipWrite, RateLimit, ZivverConfig};
+pub use config::{
+    Backoff, DeleteMode, FunctionalAccounts, MembershipWrite, RateLimit, ZivverConfig,
+};
 pub use connector::ZivverConnector;

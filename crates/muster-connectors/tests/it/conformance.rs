@@ -623,6 +623,96 @@ impl Kind for Zivver {
     rate_limit_switches!();
 }
 
+/// Zivver with `functional_accounts = "accounts"` (Cloud Sync mode): the accounts are
+/// functional accounts, created with `POST Groups`, suspended with the remove-all PATCH.
+pub struct ZivverFunctional {
+    state: ZivverState,
+    root: String,
+}
+
+#[async_trait]
+impl Kind for ZivverFunctional {
+    const NAME: &'static str = "zivver_functional";
+    const SKIPS: &'static [(&'static str, &'static str)] = &[
+        (
+            "absent_revoke_is_done",
+            "functional accounts are accounts here: their members are `delegates`, not grants",
+        ),
+        (
+            "lost_grant_answer_is_settled",
+            "functional accounts are accounts here: their members are `delegates`, not grants",
+        ),
+    ];
+    const SECRETS: &'static [&'static str] = &[ZIVVER_TOKEN];
+
+    async fn start(hook: tamper::Hook) -> Self {
+        let z = Zivver::start(hook).await;
+        Self {
+            state: z.state,
+            root: z.root,
+        }
+    }
+
+    async fn connect(&self, dir: &Path) -> (Arc<dyn Connector>, String) {
+        let cfg = zivver_config(
+            &self.root,
+            ZIVVER_TOKEN,
+            dir,
+            "max_attempts = 3\nfunctional_accounts = \"accounts\"\n",
+        );
+        let conn = ZivverConnector::connect(TargetName::new("zivver"), &cfg).expect("connects");
+        let shown = format!("{conn:?} {cfg:?}");
+        (Arc::new(conn), shown)
+    }
+
+    fn seed_account(&self, n: u32) -> AccountRef {
+        let member = self
+            .state
+            .seed_user(json!({ "userName": format!("delegate{n}@example.org") }))
+            .expect("seed user");
+        AccountRef::new(
+            self.state
+                .seed_group(json!({
+                    "externalId": format!("shared{n}@example.org"),
+                    "displayName": format!("Shared {n}"),
+                    "members": [{ "value": member }],
+                }))
+                .expect("seed functional account"),
+        )
+    }
+
+    fn seed_group(&self, n: u32) -> GroupRef {
+        GroupRef::new(
+            self.state
+                .seed_group(json!({ "displayName": format!("Functional {n}") }))
+                .expect("seed group"),
+        )
+    }
+
+    fn member_count(&self, group: &GroupRef, account: &AccountRef) -> usize {
+        members_of(self.state.group(group.as_str()), account)
+    }
+
+    fn person(&self, n: u32) -> (Attributes, &'static str, String) {
+        let name = format!("mailbox{n}@example.org");
+        (
+            attrs(&[
+                ("kind", json!("functional")),
+                ("userName", json!(name)),
+                ("name.formatted", json!(format!("Mailbox {n}"))),
+            ]),
+            "userName",
+            name,
+        )
+    }
+
+    fn accounts_named(&self, value: &str) -> usize {
+        named(&self.state.groups(), "externalId", value)
+    }
+
+    rate_limit_switches!();
+}
+
 /// HelloID's REST API v1.
 pub struct HelloId {
     state: HelloIdState,
@@ -817,7 +907,13 @@ macro_rules! suite {
 }
 
 suite! {
-    kinds: [scim = Scim, zivver = Zivver, helloid = HelloId, zermelo = Zermelo],
+    kinds: [
+        scim = Scim,
+        zivver = Zivver,
+        zivver_functional = ZivverFunctional,
+        helloid = HelloId,
+        zermelo = Zermelo,
+    ],
     rules: [
         absent_delete_is_done,
         absent_disable_is_done,

@@ -34,6 +34,7 @@ mod zermelo_archive;
 mod zermelo_classes;
 mod zermelo_faults;
 mod zermelo_users;
+mod zivver_functional;
 mod zivver_groups;
 mod zivver_users;
 

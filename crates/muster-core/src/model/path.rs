@@ -263,6 +263,8 @@ pub enum PersonPath {
         system: String,
         field: String,
     },
+    /// `custom.<name>`: one of the person's [`custom`](Person::custom) values.
+    Custom(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -354,7 +356,10 @@ impl PersonPath {
                 system: (*system).to_owned(),
                 field: (*field).to_owned(),
             }),
-            _ => Err(err("expected ExternalId, DisplayName, Name.*, Contact.Business|Personal.*, PrimaryContract.*, Contract.* or Accounts.<System>.<field>")),
+            [c, name] if c.eq_ignore_ascii_case("Custom") && !name.is_empty() => {
+                Ok(Self::Custom((*name).to_owned()))
+            }
+            _ => Err(err("expected ExternalId, DisplayName, Name.*, Contact.Business|Personal.*, PrimaryContract.*, Contract.*, Accounts.<System>.<field> or custom.<name>")),
         }
     }
 
@@ -399,12 +404,35 @@ impl PersonPath {
             Self::ContractPart(scope, field, part) => field
                 .get_part(scope.contract(person, current)?, *part)
                 .filter(|v| !v.is_empty()),
-            Self::Account { system, field } => match person.accounts.get(system)?.get(field)? {
-                serde_json::Value::String(v) if !v.is_empty() => Some(Cow::Borrowed(v)),
-                serde_json::Value::Null | serde_json::Value::String(_) => None,
-                other => Some(Cow::Owned(other.to_string())),
-            },
+            Self::Account { system, field } => json_text(person.accounts.get(system)?.get(field)?),
+            Self::Custom(name) => json_text(person.custom.get(name)?),
         }
+    }
+
+    /// The value at this path as JSON, for a mapping: a `custom.<name>` list or bool keeps
+    /// its type (a mailbox's aliases map onto a list attribute; an empty list is a value,
+    /// "no aliases"), every other path is its text from [`get`](Self::get).
+    pub fn value(&self, person: &Person) -> Option<serde_json::Value> {
+        match self {
+            Self::Custom(name) => match person.custom.get(name)? {
+                serde_json::Value::Null => None,
+                serde_json::Value::String(v) if v.is_empty() => None,
+                other => Some(other.clone()),
+            },
+            _ => self
+                .get(person, None)
+                .map(|v| serde_json::Value::String(v.into_owned())),
+        }
+    }
+}
+
+/// A JSON value as the text rules compare: a string as itself (none when empty), `null` as
+/// none, anything else (a number, a bool, a list) as its JSON text.
+fn json_text(value: &serde_json::Value) -> Option<Cow<'_, str>> {
+    match value {
+        serde_json::Value::String(v) if !v.is_empty() => Some(Cow::Borrowed(v)),
+        serde_json::Value::Null | serde_json::Value::String(_) => None,
+        other => Some(Cow::Owned(other.to_string())),
     }
 }
 
@@ -432,6 +460,7 @@ impl fmt::Display for PersonPath {
                 c.part_name(*part)
             ),
             Self::Account { system, field } => write!(f, "Accounts.{system}.{field}"),
+            Self::Custom(name) => write!(f, "custom.{name}"),
         }
     }
 }
@@ -621,6 +650,49 @@ mod tests {
     }
 
     #[test]
+    fn custom_paths_read_text_for_rules_and_json_for_mappings() {
+        let mut p = Person::new("5d1c");
+        p.custom
+            .insert("primary_address".into(), serde_json::json!("info@x.nl"));
+        p.custom
+            .insert("aliases".into(), serde_json::json!(["a@x.nl", "b@x.nl"]));
+        p.custom.insert("delegates".into(), serde_json::json!([]));
+        p.custom
+            .insert("account_disabled".into(), serde_json::json!(true));
+        p.custom.insert("empty".into(), serde_json::json!(""));
+        let path = |s: &str| PersonPath::parse(s).unwrap();
+        assert_eq!(
+            path("Custom.primary_address"),
+            PersonPath::Custom("primary_address".into())
+        );
+        let text = |s: &str| path(s).get(&p, None).map(|v| v.into_owned());
+        assert_eq!(text("custom.primary_address").as_deref(), Some("info@x.nl"));
+        assert_eq!(text("custom.account_disabled").as_deref(), Some("true"));
+        assert_eq!(text("custom.empty"), None);
+        assert_eq!(text("custom.missing"), None);
+        assert_eq!(
+            path("custom.aliases").value(&p),
+            Some(serde_json::json!(["a@x.nl", "b@x.nl"]))
+        );
+        assert_eq!(
+            path("custom.delegates").value(&p),
+            Some(serde_json::json!([]))
+        );
+        assert_eq!(
+            path("custom.account_disabled").value(&p),
+            Some(serde_json::json!(true))
+        );
+        assert_eq!(path("custom.empty").value(&p), None);
+        assert_eq!(
+            path("DisplayName").value(&p),
+            None,
+            "other paths are their text"
+        );
+        assert!(PersonPath::parse("custom.").is_err());
+        assert!(PersonPath::parse("custom.a.b").is_err());
+    }
+
+    #[test]
     fn display_round_trips() {
         for s in [
             "Name.GivenName",
@@ -631,6 +703,7 @@ mod tests {
             "Contract.Title.Code",
             "PrimaryContract.Manager.ExternalId",
             "Accounts.AD.upn",
+            "custom.aliases",
         ] {
             assert_eq!(PersonPath::parse(s).unwrap().to_string(), s);
         }

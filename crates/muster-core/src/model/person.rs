@@ -22,6 +22,11 @@ pub struct Person {
     /// `Accounts.<System>.<field>`: account data other systems already hold for this person.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub accounts: BTreeMap<String, BTreeMap<String, serde_json::Value>>,
+    /// `Custom.<name>` (HelloID's person model has custom fields too): facts a source knows
+    /// that the model has no field for, kept as JSON values (a mailbox's aliases are a list,
+    /// `account_disabled` a bool). Read in rules and mappings as `custom.<name>`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub custom: BTreeMap<String, serde_json::Value>,
     /// Index into `contracts` of the primary contract, chosen by the configured
     /// [`PrimaryContractRule`](super::PrimaryContractRule) when the run starts.
     #[serde(skip)]
@@ -59,6 +64,7 @@ impl Person {
             contact: Contact::default(),
             contracts: Vec::new(),
             accounts: BTreeMap::new(),
+            custom: BTreeMap::new(),
             primary: None,
             kind: IdentityKind::Person,
         }

@@ -22,6 +22,7 @@ use super::{Action, ActionId, ActionKind, FieldChange, TargetPlan};
 use crate::connector::{Attributes, Capabilities, Observed, ObservedGroup};
 use crate::domains::DomainFilter;
 use crate::evaluate::{AccountState, Correlation, Evaluation, ManagedGroups};
+use crate::leave_alone::LeaveAlone;
 use crate::model::{AccountRef, ExternalId, GroupRef, TargetName};
 use permissions::group_key;
 use references::{AccountTarget, Referrer};
@@ -55,6 +56,13 @@ pub struct DiffInput<'a> {
     /// The target's domain filter (`included_domains`): persons outside are not created, their
     /// existing accounts left alone or disabled.
     pub domains: Option<&'a DomainFilter>,
+    /// Accounts never touched (`leave_alone`, Cloud Sync's target filter): no action on them,
+    /// no person correlated onto or created as them, not counted in `accounts_observed`.
+    pub leave_alone: Option<&'a LeaveAlone>,
+    /// Fields that say what type an account is (`account_type = true` on a mapping, e.g.
+    /// Zivver's `kind`: user or functional): an existing account whose value differs is never
+    /// converted; the person is skipped with a warning.
+    pub type_fields: &'a BTreeSet<String>,
 }
 
 /// A grant the target took as a request that has not shown up as a membership yet.
@@ -95,6 +103,7 @@ impl<'a> Differ<'a> {
             .evaluations
             .iter()
             .filter(|e| matches!(e.state, AccountState::Enabled | AccountState::Disabled))
+            .filter(|e| guards::address_left_alone(input, e).is_none())
             .count();
         Self {
             input,
@@ -113,7 +122,7 @@ impl<'a> Differ<'a> {
             plan: TargetPlan {
                 target: input.target.clone(),
                 observed_digest: input.observed.digest(),
-                accounts_observed: input.observed.accounts.len().max(present),
+                accounts_observed: managed_accounts(input).max(present),
                 actions: Vec::new(),
                 disputed: Vec::new(),
                 held: Vec::new(),
@@ -155,6 +164,9 @@ impl<'a> Differ<'a> {
                 continue;
             }
             if let Some(account) = self.index.account(&link.account) {
+                if self.left_alone(account).is_some() {
+                    continue;
+                }
                 let last = departed.get(&link.person);
                 self.delete(
                     &link.person,
@@ -220,8 +232,22 @@ impl<'a> Differ<'a> {
     }
 }
 
+/// The accounts a fail-safe compares with: those observed, less those never touched.
+fn managed_accounts(input: &DiffInput<'_>) -> usize {
+    match input.leave_alone {
+        None => input.observed.accounts.len(),
+        Some(filter) => input
+            .observed
+            .accounts
+            .iter()
+            .filter(|a| filter.covers_account(a).is_none())
+            .count(),
+    }
+}
+
 mod account;
 mod converge;
+mod guards;
 mod periods;
 mod permissions;
 mod references;

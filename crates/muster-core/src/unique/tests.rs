@@ -412,6 +412,8 @@ fn a_rehire_keeps_the_user_name_of_the_account_the_plan_enables_again() {
         departed: &[],
         pending: &Default::default(),
         domains: None,
+        leave_alone: None,
+        type_fields: &Default::default(),
     });
     let user_names: Vec<(&str, Option<&str>, Option<&Value>)> = plan
         .actions

@@ -19,6 +19,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+mod jit;
 mod target;
 
 /// A target's domain-filter settings, as written.
@@ -69,15 +70,13 @@ impl Compiler<'_> {
     }
 
     pub fn compile(&mut self, raw: RawConfig, base_dir: &Path, digest: String) -> Option<Config> {
-        let store_path =
-            base_dir.join(raw.store.path.unwrap_or_else(|| PathBuf::from("muster.db")));
-        if let Some(kind) = raw.store.kind.as_deref().filter(|k| *k != "sqlite") {
-            self.err(
-                None,
-                "store.kind",
-                format!("unknown store `{kind}`: expected `sqlite`"),
-            );
-        }
+        let store = super::store::compile(raw.store, base_dir)
+            .map_err(|errors| {
+                for e in errors {
+                    self.err(None, e.key, e.message);
+                }
+            })
+            .ok();
         let source = self.source(raw.source);
         let source_thresholds = SourceThresholds {
             added: raw.source_thresholds.added.map(threshold),
@@ -125,7 +124,9 @@ impl Compiler<'_> {
             );
         }
 
+        let run = self.run_settings(raw.run);
         let source = source?;
+        let store = store?;
         if !self.errors.is_empty() {
             return None;
         }
@@ -133,12 +134,51 @@ impl Compiler<'_> {
             file: self.file.to_owned(),
             base_dir: base_dir.to_owned(),
             digest,
-            store_path,
+            store,
             source,
             source_thresholds,
             primary_rule,
             targets,
+            run,
         })
+    }
+
+    /// `[run]`: `perform_sync`, `max_run_time` (e.g. `"2h30m"`), `log_level`.
+    fn run_settings(&mut self, raw: Option<toml::Spanned<RawRun>>) -> super::RunSettings {
+        let Some(raw) = raw else {
+            return super::RunSettings::default();
+        };
+        let span = raw.span();
+        let raw = raw.into_inner();
+        let max_run_time =
+            raw.max_run_time
+                .as_deref()
+                .and_then(|text| match parse_duration(text) {
+                    Ok(d) => Some(d),
+                    Err(message) => {
+                        self.err(Some(span.clone()), "run.max_run_time", message);
+                        None
+                    }
+                });
+        const LEVELS: [&str; 5] = ["error", "warn", "info", "debug", "trace"];
+        let log_level = raw.log_level.and_then(|level| {
+            let lower = level.trim().to_lowercase();
+            if LEVELS.contains(&lower.as_str()) {
+                Some(lower)
+            } else {
+                self.err(
+                    Some(span.clone()),
+                    "run.log_level",
+                    format!("unknown level {level:?}: expected error, warn, info, debug or trace"),
+                );
+                None
+            }
+        });
+        super::RunSettings {
+            perform_sync: raw.perform_sync,
+            max_run_time,
+            log_level,
+        }
     }
 
     /// `[source]`: its `kind` looked up in the table of kinds, the rest as that kind's
@@ -527,6 +567,38 @@ fn any_contract(rest: &str) -> Result<Subject, String> {
         Ok(_) => Err(format!("unknown contract field `{rest}`")),
         Err(e) => Err(format!("unknown contract field `{rest}`: {}", e.hint)),
     }
+}
+
+/// `"2h"`, `"90m"`, `"1h30m"`, `"45s"`: a positive duration in hours, minutes and seconds.
+pub(crate) fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let expected = || {
+        format!("{text:?} is not a duration: expected a number with h, m or s, e.g. \"2h\", \"90m\" or \"1h30m\"")
+    };
+    let mut seconds: u64 = 0;
+    let mut number = String::new();
+    for c in text.trim().chars() {
+        match c {
+            '0'..='9' => number.push(c),
+            'h' | 'm' | 's' => {
+                let n: u64 = number.parse().map_err(|_| expected())?;
+                let unit = match c {
+                    'h' => 3600,
+                    'm' => 60,
+                    _ => 1,
+                };
+                seconds = n
+                    .checked_mul(unit)
+                    .and_then(|n| seconds.checked_add(n))
+                    .ok_or_else(expected)?;
+                number.clear();
+            }
+            _ => return Err(expected()),
+        }
+    }
+    if !number.is_empty() || seconds == 0 {
+        return Err(expected());
+    }
+    Ok(std::time::Duration::from_secs(seconds))
 }
 
 fn threshold(t: RawThreshold) -> Threshold {

@@ -9,8 +9,10 @@ pub mod implied;
 mod limits;
 mod overrides;
 mod raw;
+pub mod store;
 
 pub use error::{line_of, ConfigError, ConfigErrors};
+pub use store::{PostgresConfig, StoreConfig, StoreUrl};
 
 use crate::kinds::{Source, TargetSettings};
 use muster_core::evaluate::TargetPolicy;
@@ -29,12 +31,34 @@ pub struct Config {
     pub base_dir: PathBuf,
     /// Digest of the effective configuration text (after overrides).
     pub digest: String,
-    pub store_path: PathBuf,
+    /// `[store]`: SQLite (the default) or PostgreSQL.
+    pub store: StoreConfig,
     /// The `[source]` settings, typed by its kind.
     pub source: Arc<dyn Source>,
     pub source_thresholds: SourceThresholds,
     pub primary_rule: PrimaryContractRule,
     pub targets: Vec<TargetConfig>,
+    /// `[run]`: preview by default, the run time cap, the log level.
+    pub run: RunSettings,
+}
+
+/// `[run]`: how runs go.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunSettings {
+    /// `perform_sync`: `Some(false)` makes an apply a preview unless the run says
+    /// `--perform-sync` (Zivver Cloud Sync mode). `None`: not set (an apply writes).
+    pub perform_sync: Option<bool>,
+    /// `max_run_time`: an apply stops cleanly between batches after this long.
+    pub max_run_time: Option<std::time::Duration>,
+    /// `log_level`: the default log filter of the CLI and the server.
+    pub log_level: Option<String>,
+}
+
+impl RunSettings {
+    /// Whether this configuration asks for Cloud Sync's preview-by-default mode.
+    pub fn preview_by_default(&self) -> bool {
+        self.perform_sync == Some(false)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -53,8 +77,14 @@ pub struct TargetConfig {
     pub quarantine: crate::execute::Quarantine,
     /// `included_domains`: persons whose address is elsewhere get no account here.
     pub domains: Option<muster_core::domains::DomainFilter>,
+    /// `leave_alone`: accounts never touched and not counted by the fail-safe.
+    pub leave_alone: Option<muster_core::leave_alone::LeaveAlone>,
+    /// Fields that say what type an account is (`account_type = true` on their mapping).
+    pub type_fields: BTreeSet<String>,
     /// What `muster reconcile` proposes for accounts no person owns.
     pub orphans: crate::reconcile::OrphanPolicy,
+    /// `jit`: accounts created at sign-in ([`crate::jit`]); `None`: not in this target.
+    pub jit: Option<crate::jit::JitPolicy>,
 }
 
 impl Config {

@@ -28,6 +28,9 @@ pub struct RawConfig {
     /// Business rules, evaluated for every person and every target they apply to.
     #[serde(default)]
     pub rules: Vec<Spanned<RawRule>>,
+    /// How runs go: `perform_sync` (preview by default), `max_run_time`, `log_level`.
+    #[serde(default)]
+    pub run: Option<Spanned<RawRun>>,
     /// `muster serve`'s own settings (listen address, TLS, metrics): read and checked by
     /// `muster-server`, which reads the same effective text (`Config::effective_text`).
     #[serde(default, rename = "server")]
@@ -39,13 +42,86 @@ pub struct RawConfig {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
+pub struct RawRun {
+    /// `false`: `muster apply` (and a server's apply) only previews — "ran in preview mode" —
+    /// unless that run is given `--perform-sync` (Zivver Cloud Sync's `perform_sync`).
+    /// Default: true (an apply writes).
+    pub perform_sync: Option<bool>,
+    /// The longest an apply may send for, e.g. `"2h"`, `"90m"`, `"45s"`: the run then stops
+    /// cleanly between batches, the rest left pending in the journal for the next run.
+    /// Unset: no cap.
+    pub max_run_time: Option<String>,
+    /// Log level when neither `-v`, `--log-level` nor `RUST_LOG` says: `error`, `warn` (the
+    /// default), `info`, `debug` or `trace`.
+    pub log_level: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RawStore {
-    /// `sqlite` (the default; PostgreSQL follows for several nodes).
+    /// `sqlite` (the default) or `postgres` (several nodes sharing one state).
     #[serde(default)]
     pub kind: Option<String>,
     /// SQLite file, relative to this config file's folder. Default: `muster.db`.
     #[serde(default)]
     pub path: Option<PathBuf>,
+    /// PostgreSQL: `postgres://user@host:port/database`, or `{ env = "…" }` / `{ file = "…" }`
+    /// holding the URL when it has a password.
+    #[serde(default)]
+    pub url: Option<RawStoreUrl>,
+    /// PostgreSQL: `disable`, `require` or `verify-full`. Default: `disable` for a server on
+    /// this machine, `verify-full` for any other.
+    #[serde(default)]
+    pub tls: Option<String>,
+    /// PostgreSQL: the CA certificate (PEM) that signed the server's, relative to this file.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    /// PostgreSQL: connections in the pool. Default: 8.
+    #[serde(default)]
+    pub max_connections: Option<u32>,
+    /// PostgreSQL: the schema holding Muster's tables, created when missing. Default: the
+    /// server's `search_path` (normally `public`).
+    #[serde(default)]
+    pub schema: Option<String>,
+    /// PostgreSQL: how long a node's lease (the apply, the schedules) lasts without renewal,
+    /// in seconds: a dead node's work is taken over within this. Default: 10.
+    #[serde(default)]
+    pub lease_seconds: Option<u64>,
+}
+
+/// `url` as written: a plain string (no password) or a secret reference.
+#[derive(Debug)]
+pub enum RawStoreUrl {
+    Plain(String),
+    Secret(muster_connectors::SecretRef),
+}
+
+impl<'de> Deserialize<'de> for RawStoreUrl {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct UrlVisitor;
+        impl<'de> serde::de::Visitor<'de> for UrlVisitor {
+            type Value = RawStoreUrl;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a URL (postgres://user@host:port/database) or a secret reference \
+                     ({ env = \"NAME\" } or { file = \"/path\" })",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawStoreUrl, E> {
+                Ok(RawStoreUrl::Plain(v.to_owned()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<RawStoreUrl, A::Error> {
+                muster_connectors::SecretRef::deserialize(
+                    serde::de::value::MapAccessDeserializer::new(map),
+                )
+                .map(RawStoreUrl::Secret)
+            }
+        }
+        deserializer.deserialize_any(UrlVisitor)
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -135,10 +211,31 @@ pub struct RawTarget {
     /// `"disable"` it.
     #[serde(default)]
     pub outside_domains: Option<Spanned<String>>,
+    /// Accounts never touched and not counted by the fail-safe (Cloud Sync's target filter):
+    /// `{ accounts = ["admin@supplier.example"], domains = ["supplier.example"] }`, matched
+    /// ignoring case against the `domain_field` address (`accounts` also against account ids).
+    #[serde(default)]
+    pub leave_alone: Option<Spanned<RawLeaveAlone>>,
     /// What `muster reconcile` proposes for accounts no person owns:
     /// `{ orphans = "report" }` (the default), `"disable"` or `"delete"`.
     #[serde(default)]
     pub reconcile: Option<Spanned<RawReconcile>>,
+    /// Create the account when the person signs in (just-in-time provisioning): `jit = true`,
+    /// or `jit = { allowed_domains = ["example.org"], identities = "users" }`. The rules,
+    /// mappings and `included_domains` apply as in a scheduled run. Default: off.
+    #[serde(default)]
+    pub jit: Option<Spanned<toml::Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLeaveAlone {
+    /// Addresses (or the target's account ids) never touched.
+    #[serde(default)]
+    pub accounts: Vec<String>,
+    /// Whole domains whose accounts are never touched.
+    #[serde(default)]
+    pub domains: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -234,6 +331,18 @@ pub struct RawMapping {
     /// Update (for tenants whose values were written in another case). Default: false.
     #[serde(default)]
     pub ignore_case: bool,
+    /// A translation table for the value, e.g. `{ UserMailbox = "user", SharedMailbox =
+    /// "functional" }`; a value not in it holds the person with the reason.
+    #[serde(default)]
+    pub values: Option<BTreeMap<String, toml::Value>>,
+    /// Keep only addresses in the target's `included_domains` (a list keeps those items):
+    /// Cloud Sync's aliases, where Zivver refuses any other domain.
+    #[serde(default)]
+    pub in_included_domains: bool,
+    /// This field says what type an account is (Zivver's `kind`: user or functional): an
+    /// existing account whose value differs is skipped with a warning, never converted.
+    #[serde(default)]
+    pub account_type: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -297,4 +406,23 @@ pub struct RawCondition {
     pub before_days: Option<i64>,
     /// The field is a date after today plus this many days.
     pub after_days: Option<i64>,
+}
+
+/// `jit = { … }`: accounts created when a person signs in (see `jit = true`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawJit {
+    /// Default: true (the table is there to turn it on).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Only addresses in these domains get an account at sign-in, e.g. `["example.org"]`.
+    #[serde(default)]
+    pub allowed_domains: Option<Vec<String>>,
+    /// `"users"` (the default: never a shared mailbox) or `"all"`.
+    #[serde(default)]
+    pub identities: Option<String>,
+    /// Only `true`: a sign-in only creates (with what the create carries); every other change
+    /// stays with the scheduled run.
+    #[serde(default)]
+    pub create_only: Option<bool>,
 }

@@ -44,7 +44,12 @@ fn parse(text: &str) -> Result<Config, ConfigErrors> {
 #[test]
 fn a_valid_file_compiles_to_typed_policy() {
     let c = parse(VALID).unwrap();
-    assert_eq!(c.store_path, Path::new("/etc/muster/muster.db"));
+    assert_eq!(
+        c.store,
+        StoreConfig::Sqlite {
+            path: "/etc/muster/muster.db".into()
+        }
+    );
     let t = c.target("scim").unwrap();
     assert_eq!(t.policy.mappings.len(), 2);
     assert!(t.policy.mappings[1].actions.create && !t.policy.mappings[1].actions.update);
@@ -142,7 +147,12 @@ fn environment_overrides_any_setting() {
         panic!("a scim target");
     };
     assert_eq!(scim.base_url, "http://127.0.0.1:7/scim/v2");
-    assert_eq!(c.store_path, Path::new("/var/lib/muster/state.db"));
+    assert_eq!(
+        c.store,
+        StoreConfig::Sqlite {
+            path: "/var/lib/muster/state.db".into()
+        }
+    );
 }
 
 #[test]
@@ -571,7 +581,7 @@ fn an_unknown_kind_names_its_line_and_the_kinds_of_the_table() {
     let problem = e.0.iter().find(|p| p.key == "source.kind").expect("{e}");
     assert_eq!(
         problem.message,
-        "unknown source `xml`: expected `csv` or `json`"
+        "unknown source `xml`: expected `csv`, `json` or `exchange-online`"
     );
     assert_eq!(problem.line, line_with(VALID, "kind = \"csv\""));
 
@@ -597,7 +607,110 @@ fn a_source_is_typed_by_its_kind_and_its_settings_checked_by_it() {
     );
 }
 
+#[test]
+fn an_exchange_online_source_is_configured_and_checked_like_any_other() {
+    let exo = VALID.replace(
+        "kind = \"csv\"\npersons = \"persons.csv\"",
+        "kind = \"exchange-online\"\ntenant = \"contoso.onmicrosoft.com\"\nclient_id = \"app\"\nclient_secret = { env = \"EXO_SECRET\" }",
+    );
+    assert!(parse(&exo).is_ok());
+    let e = parse(&exo.replace("client_id", "client_idd")).unwrap_err();
+    assert!(e.to_string().contains("client_idd"), "{e}");
+}
+
 /// The 1-based line of the first line of `text` that contains `needle`.
 fn line_with(text: &str, needle: &str) -> Option<usize> {
     text.lines().position(|l| l.contains(needle)).map(|i| i + 1)
+}
+
+/// VALID with Cloud Sync's settings: `[run]`, a target filter, a translated account type and
+/// aliases kept to the included domains.
+fn cloud_sync(extra_target: &str, extra_mapping: &str, run: &str) -> String {
+    VALID
+        .replace(
+            "thresholds = { disable = { percent = 10 } }",
+            &format!("thresholds = {{ disable = {{ percent = 10 }} }}\n{extra_target}"),
+        )
+        .replace("[[rules]]", &format!("{extra_mapping}\n{run}\n[[rules]]"))
+}
+
+#[test]
+fn cloud_sync_settings_compile_to_the_run_and_the_target() {
+    let text = cloud_sync(
+        "included_domains = [\"example.org\"]\nleave_alone = { accounts = [\"beheer@example.org\"], domains = [\"supplier.example\"] }",
+        "[[targets.scim.mapping]]\nfield = \"userType\"\npath = \"Name.NickName\"\nvalues = { UserMailbox = \"user\", SharedMailbox = \"functional\" }\naccount_type = true\n\n[[targets.scim.mapping]]\nfield = \"emails\"\nlist = [\"{Name.GivenName}@example.org\", \"{Name.GivenName}@x.onmicrosoft.com\"]\nin_included_domains = true\n",
+        "[run]\nperform_sync = false\nmax_run_time = \"1h30m\"\nlog_level = \"Info\"\n",
+    );
+    let c = parse(&text).unwrap();
+    assert_eq!(c.run.perform_sync, Some(false));
+    assert!(c.run.preview_by_default());
+    assert_eq!(
+        c.run.max_run_time,
+        Some(std::time::Duration::from_secs(5400))
+    );
+    assert_eq!(c.run.log_level.as_deref(), Some("info"));
+    let t = c.target("scim").unwrap();
+    assert_eq!(t.type_fields, BTreeSet::from(["userType".to_owned()]));
+    let filter = t.leave_alone.as_ref().unwrap();
+    assert_eq!(filter.field(), "userName");
+    assert!(filter.covers("a@SUPPLIER.example").is_some());
+    let mut p = muster_core::model::Person::new("1");
+    p.name.given_name = Some("jan".into());
+    p.name.nick_name = Some("SharedMailbox".into());
+    let value = |field: &str| {
+        t.policy
+            .mappings
+            .iter()
+            .find(|m| m.field == field)
+            .unwrap()
+            .compute(&p, 0)
+    };
+    assert_eq!(value("userType"), Ok(Some(serde_json::json!("functional"))));
+    assert_eq!(
+        value("emails"),
+        Ok(Some(serde_json::json!(["jan@example.org"]))),
+        "only the included domains"
+    );
+    assert!(parse(VALID).unwrap().run == RunSettings::default());
+}
+
+#[test]
+fn cloud_sync_settings_that_cannot_work_say_why() {
+    let text = cloud_sync(
+        "leave_alone = { domains = [\"@supplier\"] }",
+        "[[targets.scim.mapping]]\nfield = \"emails\"\nlist = [\"{Name.GivenName}@example.org\"]\nin_included_domains = true\n\n[[targets.scim.mapping]]\nfield = \"userType\"\nlist = [\"x\"]\nvalues = { a = \"b\" }\n",
+        "[run]\nmax_run_time = \"soon\"\nlog_level = \"loud\"\n",
+    );
+    let e = parse(&text).unwrap_err();
+    let find = |key: &str| {
+        e.0.iter()
+            .find(|e| e.key.ends_with(key))
+            .unwrap_or_else(|| panic!("no error for {key}: {e}"))
+    };
+    assert!(find("leave_alone").message.contains("is not a domain"));
+    assert!(find("in_included_domains")
+        .message
+        .contains("needs the target's `included_domains`"));
+    assert!(find("values").message.contains("not a `list`"));
+    let cap = find("run.max_run_time");
+    assert!(
+        cap.message.contains("\"soon\" is not a duration"),
+        "{}",
+        cap.message
+    );
+    assert!(cap.line.is_some());
+    assert!(find("run.log_level")
+        .message
+        .contains("expected error, warn"));
+}
+
+#[test]
+fn durations_are_hours_minutes_and_seconds() {
+    use super::compile::parse_duration;
+    assert_eq!(parse_duration("2h").unwrap().as_secs(), 7200);
+    assert_eq!(parse_duration("90m").unwrap().as_secs(), 5400);
+    assert_eq!(parse_duration(" 1h30m15s ").unwrap().as_secs(), 5415);
+    for bad in ["", "0s", "2", "h", "2d", "1.5h", "-1h"] {
+        assert!(parse_duration(bad).is_err(), "{bad:?}");
+    }
 }

@@ -30,6 +30,15 @@ pub struct Shared {
     /// Groups made sure of in this run (by lower-case name), so that many grants to one new
     /// group create it once. Held across the request: creating groups is rare and must not race.
     pub ensured_groups: Mutex<HashMap<String, GroupRef>>,
+    /// Set where sign-ins create accounts too (see `ExecContext::person_locks`).
+    pub sign_ins: Option<SignIns>,
+}
+
+/// The sign-ins a scheduled create must not race: their per-person locks, and when this run
+/// started (a link made since then was made by a sign-in, after the plan's read).
+pub struct SignIns {
+    pub locks: Arc<crate::jit::locks::PersonLocks>,
+    pub since: chrono::DateTime<chrono::Utc>,
 }
 
 pub struct ActionResult {
@@ -99,10 +108,61 @@ impl ActionResult {
 }
 
 pub async fn run(s: &Shared, action: &Action, account: Option<AccountRef>) -> ActionResult {
-    match attempt(s, action, account).await {
+    let result = match attempt(s, action, account.clone()).await {
         Ok(r) => r,
         Err(store) => ActionResult::settled(ActionOutcome::Failed, format!("state store: {store}")),
+    };
+    if let Err(e) = remember_refused(s, action, account.as_ref(), &result).await {
+        tracing::warn!(target_name = %s.target, person = %action.person, error = %e, "A refused value could not be remembered; it is sent again next run.");
     }
+    result
+}
+
+/// A write the target refused in a way no retry changes ([`Capabilities::refusals`]): the
+/// refused value is remembered (by fingerprint, as `refused:<field>`, under the account or,
+/// for a create, the person), so the next plans do not send it again until it changes.
+async fn remember_refused(
+    s: &Shared,
+    action: &Action,
+    account: Option<&AccountRef>,
+    result: &ActionResult,
+) -> Result<(), muster_store::StoreError> {
+    if result.outcome != ActionOutcome::Failed || !result.attempted || result.target_fault {
+        return Ok(());
+    }
+    let Some(detail) = result.detail.as_deref() else {
+        return Ok(());
+    };
+    let key = match (action.kind, account) {
+        (ActionKind::Create, _) => muster_core::connector::FieldRefusal::create_key(&action.person),
+        (_, Some(account)) => account.clone(),
+        (_, None) => return Ok(()),
+    };
+    for refusal in &s.connector.capabilities().refusals {
+        if !detail.contains(&refusal.detail_contains) {
+            continue;
+        }
+        let Some(value) = action
+            .changes
+            .iter()
+            .find(|c| c.field == refusal.field)
+            .and_then(|c| c.after.as_ref())
+        else {
+            continue;
+        };
+        let hmac = fingerprint(&s.key, &s.target, &key, &refusal.field, value);
+        s.store
+            .set_fingerprint(
+                &s.target,
+                &Fingerprint {
+                    account: key.clone(),
+                    field: muster_core::connector::FieldRefusal::memory_field(&refusal.field),
+                    hmac,
+                },
+            )
+            .await?;
+    }
+    Ok(())
 }
 
 async fn attempt(
@@ -127,7 +187,7 @@ async fn attempt(
         .collect();
 
     let account = match (action.kind, account) {
-        (ActionKind::Create, _) => return create(s, action, changes).await,
+        (ActionKind::Create, _) => return create_beside_sign_ins(s, action, changes).await,
         (_, Some(account)) => account,
         (_, None) => {
             return Ok(ActionResult::settled(
@@ -342,6 +402,45 @@ fn write_operation(
     })
 }
 
+/// A create in a target where sign-ins create accounts too: under the person's lock, and
+/// only when no sign-in linked an account for the person since this run started (that one is
+/// adopted: linked already, the create is done without a request).
+async fn create_beside_sign_ins(
+    s: &Shared,
+    action: &Action,
+    attributes: Attributes,
+) -> Result<ActionResult, muster_store::StoreError> {
+    let Some(sign_ins) = &s.sign_ins else {
+        return create(s, action, attributes).await;
+    };
+    let _held = match sign_ins.locks.lock(&action.person).await {
+        Ok(held) => Some(held),
+        // More persons sign in at once than the map holds: the target's conflict and the
+        // look-up after it still keep the account single.
+        Err(busy) => {
+            tracing::warn!(target_name = %s.target, error = %busy, "Creating without the person's sign-in lock.");
+            None
+        }
+    };
+    let made_at_sign_in = s
+        .store
+        .person_links(&action.person)
+        .await?
+        .into_iter()
+        .find(|l| {
+            l.target == s.target && l.state == LinkState::Active && l.updated_at >= sign_ins.since
+        });
+    if let Some(link) = made_at_sign_in {
+        let mut r = ActionResult::done(
+            Some(link.account),
+            Some("adopted the account created at sign-in since the plan was made".to_owned()),
+        );
+        r.attempted = false;
+        return Ok(r);
+    }
+    create(s, action, attributes).await
+}
+
 /// Create, and when the outcome is unknown or collided, look the account up before anything
 /// else: one match is the account (linked), none means retry (unknown outcome) or fail
 /// (conflict), several means the person is disputed. A target without a look-up
@@ -530,6 +629,8 @@ mod tests {
         capabilities: Capabilities,
         creates: AtomicUsize,
         lookups: AtomicUsize,
+        /// Updates are rejected (400) with this text.
+        refuse: std::sync::Mutex<Option<String>>,
     }
 
     #[async_trait::async_trait]
@@ -570,6 +671,16 @@ mod tests {
                         detail: "connection reset".into(),
                     })
                 }
+                Operation::Update { .. } => match self.refuse.lock().unwrap().clone() {
+                    Some(detail) => Err(ConnectorError::Rejected {
+                        target: self.target.clone(),
+                        method: "PUT".into(),
+                        path: "/Users/acc-1".into(),
+                        status: 400,
+                        detail,
+                    }),
+                    None => Ok(Outcome::Done),
+                },
                 _ => Ok(Outcome::Done),
             }
         }
@@ -583,6 +694,7 @@ mod tests {
             capabilities,
             creates: AtomicUsize::new(0),
             lookups: AtomicUsize::new(0),
+            refuse: std::sync::Mutex::new(None),
         });
         let shared = Shared {
             run,
@@ -596,6 +708,7 @@ mod tests {
             },
             key: Secret::new("key"),
             ensured_groups: Default::default(),
+            sign_ins: None,
         };
         (shared, connector)
     }
@@ -647,6 +760,47 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_create_adopts_the_account_a_sign_in_linked_since_the_run_started() {
+        let (mut s, c) = shared(Capabilities::default()).await;
+        let since = chrono::Utc::now();
+        s.sign_ins = Some(SignIns {
+            locks: crate::jit::locks::PersonLocks::new(10),
+            since,
+        });
+        // A link from before the run (a stale one) is not the sign-in's: the create is sent.
+        let stale = Link {
+            target: "t".into(),
+            person: "p1".into(),
+            account: "old".into(),
+            state: LinkState::Active,
+            updated_at: since - chrono::Duration::days(1),
+        };
+        s.store.upsert_link(&stale).await.unwrap();
+        let r = act(&s, ActionKind::Create, None).await;
+        assert_eq!(c.creates.load(Ordering::SeqCst), 1, "{:?}", r.detail);
+        // Linked by a sign-in after the plan was made: adopted, nothing sent.
+        let (mut s, c) = shared(Capabilities::default()).await;
+        s.sign_ins = Some(SignIns {
+            locks: crate::jit::locks::PersonLocks::new(10),
+            since: chrono::Utc::now() - chrono::Duration::seconds(1),
+        });
+        s.store
+            .upsert_link(&Link {
+                account: "made-at-sign-in".into(),
+                updated_at: chrono::Utc::now(),
+                ..stale
+            })
+            .await
+            .unwrap();
+        let r = act(&s, ActionKind::Create, None).await;
+        assert_eq!(r.outcome, ActionOutcome::Done);
+        assert_eq!(r.account, Some("made-at-sign-in".into()));
+        assert!(r.detail.unwrap_or_default().contains("created at sign-in"));
+        assert_eq!(c.creates.load(Ordering::SeqCst), 0);
+        assert_eq!(c.lookups.load(Ordering::SeqCst), 0);
+    }
+
+    #[tokio::test]
     async fn without_a_look_up_an_uncertain_create_is_never_sent_again() {
         let (s, c) = shared(Capabilities {
             lookup: false,
@@ -680,5 +834,59 @@ mod tests {
             let detail = r.detail.unwrap_or_default();
             assert!(detail.contains(says), "{meaning:?}: {detail}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_refusal_no_retry_changes_is_remembered_for_the_refused_value_only() {
+        let refusing = || {
+            shared(Capabilities {
+                refusals: vec![muster_core::connector::FieldRefusal {
+                    field: "userName".into(),
+                    detail_contains: "Alias is a guest".into(),
+                }],
+                ..Capabilities::default()
+            })
+        };
+        let (other_s, other_c) = refusing().await;
+        *other_c.refuse.lock().unwrap() = Some("Error creating alias: Domain Not Owned".into());
+        let other = act(&other_s, ActionKind::Update, Some("acc-1".into())).await;
+        assert_eq!(other.outcome, ActionOutcome::Failed);
+        assert!(
+            other_s
+                .store
+                .fingerprints(&other_s.target)
+                .await
+                .unwrap()
+                .is_empty(),
+            "another refusal is retried next run"
+        );
+
+        let (s, c) = refusing().await;
+        let memory = muster_core::connector::FieldRefusal::memory_field("userName");
+        *c.refuse.lock().unwrap() =
+            Some("Error creating alias: Alias is a guest: p1@example.org".into());
+        let r = act(&s, ActionKind::Update, Some("acc-1".into())).await;
+        assert_eq!(
+            r.outcome,
+            ActionOutcome::Failed,
+            "reported as the failure it is"
+        );
+        assert!(r.detail.unwrap_or_default().contains("Alias is a guest"));
+        let stored = s.store.fingerprints(&s.target).await.unwrap();
+        assert_eq!(stored.len(), 1, "{stored:?}");
+        assert_eq!(stored[0].account, AccountRef::from("acc-1"));
+        assert_eq!(stored[0].field, memory);
+        let account: AccountRef = "acc-1".into();
+        assert_eq!(
+            stored[0].hmac,
+            fingerprint(
+                &s.key,
+                &s.target,
+                &account,
+                "userName",
+                &serde_json::json!("p1@example.org")
+            ),
+            "keyed to the refused value, so another value is sent again"
+        );
     }
 }

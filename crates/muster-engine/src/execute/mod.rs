@@ -18,6 +18,7 @@
 mod action;
 mod schedule;
 
+use crate::jit::locks::PersonLocks;
 use crate::progress::Progress;
 use action::{ActionResult, Shared};
 use muster_core::connector::Connector;
@@ -88,6 +89,10 @@ pub struct ExecContext {
     /// Cancelled (a shutdown): start nothing more; the actions in flight finish, the rest stay
     /// `planned` in the journal for the next apply.
     pub stop: CancellationToken,
+    /// A target where sign-ins create accounts ([`crate::jit`]): each Create holds its
+    /// person's lock, and adopts an account a sign-in linked after this run started instead
+    /// of creating a second one. `None`: no sign-ins here (or this is a sign-in's own run).
+    pub person_locks: Option<Arc<PersonLocks>>,
 }
 
 /// Executes one target's gated plan and returns its summary. A store failure stops the
@@ -129,6 +134,17 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
         correlation: ctx.correlation.clone(),
         key: ctx.fingerprint_key.clone(),
         ensured_groups: Default::default(),
+        sign_ins: match &ctx.person_locks {
+            Some(locks) => Some(action::SignIns {
+                locks: locks.clone(),
+                since: ctx
+                    .store
+                    .run(&ctx.run)
+                    .await?
+                    .map_or_else(chrono::Utc::now, |r| r.started_at),
+            }),
+            None => None,
+        },
     });
     ctx.progress
         .start(ctx.target.as_str(), actions.len() as u64);
@@ -182,10 +198,15 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
                 resolved.insert(i, action.clone());
             }
             let shared = shared.clone();
-            let task = running.spawn(async move {
-                let r = action::run(&shared, &action, account).await;
-                (i, r)
-            });
+            // A sign-in's action keeps its place ahead of scheduled work in the rate budget.
+            let priority = muster_connectors::http::priority::current();
+            let task = running.spawn(muster_connectors::http::priority::scoped(
+                priority,
+                async move {
+                    let r = action::run(&shared, &action, account).await;
+                    (i, r)
+                },
+            ));
             task_of.insert(task.id(), i);
         }
         let Some(joined) = running.join_next_with_id().await else {

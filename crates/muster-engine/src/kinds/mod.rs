@@ -13,6 +13,7 @@
 //! A new kind is its folder plus one line in the table below.
 
 pub mod csv;
+pub mod exchange_online;
 pub mod helloid;
 pub mod json;
 pub mod scim;
@@ -41,7 +42,8 @@ pub static TARGETS: &[&dyn TargetKind] = &[
 ];
 
 /// Every source kind, by the name `[source] kind = "…"` gives it. One line per kind.
-pub static SOURCES: &[&dyn SourceKind] = &[&csv::Csv, &json::Json];
+pub static SOURCES: &[&dyn SourceKind] =
+    &[&csv::Csv, &json::Json, &exchange_online::ExchangeOnline];
 
 /// The target kind named `name`.
 pub fn target(name: &str) -> Option<&'static dyn TargetKind> {
@@ -51,6 +53,21 @@ pub fn target(name: &str) -> Option<&'static dyn TargetKind> {
 /// The source kind named `name`.
 pub fn source(name: &str) -> Option<&'static dyn SourceKind> {
     SOURCES.iter().copied().find(|k| k.name() == name)
+}
+
+/// Every simulator by the name `muster sim <name>` gives it: each target kind's, then the
+/// source kinds' that have one.
+pub fn simulators() -> impl Iterator<Item = (&'static str, &'static dyn sim::Simulator)> {
+    let targets = TARGETS.iter().map(|k| (k.name(), k.simulator()));
+    let sources = SOURCES
+        .iter()
+        .filter_map(|k| k.simulator().map(|s| (k.name(), s)));
+    targets.chain(sources)
+}
+
+/// The simulator named `name`.
+pub fn simulator(name: &str) -> Option<(&'static str, &'static dyn sim::Simulator)> {
+    simulators().find(|(n, _)| *n == name)
 }
 
 /// `` `a`, `b` or `c` ``: the names of a table, for an error that says what was expected.
@@ -118,6 +135,10 @@ pub trait SourceKind: Sync {
     /// The `[source]` table without its `kind` as this kind's settings. `Err` when the table
     /// does not have the settings' shape.
     fn settings(&self, table: toml::Value) -> Result<Arc<dyn Source>, String>;
+    /// Its simulator, for `muster sim <name>`, when the source reads a service. Default: none.
+    fn simulator(&self) -> Option<&'static dyn sim::Simulator> {
+        None
+    }
 }
 
 /// Deserialises a source table into `S`: what most kinds' [`SourceKind::settings`] is.
@@ -147,9 +168,8 @@ mod tests {
     /// Every kind's simulator serves its test API with its default options, and stops when
     /// told to.
     #[tokio::test]
-    async fn every_target_kinds_simulator_serves_and_stops() {
-        for kind in TARGETS {
-            let sim = kind.simulator();
+    async fn every_simulator_serves_and_stops() {
+        for (name, sim) in simulators() {
             let mut values = sim::SimValues::default();
             for option in sim.options() {
                 let default = option.default.map(str::to_owned);
@@ -168,19 +188,10 @@ mod tests {
             let answer = reqwest::get(format!("http://{addr}/_sim/state"))
                 .await
                 .unwrap();
-            assert!(
-                answer.status().is_success(),
-                "{}: {}",
-                kind.name(),
-                answer.status()
-            );
+            assert!(answer.status().is_success(), "{name}: {}", answer.status());
             stop.send(()).unwrap();
             let ended = tokio::time::timeout(std::time::Duration::from_secs(10), server).await;
-            assert!(
-                matches!(ended, Ok(Ok(Ok(())))),
-                "{}: {ended:?}",
-                kind.name()
-            );
+            assert!(matches!(ended, Ok(Ok(Ok(())))), "{name}: {ended:?}");
         }
     }
 

@@ -3,19 +3,25 @@
 // Test harness code: a panic is the failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cloudsync;
 mod computed_cache;
+mod coord;
 mod correlation;
 mod faults;
 mod fixture;
 mod helloid;
 mod helloid_person;
 mod interop;
+mod jit;
 mod mapping_file;
 mod membership;
 mod ordering;
+mod pg;
+mod postgres;
 mod reconcile;
 mod scenarios;
 mod shutdown;
 mod unreachable;
 mod zermelo;
 mod zivver;
+mod zivver_functional;

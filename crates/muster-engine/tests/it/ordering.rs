@@ -110,6 +110,7 @@ async fn record(f: &Fixture, today: chrono::NaiveDate) -> (Vec<Call>, usize, usi
         progress: Arc::new(Silent),
         quarantine: Quarantine::default(),
         stop: Default::default(),
+        person_locks: None,
     };
     let summary = execute(&ctx, gated).await.unwrap();
     let t = summary.totals();

@@ -1,6 +1,7 @@
 //! A person as the script sees it: `Person`, in the nested shape of the person model
 //! (`ExternalId`, `DisplayName`, `Name.*`, `Contact.Business|Personal.*`, `Contracts[]`,
-//! `PrimaryContract`, `Accounts.<System>.<field>`).
+//! `PrimaryContract`, `Accounts.<System>.<field>`, `Custom.<name>`: a source's own facts, such
+//! as a mailbox's `Custom.aliases`, as their JSON values).
 //!
 //! Every field of the model is present: a value Muster does not have is `null`, never
 //! missing, so `Person.Name.FamilyNamePrefix` is `null` rather than `undefined` (HelloID's
@@ -26,7 +27,7 @@ const FACTORIES: &str = r#"({
                     FamilyNamePartner, FamilyNamePartnerPrefix, Convention, Initials,
                     BusinessEmail, BusinessPhoneFixed, BusinessPhoneMobile,
                     PersonalEmail, PersonalPhoneFixed, PersonalPhoneMobile,
-                    Contracts, Primary, Accounts) {
+                    Contracts, Primary, Accounts, Custom) {
     return {
       ExternalId: ExternalId,
       DisplayName: DisplayName,
@@ -42,7 +43,8 @@ const FACTORIES: &str = r#"({
       },
       Contracts: Contracts,
       PrimaryContract: Primary < 0 ? null : Contracts[Primary],
-      Accounts: Accounts
+      Accounts: Accounts,
+      Custom: Custom
     };
   },
   contract: function (ExternalId, StartDate, EndDate, Fte,
@@ -100,9 +102,13 @@ pub(crate) fn person<'js>(ctx: &Ctx<'js>, f: &Factories, p: &Person) -> Result<V
         }
         accounts.set(system.as_str(), a)?;
     }
+    let custom = Object::new(ctx.clone())?;
+    for (name, value) in &p.custom {
+        custom.set(name.as_str(), json(ctx, value)?)?;
+    }
     let n = &p.name;
     let (b, q) = (&p.contact.business, &p.contact.personal);
-    let mut args = Args::new(ctx.clone(), 19);
+    let mut args = Args::new(ctx.clone(), 20);
     args.push_arg(p.external_id.as_str())?;
     for v in [
         &p.display_name,
@@ -130,6 +136,7 @@ pub(crate) fn person<'js>(ctx: &Ctx<'js>, f: &Factories, p: &Person) -> Result<V
             .map_or(-1, |i| i32::try_from(i).unwrap_or(-1)),
     )?;
     args.push_arg(accounts)?;
+    args.push_arg(custom)?;
     f.person.clone().restore(ctx)?.call_arg(args)
 }
 

@@ -50,6 +50,25 @@ fn the_person_is_the_person_model_with_nulls_for_missing_values() {
     );
 }
 
+/// A source's own facts (a mailbox's aliases and flags) are `Person.Custom`, as JSON values.
+#[test]
+fn custom_values_keep_their_json_types() {
+    let m = complex_source(
+        "JSON.stringify([Person.Custom.aliases, Person.Custom.account_disabled, typeof Person.Custom.missing])",
+        "Text",
+        Limits::default(),
+    );
+    let mut p = janine("B");
+    p.custom
+        .insert("aliases".into(), serde_json::json!(["a@x.nl", "b@x.nl"]));
+    p.custom
+        .insert("account_disabled".into(), serde_json::json!(true));
+    assert_eq!(
+        value(&m, &p),
+        "[[\"a@x.nl\",\"b@x.nl\"],true,\"undefined\"]"
+    );
+}
+
 /// HelloID's scripts read contract objects: `Department.ExternalId`, `Title.Name`,
 /// `Organization.Name`, `Manager.ExternalId`; an object Muster has no value for is still there.
 #[test]

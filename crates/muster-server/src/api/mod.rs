@@ -91,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         .merge(metrics)
         .merge(crate::web::router())
         .merge(crate::web::signin::routes())
+        .merge(crate::jit::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)

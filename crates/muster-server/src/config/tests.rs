@@ -305,3 +305,84 @@ fn bad_email_settings_name_file_line_and_key() {
     let err = load(&format!("{base}colour = \"blue\"\n"), &[]).unwrap_err();
     assert!(err.contains("unknown field `colour`"), "{err}");
 }
+
+fn jit_secret() -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("okta");
+    std::fs::write(&file, "a-long-okta-secret-value\n").unwrap();
+    let text = format!("{:?}", file.display().to_string());
+    (dir, text)
+}
+
+#[test]
+fn the_jit_hooks_are_read_with_their_defaults() {
+    let (_dir, secret) = jit_secret();
+    let extra = format!(
+        r#"
+[server.jit]
+domains = ["Contoso.nl"]
+answer_claims = {{ DomainKey = "dk", Other = {{ file = {secret} }} }}
+
+[server.jit.entra]
+tenant_id = "t1"
+audience = ["api://muster", "0000-app"]
+claims = {{ mail = "Contact.Business.Email", employeeId = "ExternalId" }}
+fail = "closed"
+
+[server.jit.okta]
+secret = {{ file = {secret} }}
+deadline_ms = 2500
+"#
+    );
+    let jit = load(&extra, &[]).unwrap().server.jit.unwrap();
+    assert_eq!(jit.domains, vec!["contoso.nl"]);
+    assert_eq!(jit.answer_claims[0].0, "DomainKey");
+    assert_eq!(jit.answer_claims[0].1.expose(), "dk");
+    assert_eq!(jit.answer_claims[1].1.expose(), "a-long-okta-secret-value");
+    let entra = jit.entra.unwrap();
+    assert_eq!(
+        entra.jwks_url,
+        "https://login.microsoftonline.com/t1/discovery/v2.0/keys"
+    );
+    assert_eq!(entra.issuer, "https://login.microsoftonline.com/t1/v2.0");
+    assert_eq!(entra.authorized_party, ENTRA_EVENTS_APP);
+    assert_eq!(entra.policy.deadline, Duration::from_millis(1500));
+    assert_eq!(entra.policy.fail, FailMode::Closed);
+    let okta = jit.okta.unwrap();
+    assert_eq!(okta.policy.deadline, Duration::from_millis(2500));
+    assert_eq!(okta.policy.fail, FailMode::Open);
+    assert_eq!(okta.header, "authorization");
+    assert!(jit.oidc.is_none());
+}
+
+#[test]
+fn bad_jit_settings_name_the_key_and_what_was_expected() {
+    let (_dir, secret) = jit_secret();
+    let entra = |body: &str| {
+        format!("\n[server.jit.entra]\ntenant_id = \"t1\"\naudience = \"a\"\n{body}\n")
+    };
+    let cases = [
+        (entra("fail = \"sometimes\""), "server.jit.entra.fail", "expected `open`"),
+        (entra("deadline_ms = 2000"), "server.jit.entra.deadline_ms", "waits at most 2000 ms"),
+        (entra("claims = { dept = \"PrimaryContract.Department\" }"), "server.jit.entra.claims", "cannot set"),
+        (entra("jwks_url = \"http://keys.example.com/keys\""), "server.jit.entra.jwks_url", "expected https"),
+        ("\n[server.jit.entra]\ntenant_id = \"t1\"\naudience = []\n".to_owned(), "server.jit.entra.audience", "is empty"),
+        ("\n[server.jit]\ndeadline_ms = 2500\n[server.jit.entra]\ntenant_id = \"t1\"\naudience = \"a\"\n".to_owned(), "server.jit.entra.deadline_ms", "inherited deadline"),
+        ("\n[server.jit.okta]\nsecret = \"inline-secret\"\n".to_owned(), "", "never written inline"),
+        (format!("\n[server.jit.okta]\nsecret = {{ file = {secret} }}\nheader = \"bad header\"\n"), "server.jit.okta.header", "not a header name"),
+        (format!("\n[server.jit.oidc]\nissuer = \"https://idp.example.com\"\nclient_id = \"c\"\nclient_secret = {{ file = {secret} }}\nredirect_url = \"https://muster.example.com/callback\"\napplication_url = \"https://app.example.com/\"\n"), "server.jit.oidc.redirect_url", "/jit/callback"),
+        ("\n[server.jit]\nanswer_claims = { DomainKey = \"\" }\n".to_owned(), "server.jit.answer_claims.DomainKey", "is empty"),
+    ];
+    for (extra, key, expected) in cases {
+        let err = load(&extra, &[]).unwrap_err();
+        assert!(
+            err.contains(&format!(" {key}")) || key.is_empty(),
+            "{extra}: {err}"
+        );
+        assert!(err.contains(expected), "{extra}: {err}");
+        assert!(!err.contains("inline-secret"), "{err}");
+    }
+    // Switched off, a hook is not checked further and not served.
+    let off = "\n[server.jit.entra]\nenabled = false\ntenant_id = \"t1\"\naudience = \"a\"\n";
+    assert!(load(off, &[]).unwrap().server.jit.unwrap().entra.is_none());
+}

@@ -42,6 +42,8 @@ pub struct RunDigest {
     pub took: Duration,
     pub result: Result<RunSummary, String>,
     pub lines: Vec<ActionLine>,
+    /// The Cloud Sync section, for a configuration in that mode (`[run] perform_sync`).
+    pub sync: Option<SyncDigest>,
 }
 
 impl RunDigest {
@@ -171,6 +173,9 @@ pub fn run_link(dashboard: Option<&url::Url>, run: Option<&str>) -> Option<Strin
 fn sections(digest: &RunDigest, link: Option<&str>, limit: usize) -> Vec<Section> {
     let mut head = Section::default();
     let run = digest.run.as_deref().unwrap_or("(not recorded)");
+    if digest.result.as_ref().is_ok_and(|s| s.preview_mode) {
+        head.line("This run ran in preview mode: nothing was written.".to_owned());
+    }
     head.line(format!(
         "The {} run {run} ended: {}. Started by {}; took {} s.",
         digest.mode,
@@ -202,6 +207,9 @@ fn sections(digest: &RunDigest, link: Option<&str>, limit: usize) -> Vec<Section
                         Entry::Line(approve_hint(digest.run.as_deref(), link)),
                     ],
                 });
+            }
+            if let Some(sync) = &digest.sync {
+                out.push(sync.section());
             }
             for t in &summary.targets {
                 out.push(target_section(digest, t, link, limit));
@@ -392,6 +400,9 @@ pub fn escape(text: &str) -> String {
     }
     out
 }
+
+mod sync;
+pub use sync::{SyncDigest, SyncTarget};
 
 #[cfg(test)]
 mod tests;

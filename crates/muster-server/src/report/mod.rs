@@ -11,7 +11,7 @@ pub mod compose;
 pub mod mailer;
 
 use crate::config::EmailSettings;
-pub use compose::{compose, ActionLine, RunDigest};
+pub use compose::{compose, ActionLine, RunDigest, SyncDigest};
 pub use mailer::{Mailer, MailerError};
 use muster_core::report::{ActionOutcome, AuditEvent};
 use muster_engine::RunReport;
@@ -24,15 +24,25 @@ pub struct Reporter {
     settings: EmailSettings,
     mailer: Arc<Mailer>,
     store: Arc<dyn Store>,
+    /// Add the Cloud Sync section (a configuration with `[run] perform_sync`).
+    cloud_sync: bool,
 }
 
 impl Reporter {
+    /// With the Cloud Sync section: created, updated, suspended, delegations and aliases
+    /// changed, skipped with reasons, blocked by the fail-safe, "ran in preview mode".
+    pub fn with_cloud_sync(mut self, on: bool) -> Self {
+        self.cloud_sync = on;
+        self
+    }
+
     pub fn new(settings: EmailSettings, store: Arc<dyn Store>) -> Result<Self, MailerError> {
         let mailer = Arc::new(Mailer::new(&settings)?);
         Ok(Self {
             settings,
             mailer,
             store,
+            cloud_sync: false,
         })
     }
 
@@ -45,6 +55,19 @@ impl Reporter {
         took: Duration,
         result: Result<&RunReport, String>,
     ) {
+        // An apply under `perform_sync = false` only previewed: report it as the preview it was.
+        let mode = match &result {
+            Ok(report) if report.summary.preview_mode => RunMode::Preview,
+            _ => mode,
+        };
+        let sync = match &result {
+            Ok(report) if self.cloud_sync => Some(SyncDigest::of(
+                report,
+                mode == RunMode::Preview,
+                self.settings.list_limit,
+            )),
+            _ => None,
+        };
         let (run, result, preview_lines) = match result {
             Ok(report) => (
                 Some(report.run.clone()),
@@ -64,6 +87,7 @@ impl Reporter {
             took,
             result,
             lines: preview_lines,
+            sync,
         };
         if !digest.wanted(self.settings.only_on) {
             tracing::debug!(

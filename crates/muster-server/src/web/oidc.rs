@@ -6,8 +6,8 @@
 //! Nothing here knows about the dashboard: [`RelyingParty::begin`] gives the provider's
 //! authorization URL for a sign-in that should end at a local path, and
 //! [`RelyingParty::finish`] turns the provider's answer into an [`Identity`] (issuer, subject,
-//! name, the ID token's claims). The dashboard sign-in (`web::signin`) maps that to a role; a
-//! just-in-time login can map it to a person.
+//! name, the ID token's claims). The dashboard sign-in (`web::signin`) maps that to a role; the
+//! just-in-time sign-in (`crate::jit::login`, a relying party of its own) maps it to a person.
 //!
 //! Discovery happens on the first sign-in and is kept for an hour, so a provider that is down
 //! does not keep the server from starting; a signature that does not verify makes it fetch the
@@ -83,6 +83,14 @@ pub fn check_redirect_url(redirect: &str) -> Result<String, String> {
         ));
     }
     Ok(redirect.to_owned())
+}
+
+/// An absolute URL that is https, or http on a loopback address (tests).
+pub fn check_secure_url(text: &str, what: &str) -> Result<String, String> {
+    let url =
+        Url::parse(text).map_err(|e| format!("`{text}` is not a URL ({e}): expected https://…"))?;
+    check_secure(&url, what)?;
+    Ok(text.to_owned())
 }
 
 fn check_secure(url: &Url, what: &str) -> Result<(), String> {
@@ -167,6 +175,9 @@ pub struct Identity {
     pub name: String,
     /// The ID token's claims beyond the standard ones (e.g. `groups`).
     pub claims: serde_json::Map<String, serde_json::Value>,
+    /// Every claim of the ID token, standard ones (`email`, `given_name`, …) included, by
+    /// their JSON names (a just-in-time sign-in maps them to a person).
+    pub all_claims: serde_json::Map<String, serde_json::Value>,
     /// The local path the sign-in was started for.
     pub next: String,
 }
@@ -431,11 +442,16 @@ fn identity(claims: &Claims, next: String) -> Identity {
         .or_else(|| claims.preferred_username().map(|u| u.as_str().to_owned()))
         .or_else(|| claims.email().map(|e| e.as_str().to_owned()))
         .unwrap_or_else(|| subject.clone());
+    let all_claims = match serde_json::to_value(claims) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
     Identity {
         issuer: claims.issuer().as_str().to_owned(),
         subject,
         name,
         claims: claims.additional_claims().claims.clone(),
+        all_claims,
         next,
     }
 }

@@ -94,6 +94,7 @@ pub async fn page(
         }
         @if let Some(s) = &summary {
             @if let Some(why) = &s.blocked { p.error { "The whole run was stopped: " (why) } }
+            @if s.preview_mode { p #preview-mode { "Ran in preview mode: nothing was written (perform_sync = false)." } }
             h2 { "Per target" }
             (summary_table(&s.targets))
         } @else if let Some(other) = &run.summary {

@@ -7,6 +7,8 @@ mod api;
 mod dashboard;
 mod email;
 mod input;
+mod jit;
+mod jit_zivver;
 mod metrics;
 mod oidc;
 mod provider;

@@ -40,7 +40,7 @@ impl Jar {
     }
 }
 
-fn location(response: &Response, base: &Url) -> Url {
+pub(crate) fn location(response: &Response, base: &Url) -> Url {
     assert!(
         response.status().is_redirection(),
         "expected a redirect, got {}",
@@ -53,7 +53,12 @@ fn location(response: &Response, base: &Url) -> Url {
 /// Signs in at the provider as `login` from the authorization URL `auth` (the redirect of
 /// /login): follows the provider's redirects, posts its login and consent forms, and returns
 /// the URL it sends the browser back to (this server's /callback).
-async fn through_provider(client: &Client, auth: Url, login: &str, callback: &str) -> Url {
+pub(crate) async fn through_provider(
+    client: &Client,
+    auth: Url,
+    login: &str,
+    callback: &str,
+) -> Url {
     let mut jar = Jar::default();
     let mut next = auth;
     for _ in 0..12 {

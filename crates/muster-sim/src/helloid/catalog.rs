@@ -26,6 +26,7 @@ impl Store {
             name: name.to_string(),
             is_enabled,
             members: Vec::new(),
+            member_set: std::collections::HashSet::new(),
         });
         tracing::debug!(%guid, "HelloID simulator created a group.");
         guid
@@ -48,9 +49,9 @@ impl Store {
     pub fn add_member(&mut self, user: &str, group: &str) -> Result<(), HelloIdError> {
         let user = self.live_guid(user)?;
         let at = self.group_at(group)?;
-        let members = &mut self.groups[at].members;
-        if !members.contains(&user) {
-            members.push(user);
+        let group = &mut self.groups[at];
+        if group.member_set.insert(user.clone()) {
+            group.members.push(user);
         }
         Ok(())
     }
@@ -59,14 +60,12 @@ impl Store {
     pub fn remove_member(&mut self, user: &str, group: &str) -> Result<Revoked, HelloIdError> {
         let user = self.live_guid(user)?;
         let at = self.group_at(group)?;
-        let members = &mut self.groups[at].members;
-        let before = members.len();
-        members.retain(|m| *m != user);
-        Ok(if members.len() < before {
-            Revoked::Removed
-        } else {
-            Revoked::Missing
-        })
+        let group = &mut self.groups[at];
+        if !group.member_set.remove(&user) {
+            return Ok(Revoked::Missing);
+        }
+        group.members.retain(|m| *m != user);
+        Ok(Revoked::Removed)
     }
 
     /// Creates a product. Returns its `productId`.

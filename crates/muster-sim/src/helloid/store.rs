@@ -36,6 +36,8 @@ pub struct Group {
     pub name: String,
     pub is_enabled: bool,
     pub members: Vec<String>,
+    /// The same GUIDs as a set, so a membership is found without scanning `members`.
+    pub(crate) member_set: std::collections::HashSet<String>,
 }
 
 /// A product; assignments refer to it by `id` (`productGuid == productId`).

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use super::error::{ScimError, ScimType};
 use super::filter::{self, AttrPath, Filter, Parser, Tok};
 use super::schema::{self, AttrDef, Kind, Mutability, SchemaDef};
+use super::store::MemberChange;
 use super::validate;
 
 /// Schema URN of a PATCH request body.
@@ -87,6 +88,55 @@ pub fn apply(
     }
     *attrs = validate::normalize(kind, &Value::Object(std::mem::take(attrs)), false)?;
     Ok(())
+}
+
+/// The membership change of a PATCH body on a group that is exactly one `add` of members
+/// (`[{"value": id}, …]`) or one `remove` of `members[value eq "id"]`: the requests a client
+/// sends for a grant or a revoke, which `store::Store::change_members` applies without copying
+/// the member list. `None` for anything else (it goes through [`apply`]).
+pub fn member_change(kind: Kind, body: &Value) -> Option<MemberChange> {
+    if kind != Kind::Group {
+        return None;
+    }
+    let obj = body.as_object()?;
+    let schemas = filter::get_ci(obj, "schemas")?.as_array()?;
+    if !schemas.iter().any(|u| {
+        u.as_str()
+            .is_some_and(|u| u.eq_ignore_ascii_case(PATCH_SCHEMA))
+    }) {
+        return None;
+    }
+    let [op] = filter::get_ci(obj, "Operations")?.as_array()?.as_slice() else {
+        return None;
+    };
+    let op = op.as_object()?;
+    let name = filter::get_ci(op, "op")?.as_str()?.to_ascii_lowercase();
+    let path = filter::get_ci(op, "path")?.as_str()?.trim();
+    match name.as_str() {
+        "add" if path.eq_ignore_ascii_case("members") => {
+            let ids = filter::get_ci(op, "value")?
+                .as_array()?
+                .iter()
+                .map(
+                    |m| match m.as_object()?.iter().collect::<Vec<_>>().as_slice() {
+                        [(key, Value::String(id))] if key.as_str() == "value" => Some(id.clone()),
+                        _ => None,
+                    },
+                )
+                .collect::<Option<Vec<String>>>()?;
+            Some(MemberChange::Add(ids))
+        }
+        "remove" => {
+            let target = parse_path(kind, path).ok()?;
+            let (f, _) = target.filter.as_ref()?;
+            let is_members = target.ext.is_none()
+                && target.sub.is_none()
+                && target.attr.is_some_and(|a| a.name == "members");
+            is_members.then_some(())?;
+            Some(MemberChange::Remove(f.as_eq_on("value")?.to_owned()))
+        }
+        _ => None,
+    }
 }
 
 fn apply_one(

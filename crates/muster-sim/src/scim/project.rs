@@ -80,6 +80,21 @@ impl Projection {
         })
     }
 
+    /// Whether the answer keeps the core attribute `name` (whole) at all, so a renderer can
+    /// leave out what would be dropped anyway (a group's members).
+    pub fn keeps(&self, name: &str) -> bool {
+        let is = |p: &Pick| {
+            p.ext.is_none()
+                && p.attr
+                    .as_deref()
+                    .is_some_and(|a| a.eq_ignore_ascii_case(name))
+        };
+        if !self.include.is_empty() {
+            return self.include.iter().any(is);
+        }
+        !self.exclude.iter().any(|p| is(p) && p.sub.is_none())
+    }
+
     /// Trims `resource` (a rendered resource object).
     pub fn apply(&self, resource: Value) -> Value {
         let Value::Object(mut res) = resource else {

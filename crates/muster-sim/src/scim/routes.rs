@@ -216,6 +216,33 @@ pub(super) fn rendered(
     Ok(v)
 }
 
+/// [`rendered`] for an answer trimmed by `projection`: a group's members are not rendered
+/// when the projection drops them.
+fn rendered_for(
+    state: &ScimState,
+    kind: Kind,
+    id: &str,
+    sw: &ScimSwitches,
+    projection: &Projection,
+) -> Result<Value, ScimError> {
+    let mut v = state
+        .store()
+        .render_trimmed(
+            kind,
+            id,
+            &state.base_url(),
+            View::Served,
+            projection.keeps("members"),
+        )
+        .ok_or_else(|| ScimError::not_found(kind.name(), id))?;
+    if !sw.etag {
+        if let Some(meta) = v.get_mut("meta").and_then(Value::as_object_mut) {
+            meta.remove("version");
+        }
+    }
+    Ok(v)
+}
+
 /// A resource answer trimmed by `projection`, with `ETag` (when on) and, for 201, `Location`,
 /// both taken from the untrimmed resource.
 fn resource_response(
@@ -277,7 +304,9 @@ fn list_response(
     };
     let resources: Vec<Value> = page
         .iter()
-        .filter_map(|id| store.render(kind, id, &base, View::Served))
+        .filter_map(|id| {
+            store.render_trimmed(kind, id, &base, View::Served, projection.keeps("members"))
+        })
         .map(|mut v| {
             if !sw.etag {
                 if let Some(meta) = v.get_mut("meta").and_then(Value::as_object_mut) {
@@ -344,7 +373,7 @@ async fn read(
 ) -> Result<Response, ScimError> {
     let sw = state.switches();
     let projection = ListParams::from_pairs(query_pairs(&uri)?)?.projection(kind)?;
-    let resource = rendered(&state, kind, &id, &sw)?;
+    let resource = rendered_for(&state, kind, &id, &sw, &projection)?;
     let version = resource
         .pointer("/meta/version")
         .and_then(Value::as_str)
@@ -411,6 +440,9 @@ pub(super) fn do_patch(
     if sw.spc == SpcMode::Lying || !sw.patch {
         return Err(ScimError::not_implemented("PATCH is not supported"));
     }
+    if let Some(change) = patch::member_change(kind, body) {
+        return state.store_mut().change_members(id, if_match, &change);
+    }
     state.store_mut().update(kind, id, if_match, |attrs| {
         let adds = if sw.duplicate_member_adds {
             patch::MemberAdds::Repeat
@@ -432,7 +464,7 @@ async fn create(
     // Parsed before writing, so a bad parameter refuses the request rather than hiding its result.
     let projection = ListParams::from_pairs(query_pairs(&uri)?)?.projection(kind)?;
     let id = do_create(&state, kind, &parse_body(&headers, &body)?)?;
-    let resource = rendered(&state, kind, &id, &sw)?;
+    let resource = rendered_for(&state, kind, &id, &sw, &projection)?;
     Ok(resource_response(
         StatusCode::CREATED,
         resource,
@@ -459,7 +491,7 @@ async fn replace(
         &parse_body(&headers, &body)?,
         if_match(&headers, &sw),
     )?;
-    let resource = rendered(&state, kind, &id, &sw)?;
+    let resource = rendered_for(&state, kind, &id, &sw, &projection)?;
     Ok(resource_response(
         StatusCode::OK,
         resource,
@@ -490,7 +522,7 @@ async fn patch_resource(
         if_match(&headers, &sw),
         &sw,
     )?;
-    let resource = rendered(&state, kind, &id, &sw)?;
+    let resource = rendered_for(&state, kind, &id, &sw, &projection)?;
     Ok(resource_response(
         StatusCode::OK,
         resource,

@@ -53,6 +53,15 @@ pub struct Store {
     pub keep_repeated_members: bool,
 }
 
+/// A membership change [`Store::change_members`] makes in place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberChange {
+    /// `add` to `members` of these ids, in order.
+    Add(Vec<String>),
+    /// `remove` of `members[value eq "id"]`.
+    Remove(String),
+}
+
 /// What rendering includes beyond what a GET returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum View {
@@ -336,17 +345,116 @@ impl Store {
         table.order.remove(&entry.seq);
         self.reindex(kind, id, Some(&entry.attrs), None);
         for gid in self.member_of.remove(id).unwrap_or_default() {
-            let mut attrs = match self.groups.entries.get(&gid) {
-                Some(g) => g.attrs.clone(),
-                None => continue,
-            };
-            if let Some(Value::Array(ms)) = attrs.get_mut("members") {
-                ms.retain(|m| m.get("value").and_then(Value::as_str) != Some(id));
-                if ms.is_empty() {
-                    attrs.remove("members");
+            self.remove_member_in_place(&gid, id);
+        }
+        Ok(())
+    }
+
+    /// Takes every entry of `member` out of group `gid`'s list, without copying the rest.
+    fn remove_member_in_place(&mut self, gid: &str, member: &str) {
+        let Some(group) = self.groups.entries.get_mut(gid) else {
+            return;
+        };
+        let Some(Value::Array(ms)) = group.attrs.get_mut("members") else {
+            return;
+        };
+        let before = ms.len();
+        ms.retain(|m| m.get("value").and_then(Value::as_str) != Some(member));
+        if ms.len() == before {
+            return;
+        }
+        if ms.is_empty() {
+            group.attrs.remove("members");
+        }
+        group.version += 1;
+        group.modified = now();
+    }
+
+    /// Whether group `gid` lists `member` (through the `member_of` index: no scan).
+    fn lists(&self, gid: &str, member: &str) -> bool {
+        self.member_of
+            .get(member)
+            .is_some_and(|groups| groups.contains(gid))
+    }
+
+    /// One membership change on group `gid` without copying its member list: the PATCH
+    /// operations Muster sends for a grant (`add` of members) or a revoke (`remove` of
+    /// `members[value eq "…"]`). Answers as [`Self::update`] with `patch::apply` would for the
+    /// same request, in O(log n) per added member (a remove keeps the list's order, so it moves
+    /// the members after it once).
+    pub fn change_members(
+        &mut self,
+        gid: &str,
+        if_match: Option<&str>,
+        change: &MemberChange,
+    ) -> Result<(), ScimError> {
+        let Some(entry) = self.groups.entries.get(gid) else {
+            return Err(ScimError::not_found(Kind::Group.name(), gid));
+        };
+        check_if_match(if_match, entry.version)?;
+        match change {
+            MemberChange::Add(ids) => self.add_members(gid, ids),
+            MemberChange::Remove(member) => {
+                if !self.lists(gid, member) {
+                    return Err(ScimError::bad(
+                        ScimType::NoTarget,
+                        "operation 1: no 'members' value matches the filter",
+                    ));
                 }
+                self.remove_member_in_place(gid, member);
+                if let Some(set) = self.member_of.get_mut(member.as_str()) {
+                    set.remove(gid);
+                    if set.is_empty() {
+                        self.member_of.remove(member.as_str());
+                    }
+                }
+                Ok(())
             }
-            self.commit(Kind::Group, &gid, attrs);
+        }
+    }
+
+    fn add_members(&mut self, gid: &str, ids: &[String]) -> Result<(), ScimError> {
+        let mut new = Vec::new();
+        let mut seen = BTreeSet::new();
+        for id in ids {
+            let ty = if self.users.entries.contains_key(id) {
+                "User"
+            } else if self.groups.entries.contains_key(id) && id != gid {
+                "Group"
+            } else {
+                return Err(ScimError::bad(
+                    ScimType::InvalidValue,
+                    format!("member '{id}' does not exist"),
+                ));
+            };
+            let listed = self.lists(gid, id) || !seen.insert(id.as_str());
+            if !listed || self.keep_repeated_members {
+                new.push((id.clone(), ty));
+            }
+        }
+        if new.is_empty() {
+            return Ok(());
+        }
+        let Some(group) = self.groups.entries.get_mut(gid) else {
+            return Ok(());
+        };
+        let slot = group
+            .attrs
+            .entry("members")
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(ms) = slot {
+            ms.extend(
+                new.iter()
+                    .map(|(id, ty)| json!({ "value": id, "type": ty })),
+            );
+        }
+        group.version += 1;
+        group.modified = now();
+        for (id, _) in new {
+            self.member_of
+                .entry(id)
+                .or_default()
+                .insert(gid.to_string());
         }
         Ok(())
     }
@@ -376,6 +484,19 @@ impl Store {
 
     /// A resource as served, with `meta` built from `base` (the SCIM base URL).
     pub fn render(&self, kind: Kind, id: &str, base: &str, view: View) -> Option<Value> {
+        self.render_trimmed(kind, id, base, view, true)
+    }
+
+    /// As [`Self::render`]; without `members` when `with_members` is false, so an answer that
+    /// leaves a group's members out (`excludedAttributes=members`) costs nothing per member.
+    pub fn render_trimmed(
+        &self,
+        kind: Kind,
+        id: &str,
+        base: &str,
+        view: View,
+        with_members: bool,
+    ) -> Option<Value> {
         let entry = self.table(kind).entries.get(id)?;
         let mut out = Map::new();
         let mut schemas = vec![Value::from(kind.core().id)];
@@ -387,7 +508,9 @@ impl Store {
                 schemas.push(Value::from(ENTERPRISE_SCHEMA));
             }
             if k == "members" {
-                out.insert(k.clone(), self.render_members(v, base));
+                if with_members {
+                    out.insert(k.clone(), self.render_members(v, base));
+                }
                 continue;
             }
             out.insert(k.clone(), v.clone());

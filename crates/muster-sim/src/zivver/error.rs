@@ -58,6 +58,27 @@ impl ZivverError {
         ))
     }
 
+    /// A functional account's alias in a domain the organisation has not claimed
+    /// (exchange-online.md §3).
+    pub fn domain_not_owned() -> Self {
+        Self::bad("Error creating alias: Domain Not Owned")
+    }
+
+    /// An alias that already received mail as a Zivver guest (exchange-online.md §1, §3).
+    pub fn alias_is_guest(alias: &str) -> Self {
+        Self::bad(format!("Error creating alias: Alias is a guest: {alias}"))
+    }
+
+    /// A member id that is no user, on `POST Groups` (exchange-online.md §3).
+    pub fn unknown_in_set() -> Self {
+        Self::bad("Unknown in set")
+    }
+
+    /// A member id that is no user, on `PUT Groups/{id}` (exchange-online.md §3).
+    pub fn member_not_found() -> Self {
+        Self::bad("Error creating member: Member Not Found")
+    }
+
     /// A PatchOp form Zivver is not known to accept (simulator text, zivver.md §6).
     pub fn unsupported_patch() -> Self {
         Self::bad("Unsupported patch operation")

@@ -12,6 +12,8 @@ use super::error::ZivverError;
 pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 /// Schema URN of the Zivver extension, which holds `aliases`, `delegates` and `SsoAccountKey`.
 pub const ZIVVER: &str = "urn:ietf:params:scim:schemas:zivver:0.1:User";
+/// Schema URN of the Zivver group extension, which holds a functional account's `aliases`.
+pub const ZIVVER_GROUP: &str = "urn:ietf:params:scim:schemas:zivver:0.1:Group";
 /// Schema URN of the core user.
 pub const CORE_USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 /// Schema URN a PATCH body must list.
@@ -148,6 +150,35 @@ pub fn user(body: &Value) -> Result<UserInput, ZivverError> {
         aliases: strings(sub(zivver, "aliases"), "aliases")?,
         delegates: strings(sub(zivver, "delegates"), "delegates")?,
         sso_account_key: optional_string(sub(zivver, "SsoAccountKey"), "SsoAccountKey")?,
+    })
+}
+
+/// The attributes of a functional-account body (`POST` or `PUT Groups`) that Zivver stores
+/// (exchange-online.md §3); everything else is ignored. `members` holds user ids.
+#[derive(Debug, Clone, Default)]
+pub struct GroupInput {
+    pub external_id: Field<String>,
+    pub display_name: Field<String>,
+    pub members: Field<Vec<String>>,
+    pub aliases: Field<Vec<String>>,
+}
+
+/// Reads a `POST` or `PUT Groups` body.
+pub fn group(body: &Value) -> Result<GroupInput, ZivverError> {
+    let obj = body
+        .as_object()
+        .ok_or_else(|| ZivverError::bad("Invalid request body"))?;
+    let zivver = object(obj, ZIVVER_GROUP)?;
+    let members = match field(obj, "members") {
+        Field::Absent => Field::Absent,
+        Field::Null => Field::Null,
+        Field::Set(v) => Field::Set(member_ids(Some(v))?),
+    };
+    Ok(GroupInput {
+        external_id: string(field(obj, "externalId"), "externalId")?,
+        display_name: string(field(obj, "displayName"), "displayName")?,
+        members,
+        aliases: strings(sub(zivver, "aliases"), "aliases")?,
     })
 }
 

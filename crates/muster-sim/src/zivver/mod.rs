@@ -2,6 +2,10 @@
 //! dialect under `/api/scim/v2`, with users written by whole-object `PUT`, the write-only
 //! `SsoAccountKey`, 400 for unknown ids, plain-text errors, functional accounts (groups) whose
 //! members change only by PatchOp `replace` or remove-all, and its 50-per-10-s rate limit.
+//! Functional accounts are also created and changed as Zivver's own Cloud Sync client does
+//! (`sources/exchange-online.md` §3): `POST Groups`, a partial `PUT Groups/{id}` whose empty
+//! member list changes nothing, and the remove-all PATCH, which needs `application/scim+json`
+//! as both `Content-Type` and `Accept`; seeded guest addresses refuse aliases.
 //!
 //! This module owns the configuration ([`ZivverSimConfig`], [`ZivverSwitches`]) and starting
 //! and stopping ([`ZivverSim`], [`RunningZivverSim`]). Request bodies are read in `input`, the
@@ -38,7 +42,7 @@ use crate::serve::{serve_router, ServerHandle};
 
 pub use error::ZivverError;
 pub use inject::{FaultEvent, FaultKind};
-pub use input::{ENTERPRISE, PATCH_OP, ZIVVER};
+pub use input::{ENTERPRISE, PATCH_OP, ZIVVER, ZIVVER_GROUP};
 pub use routes::LIST_SCHEMA;
 pub use state::{ZivverState, FAULT_LOG_CAP};
 

@@ -1,5 +1,5 @@
-//! HTTP for `/api/scim/v2` (zivver.md §3): the router, the counting and auth middleware, and the
-//! handlers for `/Users` and `/Groups`.
+//! HTTP for `/api/scim/v2` (zivver.md §3, exchange-online.md §3): the router, the counting and
+//! auth middleware, and the handlers for `/Users` and `/Groups`.
 //!
 //! Handlers only translate between HTTP and the organisation: `input` reads bodies, `store`
 //! decides what is allowed, `inject` decides when a request misbehaves.
@@ -43,8 +43,11 @@ pub fn router(state: ZivverState) -> Router {
             "/Users/{id}",
             get(read_user).put(replace_user).delete(delete_user),
         )
-        .route("/Groups", get(list_groups))
-        .route("/Groups/{id}", get(read_group).patch(patch_group))
+        .route("/Groups", get(list_groups).post(create_group))
+        .route(
+            "/Groups/{id}",
+            get(read_group).put(put_group).patch(patch_group),
+        )
         .fallback(|| async { ZivverError::new(StatusCode::NOT_FOUND, "Not Found") })
         .method_not_allowed_fallback(|| async {
             ZivverError::new(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
@@ -101,6 +104,43 @@ fn body_json(headers: &HeaderMap, body: &Bytes) -> Result<Value, ZivverError> {
         }
     }
     serde_json::from_slice(body).map_err(|_| ZivverError::bad("Invalid JSON"))
+}
+
+/// The media type a group PATCH must name as both `Content-Type` and `Accept`
+/// (exchange-online.md §3).
+const SCIM_JSON: &str = "application/scim+json";
+
+/// 415 unless `Content-Type` is `application/scim+json` (a `charset` allowed) and `Accept`
+/// lists it.
+fn require_scim_json(headers: &HeaderMap) -> Result<(), ZivverError> {
+    let value = |name| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("none")
+    };
+    let ct = value(header::CONTENT_TYPE);
+    let essence = ct.split(';').next().unwrap_or_default().trim();
+    if !essence.eq_ignore_ascii_case(SCIM_JSON) {
+        return Err(ZivverError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("Unsupported Media Type: {ct}"),
+        ));
+    }
+    let accept = value(header::ACCEPT);
+    let listed = accept.split(',').any(|range| {
+        range
+            .split(';')
+            .next()
+            .is_some_and(|r| r.trim().eq_ignore_ascii_case(SCIM_JSON))
+    });
+    if !listed {
+        return Err(ZivverError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("Unsupported Media Type: Accept {accept}"),
+        ));
+    }
+    Ok(())
 }
 
 /// List parameters, by case-insensitive name.
@@ -284,6 +324,41 @@ async fn read_group(
     Ok(json_response(StatusCode::OK, &group))
 }
 
+async fn create_group(
+    State(state): State<ZivverState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ZivverError> {
+    let input = input::group(&body_json(&headers, &body)?)?;
+    let id = state.store_mut().create_group(input)?;
+    tracing::debug!(%id, "Zivver simulator created a functional account.");
+    let group = state
+        .group(&id)
+        .ok_or_else(|| ZivverError::unknown_account(&id))?;
+    // Zivver's Cloud Sync client reads only these two (exchange-online.md §3).
+    Ok(json_response(
+        StatusCode::CREATED,
+        &json!({ "id": id, "externalId": group["externalId"] }),
+    ))
+}
+
+async fn put_group(
+    State(state): State<ZivverState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ZivverError> {
+    if state.group(&id).is_none() {
+        return Err(ZivverError::unknown_account(&id));
+    }
+    let input = input::group(&body_json(&headers, &body)?)?;
+    state.store_mut().put_group(&id, input)?;
+    let group = state
+        .group(&id)
+        .ok_or_else(|| ZivverError::unknown_account(&id))?;
+    Ok(json_response(StatusCode::OK, &group))
+}
+
 async fn patch_group(
     State(state): State<ZivverState>,
     Path(id): Path<String>,
@@ -294,6 +369,7 @@ async fn patch_group(
     if state.group(&id).is_none() {
         return Err(ZivverError::unknown_account(&id));
     }
+    require_scim_json(&headers)?;
     let ops = input::patch(&body_json(&headers, &body)?)?;
     state
         .store_mut()

@@ -137,28 +137,18 @@ impl ZivverState {
         self.store_mut().create_user(input, duplicate)
     }
 
-    /// Adds a functional account: `{"displayName": "…", "members": [{"value": "<user id>"}]}`;
-    /// the members must exist.
+    /// Adds a functional account: `{"displayName": "…", "members": [{"value": "<user id>"}]}`,
+    /// optionally with its address (`externalId`) and the Zivver group extension's `aliases`;
+    /// the members must exist. Without an address it is a group as permission.
     pub fn seed_group(&self, group: Value) -> Result<String, ZivverError> {
-        let name = group
-            .get("displayName")
-            .and_then(Value::as_str)
-            .ok_or_else(|| ZivverError::bad("displayName is required"))?
-            .to_string();
-        let members = match group.get("members") {
-            None | Some(Value::Null) => Vec::new(),
-            Some(Value::Array(items)) => items
-                .iter()
-                .map(|m| {
-                    m.get("value")
-                        .and_then(Value::as_str)
-                        .map(str::to_string)
-                        .ok_or_else(|| ZivverError::invalid_value("members"))
-                })
-                .collect::<Result<_, _>>()?,
-            Some(_) => return Err(ZivverError::invalid_value("members")),
-        };
-        self.store_mut().create_group(name, members)
+        let input = input::group(&group)?;
+        self.store_mut().seed_group(input)
+    }
+
+    /// Records an address that already received mail as a Zivver guest: an alias with it is
+    /// refused `Error creating alias: Alias is a guest: <addr>`.
+    pub fn seed_guest(&self, address: &str) {
+        self.store_mut().add_guest(address);
     }
 
     /// Adds a division users may be placed in.

@@ -6,7 +6,7 @@
 //! Writes are all-or-nothing: a user or member list is built on a copy and committed only when
 //! every check passed. Parsing requests belongs to `input`, HTTP to `routes`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use axum::http::StatusCode;
 use rand::rngs::StdRng;
@@ -14,7 +14,9 @@ use rand::{RngCore, SeedableRng};
 use serde_json::{json, Value};
 
 use super::error::ZivverError;
-use super::input::{Field, MemberOp, UserInput, CORE_USER, ENTERPRISE, ZIVVER};
+use super::input::{
+    Field, GroupInput, MemberOp, UserInput, CORE_USER, ENTERPRISE, ZIVVER, ZIVVER_GROUP,
+};
 
 /// The division of a user without one, as Zivver returns it.
 pub const ROOT_DIVISION: &str = "/";
@@ -40,9 +42,19 @@ struct User {
 /// A functional account.
 #[derive(Debug, Clone)]
 struct Group {
+    /// Its address (exchange-online.md §3); seeded permission-style groups have none.
+    external_id: Option<String>,
     display_name: String,
     /// User ids, in the order they were set.
     members: Vec<String>,
+    aliases: Vec<String>,
+}
+
+/// Which of a group write's refusals apply: a create's, or a `PUT`'s (exchange-online.md §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupWrite {
+    Create,
+    Put,
 }
 
 /// Everything the simulator holds.
@@ -54,8 +66,12 @@ pub struct Store {
     group_order: BTreeMap<u64, String>,
     /// Lower-cased `userName` → user id.
     names: HashMap<String, String>,
-    /// Lower-cased alias → id of the user holding it.
+    /// Lower-cased alias → id of the user or group holding it.
     aliases: HashMap<String, String>,
+    /// Lower-cased functional-account address (`externalId`) → group id.
+    group_names: HashMap<String, String>,
+    /// Lower-cased addresses that already received mail as a Zivver guest: no alias may be one.
+    guests: BTreeSet<String>,
     divisions: BTreeSet<String>,
     /// Lower-cased organisation domains; empty accepts every address.
     domains: Vec<String>,
@@ -91,6 +107,8 @@ impl Store {
             group_order: BTreeMap::new(),
             names: HashMap::new(),
             aliases: HashMap::new(),
+            group_names: HashMap::new(),
+            guests: BTreeSet::new(),
             divisions: divisions.iter().cloned().collect(),
             domains: domains.iter().map(|d| lower(d.trim())).collect(),
             seed,
@@ -99,14 +117,21 @@ impl Store {
         }
     }
 
-    /// Removes every user and group and restarts ids; divisions and domains stay, being the
-    /// organisation's setup rather than its data.
+    /// Removes every user and group and restarts ids; divisions, domains and guest addresses
+    /// stay, being the organisation's setup rather than its data.
     pub fn clear(&mut self) {
         let divisions = std::mem::take(&mut self.divisions);
         let domains = std::mem::take(&mut self.domains);
+        let guests = std::mem::take(&mut self.guests);
         *self = Self::new(self.seed, &[], &[]);
         self.divisions = divisions;
         self.domains = domains;
+        self.guests = guests;
+    }
+
+    /// Records an address that already received mail as a Zivver guest.
+    pub fn add_guest(&mut self, address: &str) {
+        self.guests.insert(lower(address.trim()));
     }
 
     /// Adds a division users may be placed in.
@@ -158,11 +183,15 @@ impl Store {
     /// Who holds `address` as `userName` or alias, if anyone other than `me`.
     fn holder_other_than(&self, address: &str, me: Option<&str>) -> Option<&str> {
         let key = lower(address);
-        [self.names.get(&key), self.aliases.get(&key)]
-            .into_iter()
-            .flatten()
-            .map(String::as_str)
-            .find(|holder| Some(*holder) != me)
+        [
+            self.names.get(&key),
+            self.aliases.get(&key),
+            self.group_names.get(&key),
+        ]
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .find(|holder| Some(*holder) != me)
     }
 
     /// Builds the user `input` makes of `current` (a blank user for a create), checking every
@@ -346,41 +375,173 @@ impl Store {
         Ok(())
     }
 
-    /// Creates a functional account; its members must be users.
-    pub fn create_group(
-        &mut self,
-        display_name: String,
-        members: Vec<String>,
-    ) -> Result<String, ZivverError> {
-        let members = self.known_members(members)?;
+    /// Seeds a functional account without the checks of a `POST`: no address needed (groups
+    /// as permissions have none); members must be users (`Unknown account with uuid`).
+    pub fn seed_group(&mut self, input: GroupInput) -> Result<String, ZivverError> {
+        let members = match input.members {
+            Field::Set(ids) => self.known_members(ids)?,
+            _ => Vec::new(),
+        };
+        let display_name = match input.display_name {
+            Field::Set(n) => n,
+            _ => return Err(ZivverError::bad("displayName is required")),
+        };
+        let blank = Group {
+            external_id: None,
+            display_name,
+            members,
+            aliases: Vec::new(),
+        };
+        let rest = GroupInput {
+            members: Field::Absent,
+            display_name: Field::Absent,
+            ..input
+        };
+        let group = self.build_group(blank, None, rest, GroupWrite::Create)?;
+        Ok(self.insert_group(group))
+    }
+
+    /// `POST Groups`: a functional account with its address (`externalId`), display name,
+    /// members (user ids) and aliases; returns its id.
+    pub fn create_group(&mut self, input: GroupInput) -> Result<String, ZivverError> {
+        if !matches!(&input.external_id, Field::Set(a) if !a.trim().is_empty()) {
+            return Err(ZivverError::bad("externalId is required"));
+        }
+        let blank = Group {
+            external_id: None,
+            display_name: String::new(),
+            members: Vec::new(),
+            aliases: Vec::new(),
+        };
+        let group = self.build_group(blank, None, input, GroupWrite::Create)?;
+        Ok(self.insert_group(group))
+    }
+
+    /// `PUT Groups/{id}`: what is sent is set, what is absent stays; an empty `members` list
+    /// changes nothing (exchange-online.md §3: only the remove-all PATCH empties a group).
+    pub fn put_group(&mut self, id: &str, input: GroupInput) -> Result<(), ZivverError> {
+        let current = self
+            .groups
+            .get(id)
+            .cloned()
+            .ok_or_else(|| ZivverError::unknown_account(id))?;
+        let group = self.build_group(current, Some(id), input, GroupWrite::Put)?;
+        self.commit_group(id.to_string(), group);
+        Ok(())
+    }
+
+    fn insert_group(&mut self, group: Group) -> String {
+        // Ids are drawn only for creates that succeed, so refusals do not shift later ids.
         let id = self.new_id();
         let seq = self.next_seq();
         self.group_order.insert(seq, id.clone());
-        self.groups.insert(
-            id.clone(),
-            Group {
-                display_name,
-                members,
-            },
-        );
-        Ok(id)
+        self.commit_group(id.clone(), group);
+        id
+    }
+
+    /// The group `input` makes of `g`, checking every rule of exchange-online.md §3; nothing
+    /// is stored.
+    fn build_group(
+        &self,
+        mut g: Group,
+        me: Option<&str>,
+        input: GroupInput,
+        write: GroupWrite,
+    ) -> Result<Group, ZivverError> {
+        if let Field::Set(address) = input.external_id {
+            // Zivver answers an address in use, or outside the claimed domains, alike.
+            if address.trim().is_empty()
+                || !self.in_organisation(&address)
+                || self.holder_other_than(&address, me).is_some()
+            {
+                return Err(ZivverError::outside_organization());
+            }
+            g.external_id = Some(address);
+        }
+        if let Field::Set(name) = input.display_name {
+            g.display_name = name;
+        }
+        if let Field::Set(ids) = input.members {
+            let mut members: Vec<String> = Vec::new();
+            for id in ids {
+                if !self.users.contains_key(&id) {
+                    return Err(match write {
+                        GroupWrite::Create => ZivverError::unknown_in_set(),
+                        GroupWrite::Put => ZivverError::member_not_found(),
+                    });
+                }
+                if !members.contains(&id) {
+                    members.push(id);
+                }
+            }
+            // A PUT of an empty list answers 200 and leaves the members alone.
+            if !(write == GroupWrite::Put && members.is_empty()) {
+                g.members = members;
+            }
+        }
+        match input.aliases {
+            Field::Set(list) => {
+                let own = g.external_id.clone().unwrap_or_default();
+                let mut seen = BTreeSet::new();
+                let mut kept = Vec::new();
+                for alias in list {
+                    if !self.in_organisation(&alias) {
+                        return Err(ZivverError::domain_not_owned());
+                    }
+                    if self.guests.contains(&lower(alias.trim())) {
+                        return Err(ZivverError::alias_is_guest(&alias));
+                    }
+                    if self.holder_other_than(&alias, me).is_some() {
+                        return Err(ZivverError::alias_taken(&alias));
+                    }
+                    if alias.eq_ignore_ascii_case(&own) || !seen.insert(lower(&alias)) {
+                        continue;
+                    }
+                    kept.push(alias);
+                }
+                g.aliases = kept;
+            }
+            Field::Null => g.aliases.clear(),
+            Field::Absent => {}
+        }
+        Ok(g)
+    }
+
+    fn commit_group(&mut self, id: String, group: Group) {
+        if let Some(old) = self.groups.get(&id) {
+            if let Some(a) = &old.external_id {
+                self.group_names.remove(&lower(a));
+            }
+            for a in &old.aliases {
+                self.aliases.remove(&lower(a));
+            }
+        }
+        if let Some(a) = &group.external_id {
+            self.group_names.insert(lower(a), id.clone());
+        }
+        for a in &group.aliases {
+            self.aliases.insert(lower(a), id.clone());
+        }
+        self.groups.insert(id, group);
     }
 
     /// `ids` without repeats, or the first that is not a user.
     fn known_members(&self, ids: Vec<String>) -> Result<Vec<String>, ZivverError> {
-        let mut out: Vec<String> = Vec::new();
+        let mut seen = HashSet::with_capacity(ids.len());
+        let mut out: Vec<String> = Vec::with_capacity(ids.len());
         for id in ids {
             if !self.users.contains_key(&id) {
                 return Err(ZivverError::unknown_account(&id));
             }
-            if !out.contains(&id) {
+            if seen.insert(id.clone()) {
                 out.push(id);
             }
         }
         Ok(out)
     }
 
-    /// Applies PatchOp member operations to group `id`, all or none.
+    /// Applies PatchOp member operations to group `id`, all or none. Linear in the group's
+    /// and the request's size (sets, not scans, for membership), as a `replace` must be.
     pub fn patch_group(
         &mut self,
         id: &str,
@@ -400,13 +561,17 @@ impl Store {
                 MemberOp::Replace(ids) => members = self.known_members(ids)?,
                 MemberOp::RemoveAll => members.clear(),
                 MemberOp::Add(ids) => {
+                    let mut listed: HashSet<String> = members.iter().cloned().collect();
                     for new in self.known_members(ids)? {
-                        if !members.contains(&new) {
+                        if listed.insert(new.clone()) {
                             members.push(new);
                         }
                     }
                 }
-                MemberOp::Remove(ids) => members.retain(|m| !ids.contains(m)),
+                MemberOp::Remove(ids) => {
+                    let gone: HashSet<&String> = ids.iter().collect();
+                    members.retain(|m| !gone.contains(m));
+                }
             }
         }
         if let Some(g) = self.groups.get_mut(id) {
@@ -468,7 +633,8 @@ impl Store {
         Some(v)
     }
 
-    /// Group `id` as JSON, `members` as `{value, display}`.
+    /// Group `id` as JSON: `externalId` (when it has one), `displayName`, `members` as
+    /// `{value, display}`, the enterprise `division` and the Zivver group `aliases`.
     pub fn render_group(&self, id: &str) -> Option<Value> {
         let g = self.groups.get(id)?;
         let members: Vec<Value> = g
@@ -484,7 +650,17 @@ impl Store {
                 Some(json!({ "value": m, "display": display }))
             })
             .collect();
-        Some(json!({ "id": id, "displayName": g.display_name, "members": members }))
+        let mut v = json!({
+            "id": id,
+            "displayName": g.display_name,
+            "members": members,
+            ENTERPRISE: { "division": ROOT_DIVISION },
+            ZIVVER_GROUP: { "aliases": g.aliases },
+        });
+        if let Some(address) = &g.external_id {
+            v["externalId"] = json!(address);
+        }
+        Some(v)
     }
 }
 

@@ -98,6 +98,83 @@ async fn member_add_remove_and_clear() {
     assert!(s.sim.state.group(&g).unwrap().get("members").is_none());
 }
 
+/// A membership change alone (one operation: what a grant or a revoke sends, applied in
+/// place) and the same change followed by a no-op in one request (applied to a copy of the
+/// group) store the same members and versions, in the same order, duplicates and all.
+#[tokio::test]
+async fn a_membership_change_alone_ends_as_the_same_change_among_other_operations() {
+    for repeated in [false, true] {
+        let s = crate::sim_with_switches(|sw| sw.duplicate_member_adds = repeated).await;
+        let a = s.create_user(user("a@x")).await;
+        let b = s.create_user(user("b@x")).await;
+        let sub = s.create_group("Sub", &[]).await;
+        let alone = s.create_group("G", &[]).await;
+        let among = s.create_group("G", &[]).await;
+        let add = |ids: &[&str]| {
+            let v: Vec<_> = ids.iter().map(|id| json!({ "value": id })).collect();
+            json!({ "op": "add", "path": "members", "value": v })
+        };
+        let remove =
+            |id: &str| json!({ "op": "remove", "path": format!("members[value eq \"{id}\"]") });
+        let noop = json!({ "op": "replace", "path": "displayName", "value": "G" });
+        let steps = [
+            add(&[&a, &b]),
+            add(&[&sub, &a]),
+            remove(&b),
+            add(&[&b, &b]),
+            remove(&a),
+            remove(&a),
+            add(&["ghost"]),
+        ];
+        for op in steps {
+            let one = s
+                .patch(&format!("/Groups/{alone}"), json!([op.clone()]))
+                .await;
+            let two = s
+                .patch(&format!("/Groups/{among}"), json!([op, noop.clone()]))
+                .await;
+            assert_eq!(one.status, two.status, "{} / {}", one.body, two.body);
+            let (x, y) = (
+                s.sim.state.group(&alone).unwrap(),
+                s.sim.state.group(&among).unwrap(),
+            );
+            assert_eq!(
+                x.get("members"),
+                y.get("members"),
+                "repeated adds {repeated}"
+            );
+            assert_eq!(x["meta"]["version"], y["meta"]["version"]);
+        }
+        let members = s.sim.state.group(&alone).unwrap()["members"].clone();
+        assert_eq!(members[0]["value"], json!(sub));
+        assert_eq!(members[0]["type"], "Group");
+        // The user shows the group it is in, from the same index the in-place change keeps.
+        let groups = s.sim.state.user(&b).unwrap()["groups"].clone();
+        assert_eq!(groups.as_array().map(Vec::len), Some(2), "{groups}");
+    }
+}
+
+/// `excludedAttributes=members` on a PATCH (as Muster sends for a grant) answers the group
+/// without its members; the members are stored all the same.
+#[tokio::test]
+async fn a_patch_answer_leaves_out_members_when_asked() {
+    let s = sim().await;
+    let a = s.create_user(user("a@x")).await;
+    let g = s.create_group("G", &[]).await;
+    let r = s
+        .patch(
+            &format!("/Groups/{g}?excludedAttributes=members"),
+            json!([{ "op": "add", "path": "members", "value": [{ "value": a }] }]),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.get("members").is_none(), "{}", r.body);
+    assert_eq!(r.body["displayName"], "G");
+    assert_eq!(r.header("etag"), Some("W/\"2\""));
+    let stored = s.sim.state.group(&g).unwrap();
+    assert_eq!(stored["members"][0]["value"], json!(a));
+}
+
 #[tokio::test]
 async fn unknown_member_ids_are_invalid_value() {
     let s = sim().await;

@@ -4,7 +4,7 @@
 
 use crate::fields::{self, DateFormats, NamePart, PointPart, Required};
 use crate::input::SourceFile;
-use muster_core::model::{Contract, ContractField, Person, UnitPart};
+use muster_core::model::{Contract, ContractField, IdentityKind, Person, UnitPart};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -138,6 +138,8 @@ impl Reader {
                 "Contact" => self.contact(value, &mut person, line, unknown, &mut problems),
                 "Contracts" => self.contracts(value, &mut person, line, unknown, &mut problems),
                 "Accounts" => accounts(value, &mut person, &mut problems),
+                "Custom" => custom(value, &mut person, &mut problems),
+                "Kind" => identity_kind(value, &mut person, &mut problems),
                 _ => unknown.note(at, line),
             }
         }
@@ -526,10 +528,57 @@ fn accounts(value: Value, person: &mut Person, problems: &mut Vec<String>) {
     }
 }
 
+/// `Custom`: an object of values kept as they are (`custom.<name>` in rules and mappings).
+fn custom(value: Value, person: &mut Person, problems: &mut Vec<String>) {
+    if let Some(fields) = object(value, At::top("Custom"), problems) {
+        person.custom = fields.into_iter().collect();
+    }
+}
+
+/// `Kind`: what the record stands for, `Person` (the default) or `SharedMailbox`.
+fn identity_kind(value: Value, person: &mut Person, problems: &mut Vec<String>) {
+    match value {
+        Value::Null => {}
+        Value::String(s) if s == "Person" => person.kind = IdentityKind::Person,
+        Value::String(s) if s == "SharedMailbox" => person.kind = IdentityKind::SharedMailbox,
+        other => problems.push(format!(
+            "Kind: expected \"Person\" or \"SharedMailbox\", found {}",
+            match &other {
+                Value::String(s) => format!("\"{s}\""),
+                v => kind(v).to_owned(),
+            }
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn reads_custom_values_and_the_identity_kind() {
+        let mut unknown = UnknownKeys::default();
+        let p = reader()
+            .person(
+                json!({"ExternalId": "5d1c", "Kind": "SharedMailbox",
+                       "Custom": {"aliases": ["a@x.nl"], "account_disabled": true}}),
+                1,
+                &mut unknown,
+            )
+            .unwrap();
+        assert_eq!(p.kind, IdentityKind::SharedMailbox);
+        assert_eq!(p.custom["aliases"], json!(["a@x.nl"]));
+        assert_eq!(p.custom["account_disabled"], json!(true));
+        let (_, reason) = reader()
+            .person(json!({"ExternalId": "1", "Kind": "Robot"}), 1, &mut unknown)
+            .unwrap_err();
+        assert!(reason.contains("Kind: expected"), "{reason}");
+        let (_, reason) = reader()
+            .person(json!({"ExternalId": "1", "Custom": [1]}), 1, &mut unknown)
+            .unwrap_err();
+        assert!(reason.contains("Custom"), "{reason}");
+    }
 
     fn reader() -> Reader {
         Reader {

@@ -8,6 +8,7 @@ use tracing::debug;
 
 use super::rows::{encode_json, parse_json, ts};
 use super::{begin_write, now};
+use crate::codec::{computed_entry, Packed};
 use crate::error::StoreError;
 use crate::store::{ComputedChanges, ComputedEntry, ComputedKey, ComputedValues};
 use muster_core::TargetName;
@@ -19,10 +20,6 @@ const VALUES: &str = "computed_values";
 /// SQLite's 32,766 bound parameters; larger batches than the store's usual 500 matter here,
 /// where one write may hold 400,000 rows.
 const BATCH: usize = 4_000;
-
-/// A stored value as the load query returns it, inside its script's JSON array: the person
-/// digest in hexadecimal, the iteration, the value's JSON text and the failure.
-type Packed = (String, i64, Option<String>, Option<String>);
 
 pub(super) async fn computed_values(
     pool: &SqlitePool,
@@ -49,51 +46,13 @@ pub(super) async fn computed_values(
             Ok(ComputedValues {
                 field,
                 mapping_digest,
-                values: packed.into_iter().map(entry).collect::<Result<_, _>>()?,
+                values: packed
+                    .into_iter()
+                    .map(computed_entry)
+                    .collect::<Result<_, _>>()?,
             })
         })
         .collect()
-}
-
-fn entry((digest, iteration, value, error): Packed) -> Result<ComputedEntry, StoreError> {
-    let person_digest = unhex(&digest).ok_or_else(|| {
-        StoreError::corrupt(
-            VALUES,
-            "person_digest",
-            format!("`{digest}` is not 16 bytes"),
-        )
-    })?;
-    let iteration = u32::try_from(iteration).map_err(|_| {
-        StoreError::corrupt(
-            VALUES,
-            "iteration",
-            format!("{iteration} is not an iteration"),
-        )
-    })?;
-    let outcome = match (value, error) {
-        (_, Some(error)) => Err(error),
-        (Some(json), None) => Ok(Some(parse_json(VALUES, "value_json", &json)?)),
-        (None, None) => Ok(None),
-    };
-    Ok(ComputedEntry {
-        key: ComputedKey {
-            person_digest,
-            iteration,
-        },
-        outcome,
-    })
-}
-
-/// 32 hexadecimal digits (SQLite's `hex()`) → 16 bytes.
-fn unhex(text: &str) -> Option<[u8; 16]> {
-    let mut out = [0u8; 16];
-    if text.len() != 32 {
-        return None;
-    }
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
 }
 
 pub(super) async fn replace_computed_values(

@@ -1,7 +1,7 @@
 //! Grants Muster made that the target cannot show (see migration 0003).
 
 use muster_core::{AccountRef, ExternalId, GroupRef, TargetName};
-use sqlx::sqlite::SqlitePool;
+use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
 use super::rows::{parse_text, parse_ts, ts};
 use crate::error::StoreError;
@@ -40,7 +40,11 @@ pub(super) async fn grants_made(
         .collect()
 }
 
-pub(super) async fn record_grant(pool: &SqlitePool, grant: &GrantMade) -> Result<(), StoreError> {
+/// Runs inside a group-commit batch (`group_commit`).
+pub(super) async fn record_grant(
+    conn: &mut SqliteConnection,
+    grant: &GrantMade,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO grants_made (target, account, group_ref, group_name, person, state, made_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?) \
@@ -55,7 +59,7 @@ pub(super) async fn record_grant(pool: &SqlitePool, grant: &GrantMade) -> Result
     .bind(grant.person.as_str())
     .bind(grant.state.as_str())
     .bind(ts(grant.made_at))
-    .execute(pool)
+    .execute(conn)
     .await
     .map_err(StoreError::db(
         "record_grant",
@@ -68,8 +72,9 @@ pub(super) async fn record_grant(pool: &SqlitePool, grant: &GrantMade) -> Result
     Ok(())
 }
 
+/// Runs inside a group-commit batch (`group_commit`).
 pub(super) async fn forget_grant(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     target: &TargetName,
     account: &AccountRef,
     group: &GroupRef,
@@ -78,7 +83,7 @@ pub(super) async fn forget_grant(
         .bind(target.as_str())
         .bind(account.as_str())
         .bind(group.as_str())
-        .execute(pool)
+        .execute(conn)
         .await
         .map_err(StoreError::db(
             "forget_grant",

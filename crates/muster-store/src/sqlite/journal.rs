@@ -2,7 +2,7 @@
 //! with the allowed moves checked in the same statement that makes them.
 
 use muster_core::{AccountRef, TargetName};
-use sqlx::sqlite::SqlitePool;
+use sqlx::sqlite::{SqliteConnection, SqlitePool};
 use sqlx::{QueryBuilder, Sqlite};
 
 use super::rows::{parse_text, ts, JournalRow};
@@ -91,8 +91,9 @@ fn transition<'a>(
     update
 }
 
+/// Runs inside a group-commit batch (`group_commit`), which makes it durable.
 pub(super) async fn journal_set(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     run: &str,
     target: &TargetName,
     action: u32,
@@ -104,18 +105,20 @@ pub(super) async fn journal_set(
     if !JournalState::predecessors(state).is_empty() {
         let done = transition(run, target, action, state, detail)
             .build()
-            .execute(pool)
+            .execute(&mut *conn)
             .await
             .map_err(StoreError::db(OP, "journal", &context))?;
         if done.rows_affected() == 1 {
             return Ok(());
         }
     }
-    refused(pool, OP, run, target, action, state).await
+    refused(conn, OP, run, target, action, state).await
 }
 
+/// Runs inside a group-commit batch, in a savepoint of its own: the move and its audit event
+/// are committed together or not at all.
 pub(super) async fn journal_settle(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     run: &str,
     target: &TargetName,
     action: u32,
@@ -126,30 +129,23 @@ pub(super) async fn journal_settle(
     const OP: &str = "journal_settle";
     let context = format!("run {run}, target {target}, action {action}");
     if !JournalState::predecessors(state).is_empty() {
-        let mut tx = begin_write(pool, OP, "journal", &context).await?;
         let done = transition(run, target, action, state, detail)
             .build()
-            .execute(&mut *tx)
+            .execute(&mut *conn)
             .await
             .map_err(StoreError::db(OP, "journal", &context))?;
         if done.rows_affected() == 1 {
-            super::audit::insert_audit(&mut tx, std::slice::from_ref(event), OP, &context).await?;
-            return tx
-                .commit()
-                .await
-                .map_err(StoreError::db(OP, "journal", &context));
+            return super::audit::insert_audit(conn, std::slice::from_ref(event), OP, &context)
+                .await;
         }
-        tx.rollback()
-            .await
-            .map_err(StoreError::db(OP, "journal", &context))?;
     }
-    refused(pool, OP, run, target, action, state).await
+    refused(conn, OP, run, target, action, state).await
 }
 
 /// The error for a move that did not happen: the entry is unknown, or not in a state that may
 /// become `state`.
 async fn refused(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     op: &'static str,
     run: &str,
     target: &TargetName,
@@ -162,7 +158,7 @@ async fn refused(
             .bind(run)
             .bind(target.as_str())
             .bind(i64::from(action))
-            .fetch_optional(pool)
+            .fetch_optional(conn)
             .await
             .map_err(StoreError::db(op, "journal", &context))?;
     match current {

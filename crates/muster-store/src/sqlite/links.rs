@@ -1,7 +1,7 @@
 //! Links person ↔ account per target, and fingerprints of write-only account fields.
 
 use muster_core::{AccountRef, ExternalId, TargetName};
-use sqlx::sqlite::SqlitePool;
+use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
 use super::now;
 use super::rows::{ts, FingerprintRow, LinkRow};
@@ -20,7 +20,11 @@ pub(super) async fn links(pool: &SqlitePool, target: &TargetName) -> Result<Vec<
     rows.into_iter().map(LinkRow::into_link).collect()
 }
 
-pub(super) async fn upsert_link(pool: &SqlitePool, link: &Link) -> Result<(), StoreError> {
+/// Runs inside a group-commit batch (`group_commit`).
+pub(super) async fn upsert_link(
+    conn: &mut SqliteConnection,
+    link: &Link,
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO links (target, person, account, state, updated_at) \
          VALUES (?, ?, ?, ?, ?) \
@@ -32,7 +36,7 @@ pub(super) async fn upsert_link(pool: &SqlitePool, link: &Link) -> Result<(), St
     .bind(link.account.as_str())
     .bind(link.state.as_str())
     .bind(ts(link.updated_at))
-    .execute(pool)
+    .execute(conn)
     .await
     .map_err(|source| match source.as_database_error() {
         Some(e) if e.is_unique_violation() => StoreError::AccountAlreadyLinked {
@@ -88,8 +92,9 @@ pub(super) async fn fingerprints(
         .collect())
 }
 
+/// Runs inside a group-commit batch (`group_commit`).
 pub(super) async fn set_fingerprint(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     target: &TargetName,
     fp: &Fingerprint,
 ) -> Result<(), StoreError> {
@@ -104,7 +109,7 @@ pub(super) async fn set_fingerprint(
     .bind(&fp.field)
     .bind(&fp.hmac)
     .bind(ts(now()))
-    .execute(pool)
+    .execute(conn)
     .await
     .map_err(StoreError::db(
         "set_fingerprint",
@@ -117,8 +122,9 @@ pub(super) async fn set_fingerprint(
     Ok(())
 }
 
+/// Runs inside a group-commit batch (`group_commit`).
 pub(super) async fn clear_fingerprint(
-    pool: &SqlitePool,
+    conn: &mut SqliteConnection,
     target: &TargetName,
     account: &AccountRef,
     field: &str,
@@ -127,7 +133,7 @@ pub(super) async fn clear_fingerprint(
         .bind(target.as_str())
         .bind(account.as_str())
         .bind(field)
-        .execute(pool)
+        .execute(conn)
         .await
         .map_err(StoreError::db(
             "clear_fingerprint",

@@ -5,13 +5,11 @@
 
 use chrono::{DateTime, Utc};
 use muster_core::plan::{ActionKind, FieldChange, PermissionTarget};
-use muster_core::report::{ActionOutcome, AuditEvent};
+use muster_core::report::AuditEvent;
 use muster_core::AccountRef;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
-use std::fmt::Display;
-use std::str::FromStr;
 
+use crate::codec::{action_id, count, parse_outcome};
+pub(super) use crate::codec::{encode_json, parse_json, parse_text};
 use crate::error::StoreError;
 use crate::store::{
     Approval, BlockedRecord, Fingerprint, JournalEntry, Link, RunRecord, SnapshotMeta,
@@ -42,71 +40,6 @@ fn parse_opt_ts(
     text: Option<String>,
 ) -> Result<Option<DateTime<Utc>>, StoreError> {
     text.map(|t| parse_ts(table, column, &t)).transpose()
-}
-
-/// Parses enum text (`ActionKind`, `JournalState`, ...), naming the column when it fails.
-pub(super) fn parse_text<T>(
-    table: &'static str,
-    column: &'static str,
-    text: &str,
-) -> Result<T, StoreError>
-where
-    T: FromStr,
-    T::Err: Display,
-{
-    text.parse()
-        .map_err(|e: T::Err| StoreError::corrupt(table, column, e.to_string()))
-}
-
-fn parse_outcome(table: &'static str, text: &str) -> Result<ActionOutcome, StoreError> {
-    const ALL: [ActionOutcome; 4] = [
-        ActionOutcome::Done,
-        ActionOutcome::Failed,
-        ActionOutcome::Blocked,
-        ActionOutcome::Skipped,
-    ];
-    ALL.into_iter().find(|o| o.as_str() == text).ok_or_else(|| {
-        StoreError::corrupt(
-            table,
-            "outcome",
-            format!("unknown outcome `{text}`: expected one of done, failed, blocked, skipped"),
-        )
-    })
-}
-
-/// Decodes stored JSON. The error names the column but does not echo the text, which may be a
-/// whole person record.
-pub(super) fn parse_json<T: DeserializeOwned>(
-    table: &'static str,
-    column: &'static str,
-    text: &str,
-) -> Result<T, StoreError> {
-    serde_json::from_str(text)
-        .map_err(|e| StoreError::corrupt(table, column, format!("invalid JSON: {e}")))
-}
-
-pub(super) fn encode_json<T: Serialize + ?Sized>(
-    op: &'static str,
-    table: &'static str,
-    column: &'static str,
-    value: &T,
-) -> Result<String, StoreError> {
-    serde_json::to_string(value).map_err(|source| StoreError::Encode {
-        op,
-        table,
-        column,
-        source,
-    })
-}
-
-fn count(table: &'static str, column: &'static str, n: i64) -> Result<usize, StoreError> {
-    usize::try_from(n)
-        .map_err(|_| StoreError::corrupt(table, column, format!("{n} is not a count")))
-}
-
-fn action_id(table: &'static str, n: i64) -> Result<u32, StoreError> {
-    u32::try_from(n)
-        .map_err(|_| StoreError::corrupt(table, "action", format!("{n} is not an action id")))
 }
 
 #[derive(sqlx::FromRow)]

@@ -1,12 +1,11 @@
 //! Threshold blocks, approvals (all, one kind, none matching) and their one-time use.
 
-use crate::support::TestDb;
+use crate::support::{conformance, Backend, TestDb};
 use muster_core::plan::ActionKind;
-use muster_store::{RunMode, Store, StoreError};
+use muster_store::{RunMode, StoreError};
 
-#[tokio::test]
-async fn blocked_records_are_listed_and_recording_again_replaces_them() {
-    let db = TestDb::new().await;
+async fn blocked_records_are_listed_and_recording_again_replaces_them(backend: Backend) {
+    let db = TestDb::new(backend).await;
     let run = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
     db.store
         .record_blocked(
@@ -65,9 +64,8 @@ async fn blocked_records_are_listed_and_recording_again_replaces_them() {
     );
 }
 
-#[tokio::test]
-async fn approving_one_kind_leaves_the_others_blocked() {
-    let db = TestDb::new().await;
+async fn approving_one_kind_leaves_the_others_blocked(backend: Backend) {
+    let db = TestDb::new(backend).await;
     let run = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
     db.store
         .record_blocked(&run, &"zivver".into(), ActionKind::Delete, 40, "r")
@@ -109,9 +107,8 @@ async fn approving_one_kind_leaves_the_others_blocked() {
     );
 }
 
-#[tokio::test]
-async fn approving_all_covers_every_kind_and_approving_again_changes_nothing() {
-    let db = TestDb::new().await;
+async fn approving_all_covers_every_kind_and_approving_again_changes_nothing(backend: Backend) {
+    let db = TestDb::new(backend).await;
     let run = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
     db.store
         .record_blocked(&run, &"zivver".into(), ActionKind::Delete, 40, "r")
@@ -153,9 +150,8 @@ async fn approving_all_covers_every_kind_and_approving_again_changes_nothing() {
     );
 }
 
-#[tokio::test]
-async fn approving_nothing_matching_is_an_error() {
-    let db = TestDb::new().await;
+async fn approving_nothing_matching_is_an_error(backend: Backend) {
+    let db = TestDb::new(backend).await;
     let run = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
     let none = db.store.approve(&run, None, "alice").await;
     assert!(
@@ -189,9 +185,8 @@ async fn approving_nothing_matching_is_an_error() {
         .is_empty());
 }
 
-#[tokio::test]
-async fn an_approval_is_consumed_once() {
-    let db = TestDb::new().await;
+async fn an_approval_is_consumed_once(backend: Backend) {
+    let db = TestDb::new(backend).await;
     let run = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
     db.store
         .record_blocked(&run, &"zivver".into(), ActionKind::Delete, 40, "r")
@@ -231,9 +226,8 @@ async fn an_approval_is_consumed_once() {
     assert_eq!(listed[0].consumed_by.as_deref(), Some(next.as_str()));
 }
 
-#[tokio::test]
-async fn an_approval_is_consumed_only_by_a_known_run() {
-    let db = TestDb::new().await;
+async fn an_approval_is_consumed_only_by_a_known_run(backend: Backend) {
+    let db = TestDb::new(backend).await;
     let run = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
     db.store
         .record_blocked(&run, &"zivver".into(), ActionKind::Delete, 40, "r")
@@ -262,3 +256,12 @@ async fn an_approval_is_consumed_only_by_a_known_run() {
         1
     );
 }
+
+conformance!(
+    blocked_records_are_listed_and_recording_again_replaces_them,
+    approving_one_kind_leaves_the_others_blocked,
+    approving_all_covers_every_kind_and_approving_again_changes_nothing,
+    approving_nothing_matching_is_an_error,
+    an_approval_is_consumed_once,
+    an_approval_is_consumed_only_by_a_known_run,
+);

@@ -1,9 +1,9 @@
 //! Audit events: filters, order, and secrets that never reach the disk.
 
-use crate::support::{at, contains, TestDb};
+use crate::support::{at, conformance, contains, Backend, TestDb};
 use muster_core::plan::{ActionKind, FieldChange, PermissionTarget};
 use muster_core::report::{ActionOutcome, AuditEvent};
-use muster_store::{AuditQuery, Store};
+use muster_store::AuditQuery;
 use serde_json::json;
 
 fn event(minute: u32, run: &str, target: &str, person: &str) -> AuditEvent {
@@ -35,8 +35,8 @@ fn minutes(events: &[AuditEvent]) -> Vec<String> {
         .collect()
 }
 
-async fn seeded() -> TestDb {
-    let db = TestDb::new().await;
+async fn seeded(backend: Backend) -> TestDb {
+    let db = TestDb::new(backend).await;
     // Appended out of time order, in two batches.
     db.store
         .append_audit(&[
@@ -56,9 +56,8 @@ async fn seeded() -> TestDb {
     db
 }
 
-#[tokio::test]
-async fn events_come_back_whole_and_oldest_first() {
-    let db = seeded().await;
+async fn events_come_back_whole_and_oldest_first(backend: Backend) {
+    let db = seeded(backend).await;
     let mut granted = event(9, "run-c", "zivver", "p3");
     granted.action = ActionKind::Grant;
     granted.outcome = ActionOutcome::Failed;
@@ -90,9 +89,8 @@ async fn events_come_back_whole_and_oldest_first() {
     assert_eq!(all[5], granted);
 }
 
-#[tokio::test]
-async fn events_are_filtered_by_person_target_since_and_run() {
-    let db = seeded().await;
+async fn events_are_filtered_by_person_target_since_and_run(backend: Backend) {
+    let db = seeded(backend).await;
     let q = |f: &dyn Fn(&mut AuditQuery)| {
         let mut query = AuditQuery::default();
         f(&mut query);
@@ -157,9 +155,8 @@ async fn events_are_filtered_by_person_target_since_and_run() {
     assert!(nobody.is_empty());
 }
 
-#[tokio::test]
-async fn events_are_filtered_by_action_outcome_and_until() {
-    let db = TestDb::new().await;
+async fn events_are_filtered_by_action_outcome_and_until(backend: Backend) {
+    let db = TestDb::new(backend).await;
     let mut failed_create = event(5, "run-c", "zivver", "p3");
     failed_create.action = ActionKind::Create;
     failed_create.outcome = ActionOutcome::Failed;
@@ -196,11 +193,10 @@ async fn events_are_filtered_by_action_outcome_and_until() {
     assert_eq!(minutes(&before), ["01 zivver p1", "05 zivver p3"]);
 }
 
-#[tokio::test]
-async fn a_secret_change_never_reaches_the_database_file() {
+async fn a_secret_change_never_reaches_the_database_file(backend: Backend) {
     const SECRET: &str = "sso-key-0f9e8d7c6b5a";
     const VISIBLE: &str = "visible-marker-3a1b";
-    let db = TestDb::new().await;
+    let db = TestDb::new(backend).await;
     let mut e = event(0, "run-a", "zivver", "p1");
     e.changes = vec![
         FieldChange {
@@ -225,7 +221,7 @@ async fn a_secret_change_never_reaches_the_database_file() {
     assert!(stored[0].changes[0].secret);
     assert_eq!(stored[0].changes[1].after, Some(json!(VISIBLE)));
 
-    let bytes = db.bytes_on_disk().await;
+    let bytes = db.everything_stored().await;
     // The non-secret value is found, so the search itself works.
     assert!(
         contains(&bytes, VISIBLE),
@@ -237,11 +233,11 @@ async fn a_secret_change_never_reaches_the_database_file() {
     );
 }
 
-#[tokio::test]
-async fn an_unknown_outcome_read_back_is_corrupt() {
-    let db = seeded().await;
-    sqlx::query("UPDATE audit SET outcome = 'maybe' WHERE person = 'p2'")
-        .execute(&db.raw().await)
+async fn an_unknown_outcome_read_back_is_corrupt(backend: Backend) {
+    let db = seeded(backend).await;
+    db.raw()
+        .await
+        .exec("UPDATE audit SET outcome = 'maybe' WHERE person = 'p2'")
         .await
         .unwrap();
     let err = db.store.audit(&AuditQuery::default()).await;
@@ -258,9 +254,8 @@ async fn an_unknown_outcome_read_back_is_corrupt() {
     );
 }
 
-#[tokio::test]
-async fn a_persons_newest_events_come_from_the_newest_end_oldest_first() {
-    let db = seeded().await;
+async fn a_persons_newest_events_come_from_the_newest_end_oldest_first(backend: Backend) {
+    let db = seeded(backend).await;
     let p1 = muster_core::ExternalId::from("p1");
     let newest = db.store.person_audit(&p1, 2).await.unwrap();
     assert_eq!(minutes(&newest), ["03 zivver p1", "04 helloid p1"]);
@@ -272,3 +267,12 @@ async fn a_persons_newest_events_come_from_the_newest_end_oldest_first() {
     let nobody = muster_core::ExternalId::from("nobody");
     assert!(db.store.person_audit(&nobody, 10).await.unwrap().is_empty());
 }
+
+conformance!(
+    events_come_back_whole_and_oldest_first,
+    events_are_filtered_by_person_target_since_and_run,
+    events_are_filtered_by_action_outcome_and_until,
+    a_secret_change_never_reaches_the_database_file,
+    an_unknown_outcome_read_back_is_corrupt,
+    a_persons_newest_events_come_from_the_newest_end_oldest_first,
+);

@@ -1,8 +1,8 @@
 //! Mapping-script results kept between processes: loaded, replaced and updated per target.
 
-use crate::support::TestDb;
+use crate::support::{conformance, Backend, TestDb};
 use muster_core::TargetName;
-use muster_store::{ComputedChanges, ComputedEntry, ComputedKey, ComputedValues, Store};
+use muster_store::{ComputedChanges, ComputedEntry, ComputedKey, ComputedValues};
 use serde_json::json;
 use std::time::Instant;
 
@@ -42,9 +42,8 @@ async fn load(db: &TestDb, target: &str) -> Vec<ComputedValues> {
     scripts
 }
 
-#[tokio::test]
-async fn values_failures_and_absent_values_round_trip_per_target() {
-    let mut db = TestDb::new().await;
+async fn values_failures_and_absent_values_round_trip_per_target(backend: Backend) {
+    let mut db = TestDb::new(backend).await;
     let mail = script(
         "mail",
         "d-mail",
@@ -85,9 +84,8 @@ async fn values_failures_and_absent_values_round_trip_per_target() {
     assert!(load(&db, "scim").await.is_empty());
 }
 
-#[tokio::test]
-async fn replacing_drops_every_value_and_script_not_given() {
-    let db = TestDb::new().await;
+async fn replacing_drops_every_value_and_script_not_given(backend: Backend) {
+    let db = TestDb::new(backend).await;
     let t: TargetName = "zivver".into();
     db.store
         .replace_computed_values(
@@ -127,16 +125,12 @@ async fn replacing_drops_every_value_and_script_not_given() {
     db.store.replace_computed_values(&t, &[]).await.unwrap();
     assert!(load(&db, "zivver").await.is_empty());
     let raw = db.raw().await;
-    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM computed_values")
-        .fetch_one(&raw)
-        .await
-        .unwrap();
+    let rows = raw.count("SELECT count(*) FROM computed_values").await;
     assert_eq!(rows, 1, "only the other target's value is left");
 }
 
-#[tokio::test]
-async fn updates_add_replace_and_remove_and_drop_unlisted_scripts() {
-    let db = TestDb::new().await;
+async fn updates_add_replace_and_remove_and_drop_unlisted_scripts(backend: Backend) {
+    let db = TestDb::new(backend).await;
     let t: TargetName = "zivver".into();
     db.store
         .replace_computed_values(
@@ -206,19 +200,23 @@ async fn updates_add_replace_and_remove_and_drop_unlisted_scripts() {
     assert!(load(&db, "zivver").await.is_empty());
 }
 
-#[tokio::test]
-async fn unreadable_rows_are_corrupt_not_a_panic() {
-    let db = TestDb::new().await;
+async fn unreadable_rows_are_corrupt_not_a_panic(backend: Backend) {
+    let db = TestDb::new(backend).await;
     let t: TargetName = "zivver".into();
     db.store
         .replace_computed_values(&t, &[script("mail", "m", vec![value(1, 0, json!("a"))])])
         .await
         .unwrap();
     let raw = db.raw().await;
-    sqlx::query("UPDATE computed_values SET person_digest = x'00'")
-        .execute(&raw)
-        .await
-        .unwrap();
+    let one_byte = match db.backend() {
+        Backend::Sqlite => "x'00'",
+        Backend::Postgres => "'\\x00'::BYTEA",
+    };
+    raw.exec(&format!(
+        "UPDATE computed_values SET person_digest = {one_byte}"
+    ))
+    .await
+    .unwrap();
     let e = db.store.computed_values(&t).await.unwrap_err().to_string();
     assert!(
         e.contains("computed_values.person_digest") && e.contains("is not 16 bytes"),
@@ -231,9 +229,21 @@ async fn unreadable_rows_are_corrupt_not_a_panic() {
 /// the contents.
 #[tokio::test]
 #[ignore = "a measurement, not a test: seconds in a debug build"]
-async fn bulk_writes_and_reads_400_000_values() {
+async fn bulk_writes_and_reads_400_000_values_sqlite() {
+    bulk_writes_and_reads_400_000_values(Backend::Sqlite).await
+}
+
+#[tokio::test]
+#[ignore = "a measurement, not a test: seconds in a debug build"]
+async fn bulk_writes_and_reads_400_000_values_postgres() {
+    if crate::support::postgres_available() {
+        bulk_writes_and_reads_400_000_values(Backend::Postgres).await
+    }
+}
+
+async fn bulk_writes_and_reads_400_000_values(backend: Backend) {
     const PERSONS: u32 = 100_000;
-    let db = TestDb::new().await;
+    let db = TestDb::new(backend).await;
     let t: TargetName = "helloid".into();
     let fields = ["displayName", "mail", "userPrincipalName", "startDate"];
     let scripts: Vec<ComputedValues> = fields
@@ -282,3 +292,10 @@ async fn bulk_writes_and_reads_400_000_values() {
         400_000
     );
 }
+
+conformance!(
+    values_failures_and_absent_values_round_trip_per_target,
+    replacing_drops_every_value_and_script_not_given,
+    updates_add_replace_and_remove_and_drop_unlisted_scripts,
+    unreadable_rows_are_corrupt_not_a_panic,
+);

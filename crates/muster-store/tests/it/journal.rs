@@ -1,9 +1,9 @@
 //! The action journal: planned → sent → done | failed | blocked | skipped, and in-flight
 //! entries left by a crash.
 
-use crate::support::{at, TestDb};
+use crate::support::{at, conformance, Backend, TestDb};
 use muster_core::plan::ActionKind;
-use muster_store::{JournalEntry, JournalState, RunMode, Store, StoreError};
+use muster_store::{JournalEntry, JournalState, RunMode, StoreError};
 
 fn entry(
     run: &str,
@@ -27,9 +27,8 @@ fn entry(
     }
 }
 
-#[tokio::test]
-async fn planned_entries_are_stored_and_read_back_in_order() {
-    let db = TestDb::new().await;
+async fn planned_entries_are_stored_and_read_back_in_order(backend: Backend) {
+    let db = TestDb::new(backend).await;
     let run = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
     let entries = vec![
         entry(&run, "zivver", 1, ActionKind::Update, JournalState::Planned),
@@ -51,9 +50,8 @@ async fn planned_entries_are_stored_and_read_back_in_order() {
     assert_eq!(read[1].account, None);
 }
 
-#[tokio::test]
-async fn an_entry_moves_through_sent_to_done_and_keeps_its_detail() {
-    let db = TestDb::new().await;
+async fn an_entry_moves_through_sent_to_done_and_keeps_its_detail(backend: Backend) {
+    let db = TestDb::new(backend).await;
     let run = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
     db.store
         .journal_planned(
@@ -97,9 +95,8 @@ async fn an_entry_moves_through_sent_to_done_and_keeps_its_detail() {
     assert_eq!(done.detail.as_deref(), Some("POST /Users"));
 }
 
-#[tokio::test]
-async fn an_end_state_never_changes() {
-    let db = TestDb::new().await;
+async fn an_end_state_never_changes(backend: Backend) {
+    let db = TestDb::new(backend).await;
     let run = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
     let entries = vec![
         entry(&run, "zivver", 0, ActionKind::Create, JournalState::Planned),
@@ -207,9 +204,8 @@ async fn an_end_state_never_changes() {
     );
 }
 
-#[tokio::test]
-async fn a_sent_entry_cannot_become_blocked_and_unknown_entries_are_reported() {
-    let db = TestDb::new().await;
+async fn a_sent_entry_cannot_become_blocked_and_unknown_entries_are_reported(backend: Backend) {
+    let db = TestDb::new(backend).await;
     let run = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
     db.store
         .journal_planned(
@@ -265,9 +261,8 @@ async fn a_sent_entry_cannot_become_blocked_and_unknown_entries_are_reported() {
     );
 }
 
-#[tokio::test]
-async fn in_flight_entries_are_the_sent_ones_of_a_target_from_any_run() {
-    let db = TestDb::new().await;
+async fn in_flight_entries_are_the_sent_ones_of_a_target_from_any_run(backend: Backend) {
+    let db = TestDb::new(backend).await;
     let crashed = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
     let later = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
     db.store
@@ -357,9 +352,8 @@ async fn in_flight_entries_are_the_sent_ones_of_a_target_from_any_run() {
         .is_empty());
 }
 
-#[tokio::test]
-async fn a_planned_batch_is_all_or_nothing_and_belongs_to_its_run() {
-    let db = TestDb::new().await;
+async fn a_planned_batch_is_all_or_nothing_and_belongs_to_its_run(backend: Backend) {
+    let db = TestDb::new(backend).await;
     let run = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
     let other = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
 
@@ -430,9 +424,8 @@ async fn a_planned_batch_is_all_or_nothing_and_belongs_to_its_run() {
     );
 }
 
-#[tokio::test]
-async fn an_unknown_state_or_kind_read_back_is_corrupt() {
-    let db = TestDb::new().await;
+async fn an_unknown_state_or_kind_read_back_is_corrupt(backend: Backend) {
+    let db = TestDb::new(backend).await;
     let run = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
     db.store
         .journal_planned(
@@ -448,8 +441,7 @@ async fn an_unknown_state_or_kind_read_back_is_corrupt() {
         .await
         .unwrap();
     let raw = db.raw().await;
-    sqlx::query("UPDATE journal SET state = 'half-sent'")
-        .execute(&raw)
+    raw.exec("UPDATE journal SET state = 'half-sent'")
         .await
         .unwrap();
     let err = db.store.journal(&run).await;
@@ -465,8 +457,7 @@ async fn an_unknown_state_or_kind_read_back_is_corrupt() {
         "{err:?}"
     );
 
-    sqlx::query("UPDATE journal SET state = 'planned', kind = 'archive'")
-        .execute(&raw)
+    raw.exec("UPDATE journal SET state = 'planned', kind = 'archive'")
         .await
         .unwrap();
     let err = db.store.journal(&run).await;
@@ -483,9 +474,10 @@ async fn an_unknown_state_or_kind_read_back_is_corrupt() {
     );
 }
 
-#[tokio::test]
-async fn unsettled_entries_are_the_planned_and_sent_ones_of_other_runs_with_their_permission() {
-    let db = TestDb::new().await;
+async fn unsettled_entries_are_the_planned_and_sent_ones_of_other_runs_with_their_permission(
+    backend: Backend,
+) {
+    let db = TestDb::new(backend).await;
     let dead = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
     let entries = vec![
         entry(&dead, "scim", 0, ActionKind::Create, JournalState::Planned),
@@ -538,10 +530,9 @@ async fn unsettled_entries_are_the_planned_and_sent_ones_of_other_runs_with_thei
     assert_eq!(other[0].run, now);
 }
 
-#[tokio::test]
-async fn settling_moves_the_entry_and_appends_its_event_together_or_not_at_all() {
+async fn settling_moves_the_entry_and_appends_its_event_together_or_not_at_all(backend: Backend) {
     use muster_core::report::{ActionOutcome, AuditEvent};
-    let db = TestDb::new().await;
+    let db = TestDb::new(backend).await;
     let run = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
     db.store
         .journal_planned(
@@ -606,4 +597,113 @@ async fn settling_moves_the_entry_and_appends_its_event_together_or_not_at_all()
         db.store.journal(&run).await.unwrap()[0].state,
         JournalState::Done
     );
+}
+
+conformance!(
+    planned_entries_are_stored_and_read_back_in_order,
+    an_entry_moves_through_sent_to_done_and_keeps_its_detail,
+    an_end_state_never_changes,
+    a_sent_entry_cannot_become_blocked_and_unknown_entries_are_reported,
+    in_flight_entries_are_the_sent_ones_of_a_target_from_any_run,
+    a_planned_batch_is_all_or_nothing_and_belongs_to_its_run,
+    an_unknown_state_or_kind_read_back_is_corrupt,
+    unsettled_entries_are_the_planned_and_sent_ones_of_other_runs_with_their_permission,
+    settling_moves_the_entry_and_appends_its_event_together_or_not_at_all,
+);
+/// Group commit: many actions' moves in flight at once share transactions, and each caller
+/// gets its own answer — a refused move in a batch takes nothing from the others — only once
+/// its move is committed (a second connection sees it the moment the call returns).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_moves_share_commits_and_each_gets_its_own_answer() {
+    use muster_core::report::{ActionOutcome, AuditEvent};
+    const N: u32 = 200;
+    let db = TestDb::new().await;
+    let run = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
+    let entries: Vec<_> = (0..N)
+        .map(|a| entry(&run, "scim", a, ActionKind::Create, JournalState::Planned))
+        .collect();
+    db.store.journal_planned(&run, &entries).await.unwrap();
+    let raw = db.raw().await;
+    let (commits_before, _) = db.store.group_commits();
+    let mut tasks = Vec::new();
+    // Every tenth call is for an entry that does not exist.
+    for a in 0..N {
+        let (store, run, raw) = (db.store.clone(), run.clone(), raw.clone());
+        tasks.push(tokio::spawn(async move {
+            let action = if a % 10 == 9 { N + a } else { a };
+            let result = store
+                .journal_set(&run, &"scim".into(), action, JournalState::Sent, None)
+                .await;
+            let seen: Option<String> = sqlx::query_scalar(
+                "SELECT state FROM journal WHERE run = ? AND target = 'scim' AND action = ?",
+            )
+            .bind(run.as_str())
+            .bind(i64::from(action))
+            .fetch_optional(&raw)
+            .await
+            .unwrap();
+            (a, result, seen)
+        }));
+    }
+    for t in tasks {
+        let (a, result, seen) = t.await.unwrap();
+        if a % 10 == 9 {
+            assert!(
+                matches!(result, Err(StoreError::JournalEntryNotFound { .. })),
+                "{result:?}"
+            );
+        } else {
+            result.unwrap();
+            assert_eq!(
+                seen.as_deref(),
+                Some("sent"),
+                "action {a} returned before its commit"
+            );
+        }
+    }
+    let (commits, writes) = db.store.group_commits();
+    assert!(
+        commits - commits_before < u64::from(N),
+        "{N} concurrent moves took {} transactions ({writes} writes in all)",
+        commits - commits_before
+    );
+    // Settling concurrently: every event exactly once, every entry done.
+    let mut tasks = Vec::new();
+    for a in (0..N).filter(|a| a % 10 != 9) {
+        let (store, run) = (db.store.clone(), run.clone());
+        tasks.push(tokio::spawn(async move {
+            let event = AuditEvent {
+                at: at(12, 1),
+                run: run.clone(),
+                target: "scim".into(),
+                person: format!("p{a}").into(),
+                action: ActionKind::Create,
+                outcome: ActionOutcome::Done,
+                account: Some(format!("acc-{a}").into()),
+                reason: "rule".into(),
+                detail: None,
+                changes: Vec::new(),
+                permission: None,
+            };
+            store
+                .journal_settle(&run, &"scim".into(), a, JournalState::Done, None, &event)
+                .await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+    let events = db
+        .store
+        .audit(&muster_store::AuditQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 180);
+    let journal = db.store.journal(&run).await.unwrap();
+    let done = journal
+        .iter()
+        .filter(|e| e.state == JournalState::Done)
+        .count();
+    assert_eq!(done, 180);
+    assert_eq!(journal.len(), N as usize);
 }

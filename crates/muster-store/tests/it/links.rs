@@ -1,8 +1,8 @@
 //! Links person ↔ account, and fingerprints of write-only values.
 
-use crate::support::{at, TestDb};
+use crate::support::{at, conformance, Backend, TestDb};
 use muster_core::TargetName;
-use muster_store::{Fingerprint, Link, LinkState, Store, StoreError};
+use muster_store::{Fingerprint, Link, LinkState, StoreError};
 
 fn link(target: &str, person: &str, account: &str, state: LinkState, minute: u32) -> Link {
     Link {
@@ -14,9 +14,8 @@ fn link(target: &str, person: &str, account: &str, state: LinkState, minute: u32
     }
 }
 
-#[tokio::test]
-async fn links_are_upserted_per_target_and_person() {
-    let db = TestDb::new().await;
+async fn links_are_upserted_per_target_and_person(backend: Backend) {
+    let db = TestDb::new(backend).await;
     let zivver: TargetName = "zivver".into();
     db.store
         .upsert_link(&link("zivver", "p2", "acc-2", LinkState::Active, 0))
@@ -52,9 +51,8 @@ async fn links_are_upserted_per_target_and_person() {
     assert_eq!(db.store.links(&"helloid".into()).await.unwrap().len(), 1);
 }
 
-#[tokio::test]
-async fn a_removed_link_is_gone_and_removing_twice_is_harmless() {
-    let db = TestDb::new().await;
+async fn a_removed_link_is_gone_and_removing_twice_is_harmless(backend: Backend) {
+    let db = TestDb::new(backend).await;
     db.store
         .upsert_link(&link("zivver", "p1", "acc-1", LinkState::Active, 0))
         .await
@@ -76,9 +74,8 @@ async fn a_removed_link_is_gone_and_removing_twice_is_harmless() {
     assert_eq!(db.store.links(&"helloid".into()).await.unwrap().len(), 1);
 }
 
-#[tokio::test]
-async fn an_account_is_actively_linked_to_one_person_only() {
-    let db = TestDb::new().await;
+async fn an_account_is_actively_linked_to_one_person_only(backend: Backend) {
+    let db = TestDb::new(backend).await;
     db.store
         .upsert_link(&link("zivver", "p1", "acc-1", LinkState::Active, 0))
         .await
@@ -110,15 +107,15 @@ async fn an_account_is_actively_linked_to_one_person_only() {
     assert_eq!(db.store.links(&"zivver".into()).await.unwrap().len(), 2);
 }
 
-#[tokio::test]
-async fn an_unknown_link_state_is_reported_as_corrupt() {
-    let db = TestDb::new().await;
+async fn an_unknown_link_state_is_reported_as_corrupt(backend: Backend) {
+    let db = TestDb::new(backend).await;
     db.store
         .upsert_link(&link("zivver", "p1", "acc-1", LinkState::Active, 0))
         .await
         .unwrap();
-    sqlx::query("UPDATE links SET state = 'suspended'")
-        .execute(&db.raw().await)
+    db.raw()
+        .await
+        .exec("UPDATE links SET state = 'suspended'")
         .await
         .unwrap();
     let err = db.store.links(&"zivver".into()).await;
@@ -128,9 +125,8 @@ async fn an_unknown_link_state_is_reported_as_corrupt() {
     );
 }
 
-#[tokio::test]
-async fn fingerprints_are_set_replaced_and_cleared_per_target() {
-    let db = TestDb::new().await;
+async fn fingerprints_are_set_replaced_and_cleared_per_target(backend: Backend) {
+    let db = TestDb::new(backend).await;
     let zivver: TargetName = "zivver".into();
     let fp = |account: &str, field: &str, hmac: &str| Fingerprint {
         account: account.into(),
@@ -187,3 +183,11 @@ async fn fingerprints_are_set_replaced_and_cleared_per_target() {
         vec![fp("acc-1", "Password", "other")]
     );
 }
+
+conformance!(
+    links_are_upserted_per_target_and_person,
+    a_removed_link_is_gone_and_removing_twice_is_harmless,
+    an_account_is_actively_linked_to_one_person_only,
+    an_unknown_link_state_is_reported_as_corrupt,
+    fingerprints_are_set_replaced_and_cleared_per_target,
+);

@@ -11,6 +11,7 @@ mod journal;
 mod links;
 mod open;
 mod orphans;
+mod postgres;
 mod runs;
 mod server;
 mod snapshots;

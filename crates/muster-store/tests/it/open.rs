@@ -1,13 +1,18 @@
 //! Opening: file and directory creation, migrations applied once, the fingerprint key.
 
-use crate::support::{raw_pool, TestDb};
+use crate::support::{conformance, raw_pool, Backend, TestDb};
 use muster_store::{open_sqlite, open_sqlite_memory, RunMode, Store};
 
-async fn migrations(db: &TestDb) -> Vec<(i64, String, bool)> {
-    sqlx::query_as("SELECT version, installed_on, success FROM _sqlx_migrations ORDER BY version")
-        .fetch_all(&db.raw().await)
+/// Each applied migration as `version installed_on success`.
+async fn migrations(db: &TestDb) -> Vec<String> {
+    db.raw()
         .await
-        .unwrap()
+        .texts(
+            "SELECT CAST(version AS TEXT) || ' ' || CAST(installed_on AS TEXT) || ' ' || \
+             CASE WHEN success THEN 'ok' ELSE 'failed' END \
+             FROM _sqlx_migrations ORDER BY version",
+        )
+        .await
 }
 
 #[tokio::test]
@@ -26,13 +31,12 @@ async fn opening_creates_the_file_and_missing_directories_in_wal_mode() {
     assert_eq!(mode, "wal");
 }
 
-#[tokio::test]
-async fn reopening_keeps_data_and_does_not_rerun_migrations() {
-    let mut db = TestDb::new().await;
+async fn reopening_keeps_data_and_does_not_rerun_migrations(backend: Backend) {
+    let mut db = TestDb::new(backend).await;
     let run = db.store.start_run(RunMode::Apply, "cfg").await.unwrap();
     let before = migrations(&db).await;
     assert!(!before.is_empty(), "no migration recorded");
-    assert!(before.iter().all(|(_, _, ok)| *ok));
+    assert!(before.iter().all(|m| m.ends_with(" ok")), "{before:?}");
 
     db.reopen().await;
     db.reopen().await;
@@ -40,9 +44,8 @@ async fn reopening_keeps_data_and_does_not_rerun_migrations() {
     assert_eq!(db.store.run(&run.id).await.unwrap(), Some(run));
 }
 
-#[tokio::test]
-async fn the_fingerprint_key_is_random_hex_and_stable_across_reopen() {
-    let mut db = TestDb::new().await;
+async fn the_fingerprint_key_is_random_hex_and_stable_across_reopen(backend: Backend) {
+    let mut db = TestDb::new(backend).await;
     let key = db.store.fingerprint_key().await.unwrap();
     assert_eq!(key.expose().len(), 64);
     assert!(key.expose().bytes().all(|b| b.is_ascii_hexdigit()));
@@ -51,7 +54,7 @@ async fn the_fingerprint_key_is_random_hex_and_stable_across_reopen() {
     db.reopen().await;
     assert_eq!(db.store.fingerprint_key().await.unwrap(), key);
 
-    let other = TestDb::new().await;
+    let other = TestDb::new(backend).await;
     assert_ne!(other.store.fingerprint_key().await.unwrap(), key);
 }
 
@@ -77,3 +80,8 @@ async fn a_new_store_and_its_wal_and_shm_files_are_for_the_owner_only() {
         assert_eq!(mode, 0o600, "muster.db{suffix} is {mode:o}");
     }
 }
+
+conformance!(
+    reopening_keeps_data_and_does_not_rerun_migrations,
+    the_fingerprint_key_is_random_hex_and_stable_across_reopen,
+);

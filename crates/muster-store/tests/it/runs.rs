@@ -1,12 +1,11 @@
 //! Run lifecycle and lookup by id prefix.
 
-use crate::support::TestDb;
-use muster_store::{RunMode, RunStatus, Store, StoreError};
+use crate::support::{conformance, Backend, TestDb};
+use muster_store::{RunMode, RunStatus, StoreError};
 use serde_json::json;
 
-#[tokio::test]
-async fn a_run_is_started_finished_and_read_back() {
-    let db = TestDb::new().await;
+async fn a_run_is_started_finished_and_read_back(backend: Backend) {
+    let db = TestDb::new(backend).await;
     let run = db.store.start_run(RunMode::Apply, "cfg-1").await.unwrap();
     assert_eq!(run.id.len(), 36);
     assert!(uuid::Uuid::parse_str(&run.id).is_ok(), "{}", run.id);
@@ -29,9 +28,8 @@ async fn a_run_is_started_finished_and_read_back() {
     assert!(finished_at >= finished.started_at);
 }
 
-#[tokio::test]
-async fn a_run_finishes_once_and_unknown_runs_are_reported() {
-    let db = TestDb::new().await;
+async fn a_run_finishes_once_and_unknown_runs_are_reported(backend: Backend) {
+    let db = TestDb::new(backend).await;
     let run = db.store.start_run(RunMode::Preview, "cfg").await.unwrap();
     db.store
         .finish_run(&run.id, RunStatus::NoChanges, &json!({}))
@@ -63,9 +61,8 @@ async fn a_run_finishes_once_and_unknown_runs_are_reported() {
     );
 }
 
-#[tokio::test]
-async fn runs_are_listed_newest_first_up_to_the_limit() {
-    let db = TestDb::new().await;
+async fn runs_are_listed_newest_first_up_to_the_limit(backend: Backend) {
+    let db = TestDb::new(backend).await;
     let raw = db.raw().await;
     let mut ids = Vec::new();
     // Started out of id order; start times fixed a minute apart, so no clock is involved.
@@ -76,12 +73,11 @@ async fn runs_are_listed_newest_first_up_to_the_limit() {
             .await
             .unwrap()
             .id;
-        sqlx::query("UPDATE runs SET started_at = ? WHERE id = ?")
-            .bind(format!("2024-05-01T12:0{i}:00.000000Z"))
-            .bind(id.as_str())
-            .execute(&raw)
-            .await
-            .unwrap();
+        raw.exec(&format!(
+            "UPDATE runs SET started_at = '2024-05-01T12:0{i}:00.000000Z' WHERE id = '{id}'"
+        ))
+        .await
+        .unwrap();
         ids.push(id);
     }
     let listed: Vec<muster_store::RunId> = db
@@ -97,9 +93,8 @@ async fn runs_are_listed_newest_first_up_to_the_limit() {
     assert!(db.store.runs(0).await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn a_run_is_found_by_a_unique_prefix_of_six_or_more_characters() {
-    let db = TestDb::new().await;
+async fn a_run_is_found_by_a_unique_prefix_of_six_or_more_characters(backend: Backend) {
+    let db = TestDb::new(backend).await;
     let run = db.store.start_run(RunMode::Apply, "cfg").await.unwrap();
 
     let by_prefix = db
@@ -130,20 +125,17 @@ async fn a_run_is_found_by_a_unique_prefix_of_six_or_more_characters() {
     assert_eq!(db.store.run(other).await.unwrap(), None);
 }
 
-#[tokio::test]
-async fn a_prefix_shared_by_two_runs_is_ambiguous_but_a_full_id_is_not() {
-    let db = TestDb::new().await;
+async fn a_prefix_shared_by_two_runs_is_ambiguous_but_a_full_id_is_not(backend: Backend) {
+    let db = TestDb::new(backend).await;
     let raw = db.raw().await;
     for id in [
         "abcdef12-0000-4000-8000-000000000001",
         "abcdef12-0000-4000-8000-000000000002",
     ] {
-        sqlx::query(
+        raw.exec(&format!(
             "INSERT INTO runs (id, mode, started_at, config_digest) \
-             VALUES (?, 'apply', '2024-05-01T12:00:00.000000Z', 'cfg')",
-        )
-        .bind(id)
-        .execute(&raw)
+             VALUES ('{id}', 'apply', '2024-05-01T12:00:00.000000Z', 'cfg')"
+        ))
         .await
         .unwrap();
     }
@@ -174,13 +166,15 @@ async fn a_prefix_shared_by_two_runs_is_ambiguous_but_a_full_id_is_not() {
     assert!(one.is_some());
 }
 
-#[tokio::test]
-async fn unknown_mode_text_is_reported_as_corrupt_not_a_panic() {
-    let db = TestDb::new().await;
+async fn unknown_mode_text_is_reported_as_corrupt_not_a_panic(backend: Backend) {
+    let db = TestDb::new(backend).await;
     let run = db.store.start_run(RunMode::Apply, "cfg").await.unwrap();
-    sqlx::query("UPDATE runs SET mode = 'dry-run' WHERE id = ?")
-        .bind(run.id.as_str())
-        .execute(&db.raw().await)
+    db.raw()
+        .await
+        .exec(&format!(
+            "UPDATE runs SET mode = 'dry-run' WHERE id = '{}'",
+            run.id
+        ))
         .await
         .unwrap();
     let read = db.store.run(&run.id).await;
@@ -197,9 +191,8 @@ async fn unknown_mode_text_is_reported_as_corrupt_not_a_panic() {
     );
 }
 
-#[tokio::test]
-async fn unfinished_runs_are_the_ones_never_finished_oldest_first() {
-    let db = TestDb::new().await;
+async fn unfinished_runs_are_the_ones_never_finished_oldest_first(backend: Backend) {
+    let db = TestDb::new(backend).await;
     let a = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
     let b = db
         .store
@@ -232,3 +225,13 @@ async fn unfinished_runs_are_the_ones_never_finished_oldest_first() {
     assert_eq!(all.len(), 2);
     assert!(all.contains(&a) && all.contains(&c));
 }
+
+conformance!(
+    a_run_is_started_finished_and_read_back,
+    a_run_finishes_once_and_unknown_runs_are_reported,
+    runs_are_listed_newest_first_up_to_the_limit,
+    a_run_is_found_by_a_unique_prefix_of_six_or_more_characters,
+    a_prefix_shared_by_two_runs_is_ambiguous_but_a_full_id_is_not,
+    unknown_mode_text_is_reported_as_corrupt_not_a_panic,
+    unfinished_runs_are_the_ones_never_finished_oldest_first,
+);

@@ -1,10 +1,10 @@
 //! API tokens (stored by hash, revoked for good) and approve/reject decisions on blocked
 //! actions, as `muster serve` keeps them.
 
-use crate::support::TestDb;
+use crate::support::{conformance, Backend, TestDb};
 use chrono::Utc;
 use muster_core::plan::ActionKind;
-use muster_store::{ApiToken, DecisionKind, RunMode, Store, StoreError, TokenRole};
+use muster_store::{ApiToken, DecisionKind, RunMode, StoreError, TokenRole};
 
 fn token(id: &str, hash: &str, role: TokenRole) -> ApiToken {
     ApiToken {
@@ -17,9 +17,8 @@ fn token(id: &str, hash: &str, role: TokenRole) -> ApiToken {
     }
 }
 
-#[tokio::test]
-async fn a_token_is_found_by_its_hash_until_revoked_and_stays_listed() {
-    let db = TestDb::new().await;
+async fn a_token_is_found_by_its_hash_until_revoked_and_stays_listed(backend: Backend) {
+    let db = TestDb::new(backend).await;
     db.store
         .create_token(&token("a1", "h-one", TokenRole::Viewer))
         .await
@@ -58,17 +57,13 @@ async fn a_token_is_found_by_its_hash_until_revoked_and_stays_listed() {
         .is_err());
     // Only the hash is in the table.
     let raw = db.raw().await;
-    let columns: Vec<(String,)> =
-        sqlx::query_as("SELECT name FROM pragma_table_info('api_tokens')")
-            .fetch_all(&raw)
-            .await
-            .unwrap();
-    assert!(!columns.iter().any(|(c,)| c == "token" || c == "secret"));
+    let columns = raw.columns("api_tokens").await;
+    assert!(columns.contains(&"hash".to_owned()), "{columns:?}");
+    assert!(!columns.iter().any(|c| c == "token" || c == "secret"));
 }
 
-#[tokio::test]
-async fn approving_records_who_and_why_and_releases_the_actions_for_the_next_run() {
-    let db = TestDb::new().await;
+async fn approving_records_who_and_why_and_releases_the_actions_for_the_next_run(backend: Backend) {
+    let db = TestDb::new(backend).await;
     let run = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
     let zivver = "zivver".into();
     db.store
@@ -114,9 +109,8 @@ async fn approving_records_who_and_why_and_releases_the_actions_for_the_next_run
     assert_eq!(db.store.decisions(&run).await.unwrap(), decided);
 }
 
-#[tokio::test]
-async fn a_rejection_releases_nothing_and_cannot_be_turned_into_an_approval() {
-    let db = TestDb::new().await;
+async fn a_rejection_releases_nothing_and_cannot_be_turned_into_an_approval(backend: Backend) {
+    let db = TestDb::new(backend).await;
     let run = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
     let target = "helloid".into();
     db.store
@@ -191,9 +185,8 @@ async fn a_rejection_releases_nothing_and_cannot_be_turned_into_an_approval() {
     assert!(matches!(err, StoreError::AlreadyDecided { .. }), "{err}");
 }
 
-#[tokio::test]
-async fn the_newest_plan_of_a_target_replaces_the_one_before() {
-    let db = TestDb::new().await;
+async fn the_newest_plan_of_a_target_replaces_the_one_before(backend: Backend) {
+    let db = TestDb::new(backend).await;
     let scim = "scim".into();
     assert!(db.store.latest_plan(&scim).await.unwrap().is_none());
     let first = db
@@ -224,10 +217,9 @@ async fn the_newest_plan_of_a_target_replaces_the_one_before() {
     assert!(matches!(err, StoreError::RunNotFound { .. }), "{err}");
 }
 
-#[tokio::test]
-async fn one_person_is_read_without_reading_everyone() {
+async fn one_person_is_read_without_reading_everyone(backend: Backend) {
     use muster_store::{Link, LinkState, SnapshotPerson};
-    let db = TestDb::new().await;
+    let db = TestDb::new(backend).await;
     let run = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
     let person = |id: &str| SnapshotPerson {
         external_id: id.into(),
@@ -275,3 +267,64 @@ async fn one_person_is_read_without_reading_everyone() {
         .collect();
     assert_eq!(pairs, [("scim", "s1"), ("zivver", "z1")]);
 }
+
+async fn two_opposite_decisions_at_once_leave_exactly_one(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let zivver = "zivver".into();
+    for round in 0..5 {
+        let run = db.store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
+        db.store
+            .record_blocked(&run, &zivver, ActionKind::Delete, 40, "40 ≥ 10")
+            .await
+            .unwrap();
+        db.store
+            .record_blocked(&run, &zivver, ActionKind::Update, 90, "90 ≥ 50")
+            .await
+            .unwrap();
+        let (approved, rejected) = tokio::join!(
+            db.store
+                .decide(&run, None, DecisionKind::Approved, "ann", "fine"),
+            db.store
+                .decide(&run, None, DecisionKind::Rejected, "bob", "no"),
+        );
+        let decisions = db.store.decisions(&run).await.unwrap();
+        assert_eq!(decisions.len(), 2, "round {round}: {decisions:?}");
+        let winner = decisions[0].decision;
+        assert!(
+            decisions.iter().all(|d| d.decision == winner),
+            "{decisions:?}"
+        );
+        let (won, lost) = match winner {
+            DecisionKind::Approved => (approved, rejected),
+            DecisionKind::Rejected => (rejected, approved),
+        };
+        assert_eq!(won.unwrap().len(), 2);
+        assert!(
+            matches!(lost, Err(StoreError::AlreadyDecided { .. })),
+            "round {round}: {lost:?}"
+        );
+        let released = db
+            .store
+            .open_approvals(&zivver)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|a| a.run == run)
+            .count();
+        let expected = if winner == DecisionKind::Approved {
+            2
+        } else {
+            0
+        };
+        assert_eq!(released, expected, "round {round}");
+    }
+}
+
+conformance!(
+    two_opposite_decisions_at_once_leave_exactly_one,
+    a_token_is_found_by_its_hash_until_revoked_and_stays_listed,
+    approving_records_who_and_why_and_releases_the_actions_for_the_next_run,
+    a_rejection_releases_nothing_and_cannot_be_turned_into_an_approval,
+    the_newest_plan_of_a_target_replaces_the_one_before,
+    one_person_is_read_without_reading_everyone,
+);

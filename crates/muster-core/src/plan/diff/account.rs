@@ -21,6 +21,9 @@ impl<'a> Differ<'a> {
         let found = self.index.find(&e.person, e.correlation_value.as_deref());
         // Only a person who is to have an account is correlated or created.
         let wanted = matches!(e.state, AccountState::Enabled | AccountState::Disabled);
+        if self.guarded(e, &found, wanted) {
+            return;
+        }
         match found {
             Match::Linked { link, account } => self.linked(e, link, account),
             _ if !wanted => {}
@@ -183,6 +186,7 @@ impl<'a> Differ<'a> {
             .filter(|(_, v)| text(Some(v)).is_some())
             .map(|(f, v)| self.change(f, None, Some(v.clone())))
             .collect();
+        let changes = self.drop_refused(&e.person, None, changes);
         let enabled = e.state == AccountState::Enabled;
         let create = self.push(Action {
             kind: ActionKind::Create,

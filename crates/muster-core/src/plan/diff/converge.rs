@@ -12,6 +12,7 @@ use crate::plan::compare::{same, text};
 use crate::plan::diff::references::AccountTarget;
 use crate::plan::{Action, ActionId, ActionKind, FieldChange, PermissionTarget, REDACTED};
 use serde_json::Value;
+use std::borrow::Cow;
 
 impl<'a> Differ<'a> {
     /// Brings an existing account to the evaluated state.
@@ -25,17 +26,26 @@ impl<'a> Differ<'a> {
         let own = AccountTarget::Existing(account.reference.clone());
         self.account_of.insert(e.person.clone(), own.clone());
         self.refer(e, own, Some(account), after.clone());
-        self.update_fields(e, account, &after);
         // Without an enabled flag the account simply exists: Enable only brings back one
         // that was deleted (archived).
         let want = e.state == AccountState::Enabled || !self.input.capabilities.can_disable;
+        let (shown, hidden) = self.split_hidden(&e.fields.update, want && account.enabled);
+        self.update_fields(e, account, &shown, &after);
         if want != account.enabled || (relinking && want) {
             let (kind, set) = if want {
                 (ActionKind::Enable, &e.fields.enable)
             } else {
                 (ActionKind::Disable, &e.fields.disable)
             };
-            let changes = self.changes(account, set);
+            let mut changes = self.changes(account, set);
+            if want {
+                // What the disabled account did not show is written back with the Enable.
+                for c in self.changes(account, &hidden) {
+                    if !changes.iter().any(|have| have.field == c.field) {
+                        changes.push(c);
+                    }
+                }
+            }
             self.push_write(
                 Action {
                     kind,
@@ -51,11 +61,37 @@ impl<'a> Differ<'a> {
         self.permissions(e, account, after);
     }
 
-    /// One Update for the managed fields that differ; fixed fields (never written after
-    /// create) that differ are warned about instead.
-    fn update_fields(&mut self, e: &Evaluation, account: &ObservedAccount, after: &[ActionId]) {
+    /// `desired` split into the fields to compare now and those the target hides while the
+    /// account is disabled (`Capabilities::hidden_while_disabled`); nothing is hidden from an
+    /// account that is and stays enabled (`shown`).
+    fn split_hidden<'d>(
+        &self,
+        desired: &'d Attributes,
+        shown: bool,
+    ) -> (Cow<'d, Attributes>, Attributes) {
+        let hidden = &self.input.capabilities.hidden_while_disabled;
+        if shown || hidden.is_empty() {
+            return (Cow::Borrowed(desired), Attributes::new());
+        }
+        let (compared, kept): (Attributes, Attributes) = desired
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .partition(|(k, _)| !hidden.contains(k));
+        (Cow::Owned(compared), kept)
+    }
+
+    /// One Update for the managed fields of `desired` that differ; fixed fields (never
+    /// written after create) that differ are warned about instead.
+    fn update_fields(
+        &mut self,
+        e: &Evaluation,
+        account: &ObservedAccount,
+        desired: &Attributes,
+        after: &[ActionId],
+    ) {
+        let all = self.all_changes(account, desired);
         let (fixed, changes): (Vec<FieldChange>, Vec<FieldChange>) = self
-            .all_changes(account, &e.fields.update)
+            .drop_refused(&e.person, Some(&account.reference), all)
             .into_iter()
             .partition(|c| self.input.capabilities.fixed_fields.contains(&c.field));
         for c in fixed {

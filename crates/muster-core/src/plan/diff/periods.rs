@@ -209,6 +209,8 @@ mod tests {
             departed: &[],
             pending: &Default::default(),
             domains: None,
+            leave_alone: None,
+            type_fields: &Default::default(),
         })
     }
 

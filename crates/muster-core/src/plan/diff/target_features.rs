@@ -106,6 +106,11 @@ struct Case {
     /// Map `contactEmail` too.
     contact: bool,
     domains: Option<DomainFilter>,
+    leave_alone: Option<crate::leave_alone::LeaveAlone>,
+    type_fields: BTreeSet<String>,
+    /// Mappings added to the policy's.
+    mappings: Vec<FieldMapping>,
+    fingerprints: HashMap<(AccountRef, String), String>,
 }
 
 impl Case {
@@ -120,11 +125,16 @@ impl Case {
             access: true,
             contact: false,
             domains: None,
+            leave_alone: None,
+            type_fields: BTreeSet::new(),
+            mappings: vec![],
+            fingerprints: HashMap::new(),
         }
     }
 
     fn plan(&self) -> TargetPlan {
-        let policy = policy(&self.permissions, self.access, self.contact);
+        let mut policy = policy(&self.permissions, self.access, self.contact);
+        policy.mappings.extend(self.mappings.iter().cloned());
         let evaluations: Vec<Evaluation> = self
             .persons
             .iter()
@@ -138,7 +148,7 @@ impl Case {
             held: &HashSet::new(),
             observed: &self.observed,
             links: &self.links,
-            fingerprints: &HashMap::new(),
+            fingerprints: &self.fingerprints,
             fingerprint: &fp,
             correlation: &policy.correlation,
             managed: &policy.managed_groups(),
@@ -146,6 +156,8 @@ impl Case {
             departed: &[],
             pending: &self.pending,
             domains: self.domains.as_ref(),
+            leave_alone: self.leave_alone.as_ref(),
+            type_fields: &self.type_fields,
         })
     }
 }
@@ -502,4 +514,215 @@ fn an_existing_account_outside_is_left_alone_or_only_disabled() {
         .actions
         .iter()
         .any(|a| a.kind == ActionKind::Grant));
+}
+
+fn leave_alone(accounts: &[&str], domains: &[&str]) -> Option<crate::leave_alone::LeaveAlone> {
+    let owned = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    Some(
+        crate::leave_alone::LeaveAlone::new("userName", &owned(accounts), &owned(domains)).unwrap(),
+    )
+}
+
+#[test]
+fn accounts_in_the_target_filter_are_never_touched_nor_counted() {
+    let mut case = Case::new(vec![
+        person("1", "new@x.nl", None),
+        person("2", "admin@supplier.example", None),
+        person("3", "beheer@supplier.example", None),
+        person("4", "boss@x.nl", None),
+    ]);
+    case.permissions = vec!["Staff"];
+    case.observed.accounts = vec![
+        account("a2", "admin@supplier.example", None),
+        account("a4", "boss@x.nl", None),
+        account("a8", "other@supplier.example", None),
+        account("a9", "gone@supplier.example", None),
+    ];
+    // Person 9 left the source; their linked account is in the filtered domain.
+    case.links = vec![link("9", "a9"), link("4", "a4")];
+
+    // Without the filter every one of them is planned (the test can fail).
+    let unfiltered = case.plan();
+    for who in ["1", "2", "3", "9"] {
+        assert!(
+            unfiltered.actions.iter().any(|a| a.person.as_str() == who),
+            "{who} is planned without the filter: {:?}",
+            kinds(&unfiltered)
+        );
+    }
+    assert_eq!(unfiltered.accounts_observed, 4);
+
+    case.leave_alone = leave_alone(&["BOSS@x.nl"], &["supplier.example"]);
+    let plan = case.plan();
+    let planned: BTreeSet<&str> = plan.actions.iter().map(|a| a.person.as_str()).collect();
+    assert_eq!(planned, BTreeSet::from(["1"]), "{:?}", kinds(&plan));
+    let held: Vec<(&str, &str)> = plan
+        .held
+        .iter()
+        .map(|h| (h.person.as_str(), h.reason.as_str()))
+        .collect();
+    assert_eq!(held.len(), 3, "{held:?}");
+    assert!(held
+        .iter()
+        .any(|(p, why)| *p == "2" && why.contains("leave_alone domain (supplier.example)")));
+    assert!(
+        held.iter()
+            .any(|(p, why)| *p == "3" && why.contains("never touched")),
+        "not created either"
+    );
+    assert!(held
+        .iter()
+        .any(|(p, why)| *p == "4" && why.contains("leave_alone accounts")));
+    assert_eq!(
+        plan.accounts_observed, 1,
+        "only the accounts Muster may touch count for a fail-safe"
+    );
+}
+
+#[test]
+fn an_account_of_another_type_is_skipped_with_a_warning_never_converted() {
+    let kind = |value: &str| FieldMapping {
+        field: "kind".into(),
+        value: ValueSource::Fixed(Value::from(value)),
+        actions: ActionSet::ALWAYS,
+        secret: false,
+    };
+    let typed = |id: &str, user: &str, kind: &str| {
+        let mut a = account(id, user, None);
+        a.attributes.insert("kind".into(), Value::from(kind));
+        a
+    };
+    let mut case = Case::new(vec![
+        person("1", "info@x.nl", None),
+        person("2", "jan@x.nl", None),
+        person("3", "balie@x.nl", None),
+    ]);
+    case.mappings = vec![kind("user")];
+    case.observed.accounts = vec![
+        typed("a1", "info@x.nl", "functional"),
+        typed("a2", "jan@x.nl", "user"),
+        typed("a3", "balie@x.nl", "functional"),
+    ];
+    case.links = vec![link("1", "a1"), link("2", "a2")];
+
+    // Without the type field, the functional accounts would be converted (the test can fail).
+    let converting = case.plan();
+    assert!(converting
+        .actions
+        .iter()
+        .any(|a| a.kind == ActionKind::Update && a.changes.iter().any(|c| c.field == "kind")));
+
+    case.type_fields = BTreeSet::from(["kind".to_owned()]);
+    let plan = case.plan();
+    assert!(
+        plan.actions.iter().all(|a| a.person.as_str() == "2"),
+        "nothing for the mismatched: {:?}",
+        kinds(&plan)
+    );
+    assert!(
+        plan.actions.is_empty(),
+        "the user account is in step: {:?}",
+        kinds(&plan)
+    );
+    let held: BTreeSet<&str> = plan.held.iter().map(|h| h.person.as_str()).collect();
+    assert_eq!(
+        held,
+        BTreeSet::from(["1", "3"]),
+        "linked and correlated alike"
+    );
+    assert!(plan.held[0]
+        .reason
+        .starts_with("type mismatch: account a1 has kind functional, the source wants user"));
+    assert_eq!(plan.warnings.len(), 2, "{:?}", plan.warnings);
+    assert!(plan.warnings[0].starts_with("1: type mismatch"));
+}
+
+#[test]
+fn a_value_the_target_refused_for_good_is_not_sent_again_until_it_changes() {
+    use crate::connector::FieldRefusal;
+    let aliases = |list: Value| FieldMapping {
+        field: "aliases".into(),
+        value: ValueSource::Fixed(list),
+        actions: ActionSet::ALWAYS,
+        secret: false,
+    };
+    let mut case = Case::new(vec![
+        person("1", "jan@x.nl", None),
+        person("2", "piet@x.nl", None),
+    ]);
+    case.mappings = vec![aliases(serde_json::json!(["guest@x.nl"]))];
+    case.observed.accounts = vec![account("a1", "jan@x.nl", None)];
+    case.links = vec![link("1", "a1")];
+    case.capabilities.refusals = vec![FieldRefusal {
+        field: "aliases".into(),
+        detail_contains: "Alias is a guest".into(),
+    }];
+    let before = case.plan();
+    assert_eq!(
+        kinds(&before),
+        [(ActionKind::Update, "1"), (ActionKind::Create, "2")],
+        "sent while nothing was refused"
+    );
+
+    // The fingerprint function of this test is the value's JSON text.
+    let refused = serde_json::json!(["guest@x.nl"]).to_string();
+    case.fingerprints.insert(
+        (AccountRef::new("a1"), FieldRefusal::memory_field("aliases")),
+        refused.clone(),
+    );
+    case.fingerprints.insert(
+        (
+            FieldRefusal::create_key(&ExternalId::new("2")),
+            FieldRefusal::memory_field("aliases"),
+        ),
+        refused,
+    );
+    let plan = case.plan();
+    assert_eq!(
+        kinds(&plan),
+        [(ActionKind::Create, "2")],
+        "no Update for aliases alone"
+    );
+    assert!(
+        plan.actions[0].changes.iter().all(|c| c.field != "aliases"),
+        "the create goes ahead without the refused aliases"
+    );
+    assert_eq!(plan.warnings.len(), 2, "{:?}", plan.warnings);
+    assert!(plan.warnings[0].starts_with("1: aliases was refused by the target before"));
+
+    // Another desired value is sent again.
+    case.mappings = vec![aliases(serde_json::json!(["jan.j@x.nl"]))];
+    assert_eq!(
+        kinds(&case.plan()),
+        [(ActionKind::Update, "1"), (ActionKind::Create, "2")]
+    );
+}
+
+#[test]
+fn fields_hidden_while_disabled_are_not_compared_then_and_come_back_with_the_enable() {
+    let mut case = Case::new(vec![person("1", "a@x.nl", None)]);
+    case.contact = true;
+    // The account shows no `contactEmail`, as a suspended Zivver functional account shows
+    // no delegates.
+    case.observed.accounts = vec![account("g-1", "a@x.nl", None)];
+    case.links = vec![link("1", "g-1")];
+    case.capabilities.hidden_while_disabled = ["contactEmail".to_owned()].into();
+    // Enabled and staying so: compared as usual.
+    assert_eq!(kinds(&case.plan()), [(ActionKind::Update, "1")]);
+    // To be disabled: not compared, only the Disable.
+    case.access = false;
+    assert_eq!(kinds(&case.plan()), [(ActionKind::Disable, "1")]);
+    // Disabled and staying so: nothing.
+    case.observed.accounts[0].enabled = false;
+    assert!(case.plan().actions.is_empty());
+    // To be enabled: one Enable, which writes it back.
+    case.access = true;
+    let plan = case.plan();
+    assert_eq!(kinds(&plan), [(ActionKind::Enable, "1")]);
+    let change = plan.actions[0]
+        .changes
+        .iter()
+        .find(|c| c.field == "contactEmail")
+        .expect("the Enable carries the hidden field");
+    assert_eq!(change.after, Some(Value::from("a@x.nl")));
 }

@@ -148,6 +148,8 @@ impl World {
             departed: &[],
             pending: &Default::default(),
             domains: None,
+            leave_alone: None,
+            type_fields: &Default::default(),
         })
     }
 
@@ -523,6 +525,8 @@ fn write_only_fields_compare_by_fingerprint() {
             departed: &[],
             pending: &Default::default(),
             domains: None,
+            leave_alone: None,
+            type_fields: &Default::default(),
         })
     };
     let unknown = run(&HashMap::new());
@@ -626,6 +630,8 @@ fn write_only_values_are_resent_with_every_write_to_the_account() {
         departed: &[],
         pending: &Default::default(),
         domains: None,
+        leave_alone: None,
+        type_fields: &Default::default(),
     });
     let writes: Vec<&Action> = plan
         .actions
@@ -656,6 +662,8 @@ fn write_only_values_are_resent_with_every_write_to_the_account() {
         departed: &[],
         pending: &Default::default(),
         domains: None,
+        leave_alone: None,
+        type_fields: &Default::default(),
     });
     assert!(no_write_only.actions.iter().all(|a| a.resend.is_empty()));
 }
@@ -726,6 +734,8 @@ fn a_mapping_that_cannot_be_computed_holds_only_that_person() {
         departed: &[],
         pending: &Default::default(),
         domains: None,
+        leave_alone: None,
+        type_fields: &Default::default(),
     });
     assert_eq!(plan.held.len(), 1);
     assert!(plan.held[0].reason.contains("nickName") && plan.held[0].reason.contains("line 3"));

@@ -9,7 +9,8 @@ use crate::config::TargetConfig;
 use crate::kinds::{self, Implied, TargetSettings};
 use muster_core::evaluate::{Correlation, Lifecycle, TargetPolicy};
 use muster_core::gate::TargetThresholds;
-use muster_core::mapping::{FieldMapping, Template, ValueSource};
+use muster_core::leave_alone::LeaveAlone;
+use muster_core::mapping::{FieldMapping, Template, ValueFilter, ValueSource};
 use muster_core::model::TargetName;
 use muster_core::plan::ActionKind;
 use muster_core::rules::Rule;
@@ -32,6 +33,11 @@ struct Mapped {
     secret_fields: BTreeSet<String>,
     unique: BTreeSet<String>,
     case_insensitive_fields: BTreeSet<String>,
+    /// Fields that say what type an account is (`account_type = true`).
+    type_fields: BTreeSet<String>,
+    /// Fields whose values keep only addresses in `included_domains`, with where they are
+    /// mapped (`in_included_domains = true`).
+    in_included_domains: Vec<(String, String)>,
     /// Field → where muster.toml maps it, to name both places when the mapping file maps it
     /// too.
     in_toml: Vec<(String, String)>,
@@ -87,6 +93,7 @@ impl Compiler<'_> {
             kind,
             &mut mapped,
         );
+        let raw_domain_field = raw.domain_field.as_ref().map(|f| f.get_ref().clone());
         let domains = self.domains(
             &key,
             RawDomains {
@@ -97,9 +104,25 @@ impl Compiler<'_> {
             kind,
             &mapped.mappings,
         );
+        self.scope_to_domains(&span, domains.as_ref(), &mut mapped);
+        let leave_alone = self.leave_alone(
+            &key,
+            raw.leave_alone,
+            domains.as_ref(),
+            kind,
+            raw_domain_field.as_deref(),
+        );
         let thresholds = self.thresholds(&key, raw.thresholds, raw.all_or_nothing);
         let quarantine = self.quarantine(&key, raw.quarantine);
         let orphans = self.orphan_policy(&key, raw.reconcile);
+        let address_field = domains.as_ref().map(|d| d.field().to_owned());
+        let jit = self.jit(
+            &key,
+            raw.jit,
+            address_field.as_deref().or(kind.map(|k| k.domain_field())),
+            &mapped.mappings,
+            &mapped.unique,
+        );
         let account_field = self.account_field(
             kind,
             &corr.account,
@@ -136,8 +159,59 @@ impl Compiler<'_> {
             case_insensitive_fields: mapped.case_insensitive_fields,
             quarantine,
             domains,
+            leave_alone,
+            type_fields: mapped.type_fields,
             orphans,
+            jit,
         })
+    }
+
+    /// `in_included_domains = true` mappings: their values keep only addresses in the
+    /// target's `included_domains`, which they need.
+    fn scope_to_domains(
+        &mut self,
+        span: &Range<usize>,
+        domains: Option<&muster_core::domains::DomainFilter>,
+        mapped: &mut Mapped,
+    ) {
+        for (field, key) in std::mem::take(&mut mapped.in_included_domains) {
+            let Some(domains) = domains else {
+                self.err(
+                    Some(span.clone()),
+                    key,
+                    "needs the target's `included_domains`: set them, or drop `in_included_domains`",
+                );
+                continue;
+            };
+            for m in mapped.mappings.iter_mut().filter(|m| m.field == field) {
+                let inner = m.clone();
+                m.value =
+                    ValueSource::Filtered(Box::new(inner), ValueFilter::InDomains(domains.clone()));
+            }
+        }
+    }
+
+    /// `leave_alone = { accounts, domains }`: checked against the `domain_field` address
+    /// (the included domains' field when those are set).
+    fn leave_alone(
+        &mut self,
+        key: &str,
+        raw: Option<Spanned<super::super::raw::RawLeaveAlone>>,
+        domains: Option<&muster_core::domains::DomainFilter>,
+        kind: Option<&dyn TargetSettings>,
+        domain_field: Option<&str>,
+    ) -> Option<LeaveAlone> {
+        let raw = raw?;
+        let span = raw.span();
+        let field = match (domains, domain_field) {
+            (Some(d), _) => d.field().to_owned(),
+            (None, Some(f)) => f.to_owned(),
+            (None, None) => kind?.domain_field().to_owned(),
+        };
+        let raw = raw.into_inner();
+        LeaveAlone::new(field, &raw.accounts, &raw.domains)
+            .map_err(|message| self.err(Some(span), format!("{key}.leave_alone"), message))
+            .ok()
     }
 
     /// `kind` looked up in the table of kinds, and `connection` as that kind's settings, with
@@ -237,14 +311,62 @@ impl Compiler<'_> {
             return None;
         }
         let value = self.value_source(mkey, &m, &span);
+        let table = self.values_table(mkey, &m, &span);
         let actions = self.actions(m.on.as_ref(), span, mkey);
-        let mapping = FieldMapping {
+        let mut mapping = FieldMapping {
             field: m.field.clone(),
             value: value?,
             actions: actions?,
             secret: m.secret,
         };
+        if let Some(table) = table? {
+            mapping.value =
+                ValueSource::Filtered(Box::new(mapping.clone()), ValueFilter::Lookup(table));
+        }
         Some((m, mapping))
+    }
+
+    /// `values = { from = to, … }`: `Some(None)` without one, `None` after reporting a problem.
+    #[allow(clippy::type_complexity)]
+    fn values_table(
+        &mut self,
+        mkey: &str,
+        m: &RawMapping,
+        span: &Range<usize>,
+    ) -> Option<Option<BTreeMap<String, serde_json::Value>>> {
+        let Some(values) = &m.values else {
+            return Some(None);
+        };
+        let key = format!("{mkey}.values");
+        if values.is_empty() {
+            self.err(
+                Some(span.clone()),
+                key,
+                "expected at least one `from = to` entry",
+            );
+            return None;
+        }
+        if m.list.is_some() || m.account_of.is_some() {
+            self.err(
+                Some(span.clone()),
+                key,
+                "translates a `path`, `template` or `value`, not a `list` or `account_of`",
+            );
+            return None;
+        }
+        let mut table = BTreeMap::new();
+        for (from, to) in values {
+            match serde_json::to_value(to) {
+                Ok(v) => {
+                    table.insert(from.clone(), v);
+                }
+                Err(e) => {
+                    self.err(Some(span.clone()), key.clone(), format!("{from}: {e}"));
+                    return None;
+                }
+            }
+        }
+        Some(Some(table))
     }
 
     /// Where a mapping's value comes from: the one of `path`, `account_of`, `template`, `list`
@@ -430,6 +552,13 @@ impl Mapped {
         }
         if m.ignore_case {
             self.case_insensitive_fields.insert(m.field.clone());
+        }
+        if m.account_type {
+            self.type_fields.insert(m.field.clone());
+        }
+        if m.in_included_domains {
+            self.in_included_domains
+                .push((m.field.clone(), format!("{mkey}.in_included_domains")));
         }
         if !self.in_toml.iter().any(|(f, _)| *f == m.field) {
             self.in_toml.push((m.field.clone(), mkey.to_owned()));

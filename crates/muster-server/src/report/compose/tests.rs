@@ -86,6 +86,7 @@ fn digest() -> RunDigest {
             line("ann", ActionKind::Create, ActionOutcome::Done, None),
             line("bob", ActionKind::Create, ActionOutcome::Done, None),
         ],
+        sync: None,
     }
 }
 
@@ -219,4 +220,108 @@ fn a_secret_change_reaches_the_report_as_its_field_name_only() {
     let raw = parts(&message);
     assert!(!raw.contains("hunter2"), "{raw}");
     assert_eq!(d.lines[0].fields, vec!["password".to_owned()]);
+}
+
+/// A Cloud Sync preview on `zivver`: 2 creates, an update of delegates and aliases, a
+/// suspension, a person skipped, everything held by the fail-safe.
+fn sync_report() -> muster_engine::RunReport {
+    use muster_core::plan::{Action, ActionId, HeldPerson, Plan, TargetPlan};
+    let action = |id: u32, kind: ActionKind, person: &str, fields: &[&str]| Action {
+        id: ActionId(id),
+        kind,
+        person: person.into(),
+        account: None,
+        depends_on: vec![],
+        waits_for: vec![],
+        enabled: None,
+        changes: fields
+            .iter()
+            .map(|f| FieldChange {
+                field: (*f).to_owned(),
+                before: None,
+                after: Some(serde_json::json!("x")),
+                secret: false,
+                account_of: None,
+            })
+            .collect(),
+        permission: None,
+        resend: vec![],
+        reason: String::new(),
+    };
+    let mut summary = RunSummary {
+        run: "fedcba9876543210".into(),
+        mode: RunMode::Preview,
+        preview_mode: true,
+        ..RunSummary::default()
+    };
+    let t = summary.target_mut(&"zivver".into());
+    t.blocks.push(Block {
+        limit: Limit::AllOrNothing,
+        actions: 4,
+        reason: "4 of 20 accounts would change, more than 10%".into(),
+        released: None,
+    });
+    muster_engine::RunReport {
+        run: "fedcba9876543210".into(),
+        summary,
+        plan: Plan {
+            version: Plan::VERSION,
+            today: "2026-03-02".parse().unwrap(),
+            source_digest: String::new(),
+            targets: vec![TargetPlan {
+                target: "zivver".into(),
+                observed_digest: String::new(),
+                accounts_observed: 20,
+                actions: vec![
+                    action(0, ActionKind::Create, "a", &["userName", "aliases"]),
+                    action(1, ActionKind::Create, "b", &["userName"]),
+                    action(2, ActionKind::Update, "c", &["delegates", "aliases"]),
+                    action(3, ActionKind::Disable, "d", &["active"]),
+                ],
+                disputed: vec![],
+                held: vec![HeldPerson {
+                    person: "e".into(),
+                    reason: "type mismatch: account 7 has kind functional, the source wants user: skipped, never converted".into(),
+                }],
+                warnings: vec![],
+            }],
+        },
+        blocked_records: vec![],
+        warnings: vec![],
+    }
+}
+
+#[test]
+fn the_cloud_sync_section_counts_accounts_and_says_preview_and_fail_safe() {
+    let report = sync_report();
+    let mut d = digest();
+    d.mode = RunMode::Preview;
+    d.result = Ok(report.summary.clone());
+    d.lines = vec![];
+    d.sync = Some(SyncDigest::of(&report, false, 2));
+    let text = text(&subject(&d), &sections(&d, None, 2));
+    assert!(
+        text.contains("This run ran in preview mode: nothing was written."),
+        "{text}"
+    );
+    assert!(text.contains("== Cloud Sync =="), "{text}");
+    assert!(text.contains("Ran in preview mode"), "{text}");
+    assert!(
+        text.contains("zivver: 2 created, 1 updated, 1 suspended, 0 resumed (would be); delegations changed on 1 account(s), aliases on 2."),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "  - Blocked by the fail-safe: 4 of 20 accounts would change, more than 10%\n"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("Skipped (1):\n  - e: type mismatch: account 7 has kind functional"),
+        "{text}"
+    );
+    // Without the section (no `[run] perform_sync`), none of it.
+    d.sync = None;
+    let plain = super::text(&subject(&d), &sections(&d, None, 2));
+    assert!(!plain.contains("Cloud Sync"), "{plain}");
 }

@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use tokio::sync::Barrier;
 
-use super::{member_ids, user, zsim, LIST, PATCH_OP, Z};
+use super::{member_ids, user, zsim, ENTERPRISE, LIST, PATCH_OP, Z, ZIVVER_GROUP};
 
 async fn users(z: &Z, n: usize) -> Vec<String> {
     let mut ids = Vec::new();
@@ -42,6 +42,8 @@ async fn groups_list_and_read_with_members_as_value_and_display() {
             { "value": u[1], "display": "Member 1" },
             { "value": bare, "display": "bare@example.org" },
         ],
+        ENTERPRISE: { "division": "/" },
+        ZIVVER_GROUP: { "aliases": [] },
     });
     let r = z.get(&format!("/Groups/{g}")).await;
     assert_eq!(r.status, 200);
@@ -54,7 +56,10 @@ async fn groups_list_and_read_with_members_as_value_and_display() {
         json!({
             "schemas": [LIST],
             "totalResults": 2,
-            "Resources": [want, { "id": empty, "displayName": "Leeg", "members": [] }],
+            "Resources": [want, {
+                "id": empty, "displayName": "Leeg", "members": [],
+                ENTERPRISE: { "division": "/" }, ZIVVER_GROUP: { "aliases": [] },
+            }],
         })
     );
     z.get("/Groups?filter=displayName%20eq%20%22Leeg%22")
@@ -69,9 +74,10 @@ async fn groups_list_and_read_with_members_as_value_and_display() {
     z.patch(unknown, json!([{ "op": "remove", "path": "members" }]))
         .await
         .assert_text(400, &text);
-    // Functional accounts are not written through this API.
-    let r = z.post("/Groups", json!({ "displayName": "New" })).await;
-    assert_eq!(r.status, 405);
+    // A functional account is created with its address (exchange-online.md §3).
+    z.post("/Groups", json!({ "displayName": "New" }))
+        .await
+        .assert_text(400, "externalId is required");
     assert_eq!(z.sim.state.groups().len(), 2);
 }
 
@@ -99,12 +105,12 @@ async fn patch_needs_the_patch_op_schema() {
         );
     }
     assert_eq!(z.members(&g).await, [u[0].clone()]);
-    // `application/json` is fine too.
+    // `application/scim+json` with a charset is fine too.
     let r = z
         .send_raw(
             Method::PATCH,
             &format!("/Groups/{g}"),
-            Some("application/json; charset=utf-8"),
+            Some("application/scim+json; charset=utf-8"),
             json!({ "schemas": [PATCH_OP], "Operations": [{ "op": "remove", "path": "members" }] })
                 .to_string(),
         )

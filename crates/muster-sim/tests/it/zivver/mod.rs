@@ -3,6 +3,7 @@
 //! Tests that do not test the rate limit turn it off, so the suite never waits on it.
 
 mod faults;
+mod functional;
 mod groups;
 mod testapi;
 mod users;
@@ -17,6 +18,7 @@ use serde_json::{json, Value};
 pub const CORE: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 pub const ZIVVER: &str = "urn:ietf:params:scim:schemas:zivver:0.1:User";
+pub const ZIVVER_GROUP: &str = "urn:ietf:params:scim:schemas:zivver:0.1:Group";
 pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 pub const LIST: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 pub const TOKEN: &str = "zivver-token";
@@ -138,7 +140,11 @@ impl Z {
         content_type: Option<&str>,
         body: String,
     ) -> R {
-        let mut rb = self.req(method, path).body(body);
+        // What Zivver's clients accept; a group PATCH needs `application/scim+json` listed.
+        let mut rb = self
+            .req(method, path)
+            .header("accept", "application/scim+json, application/json")
+            .body(body);
         if let Some(ct) = content_type {
             rb = rb.header("content-type", ct);
         }

@@ -1,0 +1,178 @@
+//! `muster-bench jit-latency`: how fast `muster serve` answers Entra's `OnTokenIssuanceStart`
+//! call when the sign-in creates the account on the Zivver simulator (its rate limit off and
+//! Muster's budget for it raised, so the figure is Muster's own work plus the target's round
+//! trips, not Zivver's 50 requests per 10 s, which allows some 2.5 sign-ins per second). For fail open and fail
+//! closed: N sign-ins of distinct persons, `--concurrency` at a time, each with a fresh RS256
+//! token signed by a key made here and served as a JWKS on 127.0.0.1; p50, p99, p99.9 and max
+//! of the answer, sign-ins per second, and the accounts the simulator holds afterwards.
+
+use anyhow::{Context, Result};
+use axum::routing::get;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use muster_server::Service;
+use muster_sim::zivver::{ZivverSim, ZivverSimConfig};
+use rsa::pkcs1::EncodeRsaPrivateKey;
+use rsa::traits::PublicKeyParts;
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const TENANT: &str = "bench-tenant";
+const ISSUER: &str = "https://login.microsoftonline.com/bench-tenant/v2.0";
+const AUDIENCE: &str = "api://muster-bench";
+
+pub async fn run(signins: usize, concurrency: usize) -> Result<()> {
+    let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048)?;
+    let der = key.to_pkcs1_der()?.as_bytes().to_vec();
+    let jwk = json!({"kty": "RSA", "use": "sig", "kid": "bench", "alg": "RS256",
+        "n": URL_SAFE_NO_PAD.encode(key.n().to_bytes_be()), "e": URL_SAFE_NO_PAD.encode(key.e().to_bytes_be())});
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let jwks_url = format!("http://{}/keys", listener.local_addr()?);
+    let keys = json!({"keys": [jwk]});
+    let app = axum::Router::new().route("/keys", get(move || async move { axum::Json(keys) }));
+    let jwks = tokio::spawn(async move { axum::serve(listener, app).await });
+    let signer = Arc::new(EncodingKey::from_rsa_der(&der));
+    for fail in ["open", "closed"] {
+        one(fail, signins, concurrency, &jwks_url, signer.clone()).await?;
+    }
+    jwks.abort();
+    Ok(())
+}
+
+async fn one(
+    fail: &str,
+    signins: usize,
+    concurrency: usize,
+    jwks_url: &str,
+    signer: Arc<EncodingKey>,
+) -> Result<()> {
+    let zivver = ZivverSim::start(ZivverSimConfig {
+        tokens: vec!["bench".into()],
+        ..ZivverSimConfig::default()
+    })
+    .await?;
+    let dir = tempfile::tempdir()?;
+    let token = dir.path().join("token");
+    std::fs::write(&token, "bench")?;
+    let persons = dir.path().join("persons.csv");
+    std::fs::write(&persons, "ExternalId;Contact.Business.Email\n")?;
+    let config = dir.path().join("muster.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"[store]
+path = {db:?}
+
+[source]
+kind = "csv"
+persons = {persons:?}
+
+[targets.zivver]
+kind = "zivver"
+connection = {{ base_url = "{url}", token = {{ file = {token:?} }}, rate_limit = {{ requests = 10000, per_seconds = 1 }} }}
+correlation = {{ person = "Contact.Business.Email", account = "userName" }}
+jit = true
+
+[[targets.zivver.mapping]]
+field = "userName"
+path = "Contact.Business.Email"
+
+[[targets.zivver.mapping]]
+field = "name.formatted"
+template = "{{Name.GivenName}} {{Name.FamilyName}}"
+
+[[rules]]
+name = "Everyone gets an account"
+account = true
+
+[server]
+listen = "127.0.0.1:0"
+
+[server.jit]
+fail = "{fail}"
+answer_claims = {{ DomainKey = "bench" }}
+
+[server.jit.entra]
+tenant_id = "{TENANT}"
+jwks_url = "{jwks_url}"
+issuer = "{ISSUER}"
+audience = "{AUDIENCE}"
+"#,
+            db = dir.path().join("muster.db").display().to_string(),
+            persons = persons.display().to_string(),
+            token = token.display().to_string(),
+            url = zivver.base_url,
+        ),
+    )?;
+    let serving = Service::open(&config, std::iter::empty())
+        .await?
+        .start()
+        .await?;
+    let url = format!("http://{}/jit/entra", serving.addr);
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    let mut took: Vec<Duration> = Vec::with_capacity(signins);
+    let mut failed = 0usize;
+    let mut next = 0usize;
+    while next < signins {
+        let batch: Vec<_> = (next..signins.min(next + concurrency))
+            .map(|i| {
+                let (client, url, signer) = (client.clone(), url.clone(), signer.clone());
+                tokio::spawn(async move { sign_in(&client, &url, &signer, i).await })
+            })
+            .collect();
+        next += batch.len();
+        for b in batch {
+            let (ok, d) = b.await??;
+            took.push(d);
+            failed += usize::from(!ok);
+        }
+    }
+    let elapsed = started.elapsed();
+    took.sort();
+    let at = |q: f64| took[((took.len() as f64 * q) as usize).min(took.len() - 1)];
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    let accounts = zivver.state.users().len();
+    println!(
+        "fail {fail}: {signins} sign-ins, {concurrency} at a time: p50 {:.1} ms, p99 {:.1} ms, p99.9 {:.1} ms, max {:.1} ms; {:.0} sign-ins/s; {failed} non-200 answers; {accounts} Zivver accounts",
+        ms(at(0.50)),
+        ms(at(0.99)),
+        ms(at(0.999)),
+        ms(*took.last().context("no sign-in")?),
+        signins as f64 / elapsed.as_secs_f64(),
+    );
+    serving.shutdown().await?;
+    zivver.shutdown().await?;
+    Ok(())
+}
+
+async fn sign_in(
+    client: &reqwest::Client,
+    url: &str,
+    signer: &EncodingKey,
+    i: usize,
+) -> Result<(bool, Duration)> {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some("bench".into());
+    let claims = json!({"iss": ISSUER, "aud": AUDIENCE, "azp": muster_server::config::ENTRA_EVENTS_APP,
+        "tid": TENANT, "iat": now, "nbf": now, "exp": now + 300, "uti": format!("bench-{i}")});
+    let token = jsonwebtoken::encode(&header, &claims, signer)?;
+    let body: Value = json!({"type": "microsoft.graph.authenticationEvent.tokenIssuanceStart",
+        "data": {"tenantId": TENANT, "authenticationContext": {"correlationId": format!("c{i}"),
+          "clientServicePrincipal": {"appId": "zivver"},
+          "user": {"id": format!("oid-{i}"), "givenName": "Bench", "surname": format!("Person {i}"),
+                   "mail": format!("bench{i}@example.org")}}}});
+    let started = Instant::now();
+    let response = client
+        .post(url)
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await?;
+    let ok = response.status().is_success();
+    let _ = response.bytes().await?;
+    Ok((ok, started.elapsed()))
+}

@@ -1,0 +1,459 @@
+//! Just-in-time provisioning: an account when a person signs in, so that no one waits for the
+//! scheduled run. The server's hooks (Entra, Okta, OpenID Connect) turn a login into a
+//! [`SignIn`]; [`Engine::sign_in`] runs the one-person pipeline for every target with `jit`:
+//!
+//! ```text
+//! sign-in person ─▶ merged with the last HR record ─▶ evaluate (the run's rules and mappings)
+//!   ─▶ policy (users only, allowed domains) ─▶ the person's link, else one filtered look-up
+//!   ─▶ diff (the run's correlation) ─▶ Create or Correlate only ─▶ execute (journal, audit)
+//! ```
+//!
+//! - **The same stages.** `evaluate` and `plan::diff` of `muster-core`, with the target's
+//!   policy, correlation and domain filter, over what one look-up found: no second
+//!   implementation. Of the plan only a Create (and a Correlate, which links an existing
+//!   account and sends nothing) is carried out, by the executor, so it is journaled and audited
+//!   like any action, its reason saying "created at sign-in". Updates, grants and everything
+//!   else stay with the scheduled run, which correlates the account (the link is stored) and
+//!   converges it.
+//! - **The person.** The HR record of the last snapshot wins for every field it has; the
+//!   sign-in's claims fill the rest (a new hire not yet in a snapshot is the claims alone).
+//! - **One at a time per person** ([`locks::PersonLocks`]): concurrent sign-ins of one person
+//!   wait for each other, and the second finds the first one's link. The scheduled apply
+//!   takes the same lock around each Create of a target with `jit`, and adopts an account a
+//!   sign-in linked after the plan was made instead of creating it again; in another process
+//!   the target's conflict (409) and the executor's look-up settle it.
+//! - **Its own runs.** A sign-in that writes opens a run of its own (mode apply, one target,
+//!   one person). It is registered as live while it lasts, so an apply's crash recovery does
+//!   not take it for a dead run.
+//! - **First in the rate budget.** Everything a sign-in sends waits in the interactive queue of
+//!   the target's token bucket (`muster_connectors::http::priority`).
+//!
+//! The future is `Send` and owns nothing borrowed but the engine: the server spawns it on an
+//! `Arc<Engine>` and answers the identity provider at its deadline, whether or not it has ended.
+
+pub mod locks;
+mod person;
+mod policy;
+
+pub use policy::{Identities, JitPolicy};
+
+use crate::config::TargetConfig;
+use crate::error::EngineError;
+use crate::execute::{execute, ExecContext};
+use crate::run::{Engine, SOURCE_NAME};
+use futures::future::join_all;
+use muster_connectors::http::priority;
+use muster_core::connector::{Connector, Observed};
+use muster_core::evaluate::{evaluate, AccountState, Evaluation};
+use muster_core::gate::{target_gate, Releases, TargetThresholds};
+use muster_core::model::{AccountRef, ExternalId, Person, TargetName};
+use muster_core::plan::{diff, ActionKind, DiffInput, StoredLink, TargetPlan};
+use muster_core::report::RunSummary;
+use muster_store::{JournalState, LinkState, RunId, RunMode};
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use tokio::sync::RwLock;
+
+/// How the login reached Muster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignInVia {
+    /// Entra ID's `OnTokenIssuanceStart` custom authentication extension.
+    Entra,
+    /// An Okta inline hook.
+    Okta,
+    /// Muster as OpenID Connect relying party.
+    Oidc,
+}
+
+impl std::fmt::Display for SignInVia {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Entra => "Entra ID",
+            Self::Okta => "Okta",
+            Self::Oidc => "OpenID Connect",
+        })
+    }
+}
+
+/// One login, as the server's hook understood it.
+#[derive(Debug, Clone)]
+pub struct SignIn {
+    /// The person from the claims (the configured claim map); `external_id` is the key.
+    pub person: Person,
+    pub via: SignInVia,
+    /// Who signed in, for the audit: issuer + `sub`, or Entra's `tid` + `oid`. Never a token.
+    pub subject: String,
+}
+
+/// What a sign-in did, per target with `jit`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JitReport {
+    pub person: ExternalId,
+    pub targets: Vec<JitTarget>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JitTarget {
+    pub target: TargetName,
+    pub outcome: JitOutcome,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "outcome", rename_all = "kebab-case")]
+pub enum JitOutcome {
+    /// Created now, at sign-in.
+    Created { account: AccountRef },
+    /// The person has an account already (linked, or found by the look-up and linked now).
+    Exists { account: AccountRef },
+    /// The rules grant no account here (yet), or the plan holds the person, with why.
+    NotGranted { reason: String },
+    /// The sign-in policy refuses (not a user, a domain not allowed, several accounts match).
+    Refused { reason: String },
+    /// The target or the store failed; the scheduled run will try again.
+    Failed { reason: String },
+}
+
+impl JitReport {
+    /// Whether any target created an account.
+    pub fn created(&self) -> bool {
+        self.targets
+            .iter()
+            .any(|t| matches!(t.outcome, JitOutcome::Created { .. }))
+    }
+}
+
+/// What the engine keeps for sign-ins: the per-person locks and the runs in progress.
+#[derive(Debug)]
+pub struct JitState {
+    pub(crate) locks: Arc<locks::PersonLocks>,
+    /// Sign-in runs that are open now. Written while a run is opened and closed, read by crash
+    /// recovery for as long as it settles, so it never closes one of them as dead.
+    pub(crate) live: RwLock<HashSet<RunId>>,
+}
+
+impl Default for JitState {
+    fn default() -> Self {
+        Self {
+            locks: locks::PersonLocks::new(locks::PersonLocks::DEFAULT_CAPACITY),
+            live: RwLock::new(HashSet::new()),
+        }
+    }
+}
+
+impl Engine {
+    /// Runs a sign-in through every target with `jit` (see the [module](self)). Fails only
+    /// when the sign-in itself is unusable or too many persons sign in at once; a target's
+    /// failure is that target's [`JitOutcome::Failed`].
+    pub async fn sign_in(&self, sign_in: SignIn) -> Result<JitReport, EngineError> {
+        priority::interactive(self.sign_in_now(sign_in)).await
+    }
+
+    async fn sign_in_now(&self, sign_in: SignIn) -> Result<JitReport, EngineError> {
+        let key = sign_in.person.external_id.clone();
+        if key.as_str().trim().is_empty() {
+            return Err(EngineError::SignIn {
+                subject: sign_in.subject,
+                reason: "the sign-in names no person (its ExternalId is empty)".into(),
+            });
+        }
+        let _held = self
+            .jit
+            .locks
+            .lock(&key)
+            .await
+            .map_err(|busy| EngineError::SignIn {
+                subject: sign_in.subject.clone(),
+                reason: busy.to_string(),
+            })?;
+        let today = chrono::Local::now().date_naive();
+        let mut person = self.with_hr_record(sign_in.person.clone()).await?;
+        self.config.primary_rule.apply(&mut person, today);
+        let targets = self.config.targets.iter().filter(|t| t.jit.is_some());
+        let outcomes = join_all(targets.map(|t| async {
+            let outcome = match self.sign_in_target(t, &person, &sign_in, today).await {
+                Ok(o) => o,
+                Err(e) => JitOutcome::Failed {
+                    reason: e.to_string(),
+                },
+            };
+            JitTarget {
+                target: t.name.clone(),
+                outcome,
+            }
+        }))
+        .await;
+        for t in &outcomes {
+            tracing::info!(person = %key, via = %sign_in.via, target_name = %t.target, outcome = ?t.outcome, "Sign-in handled.");
+        }
+        Ok(JitReport {
+            person: key,
+            targets: outcomes,
+        })
+    }
+
+    /// The claims' person merged with the person's record in the last snapshot, if any.
+    async fn with_hr_record(&self, claims: Person) -> Result<Person, EngineError> {
+        let Some(meta) = self.store.latest_snapshot(SOURCE_NAME).await? else {
+            return Ok(claims);
+        };
+        let Some(hr) = self
+            .store
+            .snapshot_person(meta.id, &claims.external_id)
+            .await?
+        else {
+            return Ok(claims);
+        };
+        person::merged(&hr.record, claims)
+    }
+
+    async fn sign_in_target(
+        &self,
+        t: &TargetConfig,
+        person: &Person,
+        sign_in: &SignIn,
+        today: chrono::NaiveDate,
+    ) -> Result<JitOutcome, EngineError> {
+        let Some(policy) = &t.jit else {
+            return Ok(JitOutcome::NotGranted {
+                reason: "accounts are not created at sign-in in this target".into(),
+            });
+        };
+        if let Some(account) = self.linked_account(&t.name, &person.external_id).await? {
+            return Ok(JitOutcome::Exists { account });
+        }
+        let evaluation = evaluate(person, &t.policy, today);
+        if !matches!(
+            evaluation.state,
+            AccountState::Enabled | AccountState::Disabled
+        ) {
+            return Ok(JitOutcome::NotGranted {
+                reason: evaluation.why,
+            });
+        }
+        if let Some(reason) = policy.refuses(person, &evaluation) {
+            return Ok(JitOutcome::Refused { reason });
+        }
+        let connector = self.connected(t).await?;
+        let Some(plan) = self.one_person_plan(t, &connector, evaluation).await? else {
+            return Ok(JitOutcome::Failed {
+                reason: "the target cannot look accounts up, so a sign-in cannot tell whether the account exists".into(),
+            });
+        };
+        if let Some(held) = plan.held.first() {
+            return Ok(JitOutcome::NotGranted {
+                reason: held.reason.clone(),
+            });
+        }
+        if let Some(d) = plan.disputed.first() {
+            return Ok(JitOutcome::Refused {
+                reason: format!(
+                    "{} accounts match {:?}: an administrator must link one",
+                    d.accounts.len(),
+                    d.value
+                ),
+            });
+        }
+        let Some(plan) = creation_only(plan, sign_in) else {
+            return Ok(JitOutcome::NotGranted {
+                reason: "nothing to create".into(),
+            });
+        };
+        self.execute_sign_in(t, &connector, plan, person).await
+    }
+
+    /// The person's active link in `target`, if any.
+    async fn linked_account(
+        &self,
+        target: &TargetName,
+        person: &ExternalId,
+    ) -> Result<Option<AccountRef>, EngineError> {
+        Ok(self
+            .store
+            .person_links(person)
+            .await?
+            .into_iter()
+            .find(|l| l.target == *target && l.state == LinkState::Active)
+            .map(|l| l.account))
+    }
+
+    /// The plan a scheduled run would make for this one person, from one look-up by the
+    /// correlation value instead of a full read; `None` when the target cannot look up.
+    async fn one_person_plan(
+        &self,
+        t: &TargetConfig,
+        connector: &Arc<dyn Connector>,
+        evaluation: Evaluation,
+    ) -> Result<Option<TargetPlan>, EngineError> {
+        if !connector.capabilities().lookup {
+            return Ok(None);
+        }
+        let field = &t.policy.correlation.account_field;
+        let found = match &evaluation.correlation_value {
+            Some(value) => connector
+                .lookup(field, value)
+                .await
+                .map_err(|e| EngineError::target(&t.name, e))?,
+            None => Vec::new(),
+        };
+        let accounts: HashSet<&AccountRef> = found.iter().map(|a| &a.reference).collect();
+        let links: Vec<StoredLink> = self
+            .stored_links(&t.name)
+            .await?
+            .into_iter()
+            .filter(|l| l.person == evaluation.person || accounts.contains(&l.account))
+            .collect();
+        let observed = Observed {
+            accounts: found,
+            ..Observed::default()
+        };
+        let capabilities = crate::run::target_capabilities(t, connector.as_ref());
+        let no_fingerprint = |_: &AccountRef, _: &str, _: &serde_json::Value| String::new();
+        Ok(Some(diff(&DiffInput {
+            target: &t.name,
+            capabilities: &capabilities,
+            evaluations: std::slice::from_ref(&evaluation),
+            held: &HashSet::new(),
+            observed: &observed,
+            links: &links,
+            fingerprints: &HashMap::new(),
+            fingerprint: &no_fingerprint,
+            correlation: &t.policy.correlation,
+            managed: &t.policy.managed_groups(),
+            secret_fields: &t.secret_fields,
+            departed: &[],
+            pending: &HashMap::new(),
+            domains: t.domains.as_ref(),
+        })))
+    }
+
+    /// Carries out the sign-in's plan in a run of its own, and says what became of it.
+    async fn execute_sign_in(
+        &self,
+        t: &TargetConfig,
+        connector: &Arc<dyn Connector>,
+        plan: TargetPlan,
+        person: &Person,
+    ) -> Result<JitOutcome, EngineError> {
+        let kind = plan.actions.first().map(|a| a.kind);
+        let gated = target_gate(plan, &TargetThresholds::default(), &Releases::default());
+        let run = {
+            let mut live = self.jit.live.write().await;
+            let run = self
+                .store
+                .start_run(RunMode::Apply, &self.config.digest)
+                .await?;
+            live.insert(run.id.clone());
+            run.id
+        };
+        let key = self.store.fingerprint_key().await;
+        let result = match key {
+            Ok(key) => {
+                let ctx = ExecContext {
+                    progress: Arc::new(crate::progress::Silent),
+                    // A sign-in is one action: a shutdown lets it finish.
+                    stop: tokio_util::sync::CancellationToken::new(),
+                    // It holds the person's lock itself.
+                    person_locks: None,
+                    ..self.exec_context(&run, t, connector, &key)
+                };
+                execute(&ctx, &gated).await.map_err(EngineError::from)
+            }
+            Err(e) => Err(e.into()),
+        };
+        let summary = result.as_ref().ok().map(|s| RunSummary {
+            run: run.clone(),
+            mode: RunMode::Apply,
+            blocked: None,
+            blocked_persons: 0,
+            targets: vec![s.clone()],
+        });
+        let closed = match &summary {
+            Some(s) => {
+                let mut json = serde_json::to_value(s).unwrap_or_default();
+                json["sign_in"] = serde_json::json!(true);
+                self.store.finish_run(&run, s.status(), &json).await
+            }
+            None => {
+                let error = result.as_ref().err().map(ToString::to_string);
+                self.store
+                    .finish_run(
+                        &run,
+                        muster_store::RunStatus::Error,
+                        &serde_json::json!({ "error": error, "sign_in": true }),
+                    )
+                    .await
+            }
+        };
+        self.jit.live.write().await.remove(&run);
+        closed?;
+        result?;
+        self.outcome_of(&run, &t.name, &person.external_id, kind)
+            .await
+    }
+
+    /// What the sign-in's run did: the account linked now, or the failure's detail.
+    async fn outcome_of(
+        &self,
+        run: &RunId,
+        target: &TargetName,
+        person: &ExternalId,
+        kind: Option<ActionKind>,
+    ) -> Result<JitOutcome, EngineError> {
+        let entry = self
+            .store
+            .journal(run)
+            .await?
+            .into_iter()
+            .find(|e| e.target == *target && e.person == *person);
+        let done = entry
+            .as_ref()
+            .is_some_and(|e| e.state == JournalState::Done);
+        let account = self.linked_account(target, person).await?;
+        Ok(match (done, account, kind) {
+            (true, Some(account), Some(ActionKind::Create)) => {
+                let adopted = entry
+                    .and_then(|e| e.detail)
+                    .is_some_and(|d| d.contains("re-correlated"));
+                if adopted {
+                    JitOutcome::Exists { account }
+                } else {
+                    JitOutcome::Created { account }
+                }
+            }
+            (true, Some(account), _) => JitOutcome::Exists { account },
+            _ => JitOutcome::Failed {
+                reason: entry
+                    .and_then(|e| e.detail)
+                    .unwrap_or_else(|| "the create did not complete".into()),
+            },
+        })
+    }
+}
+
+/// Only what a sign-in does of a plan: its Create (or the Correlate that links an account the
+/// look-up found), as an action of its own, its reason saying so. `None`: nothing to do.
+fn creation_only(mut plan: TargetPlan, sign_in: &SignIn) -> Option<TargetPlan> {
+    let at = plan
+        .actions
+        .iter()
+        .position(|a| matches!(a.kind, ActionKind::Create | ActionKind::Correlate))?;
+    let mut action = plan.actions.swap_remove(at);
+    let left = plan.actions.len();
+    if left > 0 {
+        tracing::debug!(person = %action.person, target_name = %plan.target, left, "Actions besides the create are left to the scheduled run.");
+    }
+    action.depends_on.clear();
+    action.waits_for.clear();
+    let what = match action.kind {
+        ActionKind::Create => "created at sign-in",
+        _ => "linked at sign-in",
+    };
+    action.reason = format!(
+        "{what} ({} {}): {}",
+        sign_in.via, sign_in.subject, action.reason
+    );
+    plan.actions = vec![action];
+    Some(plan)
+}

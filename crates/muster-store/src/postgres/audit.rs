@@ -1,0 +1,139 @@
+//! The audit trail: appended in batches, read back filtered and oldest first. Field changes go
+//! in as their redacted JSON, so secret values never reach the database.
+
+use muster_core::report::AuditEvent;
+use muster_core::{AccountRef, ExternalId};
+use sqlx::postgres::{PgConnection, PgPool};
+use sqlx::{Postgres, QueryBuilder};
+
+use super::rows::{encode_json_value, ts, AuditRow};
+use super::{begin_write, to_i64, BATCH_ROWS};
+use crate::error::StoreError;
+use crate::store::AuditQuery;
+
+pub(super) async fn append_audit(pool: &PgPool, events: &[AuditEvent]) -> Result<(), StoreError> {
+    const OP: &str = "append_audit";
+    if events.is_empty() {
+        return Ok(());
+    }
+    let context = format!("{} events", events.len());
+    let mut tx = begin_write(pool, OP, "audit", &context).await?;
+    insert_audit(&mut tx, events, OP, &context).await?;
+    tx.commit()
+        .await
+        .map_err(StoreError::db(OP, "audit", &context))
+}
+
+/// Inserts `events` within the caller's transaction.
+pub(super) async fn insert_audit(
+    conn: &mut PgConnection,
+    events: &[AuditEvent],
+    op: &'static str,
+    context: &str,
+) -> Result<(), StoreError> {
+    for chunk in events.chunks(BATCH_ROWS) {
+        let mut encoded = Vec::with_capacity(chunk.len());
+        for e in chunk {
+            // `FieldChange` serializes secret values as "***": this is where the
+            // guarantee that secrets never reach the disk is kept.
+            let changes = encode_json_value(op, "audit", "changes", &e.changes)?;
+            let permission = e
+                .permission
+                .as_ref()
+                .map(|p| encode_json_value(op, "audit", "permission", p))
+                .transpose()?;
+            encoded.push((e, changes, permission));
+        }
+        let mut insert = QueryBuilder::<Postgres>::new(
+            "INSERT INTO audit (at, run, target, person, action, outcome, account, reason, \
+             detail, changes, permission) ",
+        );
+        insert.push_values(encoded, |mut row, (e, changes, permission)| {
+            row.push_bind(ts(e.at))
+                .push_bind(e.run.as_str())
+                .push_bind(e.target.as_str())
+                .push_bind(e.person.as_str())
+                .push_bind(e.action.as_str())
+                .push_bind(e.outcome.as_str())
+                .push_bind(e.account.as_ref().map(AccountRef::as_str))
+                .push_bind(e.reason.as_str())
+                .push_bind(e.detail.as_deref())
+                .push_bind(changes)
+                .push_bind(permission);
+        });
+        insert
+            .build()
+            .execute(&mut *conn)
+            .await
+            .map_err(StoreError::db(op, "audit", context))?;
+    }
+    Ok(())
+}
+
+pub(super) async fn audit(
+    pool: &PgPool,
+    query: &AuditQuery,
+) -> Result<Vec<AuditEvent>, StoreError> {
+    let mut select = QueryBuilder::<Postgres>::new(
+        "SELECT at, run, target, person, action, outcome, account, reason, detail, changes, \
+         permission FROM audit WHERE 1 = 1",
+    );
+    if let Some(person) = &query.person {
+        select.push(" AND person = ").push_bind(person.as_str());
+    }
+    if let Some(target) = &query.target {
+        select.push(" AND target = ").push_bind(target.as_str());
+    }
+    if let Some(since) = query.since {
+        select.push(" AND at >= ").push_bind(ts(since));
+    }
+    if let Some(run) = &query.run {
+        select.push(" AND run = ").push_bind(run.as_str());
+    }
+    if let Some(action) = query.action {
+        select.push(" AND action = ").push_bind(action.as_str());
+    }
+    if let Some(outcome) = query.outcome {
+        select.push(" AND outcome = ").push_bind(outcome.as_str());
+    }
+    if let Some(until) = query.until {
+        select.push(" AND at < ").push_bind(ts(until));
+    }
+    select
+        .push(" ORDER BY at, id LIMIT ")
+        .push_bind(to_i64(query.limit));
+    let rows: Vec<AuditRow> = select
+        .build_query_as()
+        .fetch_all(pool)
+        .await
+        .map_err(StoreError::db("audit", "audit", format!("{query:?}")))?;
+    rows.into_iter().map(AuditRow::into_event).collect()
+}
+
+/// The newest `limit` events of `person`, oldest first: the `audit_by_person (person, at)`
+/// index read backwards, so the cost follows `limit`, not the person's whole history.
+pub(super) async fn person_audit(
+    pool: &PgPool,
+    person: &ExternalId,
+    limit: usize,
+) -> Result<Vec<AuditEvent>, StoreError> {
+    let rows: Vec<AuditRow> = sqlx::query_as(
+        "SELECT at, run, target, person, action, outcome, account, reason, detail, changes, \
+         permission FROM audit WHERE person = $1 ORDER BY at DESC, id DESC LIMIT $2",
+    )
+    .bind(person.as_str())
+    .bind(to_i64(limit))
+    .fetch_all(pool)
+    .await
+    .map_err(StoreError::db(
+        "person_audit",
+        "audit",
+        person.as_str().to_owned(),
+    ))?;
+    let mut events = rows
+        .into_iter()
+        .map(AuditRow::into_event)
+        .collect::<Result<Vec<_>, _>>()?;
+    events.reverse();
+    Ok(events)
+}

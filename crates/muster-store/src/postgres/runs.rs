@@ -1,0 +1,129 @@
+//! Runs (PostgreSQL): started, finished once, listed newest first, found by id or by a unique prefix.
+
+use sqlx::postgres::PgPool;
+
+use super::rows::{encode_json_value, ts, RunRow};
+use super::{now, to_i64};
+use crate::error::StoreError;
+use crate::store::{RunId, RunMode, RunRecord, RunStatus, MIN_RUN_PREFIX};
+
+const RUN_COLUMNS: &str =
+    "SELECT id, mode, started_at, finished_at, status, summary, config_digest FROM runs";
+
+async fn run_exists(pool: &PgPool, op: &'static str, run: &str) -> Result<bool, StoreError> {
+    let found: Option<i64> = sqlx::query_scalar("SELECT 1::BIGINT FROM runs WHERE id = $1")
+        .bind(run)
+        .fetch_optional(pool)
+        .await
+        .map_err(StoreError::db(op, "runs", run))?;
+    Ok(found.is_some())
+}
+
+pub(super) async fn start_run(
+    pool: &PgPool,
+    mode: RunMode,
+    config_digest: &str,
+) -> Result<RunRecord, StoreError> {
+    let record = RunRecord {
+        id: RunId::from(uuid::Uuid::new_v4().to_string()),
+        mode,
+        started_at: now(),
+        finished_at: None,
+        status: None,
+        summary: None,
+        config_digest: config_digest.to_owned(),
+    };
+    sqlx::query("INSERT INTO runs (id, mode, started_at, config_digest) VALUES ($1, $2, $3, $4)")
+        .bind(record.id.as_str())
+        .bind(mode.as_str())
+        .bind(ts(record.started_at))
+        .bind(config_digest)
+        .execute(pool)
+        .await
+        .map_err(StoreError::db("start_run", "runs", record.id.as_str()))?;
+    Ok(record)
+}
+
+pub(super) async fn finish_run(
+    pool: &PgPool,
+    run: &str,
+    status: RunStatus,
+    summary: &serde_json::Value,
+) -> Result<(), StoreError> {
+    let summary = encode_json_value("finish_run", "runs", "summary", summary)?;
+    let done = sqlx::query(
+        "UPDATE runs SET finished_at = $1, status = $2, summary = $3 \
+         WHERE id = $4 AND finished_at IS NULL",
+    )
+    .bind(ts(now()))
+    .bind(status.as_str())
+    .bind(summary)
+    .bind(run)
+    .execute(pool)
+    .await
+    .map_err(StoreError::db("finish_run", "runs", run))?;
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else if run_exists(pool, "finish_run", run).await? {
+        Err(StoreError::RunFinished {
+            run: run.to_owned(),
+        })
+    } else {
+        Err(StoreError::RunNotFound {
+            run: run.to_owned(),
+        })
+    }
+}
+
+pub(super) async fn runs(pool: &PgPool, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
+    let rows: Vec<RunRow> = sqlx::query_as(&format!(
+        "{RUN_COLUMNS} ORDER BY started_at DESC, id DESC LIMIT $1"
+    ))
+    .bind(to_i64(limit))
+    .fetch_all(pool)
+    .await
+    .map_err(StoreError::db("runs", "runs", format!("newest {limit}")))?;
+    rows.into_iter().map(RunRow::into_record).collect()
+}
+
+pub(super) async fn run(pool: &PgPool, run: &str) -> Result<Option<RunRecord>, StoreError> {
+    let wanted = run.trim().to_ascii_lowercase();
+    if wanted.chars().count() < MIN_RUN_PREFIX {
+        return Err(StoreError::RunPrefixTooShort {
+            prefix: run.to_owned(),
+            min: MIN_RUN_PREFIX,
+        });
+    }
+    let mut rows: Vec<RunRow> = sqlx::query_as(&format!(
+        "{RUN_COLUMNS} WHERE id = $1 OR starts_with(id, $1) ORDER BY id"
+    ))
+    .bind(&wanted)
+    .fetch_all(pool)
+    .await
+    .map_err(StoreError::db("run", "runs", &wanted))?;
+    if let Some(i) = rows.iter().position(|r| r.id == wanted) {
+        return rows.swap_remove(i).into_record().map(Some);
+    }
+    match rows.len() {
+        0 => Ok(None),
+        1 => rows.swap_remove(0).into_record().map(Some),
+        matches => Err(StoreError::AmbiguousRun {
+            prefix: run.to_owned(),
+            matches,
+        }),
+    }
+}
+
+pub(super) async fn unfinished_runs(
+    pool: &PgPool,
+    except_run: &str,
+) -> Result<Vec<RunRecord>, StoreError> {
+    let rows: Vec<RunRow> = sqlx::query_as(&format!(
+        "{RUN_COLUMNS} WHERE finished_at IS NULL AND id <> $1 ORDER BY started_at, id"
+    ))
+    .bind(except_run)
+    .fetch_all(pool)
+    .await
+    .map_err(StoreError::db("unfinished_runs", "runs", except_run))?;
+    rows.into_iter().map(RunRow::into_record).collect()
+}

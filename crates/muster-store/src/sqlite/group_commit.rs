@@ -1,0 +1,267 @@
+//! Group commit: the executor's per-action writes (journal moves, links, grants, fingerprints)
+//! of every action in flight share one transaction, so one fsync makes many of them durable.
+//!
+//! A writer puts its write in the queue and waits for the leader lock. Whoever holds the lock
+//! takes every queued write, runs them in one `BEGIN IMMEDIATE` transaction (each in a savepoint
+//! of its own, so one refused write leaves the others in), commits, and answers each writer.
+//! While that commit waits on the disk, new writes queue up and become the next batch. A writer
+//! that gets the lock and finds its write already answered returns at once. The caller resumes
+//! only when the transaction holding its write is committed (`synchronous = FULL`: durable), so
+//! "a request is sent only after its `sent` marker is durable" holds as before. The batch runs
+//! in a task of its own: a writer that stops waiting (its future dropped) cancels no one else's
+//! write.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use muster_core::report::AuditEvent;
+use muster_core::{AccountRef, GroupRef, TargetName};
+use sqlx::sqlite::{SqliteConnection, SqlitePool};
+use sqlx::Connection;
+use tokio::sync::oneshot;
+
+use super::{begin_write, grants, journal, links};
+use crate::error::StoreError;
+use crate::store::{Fingerprint, GrantMade, JournalState, Link};
+
+/// Writes per transaction at most; more wait for the next one.
+const MAX_BATCH: usize = 1024;
+
+/// One write the executor makes around a request.
+#[derive(Debug)]
+pub(super) enum Write {
+    JournalSet {
+        run: String,
+        target: TargetName,
+        action: u32,
+        state: JournalState,
+        detail: Option<String>,
+    },
+    JournalSettle {
+        run: String,
+        target: TargetName,
+        action: u32,
+        state: JournalState,
+        detail: Option<String>,
+        event: Box<AuditEvent>,
+    },
+    UpsertLink(Link),
+    RecordGrant(GrantMade),
+    ForgetGrant {
+        target: TargetName,
+        account: AccountRef,
+        group: GroupRef,
+    },
+    SetFingerprint {
+        target: TargetName,
+        fp: Fingerprint,
+    },
+    ClearFingerprint {
+        target: TargetName,
+        account: AccountRef,
+        field: String,
+    },
+}
+
+impl Write {
+    /// Runs the write on `conn`, inside the batch's transaction.
+    async fn run(&self, conn: &mut SqliteConnection) -> Result<(), StoreError> {
+        match self {
+            Write::JournalSet {
+                run,
+                target,
+                action,
+                state,
+                detail,
+            } => journal::journal_set(conn, run, target, *action, *state, detail.as_deref()).await,
+            Write::JournalSettle {
+                run,
+                target,
+                action,
+                state,
+                detail,
+                event,
+            } => {
+                journal::journal_settle(
+                    conn,
+                    run,
+                    target,
+                    *action,
+                    *state,
+                    detail.as_deref(),
+                    event,
+                )
+                .await
+            }
+            Write::UpsertLink(link) => links::upsert_link(conn, link).await,
+            Write::RecordGrant(grant) => grants::record_grant(conn, grant).await,
+            Write::ForgetGrant {
+                target,
+                account,
+                group,
+            } => grants::forget_grant(conn, target, account, group).await,
+            Write::SetFingerprint { target, fp } => links::set_fingerprint(conn, target, fp).await,
+            Write::ClearFingerprint {
+                target,
+                account,
+                field,
+            } => links::clear_fingerprint(conn, target, account, field).await,
+        }
+    }
+
+    /// The operation's name, for errors about the batch as a whole.
+    fn op(&self) -> &'static str {
+        match self {
+            Write::JournalSet { .. } => "journal_set",
+            Write::JournalSettle { .. } => "journal_settle",
+            Write::UpsertLink(_) => "upsert_link",
+            Write::RecordGrant(_) => "record_grant",
+            Write::ForgetGrant { .. } => "forget_grant",
+            Write::SetFingerprint { .. } => "set_fingerprint",
+            Write::ClearFingerprint { .. } => "clear_fingerprint",
+        }
+    }
+}
+
+struct Pending {
+    write: Write,
+    reply: oneshot::Sender<Result<(), StoreError>>,
+}
+
+/// The queue and the leader lock shared by every clone of one store.
+#[derive(Default)]
+pub(super) struct GroupCommit {
+    queue: Mutex<Vec<Pending>>,
+    leader: Arc<tokio::sync::Mutex<()>>,
+    stats: Arc<Stats>,
+}
+
+/// Committed transactions and the writes they held, since the store was opened.
+#[derive(Default)]
+struct Stats {
+    commits: AtomicU64,
+    writes: AtomicU64,
+}
+
+impl std::fmt::Debug for GroupCommit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GroupCommit").finish_non_exhaustive()
+    }
+}
+
+/// The error of a write whose batch ended without an answer for it (the task running the
+/// batch was stopped, e.g. because the runtime shut down). Whether it was committed is unknown.
+fn lost(op: &'static str) -> StoreError {
+    StoreError::Database {
+        op,
+        table: "journal",
+        context: "group commit".to_owned(),
+        source: sqlx::Error::Protocol(
+            "the batch holding this write ended without an answer".into(),
+        ),
+    }
+}
+
+impl GroupCommit {
+    /// `(transactions, writes)` committed so far.
+    pub(super) fn committed(&self) -> (u64, u64) {
+        (
+            self.stats.commits.load(Ordering::Relaxed),
+            self.stats.writes.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Queues `write` and returns once the transaction holding it is committed, with the
+    /// write's own result.
+    pub(super) async fn submit(&self, pool: &SqlitePool, write: Write) -> Result<(), StoreError> {
+        let op = write.op();
+        let (reply, mut answer) = oneshot::channel();
+        self.queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(Pending { write, reply });
+        let leader = Arc::clone(&self.leader).lock_owned().await;
+        match answer.try_recv() {
+            Ok(result) => return result,
+            Err(oneshot::error::TryRecvError::Closed) => return Err(lost(op)),
+            Err(oneshot::error::TryRecvError::Empty) => {}
+        }
+        let batch = {
+            let mut queue = self.queue.lock().unwrap_or_else(PoisonError::into_inner);
+            // Oldest first; what is over the bound stays for the next leader.
+            let take = queue.len().min(MAX_BATCH);
+            let rest = queue.split_off(take);
+            std::mem::replace(&mut *queue, rest)
+        };
+        let pool = pool.clone();
+        let stats = Arc::clone(&self.stats);
+        tokio::spawn(async move {
+            commit_batch(&pool, batch, &stats).await;
+            drop(leader);
+        });
+        answer.await.unwrap_or_else(|_| Err(lost(op)))
+    }
+}
+
+/// Runs `batch` in one transaction and answers every writer: its own result when the commit
+/// succeeded, the commit's failure otherwise.
+async fn commit_batch(pool: &SqlitePool, batch: Vec<Pending>, stats: &Stats) {
+    let context = format!("{} writes", batch.len());
+    let mut tx = match begin_write(pool, "group_commit", "journal", &context).await {
+        Ok(tx) => tx,
+        Err(e) => return fail_all(batch, &e),
+    };
+    let mut results = Vec::with_capacity(batch.len());
+    for p in &batch {
+        results.push(in_savepoint(&mut tx, &p.write).await);
+    }
+    if let Err(e) = tx
+        .commit()
+        .await
+        .map_err(StoreError::db("group_commit", "journal", &context))
+    {
+        return fail_all(batch, &e);
+    }
+    stats.commits.fetch_add(1, Ordering::Relaxed);
+    stats
+        .writes
+        .fetch_add(batch.len() as u64, Ordering::Relaxed);
+    for (p, result) in batch.into_iter().zip(results) {
+        // A writer that stopped waiting has nobody to tell.
+        let _ = p.reply.send(result);
+    }
+}
+
+/// One write in a savepoint: refused or failed, it leaves nothing behind and the rest of the
+/// batch goes on.
+async fn in_savepoint(conn: &mut SqliteConnection, write: &Write) -> Result<(), StoreError> {
+    let op = write.op();
+    let mut sp = conn
+        .begin()
+        .await
+        .map_err(StoreError::db(op, "journal", "savepoint"))?;
+    match write.run(&mut sp).await {
+        Ok(()) => sp
+            .commit()
+            .await
+            .map_err(StoreError::db(op, "journal", "savepoint")),
+        Err(e) => {
+            sp.rollback()
+                .await
+                .map_err(StoreError::db(op, "journal", "savepoint"))?;
+            Err(e)
+        }
+    }
+}
+
+fn fail_all(batch: Vec<Pending>, error: &StoreError) {
+    for p in batch {
+        let op = p.write.op();
+        let _ = p.reply.send(Err(StoreError::Database {
+            op,
+            table: "journal",
+            context: "group commit".to_owned(),
+            source: sqlx::Error::Protocol(error.to_string()),
+        }));
+    }
+}
