@@ -50,6 +50,10 @@ async fn one(
 ) -> Result<()> {
     let zivver = ZivverSim::start(ZivverSimConfig {
         tokens: vec!["bench".into()],
+        switches: muster_sim::zivver::ZivverSwitches {
+            rate_limit: false,
+            ..Default::default()
+        },
         ..ZivverSimConfig::default()
     })
     .await?;

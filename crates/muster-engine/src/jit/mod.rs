@@ -325,6 +325,8 @@ impl Engine {
             departed: &[],
             pending: &HashMap::new(),
             domains: t.domains.as_ref(),
+            leave_alone: t.leave_alone.as_ref(),
+            type_fields: &t.type_fields,
         })))
     }
 
@@ -350,13 +352,13 @@ impl Engine {
         let key = self.store.fingerprint_key().await;
         let result = match key {
             Ok(key) => {
+                // A sign-in is one action: a shutdown lets it finish.
+                let never = tokio_util::sync::CancellationToken::new();
                 let ctx = ExecContext {
                     progress: Arc::new(crate::progress::Silent),
-                    // A sign-in is one action: a shutdown lets it finish.
-                    stop: tokio_util::sync::CancellationToken::new(),
                     // It holds the person's lock itself.
                     person_locks: None,
-                    ..self.exec_context(&run, t, connector, &key)
+                    ..self.exec_context(&run, t, connector, &key, &never)
                 };
                 execute(&ctx, &gated).await.map_err(EngineError::from)
             }
@@ -365,6 +367,7 @@ impl Engine {
         let summary = result.as_ref().ok().map(|s| RunSummary {
             run: run.clone(),
             mode: RunMode::Apply,
+            preview_mode: false,
             blocked: None,
             blocked_persons: 0,
             targets: vec![s.clone()],

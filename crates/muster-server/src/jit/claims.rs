@@ -223,6 +223,9 @@ fn set(person: &mut Person, path: &PersonPath, value: String) {
                 .or_default()
                 .insert(field.clone(), Value::String(value));
         }
+        PersonPath::Custom(name) => {
+            person.custom.insert(name.clone(), Value::String(value));
+        }
         // Refused by `ClaimMap::new`.
         PersonPath::Contract(..) | PersonPath::ContractPart(..) => {}
     }

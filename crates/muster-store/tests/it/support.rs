@@ -165,6 +165,14 @@ impl TestDb {
         }
     }
 
+    /// The SQLite store itself, for what only that backend has (its group commit's counters).
+    pub fn sqlite(&self) -> Option<&SqliteStore> {
+        match &self.kind {
+            Kind::Sqlite { store, .. } => Some(store),
+            Kind::Postgres { .. } => None,
+        }
+    }
+
     /// A separate connection to the same database, for SQL the store's API would not run.
     pub async fn raw(&self) -> Raw {
         match &self.kind {
