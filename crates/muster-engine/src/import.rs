@@ -77,6 +77,9 @@ pub struct ImportReport {
     pub disputed: Vec<DisputedPerson>,
     /// The only matching account is linked to another person (the plan holds these persons).
     pub linked_to_someone_else: Vec<LinkedElsewhere>,
+    /// Accounts in the target's `leave_alone` filter: never linked, listed or acted on, as in
+    /// a plan.
+    pub left_alone: usize,
 }
 
 /// What an import reads and finds, before anything is stored; `muster reconcile` acts on its
@@ -153,9 +156,10 @@ impl Engine {
         let links = self.stored_links(&t.name).await?;
         // Every group's members: an import shows them all.
         let linked = links.iter().map(|l| l.account.clone()).collect();
-        let (observed, _) = self
+        let (mut observed, _) = self
             .read_target(t, connector.as_ref(), &persons, linked, None)
             .await?;
+        let left_alone = leave_alone(t, &mut observed);
         let capabilities = target_capabilities(t, connector.as_ref());
         let corr = &t.policy.correlation;
         let index = CorrelationIndex::new(corr, &capabilities, &observed, &links);
@@ -170,6 +174,7 @@ impl Engine {
                 .map(|a| unmatched(&index, a))
                 .collect(),
             permissions: holders(&observed),
+            left_alone,
             ..ImportReport::default()
         };
         let matched = correlate(&mut report, &persons, corr, &index);
@@ -186,6 +191,23 @@ impl Engine {
             blocked,
         })
     }
+}
+
+/// Drops the accounts the target's `leave_alone` filter covers, the one decision the plan
+/// makes too (`LeaveAlone::covers_account`): an import never links them and reconcile never
+/// takes them for orphans. Returns how many.
+fn leave_alone(t: &crate::config::TargetConfig, observed: &mut Observed) -> usize {
+    let Some(filter) = &t.leave_alone else {
+        return 0;
+    };
+    let before = observed.accounts.len();
+    observed
+        .accounts
+        .retain(|a| filter.covers_account(a).is_none());
+    observed
+        .deleted
+        .retain(|a| filter.covers_account(a).is_none());
+    before - observed.accounts.len()
 }
 
 /// Sorts every person into the report by what the index finds for them; returns the accounts

@@ -266,6 +266,26 @@ async fn cloud_sync_previews_by_default_and_writes_only_with_perform_sync() {
         json!("Supplier"),
         "untouched"
     );
+    // An import agrees with the plan: the filtered accounts are neither linked nor orphans.
+    let import = engine.import("zivver", day(1), false).await.unwrap();
+    assert_eq!(import.left_alone, 3, "{import:?}");
+    let orphans: Vec<String> = import
+        .accounts_without_person
+        .iter()
+        .filter_map(|a| a.value.clone())
+        .collect();
+    assert!(
+        !orphans.iter().any(|o| o.contains("supplier.example") || o == "beheer@example.org"),
+        "{orphans:?}"
+    );
+    assert!(
+        !import
+            .correlated_now
+            .iter()
+            .chain(&import.linked)
+            .any(|p| p.person.as_str() == tenant[32]["ExternalId"].as_str().unwrap()),
+        "beheer@example.org's mailbox is never linked to the filtered account"
+    );
     drop(engine);
 
     // A day in the tenant: one user disabled, one alias removed: the plan is that small.
