@@ -6,15 +6,20 @@
 //! muster-bench requests --persons 10000            # HTTP requests per applied change vs naive
 //!                                                  # (SCIM, Zivver; HelloID without naive)
 //! muster-bench zivver-budget --persons 200         # share of Zivver's 50/10 s budget used, 429s
-//! muster-bench creates --persons 2000 [--scim2-server BIN]   # unthrottled creates per second
+//! muster-bench creates --persons 2000 [--scim2-server BIN] [--store sqlite|postgres]
+//!                                                  # unthrottled creates per second
+//! muster-bench store --backend sqlite|postgres     # journal transitions/s, then `creates`
+//! muster-bench cloud-sync --mailboxes 10000 --delegations 20000   # Exchange Online → Zivver
 //! muster-bench api-latency --persons 100000 --runs 1000       # muster serve: p50/p99 per request
 //! ```
 
 mod api_latency;
+mod cloud_sync;
 mod jit_latency;
 mod naive;
 mod org;
 mod plan_memory;
+mod store_bench;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -27,6 +32,11 @@ use muster_sim::{HelloIdSim, HelloIdSimConfig, RunningHelloIdSim};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
+use store_bench::Backend;
+
+/// The database `--store postgres` and `store --backend postgres` use (trust auth); each run
+/// works in a fresh schema and drops it.
+const POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 #[derive(Parser)]
 struct Args {
@@ -61,6 +71,50 @@ enum Cmd {
         /// Path of the scim2-server binary (e.g. .venv-scim2/bin/scim2-server).
         #[arg(long)]
         scim2_server: Option<String>,
+        /// Muster's store: a SQLite file, or a fresh schema of the PostgreSQL database.
+        #[arg(long, value_enum, default_value_t = Backend::Sqlite)]
+        store: Backend,
+        #[arg(long, default_value = POSTGRES_URL)]
+        postgres_url: String,
+    },
+    /// The store: journal transitions per second (planned → sent → done with its audit event,
+    /// 1 and 8 in flight), then `creates` (an apply of N creates against the SCIM simulator)
+    /// on the same backend.
+    Store {
+        #[arg(long, value_enum)]
+        backend: Backend,
+        /// Journal entries per measurement.
+        #[arg(long, default_value_t = 5000)]
+        actions: u32,
+        /// Persons created by the apply.
+        #[arg(long, default_value_t = 2000)]
+        persons: usize,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        #[arg(long, default_value = POSTGRES_URL)]
+        postgres_url: String,
+    },
+    /// Zivver Cloud Sync: an Exchange Online simulator tenant (user and shared mailboxes, Full
+    /// Access delegations) read by the `exchange-online` source, planned and loaded into the
+    /// Zivver simulator as `examples/cloudsync/muster.toml` configures it. Reports the source
+    /// read, the plan and the first load at Zivver's budget, sped up `--speedup` times on both
+    /// sides.
+    CloudSync {
+        #[arg(long, default_value_t = 10_000)]
+        mailboxes: usize,
+        /// Full Access grants of users on shared mailboxes (a fifth of the mailboxes are
+        /// shared), besides the groups the example tenant grants.
+        #[arg(long, default_value_t = 20_000)]
+        delegations: usize,
+        /// Zivver's window of 10 s shortened this many times (1, 2, 5 or 10) in the simulator
+        /// and in Muster's rate_limit alike: 50 requests per 10/k s.
+        #[arg(long, default_value_t = 10)]
+        speedup: u64,
+        /// Mailboxes of the tenant the exchange-online source reads from the simulator, when
+        /// fewer than --mailboxes: the read is tiled up to --mailboxes for the plan and the load
+        /// (a quicker run; the simulator's permission answers scan the tenant's grants).
+        #[arg(long)]
+        read_mailboxes: Option<usize>,
     },
     /// `muster serve`'s Entra sign-in hook: answer latency (p50/p99/p99.9) and sign-ins per
     /// second with the account created on the Zivver simulator, failing open and closed.
@@ -103,7 +157,36 @@ fn main() -> Result<()> {
             persons,
             concurrency,
             scim2_server,
-        } => rt.block_on(creates(persons, concurrency, scim2_server)),
+            store,
+            postgres_url,
+        } => rt.block_on(creates(
+            persons,
+            concurrency,
+            scim2_server,
+            store,
+            &postgres_url,
+        )),
+        Cmd::Store {
+            backend,
+            actions,
+            persons,
+            concurrency,
+            postgres_url,
+        } => rt.block_on(async {
+            store_bench::journal(backend, actions.max(1), &postgres_url).await?;
+            creates(persons, concurrency, None, backend, &postgres_url).await
+        }),
+        Cmd::CloudSync {
+            mailboxes,
+            delegations,
+            speedup,
+            read_mailboxes,
+        } => rt.block_on(cloud_sync::run(
+            mailboxes.max(5),
+            delegations,
+            speedup,
+            read_mailboxes,
+        )),
         Cmd::JitLatency {
             signins,
             concurrency,
@@ -358,7 +441,13 @@ async fn zivver_budget(n: usize) -> Result<()> {
     Ok(())
 }
 
-async fn creates(n: usize, concurrency: usize, scim2_server: Option<String>) -> Result<()> {
+async fn creates(
+    n: usize,
+    concurrency: usize,
+    scim2_server: Option<String>,
+    store: Backend,
+    postgres_url: &str,
+) -> Result<()> {
     let s = sims(false).await?;
     let mut targets = vec![("muster-sim".to_owned(), s.scim.base_url.clone(), None)];
     let mut server = None;
@@ -408,20 +497,45 @@ async fn creates(n: usize, concurrency: usize, scim2_server: Option<String>) -> 
             "dynamic_permissions = [{ template = \"Dept {Contract.Department}\" }]",
             "",
         );
-        let engine = engine(
-            dir.path(),
-            &config,
-            vec![(
-                "MUSTER__TARGETS__SCIM__CONNECTION__BASE_URL".to_owned(),
-                url,
-            )],
-        )
-        .await?;
-        let started = Instant::now();
-        let r = engine.apply(day(1), None).await?;
-        let took = started.elapsed().as_secs_f64();
-        let t = r.summary.targets[0].totals();
-        println!("creates against {name}: {} done, {} failed in {took:.2} s = {:.0} creates/s (concurrency {concurrency})", t.done, t.failed, t.done as f64 / took);
+        let apply = |config: String| {
+            let (dir, url, name) = (dir.path(), url.clone(), name.clone());
+            async move {
+                let engine = engine(
+                    dir,
+                    &config,
+                    vec![(
+                        "MUSTER__TARGETS__SCIM__CONNECTION__BASE_URL".to_owned(),
+                        url,
+                    )],
+                )
+                .await?;
+                let started = Instant::now();
+                let r = engine.apply(day(1), None).await?;
+                let took = started.elapsed().as_secs_f64();
+                let t = r.summary.targets[0].totals();
+                println!("creates against {name}, {} store: {} done, {} failed in {took:.2} s = {:.0} creates/s (concurrency {concurrency})", store.name(), t.done, t.failed, t.done as f64 / took);
+                anyhow::Ok(())
+            }
+        };
+        match store {
+            Backend::Sqlite => apply(config).await?,
+            Backend::Postgres => {
+                anyhow::ensure!(
+                    config.starts_with("[store]\npath = \"muster.db\"\n"),
+                    "org::config no longer starts with the SQLite store section"
+                );
+                store_bench::with_schema(postgres_url, |schema| {
+                    apply(config.replacen(
+                        "[store]\npath = \"muster.db\"\n",
+                        &format!(
+                            "[store]\nkind = \"postgres\"\nurl = {postgres_url:?}\ntls = \"disable\"\nschema = \"{schema}\"\n"
+                        ),
+                        1,
+                    ))
+                })
+                .await?
+            }
+        }
     }
     if let Some(mut child) = server {
         let _ = child.kill();

@@ -183,10 +183,14 @@ pub enum Command {
         kind: SimKind,
     },
     /// The demo: simulators, an example organisation, preview, apply, a day of HR changes.
+    /// `muster demo cloud-sync`: Zivver Cloud Sync mode's demo.
+    #[command(args_conflicts_with_subcommands = true)]
     Demo {
         /// Folder for the demo's database and files (emptied first).
         #[arg(long, default_value = "demo")]
         dir: PathBuf,
+        #[command(subcommand)]
+        scenario: Option<DemoScenario>,
     },
     /// Run as a service: the schedules of `[[schedules]]`, the HTTP API (`/api/v1`),
     /// `/metrics` and health checks on `[server] listen`. Stops on SIGTERM or Ctrl-C after
@@ -201,6 +205,18 @@ pub enum Command {
     Store {
         #[command(subcommand)]
         command: StoreCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DemoScenario {
+    /// Zivver Cloud Sync mode: an example Exchange Online tenant into Zivver (both simulated):
+    /// preview, the first load, a day of tenant changes, the fail-safe on a mass change and
+    /// its release.
+    CloudSync {
+        /// Folder for the demo's database and files (emptied first).
+        #[arg(long, default_value = "demo-cloud-sync")]
+        dir: PathBuf,
     },
 }
 

@@ -118,6 +118,9 @@ text_enum!(
         Preview => "preview",
         /// Plan, gate and execute.
         Apply => "apply",
+        /// One person's create at sign-in (just-in-time provisioning): executes like an
+        /// apply, without the apply lock, so another process's recovery must tell it apart.
+        SignIn => "sign-in",
     }
 );
 

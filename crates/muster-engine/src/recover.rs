@@ -24,6 +24,10 @@ use muster_core::report::{ActionOutcome, AuditEvent};
 use muster_store::{JournalEntry, JournalState, RunId, RunMode, RunStatus, Store, StoreError};
 use std::collections::{HashMap, HashSet};
 
+/// Longer than any sign-in lasts (a hook's deadline, a target's time budget and its
+/// timeouts): an unfinished sign-in run older than this died with its process.
+const SIGN_IN_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
+
 /// Status of a run whose process died, set by the run that found it.
 pub const INTERRUPTED: RunStatus = RunStatus::Interrupted;
 
@@ -132,15 +136,24 @@ pub async fn recover_except(
     live: &HashSet<RunId>,
 ) -> Result<Recovered, StoreError> {
     let mut out = Recovered::default();
-    // Only applies: the apply lock proves their process gone. A preview may be going on in
-    // another process or on another node (it takes no lock), so it is left to finish itself.
-    let dead_applies = store
-        .unfinished_runs(run)
-        .await?
+    // Applies: the apply lock proves their process gone. A preview may be going on in another
+    // process or on another node (it takes no lock), so it is left to finish itself. A
+    // sign-in takes no lock either: it counts as dead only once it is older than any sign-in
+    // can last, and until then neither it nor its journal entries are touched.
+    let unfinished = store.unfinished_runs(run).await?;
+    let now = chrono::Utc::now();
+    let mut spared = live.clone();
+    spared.extend(
+        unfinished
+            .iter()
+            .filter(|r| r.mode == RunMode::SignIn && now - r.started_at < SIGN_IN_LIFETIME)
+            .map(|r| r.id.clone()),
+    );
+    let dead_applies = unfinished
         .into_iter()
-        .filter(|r| r.mode == RunMode::Apply);
+        .filter(|r| matches!(r.mode, RunMode::Apply | RunMode::SignIn));
     for dead in dead_applies {
-        if live.contains(&dead.id) {
+        if spared.contains(&dead.id) {
             continue;
         }
         store
@@ -165,7 +178,7 @@ pub async fn recover_except(
         .collect();
     let short = |r: &str| r.chars().take(8).collect::<String>();
     for e in store.journal_unsettled(run).await? {
-        if live.contains(&e.run) {
+        if spared.contains(&e.run) {
             continue;
         }
         let Some(plan) = by_target.get(&e.target).filter(|_| scope.covers(&e)) else {

@@ -724,7 +724,9 @@ impl Engine {
             };
             contexts.push((self.exec_context(run, t, &connector, &key, stop), g));
         }
-        let cap = RunCap::start(&self.stop, self.config.run.max_run_time);
+        // A child of the run's own stop (a shutdown, or the lease `apply` lost), never of the
+        // engine's alone: a node that lost its lease must stop starting actions.
+        let cap = RunCap::start(stop, self.config.run.max_run_time);
         for (ctx, _) in &mut contexts {
             ctx.stop = cap.token.clone();
         }
@@ -733,7 +735,7 @@ impl Engine {
         for r in results {
             summary.targets.push(r?);
         }
-        cap.explain(&self.stop, &mut summary.targets);
+        cap.explain(stop, &mut summary.targets);
         // An approval is used up unless a shutdown left its target's actions pending: then it
         // stays for the apply that finishes them. Every other approval is consumed, so it
         // never releases a later, unrelated change.

@@ -204,6 +204,7 @@ async fn run(engine: &Engine, mode: RunMode) -> Result<RunReport, EngineError> {
     let today = chrono::Local::now().date_naive();
     match mode {
         RunMode::Preview => engine.preview(today).await,
-        RunMode::Apply => engine.apply(today, None).await,
+        // Schedules and the API parse only `plan` and `apply`; a sign-in is never queued here.
+        RunMode::Apply | RunMode::SignIn => engine.apply(today, None).await,
     }
 }

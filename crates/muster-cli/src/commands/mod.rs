@@ -9,7 +9,7 @@ mod serve;
 mod sim;
 mod store;
 
-use crate::cli::{Args, Command, MappingCommand, StoreCommand, TokenCommand};
+use crate::cli::{Args, Command, DemoScenario, MappingCommand, StoreCommand, TokenCommand};
 use anyhow::{bail, Context, Result};
 use muster_engine::Config;
 use std::io::{BufRead, IsTerminal, Write};
@@ -118,7 +118,10 @@ pub async fn dispatch(args: Args) -> Result<u8> {
             .await
         }
         Command::Sim { kind } => sim::run(kind).await,
-        Command::Demo { dir } => demo::run(dir).await,
+        Command::Demo { dir, scenario } => match scenario {
+            None => demo::run(dir).await,
+            Some(DemoScenario::CloudSync { dir }) => demo::cloud_sync(dir).await,
+        },
         Command::Serve => serve::serve(&args).await,
         Command::Token { command } => match command {
             TokenCommand::Create { name, role } => serve::token_create(&args, name, role).await,

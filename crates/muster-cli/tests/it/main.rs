@@ -4,6 +4,7 @@
 // Test harness code: a panic is the failure report.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cloudsync_demo;
 mod crash;
 mod examples;
 mod files;

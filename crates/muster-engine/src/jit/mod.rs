@@ -168,11 +168,14 @@ impl Engine {
                 reason: busy.to_string(),
             })?;
         let today = chrono::Local::now().date_naive();
-        let mut person = self.with_hr_record(sign_in.person.clone()).await?;
+        let (mut person, known) = self.with_hr_record(sign_in.person.clone()).await?;
         self.config.primary_rule.apply(&mut person, today);
         let targets = self.config.targets.iter().filter(|t| t.jit.is_some());
         let outcomes = join_all(targets.map(|t| async {
-            let outcome = match self.sign_in_target(t, &person, &sign_in, today).await {
+            let outcome = match self
+                .sign_in_target(t, &person, known, &sign_in, today)
+                .await
+            {
                 Ok(o) => o,
                 Err(e) => JitOutcome::Failed {
                     reason: e.to_string(),
@@ -193,25 +196,31 @@ impl Engine {
         })
     }
 
-    /// The claims' person merged with the person's record in the last snapshot, if any.
-    async fn with_hr_record(&self, claims: Person) -> Result<Person, EngineError> {
+    /// The claims' person merged with the person's record in the last snapshot, if any, and
+    /// whether there was one (the source knows this person's key).
+    async fn with_hr_record(&self, claims: Person) -> Result<(Person, bool), EngineError> {
         let Some(meta) = self.store.latest_snapshot(SOURCE_NAME).await? else {
-            return Ok(claims);
+            return Ok((claims, false));
         };
         let Some(hr) = self
             .store
             .snapshot_person(meta.id, &claims.external_id)
             .await?
         else {
-            return Ok(claims);
+            return Ok((claims, false));
         };
-        person::merged(&hr.record, claims)
+        Ok((person::merged(&hr.record, claims)?, true))
     }
 
+    /// One target's part of a sign-in. A person the source does not know (`known` false: the
+    /// key came from the identity provider, or a new hire not yet read) keeps no link: the
+    /// scheduled run adopts the account by correlation under the source's key, where a link
+    /// under the sign-in's key would make it that person's leaver.
     async fn sign_in_target(
         &self,
         t: &TargetConfig,
         person: &Person,
+        known: bool,
         sign_in: &SignIn,
         today: chrono::NaiveDate,
     ) -> Result<JitOutcome, EngineError> {
@@ -260,7 +269,27 @@ impl Engine {
                 reason: "nothing to create".into(),
             });
         };
-        self.execute_sign_in(t, &connector, plan, person).await
+        if !known {
+            // The look-up found the account an earlier sign-in made: nothing to link.
+            if let Some(account) = plan
+                .actions
+                .iter()
+                .find(|a| a.kind == ActionKind::Correlate)
+                .and_then(|a| a.account.clone())
+            {
+                return Ok(JitOutcome::Exists { account });
+            }
+        }
+        let outcome = self.execute_sign_in(t, &connector, plan, person).await?;
+        if !known
+            && matches!(
+                outcome,
+                JitOutcome::Created { .. } | JitOutcome::Exists { .. }
+            )
+        {
+            self.store.remove_link(&t.name, &person.external_id).await?;
+        }
+        Ok(outcome)
     }
 
     /// The person's active link in `target`, if any.
@@ -344,7 +373,7 @@ impl Engine {
             let mut live = self.jit.live.write().await;
             let run = self
                 .store
-                .start_run(RunMode::Apply, &self.config.digest)
+                .start_run(RunMode::SignIn, &self.config.digest)
                 .await?;
             live.insert(run.id.clone());
             run.id
@@ -366,7 +395,7 @@ impl Engine {
         };
         let summary = result.as_ref().ok().map(|s| RunSummary {
             run: run.clone(),
-            mode: RunMode::Apply,
+            mode: RunMode::SignIn,
             preview_mode: false,
             blocked: None,
             blocked_persons: 0,

@@ -275,7 +275,9 @@ async fn cloud_sync_previews_by_default_and_writes_only_with_perform_sync() {
         .filter_map(|a| a.value.clone())
         .collect();
     assert!(
-        !orphans.iter().any(|o| o.contains("supplier.example") || o == "beheer@example.org"),
+        !orphans
+            .iter()
+            .any(|o| o.contains("supplier.example") || o == "beheer@example.org"),
         "{orphans:?}"
     );
     assert!(

@@ -17,6 +17,7 @@ mod mapping_file;
 mod membership;
 mod ordering;
 mod pg;
+mod pg_restart;
 mod postgres;
 mod reconcile;
 mod scenarios;

@@ -109,6 +109,11 @@ pub struct Proxy {
     pub addr: SocketAddr,
     cut: CancellationToken,
     freeze: CancellationToken,
+    /// The connections of the server's current "life": cancelled and replaced by
+    /// [`Proxy::restart`].
+    life: std::sync::Arc<std::sync::Mutex<CancellationToken>>,
+    /// While set, new connections are closed at once (the server is down).
+    down: std::sync::Arc<std::sync::atomic::AtomicBool>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -126,7 +131,9 @@ impl Proxy {
         let addr = listener.local_addr().unwrap();
         let cut = CancellationToken::new();
         let freeze = CancellationToken::new();
-        let (c, f) = (cut.clone(), freeze.clone());
+        let life = std::sync::Arc::new(std::sync::Mutex::new(CancellationToken::new()));
+        let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (c, f, l, d) = (cut.clone(), freeze.clone(), life.clone(), down.clone());
         let task = tokio::spawn(async move {
             loop {
                 let accepted = tokio::select! {
@@ -134,12 +141,21 @@ impl Proxy {
                     a = listener.accept() => a,
                 };
                 let Ok((client, _)) = accepted else { continue };
+                if d.load(std::sync::atomic::Ordering::SeqCst) {
+                    drop(client);
+                    continue;
+                }
+                // Ends with the proxy (cut) or with this life of the server (restart).
+                let ends = l.lock().unwrap().child_token();
                 let (c, f) = (c.clone(), f.clone());
                 tokio::spawn(async move {
                     let Ok(server) = TcpStream::connect(upstream).await else {
                         return;
                     };
-                    pipe(client, server, c, f).await;
+                    tokio::select! {
+                        _ = ends.cancelled() => {}
+                        _ = pipe(client, server, c, f) => {}
+                    }
                 });
             }
         });
@@ -147,6 +163,8 @@ impl Proxy {
             addr,
             cut,
             freeze,
+            life,
+            down,
             task,
         }
     }
@@ -154,6 +172,17 @@ impl Proxy {
     /// Closes every connection through the proxy and refuses new ones.
     pub fn cut(&self) {
         self.cut.cancel();
+    }
+
+    /// As when the PostgreSQL server restarts: every open connection is closed, new ones are
+    /// refused for `downtime`, then accepted again.
+    pub async fn restart(&self, downtime: std::time::Duration) {
+        use std::sync::atomic::Ordering;
+        self.down.store(true, Ordering::SeqCst);
+        let old = std::mem::take(&mut *self.life.lock().unwrap());
+        old.cancel();
+        tokio::time::sleep(downtime).await;
+        self.down.store(false, Ordering::SeqCst);
     }
 
     /// Stops forwarding but keeps every connection open, as a partition does: neither side

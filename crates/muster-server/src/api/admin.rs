@@ -69,6 +69,7 @@ pub(crate) fn schedule_views(state: &AppState) -> Vec<ScheduleView> {
             mode: match s.mode {
                 muster_store::RunMode::Preview => "plan".to_owned(),
                 muster_store::RunMode::Apply => "apply".to_owned(),
+                muster_store::RunMode::SignIn => "sign-in".to_owned(),
             },
             targets: s.targets.iter().map(|t| t.to_string()).collect(),
             jitter_seconds: s.jitter.as_secs(),

@@ -1,5 +1,8 @@
 //! `muster demo`: the simulators, and a guided run of the example organisation through
-//! preview, apply and a day of HR changes.
+//! preview, apply and a day of HR changes. `muster demo cloud-sync` ([`cloudsync`]): an
+//! example Exchange Online tenant into Zivver. The helpers both use live here.
+
+mod cloudsync;
 
 use crate::exit;
 use crate::output;
@@ -15,11 +18,11 @@ use muster_store::AuditQuery;
 use std::path::Path;
 use std::sync::Arc;
 
-const CONFIG: &str = include_str!("../../../../examples/demo/muster.toml");
-const DAY1_PERSONS: &str = include_str!("../../../../examples/demo/day1/persons.csv");
-const DAY1_CONTRACTS: &str = include_str!("../../../../examples/demo/day1/contracts.csv");
-const DAY2_PERSONS: &str = include_str!("../../../../examples/demo/day2/persons.csv");
-const DAY2_CONTRACTS: &str = include_str!("../../../../examples/demo/day2/contracts.csv");
+const CONFIG: &str = include_str!("../../../../../examples/demo/muster.toml");
+const DAY1_PERSONS: &str = include_str!("../../../../../examples/demo/day1/persons.csv");
+const DAY1_CONTRACTS: &str = include_str!("../../../../../examples/demo/day1/contracts.csv");
+const DAY2_PERSONS: &str = include_str!("../../../../../examples/demo/day2/persons.csv");
+const DAY2_CONTRACTS: &str = include_str!("../../../../../examples/demo/day2/contracts.csv");
 const DEPARTMENTS: [&str; 8] = [
     "Finance",
     "HR",
@@ -40,9 +43,11 @@ const FUNCTIONAL_ACCOUNTS: [&str; 4] = [
     "Personeelszaken",
     "Leidinggevenden",
 ];
-/// Zivver allows 50 requests per 10 s; the demo runs simulator and client this many times
-/// faster, and says so.
+/// Zivver allows 50 requests per 10 s; the demos run simulator and client this many times
+/// faster, and say so.
 const ZIVVER_SPEEDUP: u32 = 5;
+/// Zivver's request budget per 10 s, sped up ([`ZIVVER_SPEEDUP`]).
+const ZIVVER_BUDGET: u32 = 50 * ZIVVER_SPEEDUP;
 /// The demo's HelloID API key (not a secret: the simulator lives as long as the demo); the
 /// API secret is the demo's per-run token.
 const HELLOID_KEY: &str = "demo-helloid";
@@ -59,9 +64,9 @@ struct Sims {
     scim: muster_sim::RunningScimSim,
     zivver: muster_sim::RunningZivverSim,
     helloid: muster_sim::RunningHelloIdSim,
-    /// Zivver's request budget per 10 s, sped up ([`ZIVVER_SPEEDUP`]).
-    zivver_budget: u32,
 }
+
+pub use cloudsync::run as cloud_sync;
 
 pub async fn run(dir: &Path) -> Result<u8> {
     let day1: chrono::NaiveDate = "2026-03-02".parse()?;
@@ -116,15 +121,10 @@ async fn start_sims(token: &str) -> Result<Sims> {
     })
     .await?;
     muster_engine::kinds::scim::seed_groups(&scim.state, &demo_groups())?;
-    let zivver_budget = 50 * ZIVVER_SPEEDUP;
     let zivver = ZivverSim::start(ZivverSimConfig {
         tokens: vec![token.to_owned()],
         divisions: DEPARTMENTS.iter().map(|d| (*d).to_owned()).collect(),
-        switches: ZivverSwitches {
-            rate_budget: zivver_budget,
-            rate_window_s: 10,
-            ..ZivverSwitches::default()
-        },
+        switches: zivver_switches(),
         ..ZivverSimConfig::default()
     })
     .await?;
@@ -146,19 +146,14 @@ async fn start_sims(token: &str) -> Result<Sims> {
         scim,
         zivver,
         helloid,
-        zivver_budget,
     })
 }
 
 /// The example configuration with its secrets read from files in `dir` (the token and the
 /// HelloID key), written as `dir/muster.toml`.
 fn write_config(dir: &Path, token: &str) -> Result<std::path::PathBuf> {
-    let token_file = dir.join("api-token");
-    std::fs::write(&token_file, token)?;
-    let token_ref = format!("{{ file = {:?} }}", token_file.display().to_string());
-    let key_file = dir.join("helloid-key");
-    std::fs::write(&key_file, HELLOID_KEY)?;
-    let key_ref = format!("{{ file = {:?} }}", key_file.display().to_string());
+    let token_ref = secret_file(dir, "api-token", token)?;
+    let key_ref = secret_file(dir, "helloid-key", HELLOID_KEY)?;
     let config_text = CONFIG
         .replace("{ env = \"SCIM_TOKEN\" }", &token_ref)
         .replace("{ env = \"ZIVVER_TOKEN\" }", &token_ref)
@@ -182,27 +177,39 @@ fn print_intro(dir: &Path, sims: &Sims, day1: chrono::NaiveDate, day2: chrono::N
         sims.helloid.base_url
     );
     println!("  dates:     pinned to {day1} and {day2}, the days of the example HR exports");
-    println!(
-        "  note:      Zivver allows 50 requests per 10 s; to finish in about a minute the demo runs the\n             Zivver simulator and Muster's Zivver budget at {} per 10 s ({ZIVVER_SPEEDUP}x). Muster still\n             stays inside the budget it is given.",
-        sims.zivver_budget
-    );
+    println!("{}", speedup_note());
     println!();
+}
+
+/// The intro's line on Zivver's budget, sped up.
+fn speedup_note() -> String {
+    format!("  note:      Zivver allows 50 requests per 10 s; to finish in about a minute the demo runs the\n             Zivver simulator and Muster's Zivver budget at {ZIVVER_BUDGET} per 10 s ({ZIVVER_SPEEDUP}x). Muster still\n             stays inside the budget it is given.")
+}
+
+/// The Zivver simulator's switches for a demo: its rate limit at [`ZIVVER_BUDGET`] per 10 s.
+fn zivver_switches() -> ZivverSwitches {
+    ZivverSwitches {
+        rate_budget: ZIVVER_BUDGET,
+        rate_window_s: 10,
+        ..ZivverSwitches::default()
+    }
+}
+
+/// Writes `value` to `dir/name` and returns the configuration's reference to it
+/// (`{ file = "…" }`), so the demo's secrets are never in its configuration.
+fn secret_file(dir: &Path, name: &str, value: &str) -> Result<String> {
+    let file = dir.join(name);
+    std::fs::write(&file, value).with_context(|| format!("cannot write {}", file.display()))?;
+    Ok(format!("{{ file = {:?} }}", file.display().to_string()))
 }
 
 /// The engine over the demo's configuration, pointed at the simulators.
 async fn open_engine(config_path: &Path, sims: &Sims) -> Result<Engine> {
-    let overrides = [
+    let mut overrides = zivver_overrides(&sims.zivver);
+    overrides.extend([
         (
             "MUSTER__TARGETS__SCIM__CONNECTION__BASE_URL".to_owned(),
             sims.scim.base_url.clone(),
-        ),
-        (
-            "MUSTER__TARGETS__ZIVVER__CONNECTION__BASE_URL".to_owned(),
-            sims.zivver.base_url.clone(),
-        ),
-        (
-            "MUSTER__TARGETS__ZIVVER__CONNECTION__RATE_LIMIT__REQUESTS".to_owned(),
-            sims.zivver_budget.to_string(),
         ),
         (
             "MUSTER__TARGETS__HELLOID__CONNECTION__BASE_URL".to_owned(),
@@ -214,7 +221,27 @@ async fn open_engine(config_path: &Path, sims: &Sims) -> Result<Engine> {
             "MUSTER__TARGETS__HELLOID__CONNECTION__RATE_LIMIT__REQUESTS".to_owned(),
             "200".to_owned(),
         ),
-    ];
+    ]);
+    load_engine(config_path, &overrides).await
+}
+
+/// The settings that point a demo's target `zivver` at its simulator, at [`ZIVVER_BUDGET`].
+fn zivver_overrides(zivver: &muster_sim::RunningZivverSim) -> Vec<(String, String)> {
+    vec![
+        (
+            "MUSTER__TARGETS__ZIVVER__CONNECTION__BASE_URL".to_owned(),
+            zivver.base_url.clone(),
+        ),
+        (
+            "MUSTER__TARGETS__ZIVVER__CONNECTION__RATE_LIMIT__REQUESTS".to_owned(),
+            ZIVVER_BUDGET.to_string(),
+        ),
+    ]
+}
+
+/// The engine over a demo's configuration with `overrides` (`MUSTER__…` settings pointing it
+/// at the simulators), with a progress bar on a terminal.
+async fn load_engine(config_path: &Path, overrides: &[(String, String)]) -> Result<Engine> {
     let config = Config::load_with_env(
         config_path,
         std::env::vars().chain(overrides.iter().cloned()),
