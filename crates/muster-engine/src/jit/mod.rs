@@ -22,9 +22,13 @@
 //!   takes the same lock around each Create of a target with `jit`, and adopts an account a
 //!   sign-in linked after the plan was made instead of creating it again; in another process
 //!   the target's conflict (409) and the executor's look-up settle it.
-//! - **Its own runs.** A sign-in that writes opens a run of its own (mode apply, one target,
-//!   one person). It is registered as live while it lasts, so an apply's crash recovery does
-//!   not take it for a dead run.
+//! - **Its own runs.** A sign-in that writes opens a run of its own (mode `sign-in`, one
+//!   target, one person). It is registered as live while it lasts, so this process's crash
+//!   recovery does not take it for a dead run; another process's recovery leaves unfinished
+//!   sign-in runs alone until they are older than any sign-in lasts.
+//! - **A link only under the source's key.** A person the last snapshot does not know keeps
+//!   no link to the account made at sign-in: the scheduled run links it by correlation to
+//!   the source's person, where a link under the sign-in's key would make that key a leaver.
 //! - **First in the rate budget.** Everything a sign-in sends waits in the interactive queue of
 //!   the target's token bucket (`muster_connectors::http::priority`).
 //!

@@ -190,7 +190,10 @@ async fn serve(
     }
     let body = read_body(body, jit.settings.max_body_bytes).await?;
     let call = parse(&body, settings, &jit.settings.domains)?;
-    let id = format!("entra:{}", verified.token_id);
+    // A replay is this call again: the same token with the same authentication event. Entra
+    // may use one token for several events while it is valid, so the token alone is not.
+    let event = call.correlation_id.as_deref().unwrap_or(&call.subject);
+    let id = format!("entra:{}:{event}", verified.token_id);
     let until = Instant::now() + lifetime(verified.expires);
     jit.seen
         .take(&id, until, Instant::now())
