@@ -4,6 +4,7 @@
 //! backoff, refreshes an expired token once, and stops at the read's deadline. Nothing here
 //! logs a token, a secret or a body.
 
+use crate::certificate::{ClientCertificate, ASSERTION_TYPE};
 use crate::config::ExchangeOnlineConfig;
 use crate::wire::{self, Page};
 use muster_connectors::http::retry::{parse_retry_after, RetryPolicy};
@@ -41,6 +42,11 @@ pub enum Credentials {
         client_id: String,
         secret: Secret,
     },
+    /// Client credentials with a certificate: a signed client assertion per token request.
+    Certificate {
+        client_id: String,
+        certificate: Box<ClientCertificate>,
+    },
     ManagedIdentity {
         endpoint: String,
         header: Secret,
@@ -55,6 +61,14 @@ impl std::fmt::Debug for Credentials {
                 .debug_struct("Secret")
                 .field("client_id", client_id)
                 .field("secret", &"***")
+                .finish(),
+            Credentials::Certificate {
+                client_id,
+                certificate,
+            } => f
+                .debug_struct("Certificate")
+                .field("client_id", client_id)
+                .field("certificate", certificate)
                 .finish(),
             Credentials::ManagedIdentity { endpoint, .. } => f
                 .debug_struct("ManagedIdentity")
@@ -430,6 +444,7 @@ impl Client {
     async fn fetch_token(&self, audience: Audience) -> Result<(Secret, Duration), CallError> {
         let what = match &self.credentials {
             Credentials::Secret { .. } => "token endpoint (client credentials)",
+            Credentials::Certificate { .. } => "token endpoint (client credentials, certificate)",
             Credentials::ManagedIdentity { .. } => "managed identity endpoint",
         };
         let mut attempt = 0u32;
@@ -442,6 +457,29 @@ impl Client {
                         ("grant_type", "client_credentials"),
                         ("client_id", client_id.as_str()),
                         ("client_secret", secret.expose()),
+                        ("scope", scope.as_str()),
+                    ])
+                }
+                Credentials::Certificate {
+                    client_id,
+                    certificate,
+                } => {
+                    let scope = format!("{}/.default", audience.resource());
+                    // A fresh assertion (its own jti) for every attempt: Entra refuses a replay.
+                    let now = SystemTime::now()
+                        .duration_since(SystemTime::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs());
+                    let assertion = certificate
+                        .assertion(client_id, &self.token_url, now)
+                        .map_err(|detail| CallError::Failed {
+                            what: what.into(),
+                            detail,
+                        })?;
+                    self.http.post(&self.token_url).form(&[
+                        ("grant_type", "client_credentials"),
+                        ("client_id", client_id.as_str()),
+                        ("client_assertion_type", ASSERTION_TYPE),
+                        ("client_assertion", assertion.as_str()),
                         ("scope", scope.as_str()),
                     ])
                 }

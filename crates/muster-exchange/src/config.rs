@@ -23,6 +23,11 @@ pub struct ExchangeOnlineConfig {
     /// The client secret (`{ env = "…" }` or `{ file = "…" }`).
     #[serde(default)]
     pub client_secret: Option<SecretRef>,
+    /// Or the app's certificate: one PEM text holding the certificate and its private key
+    /// (PKCS#8, unencrypted), `{ file = "app.pem" }` or `{ env = "…" }`; the token request
+    /// then carries a client assertion signed with the key.
+    #[serde(default)]
+    pub certificate: Option<SecretRef>,
     /// Use the Azure managed identity (`IDENTITY_ENDPOINT` + `IDENTITY_HEADER`) instead.
     #[serde(default)]
     pub managed_identity: bool,
@@ -105,6 +110,7 @@ impl ExchangeOnlineConfig {
             tenant: tenant.into(),
             client_id: Some(client_id.into()),
             client_secret: Some(client_secret),
+            certificate: None,
             managed_identity: false,
             token_url: None,
             exchange_url: default_exchange_url(),
@@ -153,16 +159,26 @@ impl ExchangeOnlineConfig {
                     .into(),
             );
         }
-        match (self.managed_identity, &self.client_secret) {
-            (true, Some(_)) => p(
+        let ways = [
+            self.client_secret.is_some(),
+            self.certificate.is_some(),
+            self.managed_identity,
+        ];
+        match ways.iter().filter(|w| **w).count() {
+            0 => p(
                 "client_secret",
-                "set either `client_secret` or `managed_identity = true`, not both".into(),
+                "missing: set `client_secret = { env = \"…\" }` (or `{ file = \"…\" }`), `certificate = { file = \"app.pem\" }`, or `managed_identity = true`".into(),
             ),
-            (false, None) => p(
-                "client_secret",
-                "missing: set `client_secret = { env = \"…\" }` (or `{ file = \"…\" }`), or `managed_identity = true`".into(),
+            1 => {}
+            _ => p(
+                if self.certificate.is_some() {
+                    "certificate"
+                } else {
+                    "client_secret"
+                },
+                "set exactly one of `client_secret`, `certificate` and `managed_identity = true`"
+                    .into(),
             ),
-            _ => {}
         }
         if !self.managed_identity
             && self
@@ -172,7 +188,7 @@ impl ExchangeOnlineConfig {
         {
             p(
                 "client_id",
-                "missing: the application (client) id is needed with a client secret".into(),
+                "missing: the application (client) id is needed with a client secret or certificate".into(),
             );
         }
         let mut types: Vec<&str> = self
@@ -324,6 +340,32 @@ mod tests {
         assert!(check_url("https://user:pw@x/").is_err());
         let e = check_url("not a url with secret").unwrap_err();
         assert!(!e.contains("secret"), "{e}");
+    }
+
+    #[test]
+    fn exactly_one_way_to_authenticate() {
+        let c = parse(
+            r#"tenant = "t.onmicrosoft.com"
+               client_id = "app"
+               certificate = { file = "app.pem" }"#,
+        );
+        assert!(c.problems().is_empty(), "{:?}", c.problems());
+        let c = parse(
+            r#"tenant = "t.onmicrosoft.com"
+               client_id = "app"
+               client_secret = { env = "S" }
+               certificate = { file = "app.pem" }"#,
+        );
+        let problems = c.problems();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].key, "certificate");
+        assert!(problems[0].message.contains("exactly one"), "{problems:?}");
+        let c = parse(
+            r#"tenant = "t.onmicrosoft.com"
+               managed_identity = true
+               certificate = { env = "C" }"#,
+        );
+        assert_eq!(c.problems()[0].key, "certificate");
     }
 
     #[test]

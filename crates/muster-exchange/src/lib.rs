@@ -7,12 +7,14 @@
 //! small Tokio runtime, since `read_records` is called from a blocking thread.
 //!
 //! - [`config`]: the settings and their validation.
+//! - `certificate`: the signed client assertion of certificate credentials.
 //! - `client`: the one module that knows Microsoft's URLs, headers, tokens, throttling and
 //!   retries.
 //! - `read`: the calls of one read (mailboxes, permissions, principals, groups, filter).
 //! - `wire`: the answers' shapes. `addresses`, `delegation`, `records`: the rules, pure.
 
 mod addresses;
+mod certificate;
 mod client;
 pub mod config;
 mod delegation;
@@ -20,6 +22,7 @@ mod read;
 mod records;
 mod wire;
 
+pub use certificate::ClientCertificate;
 pub use client::USER_AGENT;
 pub use config::ExchangeOnlineConfig;
 
@@ -100,6 +103,18 @@ impl ExchangeOnlineConfig {
                 endpoint,
                 header: Secret::new(header),
                 client_id: self.client_id.clone().filter(|c| !c.trim().is_empty()),
+            });
+        }
+        if let Some(certificate) = &self.certificate {
+            let pem = certificate
+                .resolve()
+                .map_err(|e| problem("certificate", e.to_string()))?;
+            let certificate = certificate::ClientCertificate::from_pem(pem.expose())
+                .map_err(|m| problem("certificate", m))?;
+            tracing::debug!(x5t = certificate.x5t(), "Client certificate loaded.");
+            return Ok(Credentials::Certificate {
+                client_id: self.client_id.clone().unwrap_or_default(),
+                certificate: Box::new(certificate),
             });
         }
         let secret = self

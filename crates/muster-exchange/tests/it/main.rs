@@ -1,9 +1,10 @@
 //! The `exchange-online` source against the Exchange Online simulator (`muster-sim`): paging,
-//! the address and delegation rules, groups, the source filter, credentials, throttling and
-//! failing pages.
+//! the address and delegation rules, groups, the source filter, credentials (secret, managed
+//! identity, certificate), throttling and failing pages.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod certificate;
 mod faults;
 mod reads;
 

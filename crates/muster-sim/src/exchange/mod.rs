@@ -1,6 +1,7 @@
 //! An Exchange Online simulator written from `sources/exchange-online.md` (§4 is its checklist):
-//! the Microsoft identity platform's token endpoint (client credentials; a bad secret is a 401
-//! `invalid_client`) and an Azure managed-identity endpoint, the Exchange admin API under
+//! the Microsoft identity platform's token endpoint (client credentials with a secret, or with
+//! a certificate: a signed `client_assertion` checked as Entra does; a bad secret or assertion
+//! is a 401 `invalid_client`) and an Azure managed-identity endpoint, the Exchange admin API under
 //! `/adminapi/beta/{tenant}` (`Mailbox` paged by `@odata.nextLink` with `$select` and the
 //! `RecipientTypeDetails` filter honoured, `Mailbox('{base64}')/MailboxPermission`,
 //! `Recipient('…')`, `InvokeCommand` for `Get-DistributionGroupMember` and `Get-Mailbox`,
@@ -21,6 +22,7 @@
 //! # }
 //! ```
 
+mod assertion;
 mod routes;
 mod state;
 pub mod tenant;
@@ -63,6 +65,9 @@ pub struct ExchangeSimConfig {
     pub client_id: String,
     /// The client secret the token endpoint accepts. Default: `sim-secret`.
     pub client_secret: String,
+    /// The app's registered certificates (PEM texts; only their `CERTIFICATE` blocks are
+    /// read): client assertions signed by their keys are accepted. Default: none.
+    pub certificates: Vec<String>,
     /// The `X-IDENTITY-HEADER` value of the managed-identity endpoint. Default: `sim-identity`.
     pub identity_header: String,
     /// The mailboxes, groups and permissions. Default: empty.
@@ -80,6 +85,7 @@ impl Default for ExchangeSimConfig {
             tenant_id: "0d2b7c1e-52f3-4a8e-9a51-6c1b2f0e4d77".into(),
             client_id: "muster-app".into(),
             client_secret: "sim-secret".into(),
+            certificates: Vec::new(),
             identity_header: "sim-identity".into(),
             tenant_seed: TenantSeed::default(),
             switches: ExchangeSwitches::default(),
@@ -96,6 +102,7 @@ impl fmt::Debug for ExchangeSimConfig {
             .field("client_id", &self.client_id)
             .field("client_secret", &"***")
             .field("identity_header", &"***")
+            .field("certificates", &self.certificates.len())
             .field("mailboxes", &self.tenant_seed.mailboxes.len())
             .field("switches", &self.switches)
             .finish_non_exhaustive()
@@ -131,6 +138,9 @@ pub struct ExchangeSwitches {
     pub bad_page_hang_ms: u64,
     /// Token lifetime in seconds. Default: 3599.
     pub token_lifetime_s: u64,
+    /// How far the token endpoint's clock runs ahead of this machine's, in seconds (negative:
+    /// behind), as seen by client assertions' `nbf`/`exp`. Default: 0.
+    pub clock_offset_s: i64,
     /// The shared fault switches (429 with `Retry-After`, 5xx, resets, slow answers).
     pub faults: Faults,
 }
@@ -143,6 +153,7 @@ impl Default for ExchangeSwitches {
             bad_page_answer: BadPageAnswer::Error,
             bad_page_hang_ms: 30_000,
             token_lifetime_s: 3599,
+            clock_offset_s: 0,
             faults: Faults::default(),
         }
     }

@@ -15,6 +15,7 @@ use axum::{Form, Json, Router};
 use base64::Engine as _;
 use serde_json::{json, Value};
 
+use super::assertion::ASSERTION_TYPE;
 use super::state::{Audience, ExchangeState};
 use super::tenant::project;
 use super::{
@@ -241,10 +242,12 @@ fn audience_of(scope_or_resource: &str) -> Option<Audience> {
     }
 }
 
-/// `POST /{tenant}/oauth2/v2.0/token`: client credentials with a secret.
+/// `POST /{tenant}/oauth2/v2.0/token`: client credentials with a secret or a certificate
+/// (a `client_assertion`).
 async fn token(
     State(state): State<ExchangeState>,
     Path(tenant): Path<String>,
+    headers: HeaderMap,
     Form(form): Form<BTreeMap<String, String>>,
 ) -> Response {
     let cfg = state.cfg();
@@ -274,13 +277,34 @@ async fn token(
         );
     }
     if form.contains_key("client_assertion") {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "AADSTS700027: The certificate with the assertion's thumbprint is not registered for the application (this simulator registers none).",
-        );
-    }
-    if field("client_secret") != cfg.client_secret {
+        if field("client_assertion_type") != ASSERTION_TYPE {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                &format!("AADSTS50027: JWT token is invalid or malformed (client_assertion_type must be '{ASSERTION_TYPE}')."),
+            );
+        }
+        // The audience is this endpoint: the host the request came to, the tenant by name or id.
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
+        let audience_ok = |aud: &str| {
+            aud.strip_prefix("http://")
+                .and_then(|a| a.strip_prefix(host))
+                .and_then(|a| a.strip_prefix('/'))
+                .and_then(|a| a.strip_suffix("/oauth2/v2.0/token"))
+                .is_some_and(|t| !host.is_empty() && state.is_tenant(t))
+        };
+        if let Err(r) = state.check_assertion(field("client_assertion"), &audience_ok) {
+            let status = if r.error == "invalid_client" {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            return oauth_error(status, r.error, &r.description);
+        }
+    } else if field("client_secret") != cfg.client_secret {
         return oauth_error(
             StatusCode::UNAUTHORIZED,
             "invalid_client",

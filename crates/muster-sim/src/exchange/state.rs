@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use super::assertion::{self, Refusal, Registered, SeenJtis};
 use super::tenant::{Tenant, TenantSeed};
 use super::{ExchangeSimConfig, ExchangeSwitches};
 use crate::control::RequestCounter;
@@ -33,6 +34,8 @@ struct Inner {
     switches: RwLock<ExchangeSwitches>,
     tokens: RwLock<BTreeMap<String, (Audience, Instant)>>,
     issued: AtomicU64,
+    certificates: Vec<Registered>,
+    jtis: RwLock<SeenJtis>,
     counters: RequestCounter,
     injector: FaultInjector,
 }
@@ -61,6 +64,8 @@ impl ExchangeState {
                 switches: RwLock::new(cfg.switches.clone()),
                 tokens: RwLock::new(BTreeMap::new()),
                 issued: AtomicU64::new(0),
+                certificates: assertion::register(&cfg.certificates),
+                jtis: RwLock::new(SeenJtis::default()),
                 counters: RequestCounter::default(),
                 injector: FaultInjector::new(cfg.seed),
                 cfg,
@@ -135,10 +140,31 @@ impl ExchangeState {
             .is_some_and(|(a, until)| *a == audience && Instant::now() < *until)
     }
 
+    /// Checks a client assertion for the app (see `assertion`): its certificate, signature,
+    /// audience (`audience_ok`), issuer, time and that its `jti` is new.
+    pub(super) fn check_assertion(
+        &self,
+        assertion: &str,
+        audience_ok: &dyn Fn(&str) -> bool,
+    ) -> Result<(), Refusal> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64)
+            .saturating_add(self.switches().clock_offset_s);
+        let want = assertion::Expected {
+            client_id: &self.inner.cfg.client_id,
+            audience_ok,
+            now,
+        };
+        let (jti, exp) = assertion::verify(&self.inner.certificates, assertion, &want)?;
+        write(&self.inner.jtis).record(jti, exp, now)
+    }
+
     /// Forgets the tenant, the tokens and the counters.
     pub fn reset(&self) {
         self.set_tenant(TenantSeed::default());
         write(&self.inner.tokens).clear();
+        write(&self.inner.jtis).clear();
         self.inner.counters.clear();
         self.inner.injector.reset();
     }
