@@ -232,6 +232,7 @@ impl Client {
         what: &str,
     ) -> Result<Vec<Value>, CallError> {
         let mut items = Vec::new();
+        let first = url;
         let mut next = Some(url.to_owned());
         let mut page_no = 0u32;
         // Bounded: a service that keeps sending links stops at the deadline, and at this many.
@@ -252,6 +253,9 @@ impl Client {
                 detail: format!("not a page of results: {e}"),
             })?;
             items.extend(page.value);
+            if let Some(link) = &page.next_link {
+                check_same_origin(first, link, &label)?;
+            }
             next = page.next_link;
         }
         Ok(items)
@@ -569,4 +573,57 @@ enum Outcome {
         wait: Option<Duration>,
         detail: String,
     },
+}
+
+/// A page's `@odata.nextLink` must stay on the service the read started at: the token is sent
+/// with it, so a link to another origin (scheme, host, port) fails the read instead.
+fn check_same_origin(first: &str, link: &str, what: &str) -> Result<(), CallError> {
+    let origin = |u: &str| {
+        reqwest::Url::parse(u).ok().map(|u| {
+            (
+                u.scheme().to_owned(),
+                u.host_str().map(str::to_owned),
+                u.port_or_known_default(),
+            )
+        })
+    };
+    match (origin(first), origin(link)) {
+        (Some(a), Some(b)) if a == b => Ok(()),
+        (_, b) => Err(CallError::Failed {
+            what: what.into(),
+            detail: format!(
+                "the link to the next page points elsewhere ({}): refused, the token is not sent there",
+                b.and_then(|(_, host, _)| host)
+                    .unwrap_or_else(|| "not a URL".into())
+            ),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_next_link_to_another_origin_fails_the_read() {
+        let first = "https://outlook.office365.com/adminapi/beta/t/InvokeCommand";
+        assert!(check_same_origin(
+            first,
+            "https://outlook.office365.com/adminapi/beta/t/InvokeCommand?$skiptoken=x",
+            "p"
+        )
+        .is_ok());
+        for elsewhere in [
+            "https://evil.example/adminapi/beta/t/InvokeCommand?$skiptoken=x",
+            "http://outlook.office365.com/adminapi/beta/t/InvokeCommand",
+            "https://outlook.office365.com:8443/adminapi/beta/t/InvokeCommand",
+            "not a url",
+        ] {
+            let refused = check_same_origin(first, elsewhere, "mailboxes, page 2").unwrap_err();
+            assert!(
+                refused.to_string().contains("points elsewhere"),
+                "{refused}"
+            );
+        }
+    }
 }

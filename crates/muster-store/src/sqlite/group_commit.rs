@@ -213,7 +213,12 @@ async fn commit_batch(pool: &SqlitePool, batch: Vec<Pending>, stats: &Stats) {
     };
     let mut results = Vec::with_capacity(batch.len());
     for p in &batch {
-        results.push(in_savepoint(&mut tx, &p.write).await);
+        match in_savepoint(&mut tx, &p.write).await {
+            Ok(result) => results.push(result),
+            // A savepoint that could not be released or rolled back may have left part of a
+            // write in the transaction: the whole batch is rolled back (dropping `tx`).
+            Err(e) => return fail_all(batch, &e),
+        }
     }
     if let Err(e) = tx
         .commit()
@@ -233,8 +238,12 @@ async fn commit_batch(pool: &SqlitePool, batch: Vec<Pending>, stats: &Stats) {
 }
 
 /// One write in a savepoint: refused or failed, it leaves nothing behind and the rest of the
-/// batch goes on.
-async fn in_savepoint(conn: &mut SqliteConnection, write: &Write) -> Result<(), StoreError> {
+/// batch goes on (the inner result). The outer error: the savepoint itself failed, so what the
+/// transaction holds is not known and the batch must not commit.
+async fn in_savepoint(
+    conn: &mut SqliteConnection,
+    write: &Write,
+) -> Result<Result<(), StoreError>, StoreError> {
     let op = write.op();
     let mut sp = conn
         .begin()
@@ -244,12 +253,13 @@ async fn in_savepoint(conn: &mut SqliteConnection, write: &Write) -> Result<(), 
         Ok(()) => sp
             .commit()
             .await
+            .map(Ok)
             .map_err(StoreError::db(op, "journal", "savepoint")),
         Err(e) => {
             sp.rollback()
                 .await
                 .map_err(StoreError::db(op, "journal", "savepoint"))?;
-            Err(e)
+            Ok(Err(e))
         }
     }
 }
