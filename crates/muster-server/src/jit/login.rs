@@ -9,7 +9,7 @@
 
 use super::{refuse, subject_key, too_many, Jit, Refusal};
 use crate::state::AppState;
-use crate::web::oidc::{CallbackQuery, OidcError};
+use crate::web::oidc::{to_provider, CallbackQuery};
 use crate::web::session::cookie;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -31,28 +31,12 @@ pub async fn login(State(state): State<AppState>) -> Response {
     };
     match rp.begin("/".to_owned()).await {
         Ok((url, binding)) => {
-            let secure = if jit.secure { "; Secure" } else { "" };
-            let bind = format!(
-                "{BINDING_COOKIE}={binding}; HttpOnly; SameSite=Lax; Path=/jit/callback; Max-Age=600{secure}"
-            );
-            (
-                StatusCode::SEE_OTHER,
-                [
-                    (header::LOCATION, url.to_string()),
-                    (header::SET_COOKIE, bind),
-                    (header::CACHE_CONTROL, "no-store".to_owned()),
-                ],
-            )
-                .into_response()
+            to_provider(&url, BINDING_COOKIE, &binding, "/jit/callback", jit.secure)
         }
         Err(e) => {
             tracing::warn!(error = %e, "JIT sign-in could not start.");
-            let status = match e {
-                OidcError::Busy => StatusCode::SERVICE_UNAVAILABLE,
-                _ => StatusCode::BAD_GATEWAY,
-            };
             page(
-                status,
+                e.start_status(),
                 "Sign-in unavailable",
                 &format!("Sign-in cannot start now: {e}."),
                 false,

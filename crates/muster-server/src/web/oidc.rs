@@ -240,6 +240,43 @@ struct Pending {
 /// The cookie that ties a sign-in to the browser that started it (sent to `/callback` only).
 pub const BINDING_COOKIE: &str = "muster_signin";
 
+/// The answer that sends a browser to the provider ([`RelyingParty::begin`]'s URL) with the
+/// binding cookie `cookie` for the callback at `callback_path`; shared by the dashboard's
+/// sign-in and the JIT login (each with its own cookie).
+pub fn to_provider(
+    url: &Url,
+    cookie: &str,
+    binding: &str,
+    callback_path: &str,
+    secure: bool,
+) -> axum::response::Response {
+    use axum::http::{header, StatusCode};
+    use axum::response::IntoResponse;
+    let secure = if secure { "; Secure" } else { "" };
+    let bind = format!(
+        "{cookie}={binding}; HttpOnly; SameSite=Lax; Path={callback_path}; Max-Age=600{secure}"
+    );
+    (
+        StatusCode::SEE_OTHER,
+        [
+            (header::LOCATION, url.to_string()),
+            (header::SET_COOKIE, bind),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+    )
+        .into_response()
+}
+
+impl OidcError {
+    /// The status of a sign-in that could not start: busy, or the provider unreachable.
+    pub fn start_status(&self) -> axum::http::StatusCode {
+        match self {
+            OidcError::Busy => axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            _ => axum::http::StatusCode::BAD_GATEWAY,
+        }
+    }
+}
+
 struct Discovered {
     client: Arc<RpClient>,
     at: Instant,

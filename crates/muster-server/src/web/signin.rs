@@ -12,7 +12,9 @@
 //! towards the per-address limit of failed authentications shared with the API tokens.
 
 use super::csrf::tokens_match;
-use super::oidc::{local_path, CallbackQuery, OidcConfig, OidcError, RelyingParty, BINDING_COOKIE};
+use super::oidc::{
+    local_path, to_provider, CallbackQuery, OidcConfig, OidcError, RelyingParty, BINDING_COOKIE,
+};
 use super::session::{cookie, session_cookie, WebUser, COOKIE};
 use crate::state::AppState;
 use axum::extract::{ConnectInfo, Form, Query, State};
@@ -132,28 +134,12 @@ async fn login(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Re
     };
     match signin.rp.begin(local_path(q.next.as_deref())).await {
         Ok((url, binding)) => {
-            let secure = if signin.secure { "; Secure" } else { "" };
-            let bind = format!(
-                "{BINDING_COOKIE}={binding}; HttpOnly; SameSite=Lax; Path=/callback; Max-Age=600{secure}"
-            );
-            (
-                StatusCode::SEE_OTHER,
-                [
-                    (header::LOCATION, url.to_string()),
-                    (header::SET_COOKIE, bind),
-                    (header::CACHE_CONTROL, "no-store".to_owned()),
-                ],
-            )
-                .into_response()
+            to_provider(&url, BINDING_COOKIE, &binding, "/callback", signin.secure)
         }
         Err(e) => {
             tracing::warn!(error = %e, "Sign-in could not start.");
-            let status = match e {
-                OidcError::Busy => StatusCode::SERVICE_UNAVAILABLE,
-                _ => StatusCode::BAD_GATEWAY,
-            };
             page(
-                status,
+                e.start_status(),
                 "Sign-in unavailable",
                 &format!("Sign-in cannot start now: {}.", escape(&e.to_string())),
             )
