@@ -138,8 +138,22 @@ impl LeaseGuard {
     pub async fn release(self) {
         self.done.cancel();
         self.lost.cancel();
-        if let Err(e) = lease::release(&self.coord.pool, &self.name, &self.coord.node).await {
-            tracing::warn!(lease = %self.name, error = %e, "The lease could not be released; it ends at its deadline.");
+        release_now(&self.coord.pool, &self.name, &self.coord.node).await;
+    }
+}
+
+/// Gives a lease up, trying a few times: after PostgreSQL restarted, the pool's first
+/// connections are dead ones, each dropped by its failure, and a new one gets through. Fails
+/// only with a warning: the lease then ends at its deadline.
+async fn release_now(pool: &PgPool, name: &str, node: &str) {
+    const ATTEMPTS: u32 = 3;
+    for attempt in 1..=ATTEMPTS {
+        match lease::release(pool, name, node).await {
+            Ok(_) => return,
+            Err(e) if attempt == ATTEMPTS => {
+                tracing::warn!(lease = %name, error = %e, "The lease could not be released; it ends at its deadline.");
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
         }
     }
 }
@@ -158,11 +172,7 @@ impl Drop for LeaseGuard {
             self.coord.node.clone(),
         );
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
-            rt.spawn(async move {
-                if let Err(e) = lease::release(&pool, &name, &node).await {
-                    tracing::warn!(lease = %name, error = %e, "The lease could not be released; it ends at its deadline.");
-                }
-            });
+            rt.spawn(async move { release_now(&pool, &name, &node).await });
         }
     }
 }
