@@ -24,8 +24,8 @@ use muster_core::report::{ActionOutcome, AuditEvent};
 use muster_store::{JournalEntry, JournalState, RunId, RunMode, RunStatus, Store, StoreError};
 use std::collections::{HashMap, HashSet};
 
-/// Longer than any sign-in lasts (a hook's deadline, a target's time budget and its
-/// timeouts): an unfinished sign-in run older than this died with its process.
+/// Longer than any sign-in lasts (its create is given up at [`crate::jit::SIGN_IN_LIMIT`],
+/// ten minutes): an unfinished sign-in run older than this died with its process.
 const SIGN_IN_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
 
 /// Status of a run whose process died, set by the run that found it.

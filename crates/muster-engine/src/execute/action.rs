@@ -438,6 +438,22 @@ async fn create_beside_sign_ins(
         r.attempted = false;
         return Ok(r);
     }
+    // A sign-in of someone the source did not know yet keeps no link (`crate::jit`): its
+    // account is found by the correlation value instead.
+    let value = attributes
+        .get(&s.correlation.account_field)
+        .and_then(|v| v.as_str());
+    if let Some(account) =
+        value.and_then(|v| sign_ins.locks.take_made(&s.target, v, sign_ins.since))
+    {
+        link(s, action, &account, LinkState::Active).await?;
+        let mut r = ActionResult::done(
+            Some(account),
+            Some("adopted the account created at sign-in since the plan was made".to_owned()),
+        );
+        r.attempted = false;
+        return Ok(r);
+    }
     create(s, action, attributes).await
 }
 

@@ -1,8 +1,10 @@
 //! One sign-in per person at a time, and a scheduled create of that person waits for it: an
 //! async mutex per person key, in a bounded map whose entries are removed once nobody holds or
-//! waits for them.
+//! waits for them. Beside it, the accounts sign-ins made for persons the source does not know
+//! yet (kept without a link), by correlation value, so a scheduled create adopts them.
 
-use muster_core::model::ExternalId;
+use chrono::{DateTime, Utc};
+use muster_core::model::{AccountRef, ExternalId, TargetName};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::OwnedMutexGuard;
@@ -12,7 +14,13 @@ use tokio::sync::OwnedMutexGuard;
 pub struct PersonLocks {
     capacity: usize,
     map: Mutex<HashMap<ExternalId, Arc<tokio::sync::Mutex<()>>>>,
+    /// Accounts made at sign-in without a link: (target, lower-cased correlation value) →
+    /// the account and when. At most `capacity` entries; the oldest half goes when full.
+    made: Mutex<HashMap<MadeKey, (AccountRef, DateTime<Utc>)>>,
 }
+
+/// A target and a lower-cased correlation value.
+type MadeKey = (TargetName, String);
 
 /// More distinct persons are signing in at once than the map holds.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -37,7 +45,40 @@ impl PersonLocks {
         Arc::new(Self {
             capacity: capacity.max(1),
             map: Mutex::new(HashMap::new()),
+            made: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// A sign-in made `account` in `target` for a person the source does not know yet, whose
+    /// correlation value is `value`.
+    pub fn remember_made(&self, target: &TargetName, value: &str, account: AccountRef) {
+        let mut made = self.made.lock().unwrap_or_else(|e| e.into_inner());
+        if made.len() >= self.capacity {
+            let mut at: Vec<DateTime<Utc>> = made.values().map(|(_, t)| *t).collect();
+            at.sort();
+            let cut = at[at.len() / 2];
+            made.retain(|_, (_, t)| *t > cut);
+        }
+        made.insert(
+            (target.clone(), value.to_lowercase()),
+            (account, Utc::now()),
+        );
+    }
+
+    /// Takes the account a sign-in made in `target` for correlation value `value` at or after
+    /// `since`, if any: a scheduled create adopts it instead of creating another.
+    pub fn take_made(
+        &self,
+        target: &TargetName,
+        value: &str,
+        since: DateTime<Utc>,
+    ) -> Option<AccountRef> {
+        let mut made = self.made.lock().unwrap_or_else(|e| e.into_inner());
+        let key = (target.clone(), value.to_lowercase());
+        match made.get(&key) {
+            Some((_, at)) if *at >= since => made.remove(&key).map(|(account, _)| account),
+            _ => None,
+        }
     }
 
     /// Waits until nobody else holds `person`, then holds it. Fails at once when `capacity`
@@ -117,6 +158,28 @@ mod tests {
         drop(first);
         second.await.unwrap().unwrap();
         assert!(locks.is_empty(), "removed once idle");
+    }
+
+    #[test]
+    fn an_account_made_at_sign_in_is_taken_once_and_only_when_made_since() {
+        let locks = PersonLocks::new(4);
+        let t: TargetName = "zivver".into();
+        let before = Utc::now() - chrono::TimeDelta::seconds(5);
+        locks.remember_made(&t, "Jan@X.nl", "acc-1".into());
+        assert_eq!(locks.take_made(&"other".into(), "jan@x.nl", before), None);
+        assert_eq!(
+            locks.take_made(&t, "jan@x.nl", Utc::now() + chrono::TimeDelta::seconds(5)),
+            None
+        );
+        assert_eq!(
+            locks.take_made(&t, "JAN@x.nl", before),
+            Some("acc-1".into())
+        );
+        assert_eq!(locks.take_made(&t, "jan@x.nl", before), None, "taken once");
+        for i in 0..10 {
+            locks.remember_made(&t, &format!("p{i}@x.nl"), format!("acc-p{i}").into());
+        }
+        assert!(locks.made.lock().unwrap().len() <= 4, "bounded");
     }
 
     #[tokio::test]

@@ -59,6 +59,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tokio::sync::RwLock;
 
+/// The longest a sign-in's create may take before it is given up (its journal entry then
+/// settled by the next apply); recovery in other processes waits longer than this
+/// ([`crate::recover`]) before it takes an unfinished sign-in run for dead.
+pub(crate) const SIGN_IN_LIMIT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
 /// How the login reached Muster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -249,6 +254,7 @@ impl Engine {
             return Ok(JitOutcome::Refused { reason });
         }
         let connector = self.connected(t).await?;
+        let value = evaluation.correlation_value.clone();
         let Some(plan) = self.one_person_plan(t, &connector, evaluation).await? else {
             return Ok(JitOutcome::Failed {
                 reason: "the target cannot look accounts up, so a sign-in cannot tell whether the account exists".into(),
@@ -285,13 +291,16 @@ impl Engine {
             }
         }
         let outcome = self.execute_sign_in(t, &connector, plan, person).await?;
-        if !known
-            && matches!(
-                outcome,
-                JitOutcome::Created { .. } | JitOutcome::Exists { .. }
-            )
-        {
-            self.store.remove_link(&t.name, &person.external_id).await?;
+        if !known {
+            if let JitOutcome::Created { account } | JitOutcome::Exists { account } = &outcome {
+                self.store.remove_link(&t.name, &person.external_id).await?;
+                // A scheduled create of the source's person adopts it (`execute::action`).
+                if let Some(value) = &value {
+                    self.jit
+                        .locks
+                        .remember_made(&t.name, value, account.clone());
+                }
+            }
         }
         Ok(outcome)
     }
@@ -393,7 +402,17 @@ impl Engine {
                     person_locks: None,
                     ..self.exec_context(&run, t, connector, &key, &never)
                 };
-                execute(&ctx, &gated).await.map_err(EngineError::from)
+                // Bounded, so that recovery elsewhere may take an older sign-in run for dead.
+                match tokio::time::timeout(SIGN_IN_LIMIT, execute(&ctx, &gated)).await {
+                    Ok(done) => done.map_err(EngineError::from),
+                    Err(_) => Err(EngineError::SignIn {
+                        subject: person.external_id.to_string(),
+                        reason: format!(
+                            "the create did not end within {} minutes; the next apply settles it",
+                            SIGN_IN_LIMIT.as_secs() / 60
+                        ),
+                    }),
+                }
             }
             Err(e) => Err(e.into()),
         };

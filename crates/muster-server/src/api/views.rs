@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RunView {
     pub id: String,
-    /// `preview` or `apply`.
+    /// `preview`, `apply` or `sign-in` (an account created when someone signed in).
     pub mode: String,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
