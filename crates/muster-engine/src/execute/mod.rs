@@ -166,7 +166,7 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
         }
     }
 
-    let mut running: JoinSet<(usize, ActionResult)> = JoinSet::new();
+    let mut running: JoinSet<(usize, ActionResult, Result<(), StoreError>)> = JoinSet::new();
     // Which action each task runs, so a task that panics still ends its action.
     let mut task_of: HashMap<tokio::task::Id, usize> = HashMap::new();
     loop {
@@ -198,13 +198,24 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
                 resolved.insert(i, action.clone());
             }
             let shared = shared.clone();
+            // An action a released limit let through says so in its audit event.
+            let released = gated.released_reason(&action);
             // A sign-in's action keeps its place ahead of scheduled work in the rate budget.
             let priority = muster_connectors::http::priority::current();
             let task = running.spawn(muster_connectors::http::priority::scoped(
                 priority,
                 async move {
                     let r = action::run(&shared, &action, account).await;
-                    (i, r)
+                    let r = match released {
+                        Some(why) => r.noted(why),
+                        None => r,
+                    };
+                    // Settled in the task, so the end states of the actions in flight share
+                    // the store's commits (group commit) instead of waiting in line here.
+                    let store = shared.store.as_ref();
+                    let (run, target) = (&shared.run, &shared.target);
+                    let settled = settle(store, run, target, &action, r.account.clone(), &r).await;
+                    (i, r, settled)
                 },
             ));
             task_of.insert(task.id(), i);
@@ -213,9 +224,11 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
             break;
         };
         let (i, result) = match joined {
-            Ok((id, x)) => {
+            Ok((id, (i, result, settled))) => {
                 task_of.remove(&id);
-                x
+                settled?;
+                count(ctx, &mut summary, &actions[i], &result);
+                (i, result)
             }
             // A panicking action task is a bug; its action ends failed, outcome unknown, and
             // the next run's plan shows whether it still has to be done.
@@ -231,6 +244,8 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
                     ),
                 );
                 r.attempted = true;
+                let action = resolved.get(&i).unwrap_or(&actions[i]);
+                finish(ctx, &mut summary, action, None, &r).await?;
                 (i, r)
             }
         };
@@ -260,12 +275,6 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
         if stopped.is_some() {
             schedule.stop();
         }
-        // An action a released limit let through says so in its audit event.
-        let result = match gated.released_reason(action) {
-            Some(why) => result.noted(why),
-            None => result,
-        };
-        finish(ctx, &mut summary, action, result.account.clone(), &result).await?;
         // Dependents of an action that did not succeed end as skipped, with the reason.
         for j in schedule.settle(i, result.outcome) {
             let r = ActionResult::settled(
@@ -351,6 +360,22 @@ async fn finish(
     account: Option<AccountRef>,
     result: &ActionResult,
 ) -> Result<(), StoreError> {
+    let store = ctx.store.as_ref();
+    settle(store, &ctx.run, &ctx.target, action, account, result).await?;
+    count(ctx, summary, action, result);
+    Ok(())
+}
+
+/// The action's end state and its audit event, in one transaction: killed at any point, the
+/// action has both or neither (and then recovery settles it on the next apply).
+async fn settle(
+    store: &dyn Store,
+    run: &RunId,
+    target: &TargetName,
+    action: &Action,
+    account: Option<AccountRef>,
+    result: &ActionResult,
+) -> Result<(), StoreError> {
     let state = match result.outcome {
         ActionOutcome::Done => JournalState::Done,
         ActionOutcome::Failed => JournalState::Failed,
@@ -359,8 +384,8 @@ async fn finish(
     };
     let event = AuditEvent {
         at: chrono::Utc::now(),
-        run: ctx.run.clone(),
-        target: ctx.target.clone(),
+        run: run.clone(),
+        target: target.clone(),
         person: action.person.clone(),
         action: action.kind,
         outcome: result.outcome,
@@ -370,18 +395,14 @@ async fn finish(
         changes: action.changes.clone(),
         permission: action.permission.clone(),
     };
-    // The end state and its audit event are one transaction: killed at any point, the
-    // action has both or neither (and then recovery settles it on the next apply).
-    ctx.store
-        .journal_settle(
-            &ctx.run,
-            &ctx.target,
-            action.id.0,
-            state,
-            result.detail.as_deref(),
-            &event,
-        )
-        .await?;
+    let detail = result.detail.as_deref();
+    store
+        .journal_settle(run, target, action.id.0, state, detail, &event)
+        .await
+}
+
+/// Counts a settled action in the summary and the progress.
+fn count(ctx: &ExecContext, summary: &mut TargetSummary, action: &Action, result: &ActionResult) {
     summary
         .by_action
         .entry(action.kind)
@@ -391,7 +412,6 @@ async fn finish(
         tracing::debug!(target_name = %ctx.target, action = %action.id, kind = %action.kind, person = %action.person, detail = ?result.detail, "Action failed.");
     }
     ctx.progress.advance(1);
-    Ok(())
 }
 
 #[cfg(test)]
