@@ -2,6 +2,7 @@
 //! store keeps them. Anything this version of Muster would not have written becomes
 //! [`StoreError::Corrupt`] naming the table and column, never a panic and never a default.
 
+use chrono::{DateTime, SubsecRound, Utc};
 use muster_core::report::ActionOutcome;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -46,9 +47,9 @@ pub(crate) fn parse_outcome(table: &'static str, text: &str) -> Result<ActionOut
 pub(crate) fn parse_json<T: DeserializeOwned>(
     table: &'static str,
     column: &'static str,
-    text: &str,
+    text: impl AsRef<str>,
 ) -> Result<T, StoreError> {
-    serde_json::from_str(text)
+    serde_json::from_str(text.as_ref())
         .map_err(|e| StoreError::corrupt(table, column, format!("invalid JSON: {e}")))
 }
 
@@ -103,6 +104,12 @@ pub(crate) fn count(
 pub(crate) fn action_id(table: &'static str, n: i64) -> Result<u32, StoreError> {
     u32::try_from(n)
         .map_err(|_| StoreError::corrupt(table, "action", format!("{n} is not an action id")))
+}
+
+/// The current time as the store keeps it (microseconds, cut rather than rounded), so a
+/// record read back equals the record returned when it was written, on either backend.
+pub(crate) fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
 }
 
 pub(crate) fn to_i64(n: usize) -> i64 {

@@ -172,6 +172,22 @@ impl StoreError {
         }
     }
 
+    /// As [`StoreError::db`], but a failed foreign key on `run` reports the run as unknown
+    /// rather than as a database error.
+    pub(crate) fn unknown_run_or(
+        run: &str,
+        op: &'static str,
+        table: &'static str,
+        context: &str,
+    ) -> impl FnOnce(sqlx::Error) -> StoreError {
+        let run = run.to_owned();
+        let context = context.to_owned();
+        move |source| match source.as_database_error() {
+            Some(e) if e.is_foreign_key_violation() => StoreError::RunNotFound { run },
+            _ => StoreError::db(op, table, context)(source),
+        }
+    }
+
     pub(crate) fn corrupt(
         table: &'static str,
         column: &'static str,

@@ -1,4 +1,4 @@
-//! [`PostgresStore`]: the [`Store`] in a PostgreSQL database, for several Muster nodes
+//! [`PostgresStore`]: the [`Store`](crate::Store) in a PostgreSQL database, for several Muster nodes
 //! sharing one state (issue 18).
 //!
 //! It gives what the SQLite store gives: a connection pool, versioned migrations
@@ -12,31 +12,25 @@
 //! themselves (a conditional `UPDATE` re-checks its row after waiting for another writer's
 //! lock) or by locking the rows a decision is about (`decide`).
 //!
-//! The layout mirrors [`crate::sqlite`]: one private module per area, `rows` for the checked
-//! conversion of typed rows. Timestamps are `TIMESTAMPTZ`, JSON is `JSONB`.
+//! The queries, the row conversions and the `Store` impl are shared with [`crate::sqlite`]:
+//! the files in `src/sql/` are compiled into each backend as its own modules, with `dialect`
+//! naming what PostgreSQL stores differently (timestamps are `TIMESTAMPTZ`, JSON is `JSONB`,
+//! dates are `DATE`) and the locks it takes. What is PostgreSQL's own stays here: the URL, TLS
+//! and schema settings, opening and migrating under an advisory lock, and how the executor's
+//! per-action writes are committed (each on its own).
 //!
 //! The URL may hold a password, so it is a [`Secret`]: errors and logs name the store as
 //! `postgres://user@host:port/database`, never with the password.
 
-mod approvals;
-mod audit;
-mod computed;
-mod grants;
-mod journal;
-mod links;
-mod orphans;
-mod rows;
-mod runs;
-mod server;
-mod snapshots;
+mod dialect;
 
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use muster_core::plan::ActionKind;
-use muster_core::report::AuditEvent;
+// Compiled once per backend on purpose (also in `sqlite.rs`): the shared queries, with this
+// backend's `dialect` (see `sql/mod.rs`).
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/mod.rs"]
+mod sql;
+
 use muster_core::secret::Secret;
-use muster_core::{AccountRef, ExternalId, GroupRef, TargetName};
-use rand::RngCore;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
 use sqlx::{Connection, Postgres};
 use std::path::PathBuf;
@@ -45,23 +39,12 @@ use std::time::Duration;
 use tracing::debug;
 
 use crate::error::StoreError;
-use crate::store::{
-    ApiToken, Approval, AuditQuery, BlockedRecord, ComputedChanges, ComputedValues, Decision,
-    DecisionKind, Fingerprint, GrantMade, JournalEntry, JournalState, Link, OrphanDecision,
-    ReportKind, RunMode, RunRecord, RunStatus, SnapshotMeta, SnapshotPerson, Store, StoredPlan,
-    StoredReport,
-};
 
 /// Connections in the pool when the configuration names no number.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
 
 /// How long opening waits for the server, and a statement for a free connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Rows per multi-row INSERT, as in SQLite: far below PostgreSQL's 65,535 bound parameters.
-const BATCH_ROWS: usize = 500;
-
-const FINGERPRINT_KEY: &str = "fingerprint_key";
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
@@ -336,19 +319,30 @@ async fn probe(
 impl PostgresStore {
     /// Completes an open whose connection `probe` already migrated.
     async fn prepare(pool: PgPool, location: String) -> Result<Self, StoreError> {
-        // Every open offers a fresh key; only the first one is kept, whichever node opens
-        // the database first.
-        let mut key = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut key);
-        let key: String = key.iter().map(|b| format!("{b:02x}")).collect();
-        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
-            .bind(FINGERPRINT_KEY)
-            .bind(key)
-            .execute(&pool)
-            .await
-            .map_err(StoreError::db("open", "meta", FINGERPRINT_KEY))?;
+        sql::offer_fingerprint_key(&pool).await?;
         debug!(store = %location, "State store opened.");
         Ok(Self { pool })
+    }
+
+    /// One of the executor's per-action writes, durable when this returns
+    /// (`synchronous_commit = on`). A single statement runs on its own; a journal move with
+    /// its audit event runs in a transaction, so both are committed or neither.
+    async fn write(&self, write: sql::Write) -> Result<(), StoreError> {
+        let op = write.op();
+        if let sql::Write::JournalSettle { .. } = write {
+            let mut tx = begin_write(&self.pool, op, "journal", "one write").await?;
+            write.run(&mut tx).await?;
+            return tx
+                .commit()
+                .await
+                .map_err(StoreError::db(op, "journal", "one write"));
+        }
+        let mut conn =
+            self.pool
+                .acquire()
+                .await
+                .map_err(StoreError::db(op, "journal", "one write"))?;
+        write.run(&mut conn).await
     }
 
     /// The connection pool, for what several nodes coordinate through the same database
@@ -364,28 +358,6 @@ impl PostgresStore {
     }
 }
 
-/// The current time as the store keeps it (microseconds).
-fn now() -> DateTime<Utc> {
-    rows::ts(Utc::now())
-}
-
-use crate::codec::to_i64;
-
-/// A foreign key on `run` failed: report the run as unknown rather than as a database error.
-fn unknown_run_or(
-    run: &str,
-    op: &'static str,
-    table: &'static str,
-    context: &str,
-) -> impl FnOnce(sqlx::Error) -> StoreError {
-    let run = run.to_owned();
-    let context = context.to_owned();
-    move |source| match source.as_database_error() {
-        Some(e) if e.is_foreign_key_violation() => StoreError::RunNotFound { run },
-        _ => StoreError::db(op, table, context)(source),
-    }
-}
-
 /// Begins a write transaction.
 async fn begin_write(
     pool: &PgPool,
@@ -396,332 +368,4 @@ async fn begin_write(
     pool.begin()
         .await
         .map_err(StoreError::db(op, table, context))
-}
-
-#[async_trait]
-impl Store for PostgresStore {
-    async fn start_run(&self, mode: RunMode, config_digest: &str) -> Result<RunRecord, StoreError> {
-        runs::start_run(&self.pool, mode, config_digest).await
-    }
-
-    async fn finish_run(
-        &self,
-        run: &str,
-        status: RunStatus,
-        summary: &serde_json::Value,
-    ) -> Result<(), StoreError> {
-        runs::finish_run(&self.pool, run, status, summary).await
-    }
-
-    async fn runs(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
-        runs::runs(&self.pool, limit).await
-    }
-
-    async fn run(&self, run: &str) -> Result<Option<RunRecord>, StoreError> {
-        runs::run(&self.pool, run).await
-    }
-
-    async fn unfinished_runs(&self, except_run: &str) -> Result<Vec<RunRecord>, StoreError> {
-        runs::unfinished_runs(&self.pool, except_run).await
-    }
-
-    async fn latest_snapshot(&self, source: &str) -> Result<Option<SnapshotMeta>, StoreError> {
-        snapshots::latest_snapshot(&self.pool, source).await
-    }
-
-    async fn snapshot_persons(&self, snapshot_id: i64) -> Result<Vec<SnapshotPerson>, StoreError> {
-        snapshots::snapshot_persons(&self.pool, snapshot_id).await
-    }
-
-    async fn save_snapshot(
-        &self,
-        source: &str,
-        run: &str,
-        digest: &str,
-        persons: &[SnapshotPerson],
-        blocked: usize,
-    ) -> Result<SnapshotMeta, StoreError> {
-        snapshots::save_snapshot(&self.pool, source, run, digest, persons, blocked).await
-    }
-
-    async fn links(&self, target: &TargetName) -> Result<Vec<Link>, StoreError> {
-        links::links(&self.pool, target).await
-    }
-
-    async fn upsert_link(&self, link: &Link) -> Result<(), StoreError> {
-        links::upsert_link(&self.pool, link).await
-    }
-
-    async fn remove_link(
-        &self,
-        target: &TargetName,
-        person: &ExternalId,
-    ) -> Result<(), StoreError> {
-        links::remove_link(&self.pool, target, person).await
-    }
-
-    async fn grants_made(&self, target: &TargetName) -> Result<Vec<GrantMade>, StoreError> {
-        grants::grants_made(&self.pool, target).await
-    }
-
-    async fn record_grant(&self, grant: &GrantMade) -> Result<(), StoreError> {
-        grants::record_grant(&self.pool, grant).await
-    }
-
-    async fn forget_grant(
-        &self,
-        target: &TargetName,
-        account: &AccountRef,
-        group: &GroupRef,
-    ) -> Result<(), StoreError> {
-        grants::forget_grant(&self.pool, target, account, group).await
-    }
-
-    async fn orphan_decisions(
-        &self,
-        target: &TargetName,
-    ) -> Result<Vec<OrphanDecision>, StoreError> {
-        orphans::orphan_decisions(&self.pool, target).await
-    }
-
-    async fn decide_orphan(&self, decision: &OrphanDecision) -> Result<(), StoreError> {
-        orphans::decide_orphan(&self.pool, decision).await
-    }
-
-    async fn forget_orphan_decision(
-        &self,
-        target: &TargetName,
-        account: &AccountRef,
-    ) -> Result<(), StoreError> {
-        orphans::forget_orphan_decision(&self.pool, target, account).await
-    }
-
-    async fn computed_values(
-        &self,
-        target: &TargetName,
-    ) -> Result<Vec<ComputedValues>, StoreError> {
-        computed::computed_values(&self.pool, target).await
-    }
-
-    async fn replace_computed_values(
-        &self,
-        target: &TargetName,
-        scripts: &[ComputedValues],
-    ) -> Result<(), StoreError> {
-        computed::replace_computed_values(&self.pool, target, scripts).await
-    }
-
-    async fn update_computed_values(
-        &self,
-        target: &TargetName,
-        scripts: &[ComputedChanges],
-    ) -> Result<(), StoreError> {
-        computed::update_computed_values(&self.pool, target, scripts).await
-    }
-
-    async fn fingerprints(&self, target: &TargetName) -> Result<Vec<Fingerprint>, StoreError> {
-        links::fingerprints(&self.pool, target).await
-    }
-
-    async fn set_fingerprint(
-        &self,
-        target: &TargetName,
-        fp: &Fingerprint,
-    ) -> Result<(), StoreError> {
-        links::set_fingerprint(&self.pool, target, fp).await
-    }
-
-    async fn clear_fingerprint(
-        &self,
-        target: &TargetName,
-        account: &AccountRef,
-        field: &str,
-    ) -> Result<(), StoreError> {
-        links::clear_fingerprint(&self.pool, target, account, field).await
-    }
-
-    async fn journal_planned(&self, run: &str, entries: &[JournalEntry]) -> Result<(), StoreError> {
-        journal::journal_planned(&self.pool, run, entries).await
-    }
-
-    async fn journal_set(
-        &self,
-        run: &str,
-        target: &TargetName,
-        action: u32,
-        state: JournalState,
-        detail: Option<&str>,
-    ) -> Result<(), StoreError> {
-        journal::journal_set(&self.pool, run, target, action, state, detail).await
-    }
-
-    async fn journal_settle(
-        &self,
-        run: &str,
-        target: &TargetName,
-        action: u32,
-        state: JournalState,
-        detail: Option<&str>,
-        event: &AuditEvent,
-    ) -> Result<(), StoreError> {
-        journal::journal_settle(&self.pool, run, target, action, state, detail, event).await
-    }
-
-    async fn journal(&self, run: &str) -> Result<Vec<JournalEntry>, StoreError> {
-        journal::journal(&self.pool, run).await
-    }
-
-    async fn journal_in_flight(
-        &self,
-        target: &TargetName,
-    ) -> Result<Vec<JournalEntry>, StoreError> {
-        journal::journal_in_flight(&self.pool, target).await
-    }
-
-    async fn journal_unsettled(&self, except_run: &str) -> Result<Vec<JournalEntry>, StoreError> {
-        journal::journal_unsettled(&self.pool, except_run).await
-    }
-
-    async fn journal_pending(&self) -> Result<u64, StoreError> {
-        journal::journal_pending(&self.pool).await
-    }
-
-    async fn record_blocked(
-        &self,
-        run: &str,
-        target: &TargetName,
-        kind: ActionKind,
-        count: usize,
-        reason: &str,
-    ) -> Result<(), StoreError> {
-        approvals::record_blocked(&self.pool, run, target, kind, count, reason).await
-    }
-
-    async fn blocked(&self, run: &str) -> Result<Vec<BlockedRecord>, StoreError> {
-        approvals::blocked(&self.pool, run).await
-    }
-
-    async fn approve(
-        &self,
-        run: &str,
-        kind: Option<ActionKind>,
-        by: &str,
-    ) -> Result<Vec<Approval>, StoreError> {
-        approvals::approve(&self.pool, run, kind, by).await
-    }
-
-    async fn open_approvals(&self, target: &TargetName) -> Result<Vec<Approval>, StoreError> {
-        approvals::open_approvals(&self.pool, target).await
-    }
-
-    async fn consume_approval(&self, approval_id: i64, by_run: &str) -> Result<(), StoreError> {
-        approvals::consume_approval(&self.pool, approval_id, by_run).await
-    }
-
-    async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
-        audit::append_audit(&self.pool, events).await
-    }
-
-    async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {
-        audit::audit(&self.pool, query).await
-    }
-
-    async fn person_audit(
-        &self,
-        person: &ExternalId,
-        limit: usize,
-    ) -> Result<Vec<AuditEvent>, StoreError> {
-        audit::person_audit(&self.pool, person, limit).await
-    }
-
-    async fn decide(
-        &self,
-        run: &str,
-        kind: Option<ActionKind>,
-        decision: DecisionKind,
-        by: &str,
-        reason: &str,
-    ) -> Result<Vec<Decision>, StoreError> {
-        server::decide(&self.pool, run, kind, decision, by, reason).await
-    }
-
-    async fn decisions(&self, run: &str) -> Result<Vec<Decision>, StoreError> {
-        server::decisions(&self.pool, run).await
-    }
-
-    async fn person_links(&self, person: &ExternalId) -> Result<Vec<Link>, StoreError> {
-        server::person_links(&self.pool, person).await
-    }
-
-    async fn snapshot_person(
-        &self,
-        snapshot_id: i64,
-        person: &ExternalId,
-    ) -> Result<Option<SnapshotPerson>, StoreError> {
-        server::snapshot_person(&self.pool, snapshot_id, person).await
-    }
-
-    async fn save_plan(
-        &self,
-        run: &str,
-        target: &TargetName,
-        plan: &serde_json::Value,
-    ) -> Result<(), StoreError> {
-        server::save_plan(&self.pool, run, target, plan).await
-    }
-
-    async fn latest_plan(&self, target: &TargetName) -> Result<Option<StoredPlan>, StoreError> {
-        server::latest_plan(&self.pool, target).await
-    }
-
-    async fn save_report(
-        &self,
-        kind: ReportKind,
-        target: &TargetName,
-        report: &serde_json::Value,
-    ) -> Result<(), StoreError> {
-        server::save_report(&self.pool, kind, target, report).await
-    }
-
-    async fn latest_report(
-        &self,
-        kind: ReportKind,
-        target: &TargetName,
-    ) -> Result<Option<StoredReport>, StoreError> {
-        server::latest_report(&self.pool, kind, target).await
-    }
-
-    async fn create_token(&self, token: &ApiToken) -> Result<(), StoreError> {
-        server::create_token(&self.pool, token).await
-    }
-
-    async fn token_by_hash(&self, hash: &str) -> Result<Option<ApiToken>, StoreError> {
-        server::token_by_hash(&self.pool, hash).await
-    }
-
-    async fn tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
-        server::tokens(&self.pool).await
-    }
-
-    async fn revoke_token(&self, id: &str) -> Result<ApiToken, StoreError> {
-        server::revoke_token(&self.pool, id).await
-    }
-
-    async fn fingerprint_key(&self) -> Result<Secret, StoreError> {
-        let key: Option<String> = sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
-            .bind(FINGERPRINT_KEY)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(StoreError::db("fingerprint_key", "meta", FINGERPRINT_KEY))?;
-        let key = key.ok_or(StoreError::MissingFingerprintKey)?;
-        // The value itself never goes into the error: it is the key.
-        if key.len() != 64 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(StoreError::corrupt(
-                "meta",
-                "value",
-                "the fingerprint key is not 64 hexadecimal characters",
-            ));
-        }
-        Ok(Secret::new(key))
-    }
 }

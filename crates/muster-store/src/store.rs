@@ -1,6 +1,7 @@
 //! The [`Store`] trait and the records it reads and writes. The trait names no database: the
-//! SQLite implementation lives in [`crate::sqlite`], a PostgreSQL one will sit beside it, and
-//! the engine, CLI and server only ever see `dyn Store`.
+//! SQLite implementation lives in [`crate::sqlite`], the PostgreSQL one in [`crate::postgres`]
+//! (both implement it with the same queries, `src/sql/`), and the engine, CLI and server only
+//! ever see `dyn Store`.
 //!
 //! Time is always an argument or a field (`updated_at`, `at`), except where the store itself
 //! stamps a record it creates (`started_at`, `finished_at`, `taken_at`, `approved_at`).

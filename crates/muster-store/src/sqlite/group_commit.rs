@@ -1,5 +1,6 @@
-//! Group commit: the executor's per-action writes (journal moves, links, grants, fingerprints)
-//! of every action in flight share one transaction, so one fsync makes many of them durable.
+//! Group commit: the executor's per-action writes (`writes::Write`: journal moves, links,
+//! grants, fingerprints) of every action in flight share one transaction, so one fsync makes
+//! many of them durable.
 //!
 //! A writer puts its write in the queue and waits for the leader lock. Whoever holds the lock
 //! takes every queued write, runs them in one `BEGIN IMMEDIATE` transaction (each in a savepoint
@@ -14,114 +15,16 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use muster_core::report::AuditEvent;
-use muster_core::{AccountRef, GroupRef, TargetName};
 use sqlx::sqlite::{SqliteConnection, SqlitePool};
 use sqlx::Connection;
 use tokio::sync::oneshot;
 
-use super::{begin_write, grants, journal, links};
+use super::begin_write;
+use super::sql::Write;
 use crate::error::StoreError;
-use crate::store::{Fingerprint, GrantMade, JournalState, Link};
 
 /// Writes per transaction at most; more wait for the next one.
 const MAX_BATCH: usize = 1024;
-
-/// One write the executor makes around a request.
-#[derive(Debug)]
-pub(super) enum Write {
-    JournalSet {
-        run: String,
-        target: TargetName,
-        action: u32,
-        state: JournalState,
-        detail: Option<String>,
-    },
-    JournalSettle {
-        run: String,
-        target: TargetName,
-        action: u32,
-        state: JournalState,
-        detail: Option<String>,
-        event: Box<AuditEvent>,
-    },
-    UpsertLink(Link),
-    RecordGrant(GrantMade),
-    ForgetGrant {
-        target: TargetName,
-        account: AccountRef,
-        group: GroupRef,
-    },
-    SetFingerprint {
-        target: TargetName,
-        fp: Fingerprint,
-    },
-    ClearFingerprint {
-        target: TargetName,
-        account: AccountRef,
-        field: String,
-    },
-}
-
-impl Write {
-    /// Runs the write on `conn`, inside the batch's transaction.
-    async fn run(&self, conn: &mut SqliteConnection) -> Result<(), StoreError> {
-        match self {
-            Write::JournalSet {
-                run,
-                target,
-                action,
-                state,
-                detail,
-            } => journal::journal_set(conn, run, target, *action, *state, detail.as_deref()).await,
-            Write::JournalSettle {
-                run,
-                target,
-                action,
-                state,
-                detail,
-                event,
-            } => {
-                journal::journal_settle(
-                    conn,
-                    run,
-                    target,
-                    *action,
-                    *state,
-                    detail.as_deref(),
-                    event,
-                )
-                .await
-            }
-            Write::UpsertLink(link) => links::upsert_link(conn, link).await,
-            Write::RecordGrant(grant) => grants::record_grant(conn, grant).await,
-            Write::ForgetGrant {
-                target,
-                account,
-                group,
-            } => grants::forget_grant(conn, target, account, group).await,
-            Write::SetFingerprint { target, fp } => links::set_fingerprint(conn, target, fp).await,
-            Write::ClearFingerprint {
-                target,
-                account,
-                field,
-            } => links::clear_fingerprint(conn, target, account, field).await,
-        }
-    }
-
-    /// The operation's name, for errors about the batch as a whole.
-    fn op(&self) -> &'static str {
-        match self {
-            Write::JournalSet { .. } => "journal_set",
-            Write::JournalSettle { .. } => "journal_settle",
-            Write::UpsertLink(_) => "upsert_link",
-            Write::RecordGrant(_) => "record_grant",
-            Write::ForgetGrant { .. } => "forget_grant",
-            Write::SetFingerprint { .. } => "set_fingerprint",
-            Write::ClearFingerprint { .. } => "clear_fingerprint",
-        }
-    }
-}
 
 struct Pending {
     write: Write,

@@ -1,35 +1,44 @@
-//! Rows as PostgreSQL returns them (typed: timestamps, JSONB, BIGINT) and their checked
-//! conversion into the store's records. Enum text and counts are checked as in SQLite; an
-//! unknown value becomes [`StoreError::Corrupt`] naming the table and column.
+//! Rows as the database returns them and their checked conversion into the store's records.
+//! Timestamps and JSON come as the backend stores them (`dialect::Time`, `dialect::Json`) and
+//! are read through its `dialect`. Anything this version of Muster would not have
+//! written — an unknown state, a malformed timestamp, invalid JSON, a negative count —
+//! becomes [`StoreError::Corrupt`] naming the table and column, never a panic and never a
+//! default.
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use muster_core::plan::{ActionKind, FieldChange, PermissionTarget};
 use muster_core::report::AuditEvent;
 use muster_core::AccountRef;
-use serde_json::Value;
 
-use crate::codec::{action_id, count, from_json_value, parse_outcome};
-pub(super) use crate::codec::{encode_json, encode_json_value, parse_text};
+use super::dialect::{read_json, read_ts, read_value, Json, Time};
+use crate::codec::{action_id, count, parse_outcome, parse_text};
 use crate::error::StoreError;
 use crate::store::{
     Approval, BlockedRecord, Fingerprint, JournalEntry, Link, RunRecord, SnapshotMeta,
     SnapshotPerson,
 };
 
-/// A timestamp as stored: cut to microseconds as SQLite's text does (PostgreSQL would round
-/// instead), so both backends read back the same instant.
-pub(super) fn ts(t: DateTime<Utc>) -> DateTime<Utc> {
-    t.trunc_subsecs(6)
+/// Rows per multi-row INSERT: few enough to stay far below SQLite's 32,766 bound parameters
+/// (and PostgreSQL's 65,535), many enough that a million-person snapshot is 2,000 statements.
+pub(super) const BATCH_ROWS: usize = 500;
+
+/// An optional timestamp column, read as [`read_ts`] reads one.
+pub(super) fn read_opt_ts(
+    table: &'static str,
+    column: &'static str,
+    t: Option<Time>,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    t.map(|t| read_ts(table, column, t)).transpose()
 }
 
 #[derive(sqlx::FromRow)]
 pub(super) struct RunRow {
     pub(super) id: String,
     mode: String,
-    started_at: DateTime<Utc>,
-    finished_at: Option<DateTime<Utc>>,
+    started_at: Time,
+    finished_at: Option<Time>,
     status: Option<String>,
-    summary: Option<Value>,
+    summary: Option<Json>,
     config_digest: String,
 }
 
@@ -38,13 +47,16 @@ impl RunRow {
         const T: &str = "runs";
         Ok(RunRecord {
             mode: parse_text(T, "mode", &self.mode)?,
-            started_at: self.started_at,
-            finished_at: self.finished_at,
+            started_at: read_ts(T, "started_at", self.started_at)?,
+            finished_at: read_opt_ts(T, "finished_at", self.finished_at)?,
             status: self
                 .status
                 .map(|s| parse_text(T, "status", &s))
                 .transpose()?,
-            summary: self.summary,
+            summary: self
+                .summary
+                .map(|s| read_value(T, "summary", s))
+                .transpose()?,
             config_digest: self.config_digest,
             id: self.id.into(),
         })
@@ -59,7 +71,7 @@ pub(super) struct SnapshotRow {
     digest: String,
     persons: i64,
     blocked: i64,
-    taken_at: DateTime<Utc>,
+    taken_at: Time,
 }
 
 impl SnapshotRow {
@@ -72,7 +84,7 @@ impl SnapshotRow {
             digest: self.digest,
             persons: count(T, "persons", self.persons)?,
             blocked: count(T, "blocked", self.blocked)?,
-            taken_at: self.taken_at,
+            taken_at: read_ts(T, "taken_at", self.taken_at)?,
         })
     }
 }
@@ -81,16 +93,16 @@ impl SnapshotRow {
 pub(super) struct SnapshotPersonRow {
     external_id: String,
     record_hash: String,
-    record: Value,
+    record: Json,
 }
 
 impl SnapshotPersonRow {
-    pub(super) fn into_person(self) -> SnapshotPerson {
-        SnapshotPerson {
-            record: self.record,
+    pub(super) fn into_person(self) -> Result<SnapshotPerson, StoreError> {
+        Ok(SnapshotPerson {
+            record: read_value("snapshot_persons", "record", self.record)?,
             external_id: self.external_id.into(),
             record_hash: self.record_hash,
-        }
+        })
     }
 }
 
@@ -100,14 +112,15 @@ pub(super) struct LinkRow {
     person: String,
     account: String,
     state: String,
-    updated_at: DateTime<Utc>,
+    updated_at: Time,
 }
 
 impl LinkRow {
     pub(super) fn into_link(self) -> Result<Link, StoreError> {
+        const T: &str = "links";
         Ok(Link {
-            state: parse_text("links", "state", &self.state)?,
-            updated_at: self.updated_at,
+            state: parse_text(T, "state", &self.state)?,
+            updated_at: read_ts(T, "updated_at", self.updated_at)?,
             target: self.target.into(),
             person: self.person.into(),
             account: self.account.into(),
@@ -142,7 +155,7 @@ pub(super) struct JournalRow {
     account: Option<String>,
     state: String,
     detail: Option<String>,
-    updated_at: DateTime<Utc>,
+    updated_at: Time,
     permission: Option<String>,
 }
 
@@ -153,7 +166,7 @@ impl JournalRow {
             action: action_id(T, self.action)?,
             kind: parse_text(T, "kind", &self.kind)?,
             state: parse_text(T, "state", &self.state)?,
-            updated_at: self.updated_at,
+            updated_at: read_ts(T, "updated_at", self.updated_at)?,
             run: self.run.into(),
             target: self.target.into(),
             person: self.person.into(),
@@ -194,7 +207,7 @@ pub(super) struct ApprovalRow {
     kind: String,
     count: i64,
     approved_by: String,
-    approved_at: DateTime<Utc>,
+    approved_at: Time,
     consumed_by: Option<String>,
 }
 
@@ -204,7 +217,7 @@ impl ApprovalRow {
         Ok(Approval {
             kind: parse_text(T, "kind", &self.kind)?,
             count: count(T, "count", self.count)?,
-            approved_at: self.approved_at,
+            approved_at: read_ts(T, "approved_at", self.approved_at)?,
             id: self.id,
             run: self.run.into(),
             target: self.target.into(),
@@ -216,7 +229,7 @@ impl ApprovalRow {
 
 #[derive(sqlx::FromRow)]
 pub(super) struct AuditRow {
-    at: DateTime<Utc>,
+    at: Time,
     run: String,
     target: String,
     person: String,
@@ -225,21 +238,21 @@ pub(super) struct AuditRow {
     account: Option<String>,
     reason: String,
     detail: Option<String>,
-    changes: Value,
-    permission: Option<Value>,
+    changes: Json,
+    permission: Option<Json>,
 }
 
 impl AuditRow {
     pub(super) fn into_event(self) -> Result<AuditEvent, StoreError> {
         const T: &str = "audit";
         Ok(AuditEvent {
-            at: self.at,
+            at: read_ts(T, "at", self.at)?,
             action: parse_text(T, "action", &self.action)?,
             outcome: parse_outcome(T, &self.outcome)?,
-            changes: from_json_value::<Vec<FieldChange>>(T, "changes", self.changes)?,
+            changes: read_json::<Vec<FieldChange>>(T, "changes", self.changes)?,
             permission: self
                 .permission
-                .map(|p| from_json_value::<PermissionTarget>(T, "permission", p))
+                .map(|p| read_json::<PermissionTarget>(T, "permission", p))
                 .transpose()?,
             run: self.run.into(),
             target: self.target.into(),

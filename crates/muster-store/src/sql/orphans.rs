@@ -1,18 +1,19 @@
 //! Orphan decisions: what an administrator decided about an account no person owns (see
 //! migration 0005).
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use muster_core::{AccountRef, TargetName};
-use sqlx::postgres::PgPool;
 
-use super::rows::ts;
+use super::dialect::{day, read_day, read_ts, ts, Day, Pool, Time};
 use crate::error::StoreError;
 use crate::store::{OrphanDecision, OrphanVerdict};
 
-type DecisionRow = (String, String, Option<NaiveDate>, String, DateTime<Utc>);
+type DecisionRow = (String, String, Option<Day>, String, Time);
+
+const T: &str = "orphan_decisions";
 
 pub(super) async fn orphan_decisions(
-    pool: &PgPool,
+    pool: &Pool,
     target: &TargetName,
 ) -> Result<Vec<OrphanDecision>, StoreError> {
     let rows: Vec<DecisionRow> = sqlx::query_as(
@@ -32,9 +33,12 @@ pub(super) async fn orphan_decisions(
             Ok(OrphanDecision {
                 target: target.clone(),
                 account: AccountRef::new(account),
-                verdict: verdict(&decision, until)?,
+                verdict: verdict(
+                    &decision,
+                    until.map(|d| read_day(T, "until", d)).transpose()?,
+                )?,
                 decided_by,
-                decided_at,
+                decided_at: read_ts(T, "decided_at", decided_at)?,
             })
         })
         .collect()
@@ -42,7 +46,7 @@ pub(super) async fn orphan_decisions(
 
 /// The stored word and date as a verdict; anything else is corrupt.
 fn verdict(decision: &str, until: Option<NaiveDate>) -> Result<OrphanVerdict, StoreError> {
-    let corrupt = |column, detail: String| StoreError::corrupt("orphan_decisions", column, detail);
+    let corrupt = |column, detail: String| StoreError::corrupt(T, column, detail);
     match (decision, until) {
         ("excluded", Some(day)) => Ok(OrphanVerdict::ExcludedUntil(day)),
         ("excluded", None) => Err(corrupt("until", "an exclusion without an end".into())),
@@ -57,11 +61,11 @@ fn verdict(decision: &str, until: Option<NaiveDate>) -> Result<OrphanVerdict, St
 }
 
 pub(super) async fn decide_orphan(
-    pool: &PgPool,
+    pool: &Pool,
     decision: &OrphanDecision,
 ) -> Result<(), StoreError> {
     let until = match decision.verdict {
-        OrphanVerdict::ExcludedUntil(day) => Some(day),
+        OrphanVerdict::ExcludedUntil(until) => Some(day(until)),
         _ => None,
     };
     sqlx::query(
@@ -87,7 +91,7 @@ pub(super) async fn decide_orphan(
 }
 
 pub(super) async fn forget_orphan_decision(
-    pool: &PgPool,
+    pool: &Pool,
     target: &TargetName,
     account: &AccountRef,
 ) -> Result<(), StoreError> {

@@ -1,17 +1,16 @@
 //! Runs: started, finished once, listed newest first, found by id or by a unique prefix.
 
-use sqlx::sqlite::SqlitePool;
-
-use super::rows::{encode_json, ts, RunRow};
-use super::{now, to_i64};
+use super::dialect::{json, ts, Pool};
+use super::rows::RunRow;
+use crate::codec::{now, to_i64};
 use crate::error::StoreError;
 use crate::store::{RunId, RunMode, RunRecord, RunStatus, MIN_RUN_PREFIX};
 
 const RUN_COLUMNS: &str =
     "SELECT id, mode, started_at, finished_at, status, summary, config_digest FROM runs";
 
-async fn run_exists(pool: &SqlitePool, op: &'static str, run: &str) -> Result<bool, StoreError> {
-    let found: Option<i64> = sqlx::query_scalar("SELECT 1 FROM runs WHERE id = ?")
+async fn run_exists(pool: &Pool, op: &'static str, run: &str) -> Result<bool, StoreError> {
+    let found: Option<String> = sqlx::query_scalar("SELECT id FROM runs WHERE id = $1")
         .bind(run)
         .fetch_optional(pool)
         .await
@@ -20,7 +19,7 @@ async fn run_exists(pool: &SqlitePool, op: &'static str, run: &str) -> Result<bo
 }
 
 pub(super) async fn start_run(
-    pool: &SqlitePool,
+    pool: &Pool,
     mode: RunMode,
     config_digest: &str,
 ) -> Result<RunRecord, StoreError> {
@@ -33,7 +32,7 @@ pub(super) async fn start_run(
         summary: None,
         config_digest: config_digest.to_owned(),
     };
-    sqlx::query("INSERT INTO runs (id, mode, started_at, config_digest) VALUES (?, ?, ?, ?)")
+    sqlx::query("INSERT INTO runs (id, mode, started_at, config_digest) VALUES ($1, $2, $3, $4)")
         .bind(record.id.as_str())
         .bind(mode.as_str())
         .bind(ts(record.started_at))
@@ -45,15 +44,15 @@ pub(super) async fn start_run(
 }
 
 pub(super) async fn finish_run(
-    pool: &SqlitePool,
+    pool: &Pool,
     run: &str,
     status: RunStatus,
     summary: &serde_json::Value,
 ) -> Result<(), StoreError> {
-    let summary = encode_json("finish_run", "runs", "summary", summary)?;
+    let summary = json("finish_run", "runs", "summary", summary)?;
     let done = sqlx::query(
-        "UPDATE runs SET finished_at = ?, status = ?, summary = ? \
-         WHERE id = ? AND finished_at IS NULL",
+        "UPDATE runs SET finished_at = $1, status = $2, summary = $3 \
+         WHERE id = $4 AND finished_at IS NULL",
     )
     .bind(ts(now()))
     .bind(status.as_str())
@@ -75,9 +74,9 @@ pub(super) async fn finish_run(
     }
 }
 
-pub(super) async fn runs(pool: &SqlitePool, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
+pub(super) async fn runs(pool: &Pool, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
     let rows: Vec<RunRow> = sqlx::query_as(&format!(
-        "{RUN_COLUMNS} ORDER BY started_at DESC, id DESC LIMIT ?"
+        "{RUN_COLUMNS} ORDER BY started_at DESC, id DESC LIMIT $1"
     ))
     .bind(to_i64(limit))
     .fetch_all(pool)
@@ -86,7 +85,7 @@ pub(super) async fn runs(pool: &SqlitePool, limit: usize) -> Result<Vec<RunRecor
     rows.into_iter().map(RunRow::into_record).collect()
 }
 
-pub(super) async fn run(pool: &SqlitePool, run: &str) -> Result<Option<RunRecord>, StoreError> {
+pub(super) async fn run(pool: &Pool, run: &str) -> Result<Option<RunRecord>, StoreError> {
     let wanted = run.trim().to_ascii_lowercase();
     if wanted.chars().count() < MIN_RUN_PREFIX {
         return Err(StoreError::RunPrefixTooShort {
@@ -94,11 +93,10 @@ pub(super) async fn run(pool: &SqlitePool, run: &str) -> Result<Option<RunRecord
             min: MIN_RUN_PREFIX,
         });
     }
+    // `substr` and `length` count characters in both dialects.
     let mut rows: Vec<RunRow> = sqlx::query_as(&format!(
-        "{RUN_COLUMNS} WHERE id = ? OR substr(id, 1, ?) = ? ORDER BY id"
+        "{RUN_COLUMNS} WHERE id = $1 OR substr(id, 1, length($1)) = $1 ORDER BY id"
     ))
-    .bind(&wanted)
-    .bind(to_i64(wanted.chars().count()))
     .bind(&wanted)
     .fetch_all(pool)
     .await
@@ -117,11 +115,11 @@ pub(super) async fn run(pool: &SqlitePool, run: &str) -> Result<Option<RunRecord
 }
 
 pub(super) async fn unfinished_runs(
-    pool: &SqlitePool,
+    pool: &Pool,
     except_run: &str,
 ) -> Result<Vec<RunRecord>, StoreError> {
     let rows: Vec<RunRow> = sqlx::query_as(&format!(
-        "{RUN_COLUMNS} WHERE finished_at IS NULL AND id <> ? ORDER BY started_at, id"
+        "{RUN_COLUMNS} WHERE finished_at IS NULL AND id <> $1 ORDER BY started_at, id"
     ))
     .bind(except_run)
     .fetch_all(pool)

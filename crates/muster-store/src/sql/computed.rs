@@ -2,39 +2,39 @@
 //! whole or as changes, always in one transaction and in multi-row statements, since a
 //! target of 100,000 persons with four scripts holds 400,000 of them.
 
-use sqlx::sqlite::SqlitePool;
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use chrono::{DateTime, Utc};
+use muster_core::TargetName;
+use sqlx::QueryBuilder;
 use tracing::debug;
 
-use super::rows::{encode_json, parse_json, ts};
-use super::{begin_write, now};
-use crate::codec::{computed_entry, Packed};
+use super::begin_write;
+use super::dialect::{ts, Conn, Db, Pool, PACKED_VALUES};
+use crate::codec::{computed_entry, encode_json, now, parse_json, Packed};
 use crate::error::StoreError;
 use crate::store::{ComputedChanges, ComputedEntry, ComputedKey, ComputedValues};
-use muster_core::TargetName;
 
 const SCRIPTS: &str = "computed_scripts";
 const VALUES: &str = "computed_values";
 
 /// Rows per multi-row statement. Five parameters a row keeps a batch at 20,000, well below
-/// SQLite's 32,766 bound parameters; larger batches than the store's usual 500 matter here,
-/// where one write may hold 400,000 rows.
+/// SQLite's 32,766 (and PostgreSQL's 65,535) bound parameters; larger batches than the
+/// store's usual 500 matter here, where one write may hold 400,000 rows.
 const BATCH: usize = 4_000;
 
 pub(super) async fn computed_values(
-    pool: &SqlitePool,
+    pool: &Pool,
     target: &TargetName,
 ) -> Result<Vec<ComputedValues>, StoreError> {
     const OP: &str = "computed_values";
-    // One row per script with all its values packed in a JSON array by SQLite: a row costs
-    // the driver about 2 µs, so 400,000 rows took 0.75 s; four rows and one JSON parse take
-    // a quarter of that. One statement, so the scripts and values are from the same write.
-    let scripts: Vec<(String, String, String)> = sqlx::query_as(
+    // One row per script with all its values packed in a JSON array by the database: a row
+    // costs the driver about 2 µs, so 400,000 rows took 0.75 s; four rows and one JSON parse
+    // take a quarter of that. One statement, so the scripts and values are from the same
+    // write. `value_json` is TEXT on both backends.
+    let scripts: Vec<(String, String, String)> = sqlx::query_as(&format!(
         "SELECT s.field, s.mapping_digest, \
-         (SELECT json_group_array(json_array(hex(v.person_digest), v.iteration, v.value_json, v.error)) \
-          FROM computed_values v WHERE v.script = s.id) \
-         FROM computed_scripts s WHERE s.target = ? ORDER BY s.field, s.mapping_digest",
-    )
+         (SELECT {PACKED_VALUES} FROM computed_values v WHERE v.script = s.id) \
+         FROM computed_scripts s WHERE s.target = $1 ORDER BY s.field, s.mapping_digest",
+    ))
     .bind(target.as_str())
     .fetch_all(pool)
     .await
@@ -56,7 +56,7 @@ pub(super) async fn computed_values(
 }
 
 pub(super) async fn replace_computed_values(
-    pool: &SqlitePool,
+    pool: &Pool,
     target: &TargetName,
     scripts: &[ComputedValues],
 ) -> Result<(), StoreError> {
@@ -64,10 +64,10 @@ pub(super) async fn replace_computed_values(
     let context = target.as_str();
     let mut tx = begin_write(pool, OP, SCRIPTS, context).await?;
     drop_scripts(&mut tx, target, &[], OP).await?;
-    let saved_at = ts(now());
+    let saved_at = now();
     let mut rows = 0;
     for s in scripts {
-        let id = script_id(&mut tx, target, &s.field, &s.mapping_digest, &saved_at, OP).await?;
+        let id = script_id(&mut tx, target, &s.field, &s.mapping_digest, saved_at, OP).await?;
         insert(&mut tx, id, &s.values, OP, context).await?;
         rows += s.values.len();
     }
@@ -79,18 +79,18 @@ pub(super) async fn replace_computed_values(
 }
 
 pub(super) async fn update_computed_values(
-    pool: &SqlitePool,
+    pool: &Pool,
     target: &TargetName,
     scripts: &[ComputedChanges],
 ) -> Result<(), StoreError> {
     const OP: &str = "update_computed_values";
     let context = target.as_str();
     let mut tx = begin_write(pool, OP, SCRIPTS, context).await?;
-    let saved_at = ts(now());
+    let saved_at = now();
     let mut kept = Vec::with_capacity(scripts.len());
     let (mut removed, mut added) = (0, 0);
     for s in scripts {
-        let id = script_id(&mut tx, target, &s.field, &s.mapping_digest, &saved_at, OP).await?;
+        let id = script_id(&mut tx, target, &s.field, &s.mapping_digest, saved_at, OP).await?;
         kept.push(id);
         remove(&mut tx, id, &s.removed, OP, context).await?;
         insert(&mut tx, id, &s.added, OP, context).await?;
@@ -107,22 +107,22 @@ pub(super) async fn update_computed_values(
 
 /// The id of a script, stamped with `saved_at`; created when new.
 async fn script_id(
-    tx: &mut SqliteConnection,
+    tx: &mut Conn,
     target: &TargetName,
     field: &str,
     digest: &str,
-    saved_at: &str,
+    saved_at: DateTime<Utc>,
     op: &'static str,
 ) -> Result<i64, StoreError> {
     sqlx::query_scalar(
         "INSERT INTO computed_scripts (target, field, mapping_digest, saved_at) \
-         VALUES (?, ?, ?, ?) ON CONFLICT (target, field, mapping_digest) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (target, field, mapping_digest) \
          DO UPDATE SET saved_at = excluded.saved_at RETURNING id",
     )
     .bind(target.as_str())
     .bind(field)
     .bind(digest)
-    .bind(saved_at)
+    .bind(ts(saved_at))
     .fetch_one(tx)
     .await
     .map_err(StoreError::db(
@@ -134,12 +134,12 @@ async fn script_id(
 
 /// Drops every script of the target (and its values) but those in `keep`.
 async fn drop_scripts(
-    tx: &mut SqliteConnection,
+    tx: &mut Conn,
     target: &TargetName,
     keep: &[i64],
     op: &'static str,
 ) -> Result<(), StoreError> {
-    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM computed_scripts WHERE target = ?")
+    let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM computed_scripts WHERE target = $1")
         .bind(target.as_str())
         .fetch_all(&mut *tx)
         .await
@@ -147,12 +147,12 @@ async fn drop_scripts(
     for id in ids.into_iter().filter(|id| !keep.contains(id)) {
         let context = format!("target {target}, script {id}");
         // Values first, so nothing depends on the foreign key's cascade being switched on.
-        sqlx::query("DELETE FROM computed_values WHERE script = ?")
+        sqlx::query("DELETE FROM computed_values WHERE script = $1")
             .bind(id)
             .execute(&mut *tx)
             .await
             .map_err(StoreError::db(op, VALUES, &context))?;
-        sqlx::query("DELETE FROM computed_scripts WHERE id = ?")
+        sqlx::query("DELETE FROM computed_scripts WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await
@@ -162,14 +162,14 @@ async fn drop_scripts(
 }
 
 async fn insert(
-    tx: &mut SqliteConnection,
+    tx: &mut Conn,
     script: i64,
     values: &[ComputedEntry],
     op: &'static str,
     context: &str,
 ) -> Result<(), StoreError> {
-    // In key order, so each batch extends the table's B-tree instead of splitting pages all
-    // over it (person digests are random).
+    // In key order, so each batch extends the primary key's B-tree instead of splitting pages
+    // all over it (person digests are random).
     let mut sorted: Vec<&ComputedEntry> = values.iter().collect();
     sorted.sort_unstable_by_key(|e| e.key);
     for chunk in sorted.chunks(BATCH) {
@@ -180,7 +180,7 @@ async fn insert(
                 Ok(None) | Err(_) => Ok(None),
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let mut q = QueryBuilder::<Sqlite>::new(
+        let mut q = QueryBuilder::<Db>::new(
             "INSERT INTO computed_values (script, person_digest, iteration, value_json, error) ",
         );
         q.push_values(chunk.iter().zip(json), |mut row, (e, json)| {
@@ -203,14 +203,14 @@ async fn insert(
 }
 
 async fn remove(
-    tx: &mut SqliteConnection,
+    tx: &mut Conn,
     script: i64,
     keys: &[ComputedKey],
     op: &'static str,
     context: &str,
 ) -> Result<(), StoreError> {
     for chunk in keys.chunks(BATCH) {
-        let mut q = QueryBuilder::<Sqlite>::new("DELETE FROM computed_values WHERE script = ");
+        let mut q = QueryBuilder::<Db>::new("DELETE FROM computed_values WHERE script = ");
         q.push_bind(script);
         q.push(" AND (person_digest, iteration) IN (");
         q.push_values(chunk, |mut row, k| {

@@ -1,21 +1,22 @@
 //! The action journal: a run's planned actions, each moved on before and after its request,
 //! with the allowed moves checked in the same statement that makes them.
 
+use muster_core::report::AuditEvent;
 use muster_core::{AccountRef, TargetName};
-use sqlx::sqlite::{SqliteConnection, SqlitePool};
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::QueryBuilder;
 
-use super::rows::{parse_text, ts, JournalRow};
-use super::{begin_write, now, unknown_run_or, BATCH_ROWS};
+use super::begin_write;
+use super::dialect::{ts, Conn, Db, Pool};
+use super::rows::{JournalRow, BATCH_ROWS};
+use crate::codec::{now, parse_text};
 use crate::error::StoreError;
 use crate::store::{JournalEntry, JournalState};
-use muster_core::report::AuditEvent;
 
 const JOURNAL_COLUMNS: &str = "SELECT run, target, action, kind, person, account, state, \
      detail, updated_at, permission FROM journal";
 
 pub(super) async fn journal_planned(
-    pool: &SqlitePool,
+    pool: &Pool,
     run: &str,
     entries: &[JournalEntry],
 ) -> Result<(), StoreError> {
@@ -32,7 +33,7 @@ pub(super) async fn journal_planned(
     let context = format!("run {run}");
     let mut tx = begin_write(pool, OP, "journal", &context).await?;
     for chunk in entries.chunks(BATCH_ROWS) {
-        let mut insert = QueryBuilder::<Sqlite>::new(
+        let mut insert = QueryBuilder::<Db>::new(
             "INSERT INTO journal \
              (run, target, action, kind, person, account, state, detail, updated_at, \
              permission) ",
@@ -53,7 +54,7 @@ pub(super) async fn journal_planned(
             .build()
             .execute(&mut *tx)
             .await
-            .map_err(unknown_run_or(run, OP, "journal", &context))?;
+            .map_err(StoreError::unknown_run_or(run, OP, "journal", &context))?;
     }
     tx.commit()
         .await
@@ -68,8 +69,8 @@ fn transition<'a>(
     action: u32,
     state: JournalState,
     detail: Option<&'a str>,
-) -> QueryBuilder<'a, Sqlite> {
-    let mut update = QueryBuilder::<Sqlite>::new("UPDATE journal SET state = ");
+) -> QueryBuilder<'a, Db> {
+    let mut update = QueryBuilder::<Db>::new("UPDATE journal SET state = ");
     update
         .push_bind(state.as_str())
         .push(", detail = COALESCE(")
@@ -91,9 +92,35 @@ fn transition<'a>(
     update
 }
 
-/// Runs inside a group-commit batch (`group_commit`), which makes it durable.
+/// Makes the move when the entry is in a state that may become `state`: whether it was made.
+async fn moved(
+    conn: &mut Conn,
+    op: &'static str,
+    run: &str,
+    target: &TargetName,
+    action: u32,
+    state: JournalState,
+    detail: Option<&str>,
+) -> Result<bool, StoreError> {
+    if JournalState::predecessors(state).is_empty() {
+        return Ok(false);
+    }
+    let done = transition(run, target, action, state, detail)
+        .build()
+        .execute(conn)
+        .await
+        .map_err(StoreError::db(
+            op,
+            "journal",
+            format!("run {run}, target {target}, action {action}"),
+        ))?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// One of the executor's per-action writes (`writes::Write`): durable once the backend has
+/// committed it.
 pub(super) async fn journal_set(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     run: &str,
     target: &TargetName,
     action: u32,
@@ -101,24 +128,16 @@ pub(super) async fn journal_set(
     detail: Option<&str>,
 ) -> Result<(), StoreError> {
     const OP: &str = "journal_set";
-    let context = format!("run {run}, target {target}, action {action}");
-    if !JournalState::predecessors(state).is_empty() {
-        let done = transition(run, target, action, state, detail)
-            .build()
-            .execute(&mut *conn)
-            .await
-            .map_err(StoreError::db(OP, "journal", &context))?;
-        if done.rows_affected() == 1 {
-            return Ok(());
-        }
+    if moved(conn, OP, run, target, action, state, detail).await? {
+        return Ok(());
     }
     refused(conn, OP, run, target, action, state).await
 }
 
-/// Runs inside a group-commit batch, in a savepoint of its own: the move and its audit event
-/// are committed together or not at all.
+/// One of the executor's per-action writes (`writes::Write`), in a transaction or savepoint
+/// of its own: the move and its audit event are committed together or not at all.
 pub(super) async fn journal_settle(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     run: &str,
     target: &TargetName,
     action: u32,
@@ -127,17 +146,9 @@ pub(super) async fn journal_settle(
     event: &AuditEvent,
 ) -> Result<(), StoreError> {
     const OP: &str = "journal_settle";
-    let context = format!("run {run}, target {target}, action {action}");
-    if !JournalState::predecessors(state).is_empty() {
-        let done = transition(run, target, action, state, detail)
-            .build()
-            .execute(&mut *conn)
-            .await
-            .map_err(StoreError::db(OP, "journal", &context))?;
-        if done.rows_affected() == 1 {
-            return super::audit::insert_audit(conn, std::slice::from_ref(event), OP, &context)
-                .await;
-        }
+    if moved(conn, OP, run, target, action, state, detail).await? {
+        let context = format!("run {run}, target {target}, action {action}");
+        return super::audit::insert_audit(conn, std::slice::from_ref(event), OP, &context).await;
     }
     refused(conn, OP, run, target, action, state).await
 }
@@ -145,7 +156,7 @@ pub(super) async fn journal_settle(
 /// The error for a move that did not happen: the entry is unknown, or not in a state that may
 /// become `state`.
 async fn refused(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     op: &'static str,
     run: &str,
     target: &TargetName,
@@ -153,14 +164,15 @@ async fn refused(
     state: JournalState,
 ) -> Result<(), StoreError> {
     let context = format!("run {run}, target {target}, action {action}");
-    let current: Option<String> =
-        sqlx::query_scalar("SELECT state FROM journal WHERE run = ? AND target = ? AND action = ?")
-            .bind(run)
-            .bind(target.as_str())
-            .bind(i64::from(action))
-            .fetch_optional(conn)
-            .await
-            .map_err(StoreError::db(op, "journal", &context))?;
+    let current: Option<String> = sqlx::query_scalar(
+        "SELECT state FROM journal WHERE run = $1 AND target = $2 AND action = $3",
+    )
+    .bind(run)
+    .bind(target.as_str())
+    .bind(i64::from(action))
+    .fetch_optional(conn)
+    .await
+    .map_err(StoreError::db(op, "journal", &context))?;
     match current {
         None => Err(StoreError::JournalEntryNotFound {
             run: run.to_owned(),
@@ -177,9 +189,9 @@ async fn refused(
     }
 }
 
-pub(super) async fn journal(pool: &SqlitePool, run: &str) -> Result<Vec<JournalEntry>, StoreError> {
+pub(super) async fn journal(pool: &Pool, run: &str) -> Result<Vec<JournalEntry>, StoreError> {
     let rows: Vec<JournalRow> = sqlx::query_as(&format!(
-        "{JOURNAL_COLUMNS} WHERE run = ? ORDER BY target, action"
+        "{JOURNAL_COLUMNS} WHERE run = $1 ORDER BY target, action"
     ))
     .bind(run)
     .fetch_all(pool)
@@ -189,11 +201,11 @@ pub(super) async fn journal(pool: &SqlitePool, run: &str) -> Result<Vec<JournalE
 }
 
 pub(super) async fn journal_in_flight(
-    pool: &SqlitePool,
+    pool: &Pool,
     target: &TargetName,
 ) -> Result<Vec<JournalEntry>, StoreError> {
     let rows: Vec<JournalRow> = sqlx::query_as(&format!(
-        "{JOURNAL_COLUMNS} WHERE state = ? AND target = ? ORDER BY updated_at, run, action"
+        "{JOURNAL_COLUMNS} WHERE state = $1 AND target = $2 ORDER BY updated_at, run, action"
     ))
     .bind(JournalState::Sent.as_str())
     .bind(target.as_str())
@@ -208,13 +220,13 @@ pub(super) async fn journal_in_flight(
 }
 
 pub(super) async fn journal_unsettled(
-    pool: &SqlitePool,
+    pool: &Pool,
     except_run: &str,
 ) -> Result<Vec<JournalEntry>, StoreError> {
     let rows: Vec<JournalRow> = sqlx::query_as(
         "SELECT j.run, j.target, j.action, j.kind, j.person, j.account, j.state, j.detail, \
          j.updated_at, j.permission FROM journal j JOIN runs r ON r.id = j.run \
-         WHERE j.state IN (?, ?) AND j.run <> ? \
+         WHERE j.state IN ($1, $2) AND j.run <> $3 \
          ORDER BY r.started_at, j.run, j.target, j.action",
     )
     .bind(JournalState::Planned.as_str())
@@ -227,8 +239,8 @@ pub(super) async fn journal_unsettled(
 }
 
 /// How many entries have no outcome yet (`planned` or `sent`), over every run.
-pub(super) async fn journal_pending(pool: &SqlitePool) -> Result<u64, StoreError> {
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM journal WHERE state IN (?, ?)")
+pub(super) async fn journal_pending(pool: &Pool) -> Result<u64, StoreError> {
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM journal WHERE state IN ($1, $2)")
         .bind(JournalState::Planned.as_str())
         .bind(JournalState::Sent.as_str())
         .fetch_one(pool)

@@ -2,11 +2,12 @@
 
 use muster_core::plan::ActionKind;
 use muster_core::TargetName;
-use sqlx::sqlite::SqlitePool;
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::QueryBuilder;
 
-use super::rows::{ts, ApprovalRow, BlockedRow};
-use super::{begin_write, now, to_i64, unknown_run_or};
+use super::begin_write;
+use super::dialect::{ts, Db, Pool};
+use super::rows::{ApprovalRow, BlockedRow};
+use crate::codec::{now, to_i64};
 use crate::error::StoreError;
 use crate::store::{Approval, BlockedRecord};
 
@@ -14,7 +15,7 @@ const APPROVAL_COLUMNS: &str = "SELECT id, run, target, kind, count, approved_by
      consumed_by FROM approvals";
 
 pub(super) async fn record_blocked(
-    pool: &SqlitePool,
+    pool: &Pool,
     run: &str,
     target: &TargetName,
     kind: ActionKind,
@@ -24,7 +25,7 @@ pub(super) async fn record_blocked(
     let context = format!("run {run}, target {target}, {kind}");
     sqlx::query(
         "INSERT INTO blocked (run, target, kind, count, reason, recorded_at) \
-         VALUES (?, ?, ?, ?, ?, ?) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
          ON CONFLICT (run, target, kind) DO UPDATE SET \
          count = excluded.count, reason = excluded.reason, recorded_at = excluded.recorded_at",
     )
@@ -36,17 +37,19 @@ pub(super) async fn record_blocked(
     .bind(ts(now()))
     .execute(pool)
     .await
-    .map_err(unknown_run_or(run, "record_blocked", "blocked", &context))?;
+    .map_err(StoreError::unknown_run_or(
+        run,
+        "record_blocked",
+        "blocked",
+        &context,
+    ))?;
     Ok(())
 }
 
-pub(super) async fn blocked(
-    pool: &SqlitePool,
-    run: &str,
-) -> Result<Vec<BlockedRecord>, StoreError> {
+pub(super) async fn blocked(pool: &Pool, run: &str) -> Result<Vec<BlockedRecord>, StoreError> {
     let rows: Vec<BlockedRow> = sqlx::query_as(
         "SELECT run, target, kind, count, reason FROM blocked \
-         WHERE run = ? ORDER BY target, kind",
+         WHERE run = $1 ORDER BY target, kind",
     )
     .bind(run)
     .fetch_all(pool)
@@ -56,7 +59,7 @@ pub(super) async fn blocked(
 }
 
 pub(super) async fn approve(
-    pool: &SqlitePool,
+    pool: &Pool,
     run: &str,
     kind: Option<ActionKind>,
     by: &str,
@@ -66,15 +69,16 @@ pub(super) async fn approve(
         Some(kind) => format!("run {run}, {kind}"),
         None => format!("run {run}"),
     };
-    let matching = |q: &mut QueryBuilder<'_, Sqlite>| {
+    let matching = |q: &mut QueryBuilder<'_, Db>| {
         q.push(" WHERE run = ").push_bind(run.to_owned());
         if let Some(kind) = kind {
             q.push(" AND kind = ").push_bind(kind.as_str());
         }
     };
-    // The write comes first, so the IMMEDIATE transaction is the only lock taken.
+    // The write comes first: in SQLite the IMMEDIATE transaction is then the only lock
+    // taken; in PostgreSQL a concurrent approval of the same records waits on it.
     let mut tx = begin_write(pool, OP, "approvals", &context).await?;
-    let mut insert = QueryBuilder::<Sqlite>::new(
+    let mut insert = QueryBuilder::<Db>::new(
         "INSERT INTO approvals \
          (blocked_id, run, target, kind, count, approved_by, approved_at) \
          SELECT id, run, target, kind, count, ",
@@ -92,7 +96,7 @@ pub(super) async fn approve(
         .await
         .map_err(StoreError::db(OP, "approvals", &context))?;
 
-    let mut select = QueryBuilder::<Sqlite>::new(format!(
+    let mut select = QueryBuilder::<Db>::new(format!(
         "{APPROVAL_COLUMNS} WHERE blocked_id IN (SELECT id FROM blocked"
     ));
     matching(&mut select);
@@ -119,11 +123,11 @@ pub(super) async fn approve(
 }
 
 pub(super) async fn open_approvals(
-    pool: &SqlitePool,
+    pool: &Pool,
     target: &TargetName,
 ) -> Result<Vec<Approval>, StoreError> {
     let rows: Vec<ApprovalRow> = sqlx::query_as(&format!(
-        "{APPROVAL_COLUMNS} WHERE target = ? AND consumed_by IS NULL ORDER BY id"
+        "{APPROVAL_COLUMNS} WHERE target = $1 AND consumed_by IS NULL ORDER BY id"
     ))
     .bind(target.as_str())
     .fetch_all(pool)
@@ -137,27 +141,32 @@ pub(super) async fn open_approvals(
 }
 
 pub(super) async fn consume_approval(
-    pool: &SqlitePool,
+    pool: &Pool,
     approval_id: i64,
     by_run: &str,
 ) -> Result<(), StoreError> {
     const OP: &str = "consume_approval";
     let context = format!("approval {approval_id}, run {by_run}");
     let done = sqlx::query(
-        "UPDATE approvals SET consumed_by = ?, consumed_at = ? \
-         WHERE id = ? AND consumed_by IS NULL",
+        "UPDATE approvals SET consumed_by = $1, consumed_at = $2 \
+         WHERE id = $3 AND consumed_by IS NULL",
     )
     .bind(by_run)
     .bind(ts(now()))
     .bind(approval_id)
     .execute(pool)
     .await
-    .map_err(unknown_run_or(by_run, OP, "approvals", &context))?;
+    .map_err(StoreError::unknown_run_or(
+        by_run,
+        OP,
+        "approvals",
+        &context,
+    ))?;
     if done.rows_affected() == 1 {
         return Ok(());
     }
     let consumed: Option<Option<String>> =
-        sqlx::query_scalar("SELECT consumed_by FROM approvals WHERE id = ?")
+        sqlx::query_scalar("SELECT consumed_by FROM approvals WHERE id = $1")
             .bind(approval_id)
             .fetch_optional(pool)
             .await

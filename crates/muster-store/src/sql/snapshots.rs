@@ -2,12 +2,13 @@
 //! to the newest three per source in that same transaction.
 
 use futures::TryStreamExt;
-use sqlx::postgres::PgPool;
-use sqlx::{Postgres, QueryBuilder};
+use sqlx::QueryBuilder;
 use tracing::debug;
 
-use super::rows::{encode_json_value, ts, SnapshotPersonRow, SnapshotRow};
-use super::{begin_write, now, to_i64, unknown_run_or, BATCH_ROWS};
+use super::begin_write;
+use super::dialect::{json, queue_snapshot_saves, ts, Db, Pool};
+use super::rows::{SnapshotPersonRow, SnapshotRow, BATCH_ROWS};
+use crate::codec::{now, to_i64};
 use crate::error::StoreError;
 use crate::store::{SnapshotMeta, SnapshotPerson};
 
@@ -18,7 +19,7 @@ const SNAPSHOT_COLUMNS: &str =
     "SELECT id, source, run, digest, persons, blocked, taken_at FROM snapshots";
 
 pub(super) async fn latest_snapshot(
-    pool: &PgPool,
+    pool: &Pool,
     source: &str,
 ) -> Result<Option<SnapshotMeta>, StoreError> {
     let row: Option<SnapshotRow> = sqlx::query_as(&format!(
@@ -32,7 +33,7 @@ pub(super) async fn latest_snapshot(
 }
 
 pub(super) async fn snapshot_persons(
-    pool: &PgPool,
+    pool: &Pool,
     snapshot_id: i64,
 ) -> Result<Vec<SnapshotPerson>, StoreError> {
     let context = format!("snapshot {snapshot_id}");
@@ -49,13 +50,13 @@ pub(super) async fn snapshot_persons(
         "snapshot_persons",
         &context,
     ))? {
-        persons.push(row.into_person());
+        persons.push(row.into_person()?);
     }
     Ok(persons)
 }
 
 pub(super) async fn save_snapshot(
-    pool: &PgPool,
+    pool: &Pool,
     source: &str,
     run: &str,
     digest: &str,
@@ -66,11 +67,7 @@ pub(super) async fn save_snapshot(
     let taken_at = now();
     let mut tx = begin_write(pool, OP, "snapshots", source).await?;
     // Two saves of one source queue here, so that pruning sees every snapshot kept.
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-        .bind(format!("muster.snapshots.{source}"))
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::db(OP, "snapshots", source))?;
+    queue_snapshot_saves(&mut tx, source, OP).await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO snapshots (source, run, digest, persons, blocked, taken_at) \
          VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -83,15 +80,15 @@ pub(super) async fn save_snapshot(
     .bind(ts(taken_at))
     .fetch_one(&mut *tx)
     .await
-    .map_err(unknown_run_or(run, OP, "snapshots", source))?;
+    .map_err(StoreError::unknown_run_or(run, OP, "snapshots", source))?;
 
     let context = format!("source {source}, snapshot {id}");
     for chunk in persons.chunks(BATCH_ROWS) {
         let records = chunk
             .iter()
-            .map(|p| encode_json_value(OP, "snapshot_persons", "record", &p.record))
+            .map(|p| json(OP, "snapshot_persons", "record", &p.record))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut insert = QueryBuilder::<Postgres>::new(
+        let mut insert = QueryBuilder::<Db>::new(
             "INSERT INTO snapshot_persons (snapshot_id, external_id, record_hash, record) ",
         );
         insert.push_values(chunk.iter().zip(records), |mut row, (person, record)| {

@@ -1,17 +1,17 @@
 //! Links person ↔ account per target, and fingerprints of write-only account fields.
 
 use muster_core::{AccountRef, ExternalId, TargetName};
-use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
-use super::now;
-use super::rows::{ts, FingerprintRow, LinkRow};
+use super::dialect::{ts, Conn, Pool};
+use super::rows::{FingerprintRow, LinkRow};
+use crate::codec::now;
 use crate::error::StoreError;
 use crate::store::{Fingerprint, Link};
 
-pub(super) async fn links(pool: &SqlitePool, target: &TargetName) -> Result<Vec<Link>, StoreError> {
+pub(super) async fn links(pool: &Pool, target: &TargetName) -> Result<Vec<Link>, StoreError> {
     let rows: Vec<LinkRow> = sqlx::query_as(
         "SELECT target, person, account, state, updated_at FROM links \
-         WHERE target = ? ORDER BY person",
+         WHERE target = $1 ORDER BY person",
     )
     .bind(target.as_str())
     .fetch_all(pool)
@@ -20,14 +20,12 @@ pub(super) async fn links(pool: &SqlitePool, target: &TargetName) -> Result<Vec<
     rows.into_iter().map(LinkRow::into_link).collect()
 }
 
-/// Runs inside a group-commit batch (`group_commit`).
-pub(super) async fn upsert_link(
-    conn: &mut SqliteConnection,
-    link: &Link,
-) -> Result<(), StoreError> {
+/// One of the executor's per-action writes (`writes::Write`), on the connection the
+/// backend runs it on.
+pub(super) async fn upsert_link(conn: &mut Conn, link: &Link) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO links (target, person, account, state, updated_at) \
-         VALUES (?, ?, ?, ?, ?) \
+         VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (target, person) DO UPDATE SET \
          account = excluded.account, state = excluded.state, updated_at = excluded.updated_at",
     )
@@ -53,11 +51,11 @@ pub(super) async fn upsert_link(
 }
 
 pub(super) async fn remove_link(
-    pool: &SqlitePool,
+    pool: &Pool,
     target: &TargetName,
     person: &ExternalId,
 ) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM links WHERE target = ? AND person = ?")
+    sqlx::query("DELETE FROM links WHERE target = $1 AND person = $2")
         .bind(target.as_str())
         .bind(person.as_str())
         .execute(pool)
@@ -71,11 +69,11 @@ pub(super) async fn remove_link(
 }
 
 pub(super) async fn fingerprints(
-    pool: &SqlitePool,
+    pool: &Pool,
     target: &TargetName,
 ) -> Result<Vec<Fingerprint>, StoreError> {
     let rows: Vec<FingerprintRow> = sqlx::query_as(
-        "SELECT account, field, hmac FROM fingerprints WHERE target = ? \
+        "SELECT account, field, hmac FROM fingerprints WHERE target = $1 \
          ORDER BY account, field",
     )
     .bind(target.as_str())
@@ -92,15 +90,16 @@ pub(super) async fn fingerprints(
         .collect())
 }
 
-/// Runs inside a group-commit batch (`group_commit`).
+/// One of the executor's per-action writes (`writes::Write`), on the connection the
+/// backend runs it on.
 pub(super) async fn set_fingerprint(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     target: &TargetName,
     fp: &Fingerprint,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO fingerprints (target, account, field, hmac, updated_at) \
-         VALUES (?, ?, ?, ?, ?) \
+         VALUES ($1, $2, $3, $4, $5) \
          ON CONFLICT (target, account, field) DO UPDATE SET \
          hmac = excluded.hmac, updated_at = excluded.updated_at",
     )
@@ -122,14 +121,15 @@ pub(super) async fn set_fingerprint(
     Ok(())
 }
 
-/// Runs inside a group-commit batch (`group_commit`).
+/// One of the executor's per-action writes (`writes::Write`), on the connection the
+/// backend runs it on.
 pub(super) async fn clear_fingerprint(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     target: &TargetName,
     account: &AccountRef,
     field: &str,
 ) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM fingerprints WHERE target = ? AND account = ? AND field = ?")
+    sqlx::query("DELETE FROM fingerprints WHERE target = $1 AND account = $2 AND field = $3")
         .bind(target.as_str())
         .bind(account.as_str())
         .bind(field)

@@ -1,16 +1,17 @@
 //! What `muster serve` keeps: API tokens (their hashes) and decisions on blocked actions.
 
 use muster_core::plan::ActionKind;
-use sqlx::sqlite::SqlitePool;
-use sqlx::{QueryBuilder, Sqlite};
+use muster_core::{ExternalId, TargetName};
+use sqlx::QueryBuilder;
 
-use super::rows::{parse_text, parse_ts, ts, LinkRow, SnapshotPersonRow};
-use super::{begin_write, now, unknown_run_or};
+use super::begin_write;
+use super::dialect::{json, read_ts, read_value, ts, Db, Json, Pool, Time, LOCK_FOR_DECISION};
+use super::rows::{read_opt_ts, LinkRow, SnapshotPersonRow};
+use crate::codec::{now, parse_text};
 use crate::error::StoreError;
 use crate::store::{
     ApiToken, Decision, DecisionKind, Link, ReportKind, SnapshotPerson, StoredPlan, StoredReport,
 };
-use muster_core::{ExternalId, TargetName};
 
 const TOKEN_COLUMNS: &str = "SELECT id, name, role, hash, created_at, revoked_at FROM api_tokens";
 const DECISION_COLUMNS: &str =
@@ -22,8 +23,8 @@ struct TokenRow {
     name: String,
     role: String,
     hash: String,
-    created_at: String,
-    revoked_at: Option<String>,
+    created_at: Time,
+    revoked_at: Option<Time>,
 }
 
 impl TokenRow {
@@ -31,11 +32,8 @@ impl TokenRow {
         const T: &str = "api_tokens";
         Ok(ApiToken {
             role: parse_text(T, "role", &self.role)?,
-            created_at: parse_ts(T, "created_at", &self.created_at)?,
-            revoked_at: self
-                .revoked_at
-                .map(|t| parse_ts(T, "revoked_at", &t))
-                .transpose()?,
+            created_at: read_ts(T, "created_at", self.created_at)?,
+            revoked_at: read_opt_ts(T, "revoked_at", self.revoked_at)?,
             id: self.id,
             name: self.name,
             hash: self.hash,
@@ -51,7 +49,7 @@ struct DecisionRow {
     decision: String,
     decided_by: String,
     reason: String,
-    decided_at: String,
+    decided_at: Time,
 }
 
 impl DecisionRow {
@@ -60,7 +58,7 @@ impl DecisionRow {
         Ok(Decision {
             kind: parse_text(T, "kind", &self.kind)?,
             decision: parse_text(T, "decision", &self.decision)?,
-            decided_at: parse_ts(T, "decided_at", &self.decided_at)?,
+            decided_at: read_ts(T, "decided_at", self.decided_at)?,
             run: self.run.into(),
             target: self.target.into(),
             decided_by: self.decided_by,
@@ -69,10 +67,10 @@ impl DecisionRow {
     }
 }
 
-pub(super) async fn create_token(pool: &SqlitePool, token: &ApiToken) -> Result<(), StoreError> {
+pub(super) async fn create_token(pool: &Pool, token: &ApiToken) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO api_tokens (id, name, role, hash, created_at, revoked_at) \
-         VALUES (?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(&token.id)
     .bind(&token.name)
@@ -86,11 +84,8 @@ pub(super) async fn create_token(pool: &SqlitePool, token: &ApiToken) -> Result<
     Ok(())
 }
 
-pub(super) async fn token_by_hash(
-    pool: &SqlitePool,
-    hash: &str,
-) -> Result<Option<ApiToken>, StoreError> {
-    let row: Option<TokenRow> = sqlx::query_as(&format!("{TOKEN_COLUMNS} WHERE hash = ?"))
+pub(super) async fn token_by_hash(pool: &Pool, hash: &str) -> Result<Option<ApiToken>, StoreError> {
+    let row: Option<TokenRow> = sqlx::query_as(&format!("{TOKEN_COLUMNS} WHERE hash = $1"))
         .bind(hash)
         .fetch_optional(pool)
         .await
@@ -98,7 +93,7 @@ pub(super) async fn token_by_hash(
     row.map(TokenRow::into_token).transpose()
 }
 
-pub(super) async fn tokens(pool: &SqlitePool) -> Result<Vec<ApiToken>, StoreError> {
+pub(super) async fn tokens(pool: &Pool) -> Result<Vec<ApiToken>, StoreError> {
     let rows: Vec<TokenRow> = sqlx::query_as(&format!("{TOKEN_COLUMNS} ORDER BY created_at, id"))
         .fetch_all(pool)
         .await
@@ -106,14 +101,14 @@ pub(super) async fn tokens(pool: &SqlitePool) -> Result<Vec<ApiToken>, StoreErro
     rows.into_iter().map(TokenRow::into_token).collect()
 }
 
-pub(super) async fn revoke_token(pool: &SqlitePool, id: &str) -> Result<ApiToken, StoreError> {
-    sqlx::query("UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
+pub(super) async fn revoke_token(pool: &Pool, id: &str) -> Result<ApiToken, StoreError> {
+    sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
         .bind(ts(now()))
         .bind(id)
         .execute(pool)
         .await
         .map_err(StoreError::db("revoke_token", "api_tokens", id))?;
-    let row: Option<TokenRow> = sqlx::query_as(&format!("{TOKEN_COLUMNS} WHERE id = ?"))
+    let row: Option<TokenRow> = sqlx::query_as(&format!("{TOKEN_COLUMNS} WHERE id = $1"))
         .bind(id)
         .fetch_optional(pool)
         .await
@@ -132,7 +127,7 @@ struct Matching {
 }
 
 pub(super) async fn decide(
-    pool: &SqlitePool,
+    pool: &Pool,
     run: &str,
     kind: Option<ActionKind>,
     decision: DecisionKind,
@@ -141,14 +136,25 @@ pub(super) async fn decide(
 ) -> Result<Vec<Decision>, StoreError> {
     const OP: &str = "decide";
     let context = format!("run {run}");
-    let matching = |q: &mut QueryBuilder<'_, Sqlite>| {
+    let matching = |q: &mut QueryBuilder<'_, Db>| {
         q.push(" WHERE b.run = ").push_bind(run.to_owned());
         if let Some(kind) = kind {
             q.push(" AND b.kind = ").push_bind(kind.as_str());
         }
     };
     let mut tx = begin_write(pool, OP, "decisions", &context).await?;
-    let mut select = QueryBuilder::<Sqlite>::new(
+    // The matching blocked records are locked first where the backend needs it, so two
+    // decisions on one record queue and the second sees the first.
+    if let Some(lock_clause) = LOCK_FOR_DECISION {
+        let mut lock = QueryBuilder::<Db>::new("SELECT b.id FROM blocked b");
+        matching(&mut lock);
+        lock.push(lock_clause);
+        lock.build()
+            .execute(&mut *tx)
+            .await
+            .map_err(StoreError::db(OP, "blocked", &context))?;
+    }
+    let mut select = QueryBuilder::<Db>::new(
         "SELECT b.target, b.kind, \
          EXISTS (SELECT 1 FROM approvals a WHERE a.blocked_id = b.id) AS approved, \
          (SELECT d.decision FROM decisions d WHERE d.blocked_id = b.id) AS decision \
@@ -181,16 +187,16 @@ pub(super) async fn decide(
             });
         }
     }
-    let stamp = ts(now());
+    let decided_at = now();
     if decision == DecisionKind::Approved {
-        let mut insert = QueryBuilder::<Sqlite>::new(
+        let mut insert = QueryBuilder::<Db>::new(
             "INSERT INTO approvals (blocked_id, run, target, kind, count, approved_by, approved_at) \
              SELECT b.id, b.run, b.target, b.kind, b.count, ",
         );
         insert
             .push_bind(by.to_owned())
             .push(", ")
-            .push_bind(stamp.clone())
+            .push_bind(ts(decided_at))
             .push(" FROM blocked b");
         matching(&mut insert);
         insert.push(" ORDER BY b.id ON CONFLICT (blocked_id) DO NOTHING");
@@ -200,7 +206,7 @@ pub(super) async fn decide(
             .await
             .map_err(StoreError::db(OP, "approvals", &context))?;
     }
-    let mut insert = QueryBuilder::<Sqlite>::new(
+    let mut insert = QueryBuilder::<Db>::new(
         "INSERT INTO decisions \
          (blocked_id, run, target, kind, decision, decided_by, reason, decided_at) \
          SELECT b.id, b.run, b.target, b.kind, ",
@@ -212,7 +218,7 @@ pub(super) async fn decide(
         .push(", ")
         .push_bind(reason.to_owned())
         .push(", ")
-        .push_bind(stamp)
+        .push_bind(ts(decided_at))
         .push(" FROM blocked b");
     matching(&mut insert);
     insert.push(" ORDER BY b.id ON CONFLICT (blocked_id) DO NOTHING");
@@ -221,7 +227,7 @@ pub(super) async fn decide(
         .execute(&mut *tx)
         .await
         .map_err(StoreError::db(OP, "decisions", &context))?;
-    let mut select = QueryBuilder::<Sqlite>::new(format!(
+    let mut select = QueryBuilder::<Db>::new(format!(
         "{DECISION_COLUMNS} WHERE blocked_id IN (SELECT b.id FROM blocked b"
     ));
     matching(&mut select);
@@ -241,9 +247,9 @@ pub(super) async fn decide(
     Ok(decisions)
 }
 
-pub(super) async fn decisions(pool: &SqlitePool, run: &str) -> Result<Vec<Decision>, StoreError> {
+pub(super) async fn decisions(pool: &Pool, run: &str) -> Result<Vec<Decision>, StoreError> {
     let rows: Vec<DecisionRow> = sqlx::query_as(&format!(
-        "{DECISION_COLUMNS} WHERE run = ? ORDER BY target, kind"
+        "{DECISION_COLUMNS} WHERE run = $1 ORDER BY target, kind"
     ))
     .bind(run)
     .fetch_all(pool)
@@ -253,32 +259,37 @@ pub(super) async fn decisions(pool: &SqlitePool, run: &str) -> Result<Vec<Decisi
 }
 
 pub(super) async fn save_plan(
-    pool: &SqlitePool,
+    pool: &Pool,
     run: &str,
     target: &TargetName,
     plan: &serde_json::Value,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO plans (target, run, plan, saved_at) VALUES (?, ?, ?, ?) \
+        "INSERT INTO plans (target, run, plan, saved_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (target) DO UPDATE SET \
          run = excluded.run, plan = excluded.plan, saved_at = excluded.saved_at",
     )
     .bind(target.as_str())
     .bind(run)
-    .bind(plan.to_string())
+    .bind(json("save_plan", "plans", "plan", plan)?)
     .bind(ts(now()))
     .execute(pool)
     .await
-    .map_err(unknown_run_or(run, "save_plan", "plans", target.as_str()))?;
+    .map_err(StoreError::unknown_run_or(
+        run,
+        "save_plan",
+        "plans",
+        target.as_str(),
+    ))?;
     Ok(())
 }
 
 pub(super) async fn latest_plan(
-    pool: &SqlitePool,
+    pool: &Pool,
     target: &TargetName,
 ) -> Result<Option<StoredPlan>, StoreError> {
-    let row: Option<(String, String, String)> =
-        sqlx::query_as("SELECT run, plan, saved_at FROM plans WHERE target = ?")
+    let row: Option<(String, Json, Time)> =
+        sqlx::query_as("SELECT run, plan, saved_at FROM plans WHERE target = $1")
             .bind(target.as_str())
             .fetch_optional(pool)
             .await
@@ -289,26 +300,25 @@ pub(super) async fn latest_plan(
     Ok(Some(StoredPlan {
         target: target.clone(),
         run: run.into(),
-        plan: serde_json::from_str(&plan)
-            .map_err(|e| StoreError::corrupt("plans", "plan", e.to_string()))?,
-        saved_at: parse_ts("plans", "saved_at", &saved_at)?,
+        plan: read_value("plans", "plan", plan)?,
+        saved_at: read_ts("plans", "saved_at", saved_at)?,
     }))
 }
 
 pub(super) async fn save_report(
-    pool: &SqlitePool,
+    pool: &Pool,
     kind: ReportKind,
     target: &TargetName,
     report: &serde_json::Value,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO reports (target, kind, report, saved_at) VALUES (?, ?, ?, ?) \
+        "INSERT INTO reports (target, kind, report, saved_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (target, kind) DO UPDATE SET \
          report = excluded.report, saved_at = excluded.saved_at",
     )
     .bind(target.as_str())
     .bind(kind.as_str())
-    .bind(report.to_string())
+    .bind(json("save_report", "reports", "report", report)?)
     .bind(ts(now()))
     .execute(pool)
     .await
@@ -317,12 +327,12 @@ pub(super) async fn save_report(
 }
 
 pub(super) async fn latest_report(
-    pool: &SqlitePool,
+    pool: &Pool,
     kind: ReportKind,
     target: &TargetName,
 ) -> Result<Option<StoredReport>, StoreError> {
-    let row: Option<(String, String)> =
-        sqlx::query_as("SELECT report, saved_at FROM reports WHERE target = ? AND kind = ?")
+    let row: Option<(Json, Time)> =
+        sqlx::query_as("SELECT report, saved_at FROM reports WHERE target = $1 AND kind = $2")
             .bind(target.as_str())
             .bind(kind.as_str())
             .fetch_optional(pool)
@@ -334,19 +344,18 @@ pub(super) async fn latest_report(
     Ok(Some(StoredReport {
         target: target.clone(),
         kind,
-        report: serde_json::from_str(&report)
-            .map_err(|e| StoreError::corrupt("reports", "report", e.to_string()))?,
-        saved_at: parse_ts("reports", "saved_at", &saved_at)?,
+        report: read_value("reports", "report", report)?,
+        saved_at: read_ts("reports", "saved_at", saved_at)?,
     }))
 }
 
 pub(super) async fn person_links(
-    pool: &SqlitePool,
+    pool: &Pool,
     person: &ExternalId,
 ) -> Result<Vec<Link>, StoreError> {
     let rows: Vec<LinkRow> = sqlx::query_as(
         "SELECT target, person, account, state, updated_at FROM links \
-         WHERE person = ? ORDER BY target",
+         WHERE person = $1 ORDER BY target",
     )
     .bind(person.as_str())
     .fetch_all(pool)
@@ -356,13 +365,13 @@ pub(super) async fn person_links(
 }
 
 pub(super) async fn snapshot_person(
-    pool: &SqlitePool,
+    pool: &Pool,
     snapshot_id: i64,
     person: &ExternalId,
 ) -> Result<Option<SnapshotPerson>, StoreError> {
     let row: Option<SnapshotPersonRow> = sqlx::query_as(
         "SELECT external_id, record_hash, record FROM snapshot_persons \
-         WHERE snapshot_id = ? AND external_id = ?",
+         WHERE snapshot_id = $1 AND external_id = $2",
     )
     .bind(snapshot_id)
     .bind(person.as_str())

@@ -1,21 +1,21 @@
 //! Grants Muster made that the target cannot show (see migration 0003).
 
 use muster_core::{AccountRef, ExternalId, GroupRef, TargetName};
-use sqlx::sqlite::{SqliteConnection, SqlitePool};
 
-use super::rows::{parse_text, parse_ts, ts};
+use super::dialect::{read_ts, ts, Conn, Pool, Time};
+use crate::codec::parse_text;
 use crate::error::StoreError;
 use crate::store::GrantMade;
 
-type GrantRow = (String, String, String, String, String, String);
+type GrantRow = (String, String, String, String, String, Time);
 
 pub(super) async fn grants_made(
-    pool: &SqlitePool,
+    pool: &Pool,
     target: &TargetName,
 ) -> Result<Vec<GrantMade>, StoreError> {
     let rows: Vec<GrantRow> = sqlx::query_as(
         "SELECT account, group_ref, group_name, person, state, made_at FROM grants_made \
-         WHERE target = ? ORDER BY account, group_ref",
+         WHERE target = $1 ORDER BY account, group_ref",
     )
     .bind(target.as_str())
     .fetch_all(pool)
@@ -34,20 +34,18 @@ pub(super) async fn grants_made(
                 group_name,
                 person: ExternalId::new(person),
                 state: parse_text("grants_made", "state", &state)?,
-                made_at: parse_ts("grants_made", "made_at", &made_at)?,
+                made_at: read_ts("grants_made", "made_at", made_at)?,
             })
         })
         .collect()
 }
 
-/// Runs inside a group-commit batch (`group_commit`).
-pub(super) async fn record_grant(
-    conn: &mut SqliteConnection,
-    grant: &GrantMade,
-) -> Result<(), StoreError> {
+/// One of the executor's per-action writes (`writes::Write`), on the connection the
+/// backend runs it on.
+pub(super) async fn record_grant(conn: &mut Conn, grant: &GrantMade) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO grants_made (target, account, group_ref, group_name, person, state, made_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
          ON CONFLICT (target, account, group_ref) DO UPDATE SET \
          group_name = excluded.group_name, person = excluded.person, \
          state = excluded.state, made_at = excluded.made_at",
@@ -72,14 +70,15 @@ pub(super) async fn record_grant(
     Ok(())
 }
 
-/// Runs inside a group-commit batch (`group_commit`).
+/// One of the executor's per-action writes (`writes::Write`), on the connection the
+/// backend runs it on.
 pub(super) async fn forget_grant(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     target: &TargetName,
     account: &AccountRef,
     group: &GroupRef,
 ) -> Result<(), StoreError> {
-    sqlx::query("DELETE FROM grants_made WHERE target = ? AND account = ? AND group_ref = ?")
+    sqlx::query("DELETE FROM grants_made WHERE target = $1 AND account = $2 AND group_ref = $3")
         .bind(target.as_str())
         .bind(account.as_str())
         .bind(group.as_str())

@@ -1,20 +1,18 @@
 //! The audit trail: appended in batches, read back filtered and oldest first. Field changes go
-//! in as their redacted JSON, so secret values never reach the file.
+//! in as their redacted JSON, so secret values never reach the disk.
 
 use muster_core::report::AuditEvent;
 use muster_core::{AccountRef, ExternalId};
-use sqlx::sqlite::{SqliteConnection, SqlitePool};
-use sqlx::{QueryBuilder, Sqlite};
+use sqlx::QueryBuilder;
 
-use super::rows::{encode_json, ts, AuditRow};
-use super::{begin_write, to_i64, BATCH_ROWS};
+use super::begin_write;
+use super::dialect::{json, ts, Conn, Db, Pool};
+use super::rows::{AuditRow, BATCH_ROWS};
+use crate::codec::to_i64;
 use crate::error::StoreError;
 use crate::store::AuditQuery;
 
-pub(super) async fn append_audit(
-    pool: &SqlitePool,
-    events: &[AuditEvent],
-) -> Result<(), StoreError> {
+pub(super) async fn append_audit(pool: &Pool, events: &[AuditEvent]) -> Result<(), StoreError> {
     const OP: &str = "append_audit";
     if events.is_empty() {
         return Ok(());
@@ -29,7 +27,7 @@ pub(super) async fn append_audit(
 
 /// Inserts `events` within the caller's transaction.
 pub(super) async fn insert_audit(
-    conn: &mut SqliteConnection,
+    conn: &mut Conn,
     events: &[AuditEvent],
     op: &'static str,
     context: &str,
@@ -39,15 +37,15 @@ pub(super) async fn insert_audit(
         for e in chunk {
             // `FieldChange` serializes secret values as "***": this is where the
             // guarantee that secrets never reach the disk is kept.
-            let changes = encode_json(op, "audit", "changes", &e.changes)?;
+            let changes = json(op, "audit", "changes", &e.changes)?;
             let permission = e
                 .permission
                 .as_ref()
-                .map(|p| encode_json(op, "audit", "permission", p))
+                .map(|p| json(op, "audit", "permission", p))
                 .transpose()?;
             encoded.push((e, changes, permission));
         }
-        let mut insert = QueryBuilder::<Sqlite>::new(
+        let mut insert = QueryBuilder::<Db>::new(
             "INSERT INTO audit (at, run, target, person, action, outcome, account, reason, \
              detail, changes, permission) ",
         );
@@ -73,11 +71,8 @@ pub(super) async fn insert_audit(
     Ok(())
 }
 
-pub(super) async fn audit(
-    pool: &SqlitePool,
-    query: &AuditQuery,
-) -> Result<Vec<AuditEvent>, StoreError> {
-    let mut select = QueryBuilder::<Sqlite>::new(
+pub(super) async fn audit(pool: &Pool, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {
+    let mut select = QueryBuilder::<Db>::new(
         "SELECT at, run, target, person, action, outcome, account, reason, detail, changes, \
          permission FROM audit WHERE 1 = 1",
     );
@@ -116,13 +111,13 @@ pub(super) async fn audit(
 /// The newest `limit` events of `person`, oldest first: the `audit_by_person (person, at)`
 /// index read backwards, so the cost follows `limit`, not the person's whole history.
 pub(super) async fn person_audit(
-    pool: &SqlitePool,
+    pool: &Pool,
     person: &ExternalId,
     limit: usize,
 ) -> Result<Vec<AuditEvent>, StoreError> {
     let rows: Vec<AuditRow> = sqlx::query_as(
         "SELECT at, run, target, person, action, outcome, account, reason, detail, changes, \
-         permission FROM audit WHERE person = ? ORDER BY at DESC, id DESC LIMIT ?",
+         permission FROM audit WHERE person = $1 ORDER BY at DESC, id DESC LIMIT $2",
     )
     .bind(person.as_str())
     .bind(to_i64(limit))
