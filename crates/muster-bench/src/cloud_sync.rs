@@ -22,6 +22,7 @@ use muster_core::report::RunSummary;
 use muster_engine::{Config, Engine};
 use muster_sim::exchange::{ExchangeSim, ExchangeSimConfig, TenantSeed};
 use muster_sim::zivver::{ZivverSim, ZivverSimConfig, ZivverSwitches};
+use muster_sim::Faults;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -103,9 +104,12 @@ pub async fn run(
         tokens: vec!["bench".into()],
         domains: vec!["contoso.nl".into()],
         switches: ZivverSwitches {
-            rate_limit: true,
-            rate_budget: 50,
-            rate_window_s: window_s,
+            faults: Faults {
+                rate_limit: true,
+                rate_budget: 50,
+                rate_window_s: window_s,
+                ..ZivverSwitches::default().faults
+            },
             ..ZivverSwitches::default()
         },
         ..ZivverSimConfig::default()

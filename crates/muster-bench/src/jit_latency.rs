@@ -72,10 +72,7 @@ async fn one(run: Run, jwks_url: &str, signer: Arc<EncodingKey>) -> Result<()> {
     } = run;
     let zivver = ZivverSim::start(ZivverSimConfig {
         tokens: vec!["bench".into()],
-        switches: muster_sim::zivver::ZivverSwitches {
-            rate_limit: false,
-            ..Default::default()
-        },
+        switches: muster_sim::zivver::ZivverSwitches::without_rate_limit(),
         ..ZivverSimConfig::default()
     })
     .await?;

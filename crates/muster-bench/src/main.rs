@@ -28,7 +28,7 @@ use muster_core::report::RunSummary;
 use muster_engine::{Config, Engine};
 use muster_sim::scim::{RunningScimSim, ScimSim, ScimSimConfig};
 use muster_sim::zivver::{RunningZivverSim, ZivverSim, ZivverSimConfig, ZivverSwitches};
-use muster_sim::{HelloIdSim, HelloIdSimConfig, RunningHelloIdSim};
+use muster_sim::{Faults, HelloIdSim, HelloIdSimConfig, RunningHelloIdSim};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
@@ -223,7 +223,10 @@ async fn sims(zivver_rate_limit: bool) -> Result<Sims> {
         tokens: vec!["bench".into()],
         divisions: org::DEPARTMENTS.iter().map(|d| (*d).to_owned()).collect(),
         switches: ZivverSwitches {
-            rate_limit: zivver_rate_limit,
+            faults: Faults {
+                rate_limit: zivver_rate_limit,
+                ..ZivverSwitches::default().faults
+            },
             ..ZivverSwitches::default()
         },
         ..ZivverSimConfig::default()

@@ -1,8 +1,8 @@
 //! What every simulator offers a test alike: the request counters and the middleware that
 //! fills them ([`count`]), and the test API under `/_sim` ([`routes`]: state dump, counters,
-//! reset, reading and replacing the switches). A simulator plugs in by implementing
-//! [`Simulated`] for its state; its own extra test routes (Zivver's fault log, HelloID's
-//! approvals) merge into the same router.
+//! the fault log, reset, reading and replacing the switches). A simulator plugs in by
+//! implementing [`Simulated`] (and the [`FaultSource`] it builds on) for its state; its own
+//! extra test routes (HelloID's approvals, Exchange's tenant changes) merge into the same router.
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -19,7 +19,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::faults::lock;
+use crate::faults::{lock, FaultSource};
 
 /// Requests received, per `"METHOD /template"` under the simulator's API path, e.g.
 /// `"PUT /users/{code}"`; counted before auth and faults, so refused requests count too.
@@ -62,12 +62,11 @@ impl RequestCounter {
     }
 }
 
-/// A simulator's state as the shared middleware and test API see it.
-pub trait Simulated: Clone + Send + Sync + 'static {
+/// A simulator's state as the shared middleware and test API see it. Counter keys are relative
+/// to its [`FaultSource::API_PATH`].
+pub trait Simulated: FaultSource {
     /// The simulator's name in logs, e.g. `"Zermelo"`.
     const NAME: &'static str;
-    /// The path its API is served under; counter keys are relative to it.
-    const API_PATH: &'static str;
     /// Its behaviour and fault switches, as `/_sim/switches` reads and writes them.
     type Switches: Serialize + DeserializeOwned + Clone + Debug + Send;
 
@@ -105,6 +104,7 @@ pub fn routes<S: Simulated>() -> Router<S> {
     Router::new()
         .route("/_sim/state", get(dump::<S>))
         .route("/_sim/counters", get(counters::<S>))
+        .route("/_sim/faults", get(faults::<S>))
         .route("/_sim/reset", post(reset::<S>))
         .route(
             "/_sim/switches",
@@ -127,6 +127,11 @@ async fn dump<S: Simulated>(State(state): State<S>) -> Response {
 
 async fn counters<S: Simulated>(State(state): State<S>) -> Response {
     Json(state.counters_view()).into_response()
+}
+
+/// `GET /_sim/faults`: the injected faults, oldest first.
+async fn faults<S: Simulated>(State(state): State<S>) -> Response {
+    Json(state.injector().fault_log()).into_response()
 }
 
 async fn reset<S: Simulated>(State(state): State<S>) -> StatusCode {

@@ -6,7 +6,8 @@
 //! - [`scim`]: a SCIM 2.0 server ([`ScimSim`]) with capability and fault switches.
 //! - [`control`]: request counters, their middleware and the `/_sim` test API, shared by all
 //!   simulators.
-//! - [`faults`]: fault switches, seeded randomness and rate limiting, shared by all simulators.
+//! - [`faults`]: the one set of fault switches ([`Faults`]), their scope, seeded randomness, rate
+//!   limiting, the fault log and the middleware that applies them, shared by all simulators.
 //! - [`exchange`]: Exchange Online as a source reads it ([`exchange::ExchangeSim`]): tokens,
 //!   the Exchange admin API (mailboxes, Full Access, recipients, groups) and Graph group members.
 //! - [`zivver`]: Zivver's SCIM dialect ([`ZivverSim`]) with its quirks, rate limit and faults.
@@ -34,7 +35,7 @@ pub mod serve;
 pub mod zermelo;
 pub mod zivver;
 
-pub use faults::Faults;
+pub use faults::{FaultScope, Faults};
 pub use helloid::{
     HelloIdError, HelloIdSim, HelloIdSimConfig, HelloIdState, HelloIdSwitches, RunningHelloIdSim,
 };
@@ -47,6 +48,6 @@ pub use zermelo::{
     ZermeloSwitches,
 };
 pub use zivver::{
-    DuplicateStatus, FaultScope, RunningZivverSim, ZivverError, ZivverSim, ZivverSimConfig,
-    ZivverState, ZivverSwitches,
+    DuplicateStatus, RunningZivverSim, ZivverError, ZivverSim, ZivverSimConfig, ZivverState,
+    ZivverSwitches,
 };

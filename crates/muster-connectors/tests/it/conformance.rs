@@ -453,16 +453,15 @@ fn members_of(group: Option<Value>, account: &AccountRef) -> usize {
         .count()
 }
 
-/// `Kind::rate_limit` for the simulators whose switches carry the rate limit at the top level
-/// (Zivver, HelloID, Zermelo).
+/// `Kind::rate_limit` for every simulator: each carries the rate limit in its shared `faults`.
 macro_rules! rate_limit_switches {
     () => {
         fn rate_limit(&self, budget: u32, window_s: u64, retry_after: bool) {
             self.state.update_switches(|s| {
-                s.rate_limit = true;
-                s.rate_budget = budget;
-                s.rate_window_s = window_s;
-                s.retry_after = retry_after;
+                s.faults.rate_limit = true;
+                s.faults.rate_budget = budget;
+                s.faults.rate_window_s = window_s;
+                s.faults.retry_after = retry_after;
             });
         }
     };
@@ -540,14 +539,7 @@ impl Kind for Scim {
         named(&self.state.users(), "userName", value)
     }
 
-    fn rate_limit(&self, budget: u32, window_s: u64, retry_after: bool) {
-        self.state.update_switches(|s| {
-            s.faults.rate_limit = true;
-            s.faults.rate_budget = budget;
-            s.faults.rate_window_s = window_s;
-            s.faults.retry_after = retry_after;
-        });
-    }
+    rate_limit_switches!();
 }
 
 /// Zivver's SCIM dialect, memberships as whole lists (`membership = "replace"`).
@@ -564,10 +556,7 @@ impl Kind for Zivver {
     async fn start(hook: tamper::Hook) -> Self {
         let state = ZivverState::new(ZivverSimConfig {
             tokens: vec![ZIVVER_TOKEN.to_owned()],
-            switches: ZivverSwitches {
-                rate_limit: false,
-                ..ZivverSwitches::default()
-            },
+            switches: ZivverSwitches::without_rate_limit(),
             ..ZivverSimConfig::default()
         });
         let root = tamper::serve(ZivverSim::app(state.clone()), hook).await;

@@ -19,10 +19,10 @@ async fn rate_limited_reads_are_waited_out_with_and_without_retry_after() {
     for retry_after in [true, false] {
         let h = harness(
             |s| {
-                s.rate_limit = true;
-                s.rate_budget = 4;
-                s.rate_window_s = 1;
-                s.retry_after = retry_after;
+                s.faults.rate_limit = true;
+                s.faults.rate_budget = 4;
+                s.faults.rate_window_s = 1;
+                s.faults.retry_after = retry_after;
             },
             "max_attempts = 3\n",
         )
@@ -44,7 +44,7 @@ async fn rate_limited_reads_are_waited_out_with_and_without_retry_after() {
 
 #[tokio::test]
 async fn server_errors_on_reads_and_writes_are_retried() {
-    let h = harness(|s| s.error_5xx_ratio = 0.4, "max_attempts = 12\n").await;
+    let h = harness(|s| s.faults.error_5xx_ratio = 0.4, "max_attempts = 12\n").await;
     for i in 0..5 {
         h.seed(&format!("u{i}@x"));
     }
@@ -67,7 +67,11 @@ async fn server_errors_on_reads_and_writes_are_retried() {
 
 #[tokio::test]
 async fn dropped_connections_on_puts_are_retried() {
-    let h = harness(|s| s.drop_after_apply_ratio = 0.5, "max_attempts = 12\n").await;
+    let h = harness(
+        |s| s.faults.drop_after_apply_ratio = 0.5,
+        "max_attempts = 12\n",
+    )
+    .await;
     let guid = h.seed("a@x");
     let op = Operation::SetEnabled {
         account: AccountRef::new(&guid),
@@ -80,14 +84,14 @@ async fn dropped_connections_on_puts_are_retried() {
 
 #[tokio::test]
 async fn an_uncertain_create_is_not_reposted_and_the_lookup_finds_it() {
-    let h = harness(|s| s.error_5xx_after_apply_ratio = 1.0, "").await;
+    let h = harness(|s| s.faults.error_5xx_after_apply_ratio = 1.0, "").await;
     let err = h.conn.execute(&create("new@x")).await.unwrap_err();
     assert!(matches!(err, ConnectorError::Uncertain { .. }), "{err:?}");
     assert!(err.is_retryable());
     assert_eq!(h.count("POST", "/users"), 1);
     h.sim
         .state
-        .update_switches(|s| s.error_5xx_after_apply_ratio = 0.0);
+        .update_switches(|s| s.faults.error_5xx_after_apply_ratio = 0.0);
     let found = h.conn.lookup("userName", "new@x").await.unwrap();
     assert_eq!(found.len(), 1);
 }
@@ -96,8 +100,8 @@ async fn an_uncertain_create_is_not_reposted_and_the_lookup_finds_it() {
 async fn a_create_that_outlasts_the_timeout_is_uncertain() {
     let h = harness(
         |s| {
-            s.hang_ms = 2500;
-            s.hang_ratio = 1.0;
+            s.faults.hang_ms = 2500;
+            s.faults.hang_ratio = 1.0;
         },
         "timeout_s = 1\n",
     )
@@ -116,7 +120,7 @@ async fn a_membership_grant_whose_answer_is_lost_is_settled_by_a_re_read() {
     // repeated blindly, so only the re-read of the group can say it is done.
     h.sim
         .state
-        .update_switches(|s| s.drop_after_apply_ratio = 0.5);
+        .update_switches(|s| s.faults.drop_after_apply_ratio = 0.5);
     for guid in &guids {
         let op = Operation::Grant {
             account: AccountRef::new(guid),
@@ -141,8 +145,8 @@ async fn an_uncertain_product_request_is_checked_against_the_assignments() {
     // the user's assignments say whether it took. (Without `Retry-After`, so the reads that
     // meet a 503 back off for milliseconds, not seconds.)
     h.sim.state.update_switches(|s| {
-        s.error_5xx_after_apply_ratio = 0.5;
-        s.retry_after = false;
+        s.faults.error_5xx_after_apply_ratio = 0.5;
+        s.faults.retry_after = false;
     });
     for guid in &guids {
         let op = Operation::Grant {

@@ -404,8 +404,8 @@ async fn an_uncertain_placement_that_landed_is_done_after_a_re_read() {
     let h = harness(
         |s| {
             s.placement_read = true;
-            s.hang_ms = 3000;
-            s.hang_ratio = 1.0;
+            s.faults.hang_ms = 3000;
+            s.faults.hang_ratio = 1.0;
         },
         "read_placements = true\ntimeout_s = 1",
     )
@@ -414,7 +414,7 @@ async fn an_uncertain_placement_that_landed_is_done_after_a_re_read() {
     let h3a = class(&h, "Lyceum", "2024-2025", "h3a");
     let (out, ()) = tokio::join!(
         exec(&h, grant(&account, &h3a)),
-        once_posted(&h, |s| s.hang_ratio = 0.0)
+        once_posted(&h, |s| s.faults.hang_ratio = 0.0)
     );
     assert_eq!(out.unwrap(), Outcome::Done);
     assert_eq!(h.sim.state.placements_of("118204").len(), 1, "placed once");
@@ -431,8 +431,8 @@ async fn an_uncertain_placement_that_did_not_land_stays_uncertain() {
     let h = harness(
         |s| {
             s.placement_read = true;
-            s.error_5xx_ratio = 1.0;
-            s.retry_after = false;
+            s.faults.error_5xx_ratio = 1.0;
+            s.faults.retry_after = false;
         },
         "read_placements = true\nmax_attempts = 5",
     )
@@ -441,7 +441,7 @@ async fn an_uncertain_placement_that_did_not_land_stays_uncertain() {
     let h3a = class(&h, "Lyceum", "2024-2025", "h3a");
     let (out, ()) = tokio::join!(
         exec(&h, grant(&account, &h3a)),
-        once_posted(&h, |s| s.error_5xx_ratio = 0.0)
+        once_posted(&h, |s| s.faults.error_5xx_ratio = 0.0)
     );
     let err = out.unwrap_err();
     assert!(err.is_retryable(), "{err:?}");
@@ -456,7 +456,7 @@ async fn an_uncertain_placement_that_did_not_land_stays_uncertain() {
 #[tokio::test]
 async fn without_read_placements_or_a_readable_student_an_uncertain_placement_stays_uncertain() {
     // Every answer fails after applying, the student record reads too.
-    let h = harness(|s| s.error_5xx_after_apply_ratio = 1.0, "").await;
+    let h = harness(|s| s.faults.error_5xx_after_apply_ratio = 1.0, "").await;
     let account = seed_student(&h, "118204");
     let h3a = class(&h, "Lyceum", "2024-2025", "h3a");
     let err = exec(&h, grant(&account, &h3a)).await.unwrap_err();

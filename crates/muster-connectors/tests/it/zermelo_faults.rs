@@ -76,9 +76,9 @@ async fn lookups(h: &Harness, n: usize) {
 async fn a_429_with_retry_after_is_waited_out() {
     let h = harness(
         |s| {
-            s.rate_limit = true;
-            s.rate_budget = 3;
-            s.rate_window_s = 1;
+            s.faults.rate_limit = true;
+            s.faults.rate_budget = 3;
+            s.faults.rate_window_s = 1;
         },
         "",
     )
@@ -99,10 +99,10 @@ async fn a_429_with_retry_after_is_waited_out() {
 async fn a_429_without_retry_after_backs_off_and_succeeds() {
     let h = harness(
         |s| {
-            s.rate_limit = true;
-            s.rate_budget = 3;
-            s.rate_window_s = 1;
-            s.retry_after = false;
+            s.faults.rate_limit = true;
+            s.faults.rate_budget = 3;
+            s.faults.rate_window_s = 1;
+            s.faults.retry_after = false;
         },
         "backoff = { base_ms = 100, max_ms = 1000 }\nmax_attempts = 10",
     )
@@ -116,8 +116,8 @@ async fn a_429_without_retry_after_backs_off_and_succeeds() {
 async fn a_5xx_on_a_read_is_retried_a_bounded_number_of_times() {
     let h = harness(
         |s| {
-            s.error_5xx_ratio = 1.0;
-            s.retry_after = false;
+            s.faults.error_5xx_ratio = 1.0;
+            s.faults.retry_after = false;
         },
         "max_attempts = 3",
     )
@@ -130,11 +130,11 @@ async fn a_5xx_on_a_read_is_retried_a_bounded_number_of_times() {
 
 #[tokio::test]
 async fn a_5xx_after_a_put_is_applied_and_the_retry_succeeds() {
-    let h = harness(|s| s.retry_after = false, "max_attempts = 5").await;
+    let h = harness(|s| s.faults.retry_after = false, "max_attempts = 5").await;
     let account = seed_student(&h, "118204");
     h.sim
         .state
-        .update_switches(|s| s.error_5xx_after_apply_ratio = 0.5);
+        .update_switches(|s| s.faults.error_5xx_after_apply_ratio = 0.5);
     let out = exec(
         &h,
         Operation::Update {
@@ -155,7 +155,7 @@ async fn a_5xx_after_a_put_is_applied_and_the_retry_succeeds() {
 
 #[tokio::test]
 async fn a_create_is_never_posted_twice_and_lookup_finds_what_landed() {
-    let h = harness(|s| s.error_5xx_after_apply_ratio = 1.0, "").await;
+    let h = harness(|s| s.faults.error_5xx_after_apply_ratio = 1.0, "").await;
     let err = exec(&h, create("118204")).await.unwrap_err();
     assert!(matches!(err, ConnectorError::Uncertain { .. }), "{err:?}");
     assert_eq!(
@@ -166,16 +166,16 @@ async fn a_create_is_never_posted_twice_and_lookup_finds_what_landed() {
     // The engine re-correlates by code.
     h.sim
         .state
-        .update_switches(|s| s.error_5xx_after_apply_ratio = 0.0);
+        .update_switches(|s| s.faults.error_5xx_after_apply_ratio = 0.0);
     let found = h.conn.lookup("code", "118204").await.unwrap();
     assert_eq!(found.len(), 1);
 
     // Dropped before it was applied: uncertain as well, and nothing landed.
-    h.sim.state.update_switches(|s| s.drop_ratio = 1.0);
+    h.sim.state.update_switches(|s| s.faults.drop_ratio = 1.0);
     let err = exec(&h, create("118205")).await.unwrap_err();
     assert!(matches!(err, ConnectorError::Uncertain { .. }), "{err:?}");
     assert_eq!(count(&h, "POST /users"), 2);
-    h.sim.state.update_switches(|s| s.drop_ratio = 0.0);
+    h.sim.state.update_switches(|s| s.faults.drop_ratio = 0.0);
     assert!(h.conn.lookup("code", "118205").await.unwrap().is_empty());
 }
 
@@ -185,7 +185,7 @@ async fn a_dropped_archive_is_retried_to_completion() {
     let account = seed_student(&h, "118204");
     h.sim
         .state
-        .update_switches(|s| s.drop_after_apply_ratio = 0.5);
+        .update_switches(|s| s.faults.drop_after_apply_ratio = 0.5);
     let out = exec(
         &h,
         Operation::Delete {
@@ -196,7 +196,7 @@ async fn a_dropped_archive_is_retried_to_completion() {
     .await;
     h.sim
         .state
-        .update_switches(|s| s.drop_after_apply_ratio = 0.0);
+        .update_switches(|s| s.faults.drop_after_apply_ratio = 0.0);
     assert!(out.is_ok(), "{out:?}");
     assert_eq!(h.sim.state.user("118204").unwrap()["archived"], json!(true));
 }

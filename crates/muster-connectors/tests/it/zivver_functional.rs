@@ -10,7 +10,7 @@ use muster_connectors::zivver::functional_wire::{guest_alias, KIND, ZIVVER_GROUP
 use muster_connectors::zivver::wire::{ALIASES, DELEGATES};
 use muster_core::connector::{Attributes, Connector, ConnectorError, Operation, Outcome};
 use muster_core::AccountRef;
-use muster_sim::zivver::{FaultKind, FaultScope};
+use muster_sim::faults::{FaultKind, FaultScope};
 use serde_json::{json, Value};
 
 const ACCOUNTS: &str = "functional_accounts = \"accounts\"\n";
@@ -380,8 +380,8 @@ async fn writes_find_out_what_an_account_is_without_a_read_and_an_address_in_use
 async fn an_uncertain_create_is_looked_up_and_never_sent_again() {
     let h = harness(
         |s| {
-            s.drop_after_apply_ratio = 1.0;
-            s.fault_scope = Some(FaultScope::new("POST", "/Groups"));
+            s.faults.drop_after_apply_ratio = 1.0;
+            s.faults.fault_scope = Some(FaultScope::new("POST", "/Groups"));
         },
         ACCOUNTS,
     )
@@ -409,9 +409,9 @@ async fn functional_writes_keep_within_the_rate_budget() {
     // Zivver allows 5 requests per second here; Muster is told 4.
     let h = harness(
         |s| {
-            s.rate_limit = true;
-            s.rate_budget = 5;
-            s.rate_window_s = 1;
+            s.faults.rate_limit = true;
+            s.faults.rate_budget = 5;
+            s.faults.rate_window_s = 1;
         },
         &format!("{ACCOUNTS}rate_limit = {{ requests = 4, per_seconds = 1 }}\n"),
     )

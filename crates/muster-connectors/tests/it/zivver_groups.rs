@@ -50,7 +50,7 @@ fn users(h: &Harness, prefix: &str, n: usize) -> Vec<AccountRef> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_grants_into_one_group_all_land_in_few_patches() {
-    let h = harness(|s| s.latency_ms = 2, "").await;
+    let h = harness(|s| s.faults.latency_ms = 2, "").await;
     let existing = seed_user(&h, "existing@example.org", json!({}));
     let group = seed_group(&h, "Secretariaat", &[&existing]);
     let people = users(&h, "p", 50);
@@ -77,7 +77,7 @@ async fn fifty_concurrent_grants_into_one_group_all_land_in_few_patches() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_grants_and_revokes_on_two_groups_lose_nothing() {
-    let h = harness(|s| s.latency_ms = 1, "").await;
+    let h = harness(|s| s.faults.latency_ms = 1, "").await;
     let old = users(&h, "old", 10);
     let new = users(&h, "new", 10);
     let stranger = seed_user(&h, "stranger@example.org", json!({}));
@@ -201,9 +201,9 @@ async fn a_grant_of_a_deleted_account_fails_alone() {
 async fn lane_steps_survive_5xx_and_dropped_connections() {
     let h = harness(
         |s| {
-            s.error_5xx_ratio = 0.2;
-            s.drop_ratio = 0.1;
-            s.fault_scope = Some(muster_sim::FaultScope {
+            s.faults.error_5xx_ratio = 0.2;
+            s.faults.drop_ratio = 0.1;
+            s.faults.fault_scope = Some(muster_sim::FaultScope {
                 method: None,
                 path: Some("/Groups/*".into()),
             });
@@ -283,8 +283,8 @@ async fn add_remove_mode_settles_an_add_whose_answer_is_lost_by_a_read_never_a_b
     let h = harness(
         |s| {
             s.membership_add_remove = true;
-            s.drop_after_apply_ratio = 1.0;
-            s.fault_scope = Some(muster_sim::FaultScope::new("PATCH", "/Groups/*"));
+            s.faults.drop_after_apply_ratio = 1.0;
+            s.faults.fault_scope = Some(muster_sim::FaultScope::new("PATCH", "/Groups/*"));
         },
         "membership = \"add-remove\"\nmax_attempts = 5\n",
     )
@@ -306,8 +306,8 @@ async fn add_remove_mode_settles_an_add_whose_answer_is_lost_by_a_read_never_a_b
     // Now every PATCH is dropped *unapplied*: each read finds the member absent, so the add
     // is sent again after it, three sends at most, and the outcome stays uncertain.
     h.sim.state.update_switches(|s| {
-        s.drop_after_apply_ratio = 0.0;
-        s.drop_ratio = 1.0;
+        s.faults.drop_after_apply_ratio = 0.0;
+        s.faults.drop_ratio = 1.0;
     });
     let again = exec(&h, grant(&people[1], &group)).await;
     assert!(
@@ -325,9 +325,9 @@ async fn a_storm_of_429s_slows_the_run_but_fails_nothing() {
     // so the 429s come from Zivver; the body's `windowSeconds` (no Retry-After) sets the wait.
     let h = harness(
         |s| {
-            s.rate_limit = true;
-            s.rate_budget = 6;
-            s.rate_window_s = 1;
+            s.faults.rate_limit = true;
+            s.faults.rate_budget = 6;
+            s.faults.rate_window_s = 1;
         },
         "rate_limit = { requests = 1000, per_seconds = 1 }\nmax_attempts = 2\n",
     )
@@ -386,10 +386,10 @@ async fn a_storm_of_429s_slows_the_run_but_fails_nothing() {
 async fn retry_after_is_honoured_too() {
     let h = harness(
         |s| {
-            s.rate_limit = true;
-            s.rate_budget = 3;
-            s.rate_window_s = 1;
-            s.retry_after = true;
+            s.faults.rate_limit = true;
+            s.faults.rate_budget = 3;
+            s.faults.rate_window_s = 1;
+            s.faults.retry_after = true;
         },
         "",
     )

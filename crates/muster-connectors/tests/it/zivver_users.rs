@@ -60,10 +60,7 @@ pub fn zivver_config(
 /// A simulator (rate limit off unless `switches` turns it on, divisions `Sales` and
 /// `Finance`) and a connector to it.
 pub async fn harness(switches: impl FnOnce(&mut ZivverSwitches), extra: &str) -> Harness {
-    let mut sw = ZivverSwitches {
-        rate_limit: false,
-        ..ZivverSwitches::default()
-    };
+    let mut sw = ZivverSwitches::without_rate_limit();
     switches(&mut sw);
     let sim = ZivverSim::start(ZivverSimConfig {
         divisions: vec!["Sales".into(), "Finance".into()],
@@ -650,8 +647,8 @@ async fn lookup_escapes_the_value_and_ignores_case() {
 async fn a_create_whose_answer_is_lost_is_uncertain_and_can_be_found() {
     let h = harness(
         |s| {
-            s.drop_after_apply_ratio = 1.0;
-            s.fault_scope = Some(FaultScope::new("POST", "/Users"));
+            s.faults.drop_after_apply_ratio = 1.0;
+            s.faults.fault_scope = Some(FaultScope::new("POST", "/Users"));
         },
         "",
     )
@@ -693,8 +690,8 @@ async fn hard_delete_removes_the_account_once() {
 async fn writes_survive_5xx_and_dropped_connections() {
     let h = harness(
         |s| {
-            s.error_5xx_ratio = 0.15;
-            s.drop_ratio = 0.1;
+            s.faults.error_5xx_ratio = 0.15;
+            s.faults.drop_ratio = 0.1;
         },
         "max_attempts = 8\n",
     )

@@ -8,6 +8,7 @@ use crate::fixture::day;
 use muster_core::plan::{ActionKind, Plan};
 use muster_engine::{Config, Engine};
 use muster_sim::zivver::{RunningZivverSim, ZivverSim, ZivverSimConfig, ZivverSwitches};
+use muster_sim::Faults;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
@@ -97,7 +98,10 @@ impl Tenant {
             tokens: vec!["tok".into()],
             domains: vec!["example.org".into(), "supplier.example".into()],
             switches: ZivverSwitches {
-                rate_limit,
+                faults: Faults {
+                    rate_limit,
+                    ..ZivverSwitches::default().faults
+                },
                 ..ZivverSwitches::default()
             },
             ..ZivverSimConfig::default()

@@ -92,21 +92,14 @@ impl Fault {
         f
     }
 
+    /// The same faults on Zivver, whose rate limit stays off.
     fn zivver(self, sw: &mut ZivverSwitches) {
-        let f = self.scim();
-        sw.retry_after = f.retry_after;
-        // Zivver names its window in the 429 body; the connector waits that long.
-        sw.rate_window_s = 1;
-        sw.throttle_ratio = f.throttle_ratio;
-        sw.error_5xx_ratio = f.error_5xx_ratio;
-        sw.error_5xx_after_apply_ratio = f.error_5xx_after_apply_ratio;
-        sw.drop_ratio = f.drop_ratio;
-        sw.drop_after_apply_ratio = f.drop_after_apply_ratio;
-        sw.hang_ms = f.hang_ms;
-        sw.hang_ratio = if f.hang_ms > 0 { f.hang_ratio } else { 0.0 };
-        sw.slow_ms = f.slow_ms;
-        sw.slow_ratio = f.slow_ratio;
-        sw.malformed_json_ratio = f.malformed_json_ratio;
+        sw.faults = Faults {
+            rate_limit: false,
+            // Zivver names its window in the 429 body; the connector waits that long.
+            rate_window_s: 1,
+            ..self.scim()
+        };
     }
 }
 
@@ -131,10 +124,7 @@ impl Both {
         let zivver = ZivverSim::start(ZivverSimConfig {
             tokens: vec!["tok".into()],
             divisions: DEPARTMENTS.iter().map(|d| (*d).to_owned()).collect(),
-            switches: ZivverSwitches {
-                rate_limit: false,
-                ..ZivverSwitches::default()
-            },
+            switches: ZivverSwitches::without_rate_limit(),
             seed,
             ..ZivverSimConfig::default()
         })
@@ -222,11 +212,7 @@ impl Both {
             .state
             .update_switches(|s| s.faults = fault.map_or_else(Faults::default, Fault::scim));
         self.zivver.state.update_switches(|s| {
-            let calm = ZivverSwitches {
-                rate_limit: false,
-                ..ZivverSwitches::default()
-            };
-            *s = calm;
+            *s = ZivverSwitches::without_rate_limit();
             if let Some(f) = fault {
                 f.zivver(s);
             }

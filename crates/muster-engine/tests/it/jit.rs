@@ -7,7 +7,9 @@ use futures::StreamExt;
 use muster_core::model::{IdentityKind, Person};
 use muster_engine::jit::{JitOutcome, SignIn, SignInVia};
 use muster_engine::{Config, Engine};
-use muster_sim::zivver::{FaultKind, RunningZivverSim, ZivverSim, ZivverSimConfig, ZivverSwitches};
+use muster_sim::faults::FaultKind;
+use muster_sim::zivver::{RunningZivverSim, ZivverSim, ZivverSimConfig, ZivverSwitches};
+use muster_sim::Faults;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -39,9 +41,12 @@ impl Jit {
             divisions: DEPARTMENTS.iter().map(|d| (*d).to_owned()).collect(),
             // Zivver's budget, in a window of one second instead of ten to keep the test short.
             switches: ZivverSwitches {
-                rate_limit: true,
-                rate_budget: 50,
-                rate_window_s: 1,
+                faults: Faults {
+                    rate_limit: true,
+                    rate_budget: 50,
+                    rate_window_s: 1,
+                    ..ZivverSwitches::default().faults
+                },
                 ..ZivverSwitches::default()
             },
             ..ZivverSimConfig::default()

@@ -44,10 +44,7 @@ impl Both {
             divisions: DEPARTMENTS.iter().map(|d| (*d).to_owned()).collect(),
             // Zivver's own budget is tested in the connector's tests; here it would only slow
             // the run down.
-            switches: ZivverSwitches {
-                rate_limit: false,
-                ..ZivverSwitches::default()
-            },
+            switches: ZivverSwitches::without_rate_limit(),
             ..ZivverSimConfig::default()
         })
         .await

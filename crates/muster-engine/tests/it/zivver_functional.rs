@@ -55,10 +55,7 @@ impl Fx {
     async fn start() -> Self {
         let zivver = ZivverSim::start(ZivverSimConfig {
             tokens: vec!["tok".into()],
-            switches: ZivverSwitches {
-                rate_limit: false,
-                ..ZivverSwitches::default()
-            },
+            switches: ZivverSwitches::without_rate_limit(),
             ..ZivverSimConfig::default()
         })
         .await

@@ -5,6 +5,7 @@
 use crate::jit::{entra_call, good_claims, keys, JwksServer, AUDIENCE, DOMAIN_KEY, ISSUER, TENANT};
 use muster_server::{Service, Serving};
 use muster_sim::zivver::{RunningZivverSim, ZivverSim, ZivverSimConfig, ZivverSwitches};
+use muster_sim::Faults;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -25,7 +26,10 @@ impl ZivverServer {
         let zivver = ZivverSim::start(ZivverSimConfig {
             tokens: vec!["tok".into()],
             switches: ZivverSwitches {
-                latency_ms,
+                faults: Faults {
+                    latency_ms,
+                    ..ZivverSwitches::default().faults
+                },
                 ..ZivverSwitches::default()
             },
             ..ZivverSimConfig::default()

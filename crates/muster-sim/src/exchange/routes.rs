@@ -123,6 +123,8 @@ pub fn router(state: ExchangeState) -> Router {
 }
 
 impl FaultSource for ExchangeState {
+    const API_PATH: &'static str = "";
+
     fn faults(&self) -> Faults {
         self.switches().faults
     }
@@ -131,7 +133,7 @@ impl FaultSource for ExchangeState {
         ExchangeState::injector(self)
     }
 
-    fn render_error(&self, status: StatusCode, detail: &str) -> Response {
+    fn render_error(&self, _faults: &Faults, status: StatusCode, detail: &str) -> Response {
         let code = if status == StatusCode::TOO_MANY_REQUESTS {
             "TooManyRequests"
         } else {

@@ -98,7 +98,6 @@ async fn set_members(
 
 impl Simulated for ExchangeState {
     const NAME: &'static str = "Exchange Online";
-    const API_PATH: &'static str = "";
     type Switches = ExchangeSwitches;
 
     fn counter(&self) -> &RequestCounter {

@@ -1,7 +1,7 @@
 //! [`HelloIdState`]: the handle shared by the handlers and by tests. It owns the tenant, the
-//! switches, the request counters, the fault injector (seeded draws and token bucket) and the
-//! credentials, each behind its own lock so a test can seed, flip switches or read counters
-//! while requests are in flight.
+//! switches, the request counters, the fault injector (seeded draws, rate limiter, fault log)
+//! and the credentials, each behind its own lock so a test can seed, flip switches or read
+//! counters while requests are in flight.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -242,7 +242,7 @@ impl HelloIdState {
         *write(&self.inner.switches) = switches;
     }
 
-    /// Changes some switches in place, e.g. `state.update_switches(|s| s.drop_ratio = 1.0)`.
+    /// Changes some switches in place, e.g. `state.update_switches(|s| s.faults.drop_ratio = 1.0)`.
     pub fn update_switches(&self, change: impl FnOnce(&mut HelloIdSwitches)) {
         change(&mut write(&self.inner.switches));
     }
@@ -268,8 +268,8 @@ impl HelloIdState {
     }
 
     /// Returns to the state right after start: the configured groups and products (with the
-    /// same ids), no users, no counters, a full rate bucket and re-seeded draws. The switches
-    /// stay as they are.
+    /// same ids), no users, no counters, a full rate bucket, an empty fault log and re-seeded
+    /// draws. The switches stay as they are.
     pub fn reset(&self) {
         *self.store_mut() = initial_store(&self.inner.cfg);
         self.inner.counters.clear();

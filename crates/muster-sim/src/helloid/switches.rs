@@ -1,13 +1,10 @@
-//! [`HelloIdSwitches`]: the behaviour and fault switches of helloid.md §7, readable and writable
-//! as JSON through `GET|PUT /_sim/switches`, and their translation into the shared
-//! [`crate::faults::Faults`] that the fault middleware runs on.
+//! [`HelloIdSwitches`]: the behaviour switches of helloid.md §7 and the shared fault switches
+//! ([`crate::faults::Faults`]) with HelloID's defaults, readable and writable as JSON through
+//! `GET|PUT /_sim/switches`.
 
 use serde::{Deserialize, Serialize};
 
-use crate::faults::Faults;
-
-/// Statuses answered by `error_5xx_ratio`, one picked per failure by a seeded draw.
-const STATUSES_5XX: [u16; 3] = [500, 502, 503];
+use crate::faults::{FaultDefaults, Faults};
 
 /// Whether a list answer is a bare JSON array or an object with a `data` array; helloid.md §1
 /// does not know which endpoints wrap, so clients must read both.
@@ -57,39 +54,10 @@ pub enum RevokeMissing {
 }
 
 /// Behaviour and fault switches (helloid.md §7); fields left out of a JSON body take their
-/// defaults, unknown fields are refused.
-///
-/// Failure ratios are probabilities in `0.0..=1.0` per request and share one seeded draw, so
-/// `error_5xx_ratio = 0.5` with `drop_ratio = 0.5` fails every request, half each way.
+/// defaults (also within `faults`), unknown fields are refused.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct HelloIdSwitches {
-    /// Throttle with a token bucket; over budget, 429 `{"message": "Too Many Requests"}`.
-    /// HelloID documents no limit, so this exists to test a client's budget. Default: off.
-    pub rate_limit: bool,
-    /// Requests per window when `rate_limit` is on. Default: 100.
-    pub rate_budget: u32,
-    /// Window in seconds; the bucket refills evenly over it. Default: 10.
-    pub rate_window_s: u64,
-    /// Send `Retry-After` (seconds) on a 429 and on an injected 503. Default: on.
-    pub retry_after: bool,
-    /// Delay before every API response, in milliseconds. Default: 0.
-    pub latency_ms: u64,
-    /// Extra delay drawn uniformly from `0..=latency_jitter_ms` per request. Default: 0.
-    pub latency_jitter_ms: u64,
-    /// Share of requests answered 500, 502 or 503 *without* being applied. Default: 0.0.
-    pub error_5xx_ratio: f64,
-    /// Share of requests applied, and then answered 503 anyway. Default: 0.0.
-    pub error_5xx_after_apply_ratio: f64,
-    /// Share of requests whose connection is closed unanswered, *not* applied. Default: 0.0.
-    pub drop_ratio: f64,
-    /// Share of requests applied, whose connection is then closed unanswered. Default: 0.0.
-    pub drop_after_apply_ratio: f64,
-    /// Delay, in milliseconds, between applying a request and answering it, meant to outlast
-    /// the client's timeout (the public connector waits 60 s). Default: 0.
-    pub hang_ms: u64,
-    /// Share of requests that hang when `hang_ms` > 0. Default: 0.0.
-    pub hang_ratio: f64,
     /// Status of `User not found` (helloid.md §4.1 only knows the text). Default: 404.
     pub not_found_status: u16,
     /// Key of every error's text. Default: `message`.
@@ -103,30 +71,32 @@ pub struct HelloIdSwitches {
     pub product_approval: bool,
     /// A soft-deleted user's `userName` stays taken for new users and renames. Default: off.
     pub deleted_name_reserved: bool,
+    /// The shared fault switches; over the rate limit, 429 `{"message": "Too Many Requests"}`
+    /// (HelloID documents no limit, so it exists to test a client's budget). Latency comes
+    /// before authentication, so a 401 is delayed too. Default: see
+    /// [`HelloIdSwitches::default_faults`].
+    #[serde(deserialize_with = "crate::faults::over_defaults::<HelloIdSwitches, _>")]
+    pub faults: Faults,
 }
 
 impl Default for HelloIdSwitches {
     fn default() -> Self {
         Self {
-            rate_limit: false,
-            rate_budget: 100,
-            rate_window_s: 10,
-            retry_after: true,
-            latency_ms: 0,
-            latency_jitter_ms: 0,
-            error_5xx_ratio: 0.0,
-            error_5xx_after_apply_ratio: 0.0,
-            drop_ratio: 0.0,
-            drop_after_apply_ratio: 0.0,
-            hang_ms: 0,
-            hang_ratio: 0.0,
             not_found_status: 404,
             error_field: ErrorField::Message,
             list_shape: ListShape::Array,
             revoke_missing: RevokeMissing::Ok,
             product_approval: false,
             deleted_name_reserved: false,
+            faults: Self::default_faults(),
         }
+    }
+}
+
+impl FaultDefaults for HelloIdSwitches {
+    /// [`Faults::target_defaults`]: no rate limit, as none is documented.
+    fn default_faults() -> Faults {
+        Faults::target_defaults()
     }
 }
 
@@ -140,42 +110,7 @@ impl HelloIdSwitches {
                 self.not_found_status
             ));
         }
-        let ratios = [
-            ("error_5xx_ratio", self.error_5xx_ratio),
-            (
-                "error_5xx_after_apply_ratio",
-                self.error_5xx_after_apply_ratio,
-            ),
-            ("drop_ratio", self.drop_ratio),
-            ("drop_after_apply_ratio", self.drop_after_apply_ratio),
-            ("hang_ratio", self.hang_ratio),
-        ];
-        for (name, ratio) in ratios {
-            if !(0.0..=1.0).contains(&ratio) {
-                return Err(format!("{name} must be within 0.0..=1.0, not {ratio}"));
-            }
-        }
-        Ok(())
-    }
-
-    /// The shared fault switches these stand for. Latency is left at 0: the HelloID middleware
-    /// adds it, with jitter, before the shared one runs.
-    pub fn faults(&self) -> Faults {
-        Faults {
-            rate_limit: self.rate_limit,
-            rate_budget: self.rate_budget,
-            rate_window_s: self.rate_window_s,
-            retry_after: self.retry_after,
-            latency_ms: 0,
-            error_5xx_ratio: self.error_5xx_ratio,
-            error_5xx_after_apply_ratio: self.error_5xx_after_apply_ratio,
-            drop_ratio: self.drop_ratio,
-            drop_after_apply_ratio: self.drop_after_apply_ratio,
-            hang_ms: self.hang_ms,
-            hang_ratio: self.hang_ratio,
-            error_statuses: STATUSES_5XX.to_vec(),
-            ..Faults::default()
-        }
+        self.faults.validate()
     }
 }
 
@@ -192,7 +127,7 @@ mod tests {
         assert_eq!(sw.error_field, ErrorField::ResultMsg);
         assert_eq!(sw.list_shape, ListShape::Data);
         assert_eq!(sw.revoke_missing, RevokeMissing::Error);
-        assert!(sw.retry_after && !sw.rate_limit);
+        assert!(sw.faults.retry_after && !sw.faults.rate_limit);
         assert!(serde_json::from_str::<HelloIdSwitches>(r#"{"nope": 1}"#).is_err());
     }
 
@@ -204,10 +139,8 @@ mod tests {
             ..HelloIdSwitches::default()
         };
         assert!(bad.validate().is_err());
-        let bad = HelloIdSwitches {
-            drop_ratio: 1.5,
-            ..HelloIdSwitches::default()
-        };
+        let mut bad = HelloIdSwitches::default();
+        bad.faults.drop_ratio = 1.5;
         assert!(bad.validate().is_err());
     }
 }

@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::state::HelloIdState;
-use super::{HelloIdSwitches, API_PATH};
+use super::HelloIdSwitches;
 use crate::control::{self, bad_request, RequestCounter, Simulated};
 
 /// Routes of the test API: the shared ones and approvals.
@@ -44,7 +44,6 @@ async fn approve(State(state): State<HelloIdState>, body: Bytes) -> Response {
 
 impl Simulated for HelloIdState {
     const NAME: &'static str = "HelloID";
-    const API_PATH: &'static str = API_PATH;
     type Switches = HelloIdSwitches;
 
     fn counter(&self) -> &RequestCounter {

@@ -231,6 +231,8 @@ impl ScimState {
 }
 
 impl FaultSource for ScimState {
+    const API_PATH: &'static str = BASE_PATH;
+
     fn faults(&self) -> Faults {
         read(&self.inner.switches).faults.clone()
     }
@@ -239,7 +241,7 @@ impl FaultSource for ScimState {
         &self.inner.injector
     }
 
-    fn render_error(&self, status: StatusCode, detail: &str) -> Response {
+    fn render_error(&self, _faults: &Faults, status: StatusCode, detail: &str) -> Response {
         ScimError::new(status, detail).into_response()
     }
 }

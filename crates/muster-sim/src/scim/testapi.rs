@@ -7,7 +7,7 @@ use axum::Router;
 use serde_json::{json, Value};
 
 use super::state::ScimState;
-use super::{ScimSwitches, BASE_PATH};
+use super::ScimSwitches;
 use crate::control::{self, RequestCounter, Simulated};
 
 /// Routes of the test API.
@@ -17,7 +17,6 @@ pub fn routes() -> Router<ScimState> {
 
 impl Simulated for ScimState {
     const NAME: &'static str = "SCIM";
-    const API_PATH: &'static str = BASE_PATH;
     type Switches = ScimSwitches;
 
     fn counter(&self) -> &RequestCounter {

@@ -1,22 +1,21 @@
 //! Zermelo's faults (zermelo.md §7): the shared [`crate::faults::inject`] middleware does the
-//! latency, the token bucket, the failure draw before or after applying, the dropped connection
-//! and the hang; this module plugs the simulator into it ([`FaultSource`]) so its 429 and 5xx
-//! come in the envelope, and adds the one thing the shared one lacks, latency jitter.
+//! latency and jitter, the token bucket, the failure draw before or after applying, the dropped
+//! connection and the hang; this module plugs the simulator into it ([`FaultSource`]) so its
+//! 429 and 5xx come in the envelope.
 
-use std::time::Duration;
-
-use axum::extract::{Request, State};
 use axum::http::StatusCode;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::envelope::Envelope;
 use super::state::ZermeloState;
+use super::API_PATH;
 use crate::faults::{FaultInjector, FaultSource, Faults};
 
 impl FaultSource for ZermeloState {
+    const API_PATH: &'static str = API_PATH;
+
     fn faults(&self) -> Faults {
-        self.switches().faults()
+        self.switches().faults
     }
 
     fn injector(&self) -> &FaultInjector {
@@ -24,7 +23,7 @@ impl FaultSource for ZermeloState {
     }
 
     /// A 429 or 5xx in the envelope, like every other answer of the portal.
-    fn render_error(&self, status: StatusCode, detail: &str) -> Response {
+    fn render_error(&self, _faults: &Faults, status: StatusCode, detail: &str) -> Response {
         tracing::debug!(%status, detail, "Zermelo simulator injected an error.");
         Envelope {
             status,
@@ -34,15 +33,4 @@ impl FaultSource for ZermeloState {
         }
         .into_response()
     }
-}
-
-/// Middleware adding a delay drawn from `0..=latency_jitter_ms` (seeded) before the shared
-/// injector's fixed `latency_ms`.
-pub async fn jitter(State(state): State<ZermeloState>, req: Request, next: Next) -> Response {
-    let span = state.switches().latency_jitter_ms;
-    if span > 0 {
-        let extra = (state.injector().draw() * span.saturating_add(1) as f64) as u64;
-        tokio::time::sleep(Duration::from_millis(extra.min(span))).await;
-    }
-    next.run(req).await
 }

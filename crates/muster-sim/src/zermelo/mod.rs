@@ -7,8 +7,8 @@
 //! This module owns the configuration ([`ZermeloSimConfig`], [`ZermeloSwitches`]) and starting
 //! and stopping ([`ZermeloSim`], [`RunningZermeloSim`]). Request bodies are read in `input`, the
 //! portal's data and rules live in `store`, the envelope in `envelope`, HTTP in `routes`, faults
-//! in `inject` (the shared [`crate::faults`] middleware plus jitter), and the `/_sim` test API
-//! in `testapi`.
+//! in `inject` (plugging into the shared [`crate::faults`] middleware), and the `/_sim` test
+//! API in `testapi`.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -36,7 +36,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
-use crate::faults::Faults;
+use crate::faults::{FaultDefaults, Faults};
 use crate::serve::{serve_router, ServerHandle};
 
 pub use error::ZermeloError;
@@ -118,39 +118,10 @@ impl fmt::Debug for ZermeloSimConfig {
 }
 
 /// Behaviour and fault switches (zermelo.md §7). Readable and writable as JSON through
-/// `GET|PUT /_sim/switches`; fields left out take their defaults.
-///
-/// Failure ratios are probabilities in `0.0..=1.0` per request and share one seeded draw, so
-/// `error_5xx_ratio = 0.5` with `drop_ratio = 0.5` fails every request, half each way.
+/// `GET|PUT /_sim/switches`; fields left out take their defaults, also within `faults`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ZermeloSwitches {
-    /// Throttle with a token bucket; over budget, 429 in the envelope. No limit is documented
-    /// for Zermelo, hence off. Default: off.
-    pub rate_limit: bool,
-    /// Requests per window. Default: 100.
-    pub rate_budget: u32,
-    /// Window in seconds; the bucket refills evenly over it. Default: 10.
-    pub rate_window_s: u64,
-    /// Send `Retry-After` (seconds) on a 429 and on an injected 503. Default: on.
-    pub retry_after: bool,
-    /// Delay before every request is handled, in milliseconds. Default: 0.
-    pub latency_ms: u64,
-    /// Extra delay drawn uniformly from `0..=latency_jitter_ms` per request. Default: 0.
-    pub latency_jitter_ms: u64,
-    /// Share of requests answered 500, 502 or 503 *without* being applied. Default: 0.0.
-    pub error_5xx_ratio: f64,
-    /// Share of requests applied, and then answered 503 anyway. Default: 0.0.
-    pub error_5xx_after_apply_ratio: f64,
-    /// Share of requests whose connection is closed unanswered, *not* applied. Default: 0.0.
-    pub drop_ratio: f64,
-    /// Share of requests applied, whose connection is then closed unanswered. Default: 0.0.
-    pub drop_after_apply_ratio: f64,
-    /// Delay, in milliseconds, between applying a request and answering it, meant to outlast
-    /// the client's timeout. Default: 0.
-    pub hang_ms: u64,
-    /// Share of requests that hang when `hang_ms` > 0. Default: 0.0.
-    pub hang_ratio: f64,
     /// Answer `GET users` (the list); off answers it 403, as a tenant that refuses the list
     /// (no public client lists users, zermelo.md §6). Default: on.
     pub list_users: bool,
@@ -159,48 +130,27 @@ pub struct ZermeloSwitches {
     pub placement_read: bool,
     /// Allow `DELETE studentsindepartments/{id}`; off answers 403, likewise. Default: off.
     pub placement_delete: bool,
+    /// The shared fault switches; 429 and 5xx come in the envelope. Default: see
+    /// [`ZermeloSwitches::default_faults`].
+    #[serde(deserialize_with = "crate::faults::over_defaults::<ZermeloSwitches, _>")]
+    pub faults: Faults,
 }
 
 impl Default for ZermeloSwitches {
     fn default() -> Self {
         Self {
-            rate_limit: false,
-            rate_budget: 100,
-            rate_window_s: 10,
-            retry_after: true,
-            latency_ms: 0,
-            latency_jitter_ms: 0,
-            error_5xx_ratio: 0.0,
-            error_5xx_after_apply_ratio: 0.0,
-            drop_ratio: 0.0,
-            drop_after_apply_ratio: 0.0,
-            hang_ms: 0,
-            hang_ratio: 0.0,
             list_users: true,
             placement_read: false,
             placement_delete: false,
+            faults: Self::default_faults(),
         }
     }
 }
 
-impl ZermeloSwitches {
-    /// The shared fault switches these amount to; jitter is added by this simulator.
-    pub fn faults(&self) -> Faults {
-        Faults {
-            rate_limit: self.rate_limit,
-            rate_budget: self.rate_budget,
-            rate_window_s: self.rate_window_s,
-            retry_after: self.retry_after,
-            latency_ms: self.latency_ms,
-            error_5xx_ratio: self.error_5xx_ratio,
-            error_5xx_after_apply_ratio: self.error_5xx_after_apply_ratio,
-            drop_ratio: self.drop_ratio,
-            drop_after_apply_ratio: self.drop_after_apply_ratio,
-            hang_ms: self.hang_ms,
-            hang_ratio: self.hang_ratio,
-            error_statuses: vec![500, 502, 503],
-            ..Faults::default()
-        }
+impl FaultDefaults for ZermeloSwitches {
+    /// [`Faults::target_defaults`]: no rate limit, as none is documented.
+    fn default_faults() -> Faults {
+        Faults::target_defaults()
     }
 }
 

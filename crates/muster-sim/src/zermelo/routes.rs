@@ -3,7 +3,7 @@
 //!
 //! Handlers only translate between HTTP and the portal: `input` reads bodies and queries,
 //! `store` decides what is allowed, `envelope` wraps the answer, `inject` misbehaves. The order
-//! of the layers (outermost first): count, envelope, auth, jitter, shared fault injection.
+//! of the layers (outermost first): count, envelope, auth, shared fault injection.
 
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
@@ -19,7 +19,7 @@ use super::error::ZermeloError;
 use super::input;
 use super::state::ZermeloState;
 use super::store::{DEPARTMENT_FIELDS, PLACEMENT_FIELDS, STUDENT_FIELDS, USER_FIELDS};
-use super::{inject, testapi, API_PATH};
+use super::{testapi, API_PATH};
 use crate::{control, faults};
 
 type Reply = Result<Envelope, ZermeloError>;
@@ -44,10 +44,6 @@ pub fn router(state: ZermeloState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             faults::inject::<ZermeloState>,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            inject::jitter,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), auth))
         .layer(middleware::from_fn_with_state(

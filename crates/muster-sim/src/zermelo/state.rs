@@ -213,8 +213,8 @@ impl ZermeloState {
         self.inner.event_id.load(Ordering::SeqCst)
     }
 
-    /// Empties users, students, placements and counters, restarts ids and `eventId`, refills
-    /// the rate bucket and re-seeds fault draws. Classes and switches stay.
+    /// Empties users, students, placements, counters and the fault log, restarts ids and
+    /// `eventId`, refills the rate bucket and re-seeds fault draws. Classes and switches stay.
     pub fn reset(&self) {
         self.store_mut().clear();
         self.inner.counters.clear();

@@ -7,7 +7,7 @@ use axum::Router;
 use serde_json::{json, Value};
 
 use super::state::ZermeloState;
-use super::{ZermeloSwitches, API_PATH};
+use super::ZermeloSwitches;
 use crate::control::{self, RequestCounter, Simulated};
 
 /// Routes of the test API.
@@ -17,7 +17,6 @@ pub fn routes() -> Router<ZermeloState> {
 
 impl Simulated for ZermeloState {
     const NAME: &'static str = "Zermelo";
-    const API_PATH: &'static str = API_PATH;
     type Switches = ZermeloSwitches;
 
     fn counter(&self) -> &RequestCounter {

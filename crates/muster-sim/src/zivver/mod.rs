@@ -9,8 +9,9 @@
 //!
 //! This module owns the configuration ([`ZivverSimConfig`], [`ZivverSwitches`]) and starting
 //! and stopping ([`ZivverSim`], [`RunningZivverSim`]). Request bodies are read in `input`, the
-//! organisation and its rules live in `store`, HTTP in `routes`, faults and the rate limiter in
-//! `inject` (on top of the shared [`crate::faults`]), and the `/_sim` test API in `testapi`.
+//! organisation and its rules live in `store`, HTTP in `routes`, Zivver's fault answers in
+//! `inject` (plugging into the shared [`crate::faults`], which owns the rate limiter, fault
+//! scopes and the fault log), and the `/_sim` test API in `testapi`.
 //!
 //! ```no_run
 //! # async fn demo() -> std::io::Result<()> {
@@ -38,13 +39,13 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
+use crate::faults::{FaultDefaults, Faults, RateRefill};
 use crate::serve::{serve_router, ServerHandle};
 
 pub use error::ZivverError;
-pub use inject::{FaultEvent, FaultKind};
 pub use input::{ENTERPRISE, PATCH_OP, ZIVVER, ZIVVER_GROUP};
 pub use routes::LIST_SCHEMA;
-pub use state::{ZivverState, FAULT_LOG_CAP};
+pub use state::ZivverState;
 
 /// Path under which the Zivver API is served; clients append it to the base URL.
 pub const API_PATH: &str = "/api/scim/v2";
@@ -129,74 +130,12 @@ impl From<DuplicateStatus> for u16 {
     }
 }
 
-/// Which requests the fault switches (latency, 5xx, drops, hangs) apply to; the rate limit
-/// applies to every request, as Zivver's does.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct FaultScope {
-    /// HTTP method, any case; `None` or `"*"` for all.
-    pub method: Option<String>,
-    /// Path under `/api/scim/v2` (the prefix may be included), where `*` stands for any run
-    /// of characters: `/Users`, `/Users/*`, `/Groups/*`. `None` for all.
-    pub path: Option<String>,
-}
-
-impl FaultScope {
-    /// Faults only for `method` on paths matching `path`, e.g. `FaultScope::new("POST", "/Users")`.
-    pub fn new(method: &str, path: &str) -> Self {
-        Self {
-            method: Some(method.to_string()),
-            path: Some(path.to_string()),
-        }
-    }
-}
-
-/// Behaviour and fault switches (zivver.md §6). Readable and writable as JSON through
-/// `GET|PUT /_sim/switches`; fields left out take their defaults.
-///
-/// Failure ratios are probabilities in `0.0..=1.0` per request and share one seeded draw, so
-/// `error_5xx_ratio = 0.5` with `drop_ratio = 0.5` fails every request, half each way.
+/// Behaviour switches (zivver.md §6) and the shared fault switches with Zivver's defaults.
+/// Readable and writable as JSON through `GET|PUT /_sim/switches`; fields left out take their
+/// defaults, also within `faults`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ZivverSwitches {
-    /// Enforce the rate limit: over budget, 429 with the exact body of zivver.md §4.4.
-    /// Default: on.
-    pub rate_limit: bool,
-    /// Requests allowed per window, echoed as `budget` in the 429. Default: 50.
-    pub rate_budget: u32,
-    /// Window length in seconds, echoed as `windowSeconds`. The window opens with its first
-    /// request and the whole budget returns when it closes. Default: 10.
-    pub rate_window_s: u64,
-    /// Add `Retry-After: <seconds until the budget is back>` to a 429. Default: off.
-    pub retry_after: bool,
-    /// Delay before every (scoped) request is handled, in milliseconds. Default: 0.
-    pub latency_ms: u64,
-    /// Extra delay drawn uniformly from `0..=latency_jitter_ms` per request. Default: 0.
-    pub latency_jitter_ms: u64,
-    /// Share of requests answered 500, 502 or 503 *without* being applied. Default: 0.0.
-    pub error_5xx_ratio: f64,
-    /// Share of requests applied, and then answered 503 anyway. Default: 0.0.
-    pub error_5xx_after_apply_ratio: f64,
-    /// Share of requests whose connection is closed unanswered, *not* applied. Default: 0.0.
-    pub drop_ratio: f64,
-    /// Share of requests applied, whose connection is then closed unanswered. Default: 0.0.
-    pub drop_after_apply_ratio: f64,
-    /// Delay, in milliseconds, between applying a request and answering it, meant to outlast
-    /// the client's timeout. Default: 0.
-    pub hang_ms: u64,
-    /// Share of requests that hang when `hang_ms` > 0. Default: 0.0.
-    pub hang_ratio: f64,
-    /// Share of (scoped) requests answered 429 with Zivver's body *without* being applied,
-    /// whatever the rate limit. Default: 0.0.
-    pub throttle_ratio: f64,
-    /// Share of (scoped) requests applied and answered with their status, but with the body
-    /// cut short into malformed JSON. Default: 0.0.
-    pub malformed_json_ratio: f64,
-    /// Delay, in milliseconds, before a share of the (scoped) requests is handled: slow
-    /// answers within the client's timeout. Default: 0.
-    pub slow_ms: u64,
-    /// Share of requests delayed by `slow_ms`. Default: 0.0.
-    pub slow_ratio: f64,
     /// A PUT without `SsoAccountKey` clears the stored key, the documented risk of a partial
     /// PUT (zivver.md §4.3). Off keeps it. Default: on.
     pub sso_clear_on_omit: bool,
@@ -211,35 +150,49 @@ pub struct ZivverSwitches {
     pub max_page: Option<usize>,
     /// Status of a refused duplicate `userName`: 409 or 400. Default: 409.
     pub duplicate_status: DuplicateStatus,
-    /// Limit latency, 5xx, drops and hangs to matching requests. Default: all requests.
-    pub fault_scope: Option<FaultScope>,
+    /// The fault switches of §6, each limited to the requests `fault_scope` matches (but the
+    /// rate limit) and logged (`GET /_sim/faults`). Over the rate limit, and on a
+    /// `throttle_ratio` 429, the exact body of §4.4; a 5xx is plain text. Default: see
+    /// [`ZivverSwitches::default_faults`].
+    #[serde(deserialize_with = "crate::faults::over_defaults::<ZivverSwitches, _>")]
+    pub faults: Faults,
 }
 
 impl Default for ZivverSwitches {
     fn default() -> Self {
         Self {
-            rate_limit: true,
-            rate_budget: 50,
-            rate_window_s: 10,
-            retry_after: false,
-            latency_ms: 0,
-            latency_jitter_ms: 0,
-            error_5xx_ratio: 0.0,
-            error_5xx_after_apply_ratio: 0.0,
-            drop_ratio: 0.0,
-            drop_after_apply_ratio: 0.0,
-            hang_ms: 0,
-            hang_ratio: 0.0,
-            throttle_ratio: 0.0,
-            malformed_json_ratio: 0.0,
-            slow_ms: 0,
-            slow_ratio: 0.0,
             sso_clear_on_omit: true,
             membership_add_remove: false,
             honour_paging: false,
             max_page: None,
             duplicate_status: DuplicateStatus::Conflict,
-            fault_scope: None,
+            faults: Self::default_faults(),
+        }
+    }
+}
+
+impl ZivverSwitches {
+    /// The defaults with the rate limit off, for tests and benchmarks that do not test it.
+    pub fn without_rate_limit() -> Self {
+        let mut sw = Self::default();
+        sw.faults.rate_limit = false;
+        sw
+    }
+}
+
+impl FaultDefaults for ZivverSwitches {
+    /// Zivver's rate limit (§4.4) on: 50 requests per window of 10 s, where the window opens
+    /// with its first request and the whole budget returns when it closes; no `Retry-After`
+    /// (when turned on, only a 429 carries it). The rest as [`Faults::target_defaults`].
+    fn default_faults() -> Faults {
+        Faults {
+            rate_limit: true,
+            rate_budget: 50,
+            rate_window_s: 10,
+            rate_refill: RateRefill::Window,
+            retry_after: false,
+            unavailable_retry_after_s: 0,
+            ..Faults::target_defaults()
         }
     }
 }

@@ -2,7 +2,8 @@
 //! auth middleware, and the handlers for `/Users` and `/Groups`.
 //!
 //! Handlers only translate between HTTP and the organisation: `input` reads bodies, `store`
-//! decides what is allowed, `inject` decides when a request misbehaves.
+//! decides what is allowed, the shared [`crate::faults::inject`] decides when a request
+//! misbehaves (and `inject` how its errors look).
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, Request, State};
@@ -17,8 +18,8 @@ use super::error::ZivverError;
 use super::input;
 use super::state::ZivverState;
 use super::store::View;
-use super::{inject, testapi, ZivverSwitches, API_PATH};
-use crate::control;
+use super::{testapi, ZivverSwitches, API_PATH};
+use crate::{control, faults};
 
 /// Schema URN of a list answer.
 pub const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
@@ -55,7 +56,7 @@ pub fn router(state: ZivverState) -> Router {
         // Last added runs first: count every request, then authenticate, then inject faults.
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            inject::inject,
+            faults::inject::<ZivverState>,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), auth))
         .layer(middleware::from_fn_with_state(

@@ -1,25 +1,20 @@
 //! [`ZivverState`]: the handle shared by the handlers and by tests. It owns the organisation,
-//! the switches, the request counters, the fault log, the rate limiter and the seeded random
-//! source, each behind its own lock so a test can flip switches or read counters while requests
+//! the switches, the request counters and the fault injector (seeded draws, rate limiter, fault
+//! log), each behind its own lock so a test can flip switches or read counters while requests
 //! are in flight.
 
-use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::collections::BTreeMap;
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use axum::http::HeaderMap;
 use serde_json::{json, Value};
 
 use super::error::ZivverError;
-use super::inject::{FaultEvent, FaultKind, Limiter};
 use super::input;
 use super::store::{Store, View};
 use super::{ZivverSimConfig, ZivverSwitches};
 use crate::control::RequestCounter;
-use crate::faults::{lock, FaultInjector};
-
-/// Most fault log entries kept; older ones are evicted, so a long benchmark cannot grow it
-/// without bound.
-pub const FAULT_LOG_CAP: usize = 10_000;
+use crate::faults::{FaultEvent, FaultInjector};
 
 /// Shared simulator state; cloning is cheap and clones share everything.
 #[derive(Clone)]
@@ -32,16 +27,8 @@ struct Inner {
     switches: RwLock<ZivverSwitches>,
     /// `"METHOD /Template"` → requests received, counted before auth and faults.
     counters: RequestCounter,
-    faults: Mutex<FaultLog>,
-    limiter: Mutex<Limiter>,
     injector: FaultInjector,
     tokens: Vec<String>,
-}
-
-#[derive(Debug, Default)]
-struct FaultLog {
-    events: VecDeque<FaultEvent>,
-    next_seq: u64,
 }
 
 impl std::fmt::Debug for ZivverState {
@@ -70,8 +57,6 @@ impl ZivverState {
                 store: RwLock::new(Store::new(cfg.seed, &cfg.divisions, &cfg.domains)),
                 switches: RwLock::new(cfg.switches),
                 counters: RequestCounter::default(),
-                faults: Mutex::new(FaultLog::default()),
-                limiter: Mutex::new(Limiter::default()),
                 injector: FaultInjector::new(cfg.seed),
                 tokens: cfg.tokens,
             }),
@@ -166,7 +151,7 @@ impl ZivverState {
         *write(&self.inner.switches) = switches;
     }
 
-    /// Changes some switches in place, e.g. `state.update_switches(|s| s.rate_limit = false)`.
+    /// Changes some switches in place, e.g. `state.update_switches(|s| s.faults.rate_limit = false)`.
     pub fn update_switches(&self, change: impl FnOnce(&mut ZivverSwitches)) {
         change(&mut write(&self.inner.switches));
     }
@@ -192,31 +177,13 @@ impl ZivverState {
         &self.inner.counters
     }
 
-    /// The injected faults, oldest first (at most [`FAULT_LOG_CAP`]).
+    /// The injected faults, oldest first (at most [`crate::faults::FAULT_LOG_CAP`]).
     pub fn fault_log(&self) -> Vec<FaultEvent> {
-        lock(&self.inner.faults).events.iter().cloned().collect()
+        self.inner.injector.fault_log()
     }
 
-    pub(super) fn log_fault(
-        &self,
-        method: &str,
-        path: &str,
-        fault: FaultKind,
-        status: Option<u16>,
-    ) {
-        let mut log = lock(&self.inner.faults);
-        log.next_seq += 1;
-        let seq = log.next_seq;
-        if log.events.len() >= FAULT_LOG_CAP {
-            log.events.pop_front();
-        }
-        log.events.push_back(FaultEvent {
-            seq,
-            method: method.to_string(),
-            path: path.to_string(),
-            fault,
-            status,
-        });
+    pub(super) fn injector(&self) -> &FaultInjector {
+        &self.inner.injector
     }
 
     /// Empties users, groups, counters and the fault log, refills the rate bucket and re-seeds
@@ -224,8 +191,6 @@ impl ZivverState {
     pub fn reset(&self) {
         self.store_mut().clear();
         self.inner.counters.clear();
-        *lock(&self.inner.faults) = FaultLog::default();
-        *lock(&self.inner.limiter) = Limiter::default();
         self.inner.injector.reset();
     }
 
@@ -266,19 +231,5 @@ impl ZivverState {
         scheme.eq_ignore_ascii_case("bearer")
             && !cred.is_empty()
             && self.inner.tokens.iter().any(|t| t == cred)
-    }
-
-    /// One seeded draw in `0.0..1.0`.
-    pub(super) fn draw(&self) -> f64 {
-        self.inner.injector.draw()
-    }
-
-    /// Takes a request from the rate budget, or returns the seconds until it is back.
-    pub(super) fn take_token(&self, sw: &ZivverSwitches) -> Result<(), u64> {
-        lock(&self.inner.limiter).take(
-            sw.rate_budget,
-            sw.rate_window_s,
-            tokio::time::Instant::now(),
-        )
     }
 }

@@ -1,30 +1,22 @@
 //! The test API under `/_sim` (no auth, no faults, not counted): state dump with each user's
 //! `SsoAccountKey`, request counters, the fault log, reset, and reading or replacing the
 //! switches, so a test in another process (the CLI demo, a script) can drive the simulator. The
-//! handlers but the fault log's are the shared ones of [`crate::control`].
+//! handlers are the shared ones of [`crate::control`].
 
-use axum::extract::State;
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use serde_json::Value;
 
 use super::state::ZivverState;
-use super::{ZivverSwitches, API_PATH};
+use super::ZivverSwitches;
 use crate::control::{self, RequestCounter, Simulated};
 
-/// Routes of the test API: the shared ones and the fault log.
+/// Routes of the test API.
 pub fn routes() -> Router<ZivverState> {
-    control::routes::<ZivverState>().route("/_sim/faults", get(faults))
-}
-
-async fn faults(State(state): State<ZivverState>) -> Response {
-    Json(state.fault_log()).into_response()
+    control::routes::<ZivverState>()
 }
 
 impl Simulated for ZivverState {
     const NAME: &'static str = "Zivver";
-    const API_PATH: &'static str = API_PATH;
     type Switches = ZivverSwitches;
 
     fn counter(&self) -> &RequestCounter {

@@ -15,7 +15,9 @@ mod zivver;
 
 use std::time::Duration;
 
-use muster_sim::{RunningScimSim, ScimSim, ScimSimConfig, ScimSwitches};
+use std::future::Future;
+
+use muster_sim::{Faults, RunningScimSim, ScimSim, ScimSimConfig, ScimSwitches};
 use reqwest::header::HeaderMap;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -85,6 +87,41 @@ pub async fn sim_with(cfg: ScimSimConfig) -> Sim {
         http: client(Duration::from_secs(10)),
         token,
     }
+}
+
+/// The failures of every simulator's seed test: 5xx for 30% of the requests, drops for 20%.
+pub fn seed_test_faults(f: &mut Faults) {
+    f.error_5xx_ratio = 0.3;
+    f.drop_ratio = 0.2;
+}
+
+/// The statuses of 40 requests built by `request`, 0 for a transport error (a drop).
+pub async fn outcomes_of(request: impl Fn() -> reqwest::RequestBuilder) -> Vec<u16> {
+    let mut seen = Vec::new();
+    for _ in 0..40 {
+        seen.push(match request().send().await {
+            Ok(r) => r.status().as_u16(),
+            Err(_) => 0,
+        });
+    }
+    seen
+}
+
+/// Asserts that fault draws follow the seed: `outcomes(seed)` starts a simulator with that seed
+/// and [`seed_test_faults`] and returns its [`outcomes_of`]; the same seed gives the same
+/// outcomes, another seed others, and passes, drops and 5xx all occur.
+pub async fn assert_draws_follow_the_seed<F, Fut>(outcomes: F)
+where
+    F: Fn(u64) -> Fut,
+    Fut: Future<Output = Vec<u16>>,
+{
+    let a = outcomes(3).await;
+    assert_eq!(a, outcomes(3).await);
+    for code in [0, 200] {
+        assert!(a.contains(&code), "{code} missing from {a:?}");
+    }
+    assert!(a.iter().any(|c| *c >= 500), "{a:?}");
+    assert_ne!(a, outcomes(4).await);
 }
 
 pub fn client(timeout: Duration) -> reqwest::Client {

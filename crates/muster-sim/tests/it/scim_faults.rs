@@ -1,13 +1,17 @@
-//! Fault switches: rate limiting, 5xx and dropped connections before and after applying,
-//! latency, hangs, and reproducible random choices.
+//! Fault switches: rate limiting (bucket and window), 5xx and dropped connections before and
+//! after applying, latency, hangs, scoping, the fault log, and reproducible random choices.
 
 use std::time::{Duration, Instant};
 
-use muster_sim::{Faults, ScimSimConfig};
+use muster_sim::faults::RateRefill;
+use muster_sim::{FaultScope, Faults, ScimSimConfig};
 use reqwest::Method;
 use serde_json::json;
 
-use crate::{client, resp, sim, sim_with, user, Sim};
+use crate::{
+    assert_draws_follow_the_seed, client, outcomes_of, resp, seed_test_faults, sim, sim_with, user,
+    Sim,
+};
 
 async fn with_faults(faults: Faults) -> Sim {
     let s = sim().await;
@@ -177,33 +181,16 @@ async fn latency_delays_every_answer() {
 
 #[tokio::test]
 async fn fault_draws_follow_the_seed() {
-    let outcomes = |seed: u64| async move {
+    assert_draws_follow_the_seed(|seed| async move {
         let mut cfg = ScimSimConfig {
             seed,
             ..ScimSimConfig::default()
         };
-        cfg.switches.faults = Faults {
-            error_5xx_ratio: 0.3,
-            drop_ratio: 0.2,
-            ..Faults::default()
-        };
+        seed_test_faults(&mut cfg.switches.faults);
         let s = sim_with(cfg).await;
-        let mut seen = Vec::new();
-        for _ in 0..40 {
-            let out = match s.req(Method::GET, "/Users").send().await {
-                Ok(r) => r.status().as_u16(),
-                Err(_) => 0,
-            };
-            seen.push(out);
-        }
-        seen
-    };
-    let a = outcomes(3).await;
-    assert_eq!(a, outcomes(3).await);
-    for code in [0, 200, 503] {
-        assert!(a.contains(&code), "{code} missing from {a:?}");
-    }
-    assert_ne!(a, outcomes(4).await);
+        outcomes_of(|| s.req(Method::GET, "/Users")).await
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -216,4 +203,49 @@ async fn faults_spare_the_test_api() {
     let r = resp(s.http.get(s.root("/_sim/state")).send().await.unwrap()).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body, json!({ "users": [], "groups": [] }));
+}
+
+#[tokio::test]
+async fn a_window_gives_the_whole_budget_back_only_when_it_closes() {
+    let s = with_faults(Faults {
+        rate_limit: true,
+        rate_budget: 2,
+        rate_window_s: 60,
+        rate_refill: RateRefill::Window,
+        ..Faults::default()
+    })
+    .await;
+    assert_eq!(s.get("/Users").await.status, 200);
+    assert_eq!(s.get("/Users").await.status, 200);
+    let r = s.get("/Users").await;
+    r.assert_error(429, None);
+    let secs: u64 = r.header("retry-after").unwrap().parse().unwrap();
+    assert!(
+        (31..=60).contains(&secs),
+        "a bucket would give a token back in 30 s; the window closes in 60, got {secs}"
+    );
+}
+
+#[tokio::test]
+async fn scoped_faults_spare_other_requests_and_are_logged() {
+    let s = with_faults(Faults {
+        error_5xx_ratio: 1.0,
+        fault_scope: Some(FaultScope::new("POST", "/Users")),
+        ..Faults::default()
+    })
+    .await;
+    assert_eq!(s.get("/Users").await.status, 200, "out of scope");
+    let r = s.post("/Users", user("scoped")).await;
+    assert_eq!(r.status, 503);
+    assert!(s.sim.state.users().is_empty());
+    let log = resp(s.http.get(s.root("/_sim/faults")).send().await.unwrap()).await;
+    assert_eq!(
+        log.body,
+        json!([{ "seq": 1, "method": "POST", "path": "/Users",
+                 "fault": "error_5xx", "status": 503 }])
+    );
+    let r = s.http.post(s.root("/_sim/reset")).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    let log = resp(s.http.get(s.root("/_sim/faults")).send().await.unwrap()).await;
+    assert_eq!(log.body, json!([]), "a reset empties the log");
 }

@@ -14,6 +14,7 @@ use muster_engine::{Config, Engine};
 use muster_sim::helloid::{HelloIdSim, HelloIdSimConfig};
 use muster_sim::scim::{ScimSim, ScimSimConfig};
 use muster_sim::zivver::{ZivverSim, ZivverSimConfig, ZivverSwitches};
+use muster_sim::Faults;
 use muster_store::AuditQuery;
 use std::path::Path;
 use std::sync::Arc;
@@ -189,8 +190,11 @@ fn speedup_note() -> String {
 /// The Zivver simulator's switches for a demo: its rate limit at [`ZIVVER_BUDGET`] per 10 s.
 fn zivver_switches() -> ZivverSwitches {
     ZivverSwitches {
-        rate_budget: ZIVVER_BUDGET,
-        rate_window_s: 10,
+        faults: Faults {
+            rate_budget: ZIVVER_BUDGET,
+            rate_window_s: 10,
+            ..ZivverSwitches::default().faults
+        },
         ..ZivverSwitches::default()
     }
 }

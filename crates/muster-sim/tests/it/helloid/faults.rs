@@ -32,9 +32,9 @@ async fn post_user(
 #[tokio::test]
 async fn the_token_bucket_answers_429_with_or_without_retry_after() {
     let h = with(|s| {
-        s.rate_limit = true;
-        s.rate_budget = 3;
-        s.rate_window_s = 60;
+        s.faults.rate_limit = true;
+        s.faults.rate_budget = 3;
+        s.faults.rate_window_s = 60;
     })
     .await;
     for i in 0..3 {
@@ -49,7 +49,7 @@ async fn the_token_bucket_answers_429_with_or_without_retry_after() {
     assert!(h.sim.state.users().is_empty());
 
     h.sim.state.update_switches(|s| {
-        s.retry_after = false;
+        s.faults.retry_after = false;
         s.error_field = ErrorField::ResultMsg;
     });
     let r = h.get("/users").await;
@@ -64,7 +64,7 @@ async fn the_token_bucket_answers_429_with_or_without_retry_after() {
 
 #[tokio::test]
 async fn a_5xx_before_apply_is_500_502_or_503_and_changes_nothing() {
-    let h = with(|s| s.error_5xx_ratio = 1.0).await;
+    let h = with(|s| s.faults.error_5xx_ratio = 1.0).await;
     let mut seen = Vec::new();
     for i in 0..30 {
         let r = h.post("/users", user(&format!("f{i}@example.org"))).await;
@@ -88,12 +88,14 @@ async fn a_5xx_before_apply_is_500_502_or_503_and_changes_nothing() {
 
 #[tokio::test]
 async fn a_5xx_after_apply_has_applied() {
-    let h = with(|s| s.error_5xx_after_apply_ratio = 1.0).await;
+    let h = with(|s| s.faults.error_5xx_after_apply_ratio = 1.0).await;
     let r = h.post("/users", user("applied@example.org")).await;
     r.assert_error(503, json!({ "message": "Service Unavailable" }));
     assert_eq!(r.header("retry-after"), Some("1"));
     assert!(h.sim.state.user("applied@example.org").is_some());
-    h.sim.state.update_switches(|s| s.retry_after = false);
+    h.sim
+        .state
+        .update_switches(|s| s.faults.retry_after = false);
     let r = h.post("/users", user("second@example.org")).await;
     assert_eq!(r.status, 503);
     assert!(r.header("retry-after").is_none());
@@ -101,7 +103,7 @@ async fn a_5xx_after_apply_has_applied() {
 
 #[tokio::test]
 async fn a_drop_before_apply_changes_nothing_and_after_apply_has_applied() {
-    let h = with(|s| s.drop_ratio = 1.0).await;
+    let h = with(|s| s.faults.drop_ratio = 1.0).await;
     let err = post_user(&h, &h.http, "dropped@example.org")
         .await
         .unwrap_err();
@@ -112,8 +114,8 @@ async fn a_drop_before_apply_changes_nothing_and_after_apply_has_applied() {
     assert_eq!(r.status(), 200);
 
     h.sim.state.update_switches(|s| {
-        s.drop_ratio = 0.0;
-        s.drop_after_apply_ratio = 1.0;
+        s.faults.drop_ratio = 0.0;
+        s.faults.drop_after_apply_ratio = 1.0;
     });
     let err = post_user(&h, &h.http, "kept@example.org")
         .await
@@ -125,8 +127,8 @@ async fn a_drop_before_apply_changes_nothing_and_after_apply_has_applied() {
 #[tokio::test]
 async fn a_hang_outlasts_the_client_timeout_after_applying() {
     let h = with(|s| {
-        s.hang_ms = 2_000;
-        s.hang_ratio = 1.0;
+        s.faults.hang_ms = 2_000;
+        s.faults.hang_ratio = 1.0;
     })
     .await;
     let impatient = client(Duration::from_millis(300));
@@ -138,7 +140,7 @@ async fn a_hang_outlasts_the_client_timeout_after_applying() {
     assert!(started.elapsed() < Duration::from_millis(1_500));
     assert!(h.sim.state.user("hung@example.org").is_some());
     // hang_ms without hang_ratio (default 0.0) does not hang.
-    h.sim.state.update_switches(|s| s.hang_ratio = 0.0);
+    h.sim.state.update_switches(|s| s.faults.hang_ratio = 0.0);
     let r = read(
         post_user(&h, &impatient, "quick@example.org")
             .await
@@ -150,7 +152,7 @@ async fn a_hang_outlasts_the_client_timeout_after_applying() {
 
 #[tokio::test]
 async fn latency_and_jitter_delay_every_answer() {
-    let h = with(|s| s.latency_ms = 250).await;
+    let h = with(|s| s.faults.latency_ms = 250).await;
     let started = Instant::now();
     assert_eq!(h.get("/products").await.status, 200);
     assert!(started.elapsed() >= Duration::from_millis(250));
@@ -161,8 +163,8 @@ async fn latency_and_jitter_delay_every_answer() {
     assert!(started.elapsed() >= Duration::from_millis(250));
 
     h.sim.state.update_switches(|s| {
-        s.latency_ms = 0;
-        s.latency_jitter_ms = 200;
+        s.faults.latency_ms = 0;
+        s.faults.latency_jitter_ms = 200;
     });
     let mut delays = Vec::new();
     for _ in 0..6 {

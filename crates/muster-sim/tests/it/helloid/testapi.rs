@@ -96,7 +96,8 @@ async fn switches_are_read_and_replaced_as_json() {
     assert_eq!(body["error_field"], json!("message"));
     assert_eq!(body["list_shape"], json!("array"));
     assert_eq!(body["revoke_missing"], json!("ok"));
-    assert_eq!(body["retry_after"], json!(true));
+    assert_eq!(body["faults"]["retry_after"], json!(true));
+    assert_eq!(body["faults"]["error_statuses"], json!([500, 502, 503]));
     let put = |b: Value| {
         h.http
             .put(h.root("/_sim/switches"))
@@ -121,7 +122,8 @@ async fn switches_are_read_and_replaced_as_json() {
     for bad in [
         json!({ "bogus": 1 }),
         json!({ "not_found_status": 200 }),
-        json!({ "drop_ratio": 2.0 }),
+        json!({ "faults": { "drop_ratio": 2.0 } }),
+        json!({ "faults": { "bogus": 1 } }),
     ] {
         let r = read(put(bad.clone()).await.unwrap()).await;
         assert_eq!(r.status, 400, "{bad}");

@@ -8,6 +8,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::{client, read, student, zsim, Zm, TOKEN};
+use crate::{assert_draws_follow_the_seed, outcomes_of, seed_test_faults};
 
 async fn with(change: impl FnOnce(&mut ZermeloSwitches)) -> Zm {
     let z = zsim().await;
@@ -31,13 +32,13 @@ async fn post_student(
 
 #[tokio::test]
 async fn the_rate_limit_answers_429_in_the_envelope_with_retry_after() {
-    let defaults = ZermeloSwitches::default();
+    let defaults = ZermeloSwitches::default().faults;
     assert!(!defaults.rate_limit && defaults.retry_after);
     assert_eq!((defaults.rate_budget, defaults.rate_window_s), (100, 10));
     let z = with(|s| {
-        s.rate_limit = true;
-        s.rate_budget = 2;
-        s.rate_window_s = 60;
+        s.faults.rate_limit = true;
+        s.faults.rate_budget = 2;
+        s.faults.rate_window_s = 60;
     })
     .await;
     z.get("users").await.assert_envelope(200);
@@ -51,7 +52,9 @@ async fn the_rate_limit_answers_429_in_the_envelope_with_retry_after() {
     let r = read(z.http.get(z.api("users")).send().await.unwrap()).await;
     r.assert_error(401, "Unauthorized");
 
-    z.sim.state.update_switches(|s| s.retry_after = false);
+    z.sim
+        .state
+        .update_switches(|s| s.faults.retry_after = false);
     let r = z.get("users").await;
     r.assert_error(429, "Too Many Requests");
     assert!(r.header("retry-after").is_none());
@@ -59,7 +62,7 @@ async fn the_rate_limit_answers_429_in_the_envelope_with_retry_after() {
 
 #[tokio::test]
 async fn a_5xx_before_apply_is_500_502_or_503_in_the_envelope_and_changes_nothing() {
-    let z = with(|s| s.error_5xx_ratio = 1.0).await;
+    let z = with(|s| s.faults.error_5xx_ratio = 1.0).await;
     let mut seen = Vec::new();
     for i in 0..30 {
         let r = z.post("users", student(&i.to_string())).await;
@@ -83,14 +86,14 @@ async fn a_5xx_before_apply_is_500_502_or_503_in_the_envelope_and_changes_nothin
 
 #[tokio::test]
 async fn a_5xx_after_apply_has_applied() {
-    let z = with(|s| s.error_5xx_after_apply_ratio = 1.0).await;
+    let z = with(|s| s.faults.error_5xx_after_apply_ratio = 1.0).await;
     let r = z.post("users", student("118204")).await;
     r.assert_error(503, "Service Unavailable");
     assert_eq!(r.header("retry-after"), Some("1"));
     assert!(z.sim.state.user("118204").is_some());
     z.sim
         .state
-        .update_switches(|s| s.error_5xx_after_apply_ratio = 0.0);
+        .update_switches(|s| s.faults.error_5xx_after_apply_ratio = 0.0);
     // A naive retry collides with the create that did happen.
     z.post("users", student("118204"))
         .await
@@ -99,7 +102,7 @@ async fn a_5xx_after_apply_has_applied() {
 
 #[tokio::test]
 async fn a_drop_is_a_transport_error_and_changes_nothing() {
-    let z = with(|s| s.drop_ratio = 1.0).await;
+    let z = with(|s| s.faults.drop_ratio = 1.0).await;
     let err = post_student(&z, &z.http, "drop")
         .await
         .expect_err("a dropped connection has no status");
@@ -110,7 +113,7 @@ async fn a_drop_is_a_transport_error_and_changes_nothing() {
 
 #[tokio::test]
 async fn a_drop_after_apply_creates_the_user_a_retry_then_collides_with() {
-    let z = with(|s| s.drop_after_apply_ratio = 1.0).await;
+    let z = with(|s| s.faults.drop_after_apply_ratio = 1.0).await;
     let err = post_student(&z, &z.http, "ghost")
         .await
         .expect_err("a dropped connection has no status");
@@ -119,7 +122,7 @@ async fn a_drop_after_apply_creates_the_user_a_retry_then_collides_with() {
     assert!(z.sim.state.student("ghost").is_some());
     z.sim
         .state
-        .update_switches(|s| s.drop_after_apply_ratio = 0.0);
+        .update_switches(|s| s.faults.drop_after_apply_ratio = 0.0);
     // What a connector must do: re-read before retrying.
     z.get("users/ghost").await.assert_envelope(200);
 }
@@ -127,8 +130,8 @@ async fn a_drop_after_apply_creates_the_user_a_retry_then_collides_with() {
 #[tokio::test]
 async fn a_hang_outlasts_the_client_timeout_after_applying() {
     let z = with(|s| {
-        s.hang_ms = 3_000;
-        s.hang_ratio = 1.0;
+        s.faults.hang_ms = 3_000;
+        s.faults.hang_ratio = 1.0;
     })
     .await;
     let impatient = client(Duration::from_millis(300));
@@ -143,21 +146,21 @@ async fn a_hang_outlasts_the_client_timeout_after_applying() {
     // `hang_ratio` defaults to 0: `hang_ms` alone does not hang.
     z.sim
         .state
-        .update_switches(|s| s.hang_ratio = ZermeloSwitches::default().hang_ratio);
+        .update_switches(|s| s.faults.hang_ratio = ZermeloSwitches::default().faults.hang_ratio);
     let r = post_student(&z, &impatient, "quick").await.unwrap();
     assert_eq!(r.status(), 201);
 }
 
 #[tokio::test]
 async fn latency_and_jitter_delay_answers() {
-    let z = with(|s| s.latency_ms = 200).await;
+    let z = with(|s| s.faults.latency_ms = 200).await;
     let started = Instant::now();
     z.get("departmentsofbranches").await.assert_envelope(200);
     assert!(started.elapsed() >= Duration::from_millis(200));
 
     z.sim.state.update_switches(|s| {
-        s.latency_ms = 0;
-        s.latency_jitter_ms = 300;
+        s.faults.latency_ms = 0;
+        s.faults.latency_jitter_ms = 300;
     });
     let mut slowest = Duration::ZERO;
     for _ in 0..6 {
@@ -172,38 +175,23 @@ async fn latency_and_jitter_delay_answers() {
 
 #[tokio::test]
 async fn fault_draws_follow_the_seed() {
-    async fn outcomes(seed: u64) -> Vec<u16> {
+    assert_draws_follow_the_seed(|seed| async move {
         let z = super::zsim_with(|c| {
             c.seed = seed;
-            c.switches.error_5xx_ratio = 0.3;
-            c.switches.drop_ratio = 0.2;
+            seed_test_faults(&mut c.switches.faults);
         })
         .await;
-        let mut seen = Vec::new();
-        for _ in 0..40 {
-            let out = match z.req(Method::GET, "departmentsofbranches").send().await {
-                Ok(r) => r.status().as_u16(),
-                Err(_) => 0,
-            };
-            seen.push(out);
-        }
-        seen
-    }
-    let a = outcomes(3).await;
-    assert_eq!(a, outcomes(3).await);
-    for code in [0, 200] {
-        assert!(a.contains(&code), "{code} missing from {a:?}");
-    }
-    assert!(a.iter().any(|c| *c >= 500), "{a:?}");
-    assert_ne!(a, outcomes(4).await);
+        outcomes_of(|| z.req(Method::GET, "departmentsofbranches")).await
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn faults_spare_the_test_api() {
     let z = with(|s| {
-        s.drop_ratio = 1.0;
-        s.rate_limit = true;
-        s.rate_budget = 0;
+        s.faults.drop_ratio = 1.0;
+        s.faults.rate_limit = true;
+        s.faults.rate_budget = 0;
     })
     .await;
     z.get("users").await.assert_error(429, "Too Many Requests");

@@ -106,12 +106,18 @@ async fn switches_can_be_read_and_replaced_over_http() {
     assert_eq!(
         r.body,
         json!({
-            "rate_limit": false, "rate_budget": 100, "rate_window_s": 10, "retry_after": true,
-            "latency_ms": 0, "latency_jitter_ms": 0,
-            "error_5xx_ratio": 0.0, "error_5xx_after_apply_ratio": 0.0,
-            "drop_ratio": 0.0, "drop_after_apply_ratio": 0.0,
-            "hang_ms": 0, "hang_ratio": 0.0,
             "list_users": true, "placement_read": false, "placement_delete": false,
+            "faults": {
+                "rate_limit": false, "rate_budget": 100, "rate_window_s": 10,
+                "rate_refill": "continuous", "retry_after": true,
+                "latency_ms": 0, "latency_jitter_ms": 0,
+                "error_5xx_ratio": 0.0, "error_5xx_after_apply_ratio": 0.0,
+                "drop_ratio": 0.0, "drop_after_apply_ratio": 0.0,
+                "hang_ms": 0, "hang_ratio": 0.0, "error_statuses": [500, 502, 503],
+                "unavailable_retry_after_s": 1, "throttle_ratio": 0.0,
+                "throttle_retry_after_s": 1, "malformed_json_ratio": 0.0,
+                "slow_ms": 0, "slow_ratio": 0.0, "only_writes": false, "fault_scope": null,
+            },
         })
     );
 
@@ -127,7 +133,7 @@ async fn switches_can_be_read_and_replaced_over_http() {
     assert_eq!(r.status, 200, "{}", r.text);
     let sw = z.sim.state.switches();
     assert!(!sw.list_users && sw.placement_read && !sw.placement_delete);
-    assert!(sw.retry_after, "left out: the default");
+    assert!(sw.faults.retry_after, "left out: the default");
     z.get("users").await.assert_error(403, "Forbidden");
     z.get("studentsindepartments?student=1")
         .await

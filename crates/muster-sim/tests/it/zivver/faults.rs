@@ -2,12 +2,13 @@
 
 use std::time::{Duration, Instant};
 
-use muster_sim::zivver::FaultKind;
+use muster_sim::faults::FaultKind;
 use muster_sim::{FaultScope, ZivverSwitches};
 use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::{client, read, user, zsim, zsim_with, TOKEN, Z};
+use crate::{assert_draws_follow_the_seed, outcomes_of, seed_test_faults};
 
 async fn with(change: impl FnOnce(&mut ZivverSwitches)) -> Z {
     let z = zsim().await;
@@ -42,7 +43,7 @@ fn too_many(budget: u64, window: u64) -> Value {
 async fn the_51st_request_in_a_window_gets_the_documented_429() {
     // The defaults: rate limit on, 50 per 10 s, no Retry-After.
     let z = zsim_with(|c| c.switches = ZivverSwitches::default()).await;
-    assert!(z.sim.state.switches().rate_limit);
+    assert!(z.sim.state.switches().faults.rate_limit);
     for i in 0..50 {
         let r = z.get("/Users").await;
         assert_eq!(r.status, 200, "request {}", i + 1);
@@ -67,10 +68,10 @@ async fn the_51st_request_in_a_window_gets_the_documented_429() {
 #[tokio::test]
 async fn budget_and_window_are_echoed_and_retry_after_is_optional() {
     let z = with(|s| {
-        s.rate_limit = true;
-        s.rate_budget = 3;
-        s.rate_window_s = 60;
-        s.retry_after = true;
+        s.faults.rate_limit = true;
+        s.faults.rate_budget = 3;
+        s.faults.rate_window_s = 60;
+        s.faults.retry_after = true;
     })
     .await;
     for _ in 0..3 {
@@ -84,7 +85,7 @@ async fn budget_and_window_are_echoed_and_retry_after_is_optional() {
 
     // The limiter covers every request, whatever the fault scope says.
     z.sim.state.update_switches(|s| {
-        s.fault_scope = Some(FaultScope::new("DELETE", "/Users/*"));
+        s.faults.fault_scope = Some(FaultScope::new("DELETE", "/Users/*"));
     });
     assert_eq!(z.get("/Users").await.status, 429);
     // Unauthenticated requests are refused before they reach the limiter.
@@ -94,7 +95,7 @@ async fn budget_and_window_are_echoed_and_retry_after_is_optional() {
 
 #[tokio::test]
 async fn a_5xx_before_apply_answers_500_502_or_503_and_changes_nothing() {
-    let z = with(|s| s.error_5xx_ratio = 1.0).await;
+    let z = with(|s| s.faults.error_5xx_ratio = 1.0).await;
     let mut seen = Vec::new();
     for i in 0..30 {
         let r = z.post("/Users", user(&format!("f{i}@example.org"))).await;
@@ -118,14 +119,14 @@ async fn a_5xx_before_apply_answers_500_502_or_503_and_changes_nothing() {
 
 #[tokio::test]
 async fn a_5xx_after_apply_has_applied() {
-    let z = with(|s| s.error_5xx_after_apply_ratio = 1.0).await;
+    let z = with(|s| s.faults.error_5xx_after_apply_ratio = 1.0).await;
     z.post("/Users", user("applied@example.org"))
         .await
         .assert_text(503, "Service Unavailable");
     assert!(z.sim.state.user_by_name("applied@example.org").is_some());
     z.sim
         .state
-        .update_switches(|s| s.error_5xx_after_apply_ratio = 0.0);
+        .update_switches(|s| s.faults.error_5xx_after_apply_ratio = 0.0);
     // A naive retry collides with the create that did happen.
     assert_eq!(
         z.post("/Users", user("applied@example.org")).await.status,
@@ -139,7 +140,7 @@ async fn a_5xx_after_apply_has_applied() {
 
 #[tokio::test]
 async fn a_drop_is_a_transport_error_and_changes_nothing() {
-    let z = with(|s| s.drop_ratio = 1.0).await;
+    let z = with(|s| s.faults.drop_ratio = 1.0).await;
     let err = post_user(&z, &z.http, "drop@example.org")
         .await
         .expect_err("a dropped connection has no status");
@@ -151,7 +152,7 @@ async fn a_drop_is_a_transport_error_and_changes_nothing() {
 
 #[tokio::test]
 async fn a_drop_after_apply_creates_the_user_a_retry_then_collides_with() {
-    let z = with(|s| s.drop_after_apply_ratio = 1.0).await;
+    let z = with(|s| s.faults.drop_after_apply_ratio = 1.0).await;
     let err = post_user(&z, &z.http, "ghost@example.org")
         .await
         .expect_err("a dropped connection has no status");
@@ -161,7 +162,7 @@ async fn a_drop_after_apply_creates_the_user_a_retry_then_collides_with() {
     // What a connector must do: re-correlate before retrying.
     z.sim
         .state
-        .update_switches(|s| s.drop_after_apply_ratio = 0.0);
+        .update_switches(|s| s.faults.drop_after_apply_ratio = 0.0);
     let r = z
         .get("/Users?filter=userName%20eq%20%22ghost%40example.org%22")
         .await;
@@ -176,8 +177,8 @@ async fn a_drop_after_apply_creates_the_user_a_retry_then_collides_with() {
 #[tokio::test]
 async fn a_hang_outlasts_the_client_timeout_after_applying() {
     let z = with(|s| {
-        s.hang_ms = 3_000;
-        s.hang_ratio = 1.0;
+        s.faults.hang_ms = 3_000;
+        s.faults.hang_ratio = 1.0;
     })
     .await;
     let impatient = client(Duration::from_millis(300));
@@ -191,7 +192,7 @@ async fn a_hang_outlasts_the_client_timeout_after_applying() {
     assert_eq!(z.sim.state.fault_log()[0].fault, FaultKind::Hang);
 
     // `hang_ratio` defaults to 0: `hang_ms` alone does not hang.
-    z.sim.state.update_switches(|s| s.hang_ratio = 0.0);
+    z.sim.state.update_switches(|s| s.faults.hang_ratio = 0.0);
     assert_eq!(
         post_user(&z, &impatient, "quick@example.org")
             .await
@@ -203,14 +204,14 @@ async fn a_hang_outlasts_the_client_timeout_after_applying() {
 
 #[tokio::test]
 async fn latency_and_jitter_delay_answers() {
-    let z = with(|s| s.latency_ms = 200).await;
+    let z = with(|s| s.faults.latency_ms = 200).await;
     let started = Instant::now();
     assert_eq!(z.get("/Users").await.status, 200);
     assert!(started.elapsed() >= Duration::from_millis(200));
 
     z.sim.state.update_switches(|s| {
-        s.latency_ms = 0;
-        s.latency_jitter_ms = 300;
+        s.faults.latency_ms = 0;
+        s.faults.latency_jitter_ms = 300;
     });
     let mut slowest = Duration::ZERO;
     for _ in 0..6 {
@@ -226,8 +227,8 @@ async fn latency_and_jitter_delay_answers() {
 #[tokio::test]
 async fn faults_can_be_scoped_to_a_method_and_path() {
     let z = with(|s| {
-        s.error_5xx_ratio = 1.0;
-        s.fault_scope = Some(FaultScope::new("PUT", "/Users/*"));
+        s.faults.error_5xx_ratio = 1.0;
+        s.faults.fault_scope = Some(FaultScope::new("PUT", "/Users/*"));
     })
     .await;
     let id = z.create(user("scoped@example.org")).await;
@@ -248,8 +249,8 @@ async fn faults_can_be_scoped_to_a_method_and_path() {
     let r = z
         .http
         .put(z.root("/_sim/switches"))
-        .json(&json!({ "rate_limit": false, "drop_ratio": 1.0,
-                       "fault_scope": { "path": "/api/scim/v2/Groups*" } }))
+        .json(&json!({ "faults": { "rate_limit": false, "drop_ratio": 1.0,
+                       "fault_scope": { "path": "/api/scim/v2/Groups*" } } }))
         .send()
         .await
         .unwrap();
@@ -265,38 +266,23 @@ async fn faults_can_be_scoped_to_a_method_and_path() {
 
 #[tokio::test]
 async fn fault_draws_follow_the_seed() {
-    async fn outcomes(seed: u64) -> Vec<u16> {
+    assert_draws_follow_the_seed(|seed| async move {
         let z = zsim_with(|c| {
             c.seed = seed;
-            c.switches.error_5xx_ratio = 0.3;
-            c.switches.drop_ratio = 0.2;
+            seed_test_faults(&mut c.switches.faults);
         })
         .await;
-        let mut seen = Vec::new();
-        for _ in 0..40 {
-            let out = match z.req(Method::GET, "/Users").send().await {
-                Ok(r) => r.status().as_u16(),
-                Err(_) => 0,
-            };
-            seen.push(out);
-        }
-        seen
-    }
-    let a = outcomes(3).await;
-    assert_eq!(a, outcomes(3).await);
-    for code in [0, 200] {
-        assert!(a.contains(&code), "{code} missing from {a:?}");
-    }
-    assert!(a.iter().any(|c| *c >= 500), "{a:?}");
-    assert_ne!(a, outcomes(4).await);
+        outcomes_of(|| z.req(Method::GET, "/Users")).await
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn faults_spare_the_test_api() {
     let z = with(|s| {
-        s.drop_ratio = 1.0;
-        s.rate_limit = true;
-        s.rate_budget = 0;
+        s.faults.drop_ratio = 1.0;
+        s.faults.rate_limit = true;
+        s.faults.rate_budget = 0;
     })
     .await;
     assert_eq!(

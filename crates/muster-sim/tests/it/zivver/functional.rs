@@ -215,8 +215,8 @@ async fn the_rate_limit_and_fault_switches_apply_to_the_new_routes() {
     let z = zsim().await;
     let (a, _) = two_users(&z).await;
     z.sim.state.update_switches(|s| {
-        s.drop_after_apply_ratio = 1.0;
-        s.fault_scope = Some(muster_sim::zivver::FaultScope::new("POST", "/Groups"));
+        s.faults.drop_after_apply_ratio = 1.0;
+        s.faults.fault_scope = Some(muster_sim::FaultScope::new("POST", "/Groups"));
     });
     let sent = z
         .req(Method::POST, "/Groups")
@@ -227,11 +227,11 @@ async fn the_rate_limit_and_fault_switches_apply_to_the_new_routes() {
     assert!(sent.is_err(), "the connection is dropped");
     assert_eq!(z.sim.state.groups().len(), 1, "applied before the drop");
     z.sim.state.update_switches(|s| {
-        s.drop_after_apply_ratio = 0.0;
-        s.fault_scope = None;
-        s.rate_limit = true;
-        s.rate_budget = 1;
-        s.rate_window_s = 60;
+        s.faults.drop_after_apply_ratio = 0.0;
+        s.faults.fault_scope = None;
+        s.faults.rate_limit = true;
+        s.faults.rate_budget = 1;
+        s.faults.rate_window_s = 60;
     });
     let id = z.sim.state.groups()[0]["id"].as_str().unwrap().to_owned();
     assert_eq!(

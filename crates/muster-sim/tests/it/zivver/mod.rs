@@ -67,7 +67,7 @@ pub async fn zsim_with(change: impl FnOnce(&mut ZivverSimConfig)) -> Z {
         divisions: vec!["Sales".into(), "Finance".into()],
         ..ZivverSimConfig::default()
     };
-    cfg.switches.rate_limit = false;
+    cfg.switches.faults.rate_limit = false;
     change(&mut cfg);
     let sim = ZivverSim::start(cfg).await.unwrap();
     Z {

@@ -72,9 +72,13 @@ async fn reset_empties_everything_but_the_organisation_setup() {
     z.sim.state.seed_division("Marketing");
     let a = z.create(user("a@example.org")).await;
     z.group("G", &[&a]);
-    z.sim.state.update_switches(|s| s.error_5xx_ratio = 1.0);
+    z.sim
+        .state
+        .update_switches(|s| s.faults.error_5xx_ratio = 1.0);
     assert!(z.get("/Users").await.status >= 500);
-    z.sim.state.update_switches(|s| s.error_5xx_ratio = 0.0);
+    z.sim
+        .state
+        .update_switches(|s| s.faults.error_5xx_ratio = 0.0);
     assert_eq!(z.sim.state.fault_log().len(), 1);
 
     let r = z.http.post(z.root("/_sim/reset")).send().await.unwrap();
@@ -94,7 +98,7 @@ async fn reset_empties_everything_but_the_organisation_setup() {
 async fn the_fault_log_is_served() {
     let z = zsim().await;
     z.sim.state.update_switches(|s| {
-        s.error_5xx_after_apply_ratio = 1.0;
+        s.faults.error_5xx_after_apply_ratio = 1.0;
     });
     z.post("/Users", user("x@example.org")).await;
     let r = read(z.http.get(z.root("/_sim/faults")).send().await.unwrap()).await;
@@ -111,9 +115,12 @@ async fn switches_can_be_read_and_replaced_over_http() {
     let z = zsim().await;
     let r = read(z.http.get(z.root("/_sim/switches")).send().await.unwrap()).await;
     assert_eq!(r.status, 200);
-    assert_eq!(r.body["rate_limit"], false, "the test helper turned it off");
-    assert_eq!(r.body["rate_budget"], 50);
-    assert_eq!(r.body["rate_window_s"], 10);
+    let faults = &r.body["faults"];
+    assert_eq!(faults["rate_limit"], false, "the test helper turned it off");
+    assert_eq!(faults["rate_budget"], 50);
+    assert_eq!(faults["rate_window_s"], 10);
+    assert_eq!(faults["rate_refill"], "window");
+    assert_eq!(faults["retry_after"], false);
     assert_eq!(r.body["sso_clear_on_omit"], true);
     assert_eq!(r.body["duplicate_status"], 409);
     assert_eq!(r.body["max_page"], Value::Null);
@@ -121,10 +128,9 @@ async fn switches_can_be_read_and_replaced_over_http() {
     let r = read(
         z.http
             .put(z.root("/_sim/switches"))
-            .json(
-                &json!({ "rate_limit": false, "duplicate_status": 400, "max_page": 1,
-                           "fault_scope": { "method": "POST" } }),
-            )
+            .json(&json!({ "duplicate_status": 400, "max_page": 1,
+                           "faults": { "rate_limit": false,
+                                       "fault_scope": { "method": "POST" } } }))
             .send()
             .await
             .unwrap(),
@@ -135,13 +141,19 @@ async fn switches_can_be_read_and_replaced_over_http() {
     assert_eq!(sw.duplicate_status.status().as_u16(), 400);
     assert_eq!(sw.max_page, Some(1));
     assert!(sw.sso_clear_on_omit, "left out: the default");
+    assert_eq!(
+        (sw.faults.rate_budget, sw.faults.retry_after),
+        (50, false),
+        "left out of faults: Zivver's defaults"
+    );
     z.create(user("a@example.org")).await;
     assert_eq!(z.post("/Users", user("a@example.org")).await.status, 400);
 
     for bad in [
         json!({ "no_such_switch": true }),
         json!({ "duplicate_status": 418 }),
-        json!({ "fault_scope": { "verb": "GET" } }),
+        json!({ "faults": { "fault_scope": { "verb": "GET" } } }),
+        json!({ "rate_limit": false }),
     ] {
         let r = z
             .http
