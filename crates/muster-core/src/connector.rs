@@ -53,6 +53,10 @@ pub struct Capabilities {
     /// uses it to re-correlate a create whose outcome is unknown. Without it such a create
     /// ends failed at once and is never sent again in the run (it could duplicate).
     pub lookup: bool,
+    /// The connector can find groups by name without a full read
+    /// ([`Connector::lookup_groups`]); a sign-in uses it to grant what a create implies.
+    /// Without it a sign-in only creates, and leaves the grants to the scheduled run.
+    pub group_lookup: bool,
     /// Requests in flight at once that the target tolerates.
     pub max_concurrency: usize,
     /// The target has an enabled flag. Without one (Zermelo) a disabled state is not planned:
@@ -155,6 +159,7 @@ impl Default for Capabilities {
             delete: DeleteMeaning::Disable,
             write_only_fields: BTreeSet::new(),
             lookup: true,
+            group_lookup: false,
             max_concurrency: 4,
             can_disable: true,
             fixed_fields: BTreeSet::new(),
@@ -212,6 +217,32 @@ impl ObservedGroup {
             duplicates: times,
         }
     }
+}
+
+/// The key group names are matched by, in the plan and in group look-ups alike: the name
+/// ignoring case and surrounding spaces.
+pub fn group_key(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+/// Of `listed`, the groups whose name matches one of `names` ([`group_key`]), without their
+/// members: what [`Connector::lookup_groups`] answers. For connectors that list groups and
+/// pick, and for those whose server filter may be looser than the plan's matching.
+pub fn groups_named(
+    listed: impl IntoIterator<Item = (GroupRef, String)>,
+    names: &[String],
+) -> Vec<ObservedGroup> {
+    let wanted: BTreeSet<String> = names.iter().map(|n| group_key(n)).collect();
+    listed
+        .into_iter()
+        .filter(|(_, name)| wanted.contains(&group_key(name)))
+        .map(|(reference, name)| ObservedGroup {
+            reference,
+            name,
+            members: BTreeSet::new(),
+            duplicates: BTreeMap::new(),
+        })
+        .collect()
 }
 
 /// What a target holds now, from one full paged read.
@@ -472,6 +503,18 @@ pub trait Connector: Send + Sync {
         attribute: &str,
         value: &str,
     ) -> Result<Vec<ObservedAccount>, ConnectorError>;
+
+    /// The groups named one of `names` (matched by [`group_key`]; every group of such a name,
+    /// so that two of one name stay two), **without members**: for the plan of one new
+    /// account, which is in no group yet. Only asked of a connector whose capabilities say
+    /// `group_lookup`; the default says the target cannot.
+    async fn lookup_groups(&self, names: &[String]) -> Result<Vec<ObservedGroup>, ConnectorError> {
+        let _ = names;
+        Err(ConnectorError::Config {
+            target: self.target().clone(),
+            detail: "this target cannot look groups up by name".into(),
+        })
+    }
 
     /// Carries out one operation. Requests are rate limited and 429s honoured inside; errors
     /// that may have been applied come back as [`ConnectorError::Uncertain`].

@@ -3,7 +3,8 @@
 //! - `read_all` reads every page of `/users`, `/users?isDeleted=true` (kept apart, in
 //!   [`Observed::deleted`]), `/groups` with `/groups/{guid}` for the members, `/products` and
 //!   `/product-assignment`; products are groups named `Product - <name>` with the reference
-//!   `product:<productId>` (see [`super::wire::product_ref`]);
+//!   `product:<productId>` (see [`super::wire::product_ref`]); `lookup_groups` reads the
+//!   lists of groups (and products) without members;
 //! - user writes are a fresh GET, the changes laid over it, and a PUT of the whole user
 //!   (`users.rs`);
 //! - memberships are one POST or DELETE each, checked by a re-read on error (`groups.rs`);
@@ -22,8 +23,8 @@ use crate::http::settings;
 use crate::http::{Auth, RequestCounters, RequestCounts};
 use async_trait::async_trait;
 use muster_core::connector::{
-    Capabilities, Connector, ConnectorError, DeleteMeaning, Observed, ObservedAccount, Operation,
-    Outcome, ReadScope,
+    Capabilities, Connector, ConnectorError, DeleteMeaning, Observed, ObservedAccount,
+    ObservedGroup, Operation, Outcome, ReadScope,
 };
 use muster_core::{AccountRef, TargetName};
 use serde_json::Value;
@@ -96,6 +97,7 @@ impl HelloIdConnector {
                     },
                     write_only_fields: BTreeSet::from([PASSWORD.to_owned()]),
                     lookup: true,
+                    group_lookup: true,
                     max_concurrency: cfg.concurrency,
                     fixed_fields,
                     creates_groups,
@@ -280,6 +282,10 @@ impl Connector for HelloIdConnector {
         value: &str,
     ) -> Result<Vec<ObservedAccount>, ConnectorError> {
         self.inner.lookup(attribute, value).await
+    }
+
+    async fn lookup_groups(&self, names: &[String]) -> Result<Vec<ObservedGroup>, ConnectorError> {
+        self.inner.lookup_groups(names).await
     }
 
     async fn execute(&self, operation: &Operation) -> Result<Outcome, ConnectorError> {

@@ -1,14 +1,16 @@
 //! Groups of [`super::HelloIdConnector`] (helloid.md §6 "Static groups", "Department
-//! groups"): the full read (`/groups`, then `/groups/{guid}` per group for its `users`), one
+//! groups"): the full read (`/groups`, then `/groups/{guid}` per group for its `users`), the
+//! look-up by name (the list alone, with products), one
 //! POST or DELETE per membership change, checked by a re-read of the group when it fails, and
 //! `EnsureGroup` for department groups that may be created.
 
 use super::client::{Failure, Reply};
 use super::connector::{segment, Found, Inner};
+use super::products::is_product_name;
 use super::wire::{self, GROUP_GUID};
 use crate::common::TargetErrors as _;
 use crate::http::{Method, Refused as _};
-use muster_core::connector::{ConnectorError, ObservedGroup, Outcome, ReadScope};
+use muster_core::connector::{groups_named, ConnectorError, ObservedGroup, Outcome, ReadScope};
 use muster_core::{AccountRef, GroupRef};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -40,6 +42,32 @@ impl Inner {
             .iter()
             .map(|g| id_and_name(g).map_err(|e| self.protocol(format!("GET /groups: {e}"))))
             .collect()
+    }
+
+    /// The groups and products named one of `names`, without members (see
+    /// [`Connector::lookup_groups`]): `/groups` as listed, with no `/groups/{guid}` per group,
+    /// and `/products` only when a name is a product's. HelloID filters neither list.
+    ///
+    /// [`Connector::lookup_groups`]: muster_core::connector::Connector::lookup_groups
+    pub(super) async fn lookup_groups(
+        &self,
+        names: &[String],
+    ) -> Result<Vec<ObservedGroup>, ConnectorError> {
+        let products = names.iter().any(|n| is_product_name(n));
+        let groups = names.iter().any(|n| !is_product_name(n));
+        let mut listed = Vec::new();
+        if groups {
+            let found = self.list_groups().await?;
+            listed.extend(
+                found
+                    .into_iter()
+                    .map(|(guid, name)| (GroupRef::new(guid), name)),
+            );
+        }
+        if products {
+            listed.extend(self.list_products().await?);
+        }
+        Ok(groups_named(listed, names))
     }
 
     /// Every group, with its members where `scope` wants them (helloid.md §6: `/groups/{guid}`

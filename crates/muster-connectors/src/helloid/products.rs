@@ -10,7 +10,7 @@ use super::connector::{segment, Found, Inner};
 use super::wire::{self, PRODUCT_ID, PRODUCT_NAME_PREFIX, REQUEST_COMMENT};
 use crate::common::TargetErrors as _;
 use crate::http::Method;
-use muster_core::connector::{ConnectorError, ObservedGroup, Outcome};
+use muster_core::connector::{group_key, ConnectorError, ObservedGroup, Outcome};
 use muster_core::{AccountRef, GroupRef};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -18,6 +18,25 @@ use tracing::{debug, instrument};
 
 fn product_key(v: &Value) -> Option<String> {
     wire::str_field(v, PRODUCT_ID).map(str::to_ascii_lowercase)
+}
+
+/// A listed product's id and name (its id when it has no name).
+fn id_and_name(p: &Value) -> (&str, &str) {
+    let id = wire::str_field(p, PRODUCT_ID).unwrap_or_default();
+    (id, wire::str_field(p, "name").unwrap_or(id))
+}
+
+/// A product as a group: reference `product:<id>`, name `Product - <name>`.
+fn as_group(id: &str, name: &str) -> (GroupRef, String) {
+    (
+        GroupRef::new(wire::product_ref(id)),
+        format!("{PRODUCT_NAME_PREFIX}{name}"),
+    )
+}
+
+/// Whether a permission's name is a product's (`Product - <name>`), as [`as_group`] names them.
+pub(super) fn is_product_name(name: &str) -> bool {
+    group_key(name).starts_with(&group_key(PRODUCT_NAME_PREFIX))
 }
 
 /// A user may hold a product more than once; the pair is what the read needs.
@@ -45,8 +64,7 @@ impl Inner {
         let mut order = Vec::new();
         let mut by_id: BTreeMap<String, (String, String, BTreeSet<AccountRef>)> = BTreeMap::new();
         for p in &products {
-            let id = wire::str_field(p, PRODUCT_ID).unwrap_or_default();
-            let name = wire::str_field(p, "name").unwrap_or(id);
+            let (id, name) = id_and_name(p);
             if by_id
                 .insert(
                     id.to_ascii_lowercase(),
@@ -73,11 +91,27 @@ impl Inner {
         Ok(order
             .into_iter()
             .filter_map(|key| by_id.remove(&key))
-            .map(|(id, name, members)| ObservedGroup {
-                reference: GroupRef::new(wire::product_ref(&id)),
-                name: format!("{PRODUCT_NAME_PREFIX}{name}"),
-                members,
-                duplicates: Default::default(),
+            .map(|(id, name, members)| {
+                let (reference, name) = as_group(&id, &name);
+                ObservedGroup {
+                    reference,
+                    name,
+                    members,
+                    duplicates: Default::default(),
+                }
+            })
+            .collect())
+    }
+
+    /// Every product from `/products` alone, as a group's reference and name (no holders).
+    pub(super) async fn list_products(&self) -> Result<Vec<(GroupRef, String)>, ConnectorError> {
+        let take = super::connector::PAGE_SIZE;
+        let products = self.client.list("/products", product_key, take).await?;
+        Ok(products
+            .iter()
+            .map(|p| {
+                let (id, name) = id_and_name(p);
+                as_group(id, name)
             })
             .collect())
     }

@@ -218,18 +218,27 @@ impl ScimClient {
     }
 
     /// Every resource of `endpoint` (`Users`, `Groups`), optionally filtered (`filter` is the
-    /// raw filter text), read by the paging rules of [`Pager`].
+    /// raw filter text) and without the attributes named in `excluded` (`excludedAttributes`,
+    /// RFC 7644 §3.9, e.g. a group's `members`), read by the paging rules of [`Pager`].
     pub async fn read_all(
         &self,
         endpoint: &str,
         filter: Option<&str>,
+        excluded: Option<&str>,
         page_size: usize,
     ) -> Result<Vec<Value>, ConnectorError> {
         let target = self.target().clone();
         let mut pager = Pager::new(page_size);
-        let filter_param = filter
-            .map(|f| format!("filter={}&", super::filter::encode_query_value(f)))
-            .unwrap_or_default();
+        let param = |name: &str, value: Option<&str>| {
+            value
+                .map(|v| format!("{name}={}&", super::filter::encode_query_value(v)))
+                .unwrap_or_default()
+        };
+        let filter_param = format!(
+            "{}{}",
+            param("filter", filter),
+            param("excludedAttributes", excluded)
+        );
         loop {
             let (start, count) = pager.next_request();
             let path = format!("/{endpoint}?{filter_param}startIndex={start}&count={count}");

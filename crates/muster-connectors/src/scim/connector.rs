@@ -1,9 +1,10 @@
 //! [`ScimConnector`]: the [`Connector`] for any SCIM 2.0 service, per `targets/scim.md`.
 //!
 //! `connect` learns what the server can do (`/ServiceProviderConfig`, overridden by config);
-//! `read_all` pages through `/Users` and `/Groups`; `execute` turns one [`Operation`] into the
-//! fewest requests the server allows: PATCH when it has it, otherwise a fresh GET and a PUT of
-//! the whole resource, one write in flight per object.
+//! `read_all` pages through `/Users` and `/Groups`; `lookup` and `lookup_groups` filter them
+//! (`<attribute> eq "…"`; `displayName eq "…"` without members); `execute` turns one
+//! [`Operation`] into the fewest requests the server allows: PATCH when it has it, otherwise a
+//! fresh GET and a PUT of the whole resource, one write in flight per object.
 
 use super::client::{Failure, Reply, ScimClient};
 use super::config::{DeleteMode, ScimAuth, ScimConfig, ScimFeatures};
@@ -15,12 +16,12 @@ use crate::http::settings;
 use crate::http::{Auth, Method, RequestCounters, RequestCounts};
 use async_trait::async_trait;
 use muster_core::connector::{
-    Attributes, Capabilities, Connector, ConnectorError, DeleteMeaning, Observed, ObservedAccount,
-    ObservedGroup, Operation, Outcome,
+    group_key, groups_named, Attributes, Capabilities, Connector, ConnectorError, DeleteMeaning,
+    Observed, ObservedAccount, ObservedGroup, Operation, Outcome,
 };
 use muster_core::{AccountRef, GroupRef, TargetName};
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use tracing::{debug, info, instrument, warn};
@@ -108,6 +109,7 @@ impl ScimConnector {
                 // RFC 7643: `password` is `returned: never`.
                 write_only_fields: BTreeSet::from(["password".to_owned()]),
                 lookup: features.filter,
+                group_lookup: features.filter,
                 max_concurrency: cfg.concurrency,
                 ..Capabilities::default()
             },
@@ -686,8 +688,11 @@ impl Connector for ScimConnector {
     #[instrument(skip_all, fields(target = %self.target))]
     async fn read_all(&self) -> Result<Observed, ConnectorError> {
         let page_size = self.page_size;
-        let users = self.client.read_all("Users", None, page_size).await?;
-        let groups = self.client.read_all("Groups", None, page_size).await?;
+        let users = self.client.read_all("Users", None, None, page_size).await?;
+        let groups = self
+            .client
+            .read_all("Groups", None, None, page_size)
+            .await?;
         let observed = Observed {
             accounts: users
                 .iter()
@@ -726,7 +731,7 @@ impl Connector for ScimConnector {
         let filter = eq_filter(attribute, value).map_err(|e| self.config_error(e))?;
         let users = self
             .client
-            .read_all("Users", Some(&filter), self.page_size)
+            .read_all("Users", Some(&filter), None, self.page_size)
             .await?;
         let mut found = Vec::with_capacity(users.len());
         for user in &users {
@@ -740,6 +745,36 @@ impl Connector for ScimConnector {
             }
         }
         Ok(found)
+    }
+
+    /// Filters `/Groups` on `displayName eq "name"` per name, members left out
+    /// (`excludedAttributes=members`). The results are matched by name again, so a server
+    /// that ignores the filter yields no false match.
+    #[instrument(skip_all, fields(target = %self.target, names = names.len()))]
+    async fn lookup_groups(&self, names: &[String]) -> Result<Vec<ObservedGroup>, ConnectorError> {
+        if !self.filter {
+            return Err(self.config_error(
+                "the server does not support filters, so groups cannot be looked up \
+                 (set `capabilities = { filter = true }` if it does)"
+                    .to_owned(),
+            ));
+        }
+        // One query per name as the plan matches it (`Sales` and ` sales` are one).
+        let asked: BTreeMap<String, &str> =
+            names.iter().map(|n| (group_key(n), n.trim())).collect();
+        let mut listed: HashMap<GroupRef, String> = HashMap::new();
+        for name in asked.values() {
+            let filter = eq_filter("displayName", name).map_err(|e| self.config_error(e))?;
+            let groups = self
+                .client
+                .read_all("Groups", Some(&filter), Some("members"), self.page_size)
+                .await?;
+            for g in &groups {
+                let g = self.to_group(g)?;
+                listed.insert(g.reference, g.name);
+            }
+        }
+        Ok(groups_named(listed, names))
     }
 
     async fn execute(&self, operation: &Operation) -> Result<Outcome, ConnectorError> {

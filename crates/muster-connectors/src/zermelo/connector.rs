@@ -22,8 +22,8 @@ use crate::http::settings;
 use crate::http::{Auth, RequestCounters, RequestCounts};
 use async_trait::async_trait;
 use muster_core::connector::{
-    Capabilities, Connector, ConnectorError, DeleteMeaning, Observed, ObservedAccount, Operation,
-    Outcome, PreviousGroup, ReadScope,
+    Capabilities, Connector, ConnectorError, DeleteMeaning, Observed, ObservedAccount,
+    ObservedGroup, Operation, Outcome, PreviousGroup, ReadScope,
 };
 use muster_core::TargetName;
 use std::sync::Arc;
@@ -69,6 +69,7 @@ impl ZermeloConnector {
                 capabilities: Capabilities {
                     delete: DeleteMeaning::Disable,
                     lookup: true,
+                    group_lookup: true,
                     max_concurrency: cfg.concurrency,
                     can_disable: false,
                     membership_visible: cfg.read_placements,
@@ -204,6 +205,11 @@ impl Connector for ZermeloConnector {
         value: &str,
     ) -> Result<Vec<ObservedAccount>, ConnectorError> {
         self.inner.lookup(attribute, value).await
+    }
+
+    #[instrument(skip_all, fields(target = %self.inner.target))]
+    async fn lookup_groups(&self, names: &[String]) -> Result<Vec<ObservedGroup>, ConnectorError> {
+        self.inner.lookup_groups(names).await
     }
 
     #[instrument(skip_all, fields(target = %self.inner.target))]

@@ -2,8 +2,9 @@
 //! one where the tenant refuses it), classes
 //! from one `departmentsofbranches`, each student's placements (with `read_placements` from
 //! `studentsindepartments`, otherwise from the student records of the persons' students, so
-//! that a tenant adopted with a fresh store is not placed a second time); and the look-up by
-//! `code` that re-correlates a create whose outcome is unknown.
+//! that a tenant adopted with a fresh store is not placed a second time); the look-up by
+//! `code` that re-correlates a create whose outcome is unknown; and classes by name (for a
+//! sign-in's placement).
 //!
 //! Nothing here pages: each list is one request (zermelo.md §1), so no read loops on the
 //! server's say-so. The loops that remain are bounded: one per student for placements, and
@@ -14,7 +15,9 @@ use super::connector::Inner;
 use super::wire::{self, DEPARTMENT_FIELDS, USER_FIELDS};
 use crate::common::TargetErrors as _;
 use crate::http::Method;
-use muster_core::connector::{ConnectorError, Observed, ObservedAccount, ObservedGroup, ReadScope};
+use muster_core::connector::{
+    groups_named, ConnectorError, Observed, ObservedAccount, ObservedGroup, ReadScope,
+};
 use muster_core::AccountRef;
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -405,5 +408,18 @@ impl Inner {
                     .is_some_and(|s| s.to_lowercase() == wanted)
             })
             .collect())
+    }
+
+    /// The classes named one of `names` (`<code> / <schoolInSchoolYearName>`), without
+    /// placements: one `departmentsofbranches`, matched here (Zermelo filters nothing).
+    pub(super) async fn lookup_groups(
+        &self,
+        names: &[String],
+    ) -> Result<Vec<ObservedGroup>, ConnectorError> {
+        let classes = self.read_classes().await?;
+        Ok(groups_named(
+            classes.into_iter().map(|c| (c.reference, c.name)),
+            names,
+        ))
     }
 }

@@ -1,7 +1,8 @@
 //! [`ZivverConnector`]: the [`Connector`] for Zivver, per `targets/zivver.md` §5.
 //!
 //! - `read_all` reads `Users` and `Groups` in full (paging tolerated, not assumed), and a
-//!   group's `Groups/{id}` when the list leaves its members out;
+//!   group's `Groups/{id}` when the list leaves its members out; `lookup_groups` matches the
+//!   list of `Groups` by name;
 //! - every user write is a fresh `GET Users/{id}`, the operation's attributes laid over it,
 //!   and a `PUT` of the whole user, never a partial one;
 //! - memberships go through per-group lanes (see [`super::lanes`] and `groups.rs`), or one
@@ -33,7 +34,7 @@ use crate::http::{Auth, Method, RequestCounters, RequestCounts};
 use async_trait::async_trait;
 use muster_core::connector::{
     Attributes, Capabilities, Connector, ConnectorError, DeleteMeaning, FieldRefusal, Observed,
-    ObservedAccount, Operation, Outcome,
+    ObservedAccount, ObservedGroup, Operation, Outcome,
 };
 use muster_core::secret::Secret;
 use muster_core::{AccountRef, TargetName};
@@ -121,6 +122,7 @@ impl ZivverConnector {
                     },
                     write_only_fields: BTreeSet::from([SSO_ACCOUNT_KEY.to_owned()]),
                     lookup: true,
+                    group_lookup: true,
                     max_concurrency: cfg.concurrency,
                     // The address already received mail as a Zivver guest: sending the same
                     // aliases again is refused again.
@@ -614,6 +616,10 @@ impl Connector for ZivverConnector {
         value: &str,
     ) -> Result<Vec<ObservedAccount>, ConnectorError> {
         self.inner.lookup(attribute, value).await
+    }
+
+    async fn lookup_groups(&self, names: &[String]) -> Result<Vec<ObservedGroup>, ConnectorError> {
+        self.inner.lookup_groups(names).await
     }
 
     async fn execute(&self, operation: &Operation) -> Result<Outcome, ConnectorError> {

@@ -1,8 +1,8 @@
-//! Functional accounts (Zivver's groups): the full read, and membership writes. In `replace`
-//! mode each group has a lane (see [`super::lanes`]): a worker task, started by the first
-//! caller, takes every queued change, reads `Groups/{id}` fresh, applies them, writes once
-//! with PatchOp `replace` (or remove-all), and answers each caller with its own outcome. In
-//! `add-remove` mode each change is one PATCH.
+//! Functional accounts (Zivver's groups): the full read, the look-up by name, and membership
+//! writes. In `replace` mode each group has a lane (see [`super::lanes`]): a worker task,
+//! started by the first caller, takes every queued change, reads `Groups/{id}` fresh, applies
+//! them, writes once with PatchOp `replace` (or remove-all), and answers each caller with its
+//! own outcome. In `add-remove` mode each change is one PATCH.
 
 use super::client::{Failure, Refusal, Reply};
 use super::config::MembershipWrite;
@@ -12,7 +12,7 @@ use super::wire;
 use crate::common::TargetErrors as _;
 use crate::http::Refused as _;
 use crate::http::{self, Method};
-use muster_core::connector::{ConnectorError, ObservedGroup, Outcome};
+use muster_core::connector::{groups_named, ConnectorError, ObservedGroup, Outcome};
 use muster_core::{AccountRef, GroupRef};
 use serde_json::Value;
 use std::sync::Arc;
@@ -59,12 +59,7 @@ impl Inner {
             .await?;
         let mut groups = Vec::with_capacity(listed.len());
         for g in &listed {
-            let id = wire::resource_id(g)
-                .ok_or_else(|| self.protocol("a group without `id`".to_owned()))?;
-            let name = g
-                .get("displayName")
-                .and_then(Value::as_str)
-                .ok_or_else(|| self.protocol(format!("group {id} has no `displayName`")))?;
+            let (id, name) = self.id_and_name(g)?;
             let members = match wire::member_ids(g) {
                 Some(ids) => ids
                     .map_err(|e| self.protocol(format!("group {id}: {e}")))?
@@ -103,6 +98,43 @@ impl Inner {
             });
         }
         Ok(groups)
+    }
+
+    /// The groups named one of `names`, without members (see [`Connector::lookup_groups`]),
+    /// from one list of `Groups` matched here: Zivver is known to answer no filter but
+    /// `userName eq` (zivver.md §3). With functional accounts as accounts there are none.
+    ///
+    /// [`Connector::lookup_groups`]: muster_core::connector::Connector::lookup_groups
+    pub(super) async fn lookup_groups(
+        &self,
+        names: &[String],
+    ) -> Result<Vec<ObservedGroup>, ConnectorError> {
+        if self.accounts_mode() {
+            return Ok(Vec::new());
+        }
+        let listed = self
+            .client
+            .list("Groups", None, super::connector::PAGE_SIZE)
+            .await?;
+        let listed = listed
+            .iter()
+            .map(|g| {
+                self.id_and_name(g)
+                    .map(|(id, name)| (GroupRef::new(id), name.to_owned()))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(groups_named(listed, names))
+    }
+
+    /// A listed group's `id` and `displayName`.
+    fn id_and_name<'g>(&self, g: &'g Value) -> Result<(&'g str, &'g str), ConnectorError> {
+        let id =
+            wire::resource_id(g).ok_or_else(|| self.protocol("a group without `id`".to_owned()))?;
+        let name = g
+            .get("displayName")
+            .and_then(Value::as_str)
+            .ok_or_else(|| self.protocol(format!("group {id} has no `displayName`")))?;
+        Ok((id, name))
     }
 
     /// A Grant (`grant`) or Revoke, by the configured membership mode.

@@ -54,7 +54,12 @@ pub trait Kind: Sized + Send + Sync + 'static {
     /// Seeds account number `n` in the simulator, without HTTP.
     fn seed_account(&self, n: u32) -> AccountRef;
     /// Seeds an empty group (number `n`) in the simulator, without HTTP.
-    fn seed_group(&self, n: u32) -> GroupRef;
+    fn seed_group(&self, n: u32) -> GroupRef {
+        self.seed_named_group(&format!("group{n}")).0
+    }
+    /// Seeds an empty group labelled `label` in the simulator, without HTTP; with the name the
+    /// connector gives it (Zermelo: class `label` of a school year).
+    fn seed_named_group(&self, label: &str) -> (GroupRef, String);
     /// How often the simulator lists `account` in `group`.
     fn member_count(&self, group: &GroupRef, account: &AccountRef) -> usize;
     /// A reference of the kind's shape that the simulator does not know.
@@ -165,6 +170,22 @@ impl<K: Kind> Bench<K> {
         })
     }
 
+    /// A Grant (`grant`) or Revoke of `account` in `group`, through the connector.
+    async fn membership(
+        &self,
+        grant: bool,
+        account: &AccountRef,
+        group: &GroupRef,
+    ) -> Result<Outcome, ConnectorError> {
+        let (account, group) = (account.clone(), group.clone());
+        let operation = if grant {
+            Operation::Grant { account, group }
+        } else {
+            Operation::Revoke { account, group }
+        };
+        self.conn.execute(&operation).await
+    }
+
     fn context(&self) -> String {
         format!("{}: exchanges {:#?}", K::NAME, self.tap.seen())
     }
@@ -213,13 +234,7 @@ async fn absent_disable_is_done<K: Kind>(b: &Bench<K>) {
 async fn absent_revoke_is_done<K: Kind>(b: &Bench<K>) {
     let account = b.kind.seed_account(1);
     let group = b.kind.seed_group(1);
-    let out = b
-        .conn
-        .execute(&Operation::Revoke {
-            account: account.clone(),
-            group: group.clone(),
-        })
-        .await;
+    let out = b.membership(false, &account, &group).await;
     assert!(
         matches!(out, Ok(Outcome::AlreadyAbsent | Outcome::Done)),
         "{out:?}\n{}",
@@ -399,13 +414,7 @@ async fn lost_grant_answer_is_settled<K: Kind>(b: &Bench<K>) {
             Verdict::Pass
         }
     }));
-    let out = b
-        .conn
-        .execute(&Operation::Grant {
-            account: account.clone(),
-            group: group.clone(),
-        })
-        .await;
+    let out = b.membership(true, &account, &group).await;
     assert!(matches!(out, Ok(Outcome::Done)), "{out:?}\n{}", b.context());
     assert_eq!(b.kind.member_count(&group, &account), 1, "{}", b.context());
     let seen = b.tap.seen();
@@ -431,6 +440,49 @@ const SCIM_TOKEN: &str = "conformance-scim-token-31415";
 const ZIVVER_TOKEN: &str = "conformance-zivver-token-27182";
 const ZERMELO_TOKEN: &str = "conformance-zermelo-token-16180";
 const ABSENT_UUID: &str = "00000000-0000-4000-8000-00000000dead";
+
+/// §1 (`group_lookup`): the groups a sign-in grants are found by name without a full read,
+/// ignoring case and surrounding spaces, every group of a shared name, none of another name,
+/// without members; a name with a quote and a backslash is matched as it is (escaped, not
+/// breaking the query). Nothing is written.
+async fn groups_are_looked_up_by_name<K: Kind>(b: &Bench<K>) {
+    assert!(b.conn.capabilities().group_lookup, "{}", K::NAME);
+    let account = b.kind.seed_account(1);
+    let (sales, sales_name) = b.kind.seed_named_group("Sales");
+    let (tricky, tricky_name) = b.kind.seed_named_group(r#"Ops "A" \ B"#);
+    let (twice_1, twice_name) = b.kind.seed_named_group("Twice");
+    let (twice_2, _) = b.kind.seed_named_group("Twice");
+    b.kind.seed_named_group("Other");
+    b.kind.seed_named_group(r#"Ops "A" \ B and more"#);
+    let granted = b.membership(true, &account, &sales).await;
+    assert!(granted.is_ok(), "{granted:?}\n{}", b.context());
+    b.tap.reset_log();
+
+    let asked = [
+        format!("  {}  ", sales_name.to_uppercase()),
+        tricky_name.clone(),
+        twice_name,
+        "Missing".to_owned(),
+    ];
+    let found = b.conn.lookup_groups(&asked).await;
+    let found = match found {
+        Ok(found) => found,
+        Err(e) => panic!("{e}\n{}", b.context()),
+    };
+    let mut refs: Vec<&GroupRef> = found.iter().map(|g| &g.reference).collect();
+    refs.sort();
+    let mut wanted = vec![&sales, &tricky, &twice_1, &twice_2];
+    wanted.sort();
+    assert_eq!(refs, wanted, "{found:#?}\n{}", b.context());
+    assert!(found.iter().all(|g| g.members.is_empty()), "{found:#?}");
+    let tricky_found = found.iter().find(|g| g.reference == tricky);
+    assert_eq!(
+        tricky_found.map(|g| g.name.as_str()),
+        Some(tricky_name.as_str())
+    );
+    let seen = b.tap.seen();
+    assert!(!seen.iter().any(|s| is_write(&s.method)), "{seen:#?}");
+}
 
 fn attrs(pairs: &[(&str, Value)]) -> Attributes {
     pairs
@@ -463,6 +515,20 @@ macro_rules! rate_limit_switches {
                 s.faults.rate_window_s = window_s;
                 s.faults.retry_after = retry_after;
             });
+        }
+    };
+}
+
+/// `Kind::seed_named_group` for the SCIM-shaped simulators (SCIM, Zivver): a group is its
+/// `displayName`.
+macro_rules! display_name_groups {
+    () => {
+        fn seed_named_group(&self, label: &str) -> (GroupRef, String) {
+            let id = self
+                .state
+                .seed_group(json!({ "displayName": label }))
+                .expect("seed group");
+            (GroupRef::new(id), label.to_owned())
         }
     };
 }
@@ -514,13 +580,7 @@ impl Kind for Scim {
         )
     }
 
-    fn seed_group(&self, n: u32) -> GroupRef {
-        GroupRef::new(
-            self.state
-                .seed_group(json!({ "displayName": format!("group{n}") }))
-                .expect("seed group"),
-        )
-    }
+    display_name_groups!();
 
     fn member_count(&self, group: &GroupRef, account: &AccountRef) -> usize {
         members_of(self.state.group(group.as_str()), account)
@@ -581,13 +641,7 @@ impl Kind for Zivver {
         )
     }
 
-    fn seed_group(&self, n: u32) -> GroupRef {
-        GroupRef::new(
-            self.state
-                .seed_group(json!({ "displayName": format!("Functional {n}") }))
-                .expect("seed group"),
-        )
-    }
+    display_name_groups!();
 
     fn member_count(&self, group: &GroupRef, account: &AccountRef) -> usize {
         members_of(self.state.group(group.as_str()), account)
@@ -631,6 +685,10 @@ impl Kind for ZivverFunctional {
             "lost_grant_answer_is_settled",
             "functional accounts are accounts here: their members are `delegates`, not grants",
         ),
+        (
+            "groups_are_looked_up_by_name",
+            "functional accounts are accounts here: there are no groups to grant",
+        ),
     ];
     const SECRETS: &'static [&'static str] = &[ZIVVER_TOKEN];
 
@@ -670,13 +728,7 @@ impl Kind for ZivverFunctional {
         )
     }
 
-    fn seed_group(&self, n: u32) -> GroupRef {
-        GroupRef::new(
-            self.state
-                .seed_group(json!({ "displayName": format!("Functional {n}") }))
-                .expect("seed group"),
-        )
-    }
+    display_name_groups!();
 
     fn member_count(&self, group: &GroupRef, account: &AccountRef) -> usize {
         members_of(self.state.group(group.as_str()), account)
@@ -743,8 +795,11 @@ impl Kind for HelloId {
         )
     }
 
-    fn seed_group(&self, n: u32) -> GroupRef {
-        GroupRef::new(self.state.seed_group(&format!("Group {n}")))
+    fn seed_named_group(&self, label: &str) -> (GroupRef, String) {
+        (
+            GroupRef::new(self.state.seed_group(label)),
+            label.to_owned(),
+        )
     }
 
     fn member_count(&self, group: &GroupRef, account: &AccountRef) -> usize {
@@ -824,11 +879,12 @@ impl Kind for Zermelo {
         AccountRef::new(code)
     }
 
-    fn seed_group(&self, n: u32) -> GroupRef {
-        let id = self
-            .state
-            .seed_department("Lyceum", "2024-2025", &format!("c{n}"));
-        GroupRef::new(id.to_string())
+    fn seed_named_group(&self, label: &str) -> (GroupRef, String) {
+        let id = self.state.seed_department("Lyceum", "2024-2025", label);
+        (
+            GroupRef::new(id.to_string()),
+            format!("{label} / Lyceum 2024-2025"),
+        )
     }
 
     fn member_count(&self, group: &GroupRef, account: &AccountRef) -> usize {
@@ -914,6 +970,7 @@ suite! {
         rate_limit_without_retry_after_is_bounded,
         secrets_never_show,
         lost_grant_answer_is_settled,
+        groups_are_looked_up_by_name,
     ]
 }
 

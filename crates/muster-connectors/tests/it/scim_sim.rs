@@ -474,6 +474,52 @@ async fn lookup_escapes_a_nasty_value() {
     ));
 }
 
+/// A sign-in's groups: one `displayName eq` query per distinct name (escaped, members left
+/// out); without filters the connector says it cannot look groups up.
+#[tokio::test]
+async fn lookup_groups_filters_by_display_name_without_members() {
+    let h = harness(ScimSwitches::default(), "").await;
+    assert!(h.conn.capabilities().group_lookup);
+    let ann = seed_user(&h, "ann");
+    let nasty = r#"Sales "EU" \ North"#;
+    let sales = seed_group(&h, nasty, &[&ann]);
+    seed_group(&h, "Sales", &[&ann]);
+    seed_group(&h, r#"Sales \"EU\" \\ North"#, &[]);
+    let before = h.sim.state.request_count("GET", "/Groups");
+
+    let asked = [nasty.to_owned(), format!(" {} ", nasty.to_lowercase())];
+    let found = h.conn.lookup_groups(&asked).await.unwrap();
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].reference, sales);
+    assert_eq!(found[0].name, nasty);
+    assert!(found[0].members.is_empty(), "members are left out");
+    assert_eq!(
+        h.sim.state.request_count("GET", "/Groups") - before,
+        1,
+        "one query for one name, however it is spelled"
+    );
+    assert!(h
+        .conn
+        .lookup_groups(&["Nobody".to_owned()])
+        .await
+        .unwrap()
+        .is_empty());
+
+    let unfiltered = harness(
+        ScimSwitches {
+            filter: false,
+            ..ScimSwitches::default()
+        },
+        "",
+    )
+    .await;
+    assert!(!unfiltered.conn.capabilities().group_lookup);
+    assert!(matches!(
+        unfiltered.conn.lookup_groups(&asked).await,
+        Err(ConnectorError::Config { .. })
+    ));
+}
+
 // ----- groups ------------------------------------------------------------------------------
 
 async fn grant_and_revoke(h: &Harness) {

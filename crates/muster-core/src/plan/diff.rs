@@ -19,12 +19,12 @@
 
 use super::correlate::{CorrelationIndex, LinkState, StoredLink};
 use super::{Action, ActionId, ActionKind, FieldChange, TargetPlan};
+use crate::connector::group_key;
 use crate::connector::{Attributes, Capabilities, Observed, ObservedGroup};
 use crate::domains::DomainFilter;
 use crate::evaluate::{AccountState, Correlation, Evaluation, ManagedGroups};
 use crate::leave_alone::LeaveAlone;
 use crate::model::{AccountRef, ExternalId, GroupRef, TargetName};
-use permissions::group_key;
 use references::{AccountTarget, Referrer};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, HashSet};

@@ -77,11 +77,17 @@ impl Fixture {
     }
 
     pub async fn engine(&self) -> Engine {
+        self.engine_of(&self.config_path).await
+    }
+
+    /// An engine on another config file (in the same folder: the same store), pointed at the
+    /// simulator.
+    pub async fn engine_of(&self, config: &Path) -> Engine {
         let env = [(
             "MUSTER__TARGETS__SCIM__CONNECTION__BASE_URL".to_owned(),
             self.sim.base_url.clone(),
         )];
-        let config = Config::load_with_env(&self.config_path, env.into_iter()).unwrap();
+        let config = Config::load_with_env(config, env.into_iter()).unwrap();
         Engine::open(config).await.unwrap()
     }
 

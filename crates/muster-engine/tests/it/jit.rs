@@ -1,11 +1,14 @@
 //! Accounts at sign-in (`muster_engine::jit`) against the Zivver simulator with its rate limit
 //! on: the one-person pipeline, its policy, the scheduled run adopting what a sign-in made,
+//! the grants a create implies (on Zivver, and on the SCIM simulator with a missing group),
 //! and a login storm during a scheduled apply.
 
-use crate::fixture::DEMO;
+use crate::fixture::{Fixture, DEMO};
 use futures::StreamExt;
 use muster_core::model::{IdentityKind, Person};
-use muster_engine::jit::{JitOutcome, SignIn, SignInVia};
+use muster_core::plan::{Action, ActionKind};
+use muster_core::AccountRef;
+use muster_engine::jit::{JitOutcome, JitReport, JitTarget, SignIn, SignInVia};
 use muster_engine::{Config, Engine};
 use muster_sim::faults::FaultKind;
 use muster_sim::zivver::{RunningZivverSim, ZivverSim, ZivverSimConfig, ZivverSwitches};
@@ -36,6 +39,11 @@ struct Jit {
 
 impl Jit {
     async fn start(persons: usize, jit: &str) -> Self {
+        Self::start_with(persons, jit, "").await
+    }
+
+    /// [`Jit::start`] with `rules` added to the configuration.
+    async fn start_with(persons: usize, jit: &str, rules: &str) -> Self {
         let zivver = ZivverSim::start(ZivverSimConfig {
             tokens: vec!["tok".into()],
             divisions: DEPARTMENTS.iter().map(|d| (*d).to_owned()).collect(),
@@ -100,6 +108,7 @@ access = true
 name = "Finance staff may act for the Administratie functional account"
 when = {{ field = "AnyContract.Department", equals = "Finance" }}
 permissions = ["Administratie"]
+{rules}
 "#,
             url = zivver.base_url,
             token = dir.path().join("token").display().to_string(),
@@ -183,18 +192,8 @@ fn hr_subset(dir: &Path, n: usize) -> BTreeMap<String, String> {
     let contracts = std::fs::read_to_string(Path::new(DEMO).join("day1/contracts.csv")).unwrap();
     let mut lines = persons.lines();
     let header = lines.next().unwrap();
-    let email_at = header
-        .split(';')
-        .position(|c| c == "Contact.Business.Email")
-        .unwrap();
     let kept: Vec<&str> = lines.take(n).collect();
-    let emails: BTreeMap<String, String> = kept
-        .iter()
-        .map(|l| {
-            let cols: Vec<&str> = l.split(';').collect();
-            (cols[0].to_owned(), cols[email_at].to_owned())
-        })
-        .collect();
+    let emails = hr_emails(&format!("{header}\n{}", kept.join("\n")));
     let mut out = vec![header];
     out.extend(&kept);
     std::fs::write(dir.join("persons.csv"), out.join("\n") + "\n").unwrap();
@@ -205,21 +204,97 @@ fn hr_subset(dir: &Path, n: usize) -> BTreeMap<String, String> {
     emails
 }
 
+/// ExternalId → business e-mail of every person in an HR persons export.
+fn hr_emails(persons: &str) -> BTreeMap<String, String> {
+    let mut lines = persons.lines();
+    let header = lines.next().unwrap_or_default();
+    let email_at = header
+        .split(';')
+        .position(|c| c == "Contact.Business.Email")
+        .unwrap();
+    lines
+        .map(|l| {
+            let cols: Vec<&str> = l.split(';').collect();
+            (cols[0].to_owned(), cols[email_at].to_owned())
+        })
+        .collect()
+}
+
 fn day() -> chrono::NaiveDate {
     chrono::Local::now().date_naive()
 }
 
 /// Creates in the plan of a preview made now.
 async fn creates_planned(engine: &Engine) -> Vec<String> {
+    planned(engine)
+        .await
+        .into_iter()
+        .filter(|a| a.kind == ActionKind::Create)
+        .map(|a| a.person.to_string())
+        .collect()
+}
+
+/// The first person a preview made now creates an account for.
+async fn first_create(engine: &Engine) -> String {
+    let creates = creates_planned(engine).await;
+    creates.first().expect("the demo plans creates").clone()
+}
+
+/// Every action of a preview made now.
+async fn planned(engine: &Engine) -> Vec<Action> {
     let report = engine.preview(day()).await.unwrap();
     report
         .plan
         .targets
-        .iter()
-        .flat_map(|t| &t.actions)
-        .filter(|a| a.kind == muster_core::plan::ActionKind::Create)
-        .map(|a| a.person.to_string())
+        .into_iter()
+        .flat_map(|t| t.actions)
         .collect()
+}
+
+/// The names of the groups a plan grants `person`, sorted; with `known` only those the target
+/// has one group of (the plan holds its reference).
+fn grants_of(actions: &[Action], person: &str, known: bool) -> Vec<String> {
+    let mut names: Vec<String> = actions
+        .iter()
+        .filter(|a| a.kind == ActionKind::Grant && a.person.as_str() == person)
+        .filter_map(|a| a.permission.as_ref())
+        .filter(|p| !known || p.group.is_some())
+        .map(|p| p.name.clone())
+        .collect();
+    names.sort();
+    names
+}
+
+/// The account the one target created, the groups granted with it (sorted), and those left.
+fn created(report: &JitReport) -> (AccountRef, Vec<String>, Vec<String>) {
+    match &report.targets[..] {
+        [JitTarget {
+            outcome:
+                JitOutcome::Created {
+                    account,
+                    granted,
+                    left,
+                },
+            ..
+        }] => {
+            let mut granted = granted.clone();
+            granted.sort();
+            (account.clone(), granted, left.clone())
+        }
+        _ => panic!("created: {report:?}"),
+    }
+}
+
+/// The member ids of a simulator's group (SCIM or Zivver: `members[].value`).
+fn member_ids(group: &serde_json::Value) -> Vec<String> {
+    group["members"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .filter_map(|m| m["value"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 #[tokio::test]
@@ -235,7 +310,7 @@ async fn a_sign_in_creates_the_account_once_and_the_scheduled_run_adopts_it() {
     let [t] = report.targets.as_slice() else {
         panic!("one target with jit: {report:?}")
     };
-    let JitOutcome::Created { account } = &t.outcome else {
+    let JitOutcome::Created { account, .. } = &t.outcome else {
         panic!("created: {report:?}")
     };
     assert_eq!(
@@ -458,4 +533,152 @@ async fn a_login_storm_during_a_scheduled_apply_makes_one_account_per_person() {
         "{:?}",
         applied.summary
     );
+}
+
+const TWO_FUNCTIONAL_ACCOUNTS: &str = r#"
+[[rules]]
+name = "Every employee may act for Receptie and Secretariaat"
+when = { field = "PrimaryContract.Department", exists = true }
+permissions = ["Receptie", "Secretariaat"]
+"#;
+
+/// Zivver's functional accounts are Muster's groups: a sign-in whose rules grant two gets the
+/// account and both memberships, granted after the create and audited as such; the next
+/// scheduled plan grants that person nothing more.
+#[tokio::test]
+async fn a_sign_in_grants_the_functional_accounts_its_create_implies() {
+    let jit = Jit::start_with(20, "jit = true", TWO_FUNCTIONAL_ACCOUNTS).await;
+    let mut groups = BTreeMap::new();
+    for name in ["Receptie", "Secretariaat"] {
+        let id = jit
+            .zivver
+            .state
+            .seed_group(json!({"displayName": name, "members": []}))
+            .unwrap();
+        groups.insert(name, id);
+    }
+    jit.seed_snapshot().await;
+    let engine = jit.engine().await;
+    let before = planned(&engine).await;
+    let person = first_create(&engine).await;
+    let wanted = grants_of(&before, &person, true);
+    assert!(wanted.len() >= 2, "{wanted:?}");
+
+    let report = engine.sign_in(jit.sign_in(&person)).await.unwrap();
+    let (account, granted, left) = created(&report);
+    assert_eq!(granted, wanted, "{report:?}");
+    assert!(left.is_empty(), "{left:?}");
+    for id in groups.values() {
+        let group = jit.zivver.state.group(id).unwrap();
+        assert_eq!(member_ids(&group), vec![account.to_string()], "{group}");
+    }
+    let audit = engine
+        .store
+        .person_audit(&person.as_str().into(), 10)
+        .await
+        .unwrap();
+    let granted_at_sign_in = audit
+        .iter()
+        .filter(|e| e.reason.contains("granted at sign-in"))
+        .count();
+    assert_eq!(granted_at_sign_in, wanted.len(), "{audit:?}");
+
+    // The scheduled run sees the memberships: nothing more to grant that person.
+    let after = planned(&engine).await;
+    assert_eq!(grants_of(&after, &person, false), Vec::<String>::new());
+    assert_eq!(jit.throttled(), 0);
+}
+
+/// The SCIM demo with sign-ins on, a rule granting a group the target does not have
+/// (`Visitors`), and an HR snapshot stored by an apply that grants no one an account yet.
+async fn scim_with_a_missing_group() -> (Fixture, Engine) {
+    let f = Fixture::demo(|config| {
+        let config = config.replacen(
+            "thresholds = { delete = { percent = 10 } }",
+            "thresholds = { delete = { percent = 10 } }\njit = true",
+            1,
+        );
+        format!(
+            "{config}\n[[rules]]\nname = \"Everyone is a visitor\"\ntargets = [\"scim\"]\npermissions = [\"Visitors\"]\n"
+        )
+    })
+    .await;
+    let config = f.read("muster.toml");
+    let seed = config.replace(
+        "name = \"Every employee gets an account\"\naccount = true",
+        "name = \"Every employee gets an account\"\nwhen = { field = \"PrimaryContract.Department\", equals = \"(none yet)\" }\naccount = true",
+    );
+    assert_ne!(seed, config);
+    f.write("seed.toml", &seed);
+    f.engine_of(&f.dir.path().join("seed.toml"))
+        .await
+        .apply(day(), None)
+        .await
+        .unwrap();
+    assert!(f.sim.state.users().is_empty());
+    let engine = f.engine().await;
+    (f, engine)
+}
+
+/// On SCIM: the account and its two groups at sign-in; the grant of a group the target lacks
+/// is neither sent nor the group created, and the scheduled run grants it once it exists and
+/// plans nothing else for that person.
+#[tokio::test]
+async fn a_sign_in_grants_existing_groups_and_leaves_a_missing_one_to_the_scheduled_run() {
+    let (f, engine) = scim_with_a_missing_group().await;
+    let before = planned(&engine).await;
+    let person = first_create(&engine).await;
+    let wanted = grants_of(&before, &person, true);
+    assert!(wanted.len() >= 2, "All staff and a department: {wanted:?}");
+    assert!(grants_of(&before, &person, false).contains(&"Visitors".to_owned()));
+    let groups_before = f.sim.state.groups().len();
+    let email = hr_emails(&f.read("persons.csv"))[&person].clone();
+
+    let sign_in = SignIn {
+        person: claims(&person, &email),
+        via: SignInVia::Okta,
+        subject: format!("okta-{person}"),
+    };
+    let report = engine.sign_in(sign_in).await.unwrap();
+    let (account, granted, left) = created(&report);
+    assert_eq!(granted, wanted);
+    assert!(
+        matches!(left.as_slice(), [one] if one.starts_with("Visitors: ") && one.contains("no group named")),
+        "{left:?}"
+    );
+    for name in &wanted {
+        assert_eq!(f.members(name), vec![account.to_string()], "{name}");
+    }
+    assert_eq!(
+        f.sim.state.groups().len(),
+        groups_before,
+        "no group created"
+    );
+
+    // The scheduled run: the person's memberships are seen, only Visitors is left, and once the
+    // group exists it is granted.
+    let after = planned(&engine).await;
+    let mine: Vec<&Action> = after
+        .iter()
+        .filter(|a| a.person.as_str() == person)
+        .filter(|a| {
+            matches!(
+                a.kind,
+                ActionKind::Create | ActionKind::Correlate | ActionKind::Grant
+            )
+        })
+        .collect();
+    assert!(
+        matches!(mine.as_slice(), [one] if one.kind == ActionKind::Grant
+            && one.permission.as_ref().is_some_and(|p| p.name == "Visitors")),
+        "{mine:#?}"
+    );
+    f.sim
+        .state
+        .seed_group(json!({"displayName": "Visitors", "members": []}))
+        .unwrap();
+    engine.apply(day(), None).await.unwrap();
+    assert!(f.members("Visitors").contains(&account.to_string()));
+    let last = planned(&engine).await;
+    assert_eq!(grants_of(&last, &person, false), Vec::<String>::new());
 }

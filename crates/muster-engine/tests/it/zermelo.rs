@@ -1,10 +1,12 @@
 //! Students and their class placements in Zermelo, end to end against the simulator: accounts
 //! with and without a class, placements per school year (made once, remembered because the
 //! API cannot list them), a class change within a year, the 1 August rollover under both
-//! `school_year_from` settings, an unknown class, and archive and return.
+//! `school_year_from` settings, an unknown class, archive and return, and a placement at
+//! sign-in.
 
 use muster_core::plan::{ActionKind, Plan};
 use muster_core::report::{ActionOutcome, RunStatus};
+use muster_engine::jit::{JitOutcome, SignIn, SignInVia};
 use muster_engine::{Config, Engine};
 use muster_sim::zermelo::{RunningZermeloSim, ZermeloSchoolYear, ZermeloSim, ZermeloSimConfig};
 use muster_store::AuditQuery;
@@ -642,4 +644,67 @@ async fn adopting_a_tenant_with_placements_with_a_fresh_store_places_nobody_twic
     );
     let again = engine.preview(day("2024-10-02")).await.unwrap();
     assert!(again.plan.is_empty(), "{:?}", kinds(&again.plan));
+}
+
+/// A sign-in of a new student places them in the class the rules give, after the create, and
+/// the store remembers the placement (`grants_made`: Zermelo cannot list placements), so the
+/// next scheduled plan counts it and places nobody again.
+#[tokio::test]
+async fn a_sign_in_places_the_new_student_and_the_scheduled_run_remembers_it() {
+    let school = School::start("contract_start").await;
+    school.students(&[(
+        "118204",
+        "Daan",
+        "van der",
+        "Berg",
+        "h4a",
+        "Lyceum",
+        "2025-09-01",
+    )]);
+    let config = std::fs::read_to_string(school.dir.path().join("muster.toml")).unwrap();
+    let lifecycle = "lifecycle = { delete_days_after_end = 0 }";
+    let config = config.replace(lifecycle, &format!("{lifecycle}\njit = true"));
+    // The HR snapshot of a run that grants no account yet, as sign-ins need one.
+    let rule = "name = \"Every student gets an account\"\n";
+    let seed = config.replace(
+        rule,
+        &format!(
+            "{rule}when = {{ field = \"PrimaryContract.Department\", equals = \"(none yet)\" }}\n"
+        ),
+    );
+    assert_ne!(seed, config);
+    std::fs::write(school.dir.path().join("muster.toml"), &seed).unwrap();
+    let today = chrono::Local::now().date_naive();
+    school.engine().await.apply(today, None).await.unwrap();
+    assert!(school.sim.state.user("118204").is_none());
+    std::fs::write(school.dir.path().join("muster.toml"), &config).unwrap();
+    let engine = school.engine().await;
+
+    let sign_in = SignIn {
+        person: serde_json::from_value(serde_json::json!({"ExternalId": "118204"})).unwrap(),
+        via: SignInVia::Oidc,
+        subject: "https://idp.example/ 118204".into(),
+    };
+    let report = engine.sign_in(sign_in).await.unwrap();
+    let class = "h4a / Lyceum 2025-2026".to_owned();
+    match &report.targets[0].outcome {
+        JitOutcome::Created { granted, left, .. } => {
+            assert_eq!(granted, std::slice::from_ref(&class));
+            assert!(left.is_empty(), "{left:?}");
+        }
+        other => panic!("created: {other:?}"),
+    }
+    assert_eq!(
+        school.placements("118204"),
+        [(class.clone(), serde_json::json!(0.5))]
+    );
+    let made = engine.store.grants_made(&"zermelo".into()).await.unwrap();
+    assert_eq!(made.len(), 1, "{made:?}");
+    assert_eq!(
+        (made[0].account.as_str(), made[0].group_name.as_str()),
+        ("118204", class.as_str())
+    );
+
+    let plan = engine.preview(today).await.unwrap().plan;
+    assert_eq!(kinds(&plan), [], "{plan:#?}");
 }

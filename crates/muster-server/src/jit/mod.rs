@@ -185,7 +185,7 @@ fn failure(report: &JitReport) -> Option<String> {
     })
 }
 
-/// One line per report: `zivver created, scim exists`.
+/// One line per report: `zivver created (granted Sales), scim exists`.
 fn summary(report: &JitReport) -> String {
     if report.targets.is_empty() {
         return "no target provisions at sign-in".to_owned();
@@ -195,6 +195,9 @@ fn summary(report: &JitReport) -> String {
         .iter()
         .map(|t| {
             let what = match &t.outcome {
+                JitOutcome::Created { granted, .. } if !granted.is_empty() => {
+                    return format!("{} created (granted {})", t.target, granted.join(", "));
+                }
                 JitOutcome::Created { .. } => "created",
                 JitOutcome::Exists { .. } => "exists",
                 JitOutcome::NotGranted { .. } => "not granted",

@@ -3,7 +3,7 @@
 //! a member listed more than once put back once; groups matched by name ignoring case and
 //! surrounding spaces. One group per period is [`periods`](super::periods)' part.
 
-use super::{Differ, Pending};
+use super::{group_key, Differ, Pending};
 use crate::connector::{ObservedAccount, ObservedGroup};
 use crate::evaluate::{Evaluation, ManagedGroups};
 use crate::model::{AccountRef, ExternalId, GroupRef};
@@ -244,9 +244,4 @@ impl<'a> Differ<'a> {
         groups.sort_by(|a, b| a.name.cmp(&b.name));
         groups
     }
-}
-
-/// Group names match ignoring case and surrounding spaces.
-pub(super) fn group_key(name: &str) -> String {
-    name.trim().to_lowercase()
 }
