@@ -245,6 +245,7 @@ async fn attempt(
 
     match s.connector.execute(&operation).await {
         Ok(outcome) => {
+            super::target_answered();
             remember_written(s, &account, &changes).await?;
             match action.kind {
                 ActionKind::Delete => link(s, action, &account, LinkState::Deleted).await?,
@@ -476,6 +477,7 @@ async fn create(
     for attempt in 1..=CREATE_ATTEMPTS {
         let error = match s.connector.execute(&operation).await {
             Ok(Outcome::Created(account)) => {
+                super::target_answered();
                 link(s, action, &account.reference, LinkState::Active).await?;
                 remember_written(s, &account.reference, &attributes).await?;
                 return Ok(ActionResult::done(Some(account.reference), None));

@@ -5,7 +5,10 @@
 //! and ends with exactly one audit event.
 //!
 //! Which action may start when is decided by the pure [`schedule::Scheduler`] (tested without
-//! I/O); this module is the I/O loop around it: send, journal, audit, quarantine.
+//! I/O); this module is the I/O loop around it: send, journal, audit, quarantine. Each action's
+//! task writes its own end, so the ends of the actions in flight share the store's commits,
+//! and, when its request succeeded, frees its place in the target's concurrency as soon as the
+//! target has answered.
 //!
 //! A target whose error ratio in the run reaches its [`Quarantine`] threshold is stopped: the
 //! requests in flight finish, nothing more is sent to it, and every action not yet started
@@ -167,6 +170,9 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
     }
 
     let mut running: JoinSet<(usize, ActionResult, Result<(), StoreError>)> = JoinSet::new();
+    // Each task says when the target has answered, so its place goes to the next action while
+    // its end is written.
+    let (answered_tx, mut answered_rx) = tokio::sync::mpsc::unbounded_channel::<usize>();
     // Which action each task runs, so a task that panics still ends its action.
     let mut task_of: HashMap<tokio::task::Id, usize> = HashMap::new();
     loop {
@@ -198,13 +204,19 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
                 resolved.insert(i, action.clone());
             }
             let shared = shared.clone();
+            let answered = Answered {
+                tx: answered_tx.clone(),
+                action: i,
+            };
             // An action a released limit let through says so in its audit event.
             let released = gated.released_reason(&action);
             // A sign-in's action keeps its place ahead of scheduled work in the rate budget.
             let priority = muster_connectors::http::priority::current();
             let task = running.spawn(muster_connectors::http::priority::scoped(
                 priority,
-                async move {
+                ANSWERED.scope(answered, async move {
+                    // A success frees its place once answered (`target_answered`); any other
+                    // end keeps it until the loop has seen it, so quarantine judges in time.
                     let r = action::run(&shared, &action, account).await;
                     let r = match released {
                         Some(why) => r.noted(why),
@@ -216,11 +228,19 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
                     let (run, target) = (&shared.run, &shared.target);
                     let settled = settle(store, run, target, &action, r.account.clone(), &r).await;
                     (i, r, settled)
-                },
+                }),
             ));
             task_of.insert(task.id(), i);
         }
-        let Some(joined) = running.join_next_with_id().await else {
+        let joined = tokio::select! {
+            biased;
+            Some(i) = answered_rx.recv() => {
+                schedule.answered(i);
+                continue;
+            }
+            joined = running.join_next_with_id() => joined,
+        };
+        let Some(joined) = joined else {
             break;
         };
         let (i, result) = match joined {
@@ -350,6 +370,27 @@ fn fill_account_references(
             .retain(|c| c.account_of.is_none() || c.after.is_some());
     }
     action
+}
+
+tokio::task_local! {
+    /// The action an executor task runs, and where to say that the target has answered it.
+    static ANSWERED: Answered;
+}
+
+#[derive(Clone)]
+struct Answered {
+    tx: tokio::sync::mpsc::UnboundedSender<usize>,
+    action: usize,
+}
+
+/// Says that the target has answered this task's action and only store writes follow: its
+/// place in the target's concurrency goes to the next action ([`Scheduler::answered`]). Said
+/// again, or outside an executor task, it does nothing.
+fn target_answered() {
+    let _ = ANSWERED.try_with(|a| {
+        // The loop may be gone (a store failure ended it): nothing to tell then.
+        let _ = a.tx.send(a.action);
+    });
 }
 
 /// Journals the outcome, writes the audit event, counts it.

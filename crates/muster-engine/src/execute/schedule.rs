@@ -5,7 +5,9 @@
 //! The rules, in one place:
 //! - an action starts once every action it `depends_on` is done and every action it
 //!   `waits_for` has ended (whatever the outcome);
-//! - at most `limit` actions run at once (the target's `max_concurrency`);
+//! - at most `limit` actions run at once (the target's `max_concurrency`); an action whose
+//!   request was answered ([`Scheduler::answered`]) frees its place while its end is written,
+//!   but no more than `limit × SETTLING_PER_PLACE` actions are between start and end at once;
 //! - actions the gate blocked end at once, and release what waits for them;
 //! - an action that ends other than done ends its dependents skipped, transitively;
 //! - once the target is stopped, nothing more starts: what comes up ends skipped.
@@ -14,6 +16,11 @@ use muster_core::plan::{Action, ActionId};
 use muster_core::report::ActionOutcome;
 use std::collections::{HashMap, VecDeque};
 
+/// How many actions may be between answered and settled per place in flight: ends are
+/// written in batches, so a few per place keep requests going out while a commit waits, and
+/// a bound keeps a slow store from piling up ends without limit.
+const SETTLING_PER_PLACE: usize = 4;
+
 /// Where one action is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -21,8 +28,10 @@ enum State {
     Waiting,
     /// In the queue to start.
     Ready,
-    /// Handed out by [`Scheduler::next`], not yet settled.
+    /// Handed out by [`Scheduler::next`], not yet answered.
     Running,
+    /// The target answered; its end is being written (not yet settled).
+    Answered,
     Ended(ActionOutcome),
 }
 
@@ -47,6 +56,8 @@ pub struct Scheduler {
     waiters: Vec<Vec<usize>>,
     ready: VecDeque<usize>,
     running: usize,
+    /// Answered, end not yet settled.
+    answered: usize,
     limit: usize,
     stopped: bool,
 }
@@ -90,6 +101,7 @@ impl Scheduler {
             waiters,
             ready: VecDeque::new(),
             running: 0,
+            answered: 0,
             limit: limit.max(1),
             stopped: false,
         };
@@ -113,7 +125,9 @@ impl Scheduler {
     /// every ready action was handed out (then wait for one to [`settle`](Self::settle); with
     /// nothing running, the schedule is over).
     pub fn next(&mut self) -> Option<Next> {
-        if self.running >= self.limit {
+        if self.running >= self.limit
+            || self.running + self.answered >= self.limit * SETTLING_PER_PLACE
+        {
             return None;
         }
         let i = loop {
@@ -135,8 +149,10 @@ impl Scheduler {
     /// Action `i` ended with `outcome`. Returns the actions that end skipped with it because
     /// they depend on it and it was not done (transitively, in the order they end).
     pub fn settle(&mut self, i: usize, outcome: ActionOutcome) -> Vec<usize> {
-        if self.state[i] == State::Running {
-            self.running -= 1;
+        match self.state[i] {
+            State::Running => self.running -= 1,
+            State::Answered => self.answered -= 1,
+            _ => {}
         }
         self.state[i] = State::Ended(outcome);
         self.release_waiters(i);
@@ -158,6 +174,17 @@ impl Scheduler {
             cascade.extend(self.dependents[j].iter().copied());
         }
         skipped
+    }
+
+    /// Action `i`'s request was answered: its place goes to the next action while its end is
+    /// written. Its dependents still wait for [`settle`](Self::settle). Anything but a running
+    /// action is left as it is.
+    pub fn answered(&mut self, i: usize) {
+        if self.state[i] == State::Running {
+            self.state[i] = State::Answered;
+            self.running -= 1;
+            self.answered += 1;
+        }
     }
 
     /// The target stops: actions running go on to their end, nothing more starts.
@@ -341,5 +368,57 @@ mod tests {
         let mut s = Scheduler::new(&plan, |_| false, 1);
         assert_eq!(s.next(), None, "its missing dependencies never end");
         assert_eq!(s.unended(), [0]);
+    }
+    #[test]
+    fn an_answered_action_frees_its_place_but_its_dependents_wait_for_its_end() {
+        let plan = [
+            action(0, &[], &[]),
+            action(1, &[0], &[]),
+            action(2, &[], &[]),
+            action(3, &[], &[]),
+        ];
+        let mut s = Scheduler::new(&plan, |_| false, 1);
+        assert_eq!(drain(&mut s), [Next::Start(0)]);
+        s.answered(0);
+        assert_eq!(s.running(), 0);
+        assert_eq!(
+            drain(&mut s),
+            [Next::Start(2)],
+            "0's place is free; 1 waits for 0's end"
+        );
+        s.answered(0); // again: nothing changes
+        assert_eq!(s.running(), 1);
+        assert!(s.settle(0, Done).is_empty());
+        s.answered(0); // after its end: nothing changes
+        s.settle(2, Done);
+        assert_eq!(
+            drain(&mut s),
+            [Next::Start(3)],
+            "ready first, and one place"
+        );
+        s.settle(3, Done); // ended without being answered first
+        assert_eq!(drain(&mut s), [Next::Start(1)]);
+        s.settle(1, Done);
+        assert!(s.unended().is_empty());
+        assert_eq!((s.running, s.answered), (0, 0));
+    }
+
+    #[test]
+    fn ends_still_being_written_are_bounded() {
+        let plan: Vec<Action> = (0..20).map(|i| action(i, &[], &[])).collect();
+        let mut s = Scheduler::new(&plan, |_| false, 2);
+        let mut started = Vec::new();
+        for _ in 0..10 {
+            for n in drain(&mut s) {
+                let Next::Start(i) = n else {
+                    panic!("nothing is stopped")
+                };
+                s.answered(i);
+                started.push(i);
+            }
+        }
+        assert_eq!(started.len(), 2 * SETTLING_PER_PLACE, "none settled yet");
+        s.settle(started[0], Done);
+        assert_eq!(drain(&mut s).len(), 1);
     }
 }
