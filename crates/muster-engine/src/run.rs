@@ -491,14 +491,7 @@ impl Engine {
             .links(target)
             .await?
             .into_iter()
-            .map(|l| StoredLink {
-                person: l.person,
-                account: l.account,
-                state: match l.state {
-                    LinkState::Active => PlanLinkState::Active,
-                    LinkState::Deleted => PlanLinkState::Deleted,
-                },
-            })
+            .map(stored_link)
             .collect())
     }
 
@@ -1085,4 +1078,16 @@ pub(crate) fn target_capabilities(t: &TargetConfig, connector: &dyn Connector) -
         .case_insensitive_fields
         .extend(t.case_insensitive_fields.iter().cloned());
     capabilities
+}
+
+/// A stored link as the plan sees it.
+pub(crate) fn stored_link(l: muster_store::Link) -> StoredLink {
+    StoredLink {
+        person: l.person,
+        account: l.account,
+        state: match l.state {
+            LinkState::Active => PlanLinkState::Active,
+            LinkState::Deleted => PlanLinkState::Deleted,
+        },
+    }
 }

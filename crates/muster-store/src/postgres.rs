@@ -324,24 +324,30 @@ impl PostgresStore {
         Ok(Self { pool })
     }
 
-    /// One of the executor's per-action writes, durable when this returns
-    /// (`synchronous_commit = on`). A single statement runs on its own; a journal move with
-    /// its audit event runs in a transaction, so both are committed or neither.
+    /// One of the writes of runs and sign-ins, durable when this returns
+    /// (`synchronous_commit = on`). A single statement runs on its own; several (a journal
+    /// move with its audit event, a run's planned entries, audit events) run in a
+    /// transaction, so all are committed or none.
     async fn write(&self, write: sql::Write) -> Result<(), StoreError> {
-        let op = write.op();
-        if let sql::Write::JournalSettle { .. } = write {
-            let mut tx = begin_write(&self.pool, op, "journal", "one write").await?;
+        let (op, table) = (write.op(), write.table());
+        // Several statements (the run's entries; an end and its audit event; audit events):
+        // one transaction.
+        if let sql::Write::JournalPlanned { .. }
+        | sql::Write::JournalSettle { .. }
+        | sql::Write::AppendAudit(_) = write
+        {
+            let mut tx = begin_write(&self.pool, op, table, "one write").await?;
             write.run(&mut tx).await?;
             return tx
                 .commit()
                 .await
-                .map_err(StoreError::db(op, "journal", "one write"));
+                .map_err(StoreError::db(op, table, "one write"));
         }
-        let mut conn =
-            self.pool
-                .acquire()
-                .await
-                .map_err(StoreError::db(op, "journal", "one write"))?;
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(StoreError::db(op, table, "one write"))?;
         write.run(&mut conn).await
     }
 

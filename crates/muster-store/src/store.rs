@@ -522,6 +522,14 @@ pub trait Store: Send + Sync {
     /// Every link of a target, active and deleted, ordered by person.
     async fn links(&self, target: &TargetName) -> Result<Vec<Link>, StoreError>;
 
+    /// The links of `target` to any of `accounts`, active and deleted, ordered by person: what
+    /// one person's plan needs (a sign-in) without reading every link of the target.
+    async fn account_links(
+        &self,
+        target: &TargetName,
+        accounts: &[AccountRef],
+    ) -> Result<Vec<Link>, StoreError>;
+
     /// Creates or replaces the link of `link.person` in `link.target`. Fails with
     /// [`StoreError::AccountAlreadyLinked`] if the account is actively linked to someone else.
     async fn upsert_link(&self, link: &Link) -> Result<(), StoreError>;

@@ -55,7 +55,7 @@ use crate::execute::{execute, ExecContext};
 use crate::run::{Engine, SOURCE_NAME};
 use futures::future::join_all;
 use muster_connectors::http::priority;
-use muster_core::connector::{Connector, Observed, ObservedGroup};
+use muster_core::connector::{Connector, Observed, ObservedAccount, ObservedGroup};
 use muster_core::evaluate::{evaluate, AccountState, Evaluation};
 use muster_core::gate::{target_gate, Releases, TargetThresholds};
 use muster_core::model::{AccountRef, ExternalId, Person, TargetName};
@@ -349,6 +349,26 @@ impl Engine {
             .map(|l| l.account))
     }
 
+    /// The links of `target` the person's plan needs: the person's own and those of the
+    /// accounts the look-up found, read by key (not every link of the target).
+    async fn one_person_links(
+        &self,
+        t: &TargetConfig,
+        person: &ExternalId,
+        found: &[ObservedAccount],
+    ) -> Result<Vec<StoredLink>, EngineError> {
+        let accounts: Vec<AccountRef> = found.iter().map(|a| a.reference.clone()).collect();
+        let mut links = self.store.account_links(&t.name, &accounts).await?;
+        links.extend(
+            self.store
+                .person_links(person)
+                .await?
+                .into_iter()
+                .filter(|l| l.target == t.name && !accounts.contains(&l.account)),
+        );
+        Ok(links.into_iter().map(crate::run::stored_link).collect())
+    }
+
     /// The plan a scheduled run would make for this one person, from one look-up by the
     /// correlation value instead of a full read, and, when no account has the value, the
     /// groups the rules grant looked up by name (without members: a new account is in none);
@@ -370,13 +390,7 @@ impl Engine {
                 .map_err(|e| EngineError::target(&t.name, e))?,
             None => Vec::new(),
         };
-        let accounts: HashSet<&AccountRef> = found.iter().map(|a| &a.reference).collect();
-        let links: Vec<StoredLink> = self
-            .stored_links(&t.name)
-            .await?
-            .into_iter()
-            .filter(|l| l.person == evaluation.person || accounts.contains(&l.account))
-            .collect();
+        let links = self.one_person_links(t, &evaluation.person, &found).await?;
         let (groups, groups_unknown) = if found.is_empty() && evaluation.correlation_value.is_some()
         {
             granted_groups(t, connector.as_ref(), &evaluation.permissions).await

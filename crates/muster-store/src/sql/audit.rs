@@ -5,27 +5,14 @@ use muster_core::report::AuditEvent;
 use muster_core::{AccountRef, ExternalId};
 use sqlx::QueryBuilder;
 
-use super::begin_write;
 use super::dialect::{json, ts, Conn, Db, Pool};
 use super::rows::{AuditRow, BATCH_ROWS};
 use crate::codec::to_i64;
 use crate::error::StoreError;
 use crate::store::AuditQuery;
 
-pub(super) async fn append_audit(pool: &Pool, events: &[AuditEvent]) -> Result<(), StoreError> {
-    const OP: &str = "append_audit";
-    if events.is_empty() {
-        return Ok(());
-    }
-    let context = format!("{} events", events.len());
-    let mut tx = begin_write(pool, OP, "audit", &context).await?;
-    insert_audit(&mut tx, events, OP, &context).await?;
-    tx.commit()
-        .await
-        .map_err(StoreError::db(OP, "audit", &context))
-}
-
-/// Inserts `events` within the caller's transaction.
+/// Inserts `events` within the caller's transaction (`append_audit` is one of the writes,
+/// `writes::Write`, each backend commits its own way).
 pub(super) async fn insert_audit(
     conn: &mut Conn,
     events: &[AuditEvent],

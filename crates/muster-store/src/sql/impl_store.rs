@@ -41,7 +41,9 @@ pub(in super::super) async fn offer_fingerprint_key(pool: &Pool) -> Result<(), S
 #[async_trait]
 impl Store for BackendStore {
     async fn start_run(&self, mode: RunMode, config_digest: &str) -> Result<RunRecord, StoreError> {
-        runs::start_run(&self.pool, mode, config_digest).await
+        let record = runs::new_run(mode, config_digest);
+        self.write(Write::StartRun(record.clone())).await?;
+        Ok(record)
     }
 
     async fn finish_run(
@@ -50,7 +52,12 @@ impl Store for BackendStore {
         status: RunStatus,
         summary: &serde_json::Value,
     ) -> Result<(), StoreError> {
-        runs::finish_run(&self.pool, run, status, summary).await
+        self.write(Write::FinishRun {
+            run: run.to_owned(),
+            status,
+            summary: summary.clone(),
+        })
+        .await
     }
 
     async fn runs(&self, limit: usize) -> Result<Vec<RunRecord>, StoreError> {
@@ -88,6 +95,14 @@ impl Store for BackendStore {
         links::links(&self.pool, target).await
     }
 
+    async fn account_links(
+        &self,
+        target: &TargetName,
+        accounts: &[AccountRef],
+    ) -> Result<Vec<Link>, StoreError> {
+        links::account_links(&self.pool, target, accounts).await
+    }
+
     async fn upsert_link(&self, link: &Link) -> Result<(), StoreError> {
         self.write(Write::UpsertLink(link.clone())).await
     }
@@ -97,7 +112,11 @@ impl Store for BackendStore {
         target: &TargetName,
         person: &ExternalId,
     ) -> Result<(), StoreError> {
-        links::remove_link(&self.pool, target, person).await
+        self.write(Write::RemoveLink {
+            target: target.clone(),
+            person: person.clone(),
+        })
+        .await
     }
 
     async fn grants_made(&self, target: &TargetName) -> Result<Vec<GrantMade>, StoreError> {
@@ -195,7 +214,15 @@ impl Store for BackendStore {
     }
 
     async fn journal_planned(&self, run: &str, entries: &[JournalEntry]) -> Result<(), StoreError> {
-        journal::journal_planned(&self.pool, run, entries).await
+        journal::planned_run(run, entries)?;
+        if entries.is_empty() {
+            return Ok(());
+        }
+        self.write(Write::JournalPlanned {
+            run: run.to_owned(),
+            entries: entries.to_vec(),
+        })
+        .await
     }
 
     async fn journal_set(
@@ -288,7 +315,10 @@ impl Store for BackendStore {
     }
 
     async fn append_audit(&self, events: &[AuditEvent]) -> Result<(), StoreError> {
-        audit::append_audit(&self.pool, events).await
+        if events.is_empty() {
+            return Ok(());
+        }
+        self.write(Write::AppendAudit(events.to_vec())).await
     }
 
     async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>, StoreError> {

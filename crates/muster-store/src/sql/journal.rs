@@ -5,7 +5,6 @@ use muster_core::report::AuditEvent;
 use muster_core::{AccountRef, TargetName};
 use sqlx::QueryBuilder;
 
-use super::begin_write;
 use super::dialect::{ts, Conn, Db, Pool};
 use super::rows::{JournalRow, BATCH_ROWS};
 use crate::codec::{now, parse_text};
@@ -15,23 +14,26 @@ use crate::store::{JournalEntry, JournalState};
 const JOURNAL_COLUMNS: &str = "SELECT run, target, action, kind, person, account, state, \
      detail, updated_at, permission FROM journal";
 
+/// Refuses entries that belong to another run than `run` (checked before any is written).
+pub(super) fn planned_run(run: &str, entries: &[JournalEntry]) -> Result<(), StoreError> {
+    match entries.iter().find(|e| e.run != run) {
+        Some(stray) => Err(StoreError::JournalRunMismatch {
+            run: run.to_owned(),
+            entry_run: stray.run.to_string(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// One of the writes (`writes::Write`) each backend commits its own way, inside a
+/// transaction: the run's entries are written all or none.
 pub(super) async fn journal_planned(
-    pool: &Pool,
+    tx: &mut Conn,
     run: &str,
     entries: &[JournalEntry],
 ) -> Result<(), StoreError> {
     const OP: &str = "journal_planned";
-    if let Some(stray) = entries.iter().find(|e| e.run != run) {
-        return Err(StoreError::JournalRunMismatch {
-            run: run.to_owned(),
-            entry_run: stray.run.to_string(),
-        });
-    }
-    if entries.is_empty() {
-        return Ok(());
-    }
     let context = format!("run {run}");
-    let mut tx = begin_write(pool, OP, "journal", &context).await?;
     for chunk in entries.chunks(BATCH_ROWS) {
         let mut insert = QueryBuilder::<Db>::new(
             "INSERT INTO journal \
@@ -56,9 +58,7 @@ pub(super) async fn journal_planned(
             .await
             .map_err(StoreError::unknown_run_or(run, OP, "journal", &context))?;
     }
-    tx.commit()
-        .await
-        .map_err(StoreError::db(OP, "journal", &context))
+    Ok(())
 }
 
 /// One conditional UPDATE moving an entry to `state` from one of its predecessors, so the

@@ -2,8 +2,10 @@
 
 use muster_core::{AccountRef, ExternalId, TargetName};
 
-use super::dialect::{ts, Conn, Pool};
-use super::rows::{FingerprintRow, LinkRow};
+use sqlx::QueryBuilder;
+
+use super::dialect::{ts, Conn, Db, Pool};
+use super::rows::{FingerprintRow, LinkRow, BATCH_ROWS};
 use crate::codec::now;
 use crate::error::StoreError;
 use crate::store::{Fingerprint, Link};
@@ -18,6 +20,39 @@ pub(super) async fn links(pool: &Pool, target: &TargetName) -> Result<Vec<Link>,
     .await
     .map_err(StoreError::db("links", "links", target.as_str()))?;
     rows.into_iter().map(LinkRow::into_link).collect()
+}
+
+/// The links of `target` to any of `accounts`, active and deleted, ordered by person.
+pub(super) async fn account_links(
+    pool: &Pool,
+    target: &TargetName,
+    accounts: &[AccountRef],
+) -> Result<Vec<Link>, StoreError> {
+    let mut rows: Vec<LinkRow> = Vec::new();
+    for chunk in accounts.chunks(BATCH_ROWS) {
+        let mut query = QueryBuilder::<Db>::new(
+            "SELECT target, person, account, state, updated_at FROM links WHERE target = ",
+        );
+        query.push_bind(target.as_str()).push(" AND account IN (");
+        let mut list = query.separated(", ");
+        for account in chunk {
+            list.push_bind(account.as_str());
+        }
+        query.push(")");
+        rows.extend(
+            query
+                .build_query_as::<LinkRow>()
+                .fetch_all(pool)
+                .await
+                .map_err(StoreError::db("account_links", "links", target.as_str()))?,
+        );
+    }
+    let mut links = rows
+        .into_iter()
+        .map(LinkRow::into_link)
+        .collect::<Result<Vec<_>, _>>()?;
+    links.sort_by(|a, b| a.person.as_str().cmp(b.person.as_str()));
+    Ok(links)
 }
 
 /// One of the executor's per-action writes (`writes::Write`), on the connection the
@@ -50,15 +85,16 @@ pub(super) async fn upsert_link(conn: &mut Conn, link: &Link) -> Result<(), Stor
     Ok(())
 }
 
+/// One of the writes (`writes::Write`) each backend commits its own way.
 pub(super) async fn remove_link(
-    pool: &Pool,
+    conn: &mut Conn,
     target: &TargetName,
     person: &ExternalId,
 ) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM links WHERE target = $1 AND person = $2")
         .bind(target.as_str())
         .bind(person.as_str())
-        .execute(pool)
+        .execute(conn)
         .await
         .map_err(StoreError::db(
             "remove_link",

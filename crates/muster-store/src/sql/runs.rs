@@ -1,6 +1,6 @@
 //! Runs: started, finished once, listed newest first, found by id or by a unique prefix.
 
-use super::dialect::{json, ts, Pool};
+use super::dialect::{json, ts, Conn, Pool};
 use super::rows::RunRow;
 use crate::codec::{now, to_i64};
 use crate::error::StoreError;
@@ -9,21 +9,18 @@ use crate::store::{RunId, RunMode, RunRecord, RunStatus, MIN_RUN_PREFIX};
 const RUN_COLUMNS: &str =
     "SELECT id, mode, started_at, finished_at, status, summary, config_digest FROM runs";
 
-async fn run_exists(pool: &Pool, op: &'static str, run: &str) -> Result<bool, StoreError> {
+async fn run_exists(conn: &mut Conn, op: &'static str, run: &str) -> Result<bool, StoreError> {
     let found: Option<String> = sqlx::query_scalar("SELECT id FROM runs WHERE id = $1")
         .bind(run)
-        .fetch_optional(pool)
+        .fetch_optional(conn)
         .await
         .map_err(StoreError::db(op, "runs", run))?;
     Ok(found.is_some())
 }
 
-pub(super) async fn start_run(
-    pool: &Pool,
-    mode: RunMode,
-    config_digest: &str,
-) -> Result<RunRecord, StoreError> {
-    let record = RunRecord {
+/// A new run's record, started now; [`insert_run`] stores it.
+pub(super) fn new_run(mode: RunMode, config_digest: &str) -> RunRecord {
+    RunRecord {
         id: RunId::from(uuid::Uuid::new_v4().to_string()),
         mode,
         started_at: now(),
@@ -31,20 +28,25 @@ pub(super) async fn start_run(
         status: None,
         summary: None,
         config_digest: config_digest.to_owned(),
-    };
-    sqlx::query("INSERT INTO runs (id, mode, started_at, config_digest) VALUES ($1, $2, $3, $4)")
-        .bind(record.id.as_str())
-        .bind(mode.as_str())
-        .bind(ts(record.started_at))
-        .bind(config_digest)
-        .execute(pool)
-        .await
-        .map_err(StoreError::db("start_run", "runs", record.id.as_str()))?;
-    Ok(record)
+    }
 }
 
+/// One of the writes (`writes::Write`) each backend commits its own way.
+pub(super) async fn insert_run(conn: &mut Conn, record: &RunRecord) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO runs (id, mode, started_at, config_digest) VALUES ($1, $2, $3, $4)")
+        .bind(record.id.as_str())
+        .bind(record.mode.as_str())
+        .bind(ts(record.started_at))
+        .bind(&record.config_digest)
+        .execute(conn)
+        .await
+        .map_err(StoreError::db("start_run", "runs", record.id.as_str()))?;
+    Ok(())
+}
+
+/// One of the writes (`writes::Write`) each backend commits its own way.
 pub(super) async fn finish_run(
-    pool: &Pool,
+    conn: &mut Conn,
     run: &str,
     status: RunStatus,
     summary: &serde_json::Value,
@@ -58,12 +60,12 @@ pub(super) async fn finish_run(
     .bind(status.as_str())
     .bind(summary)
     .bind(run)
-    .execute(pool)
+    .execute(&mut *conn)
     .await
     .map_err(StoreError::db("finish_run", "runs", run))?;
     if done.rows_affected() == 1 {
         Ok(())
-    } else if run_exists(pool, "finish_run", run).await? {
+    } else if run_exists(conn, "finish_run", run).await? {
         Err(StoreError::RunFinished {
             run: run.to_owned(),
         })

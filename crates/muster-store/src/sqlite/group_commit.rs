@@ -1,6 +1,8 @@
-//! Group commit: the executor's per-action writes (`writes::Write`: journal moves, links,
-//! grants, fingerprints) of every action in flight share one transaction, so one fsync makes
-//! many of them durable.
+//! Group commit: the writes of runs and sign-ins (`writes::Write`: a run's start, planned
+//! journal and end, journal moves, links, grants, fingerprints, audit events) of every action
+//! and sign-in in flight share one transaction, so one fsync makes many of them durable, and
+//! writers in this process queue here in order instead of polling SQLite's write lock (its
+//! busy handler sleeps up to 100 ms a time, which was the tail of concurrent sign-ins).
 //!
 //! A writer puts its write in the queue and waits for the leader lock. Whoever holds the lock
 //! takes every queued write, runs them in one `BEGIN IMMEDIATE` transaction (each in a savepoint
@@ -54,10 +56,10 @@ impl std::fmt::Debug for GroupCommit {
 
 /// The error of a write whose batch ended without an answer for it (the task running the
 /// batch was stopped, e.g. because the runtime shut down). Whether it was committed is unknown.
-fn lost(op: &'static str) -> StoreError {
+fn lost(op: &'static str, table: &'static str) -> StoreError {
     StoreError::Database {
         op,
-        table: "journal",
+        table,
         context: "group commit".to_owned(),
         source: sqlx::Error::Protocol(
             "the batch holding this write ended without an answer".into(),
@@ -77,7 +79,7 @@ impl GroupCommit {
     /// Queues `write` and returns once the transaction holding it is committed, with the
     /// write's own result.
     pub(super) async fn submit(&self, pool: &SqlitePool, write: Write) -> Result<(), StoreError> {
-        let op = write.op();
+        let (op, table) = (write.op(), write.table());
         let (reply, mut answer) = oneshot::channel();
         self.queue
             .lock()
@@ -86,7 +88,7 @@ impl GroupCommit {
         let leader = Arc::clone(&self.leader).lock_owned().await;
         match answer.try_recv() {
             Ok(result) => return result,
-            Err(oneshot::error::TryRecvError::Closed) => return Err(lost(op)),
+            Err(oneshot::error::TryRecvError::Closed) => return Err(lost(op, table)),
             Err(oneshot::error::TryRecvError::Empty) => {}
         }
         let batch = {
@@ -102,7 +104,7 @@ impl GroupCommit {
             commit_batch(&pool, batch, &stats).await;
             drop(leader);
         });
-        answer.await.unwrap_or_else(|_| Err(lost(op)))
+        answer.await.unwrap_or_else(|_| Err(lost(op, table)))
     }
 }
 
@@ -110,7 +112,7 @@ impl GroupCommit {
 /// succeeded, the commit's failure otherwise.
 async fn commit_batch(pool: &SqlitePool, batch: Vec<Pending>, stats: &Stats) {
     let context = format!("{} writes", batch.len());
-    let mut tx = match begin_write(pool, "group_commit", "journal", &context).await {
+    let mut tx = match begin_write(pool, "group_commit", "several tables", &context).await {
         Ok(tx) => tx,
         Err(e) => return fail_all(batch, &e),
     };
@@ -123,10 +125,10 @@ async fn commit_batch(pool: &SqlitePool, batch: Vec<Pending>, stats: &Stats) {
             Err(e) => return fail_all(batch, &e),
         }
     }
-    if let Err(e) = tx
-        .commit()
-        .await
-        .map_err(StoreError::db("group_commit", "journal", &context))
+    if let Err(e) =
+        tx.commit()
+            .await
+            .map_err(StoreError::db("group_commit", "several tables", &context))
     {
         return fail_all(batch, &e);
     }
@@ -147,21 +149,21 @@ async fn in_savepoint(
     conn: &mut SqliteConnection,
     write: &Write,
 ) -> Result<Result<(), StoreError>, StoreError> {
-    let op = write.op();
+    let (op, table) = (write.op(), write.table());
     let mut sp = conn
         .begin()
         .await
-        .map_err(StoreError::db(op, "journal", "savepoint"))?;
+        .map_err(StoreError::db(op, table, "savepoint"))?;
     match write.run(&mut sp).await {
         Ok(()) => sp
             .commit()
             .await
             .map(Ok)
-            .map_err(StoreError::db(op, "journal", "savepoint")),
+            .map_err(StoreError::db(op, table, "savepoint")),
         Err(e) => {
             sp.rollback()
                 .await
-                .map_err(StoreError::db(op, "journal", "savepoint"))?;
+                .map_err(StoreError::db(op, table, "savepoint"))?;
             Ok(Err(e))
         }
     }
@@ -169,10 +171,9 @@ async fn in_savepoint(
 
 fn fail_all(batch: Vec<Pending>, error: &StoreError) {
     for p in batch {
-        let op = p.write.op();
         let _ = p.reply.send(Err(StoreError::Database {
-            op,
-            table: "journal",
+            op: p.write.op(),
+            table: p.write.table(),
             context: "group commit".to_owned(),
             source: sqlx::Error::Protocol(error.to_string()),
         }));

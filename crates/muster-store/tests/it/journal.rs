@@ -711,3 +711,94 @@ async fn concurrent_moves_share_commits_and_each_gets_its_own_answer() {
     assert_eq!(done, 180);
     assert_eq!(journal.len(), N as usize);
 }
+
+/// Sign-ins: each is a run of its own (start, planned entry, moves, end, a link removed, an
+/// audit line). Many at once: every write of every run lands, each caller sees its own write
+/// committed when its call returns, and the runs share transactions instead of each taking
+/// SQLite's write lock in turn (which made concurrent sign-ins wait on its busy handler).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_one_action_runs_share_commits_from_start_to_end() {
+    use muster_core::report::{ActionOutcome, AuditEvent};
+    use muster_store::RunStatus;
+    const N: u32 = 60;
+    let db = TestDb::new(Backend::Sqlite).await;
+    let sqlite = db.sqlite().expect("a SQLite store").clone();
+    let (commits_before, writes_before) = sqlite.group_commits();
+    let mut tasks = Vec::new();
+    for a in 0..N {
+        let store = sqlite.clone();
+        tasks.push(tokio::spawn(async move {
+            let run = store.start_run(RunMode::SignIn, "cfg").await?.id;
+            let planned = entry(&run, "zivver", 0, ActionKind::Create, JournalState::Planned);
+            store.journal_planned(&run, &[planned]).await?;
+            let target = "zivver".into();
+            store
+                .journal_set(&run, &target, 0, JournalState::Sent, None)
+                .await?;
+            let event = AuditEvent {
+                at: at(12, 1),
+                run: run.clone(),
+                target: target.clone(),
+                person: format!("p{a}").into(),
+                action: ActionKind::Create,
+                outcome: ActionOutcome::Done,
+                account: Some(format!("acc-{a}").into()),
+                reason: "created at sign-in".into(),
+                detail: None,
+                changes: Vec::new(),
+                permission: None,
+            };
+            store
+                .journal_settle(&run, &target, 0, JournalState::Done, None, &event)
+                .await?;
+            store.remove_link(&target, &format!("p{a}").into()).await?;
+            store
+                .append_audit(&[AuditEvent {
+                    reason: "sign-in accepted".into(),
+                    ..event
+                }])
+                .await?;
+            store
+                .finish_run(&run, RunStatus::Changes, &serde_json::json!({}))
+                .await?;
+            Ok::<_, StoreError>(run)
+        }));
+    }
+    let mut runs = Vec::new();
+    for t in tasks {
+        runs.push(t.await.unwrap().unwrap());
+    }
+    for run in &runs {
+        let record = db.store.run(run).await.unwrap().expect("the run");
+        assert_eq!(record.status, Some(RunStatus::Changes), "{run}");
+        let journal = db.store.journal(run).await.unwrap();
+        assert_eq!(journal.len(), 1);
+        assert_eq!(journal[0].state, JournalState::Done);
+    }
+    let events = db
+        .store
+        .audit(&muster_store::AuditQuery::default())
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 2 * N as usize);
+    let (commits, writes) = sqlite.group_commits();
+    let (commits, writes) = (commits - commits_before, writes - writes_before);
+    assert_eq!(
+        writes,
+        7 * u64::from(N),
+        "every write went through the group commit"
+    );
+    assert!(
+        commits < writes,
+        "{writes} writes of {N} concurrent runs took {commits} transactions"
+    );
+    // A run's end is written once: a second end is refused, from inside a shared batch too.
+    let again = db
+        .store
+        .finish_run(&runs[0], RunStatus::Error, &serde_json::json!({}))
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::RunFinished { .. })),
+        "{again:?}"
+    );
+}

@@ -184,10 +184,42 @@ async fn fingerprints_are_set_replaced_and_cleared_per_target(backend: Backend) 
     );
 }
 
+/// One person's plan (a sign-in) reads the links of the accounts its look-up found: active
+/// and deleted, of any person, in this target only, ordered by person.
+async fn the_links_of_given_accounts_are_read_by_account(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let zivver: TargetName = "zivver".into();
+    for l in [
+        link("zivver", "p2", "acc-1", LinkState::Active, 0),
+        link("zivver", "p1", "acc-1", LinkState::Deleted, 1),
+        link("zivver", "p3", "acc-3", LinkState::Active, 2),
+        link("helloid", "p4", "acc-1", LinkState::Active, 3),
+    ] {
+        db.store.upsert_link(&l).await.unwrap();
+    }
+    assert_eq!(
+        db.store
+            .account_links(&zivver, &["acc-1".into(), "acc-9".into()])
+            .await
+            .unwrap(),
+        vec![
+            link("zivver", "p1", "acc-1", LinkState::Deleted, 1),
+            link("zivver", "p2", "acc-1", LinkState::Active, 0),
+        ]
+    );
+    assert!(db
+        .store
+        .account_links(&zivver, &[])
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 conformance!(
     links_are_upserted_per_target_and_person,
     a_removed_link_is_gone_and_removing_twice_is_harmless,
     an_account_is_actively_linked_to_one_person_only,
     an_unknown_link_state_is_reported_as_corrupt,
     fingerprints_are_set_replaced_and_cleared_per_target,
+    the_links_of_given_accounts_are_read_by_account,
 );
