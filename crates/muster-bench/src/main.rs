@@ -11,10 +11,12 @@
 //! muster-bench store --backend sqlite|postgres     # journal transitions/s, then `creates`
 //! muster-bench cloud-sync --mailboxes 10000 --delegations 20000   # Exchange Online → Zivver
 //! muster-bench api-latency --persons 100000 --runs 1000       # muster serve: p50/p99 per request
+//! muster-bench grants --members 100000 --grants 3000          # grants/s into one large group
 //! ```
 
 mod api_latency;
 mod cloud_sync;
+mod grants;
 mod jit_latency;
 mod naive;
 mod org;
@@ -50,6 +52,15 @@ enum Cmd {
     PlanMemory {
         #[arg(long, default_value_t = 100_000)]
         persons: usize,
+    },
+    /// Grants per second into one group of `members` members on the SCIM simulator.
+    Grants {
+        #[arg(long, default_value_t = 100_000)]
+        members: usize,
+        #[arg(long, default_value_t = 3000)]
+        grants: usize,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
     },
     /// HTTP requests per applied change (initial load, then a 2 % day) against the SCIM, Zivver
     /// and HelloID simulators, beside a per-person "read, then write" client on the first two.
@@ -152,6 +163,11 @@ fn main() -> Result<()> {
     match args.command {
         Cmd::PlanMemory { persons } => plan_memory::run(persons),
         Cmd::Requests { persons } => rt.block_on(requests(persons)),
+        Cmd::Grants {
+            members,
+            grants,
+            concurrency,
+        } => rt.block_on(grants::run(members, grants.max(1), concurrency.max(1))),
         Cmd::ZivverBudget { persons } => rt.block_on(zivver_budget(persons)),
         Cmd::Creates {
             persons,

@@ -1,9 +1,11 @@
 //! Plan time and peak memory of the pure stages for N persons × 3 targets, in a process of
-//! its own so the peak (VmHWM) belongs to that size alone.
+//! its own so the peak (VmHWM) belongs to that size alone. The stages run as the engine runs
+//! them (`Engine::prepare`): per target, `evaluate_all` on every core, then the diff, one
+//! target's evaluations alive at a time.
 
 use muster_bench::generate::{observed, persons, policies, today};
 use muster_core::connector::{Capabilities, Observed};
-use muster_core::evaluate::{evaluate, Evaluation};
+use muster_core::evaluate::{evaluate, evaluate_all, Evaluation};
 use muster_core::model::AccountRef;
 use muster_core::plan::{diff, DiffInput, StoredLink};
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -29,10 +31,7 @@ pub fn run(n: usize) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut actions = 0;
     for (policy, (observed, links)) in policies.iter().zip(&states) {
-        let evaluations: Vec<Evaluation> = people
-            .iter()
-            .map(|p| evaluate(p, policy, today()))
-            .collect();
+        let evaluations: Vec<Evaluation> = evaluate_all(&people, policy, today());
         let plan = diff(&DiffInput {
             target: &policy.target,
             capabilities: &caps,
