@@ -7,7 +7,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use muster_bench::generate::{observed, persons, policies, policies_js, today};
 use muster_core::connector::{Capabilities, Observed};
-use muster_core::evaluate::{evaluate, Evaluation};
+use muster_core::evaluate::{evaluate, evaluate_with, Evaluation, FieldNames};
 use muster_core::model::AccountRef;
 use muster_core::plan::{diff, DiffInput, StoredLink};
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -60,9 +60,11 @@ fn plan_with(c: &mut Criterion, mappings: &str, policies: &[muster_core::evaluat
                     for (policy, (observed, links)) in policies.iter().zip(states.iter()) {
                         // A run starts here: JavaScript results of unchanged persons are reused.
                         policy.start_run();
+                        // Names are made once per run, as `evaluate_all` does.
+                        let names = FieldNames::of(&policy.mappings);
                         let evaluations: Vec<Evaluation> = people
                             .iter()
-                            .map(|p| evaluate(p, policy, today()))
+                            .map(|p| evaluate_with(p, policy, &names, today()))
                             .collect();
                         let plan = diff(&DiffInput {
                             target: &policy.target,

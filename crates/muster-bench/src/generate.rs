@@ -6,7 +6,7 @@
 use chrono::NaiveDate;
 use muster_core::connector::{Observed, ObservedAccount, ObservedGroup};
 use muster_core::evaluate::{Correlation, Evaluation, Lifecycle, TargetPolicy};
-use muster_core::mapping::{ActionSet, FieldMapping, Template, ValueSource};
+use muster_core::mapping::{ActionSet, FieldAction, FieldMapping, Template, ValueSource};
 use muster_core::model::{AccountRef, Contract, GroupRef, Person, PersonPath};
 use muster_core::plan::{LinkState, StoredLink};
 use muster_core::rules::{Condition, ContractSelection, DynamicPermission, Grants, Rule};
@@ -143,16 +143,16 @@ pub fn observed(evaluations: &[Evaluation], policy: &TargetPolicy) -> (Observed,
     // correlation attribute.
     let changed_field = evaluations
         .iter()
-        .flat_map(|e| e.fields.update.keys())
-        .find(|k| **k != policy.correlation.account_field)
-        .cloned()
+        .flat_map(|e| e.fields.on(FieldAction::Update).iter().map(|(k, _)| k))
+        .find(|k| *k != policy.correlation.account_field)
+        .map(str::to_owned)
         .unwrap_or_else(|| "department".into());
     let mut accounts = Vec::with_capacity(evaluations.len());
     let mut links = Vec::with_capacity(evaluations.len());
     let mut members: HashMap<&str, BTreeSet<AccountRef>> = HashMap::new();
     for (i, e) in evaluations.iter().enumerate() {
         let reference = AccountRef::new(format!("{target}-{i}"));
-        let mut attributes = e.fields.update.clone();
+        let mut attributes = e.fields.on(FieldAction::Update).to_attributes();
         if i % 100 == 0 {
             attributes.insert(changed_field.clone(), "Moved".into());
         }

@@ -4,13 +4,15 @@
 //! core (computed mappings run JavaScript, which is what makes this stage CPU-bound). Unique
 //! values (user names) are settled afterwards across the population, in [`crate::unique`].
 
-use crate::connector::Attributes;
 use crate::mapping::{FieldMapping, ValueSource};
 use crate::model::{Contract, ExternalId, Person, PersonPath, TargetName};
 use crate::rules::{shift, ContractSelection, Rule};
 use chrono::NaiveDate;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+mod fields;
+pub use fields::{FieldNames, FieldValues, FieldsOn};
 
 /// Lifecycle by contract dates, per target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -110,23 +112,14 @@ pub enum AccountState {
     Disabled,
 }
 
-/// Field values per action, from the mappings that are written on that action.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct FieldSets {
-    pub create: Attributes,
-    pub update: Attributes,
-    pub enable: Attributes,
-    pub disable: Attributes,
-    pub delete: Attributes,
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evaluation {
     pub person: ExternalId,
     pub state: AccountState,
     /// Why the state is what it is, in an administrator's words (goes into plan reasons).
     pub why: String,
-    pub fields: FieldSets,
+    /// Field values by the actions they are written on.
+    pub fields: FieldValues,
     /// Desired permissions by group name.
     pub permissions: BTreeSet<String>,
     pub correlation_value: Option<String>,
@@ -139,7 +132,21 @@ pub struct Evaluation {
 }
 
 /// Evaluates one person for one target. Pure: `today` is an argument.
+///
+/// Allocates the field names for this person alone; to evaluate many persons, use
+/// [`evaluate_all`] or [`evaluate_with`], which share them.
 pub fn evaluate(person: &Person, policy: &TargetPolicy, today: NaiveDate) -> Evaluation {
+    evaluate_with(person, policy, &FieldNames::of(&policy.mappings), today)
+}
+
+/// [`evaluate`] with the policy's field names made once for the run, so no person allocates
+/// a name.
+pub fn evaluate_with(
+    person: &Person,
+    policy: &TargetPolicy,
+    names: &FieldNames,
+    today: NaiveDate,
+) -> Evaluation {
     let rules: Vec<&Rule> = policy
         .rules
         .iter()
@@ -172,10 +179,10 @@ pub fn evaluate(person: &Person, policy: &TargetPolicy, today: NaiveDate) -> Eva
         }
     }
 
-    let mut fields = FieldSets::default();
+    let mut fields = FieldValues::with_capacity(policy.mappings.len());
     let mut errors = Vec::new();
     let mut references = BTreeMap::new();
-    for m in &policy.mappings {
+    for (i, m) in policy.mappings.iter().enumerate() {
         if let ValueSource::AccountOf(path) = &m.value {
             let other = path.get(person, None).filter(|v| !v.trim().is_empty());
             if let Some(other) = other {
@@ -192,18 +199,7 @@ pub fn evaluate(person: &Person, policy: &TargetPolicy, today: NaiveDate) -> Eva
                 continue;
             }
         };
-        let sets = [
-            (m.actions.create, &mut fields.create),
-            (m.actions.update, &mut fields.update),
-            (m.actions.enable, &mut fields.enable),
-            (m.actions.disable, &mut fields.disable),
-            (m.actions.delete, &mut fields.delete),
-        ];
-        for (on, set) in sets {
-            if on {
-                set.insert(m.field.clone(), value.clone());
-            }
-        }
+        fields.set(&names.name(i, m), value, m.actions);
     }
 
     Evaluation {
@@ -238,8 +234,10 @@ pub fn evaluate_all(
 ) -> Vec<Evaluation> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let threads = cores.min(persons.len().div_ceil(BLOCK));
+    let names = FieldNames::of(&policy.mappings);
+    let one = |p: &Person| evaluate_with(p, policy, &names, today);
     if threads <= 1 {
-        return persons.iter().map(|p| evaluate(p, policy, today)).collect();
+        return persons.iter().map(one).collect();
     }
     let next = AtomicUsize::new(0);
     let work = || {
@@ -253,10 +251,7 @@ pub fn evaluate_all(
             if chunk.is_empty() {
                 break;
             }
-            done.push((
-                block,
-                chunk.iter().map(|p| evaluate(p, policy, today)).collect(),
-            ));
+            done.push((block, chunk.iter().map(one).collect()));
         }
         done
     };
@@ -347,7 +342,7 @@ fn lifecycle_state(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mapping::{ActionSet, Template, ValueSource};
+    use crate::mapping::{ActionSet, FieldAction, Template, ValueSource};
     use crate::rules::{Condition, DynamicPermission, Grants};
 
     fn d(s: &str) -> NaiveDate {
@@ -408,7 +403,10 @@ mod tests {
         );
         assert_eq!(e.state, AccountState::Enabled);
         assert!(e.permissions.contains("All staff") && e.permissions.contains("Dept Sales"));
-        assert_eq!(e.fields.update["userName"], "a@x.example");
+        assert_eq!(
+            e.fields.get(FieldAction::Update, "userName"),
+            Some(&serde_json::Value::from("a@x.example"))
+        );
         assert_eq!(e.correlation_value.as_deref(), Some("a@x.example"));
     }
 

@@ -426,6 +426,62 @@ impl ActionSet {
         disable: false,
         delete: false,
     };
+
+    /// The set holding `action` alone.
+    pub fn only(action: FieldAction) -> ActionSet {
+        ActionSet {
+            create: action == FieldAction::Create,
+            update: action == FieldAction::Update,
+            enable: action == FieldAction::Enable,
+            disable: action == FieldAction::Disable,
+            delete: action == FieldAction::Delete,
+        }
+    }
+
+    pub fn contains(self, action: FieldAction) -> bool {
+        match action {
+            FieldAction::Create => self.create,
+            FieldAction::Update => self.update,
+            FieldAction::Enable => self.enable,
+            FieldAction::Disable => self.disable,
+            FieldAction::Delete => self.delete,
+        }
+    }
+
+    pub fn is_empty(self) -> bool {
+        self == ActionSet::default()
+    }
+
+    /// The actions of `self` that are not in `other`.
+    pub fn without(self, other: ActionSet) -> ActionSet {
+        ActionSet {
+            create: self.create && !other.create,
+            update: self.update && !other.update,
+            enable: self.enable && !other.enable,
+            disable: self.disable && !other.disable,
+            delete: self.delete && !other.delete,
+        }
+    }
+}
+
+/// One action a mapping can be written on (see [`ActionSet`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FieldAction {
+    Create,
+    Update,
+    Enable,
+    Disable,
+    Delete,
+}
+
+impl FieldAction {
+    pub const ALL: [FieldAction; 5] = [
+        FieldAction::Create,
+        FieldAction::Update,
+        FieldAction::Enable,
+        FieldAction::Disable,
+        FieldAction::Delete,
+    ];
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -20,12 +20,13 @@
 
 use crate::connector::{Capabilities, Observed, ObservedAccount};
 use crate::evaluate::{AccountState, Correlation, Evaluation};
-use crate::mapping::FieldMapping;
+use crate::mapping::{FieldAction, FieldMapping};
 use crate::model::{AccountRef, ExternalId, Person};
 use crate::plan::{CorrelationIndex, Match, StoredLink};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fmt;
+use std::sync::Arc;
 
 /// Which fields of a target must hold unique values, and how hard to try.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -132,6 +133,8 @@ fn own_accounts<'a>(
 /// One unique field, with the values the target holds for it.
 struct Field<'a> {
     name: &'a str,
+    /// `name`, allocated once for every value this field rewrites.
+    shared: Arc<str>,
     mappings: Vec<&'a FieldMapping>,
     input: &'a UniqueInput<'a>,
     /// Normalised value → holders among the observed accounts.
@@ -157,6 +160,7 @@ impl<'a> Field<'a> {
         }
         Self {
             name,
+            shared: Arc::from(name),
             mappings,
             input,
             taken,
@@ -190,7 +194,11 @@ impl<'a> Field<'a> {
     /// A person with an account: only a field written on update can change, and the value
     /// the account holds wins while it is one of the person's candidates.
     fn keep(&mut self, person: &'a Person, e: &mut Evaluation) {
-        let Some(first) = e.fields.update.get(self.name).and_then(normalise) else {
+        let Some(first) = e
+            .fields
+            .get(FieldAction::Update, self.name)
+            .and_then(normalise)
+        else {
             return;
         };
         let Some(account) = self.own.get(&person.external_id).copied() else {
@@ -212,7 +220,11 @@ impl<'a> Field<'a> {
 
     /// A person who will be created: the first free candidate.
     fn create(&mut self, person: &'a Person, e: &mut Evaluation) {
-        let Some(first) = e.fields.create.get(self.name).and_then(normalise) else {
+        let Some(first) = e
+            .fields
+            .get(FieldAction::Create, self.name)
+            .and_then(normalise)
+        else {
             return;
         };
         self.search(person, e, first, None, None);
@@ -330,7 +342,7 @@ impl<'a> Field<'a> {
             .map_err(|e| format!("field {} (Iteration {iteration}): {e}", self.name))
     }
 
-    /// Writes the value of `iteration` into every action set its mappings are on.
+    /// Writes the value of `iteration` on every action its mappings are written on.
     fn write(&self, person: &Person, e: &mut Evaluation, iteration: u32) {
         for m in &self.mappings {
             let value = match m.compute(person, iteration) {
@@ -343,18 +355,7 @@ impl<'a> Field<'a> {
                     return;
                 }
             };
-            let sets = [
-                (m.actions.create, &mut e.fields.create),
-                (m.actions.update, &mut e.fields.update),
-                (m.actions.enable, &mut e.fields.enable),
-                (m.actions.disable, &mut e.fields.disable),
-                (m.actions.delete, &mut e.fields.delete),
-            ];
-            for (on, set) in sets {
-                if on {
-                    set.insert(self.name.to_owned(), value.clone());
-                }
-            }
+            e.fields.set(&self.shared, value, m.actions);
         }
     }
 }

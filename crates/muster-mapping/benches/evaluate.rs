@@ -18,7 +18,7 @@
 use chrono::NaiveDate;
 use muster_core::evaluate::{evaluate_all, Correlation, Evaluation, Lifecycle, TargetPolicy};
 use muster_core::mapping::ComputedValue;
-use muster_core::mapping::{ActionSet, FieldMapping, ValueSource};
+use muster_core::mapping::{ActionSet, FieldAction, FieldMapping, ValueSource};
 use muster_core::model::{Contract, Person, PersonPath};
 use muster_core::rules::{Condition, Grants, Rule};
 use muster_mapping::{FieldType, Limits, Script, ScriptValue};
@@ -290,7 +290,7 @@ fn main() {
     let policy = policy();
     let (full, _) = run("full", &people, &policy, today);
     assert_eq!(
-        full[1].fields.create["userName"],
+        full[1].fields.get(FieldAction::Create, "userName").unwrap(),
         "lars.vanbos0@example.org"
     );
 
@@ -300,7 +300,10 @@ fn main() {
         p.name.family_name = p.name.family_name.as_ref().map(|f| format!("{f}-Nieuw"));
     }
     let (incremental, _) = run("incremental", &people, &policy, today);
-    assert!(incremental[0].fields.create["displayName"]
+    assert!(incremental[0]
+        .fields
+        .get(FieldAction::Create, "displayName")
+        .unwrap()
         .as_str()
         .is_some_and(|d| d.contains("-Nieuw")));
     drop(incremental);

@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 use muster_core::connector::{Capabilities, Observed};
 use muster_core::evaluate::{evaluate_all, Correlation, Lifecycle, TargetPolicy};
-use muster_core::mapping::FieldMapping;
+use muster_core::mapping::{FieldAction, FieldMapping};
 use muster_core::model::{ExternalId, Person, PersonPath};
 use muster_core::rules::{Condition, Grants, Rule};
 use muster_core::unique::{make_unique, UniqueInput, Uniqueness};
@@ -33,6 +33,16 @@ impl MappedAction {
             "disable" => Some(Self::Disable),
             "delete" => Some(Self::Delete),
             _ => None,
+        }
+    }
+
+    fn field_action(self) -> FieldAction {
+        match self {
+            Self::Create => FieldAction::Create,
+            Self::Update => FieldAction::Update,
+            Self::Enable => FieldAction::Enable,
+            Self::Disable => FieldAction::Disable,
+            Self::Delete => FieldAction::Delete,
         }
     }
 }
@@ -140,13 +150,7 @@ pub fn preview(
     evaluations
         .into_iter()
         .map(|e| {
-            let set = match action {
-                MappedAction::Create => &e.fields.create,
-                MappedAction::Update => &e.fields.update,
-                MappedAction::Enable => &e.fields.enable,
-                MappedAction::Disable => &e.fields.disable,
-                MappedAction::Delete => &e.fields.delete,
-            };
+            let set = e.fields.on(action.field_action());
             let fields = names
                 .iter()
                 .map(|name| {
@@ -155,7 +159,7 @@ pub fn preview(
                             .and_then(|rest| rest.strip_prefix(*name))
                             .is_some_and(|rest| rest.starts_with(':') || rest.starts_with(" ("))
                     });
-                    let outcome = match (error, set.get(*name)) {
+                    let outcome = match (error, set.get(name)) {
                         // "field userName: script line 3: …" → "script line 3: …"
                         (Some(err), _) => Outcome::Error(
                             err.strip_prefix(&format!("field {name}"))
@@ -178,13 +182,7 @@ pub fn preview(
 }
 
 fn on(m: &FieldMapping, action: MappedAction) -> bool {
-    match action {
-        MappedAction::Create => m.actions.create,
-        MappedAction::Update => m.actions.update,
-        MappedAction::Enable => m.actions.enable,
-        MappedAction::Disable => m.actions.disable,
-        MappedAction::Delete => m.actions.delete,
-    }
+    m.actions.contains(action.field_action())
 }
 
 /// `name.givenName` → [name, givenName]; `urn:…:User:department` → [urn:…:User, department].

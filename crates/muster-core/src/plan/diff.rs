@@ -20,10 +20,13 @@
 use super::correlate::{CorrelationIndex, LinkState, StoredLink};
 use super::{Action, ActionId, ActionKind, FieldChange, TargetPlan};
 use crate::connector::group_key;
-use crate::connector::{Attributes, Capabilities, Observed, ObservedGroup};
+use crate::connector::{Capabilities, Observed, ObservedGroup};
 use crate::domains::DomainFilter;
-use crate::evaluate::{AccountState, Correlation, Evaluation, ManagedGroups};
+use crate::evaluate::{
+    AccountState, Correlation, Evaluation, FieldValues, FieldsOn, ManagedGroups,
+};
 use crate::leave_alone::LeaveAlone;
+use crate::mapping::FieldAction;
 use crate::model::{AccountRef, ExternalId, GroupRef, TargetName};
 use references::{AccountTarget, Referrer};
 use serde_json::Value;
@@ -158,7 +161,7 @@ impl<'a> Differ<'a> {
         leavers.sort_by(|a, b| a.person.cmp(&b.person));
         let departed: HashMap<&ExternalId, &Evaluation> =
             self.input.departed.iter().map(|e| (&e.person, e)).collect();
-        let none = Attributes::new();
+        let none = FieldValues::default();
         for link in leavers {
             if link.state != LinkState::Active {
                 continue;
@@ -171,8 +174,8 @@ impl<'a> Differ<'a> {
                 self.delete(
                     &link.person,
                     account,
-                    last.map_or(&none, |e| &e.fields.delete),
-                    last.map_or(&none, |e| &e.fields.update),
+                    last.map_or(&none, |e| &e.fields).on(FieldAction::Delete),
+                    last.map_or(&none, |e| &e.fields).on(FieldAction::Update),
                     "person is no longer in the source",
                 );
             }
@@ -205,7 +208,7 @@ impl<'a> Differ<'a> {
     /// Write-only values the target clears when a write omits them: every write to an
     /// existing account carries them, changed or not. A mapped value that cannot be computed
     /// is carried as `after: None`, and the executor refuses the write rather than clear it.
-    fn resend_for(&self, action: &Action, desired: &Attributes) -> Vec<FieldChange> {
+    fn resend_for(&self, action: &Action, desired: FieldsOn<'_>) -> Vec<FieldChange> {
         self.input
             .capabilities
             .write_only_fields
@@ -219,7 +222,7 @@ impl<'a> Differ<'a> {
             .collect()
     }
 
-    fn push_write(&mut self, mut action: Action, desired: &Attributes) -> ActionId {
+    fn push_write(&mut self, mut action: Action, desired: FieldsOn<'_>) -> ActionId {
         action.resend = self.resend_for(&action, desired);
         self.push(action)
     }

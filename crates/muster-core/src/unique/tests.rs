@@ -140,14 +140,21 @@ fn run_in(
             held: &HashSet::new(),
         },
     );
-    let s = |a: &crate::connector::Attributes| {
-        a.get("userName")
+    let s = |e: &Evaluation, action| {
+        e.fields
+            .get(action, "userName")
             .and_then(|v| v.as_str())
             .map(str::to_owned)
     };
     evaluations
         .iter()
-        .map(|e| (s(&e.fields.create), s(&e.fields.update), e.errors.clone()))
+        .map(|e| {
+            (
+                s(e, FieldAction::Create),
+                s(e, FieldAction::Update),
+                e.errors.clone(),
+            )
+        })
         .collect()
 }
 

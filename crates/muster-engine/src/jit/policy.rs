@@ -4,6 +4,7 @@
 
 use muster_core::domains::DomainFilter;
 use muster_core::evaluate::Evaluation;
+use muster_core::mapping::FieldAction;
 use muster_core::model::{IdentityKind, Person};
 
 /// A target's sign-in policy (`jit = true` or `jit = { … }`); absent: no account at sign-in.
@@ -52,8 +53,7 @@ impl JitPolicy {
         let filter = self.allowed_domains.as_ref()?;
         let address = evaluation
             .fields
-            .create
-            .get(filter.field())
+            .get(FieldAction::Create, filter.field())
             .and_then(|v| v.as_str());
         match address {
             Some(a) if filter.includes(a) => None,
@@ -73,14 +73,17 @@ impl JitPolicy {
 mod tests {
     use super::*;
     use muster_core::domains::OutsideDomains;
-    use muster_core::evaluate::{AccountState, FieldSets};
+    use muster_core::evaluate::{AccountState, FieldValues};
+    use muster_core::mapping::ActionSet;
 
     fn evaluation(user_name: Option<&str>) -> Evaluation {
-        let mut fields = FieldSets::default();
+        let mut fields = FieldValues::default();
         if let Some(u) = user_name {
-            fields
-                .create
-                .insert("userName".into(), serde_json::json!(u));
+            fields.set(
+                &"userName".into(),
+                serde_json::json!(u),
+                ActionSet::only(FieldAction::Create),
+            );
         }
         Evaluation {
             person: "p1".into(),

@@ -3,6 +3,7 @@
 
 use crate::common::*;
 use muster_core::evaluate::{evaluate, Correlation, Lifecycle, TargetPolicy};
+use muster_core::mapping::FieldAction;
 use muster_core::rules::{Condition, Grants, Rule};
 use muster_mapping::{Limits, MappingError};
 use std::time::{Duration, Instant};
@@ -192,5 +193,8 @@ fn evaluate_holds_only_the_person_whose_script_failed_with_the_field_name() {
     );
     let good = evaluate(&janine("B"), &policy, today);
     assert!(good.errors.is_empty());
-    assert_eq!(good.fields.create["nickName"], "janine");
+    assert_eq!(
+        good.fields.get(FieldAction::Create, "nickName").unwrap(),
+        "janine"
+    );
 }

@@ -2,7 +2,7 @@
 
 use crate::common::*;
 use muster_core::evaluate::{evaluate, Correlation, Lifecycle, TargetPolicy};
-use muster_core::mapping::ActionSet;
+use muster_core::mapping::{ActionSet, FieldAction};
 use muster_core::model::PersonPath;
 use muster_core::rules::{Condition, Grants, Rule};
 use muster_core::unique::{make_unique, UniqueInput, Uniqueness};
@@ -151,7 +151,12 @@ fn initials_user_names_collide_and_iterate_in_a_run() {
     );
     let names: Vec<_> = evaluations
         .iter()
-        .map(|e| e.fields.create["sAMAccountName"].clone())
+        .map(|e| {
+            e.fields
+                .get(FieldAction::Create, "sAMAccountName")
+                .cloned()
+                .unwrap_or_default()
+        })
         .collect();
     assert_eq!(
         names,

@@ -7,6 +7,7 @@ use super::Differ;
 use crate::connector::{ObservedAccount, Rehire};
 use crate::domains::DomainVerdict;
 use crate::evaluate::{AccountState, Evaluation};
+use crate::mapping::FieldAction;
 use crate::plan::compare::text;
 use crate::plan::correlate::{GoneLink, LinkState, Match, StoredLink};
 use crate::plan::diff::references::AccountTarget;
@@ -51,8 +52,8 @@ impl<'a> Differ<'a> {
             AccountState::Absent if link.state == LinkState::Active => self.delete(
                 &e.person,
                 account,
-                &e.fields.delete,
-                &e.fields.update,
+                e.fields.on(FieldAction::Delete),
+                e.fields.on(FieldAction::Update),
                 &e.why,
             ),
             AccountState::Absent | AccountState::NotYet => {}
@@ -181,7 +182,7 @@ impl<'a> Differ<'a> {
     fn create(&mut self, e: &'a Evaluation, stale: &str, clash: &str) {
         let changes = e
             .fields
-            .create
+            .on(FieldAction::Create)
             .iter()
             .filter(|(_, v)| text(Some(v)).is_some())
             .map(|(f, v)| self.change(f, None, Some(v.clone())))

@@ -4,15 +4,16 @@
 //! domain filter's verdict on an account outside the organisation's domains.
 
 use super::Differ;
-use crate::connector::{Attributes, ObservedAccount};
+use crate::connector::ObservedAccount;
 use crate::domains::{DomainVerdict, Existing};
-use crate::evaluate::{AccountState, Evaluation};
+use crate::evaluate::{AccountState, Evaluation, FieldsOn};
+use crate::mapping::FieldAction;
 use crate::model::ExternalId;
 use crate::plan::compare::{same, text};
 use crate::plan::diff::references::AccountTarget;
 use crate::plan::{Action, ActionId, ActionKind, FieldChange, PermissionTarget, REDACTED};
 use serde_json::Value;
-use std::borrow::Cow;
+use std::collections::BTreeSet;
 
 impl<'a> Differ<'a> {
     /// Brings an existing account to the evaluated state.
@@ -29,18 +30,21 @@ impl<'a> Differ<'a> {
         // Without an enabled flag the account simply exists: Enable only brings back one
         // that was deleted (archived).
         let want = e.state == AccountState::Enabled || !self.input.capabilities.can_disable;
-        let (shown, hidden) = self.split_hidden(&e.fields.update, want && account.enabled);
-        self.update_fields(e, account, &shown, &after);
+        let update = e.fields.on(FieldAction::Update);
+        let hidden = self.hidden(want && account.enabled);
+        let is_hidden = |field: &str| hidden.is_some_and(|h| h.contains(field));
+        let shown = update.iter().filter(|(k, _)| !is_hidden(k));
+        self.update_fields(e, account, shown, &after);
         if want != account.enabled || (relinking && want) {
             let (kind, set) = if want {
-                (ActionKind::Enable, &e.fields.enable)
+                (ActionKind::Enable, FieldAction::Enable)
             } else {
-                (ActionKind::Disable, &e.fields.disable)
+                (ActionKind::Disable, FieldAction::Disable)
             };
-            let mut changes = self.changes(account, set);
+            let mut changes = self.changes(account, e.fields.on(set).iter());
             if want {
                 // What the disabled account did not show is written back with the Enable.
-                for c in self.changes(account, &hidden) {
+                for c in self.changes(account, update.iter().filter(|(k, _)| is_hidden(k))) {
                     if !changes.iter().any(|have| have.field == c.field) {
                         changes.push(c);
                     }
@@ -55,38 +59,28 @@ impl<'a> Differ<'a> {
                     reason: e.why.clone(),
                     ..self.blank(&e.person)
                 },
-                &e.fields.update,
+                update,
             );
         }
         self.permissions(e, account, after);
     }
 
-    /// `desired` split into the fields to compare now and those the target hides while the
-    /// account is disabled (`Capabilities::hidden_while_disabled`); nothing is hidden from an
-    /// account that is and stays enabled (`shown`).
-    fn split_hidden<'d>(
-        &self,
-        desired: &'d Attributes,
-        shown: bool,
-    ) -> (Cow<'d, Attributes>, Attributes) {
-        let hidden = &self.input.capabilities.hidden_while_disabled;
-        if shown || hidden.is_empty() {
-            return (Cow::Borrowed(desired), Attributes::new());
-        }
-        let (compared, kept): (Attributes, Attributes) = desired
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .partition(|(k, _)| !hidden.contains(k));
-        (Cow::Owned(compared), kept)
+    /// The fields the target hides while the account is disabled
+    /// (`Capabilities::hidden_while_disabled`), left out of the Update and written back with
+    /// the Enable; nothing is hidden from an account that is and stays enabled (`shown`).
+    fn hidden(&self, shown: bool) -> Option<&'a BTreeSet<String>> {
+        let input = self.input;
+        let hidden = &input.capabilities.hidden_while_disabled;
+        (!shown && !hidden.is_empty()).then_some(hidden)
     }
 
     /// One Update for the managed fields of `desired` that differ; fixed fields (never
     /// written after create) that differ are warned about instead.
-    fn update_fields(
+    fn update_fields<'d>(
         &mut self,
         e: &Evaluation,
         account: &ObservedAccount,
-        desired: &Attributes,
+        desired: impl IntoIterator<Item = (&'d str, &'d Value)>,
         after: &[ActionId],
     ) {
         let all = self.all_changes(account, desired);
@@ -117,7 +111,7 @@ impl<'a> Differ<'a> {
                 reason,
                 ..self.blank(&e.person)
             },
-            &e.fields.update,
+            e.fields.on(FieldAction::Update),
         );
         self.own_updates.insert(e.person.clone(), id);
     }
@@ -127,8 +121,8 @@ impl<'a> Differ<'a> {
         &mut self,
         person: &ExternalId,
         account: &'a ObservedAccount,
-        fields: &Attributes,
-        resend: &Attributes,
+        fields: FieldsOn<'_>,
+        resend: FieldsOn<'_>,
         why: &str,
     ) {
         let mut revokes = Vec::new();
@@ -144,7 +138,7 @@ impl<'a> Differ<'a> {
                 ..self.blank(person)
             }));
         }
-        let changes = self.changes(account, fields);
+        let changes = self.changes(account, fields.iter());
         self.push_write(
             Action {
                 kind: ActionKind::Delete,
@@ -160,10 +154,10 @@ impl<'a> Differ<'a> {
 
     /// Fields of `desired` that differ from the account and may be written; fixed fields
     /// (never written after create) are left out here and reported by `converge`.
-    pub(super) fn changes(
+    pub(super) fn changes<'d>(
         &self,
         account: &ObservedAccount,
-        desired: &Attributes,
+        desired: impl IntoIterator<Item = (&'d str, &'d Value)>,
     ) -> Vec<FieldChange> {
         self.all_changes(account, desired)
             .into_iter()
@@ -172,7 +166,11 @@ impl<'a> Differ<'a> {
     }
 
     /// Fields of `desired` that differ from the account; write-only fields by fingerprint.
-    fn all_changes(&self, account: &ObservedAccount, desired: &Attributes) -> Vec<FieldChange> {
+    fn all_changes<'d>(
+        &self,
+        account: &ObservedAccount,
+        desired: impl IntoIterator<Item = (&'d str, &'d Value)>,
+    ) -> Vec<FieldChange> {
         let mut out = Vec::new();
         for (field, want) in desired {
             if self.input.capabilities.write_only_fields.contains(field) {
@@ -183,7 +181,7 @@ impl<'a> Differ<'a> {
                 let stored = self
                     .input
                     .fingerprints
-                    .get(&(account.reference.clone(), field.clone()));
+                    .get(&(account.reference.clone(), field.to_owned()));
                 if stored != Some(&fp) {
                     out.push(self.change(field, None, Some(want.clone())));
                 }
@@ -191,7 +189,7 @@ impl<'a> Differ<'a> {
             }
             let have = account.attributes.get(field);
             let ci = (self.input.correlation.case_insensitive
-                && *field == self.input.correlation.account_field)
+                && field == self.input.correlation.account_field)
                 || self
                     .input
                     .capabilities
@@ -231,11 +229,11 @@ impl<'a> Differ<'a> {
         };
         let field = filter.field();
         let (first, second) = match account {
-            Some(_) => (&e.fields.update, &e.fields.create),
-            None => (&e.fields.create, &e.fields.update),
+            Some(_) => (FieldAction::Update, FieldAction::Create),
+            None => (FieldAction::Create, FieldAction::Update),
         };
-        let address = text(first.get(field))
-            .or_else(|| text(second.get(field)))
+        let address = text(e.fields.get(first, field))
+            .or_else(|| text(e.fields.get(second, field)))
             .or_else(|| account.and_then(|a| text(a.attributes.get(field))));
         let existing = match account {
             None => Existing::None,
@@ -261,7 +259,7 @@ impl<'a> Differ<'a> {
                 true
             }
             DomainVerdict::Disable(why) => {
-                let changes = self.changes(account, &e.fields.disable);
+                let changes = self.changes(account, e.fields.on(FieldAction::Disable).iter());
                 self.push_write(
                     Action {
                         kind: ActionKind::Disable,
@@ -271,7 +269,7 @@ impl<'a> Differ<'a> {
                         reason: why,
                         ..self.blank(&e.person)
                     },
-                    &e.fields.update,
+                    e.fields.on(FieldAction::Update),
                 );
                 true
             }

@@ -7,6 +7,7 @@
 use super::{DiffInput, Differ};
 use crate::connector::{FieldRefusal, ObservedAccount};
 use crate::evaluate::Evaluation;
+use crate::mapping::FieldAction;
 use crate::model::{AccountRef, ExternalId};
 use crate::plan::compare::{same, text};
 use crate::plan::correlate::Match;
@@ -100,9 +101,8 @@ impl<'a> Differ<'a> {
         self.input.type_fields.iter().find_map(|field| {
             let desired = e
                 .fields
-                .update
-                .get(field)
-                .or_else(|| e.fields.create.get(field));
+                .get(FieldAction::Update, field)
+                .or_else(|| e.fields.get(FieldAction::Create, field));
             let found = account.attributes.get(field);
             let differs =
                 text(desired).is_some() && text(found).is_some() && !same(desired, found, true);
@@ -122,6 +122,7 @@ impl<'a> Differ<'a> {
 pub(super) fn address_left_alone(input: &DiffInput<'_>, e: &Evaluation) -> Option<String> {
     let filter = input.leave_alone?;
     let field = filter.field();
-    let address = text(e.fields.create.get(field)).or_else(|| text(e.fields.update.get(field)))?;
+    let address = text(e.fields.get(FieldAction::Create, field))
+        .or_else(|| text(e.fields.get(FieldAction::Update, field)))?;
     filter.covers(&address)
 }

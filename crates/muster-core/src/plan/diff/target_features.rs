@@ -3,7 +3,7 @@
 //! accounts, ambiguous and missing groups, and requests awaiting approval.
 
 use super::*;
-use crate::connector::Rehire;
+use crate::connector::{Attributes, Rehire};
 use crate::connector::{ObservedAccount, ObservedGroup};
 use crate::evaluate::{evaluate, Lifecycle, TargetPolicy};
 use crate::mapping::{ActionSet, FieldMapping, ValueSource};
