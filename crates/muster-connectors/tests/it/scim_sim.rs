@@ -1161,3 +1161,84 @@ async fn a_retry_after_beyond_the_time_budget_ends_the_request_at_once() {
     );
     assert_eq!(h.sim.state.request_count("GET", "/Users"), 1);
 }
+
+/// A grant or a revoke in a large group asks for the group without its members in the answer
+/// (RFC 7644 §3.5.2 / §3.9), so its cost does not grow with the group: the PATCH carries
+/// `excludedAttributes=members` and the simulator's 200 holds no member list.
+#[tokio::test]
+async fn membership_patches_do_not_bring_the_members_back() {
+    use super::tamper::{self, Verdict};
+    use hyper::Method;
+    use muster_sim::ScimState;
+    use std::sync::Mutex;
+    let seen: Arc<Mutex<Vec<(String, u16, usize, bool)>>> = Arc::default();
+    let log = seen.clone();
+    let hook: tamper::Hook = Arc::new(move |method: &Method, path: &str, after| {
+        if let (&Method::PATCH, Some((status, body))) = (method, after) {
+            let members = serde_json::from_str::<Value>(body)
+                .ok()
+                .is_some_and(|v| v.get("members").is_some());
+            log.lock()
+                .unwrap()
+                .push((path.to_owned(), status, body.len(), members));
+        }
+        Verdict::Pass
+    });
+    let state = ScimState::new(ScimSimConfig {
+        token: TOKEN.to_owned(),
+        ..ScimSimConfig::default()
+    });
+    let root = tamper::serve(ScimSim::app(state.clone()), hook).await;
+    state.set_base_url(&format!("{root}/scim/v2"));
+    let ids: Vec<Value> = (0..500)
+        .map(|n| {
+            let id = state
+                .seed_user(json!({ "userName": format!("member{n}") }))
+                .expect("seed user");
+            json!({ "value": id })
+        })
+        .collect();
+    let ann = AccountRef::new(
+        state
+            .seed_user(json!({ "userName": "ann" }))
+            .expect("seed user"),
+    );
+    let group = GroupRef::new(
+        state
+            .seed_group(json!({ "displayName": "All staff", "members": ids }))
+            .expect("seed group"),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = scim_config(&format!("{root}/scim/v2"), TOKEN, dir.path(), "");
+    let conn = ScimConnector::connect(TargetName::new("sim"), &cfg)
+        .await
+        .expect("connects");
+    let grant = Operation::Grant {
+        account: ann.clone(),
+        group: group.clone(),
+    };
+    assert_eq!(conn.execute(&grant).await.unwrap(), Outcome::Done);
+    let revoke = Operation::Revoke {
+        account: ann.clone(),
+        group: group.clone(),
+    };
+    assert_eq!(conn.execute(&revoke).await.unwrap(), Outcome::Done);
+    let patches = seen.lock().unwrap().clone();
+    assert_eq!(patches.len(), 2, "{patches:?}");
+    for (path, status, size, members) in &patches {
+        assert!(
+            path.ends_with("?excludedAttributes=members"),
+            "{path} asks for the whole group"
+        );
+        assert_eq!(*status, 200, "{path}");
+        assert!(
+            !members && *size < 2_000,
+            "{path}: {size} bytes, members {members}"
+        );
+    }
+    // The group itself is whole: 500 members, Ann granted and revoked.
+    let listed = state.group(group.as_str()).expect("the group")["members"]
+        .as_array()
+        .map_or(0, Vec::len);
+    assert_eq!(listed, 500);
+}

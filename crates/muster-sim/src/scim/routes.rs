@@ -290,17 +290,14 @@ fn list_response(
     let projection = params.projection(kind)?;
     let base = state.base_url();
     let store = state.store();
-    let ids = store.find(kind, filter.as_ref());
-    let total = ids.len();
-    let (start, page): (usize, &[&str]) = if sw.honour_paging {
+    let (start, (total, page)) = if sw.honour_paging {
         let start = usize::try_from(params.start_index.unwrap_or(1).max(1)).unwrap_or(usize::MAX);
         let count = params.count.map_or(sw.max_results, |c| {
             usize::try_from(c.max(0)).unwrap_or(0).min(sw.max_results)
         });
-        let from = (start - 1).min(total);
-        (start, &ids[from..(from + count).min(total)])
+        (start, store.page(kind, filter.as_ref(), start - 1, count))
     } else {
-        (1, &ids[..])
+        (1, store.page(kind, filter.as_ref(), 0, usize::MAX))
     };
     let resources: Vec<Value> = page
         .iter()

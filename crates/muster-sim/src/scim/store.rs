@@ -477,6 +477,27 @@ impl Store {
             .collect()
     }
 
+    /// One page of the ids [`Self::find`] gives (`from` skipped, at most `count`), and how
+    /// many match in all. Without a filter no resource is looked at: a page of 100,000 users
+    /// costs the page, not the table.
+    pub fn page(
+        &self,
+        kind: Kind,
+        filter: Option<&Filter>,
+        from: usize,
+        count: usize,
+    ) -> (usize, Vec<&str>) {
+        if filter.is_none() {
+            let order = &self.table(kind).order;
+            let page = order.values().skip(from).take(count);
+            return (order.len(), page.map(String::as_str).collect());
+        }
+        let ids = self.find(kind, filter);
+        let from = from.min(ids.len());
+        let page = ids[from..from.saturating_add(count).min(ids.len())].to_vec();
+        (ids.len(), page)
+    }
+
     /// Ids of every resource of `kind`, in creation order.
     pub fn ids(&self, kind: Kind) -> Vec<String> {
         self.table(kind).order.values().cloned().collect()
