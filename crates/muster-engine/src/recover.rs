@@ -135,13 +135,25 @@ pub async fn recover_except(
     scope: Scope,
     live: &HashSet<RunId>,
 ) -> Result<Recovered, StoreError> {
+    recover_at(store, run, plans, scope, live, chrono::Utc::now()).await
+}
+
+/// As [`recover_except`], with the clock that decides which sign-ins are old enough to be
+/// dead given (tests).
+async fn recover_at(
+    store: &dyn Store,
+    run: &str,
+    plans: &[&TargetPlan],
+    scope: Scope,
+    live: &HashSet<RunId>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Recovered, StoreError> {
     let mut out = Recovered::default();
     // Applies: the apply lock proves their process gone. A preview may be going on in another
     // process or on another node (it takes no lock), so it is left to finish itself. A
     // sign-in takes no lock either: it counts as dead only once it is older than any sign-in
     // can last, and until then neither it nor its journal entries are touched.
     let unfinished = store.unfinished_runs(run).await?;
-    let now = chrono::Utc::now();
     let mut spared = live.clone();
     spared.extend(
         unfinished
@@ -488,5 +500,86 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((r.runs.len(), r.replanned), (1, 1));
+    }
+
+    /// A sign-in run of another process that died after its create and while its grant was
+    /// out: left alone while a sign-in could still be going on, then closed, its create kept
+    /// and its grant settled by the fresh plan like any run's (confirmed when the plan no
+    /// longer grants it, re-planned when it still does).
+    #[tokio::test]
+    async fn a_dead_sign_in_runs_grant_is_settled_once_it_is_older_than_any_sign_in() {
+        for granted_already in [true, false] {
+            let store = muster_store::open_sqlite_memory().await.unwrap();
+            let sign_in = store.start_run(RunMode::SignIn, "cfg").await.unwrap();
+            let scim: TargetName = "scim".into();
+            let made = [
+                action(0, ActionKind::Create, "7", None),
+                action(1, ActionKind::Grant, "7", Some("All staff")),
+            ];
+            let entries: Vec<JournalEntry> = made
+                .iter()
+                .map(|a| JournalEntry {
+                    run: sign_in.id.clone(),
+                    target: scim.clone(),
+                    action: a.id.0,
+                    kind: a.kind,
+                    person: a.person.clone(),
+                    account: a.account.clone(),
+                    permission: a.permission.as_ref().map(|p| p.name.clone()),
+                    state: JournalState::Planned,
+                    detail: None,
+                    updated_at: chrono::Utc::now(),
+                })
+                .collect();
+            store.journal_planned(&sign_in.id, &entries).await.unwrap();
+            for (id, state) in [
+                (0, JournalState::Sent),
+                (0, JournalState::Done),
+                (1, JournalState::Sent),
+            ] {
+                store
+                    .journal_set(&sign_in.id, &scim, id, state, None)
+                    .await
+                    .unwrap();
+            }
+            let now = store.start_run(RunMode::Apply, "cfg").await.unwrap().id;
+            // The account exists now (correlated); whether the group lists it decides the grant.
+            let mut fresh = vec![action(0, ActionKind::Correlate, "7", None)];
+            if !granted_already {
+                fresh.push(action(1, ActionKind::Grant, "7", Some("All staff")));
+            }
+            let fresh = plan(fresh);
+            let none = HashSet::new();
+
+            let young = sign_in.started_at + chrono::TimeDelta::minutes(14);
+            let r = recover_at(&store, &now, &[&fresh], Scope::Persons, &none, young)
+                .await
+                .unwrap();
+            assert!(
+                r.is_empty(),
+                "a sign-in 14 minutes old may be going on: {r:?}"
+            );
+            assert_eq!(store.run(&sign_in.id).await.unwrap().unwrap().status, None);
+
+            let old = sign_in.started_at + chrono::TimeDelta::minutes(16);
+            let r = recover_at(&store, &now, &[&fresh], Scope::Persons, &none, old)
+                .await
+                .unwrap();
+            assert_eq!(r.runs, vec![sign_in.id.clone()]);
+            let expected = if granted_already { (1, 0) } else { (0, 1) };
+            assert_eq!((r.confirmed, r.replanned), expected, "{r:?}");
+            let journal = store.journal(&sign_in.id).await.unwrap();
+            let states: Vec<JournalState> = journal.iter().map(|e| e.state).collect();
+            let grant = if granted_already {
+                JournalState::Done
+            } else {
+                JournalState::Failed
+            };
+            assert_eq!(states, vec![JournalState::Done, grant]);
+            assert_eq!(
+                store.run(&sign_in.id).await.unwrap().unwrap().status,
+                Some(INTERRUPTED)
+            );
+        }
     }
 }
