@@ -13,11 +13,11 @@
 //! is for the caller; this module only finds.
 
 use super::compare::text;
+use super::fast::FastMap;
 use crate::connector::{Capabilities, Observed, ObservedAccount};
 use crate::evaluate::Correlation;
 use crate::model::{AccountRef, ExternalId};
 use serde_json::Value;
-use std::collections::HashMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkState {
@@ -70,13 +70,13 @@ pub struct GoneLink<'a> {
 pub struct CorrelationIndex<'a> {
     account_field: &'a str,
     ignore_case: bool,
-    accounts: HashMap<&'a AccountRef, &'a ObservedAccount>,
-    by_value: HashMap<String, Vec<&'a ObservedAccount>>,
-    deleted: HashMap<&'a AccountRef, &'a ObservedAccount>,
-    deleted_by_value: HashMap<String, &'a ObservedAccount>,
-    links: HashMap<&'a ExternalId, &'a StoredLink>,
+    accounts: FastMap<&'a AccountRef, &'a ObservedAccount>,
+    by_value: FastMap<String, Vec<&'a ObservedAccount>>,
+    deleted: FastMap<&'a AccountRef, &'a ObservedAccount>,
+    deleted_by_value: FastMap<String, &'a ObservedAccount>,
+    links: FastMap<&'a ExternalId, &'a StoredLink>,
     /// Accounts in the target linked to a person, with that person.
-    claimed: HashMap<&'a AccountRef, &'a ExternalId>,
+    claimed: FastMap<&'a AccountRef, &'a ExternalId>,
 }
 
 impl<'a> CorrelationIndex<'a> {
@@ -99,11 +99,11 @@ impl<'a> CorrelationIndex<'a> {
                 .iter()
                 .map(|a| (&a.reference, a))
                 .collect(),
-            by_value: HashMap::new(),
+            by_value: FastMap::default(),
             deleted: observed.deleted.iter().map(|a| (&a.reference, a)).collect(),
-            deleted_by_value: HashMap::new(),
+            deleted_by_value: FastMap::default(),
             links: links.iter().map(|l| (&l.person, l)).collect(),
-            claimed: HashMap::new(),
+            claimed: FastMap::default(),
         };
         for a in &observed.accounts {
             if let Some(v) = index.key_of(a) {

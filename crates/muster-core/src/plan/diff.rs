@@ -18,6 +18,7 @@
 //! is blocked get nothing at all.
 
 use super::correlate::{CorrelationIndex, LinkState, StoredLink};
+use super::fast::{FastMap, FastSet};
 use super::{Action, ActionId, ActionKind, FieldChange, TargetPlan};
 use crate::connector::group_key;
 use crate::connector::{Capabilities, Observed, ObservedGroup};
@@ -88,14 +89,14 @@ pub fn diff(input: &DiffInput<'_>) -> TargetPlan {
 struct Differ<'a> {
     input: &'a DiffInput<'a>,
     index: CorrelationIndex<'a>,
-    groups_by_name: HashMap<String, Vec<&'a ObservedGroup>>,
-    memberships: HashMap<&'a AccountRef, Vec<&'a ObservedGroup>>,
-    account_of: HashMap<ExternalId, AccountTarget>,
+    groups_by_name: FastMap<String, Vec<&'a ObservedGroup>>,
+    memberships: FastMap<&'a AccountRef, Vec<&'a ObservedGroup>>,
+    account_of: FastMap<ExternalId, AccountTarget>,
     referrers: Vec<Referrer<'a>>,
     /// Person → the person whose create theirs waits for (a manager), to keep waits acyclic.
-    create_waits: HashMap<ExternalId, ExternalId>,
+    create_waits: FastMap<ExternalId, ExternalId>,
     /// Each person's own Update of their existing account, where a reference change joins it.
-    own_updates: HashMap<ExternalId, ActionId>,
+    own_updates: FastMap<ExternalId, ActionId>,
     plan: TargetPlan,
 }
 
@@ -118,10 +119,10 @@ impl<'a> Differ<'a> {
             ),
             groups_by_name: groups.by_name,
             memberships: groups.memberships,
-            account_of: HashMap::new(),
+            account_of: FastMap::default(),
             referrers: Vec::new(),
-            create_waits: HashMap::new(),
-            own_updates: HashMap::new(),
+            create_waits: FastMap::default(),
+            own_updates: FastMap::default(),
             plan: TargetPlan {
                 target: input.target.clone(),
                 observed_digest: input.observed.digest(),
@@ -137,7 +138,7 @@ impl<'a> Differ<'a> {
     fn run(mut self) -> TargetPlan {
         let mut evaluations: Vec<&Evaluation> = self.input.evaluations.iter().collect();
         evaluations.sort_by(|a, b| a.person.cmp(&b.person));
-        let mut seen: HashSet<&ExternalId> = HashSet::new();
+        let mut seen: FastSet<&ExternalId> = FastSet::default();
         for e in evaluations {
             seen.insert(&e.person);
             if !self.input.held.contains(&e.person) {
@@ -151,7 +152,7 @@ impl<'a> Differ<'a> {
 
     /// Linked persons no longer in the source (and not held): their live accounts are
     /// deleted, re-sending what their last stored record says a write must carry.
-    fn leavers(&mut self, seen: &HashSet<&ExternalId>) {
+    fn leavers(&mut self, seen: &FastSet<&ExternalId>) {
         let mut leavers: Vec<&StoredLink> = self
             .input
             .links

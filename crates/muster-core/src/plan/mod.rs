@@ -5,6 +5,7 @@
 mod compare;
 mod correlate;
 mod diff;
+mod fast;
 
 pub use correlate::{CorrelationIndex, GoneLink, LinkState, Match, StoredLink};
 pub use diff::{diff, DiffInput, Pending};

@@ -3,25 +3,26 @@
 //! a member listed more than once put back once; groups matched by name ignoring case and
 //! surrounding spaces. One group per period is [`periods`](super::periods)' part.
 
+use super::super::fast::FastMap;
 use super::{group_key, Differ, Pending};
 use crate::connector::{ObservedAccount, ObservedGroup};
 use crate::evaluate::{Evaluation, ManagedGroups};
 use crate::model::{AccountRef, ExternalId, GroupRef};
 use crate::plan::{Action, ActionId, ActionKind, PermissionTarget};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// The target's groups by name and by member, with what the plan must warn about them.
 pub(super) struct GroupIndex<'a> {
-    pub by_name: HashMap<String, Vec<&'a ObservedGroup>>,
-    pub memberships: HashMap<&'a AccountRef, Vec<&'a ObservedGroup>>,
+    pub by_name: FastMap<String, Vec<&'a ObservedGroup>>,
+    pub memberships: FastMap<&'a AccountRef, Vec<&'a ObservedGroup>>,
     pub warnings: Vec<String>,
 }
 
 impl<'a> GroupIndex<'a> {
     pub(super) fn new(groups: &'a [ObservedGroup], managed: &ManagedGroups) -> Self {
         let mut index = Self {
-            by_name: HashMap::new(),
-            memberships: HashMap::new(),
+            by_name: FastMap::default(),
+            memberships: FastMap::default(),
             warnings: Vec::new(),
         };
         for g in groups {
