@@ -12,10 +12,12 @@
 //! muster-bench cloud-sync --mailboxes 10000 --delegations 20000   # Exchange Online → Zivver
 //! muster-bench api-latency --persons 100000 --runs 1000       # muster serve: p50/p99 per request
 //! muster-bench grants --members 100000 --grants 3000          # grants/s into one large group
+//! muster-bench goals [--million] [--scim2-server BIN]          # every figure beside its goal
 //! ```
 
 mod api_latency;
 mod cloud_sync;
+mod goals;
 mod grants;
 mod jit_latency;
 mod naive;
@@ -52,6 +54,16 @@ enum Cmd {
     PlanMemory {
         #[arg(long, default_value_t = 100_000)]
         persons: usize,
+    },
+    /// Every figure of issue 14 and the sign-in hook's, beside its goal and the ratio, each
+    /// measured by its own subcommand in a process of its own.
+    Goals {
+        /// Also plan 1,000,000 persons (minutes, ~12 GiB).
+        #[arg(long)]
+        million: bool,
+        /// Also measure creates against this scim2-server binary.
+        #[arg(long)]
+        scim2_server: Option<String>,
     },
     /// Grants per second into one group of `members` members on the SCIM simulator.
     Grants {
@@ -163,6 +175,10 @@ fn main() -> Result<()> {
     match args.command {
         Cmd::PlanMemory { persons } => plan_memory::run(persons),
         Cmd::Requests { persons } => rt.block_on(requests(persons)),
+        Cmd::Goals {
+            million,
+            scim2_server,
+        } => goals::run(million, scim2_server),
         Cmd::Grants {
             members,
             grants,

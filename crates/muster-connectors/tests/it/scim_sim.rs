@@ -1171,7 +1171,9 @@ async fn membership_patches_do_not_bring_the_members_back() {
     use hyper::Method;
     use muster_sim::ScimState;
     use std::sync::Mutex;
-    let seen: Arc<Mutex<Vec<(String, u16, usize, bool)>>> = Arc::default();
+    /// Each PATCH answered: its path with query, status, body size, and whether it listed members.
+    type Patches = Arc<Mutex<Vec<(String, u16, usize, bool)>>>;
+    let seen: Patches = Arc::default();
     let log = seen.clone();
     let hook: tamper::Hook = Arc::new(move |method: &Method, path: &str, after| {
         if let (&Method::PATCH, Some((status, body))) = (method, after) {
