@@ -285,6 +285,7 @@ fn created_account(plan: &HashMap<Key, &Action>, person: &ExternalId) -> Option<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::execute::planned_entry;
     use muster_store::RunMode;
 
     fn action(id: u32, kind: ActionKind, person: &str, permission: Option<&str>) -> Action {
@@ -346,18 +347,7 @@ mod tests {
         ];
         let entries: Vec<JournalEntry> = old
             .iter()
-            .map(|a| JournalEntry {
-                run: dead.clone(),
-                target: "scim".into(),
-                action: a.id.0,
-                kind: a.kind,
-                person: a.person.clone(),
-                account: a.account.clone(),
-                permission: a.permission.as_ref().map(|p| p.name.clone()),
-                state: JournalState::Planned,
-                detail: None,
-                updated_at: chrono::Utc::now(),
-            })
+            .map(|a| planned_entry(&dead, &"scim".into(), a))
             .collect();
         store.journal_planned(&dead, &entries).await.unwrap();
         let scim: TargetName = "scim".into();
@@ -518,18 +508,7 @@ mod tests {
             ];
             let entries: Vec<JournalEntry> = made
                 .iter()
-                .map(|a| JournalEntry {
-                    run: sign_in.id.clone(),
-                    target: scim.clone(),
-                    action: a.id.0,
-                    kind: a.kind,
-                    person: a.person.clone(),
-                    account: a.account.clone(),
-                    permission: a.permission.as_ref().map(|p| p.name.clone()),
-                    state: JournalState::Planned,
-                    detail: None,
-                    updated_at: chrono::Utc::now(),
-                })
+                .map(|a| planned_entry(&sign_in.id, &scim, a))
                 .collect();
             store.journal_planned(&sign_in.id, &entries).await.unwrap();
             for (id, state) in [

@@ -112,18 +112,7 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
     }
     let entries: Vec<JournalEntry> = actions
         .iter()
-        .map(|a| JournalEntry {
-            run: ctx.run.clone(),
-            target: ctx.target.clone(),
-            action: a.id.0,
-            kind: a.kind,
-            person: a.person.clone(),
-            account: a.account.clone(),
-            permission: a.permission.as_ref().map(|p| p.name.clone()),
-            state: JournalState::Planned,
-            detail: None,
-            updated_at: chrono::Utc::now(),
-        })
+        .map(|a| planned_entry(&ctx.run, &ctx.target, a))
         .collect();
     ctx.store.journal_planned(&ctx.run, &entries).await?;
 
@@ -453,6 +442,22 @@ fn count(ctx: &ExecContext, summary: &mut TargetSummary, action: &Action, result
         tracing::debug!(target_name = %ctx.target, action = %action.id, kind = %action.kind, person = %action.person, detail = ?result.detail, "Action failed.");
     }
     ctx.progress.advance(1);
+}
+
+/// The journal entry of `action` in `run`, planned now.
+pub(crate) fn planned_entry(run: &RunId, target: &TargetName, a: &Action) -> JournalEntry {
+    JournalEntry {
+        run: run.clone(),
+        target: target.clone(),
+        action: a.id.0,
+        kind: a.kind,
+        person: a.person.clone(),
+        account: a.account.clone(),
+        permission: a.permission.as_ref().map(|p| p.name.clone()),
+        state: JournalState::Planned,
+        detail: None,
+        updated_at: chrono::Utc::now(),
+    }
 }
 
 #[cfg(test)]
