@@ -120,7 +120,7 @@ async fn measure(store: Arc<dyn Store>, actions: u32, concurrency: u32) -> Resul
     let run = store.start_run(RunMode::Apply, "bench").await?.id;
     let entries: Vec<JournalEntry> = (0..actions).map(|a| entry(&run, a)).collect();
     let started = Instant::now();
-    store.journal_planned(&run, &entries).await?;
+    store.journal_planned(&run, entries).await?;
     let planned = started.elapsed().as_secs_f64();
 
     let started = Instant::now();

@@ -349,7 +349,7 @@ mod tests {
             .iter()
             .map(|a| planned_entry(&dead, &"scim".into(), a))
             .collect();
-        store.journal_planned(&dead, &entries).await.unwrap();
+        store.journal_planned(&dead, entries.clone()).await.unwrap();
         let scim: TargetName = "scim".into();
         for id in [0, 2, 3] {
             store
@@ -433,7 +433,7 @@ mod tests {
                 updated_at: chrono::Utc::now(),
             })
             .collect();
-        store.journal_planned(&dead, &entries).await.unwrap();
+        store.journal_planned(&dead, entries.clone()).await.unwrap();
 
         // A nightly apply's plan holds no orphan action: that says nothing about the orphan's
         // disable, which stays open for the next reconcile.
@@ -471,7 +471,7 @@ mod tests {
             detail: None,
             updated_at: chrono::Utc::now(),
         };
-        store.journal_planned(&sign_in, &[entry]).await.unwrap();
+        store.journal_planned(&sign_in, vec![entry]).await.unwrap();
         store
             .journal_set(&sign_in, &"scim".into(), 0, JournalState::Sent, None)
             .await
@@ -510,7 +510,10 @@ mod tests {
                 .iter()
                 .map(|a| planned_entry(&sign_in.id, &scim, a))
                 .collect();
-            store.journal_planned(&sign_in.id, &entries).await.unwrap();
+            store
+                .journal_planned(&sign_in.id, entries.clone())
+                .await
+                .unwrap();
             for (id, state) in [
                 (0, JournalState::Sent),
                 (0, JournalState::Done),

@@ -621,7 +621,11 @@ pub trait Store: Send + Sync {
 
     /// Records a run's planned actions (normally in state `planned`, or `blocked` for gated
     /// ones), in one transaction. Every entry's `run` must be `run`.
-    async fn journal_planned(&self, run: &str, entries: &[JournalEntry]) -> Result<(), StoreError>;
+    async fn journal_planned(
+        &self,
+        run: &str,
+        entries: Vec<JournalEntry>,
+    ) -> Result<(), StoreError>;
 
     /// Moves one entry to `state`, stamped now. `detail: None` keeps the entry's detail.
     /// Fails if the entry is unknown or the move is not allowed

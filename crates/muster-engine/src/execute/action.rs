@@ -763,7 +763,7 @@ mod tests {
             detail: None,
             updated_at: chrono::Utc::now(),
         };
-        s.store.journal_planned(&s.run, &[entry]).await.unwrap();
+        s.store.journal_planned(&s.run, vec![entry]).await.unwrap();
         run(s, &action, account).await
     }
 

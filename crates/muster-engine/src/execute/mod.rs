@@ -114,7 +114,7 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
         .iter()
         .map(|a| planned_entry(&ctx.run, &ctx.target, a))
         .collect();
-    ctx.store.journal_planned(&ctx.run, &entries).await?;
+    ctx.store.journal_planned(&ctx.run, entries).await?;
 
     let index: HashMap<ActionId, usize> =
         actions.iter().enumerate().map(|(i, a)| (a.id, i)).collect();

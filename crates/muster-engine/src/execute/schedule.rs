@@ -369,6 +369,7 @@ mod tests {
         assert_eq!(s.next(), None, "its missing dependencies never end");
         assert_eq!(s.unended(), [0]);
     }
+
     #[test]
     fn an_answered_action_frees_its_place_but_its_dependents_wait_for_its_end() {
         let plan = [

@@ -213,14 +213,19 @@ impl Store for BackendStore {
         .await
     }
 
-    async fn journal_planned(&self, run: &str, entries: &[JournalEntry]) -> Result<(), StoreError> {
-        journal::planned_run(run, entries)?;
+    async fn journal_planned(
+        &self,
+        run: &str,
+        entries: Vec<JournalEntry>,
+    ) -> Result<(), StoreError> {
+        journal::planned_run(run, &entries)?;
         if entries.is_empty() {
             return Ok(());
         }
+        // Owned, so that the queued write needs no copy of a large run's journal.
         self.write(Write::JournalPlanned {
             run: run.to_owned(),
-            entries: entries.to_vec(),
+            entries,
         })
         .await
     }

@@ -41,7 +41,10 @@ async fn planned_entries_are_stored_and_read_back_in_order(backend: Backend) {
             JournalState::Blocked,
         ),
     ];
-    db.store.journal_planned(&run, &entries).await.unwrap();
+    db.store
+        .journal_planned(&run, entries.clone())
+        .await
+        .unwrap();
     let read = db.store.journal(&run).await.unwrap();
     assert_eq!(
         read,
@@ -56,7 +59,7 @@ async fn an_entry_moves_through_sent_to_done_and_keeps_its_detail(backend: Backe
     db.store
         .journal_planned(
             &run,
-            &[entry(
+            vec![entry(
                 &run,
                 "zivver",
                 0,
@@ -103,7 +106,10 @@ async fn an_end_state_never_changes(backend: Backend) {
         entry(&run, "zivver", 1, ActionKind::Update, JournalState::Planned),
         entry(&run, "zivver", 2, ActionKind::Delete, JournalState::Planned),
     ];
-    db.store.journal_planned(&run, &entries).await.unwrap();
+    db.store
+        .journal_planned(&run, entries.clone())
+        .await
+        .unwrap();
     let zivver = "zivver".into();
 
     db.store
@@ -210,7 +216,7 @@ async fn a_sent_entry_cannot_become_blocked_and_unknown_entries_are_reported(bac
     db.store
         .journal_planned(
             &run,
-            &[entry(
+            vec![entry(
                 &run,
                 "zivver",
                 0,
@@ -268,7 +274,7 @@ async fn in_flight_entries_are_the_sent_ones_of_a_target_from_any_run(backend: B
     db.store
         .journal_planned(
             &crashed,
-            &[
+            vec![
                 entry(
                     &crashed,
                     "zivver",
@@ -297,7 +303,7 @@ async fn in_flight_entries_are_the_sent_ones_of_a_target_from_any_run(backend: B
     db.store
         .journal_planned(
             &later,
-            &[entry(
+            vec![entry(
                 &later,
                 "zivver",
                 0,
@@ -361,7 +367,7 @@ async fn a_planned_batch_is_all_or_nothing_and_belongs_to_its_run(backend: Backe
         .store
         .journal_planned(
             &run,
-            &[entry(
+            vec![entry(
                 &other,
                 "zivver",
                 0,
@@ -386,7 +392,7 @@ async fn a_planned_batch_is_all_or_nothing_and_belongs_to_its_run(backend: Backe
         ActionKind::Update,
         JournalState::Planned,
     ));
-    let dup = db.store.journal_planned(&run, &entries).await;
+    let dup = db.store.journal_planned(&run, entries.clone()).await;
     assert!(
         matches!(
             dup,
@@ -401,7 +407,10 @@ async fn a_planned_batch_is_all_or_nothing_and_belongs_to_its_run(backend: Backe
     assert!(db.store.journal(&run).await.unwrap().is_empty());
 
     entries.pop();
-    db.store.journal_planned(&run, &entries).await.unwrap();
+    db.store
+        .journal_planned(&run, entries.clone())
+        .await
+        .unwrap();
     assert_eq!(db.store.journal(&run).await.unwrap().len(), 600);
 
     let unknown = "00000000-0000-4000-8000-000000000000";
@@ -409,7 +418,7 @@ async fn a_planned_batch_is_all_or_nothing_and_belongs_to_its_run(backend: Backe
         .store
         .journal_planned(
             unknown,
-            &[entry(
+            vec![entry(
                 unknown,
                 "zivver",
                 0,
@@ -430,7 +439,7 @@ async fn an_unknown_state_or_kind_read_back_is_corrupt(backend: Backend) {
     db.store
         .journal_planned(
             &run,
-            &[entry(
+            vec![entry(
                 &run,
                 "zivver",
                 0,
@@ -485,7 +494,10 @@ async fn unsettled_entries_are_the_planned_and_sent_ones_of_other_runs_with_thei
         entry(&dead, "scim", 2, ActionKind::Revoke, JournalState::Planned),
         entry(&dead, "scim", 3, ActionKind::Update, JournalState::Planned),
     ];
-    db.store.journal_planned(&dead, &entries).await.unwrap();
+    db.store
+        .journal_planned(&dead, entries.clone())
+        .await
+        .unwrap();
     let scim = "scim".into();
     db.store
         .journal_set(&dead, &scim, 1, JournalState::Sent, None)
@@ -499,7 +511,7 @@ async fn unsettled_entries_are_the_planned_and_sent_ones_of_other_runs_with_thei
     db.store
         .journal_planned(
             &now,
-            &[entry(
+            vec![entry(
                 &now,
                 "scim",
                 0,
@@ -537,7 +549,7 @@ async fn settling_moves_the_entry_and_appends_its_event_together_or_not_at_all(b
     db.store
         .journal_planned(
             &run,
-            &[entry(
+            vec![entry(
                 &run,
                 "scim",
                 0,
@@ -624,7 +636,10 @@ async fn concurrent_moves_share_commits_and_each_gets_its_own_answer() {
     let entries: Vec<_> = (0..N)
         .map(|a| entry(&run, "scim", a, ActionKind::Create, JournalState::Planned))
         .collect();
-    db.store.journal_planned(&run, &entries).await.unwrap();
+    db.store
+        .journal_planned(&run, entries.clone())
+        .await
+        .unwrap();
     let crate::support::Raw::Sqlite(raw) = db.raw().await else {
         panic!("a SQLite store has a SQLite pool");
     };
@@ -730,7 +745,7 @@ async fn concurrent_one_action_runs_share_commits_from_start_to_end() {
         tasks.push(tokio::spawn(async move {
             let run = store.start_run(RunMode::SignIn, "cfg").await?.id;
             let planned = entry(&run, "zivver", 0, ActionKind::Create, JournalState::Planned);
-            store.journal_planned(&run, &[planned]).await?;
+            store.journal_planned(&run, vec![planned]).await?;
             let target = "zivver".into();
             store
                 .journal_set(&run, &target, 0, JournalState::Sent, None)

@@ -131,7 +131,7 @@ async fn a_sent_entry_is_committed_before_the_call_returns_and_commits_are_synch
         detail: None,
         updated_at: crate::support::at(12, 0),
     };
-    db.store.journal_planned(&run, &[entry]).await.unwrap();
+    db.store.journal_planned(&run, vec![entry]).await.unwrap();
     db.store
         .journal_set(
             &run,
