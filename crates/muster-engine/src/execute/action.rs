@@ -14,8 +14,8 @@ use muster_store::{
     Fingerprint, GrantMade, GrantState, JournalState, Link, LinkState, RunId, Store,
 };
 use std::collections::HashMap;
-use std::sync::Arc;
-use tokio::sync::Mutex;
+use std::sync::{Arc, OnceLock};
+use tokio::sync::{Mutex, Semaphore};
 
 /// Attempts at a create whose outcome stayed unknown; each retry is preceded by a look-up.
 const CREATE_ATTEMPTS: usize = 3;
@@ -32,6 +32,12 @@ pub struct Shared {
     pub ensured_groups: Mutex<HashMap<String, GroupRef>>,
     /// Set where sign-ins create accounts too (see `ExecContext::person_locks`).
     pub sign_ins: Option<SignIns>,
+    /// The target's places: one per request it may have in flight (`max_concurrency`),
+    /// taken once the action's `sent` marker is durable.
+    pub places: Arc<Semaphore>,
+    /// Why the target was stopped (quarantine): an action that gets a place after that ends
+    /// skipped instead of sending.
+    pub stopped: OnceLock<String>,
 }
 
 /// The sign-ins a scheduled create must not race: their per-person locks, and when this run
@@ -173,6 +179,14 @@ async fn attempt(
     s.store
         .journal_set(&s.run, &s.target, action.id.0, JournalState::Sent, None)
         .await?;
+    // The marker is durable; the request waits for a place among those in flight.
+    super::take_place(&s.places).await;
+    if let Some(why) = s.stopped.get() {
+        return Ok(ActionResult::settled(
+            ActionOutcome::Skipped,
+            format!("target stopped: {why}"),
+        ));
+    }
     // Values that are re-sent travel with the changes; the target cannot tell them apart.
     let changes: Attributes = action
         .changes
@@ -727,6 +741,8 @@ mod tests {
             key: Secret::new("key"),
             ensured_groups: Default::default(),
             sign_ins: None,
+            places: Arc::new(Semaphore::new(1)),
+            stopped: OnceLock::new(),
         };
         (shared, connector)
     }

@@ -8,7 +8,9 @@
 //! I/O); this module is the I/O loop around it: send, journal, audit, quarantine. Each action's
 //! task writes its own end, so the ends of the actions in flight share the store's commits,
 //! and, when its request succeeded, frees its place in the target's concurrency as soon as the
-//! target has answered.
+//! target has answered. A place is taken only after the action's `sent` marker is durable,
+//! and as many actions as there are places may be marking meanwhile: a marker's commit
+//! overlaps the requests before it instead of leaving its place idle.
 //!
 //! A target whose error ratio in the run reaches its [`Quarantine`] threshold is stopped: the
 //! requests in flight finish, nothing more is sent to it, and every action not yet started
@@ -35,6 +37,7 @@ use muster_store::{JournalEntry, JournalState, RunId, Store, StoreError};
 use schedule::{Next, Scheduler};
 use std::collections::HashMap;
 use std::sync::Arc;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -118,6 +121,7 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
 
     let index: HashMap<ActionId, usize> =
         actions.iter().enumerate().map(|(i, a)| (a.id, i)).collect();
+    let concurrency = ctx.connector.capabilities().max_concurrency.max(1);
     let shared = Arc::new(Shared {
         run: ctx.run.clone(),
         target: ctx.target.clone(),
@@ -137,11 +141,12 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
             }),
             None => None,
         },
+        places: Arc::new(Semaphore::new(concurrency)),
+        stopped: std::sync::OnceLock::new(),
     });
     ctx.progress
         .start(ctx.target.as_str(), actions.len() as u64);
 
-    let concurrency = ctx.connector.capabilities().max_concurrency;
     let mut schedule = Scheduler::new(actions, |a| gated.is_blocked(a), concurrency);
     let mut created: HashMap<ActionId, AccountRef> = HashMap::new();
     let mut resolved: HashMap<usize, Action> = HashMap::new();
@@ -158,7 +163,14 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
         }
     }
 
-    let mut running: JoinSet<(usize, ActionResult, Result<(), StoreError>)> = JoinSet::new();
+    // A place not given up when the target answered comes back with the action's end.
+    type Ended = (
+        usize,
+        ActionResult,
+        Result<(), StoreError>,
+        Option<OwnedSemaphorePermit>,
+    );
+    let mut running: JoinSet<Ended> = JoinSet::new();
     // Each task says when the target has answered, so its place goes to the next action while
     // its end is written.
     let (answered_tx, mut answered_rx) = tokio::sync::mpsc::unbounded_channel::<usize>();
@@ -196,6 +208,7 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
             let answered = Answered {
                 tx: answered_tx.clone(),
                 action: i,
+                place: std::sync::Mutex::new(None),
             };
             // An action a released limit let through says so in its audit event.
             let released = gated.released_reason(&action);
@@ -216,7 +229,7 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
                     let store = shared.store.as_ref();
                     let (run, target) = (&shared.run, &shared.target);
                     let settled = settle(store, run, target, &action, r.account.clone(), &r).await;
-                    (i, r, settled)
+                    (i, r, settled, give_back_place())
                 }),
             ));
             task_of.insert(task.id(), i);
@@ -232,12 +245,12 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
         let Some(joined) = joined else {
             break;
         };
-        let (i, result) = match joined {
-            Ok((id, (i, result, settled))) => {
+        let (i, result, place) = match joined {
+            Ok((id, (i, result, settled, place))) => {
                 task_of.remove(&id);
                 settled?;
                 count(ctx, &mut summary, &actions[i], &result);
-                (i, result)
+                (i, result, place)
             }
             // A panicking action task is a bug; its action ends failed, outcome unknown, and
             // the next run's plan shows whether it still has to be done.
@@ -255,7 +268,7 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
                 r.attempted = true;
                 let action = resolved.get(&i).unwrap_or(&actions[i]);
                 finish(ctx, &mut summary, action, None, &r).await?;
-                (i, r)
+                (i, r, None)
             }
         };
         let action = resolved.get(&i).unwrap_or(&actions[i]);
@@ -281,9 +294,13 @@ pub async fn execute(ctx: &ExecContext, gated: &GatedPlan) -> Result<TargetSumma
                 summary.stopped = Some(why);
             }
         }
-        if stopped.is_some() {
+        if let Some(why) = &stopped {
             schedule.stop();
+            // Actions started and waiting for a place end skipped instead of sending.
+            let _ = shared.stopped.set(why.clone());
         }
+        // Only now may an action waiting for a place take this one's.
+        drop(place);
         // Dependents of an action that did not succeed end as skipped, with the reason.
         for j in schedule.settle(i, result.outcome) {
             let r = ActionResult::settled(
@@ -362,21 +379,50 @@ fn fill_account_references(
 }
 
 tokio::task_local! {
-    /// The action an executor task runs, and where to say that the target has answered it.
+    /// The action an executor task runs, where to say that the target has answered it, and
+    /// the place its request holds.
     static ANSWERED: Answered;
 }
 
-#[derive(Clone)]
 struct Answered {
     tx: tokio::sync::mpsc::UnboundedSender<usize>,
     action: usize,
+    /// Held from [`take_place`] until the target answers ([`target_answered`]), or, when it
+    /// does not, until the loop has seen the action's end (so quarantine judges in time).
+    place: std::sync::Mutex<Option<OwnedSemaphorePermit>>,
+}
+
+impl Answered {
+    fn set_place(&self, permit: Option<OwnedSemaphorePermit>) -> Option<OwnedSemaphorePermit> {
+        match self.place.lock() {
+            Ok(mut place) => std::mem::replace(&mut *place, permit),
+            // A task that panicked while holding the lock ends anyway; its place goes with it.
+            Err(poisoned) => std::mem::replace(&mut *poisoned.into_inner(), permit),
+        }
+    }
+}
+
+/// Waits for one of the target's places (its `max_concurrency` of requests in flight). Taken
+/// after the action's `sent` marker is durable, so the marker's commit overlaps the requests
+/// of the actions before it. Outside an executor task (unit tests of an action) it does
+/// nothing.
+async fn take_place(places: &Arc<Semaphore>) {
+    // The executor never closes its semaphore; a closed one would only mean no limit.
+    let permit = places.clone().acquire_owned().await.ok();
+    let _ = ANSWERED.try_with(|a| a.set_place(permit));
+}
+
+/// The place this task still holds, if any: handed to the loop with the action's end.
+fn give_back_place() -> Option<OwnedSemaphorePermit> {
+    ANSWERED.try_with(|a| a.set_place(None)).ok().flatten()
 }
 
 /// Says that the target has answered this task's action and only store writes follow: its
-/// place in the target's concurrency goes to the next action ([`Scheduler::answered`]). Said
-/// again, or outside an executor task, it does nothing.
+/// place goes to the next action, and its start too ([`Scheduler::answered`]). Said again,
+/// or outside an executor task, it does nothing.
 fn target_answered() {
     let _ = ANSWERED.try_with(|a| {
+        drop(a.set_place(None));
         // The loop may be gone (a store failure ended it): nothing to tell then.
         let _ = a.tx.send(a.action);
     });

@@ -5,9 +5,13 @@
 //! The rules, in one place:
 //! - an action starts once every action it `depends_on` is done and every action it
 //!   `waits_for` has ended (whatever the outcome);
-//! - at most `limit` actions run at once (the target's `max_concurrency`); an action whose
-//!   request was answered ([`Scheduler::answered`]) frees its place while its end is written,
-//!   but no more than `limit × SETTLING_PER_PLACE` actions are between start and end at once;
+//! - at most `limit × STARTED_PER_PLACE` actions are started and not yet answered: `limit` (the
+//!   target's `max_concurrency`) of them hold a place and send, the others write their `sent`
+//!   marker meanwhile and wait for a place (the executor's `places`), so a request goes out as
+//!   soon as a place frees instead of after a commit;
+//! - an action whose request was answered ([`Scheduler::answered`]) frees its start while its
+//!   end is written, but no more than `limit × SETTLING_PER_PLACE` actions are between start
+//!   and end at once;
 //! - actions the gate blocked end at once, and release what waits for them;
 //! - an action that ends other than done ends its dependents skipped, transitively;
 //! - once the target is stopped, nothing more starts: what comes up ends skipped.
@@ -21,6 +25,10 @@ use std::collections::{HashMap, VecDeque};
 /// a bound keeps a slow store from piling up ends without limit.
 const SETTLING_PER_PLACE: usize = 4;
 
+/// How many actions may be started and not yet answered per place: one sends while the next
+/// one's `sent` marker is made durable, so the commit's latency is not added to every request.
+pub const STARTED_PER_PLACE: usize = 2;
+
 /// Where one action is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -28,7 +36,8 @@ enum State {
     Waiting,
     /// In the queue to start.
     Ready,
-    /// Handed out by [`Scheduler::next`], not yet answered.
+    /// Handed out by [`Scheduler::next`] (marking, waiting for a place or sending), not yet
+    /// answered.
     Running,
     /// The target answered; its end is being written (not yet settled).
     Answered,
@@ -121,11 +130,11 @@ impl Scheduler {
         self.indices_in(|s| s == State::Ended(ActionOutcome::Blocked))
     }
 
-    /// The next thing to do, or `None` when nothing may start now: the limit is reached, or
+    /// The next thing to do, or `None` when nothing may start now: the limits are reached, or
     /// every ready action was handed out (then wait for one to [`settle`](Self::settle); with
     /// nothing running, the schedule is over).
     pub fn next(&mut self) -> Option<Next> {
-        if self.running >= self.limit
+        if self.running >= self.limit * STARTED_PER_PLACE
             || self.running + self.answered >= self.limit * SETTLING_PER_PLACE
         {
             return None;
@@ -311,20 +320,25 @@ mod tests {
     }
 
     #[test]
-    fn no_more_than_the_limit_run_at_once() {
-        let plan: Vec<Action> = (0..5).map(|i| action(i, &[], &[])).collect();
+    fn no_more_than_the_limit_are_started_at_once() {
+        let plan: Vec<Action> = (0..10).map(|i| action(i, &[], &[])).collect();
         let mut s = Scheduler::new(&plan, |_| false, 2);
-        assert_eq!(drain(&mut s), [Next::Start(0), Next::Start(1)]);
-        assert_eq!(s.running(), 2);
+        let first: Vec<Next> = (0..2 * STARTED_PER_PLACE).map(Next::Start).collect();
+        assert_eq!(
+            drain(&mut s),
+            first,
+            "two places, each with one marking ahead"
+        );
+        assert_eq!(s.running(), 2 * STARTED_PER_PLACE);
         s.settle(1, Done);
-        assert_eq!(drain(&mut s), [Next::Start(2)]);
+        assert_eq!(drain(&mut s), [Next::Start(4)]);
         s.settle(0, Failed);
         s.settle(2, Done);
-        assert_eq!(drain(&mut s), [Next::Start(3), Next::Start(4)]);
+        assert_eq!(drain(&mut s), [Next::Start(5), Next::Start(6)]);
         // A limit of 0 would deadlock: it means 1.
         assert_eq!(
-            drain(&mut Scheduler::new(&plan, |_| false, 0)),
-            [Next::Start(0)]
+            drain(&mut Scheduler::new(&plan, |_| false, 0)).len(),
+            STARTED_PER_PLACE
         );
     }
 
@@ -349,16 +363,18 @@ mod tests {
             action(0, &[], &[]),
             action(1, &[], &[]),
             action(2, &[], &[]),
-            action(3, &[2], &[]),
+            action(3, &[], &[]),
+            action(4, &[3], &[]),
         ];
         let mut s = Scheduler::new(&plan, |_| false, 1);
-        assert_eq!(drain(&mut s), [Next::Start(0)]);
+        assert_eq!(drain(&mut s), [Next::Start(0), Next::Start(1)]);
         s.stop();
         assert_eq!(s.settle(0, Failed), Vec::<usize>::new());
-        assert_eq!(drain(&mut s), [Next::Skip(1), Next::Skip(2)]);
-        // 3 depends on a skipped action: it never comes up, and is left for the executor
+        assert_eq!(s.settle(1, Done), Vec::<usize>::new());
+        assert_eq!(drain(&mut s), [Next::Skip(2), Next::Skip(3)]);
+        // 4 depends on a skipped action: it never comes up, and is left for the executor
         // to end with the reason.
-        assert_eq!(s.unended(), [3]);
+        assert_eq!(s.unended(), [4]);
         assert_eq!(s.running(), 0);
     }
 
@@ -371,34 +387,37 @@ mod tests {
     }
 
     #[test]
-    fn an_answered_action_frees_its_place_but_its_dependents_wait_for_its_end() {
+    fn an_answered_action_frees_its_start_but_its_dependents_wait_for_its_end() {
         let plan = [
             action(0, &[], &[]),
             action(1, &[0], &[]),
             action(2, &[], &[]),
             action(3, &[], &[]),
+            action(4, &[], &[]),
         ];
+        // One place: one action sends, one marks ahead.
         let mut s = Scheduler::new(&plan, |_| false, 1);
-        assert_eq!(drain(&mut s), [Next::Start(0)]);
+        assert_eq!(drain(&mut s), [Next::Start(0), Next::Start(2)]);
         s.answered(0);
-        assert_eq!(s.running(), 0);
+        assert_eq!(s.running(), 1);
         assert_eq!(
             drain(&mut s),
-            [Next::Start(2)],
-            "0's place is free; 1 waits for 0's end"
+            [Next::Start(3)],
+            "0's start is free; 1 waits for 0's end"
         );
         s.answered(0); // again: nothing changes
-        assert_eq!(s.running(), 1);
+        assert_eq!(s.running(), 2);
         assert!(s.settle(0, Done).is_empty());
         s.answered(0); // after its end: nothing changes
         s.settle(2, Done);
         assert_eq!(
             drain(&mut s),
-            [Next::Start(3)],
-            "ready first, and one place"
+            [Next::Start(4)],
+            "ready first, and one start free"
         );
         s.settle(3, Done); // ended without being answered first
         assert_eq!(drain(&mut s), [Next::Start(1)]);
+        s.settle(4, Done);
         s.settle(1, Done);
         assert!(s.unended().is_empty());
         assert_eq!((s.running, s.answered), (0, 0));
