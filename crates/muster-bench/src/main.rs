@@ -38,6 +38,10 @@ use std::path::Path;
 use std::time::Instant;
 use store_bench::Backend;
 
+/// The allocator the `muster` binary uses, so the figures are the product's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The database `--store postgres` and `store --backend postgres` use (trust auth); each run
 /// works in a fresh schema and drops it.
 const POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
