@@ -13,6 +13,7 @@
 //! muster-bench api-latency --persons 100000 --runs 1000       # muster serve: p50/p99 per request
 //! muster-bench grants --members 100000 --grants 3000          # grants/s into one large group
 //! muster-bench goals [--million] [--scim2-server BIN]          # every figure beside its goal
+//! muster-bench sims --users 100000 [--rounds 200]  # each simulator's cost per request at scale
 //! ```
 
 mod api_latency;
@@ -23,6 +24,7 @@ mod jit_latency;
 mod naive;
 mod org;
 mod plan_memory;
+mod sims;
 mod store_bench;
 
 use anyhow::{bail, Context, Result};
@@ -151,6 +153,15 @@ enum Cmd {
         #[arg(long, default_value_t = 8)]
         concurrency: usize,
     },
+    /// What one request costs each simulator (SCIM, Zivver, HelloID, Zermelo) holding `users`
+    /// users and a group of them all: a page, a look-up, a create, a membership add and remove,
+    /// the mean of `rounds` requests each.
+    Sims {
+        #[arg(long, default_value_t = 100_000)]
+        users: usize,
+        #[arg(long, default_value_t = 200)]
+        rounds: usize,
+    },
     /// `muster serve` API latency (p50/p99) of the run list and the person view over a store
     /// with N persons and M runs.
     ApiLatency {
@@ -227,6 +238,7 @@ fn main() -> Result<()> {
             signins,
             concurrency,
         } => rt.block_on(jit_latency::run(signins.max(1), concurrency.max(1))),
+        Cmd::Sims { users, rounds } => rt.block_on(sims::run(users.max(1), rounds.max(1))),
         Cmd::ApiLatency {
             persons,
             runs,

@@ -30,6 +30,7 @@ pub mod control;
 pub mod exchange;
 pub mod faults;
 pub mod helloid;
+mod order;
 pub mod scim;
 pub mod serve;
 pub mod zermelo;

@@ -6,6 +6,7 @@
 use super::error::HelloIdError;
 use super::input::{ProductRequest, Unassign};
 use super::store::{lower, Assignment, Group, Product, Request, Store, Unassignment};
+use crate::order::OrderedSet;
 
 /// What revoking a membership found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,8 +26,7 @@ impl Store {
             guid: guid.clone(),
             name: name.to_string(),
             is_enabled,
-            members: Vec::new(),
-            member_set: std::collections::HashSet::new(),
+            members: OrderedSet::default(),
         });
         tracing::debug!(%guid, "HelloID simulator created a group.");
         guid
@@ -49,10 +49,7 @@ impl Store {
     pub fn add_member(&mut self, user: &str, group: &str) -> Result<(), HelloIdError> {
         let user = self.live_guid(user)?;
         let at = self.group_at(group)?;
-        let group = &mut self.groups[at];
-        if group.member_set.insert(user.clone()) {
-            group.members.push(user);
-        }
+        self.groups[at].members.insert(user);
         Ok(())
     }
 
@@ -60,11 +57,9 @@ impl Store {
     pub fn remove_member(&mut self, user: &str, group: &str) -> Result<Revoked, HelloIdError> {
         let user = self.live_guid(user)?;
         let at = self.group_at(group)?;
-        let group = &mut self.groups[at];
-        if !group.member_set.remove(&user) {
+        if !self.groups[at].members.remove(&user) {
             return Ok(Revoked::Missing);
         }
-        group.members.retain(|m| *m != user);
         Ok(Revoked::Removed)
     }
 
@@ -86,8 +81,22 @@ impl Store {
             .product(product)
             .map(|p| p.id.clone())
             .ok_or_else(HelloIdError::product_not_found)?;
-        self.assignments.push(Assignment { product, user });
+        self.push_assignment(Assignment { product, user });
         Ok(())
+    }
+
+    /// Stores an assignment last, listed while its user is live, and indexes it by user.
+    fn push_assignment(&mut self, a: Assignment) {
+        self.next_assignment += 1;
+        let seq = self.next_assignment;
+        if self.live_user(&a.user).is_some() {
+            self.shown_assignments.insert(seq, ());
+        }
+        self.assignments_by_user
+            .entry(lower(&a.user))
+            .or_default()
+            .insert(seq);
+        self.assignments.insert(seq, a);
     }
 
     /// Records a self-service request; without `approval` it becomes an assignment at once,
@@ -130,7 +139,7 @@ impl Store {
         }
         // Assigned even if the user was deleted meanwhile: approval does not look back.
         for (_, user, product) in &approved {
-            self.assignments.push(Assignment {
+            self.push_assignment(Assignment {
                 product: product.clone(),
                 user: user.clone(),
             });
@@ -146,10 +155,28 @@ impl Store {
             .product(&req.product)
             .map(|p| p.id.clone())
             .ok_or_else(HelloIdError::product_not_found)?;
-        let before = self.assignments.len();
-        self.assignments
-            .retain(|a| !(a.user == user && a.product == product));
-        let removed = before - self.assignments.len();
+        // Only this user's assignments are looked at, through the per-user index.
+        let key = lower(&user);
+        let held: Vec<u64> = self
+            .assignments_by_user
+            .get(&key)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|seq| {
+                self.assignments
+                    .get(seq)
+                    .is_some_and(|a| a.user == user && a.product == product)
+            })
+            .collect();
+        for seq in &held {
+            self.assignments.remove(seq);
+            self.shown_assignments.remove(*seq);
+            if let Some(set) = self.assignments_by_user.get_mut(&key) {
+                set.remove(seq);
+            }
+        }
+        let removed = held.len();
         self.unassignments.push(Unassignment {
             product,
             user,
@@ -176,7 +203,10 @@ mod tests {
         let g = s.create_group("G", true);
         s.add_member(&u, &g).unwrap();
         s.add_member(&u.to_uppercase(), &g).unwrap();
-        assert_eq!(s.group(&g).unwrap().members, vec![u.clone()]);
+        assert_eq!(
+            s.group(&g).unwrap().members.iter().collect::<Vec<_>>(),
+            [u.as_str()]
+        );
         assert_eq!(s.remove_member(&u, &g).unwrap(), Revoked::Removed);
         assert_eq!(s.remove_member(&u, &g).unwrap(), Revoked::Missing);
         assert!(s.add_member(&u, "nope").is_err());

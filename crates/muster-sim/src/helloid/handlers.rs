@@ -9,7 +9,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::catalog::Revoked;
 use super::error::HelloIdError;
@@ -25,8 +25,9 @@ pub async fn list_users(State(state): State<HelloIdState>, uri: Uri) -> Answer {
     let q = ListQuery::from_uri(&uri)?;
     let shape = state.switches().list_shape;
     let store = state.store();
-    let users = store.users(q.is_deleted).map(|u| store.render_user(u));
-    Ok(q.page(users, shape))
+    let page = store.user_page(q.is_deleted, q.skip, q.limit());
+    let users = page.into_iter().map(|u| store.render_user(u)).collect();
+    Ok(ListQuery::answer(users, shape))
 }
 
 /// `GET /users/{userGUID or userName}`.
@@ -113,8 +114,7 @@ pub async fn list_groups(State(state): State<HelloIdState>, uri: Uri) -> Answer 
     let q = ListQuery::from_uri(&uri)?;
     let shape = state.switches().list_shape;
     let store = state.store();
-    let groups = store.groups.iter().map(|g| store.render_group(g, false));
-    Ok(q.page(groups, shape))
+    Ok(q.page(store.groups.iter(), |g| store.render_group(g, false), shape))
 }
 
 /// `GET /groups/{groupGuid}`, with `users` as `userGUID` strings.
@@ -147,8 +147,7 @@ pub async fn list_products(State(state): State<HelloIdState>, uri: Uri) -> Answe
     let q = ListQuery::from_uri(&uri)?;
     let shape = state.switches().list_shape;
     let store = state.store();
-    let products = store.products.iter().map(|p| store.render_product(p));
-    Ok(q.page(products, shape))
+    Ok(q.page(store.products.iter(), |p| store.render_product(p), shape))
 }
 
 /// `GET /product-assignment?skip&take`: every assignment of a live user.
@@ -156,8 +155,12 @@ pub async fn list_assignments(State(state): State<HelloIdState>, uri: Uri) -> An
     let q = ListQuery::from_uri(&uri)?;
     let shape = state.switches().list_shape;
     let store = state.store();
-    let items = store.assignments(None).map(|a| store.render_assignment(a));
-    Ok(q.page(items, shape))
+    let page = store.assignment_page(q.skip, q.limit());
+    let items = page
+        .into_iter()
+        .map(|a| store.render_assignment(a))
+        .collect();
+    Ok(ListQuery::answer(items, shape))
 }
 
 /// `GET /product-assignment/by-user/{userGUID}?skip&take`.
@@ -172,10 +175,11 @@ pub async fn user_assignments(
     if store.live_user(&guid).is_none() {
         return Err(HelloIdError::user_not_found());
     }
-    let items = store
-        .assignments(Some(&guid))
-        .map(|a| store.render_assignment(a));
-    Ok(q.page(items, shape))
+    Ok(q.page(
+        store.assignments(Some(&guid)),
+        |a| store.render_assignment(a),
+        shape,
+    ))
 }
 
 /// `POST /selfservice/products/request`: answers the request, `Approved` (already an
@@ -188,11 +192,10 @@ pub async fn request_product(
     let req = input::product_request(&body_json(&headers, &body)?)?;
     let approval = state.switches().product_approval;
     let guid = state.store_mut().request_product(req, approval)?;
-    let request = state
-        .requests()
-        .into_iter()
-        .find(|r| r["requestGuid"] == json!(guid))
-        .unwrap_or(Value::Null);
+    let store = state.store();
+    let request = store
+        .request(&guid)
+        .map_or(Value::Null, |r| store.render_request(r));
     Ok(json_response(StatusCode::OK, &request))
 }
 

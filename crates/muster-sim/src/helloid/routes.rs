@@ -161,12 +161,29 @@ impl ListQuery {
         Ok(q)
     }
 
-    /// One page of `items` in the list shape in force: a bare array or `{"data": […]}`.
-    pub fn page(self, items: impl Iterator<Item = Value>, shape: ListShape) -> Response {
-        let page: Vec<Value> = items
+    /// How many items at most: `take`, or all.
+    pub fn limit(self) -> usize {
+        self.take.unwrap_or(usize::MAX)
+    }
+
+    /// One page of `items`, each rendered by `render` (the skipped ones are not), in the list
+    /// shape in force.
+    pub fn page<T>(
+        self,
+        items: impl Iterator<Item = T>,
+        render: impl FnMut(T) -> Value,
+        shape: ListShape,
+    ) -> Response {
+        let page = items
             .skip(self.skip)
-            .take(self.take.unwrap_or(usize::MAX))
+            .take(self.limit())
+            .map(render)
             .collect();
+        Self::answer(page, shape)
+    }
+
+    /// A page already cut, in the list shape in force: a bare array or `{"data": […]}`.
+    pub fn answer(page: Vec<Value>, shape: ListShape) -> Response {
         let body = match shape {
             ListShape::Array => Value::Array(page),
             ListShape::Data => json!({ "data": page }),

@@ -4,12 +4,17 @@
 //!
 //! The rules for changing them live next door: users in `users`, the rest in `catalog`. Every
 //! list keeps creation order, which is the order lists are served in, so paging is stable.
+//! Lists that grow with the users (live users, deleted users, assignments) are paged through a
+//! [`Sequence`], so a `skip` costs O(log n) rather than the rows skipped; a group's members are
+//! an [`OrderedSet`] and each user's assignments are indexed, so no single-user request scans.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rand::rngs::StdRng;
 use rand::{RngCore, SeedableRng};
 use serde_json::{json, Map, Value};
+
+use crate::order::{OrderedSet, Sequence};
 
 /// One user as stored. `password` is never rendered for a client.
 #[derive(Debug, Clone)]
@@ -35,9 +40,7 @@ pub struct Group {
     pub guid: String,
     pub name: String,
     pub is_enabled: bool,
-    pub members: Vec<String>,
-    /// The same GUIDs as a set, so a membership is found without scanning `members`.
-    pub(crate) member_set: std::collections::HashSet<String>,
+    pub members: OrderedSet,
 }
 
 /// A product; assignments refer to it by `id` (`productGuid == productId`).
@@ -79,6 +82,10 @@ pub struct Unassignment {
 #[derive(Debug)]
 pub struct Store {
     pub(super) users: Vec<User>,
+    /// Indexes in `users` of the live users, under index + 1 (creation order), for paging.
+    pub(super) live_order: Sequence<usize>,
+    /// The same for the soft-deleted users.
+    pub(super) deleted_order: Sequence<usize>,
     /// Lower-case GUID → index in `users`.
     pub(super) user_index: HashMap<String, usize>,
     /// Lower-case `userName` of a live user → index in `users`.
@@ -89,7 +96,13 @@ pub struct Store {
     pub(super) group_index: HashMap<String, usize>,
     pub(super) products: Vec<Product>,
     pub(super) product_index: HashMap<String, usize>,
-    pub(super) assignments: Vec<Assignment>,
+    /// Every assignment, deleted users' too, under its creation number.
+    pub(super) assignments: BTreeMap<u64, Assignment>,
+    /// The creation numbers of the assignments of live users: what the lists show.
+    pub(super) shown_assignments: Sequence<()>,
+    /// Lower-case user GUID → the creation numbers of that user's assignments.
+    pub(super) assignments_by_user: HashMap<String, BTreeSet<u64>>,
+    pub(super) next_assignment: u64,
     pub(super) requests: Vec<Request>,
     pub(super) unassignments: Vec<Unassignment>,
     rng: StdRng,
@@ -105,6 +118,8 @@ impl Store {
     pub fn new(seed: u64) -> Self {
         Self {
             users: Vec::new(),
+            live_order: Sequence::default(),
+            deleted_order: Sequence::default(),
             user_index: HashMap::new(),
             live_names: HashMap::new(),
             deleted_names: HashMap::new(),
@@ -112,7 +127,10 @@ impl Store {
             group_index: HashMap::new(),
             products: Vec::new(),
             product_index: HashMap::new(),
-            assignments: Vec::new(),
+            assignments: BTreeMap::new(),
+            shown_assignments: Sequence::default(),
+            assignments_by_user: HashMap::new(),
+            next_assignment: 0,
             requests: Vec::new(),
             unassignments: Vec::new(),
             rng: StdRng::seed_from_u64(seed),
@@ -156,9 +174,24 @@ impl Store {
         })
     }
 
+    fn order(&self, deleted: bool) -> &Sequence<usize> {
+        if deleted {
+            &self.deleted_order
+        } else {
+            &self.live_order
+        }
+    }
+
     /// Users, deleted or live as asked, in creation order.
     pub fn users(&self, deleted: bool) -> impl Iterator<Item = &User> {
-        self.users.iter().filter(move |u| u.deleted == deleted)
+        self.order(deleted).values().map(|&i| &self.users[i])
+    }
+
+    /// At most `take` users, deleted or live as asked, from offset `skip` on, in creation
+    /// order: O(log n + take).
+    pub fn user_page(&self, deleted: bool, skip: usize, take: usize) -> Vec<&User> {
+        let page = self.order(deleted).page(skip, take);
+        page.map(|(_, &i)| &self.users[i]).collect()
     }
 
     /// A group by GUID (any case).
@@ -173,12 +206,39 @@ impl Store {
             .map(|&i| &self.products[i])
     }
 
-    /// Assignments of live users, optionally of one user only, in creation order.
-    pub fn assignments(&self, user: Option<&str>) -> impl Iterator<Item = &Assignment> {
-        let user = user.map(lower);
-        self.assignments.iter().filter(move |a| {
-            user.as_ref().map_or(true, |u| *u == a.user) && self.live_user(&a.user).is_some()
-        })
+    /// Assignments of live users, optionally of one user only (through the per-user index),
+    /// in creation order.
+    pub fn assignments<'a>(
+        &'a self,
+        user: Option<&str>,
+    ) -> Box<dyn Iterator<Item = &'a Assignment> + 'a> {
+        match user {
+            None => Box::new(
+                self.shown_assignments
+                    .iter()
+                    .filter_map(|(seq, ())| self.assignments.get(seq)),
+            ),
+            Some(user) => Box::new(
+                self.assignments_by_user
+                    .get(&lower(user))
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|seq| self.assignments.get(seq))
+                    .filter(|a| self.live_user(&a.user).is_some()),
+            ),
+        }
+    }
+
+    /// At most `take` assignments of live users from offset `skip` on: O(log n + take).
+    pub fn assignment_page(&self, skip: usize, take: usize) -> Vec<&Assignment> {
+        let page = self.shown_assignments.page(skip, take);
+        page.filter_map(|(seq, ())| self.assignments.get(&seq))
+            .collect()
+    }
+
+    /// A self-service request by GUID; the newest are found first.
+    pub fn request(&self, guid: &str) -> Option<&Request> {
+        self.requests.iter().rev().find(|r| r.guid == guid)
     }
 
     /// A user as the API returns it: everything but the password.
@@ -206,7 +266,6 @@ impl Store {
                 .members
                 .iter()
                 .filter(|m| self.live_user(m).is_some())
-                .map(String::as_str)
                 .collect();
             v["users"] = json!(users);
         }
@@ -265,7 +324,7 @@ impl Store {
             "users": users,
             "groups": self.groups.iter().map(|g| self.render_group(g, true)).collect::<Vec<_>>(),
             "products": self.products.iter().map(|p| self.render_product(p)).collect::<Vec<_>>(),
-            "assignments": self.assignments.iter().map(|a| self.render_assignment(a)).collect::<Vec<_>>(),
+            "assignments": self.assignments.values().map(|a| self.render_assignment(a)).collect::<Vec<_>>(),
             "requests": self.requests.iter().map(|r| self.render_request(r)).collect::<Vec<_>>(),
             "unassignments": self.unassignments.iter().map(|u| self.render_unassignment(u)).collect::<Vec<_>>(),
         })

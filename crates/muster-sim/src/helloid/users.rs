@@ -63,6 +63,7 @@ impl Store {
         };
         let index = self.users.len();
         self.users.push(user);
+        self.live_order.insert(seq_of(index), index);
         self.user_index.insert(lower(&guid), index);
         self.live_names.insert(lower(&name), index);
         tracing::debug!(%guid, "HelloID simulator created a user.");
@@ -126,11 +127,28 @@ impl Store {
         let user = &mut self.users[index];
         user.deleted = true;
         let key = lower(&user.user_name);
+        let guid_key = lower(&user.guid);
         self.live_names.remove(&key);
         *self.deleted_names.entry(key).or_insert(0) += 1;
+        self.live_order.remove(seq_of(index));
+        self.deleted_order.insert(seq_of(index), index);
+        // Its assignments are kept but no longer listed.
+        for seq in self
+            .assignments_by_user
+            .get(&guid_key)
+            .into_iter()
+            .flatten()
+        {
+            self.shown_assignments.remove(*seq);
+        }
         tracing::debug!(%guid, "HelloID simulator soft-deleted a user.");
         Ok(())
     }
+}
+
+/// The place of the user at `index` in the live or deleted order: counted from 1.
+fn seq_of(index: usize) -> u64 {
+    u64::try_from(index).map_or(u64::MAX, |i| i + 1)
 }
 
 /// Applies a [`super::input::Field`] to an optional string: absent keeps, `null` clears.

@@ -7,7 +7,7 @@
 //! atomic per request. Parsing requests and rendering HTTP answers belong to `routes` and
 //! `patch`; this module only sees normalized attribute maps.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 
 use axum::http::StatusCode;
 use rand::rngs::StdRng;
@@ -17,6 +17,7 @@ use serde_json::{json, Map, Value};
 use super::error::{ScimError, ScimType};
 use super::filter::Filter;
 use super::schema::{Kind, ENTERPRISE_SCHEMA};
+use crate::order::Sequence;
 
 /// One stored resource.
 #[derive(Debug, Clone)]
@@ -33,7 +34,7 @@ struct Entry {
 /// Resources of one kind, by id and in creation order.
 #[derive(Debug, Default)]
 struct Table {
-    order: BTreeMap<u64, String>,
+    order: Sequence<String>,
     entries: HashMap<String, Entry>,
 }
 
@@ -342,7 +343,7 @@ impl Store {
         let Some(entry) = table.entries.remove(id) else {
             return Ok(());
         };
-        table.order.remove(&entry.seq);
+        table.order.remove(entry.seq);
         self.reindex(kind, id, Some(&entry.attrs), None);
         for gid in self.member_of.remove(id).unwrap_or_default() {
             self.remove_member_in_place(&gid, id);
@@ -478,8 +479,8 @@ impl Store {
     }
 
     /// One page of the ids [`Self::find`] gives (`from` skipped, at most `count`), and how
-    /// many match in all. Without a filter no resource is looked at: a page of 100,000 users
-    /// costs the page, not the table.
+    /// many match in all. Without a filter no resource is looked at and the offset is found in
+    /// O(log n) ([`Sequence::page`]): a page of 100,000 users costs the page, not the table.
     pub fn page(
         &self,
         kind: Kind,
@@ -489,8 +490,8 @@ impl Store {
     ) -> (usize, Vec<&str>) {
         if filter.is_none() {
             let order = &self.table(kind).order;
-            let page = order.values().skip(from).take(count);
-            return (order.len(), page.map(String::as_str).collect());
+            let page = order.page(from, count);
+            return (order.len(), page.map(|(_, id)| id.as_str()).collect());
         }
         let ids = self.find(kind, filter);
         let from = from.min(ids.len());

@@ -37,9 +37,9 @@ impl std::fmt::Debug for ZermeloState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let store = self.store();
         f.debug_struct("ZermeloState")
-            .field("users", &store.users().len())
-            .field("departments", &store.departments().len())
-            .field("placements", &store.placements(None).len())
+            .field("users", &store.user_count())
+            .field("departments", &store.department_count())
+            .field("placements", &store.placement_count())
             .finish_non_exhaustive()
     }
 }

@@ -6,8 +6,12 @@
 //! readable, placements only add (delete only where the switch allows it, decided in `routes`)
 //! and need a known student and class. Ids are integers counted from fixed bases per entity, so
 //! runs are reproducible and an id of one kind is never mistaken for another's.
+//!
+//! Every look-up is by index: users and students by code, classes by id (counted from their
+//! base), and each student's placements through `placements_by_student`, so reading one student
+//! or placing one in a class of 100,000 costs O(log n) plus its own placements.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use axum::http::StatusCode;
 use serde_json::{json, Value};
@@ -101,6 +105,8 @@ pub struct Store {
     school_years: Vec<((String, String), u64)>,
     departments: Vec<Department>,
     placements: BTreeMap<u64, Placement>,
+    /// Placement `student` (the code sent) → ids of its placements, oldest first.
+    placements_by_student: HashMap<String, BTreeSet<u64>>,
     next_placement: u64,
 }
 
@@ -152,6 +158,29 @@ impl Store {
                 d.code.eq_ignore_ascii_case(code) && d.school_year_name.to_lowercase() == name
             })
             .map(|d| d.id)
+    }
+
+    /// Class `id`: ids are counted from [`DEPARTMENT_ID_BASE`] in the order added.
+    fn department(&self, id: u64) -> Option<&Department> {
+        let at = id.checked_sub(DEPARTMENT_ID_BASE + 1)?;
+        self.departments
+            .get(usize::try_from(at).ok()?)
+            .filter(|d| d.id == id)
+    }
+
+    /// How many users there are.
+    pub fn user_count(&self) -> usize {
+        self.users.len()
+    }
+
+    /// How many classes there are.
+    pub fn department_count(&self) -> usize {
+        self.departments.len()
+    }
+
+    /// How many placements there are.
+    pub fn placement_count(&self) -> usize {
+        self.placements.len()
     }
 
     fn user_at(&self, code: &str) -> Option<&User> {
@@ -256,7 +285,7 @@ impl Store {
         if !self.has_student(&input.student) {
             return Err(ZermeloError::not_found("Student", &input.student));
         }
-        if !self.departments.iter().any(|d| d.id == input.department) {
+        if self.department(input.department).is_none() {
             return Err(ZermeloError::not_found(
                 "DepartmentOfBranch",
                 &input.department.to_string(),
@@ -264,6 +293,10 @@ impl Store {
         }
         self.next_placement += 1;
         let id = PLACEMENT_ID_BASE + self.next_placement;
+        self.placements_by_student
+            .entry(input.student.clone())
+            .or_default()
+            .insert(id);
         self.placements.insert(
             id,
             Placement {
@@ -278,10 +311,17 @@ impl Store {
 
     /// Removes placement `id`.
     pub fn delete_placement(&mut self, id: u64) -> Result<(), ZermeloError> {
-        self.placements
+        let p = self
+            .placements
             .remove(&id)
-            .map(|_| ())
-            .ok_or_else(|| ZermeloError::not_found("StudentInDepartment", &id.to_string()))
+            .ok_or_else(|| ZermeloError::not_found("StudentInDepartment", &id.to_string()))?;
+        if let Some(ids) = self.placements_by_student.get_mut(&p.student) {
+            ids.remove(&id);
+            if ids.is_empty() {
+                self.placements_by_student.remove(&p.student);
+            }
+        }
+        Ok(())
     }
 
     /// User `code` with every member.
@@ -313,12 +353,7 @@ impl Store {
     /// its `id` and class) in `studentInDepartments`, oldest first.
     pub fn render_student(&self, key: &str) -> Option<Value> {
         self.student_at(key).map(|s| {
-            let placements: Vec<Value> = self
-                .placements
-                .values()
-                .filter(|p| p.student == s.key)
-                .map(|p| self.render_placement(p))
-                .collect();
+            let placements = self.placements(Some(&s.key));
             json!({ "id": s.id, "userCode": s.user_code, "studentInDepartments": placements })
         })
     }
@@ -347,11 +382,7 @@ impl Store {
     }
 
     fn render_placement(&self, p: &Placement) -> Value {
-        let code = self
-            .departments
-            .iter()
-            .find(|d| d.id == p.department)
-            .map(|d| d.code.as_str());
+        let code = self.department(p.department).map(|d| d.code.as_str());
         json!({
             "id": p.id,
             "student": p.student,
@@ -366,12 +397,23 @@ impl Store {
         self.placements.get(&id).map(|p| self.render_placement(p))
     }
 
-    /// Every placement, oldest first; only those of `student` when given.
+    /// Every placement, oldest first; only those of `student` when given (through the
+    /// per-student index).
     pub fn placements(&self, student: Option<&str>) -> Vec<Value> {
-        self.placements
-            .values()
-            .filter(|p| student.map_or(true, |s| p.student == s))
-            .map(|p| self.render_placement(p))
-            .collect()
+        match student {
+            None => self
+                .placements
+                .values()
+                .map(|p| self.render_placement(p))
+                .collect(),
+            Some(s) => self
+                .placements_by_student
+                .get(s)
+                .into_iter()
+                .flatten()
+                .filter_map(|id| self.placements.get(id))
+                .map(|p| self.render_placement(p))
+                .collect(),
+        }
     }
 }

@@ -221,18 +221,25 @@ async fn list_users(State(state): State<ZivverState>, uri: Uri) -> Result<Respon
         .map(input::user_name_filter)
         .transpose()?;
     let store = state.store();
-    let ids: Vec<&str> = match &wanted {
-        Some(name) => store.user_id_by_name(name).into_iter().collect(),
-        None => store.user_ids(),
+    // The filter is an index look-up; without one, the page is read off the creation order.
+    let by_name: Option<Vec<&str>> = wanted
+        .as_deref()
+        .map(|name| store.user_id_by_name(name).into_iter().collect());
+    let total = by_name
+        .as_ref()
+        .map_or_else(|| store.user_count(), Vec::len);
+    let (from, to) = params.page(total, &sw)?;
+    let ids = match by_name {
+        Some(ids) => ids[from..to].to_vec(),
+        None => store.user_page(from, to - from),
     };
-    let (from, to) = params.page(ids.len(), &sw)?;
-    let resources = ids[from..to]
+    let resources = ids
         .iter()
         .filter_map(|id| store.render_user(id, View::Served))
         .collect();
     Ok(json_response(
         StatusCode::OK,
-        &list_body(ids.len(), from, resources, &sw),
+        &list_body(total, from, resources, &sw),
     ))
 }
 
@@ -271,7 +278,7 @@ async fn replace_user(
 ) -> Result<Response, ZivverError> {
     let sw = state.switches();
     // The unknown id is reported before anything wrong with the body.
-    if state.user(&id).is_none() {
+    if !state.store().has_user(&id) {
         return Err(ZivverError::unknown_account(&id));
     }
     let input = input::user(&body_json(&headers, &body)?)?;
@@ -303,15 +310,16 @@ async fn list_groups(State(state): State<ZivverState>, uri: Uri) -> Result<Respo
         return Err(ZivverError::bad(format!("Unsupported filter: {filter}")));
     }
     let store = state.store();
-    let ids = store.group_ids();
-    let (from, to) = params.page(ids.len(), &sw)?;
-    let resources = ids[from..to]
-        .iter()
+    let total = store.group_count();
+    let (from, to) = params.page(total, &sw)?;
+    let resources = store
+        .group_page(from, to - from)
+        .into_iter()
         .filter_map(|id| store.render_group(id))
         .collect();
     Ok(json_response(
         StatusCode::OK,
-        &list_body(ids.len(), from, resources, &sw),
+        &list_body(total, from, resources, &sw),
     ))
 }
 
@@ -349,7 +357,9 @@ async fn put_group(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ZivverError> {
-    if state.group(&id).is_none() {
+    // The unknown id is reported before anything wrong with the request; an existence check,
+    // not a rendering of the group's members.
+    if !state.store().has_group(&id) {
         return Err(ZivverError::unknown_account(&id));
     }
     let input = input::group(&body_json(&headers, &body)?)?;
@@ -367,7 +377,9 @@ async fn patch_group(
     body: Bytes,
 ) -> Result<Response, ZivverError> {
     let sw = state.switches();
-    if state.group(&id).is_none() {
+    // The unknown id is reported before anything wrong with the request; an existence check,
+    // not a rendering of the group's members.
+    if !state.store().has_group(&id) {
         return Err(ZivverError::unknown_account(&id));
     }
     require_scim_json(&headers)?;

@@ -35,8 +35,8 @@ impl std::fmt::Debug for ZivverState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let store = self.store();
         f.debug_struct("ZivverState")
-            .field("users", &store.user_ids().len())
-            .field("groups", &store.group_ids().len())
+            .field("users", &store.user_count())
+            .field("groups", &store.group_count())
             .finish_non_exhaustive()
     }
 }

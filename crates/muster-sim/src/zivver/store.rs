@@ -3,10 +3,14 @@
 //! other account holds, delegates that must be accounts, known divisions only, and the
 //! write-only `SsoAccountKey`.
 //!
-//! Writes are all-or-nothing: a user or member list is built on a copy and committed only when
-//! every check passed. Parsing requests belongs to `input`, HTTP to `routes`.
+//! Writes are all-or-nothing: a user is built on a copy and committed only when every check
+//! passed; a member change is checked in full first and then applied in place, so that adding or
+//! removing one member of a 100,000-member group touches that member only. Every request but
+//! the ones answering a whole list or group costs O(log n): users and groups are paged through
+//! a [`Sequence`], memberships are indexed both ways ([`OrderedSet`] per group, `member_of` per
+//! user). Parsing requests belongs to `input`, HTTP to `routes`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use axum::http::StatusCode;
 use rand::rngs::StdRng;
@@ -17,6 +21,7 @@ use super::error::ZivverError;
 use super::input::{
     Field, GroupInput, MemberOp, UserInput, CORE_USER, ENTERPRISE, ZIVVER, ZIVVER_GROUP,
 };
+use crate::order::{OrderedSet, Sequence};
 
 /// The division of a user without one, as Zivver returns it.
 pub const ROOT_DIVISION: &str = "/";
@@ -33,20 +38,22 @@ struct User {
     phone_numbers: Vec<Value>,
     division: String,
     aliases: Vec<String>,
-    /// Ids of the delegate accounts: rendered by their current `userName`, gone with them.
+    /// Ids of the delegate accounts: rendered by their current `userName`, gone with them (a
+    /// deleted one is skipped when rendered and dropped at the user's next write; ids are
+    /// never reused, so it cannot come back).
     delegates: Vec<String>,
     sso_account_key: Option<String>,
     created: String,
 }
 
 /// A functional account.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 struct Group {
     /// Its address (exchange-online.md §3); seeded permission-style groups have none.
     external_id: Option<String>,
     display_name: String,
     /// User ids, in the order they were set.
-    members: Vec<String>,
+    members: OrderedSet,
     aliases: Vec<String>,
 }
 
@@ -62,8 +69,11 @@ pub enum GroupWrite {
 pub struct Store {
     users: HashMap<String, User>,
     groups: HashMap<String, Group>,
-    user_order: BTreeMap<u64, String>,
-    group_order: BTreeMap<u64, String>,
+    /// User ids by creation order, pageable by offset.
+    user_order: Sequence<String>,
+    group_order: Sequence<String>,
+    /// User id → ids of the groups listing it, so a delete leaves every group without a scan.
+    member_of: HashMap<String, HashSet<String>>,
     /// Lower-cased `userName` → user id.
     names: HashMap<String, String>,
     /// Lower-cased alias → id of the user or group holding it.
@@ -103,8 +113,9 @@ impl Store {
         Self {
             users: HashMap::new(),
             groups: HashMap::new(),
-            user_order: BTreeMap::new(),
-            group_order: BTreeMap::new(),
+            user_order: Sequence::default(),
+            group_order: Sequence::default(),
+            member_of: HashMap::new(),
             names: HashMap::new(),
             aliases: HashMap::new(),
             group_names: HashMap::new(),
@@ -281,7 +292,7 @@ impl Store {
                 u.delegates = ids;
             }
             Field::Null => u.delegates.clear(),
-            Field::Absent => {}
+            Field::Absent => u.delegates.retain(|d| self.users.contains_key(d)),
         }
         match input.sso_account_key {
             Field::Set(key) => u.sso_account_key = Some(key),
@@ -364,13 +375,12 @@ impl Store {
         }
         self.unindex(id);
         if let Some(user) = self.users.remove(id) {
-            self.user_order.remove(&user.seq);
+            self.user_order.remove(user.seq);
         }
-        for g in self.groups.values_mut() {
-            g.members.retain(|m| m != id);
-        }
-        for u in self.users.values_mut() {
-            u.delegates.retain(|d| d != id);
+        for gid in self.member_of.remove(id).unwrap_or_default() {
+            if let Some(g) = self.groups.get_mut(&gid) {
+                g.members.remove(id);
+            }
         }
         Ok(())
     }
@@ -387,18 +397,16 @@ impl Store {
             _ => return Err(ZivverError::bad("displayName is required")),
         };
         let blank = Group {
-            external_id: None,
             display_name,
-            members,
-            aliases: Vec::new(),
+            ..Group::default()
         };
         let rest = GroupInput {
             members: Field::Absent,
             display_name: Field::Absent,
             ..input
         };
-        let group = self.build_group(blank, None, rest, GroupWrite::Create)?;
-        Ok(self.insert_group(group))
+        let (group, _) = self.build_group(blank, None, rest, GroupWrite::Create)?;
+        Ok(self.insert_group(group, members))
     }
 
     /// `POST Groups`: a functional account with its address (`externalId`), display name,
@@ -407,14 +415,9 @@ impl Store {
         if !matches!(&input.external_id, Field::Set(a) if !a.trim().is_empty()) {
             return Err(ZivverError::bad("externalId is required"));
         }
-        let blank = Group {
-            external_id: None,
-            display_name: String::new(),
-            members: Vec::new(),
-            aliases: Vec::new(),
-        };
-        let group = self.build_group(blank, None, input, GroupWrite::Create)?;
-        Ok(self.insert_group(group))
+        let (group, members) =
+            self.build_group(Group::default(), None, input, GroupWrite::Create)?;
+        Ok(self.insert_group(group, members.unwrap_or_default()))
     }
 
     /// `PUT Groups/{id}`: what is sent is set, what is absent stays; an empty `members` list
@@ -423,31 +426,38 @@ impl Store {
         let current = self
             .groups
             .get(id)
-            .cloned()
             .ok_or_else(|| ZivverError::unknown_account(id))?;
-        let group = self.build_group(current, Some(id), input, GroupWrite::Put)?;
-        self.commit_group(id.to_string(), group);
+        // Everything but the members, which are replaced or kept, never copied.
+        let head = Group {
+            external_id: current.external_id.clone(),
+            display_name: current.display_name.clone(),
+            members: OrderedSet::default(),
+            aliases: current.aliases.clone(),
+        };
+        let (group, members) = self.build_group(head, Some(id), input, GroupWrite::Put)?;
+        self.commit_group(id.to_string(), group, members);
         Ok(())
     }
 
-    fn insert_group(&mut self, group: Group) -> String {
+    fn insert_group(&mut self, group: Group, members: Vec<String>) -> String {
         // Ids are drawn only for creates that succeed, so refusals do not shift later ids.
         let id = self.new_id();
         let seq = self.next_seq();
         self.group_order.insert(seq, id.clone());
-        self.commit_group(id.clone(), group);
+        self.commit_group(id.clone(), group, Some(members));
         id
     }
 
-    /// The group `input` makes of `g`, checking every rule of exchange-online.md §3; nothing
-    /// is stored.
+    /// The group `input` makes of `g` (its members aside), and the member list to set if the
+    /// write sets one, checking every rule of exchange-online.md §3; nothing is stored.
     fn build_group(
         &self,
         mut g: Group,
         me: Option<&str>,
         input: GroupInput,
         write: GroupWrite,
-    ) -> Result<Group, ZivverError> {
+    ) -> Result<(Group, Option<Vec<String>>), ZivverError> {
+        let mut new_members = None;
         if let Field::Set(address) = input.external_id {
             // Zivver answers an address in use, or outside the claimed domains, alike.
             if address.trim().is_empty()
@@ -462,7 +472,8 @@ impl Store {
             g.display_name = name;
         }
         if let Field::Set(ids) = input.members {
-            let mut members: Vec<String> = Vec::new();
+            let mut seen = HashSet::with_capacity(ids.len());
+            let mut members: Vec<String> = Vec::with_capacity(ids.len());
             for id in ids {
                 if !self.users.contains_key(&id) {
                     return Err(match write {
@@ -470,13 +481,13 @@ impl Store {
                         GroupWrite::Put => ZivverError::member_not_found(),
                     });
                 }
-                if !members.contains(&id) {
+                if seen.insert(id.clone()) {
                     members.push(id);
                 }
             }
             // A PUT of an empty list answers 200 and leaves the members alone.
             if !(write == GroupWrite::Put && members.is_empty()) {
-                g.members = members;
+                new_members = Some(members);
             }
         }
         match input.aliases {
@@ -504,11 +515,14 @@ impl Store {
             Field::Null => g.aliases.clear(),
             Field::Absent => {}
         }
-        Ok(g)
+        Ok((g, new_members))
     }
 
-    fn commit_group(&mut self, id: String, group: Group) {
-        if let Some(old) = self.groups.get(&id) {
+    /// Stores `group` (built without members) under `id`: with `members` when the write set
+    /// them, else with the members it had.
+    fn commit_group(&mut self, id: String, mut group: Group, members: Option<Vec<String>>) {
+        let old = self.groups.remove(&id);
+        if let Some(old) = &old {
             if let Some(a) = &old.external_id {
                 self.group_names.remove(&lower(a));
             }
@@ -522,7 +536,47 @@ impl Store {
         for a in &group.aliases {
             self.aliases.insert(lower(a), id.clone());
         }
+        group.members = old.map(|g| g.members).unwrap_or_default();
+        if let Some(list) = members {
+            self.set_members(&id, &mut group.members, list);
+        }
         self.groups.insert(id, group);
+    }
+
+    /// Records that group `gid` lists user `uid`.
+    fn link(&mut self, uid: &str, gid: &str) {
+        self.member_of
+            .entry(uid.to_string())
+            .or_default()
+            .insert(gid.to_string());
+    }
+
+    /// Records that group `gid` no longer lists user `uid`.
+    fn unlink(&mut self, uid: &str, gid: &str) {
+        if let Some(groups) = self.member_of.get_mut(uid) {
+            groups.remove(gid);
+            if groups.is_empty() {
+                self.member_of.remove(uid);
+            }
+        }
+    }
+
+    /// Makes `list` (known users, no repeats) the members of group `gid`, whose members are
+    /// `members`: linear in the old and the new list, as a replace must be.
+    fn set_members(&mut self, gid: &str, members: &mut OrderedSet, list: Vec<String>) {
+        for old in members.iter() {
+            if let Some(groups) = self.member_of.get_mut(old) {
+                groups.remove(gid);
+                if groups.is_empty() {
+                    self.member_of.remove(old);
+                }
+            }
+        }
+        members.clear();
+        for uid in list {
+            self.link(&uid, gid);
+            members.insert(uid);
+        }
     }
 
     /// `ids` without repeats, or the first that is not a user.
@@ -540,37 +594,54 @@ impl Store {
         Ok(out)
     }
 
-    /// Applies PatchOp member operations to group `id`, all or none. Linear in the group's
-    /// and the request's size (sets, not scans, for membership), as a `replace` must be.
+    /// Applies PatchOp member operations to group `id`, all or none: every operation is
+    /// checked first (the first refusal is the one a sequential run would meet, as no check
+    /// depends on the members), then applied in place. An `add` or filtered `remove` costs
+    /// O(log n) per member named; a `replace` is linear in the old and the new list.
     pub fn patch_group(
         &mut self,
         id: &str,
         ops: Vec<MemberOp>,
         add_remove: bool,
     ) -> Result<(), ZivverError> {
-        let mut members = self
-            .groups
-            .get(id)
-            .map(|g| g.members.clone())
-            .ok_or_else(|| ZivverError::unknown_account(id))?;
-        for op in ops {
+        if !self.groups.contains_key(id) {
+            return Err(ZivverError::unknown_account(id));
+        }
+        for op in &ops {
             if !add_remove && !op.is_known_to_work() {
                 return Err(ZivverError::unsupported_patch());
             }
+            if let MemberOp::Replace(ids) | MemberOp::Add(ids) = op {
+                if let Some(unknown) = ids.iter().find(|m| !self.users.contains_key(*m)) {
+                    return Err(ZivverError::unknown_account(unknown));
+                }
+            }
+        }
+        let Some(mut members) = self
+            .groups
+            .get_mut(id)
+            .map(|g| std::mem::take(&mut g.members))
+        else {
+            return Err(ZivverError::unknown_account(id));
+        };
+        for op in ops {
             match op {
-                MemberOp::Replace(ids) => members = self.known_members(ids)?,
-                MemberOp::RemoveAll => members.clear(),
+                MemberOp::Replace(ids) => self.set_members(id, &mut members, ids),
+                MemberOp::RemoveAll => self.set_members(id, &mut members, Vec::new()),
                 MemberOp::Add(ids) => {
-                    let mut listed: HashSet<String> = members.iter().cloned().collect();
-                    for new in self.known_members(ids)? {
-                        if listed.insert(new.clone()) {
-                            members.push(new);
+                    for uid in ids {
+                        if !members.contains(&uid) {
+                            self.link(&uid, id);
+                            members.insert(uid);
                         }
                     }
                 }
                 MemberOp::Remove(ids) => {
-                    let gone: HashSet<&String> = ids.iter().collect();
-                    members.retain(|m| !gone.contains(m));
+                    for uid in ids {
+                        if members.remove(&uid) {
+                            self.unlink(&uid, id);
+                        }
+                    }
                 }
             }
         }
@@ -588,6 +659,38 @@ impl Store {
     /// Ids of all groups, in creation order.
     pub fn group_ids(&self) -> Vec<&str> {
         self.group_order.values().map(String::as_str).collect()
+    }
+
+    /// How many users there are.
+    pub fn user_count(&self) -> usize {
+        self.user_order.len()
+    }
+
+    /// How many groups there are.
+    pub fn group_count(&self) -> usize {
+        self.group_order.len()
+    }
+
+    /// Ids of at most `count` users from offset `from` on, in creation order: O(log n + count).
+    pub fn user_page(&self, from: usize, count: usize) -> Vec<&str> {
+        let page = self.user_order.page(from, count);
+        page.map(|(_, id)| id.as_str()).collect()
+    }
+
+    /// Ids of at most `count` groups from offset `from` on, in creation order.
+    pub fn group_page(&self, from: usize, count: usize) -> Vec<&str> {
+        let page = self.group_order.page(from, count);
+        page.map(|(_, id)| id.as_str()).collect()
+    }
+
+    /// Whether group `id` exists.
+    pub fn has_group(&self, id: &str) -> bool {
+        self.groups.contains_key(id)
+    }
+
+    /// Whether user `id` exists.
+    pub fn has_user(&self, id: &str) -> bool {
+        self.users.contains_key(id)
     }
 
     /// Id of the user whose `userName` matches, ignoring case.

@@ -5,6 +5,7 @@ mod faults;
 mod groups;
 mod paging;
 mod products;
+mod scale;
 mod testapi;
 mod users;
 

@@ -4,6 +4,7 @@
 
 mod faults;
 mod placements;
+mod scale;
 mod testapi;
 mod users;
 

@@ -5,6 +5,7 @@
 mod faults;
 mod functional;
 mod groups;
+mod scale;
 mod testapi;
 mod users;
 
