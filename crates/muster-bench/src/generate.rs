@@ -124,12 +124,14 @@ pub fn persons(n: usize) -> Vec<Person> {
                 "UserPrincipalName".into(),
                 format!("{}@corp.example.org", 100_000 + i).into(),
             );
-            p.contracts.push(Contract {
+            // One contract, held as the sources hold it (`reserve_exact`): a first `push`
+            // would make room for four contracts of ~800 bytes each.
+            p.contracts = vec![Contract {
                 start_date: NaiveDate::from_ymd_opt(2020, 1, 1),
                 department: Some(DEPARTMENTS[i % DEPARTMENTS.len()].into()),
                 title: Some("Medewerker".into()),
                 ..Contract::default()
-            });
+            }];
             p.primary = Some(0);
             p
         })

@@ -13,7 +13,10 @@ use std::time::Instant;
 
 /// Prints one line: persons, targets, seconds to plan, actions, peak RSS.
 pub fn run(n: usize) -> anyhow::Result<()> {
+    // Resident memory after each stage, on stderr: what the peak is made of.
+    let mut stages = vec![("start", rss_kib())];
     let people = persons(n);
+    stages.push(("persons", rss_kib()));
     let policies = policies()?;
     // Yesterday's target state is built outside the measured section.
     let states: Vec<(Observed, Vec<StoredLink>)> = policies
@@ -23,6 +26,7 @@ pub fn run(n: usize) -> anyhow::Result<()> {
             observed(&e, p)
         })
         .collect();
+    stages.push(("observed+links", rss_kib()));
     let caps = Capabilities::default();
     let fp = |_: &AccountRef, _: &str, v: &serde_json::Value| v.to_string();
     let fingerprints = HashMap::new();
@@ -32,6 +36,7 @@ pub fn run(n: usize) -> anyhow::Result<()> {
     let mut actions = 0;
     for (policy, (observed, links)) in policies.iter().zip(&states) {
         let evaluations: Vec<Evaluation> = evaluate_all(&people, policy, today());
+        stages.push(("evaluated", rss_kib()));
         let plan = diff(&DiffInput {
             target: &policy.target,
             capabilities: &caps,
@@ -50,9 +55,15 @@ pub fn run(n: usize) -> anyhow::Result<()> {
             leave_alone: None,
             type_fields: &Default::default(),
         });
+        stages.push(("diffed", rss_kib()));
         actions += plan.actions.len();
     }
     let took = started.elapsed().as_secs_f64();
+    let stages: Vec<String> = stages
+        .iter()
+        .map(|(stage, kib)| format!("{stage}={}", kib.map_or(0, |k| k / 1024)))
+        .collect();
+    eprintln!("resident MiB after: {}", stages.join(" "));
     println!(
         "plan  persons={n}  targets=3  seconds={took:.2}  actions={actions}  peak_rss_mib={}",
         peak_rss_kib().map_or_else(|| "?".into(), |k| (k / 1024).to_string())
@@ -62,10 +73,19 @@ pub fn run(n: usize) -> anyhow::Result<()> {
 
 /// VmHWM from /proc/self/status: the peak resident set of this process.
 pub fn peak_rss_kib() -> Option<u64> {
+    status_kib("VmHWM:")
+}
+
+/// VmRSS: the resident set now.
+fn rss_kib() -> Option<u64> {
+    status_kib("VmRSS:")
+}
+
+fn status_kib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     status
         .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
+        .find(|l| l.starts_with(field))?
         .split_whitespace()
         .nth(1)?
         .parse()
