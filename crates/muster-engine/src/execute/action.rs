@@ -794,6 +794,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_action_that_gets_its_place_after_a_stop_ends_skipped_without_sending() {
+        let (s, c) = shared(Capabilities::default()).await;
+        s.stopped.set("quarantined: test".into()).unwrap();
+        let r = act(&s, ActionKind::Create, None).await;
+        assert_eq!(r.outcome, ActionOutcome::Skipped);
+        assert_eq!(
+            r.detail.as_deref(),
+            Some("target stopped: quarantined: test")
+        );
+        assert!(!r.attempted);
+        assert_eq!(c.creates.load(Ordering::SeqCst), 0, "nothing sent");
+        let journal = s.store.journal(&s.run).await.unwrap();
+        assert_eq!(
+            journal[0].state,
+            JournalState::Sent,
+            "its marker was written first"
+        );
+    }
+
+    #[tokio::test]
     async fn a_create_adopts_the_account_a_sign_in_linked_since_the_run_started() {
         let (mut s, c) = shared(Capabilities::default()).await;
         let since = chrono::Utc::now();
