@@ -11,6 +11,7 @@ mod bulk;
 mod discovery;
 pub mod error;
 pub mod filter;
+mod members;
 mod patch;
 mod project;
 mod routes;

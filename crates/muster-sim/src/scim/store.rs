@@ -6,6 +6,10 @@
 //! change and commits only if the change and every check succeed; this is what makes PATCH
 //! atomic per request. Parsing requests and rendering HTTP answers belong to `routes` and
 //! `patch`; this module only sees normalized attribute maps.
+//!
+//! A group's members are not in its attribute map but in a [`Members`] list beside it, so a
+//! single-member add or remove costs O(log n) in the group's size; the paths that work on the
+//! whole map (update, filters) see them as the `members` attribute (see [`Store::full_attrs`]).
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -16,6 +20,7 @@ use serde_json::{json, Map, Value};
 
 use super::error::{ScimError, ScimType};
 use super::filter::Filter;
+use super::members::{MemberType, Members};
 use super::schema::{Kind, ENTERPRISE_SCHEMA};
 use crate::order::Sequence;
 
@@ -24,7 +29,10 @@ use crate::order::Sequence;
 struct Entry {
     /// Creation order; listings follow it so paging is stable while nothing changes.
     seq: u64,
+    /// Attributes, without a group's `members` (in `members`).
     attrs: Map<String, Value>,
+    /// A group's members, in order; empty for users.
+    members: Members,
     created: String,
     modified: String,
     /// Bumped on every change; served as `W/"n"`.
@@ -279,10 +287,12 @@ impl Store {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.reindex(kind, &id, None, Some(&attrs));
+        let members = Members::from_json(attrs.remove("members"));
         let ts = now();
         let entry = Entry {
             seq,
             attrs,
+            members,
             created: ts.clone(),
             modified: ts,
             version: 1,
@@ -306,7 +316,7 @@ impl Store {
             return Err(ScimError::not_found(kind.name(), id));
         };
         check_if_match(if_match, entry.version)?;
-        let mut attrs = entry.attrs.clone();
+        let mut attrs = Self::full_attrs(entry);
         change(&mut attrs)?;
         self.check_unique(kind, &attrs, Some(id))?;
         self.resolve_members(&mut attrs, Some(id))?;
@@ -314,18 +324,34 @@ impl Store {
         Ok(())
     }
 
-    fn commit(&mut self, kind: Kind, id: &str, attrs: Map<String, Value>) {
+    /// Stores `attrs` (with a group's `members`) as the resource's attributes, unless equal.
+    fn commit(&mut self, kind: Kind, id: &str, mut attrs: Map<String, Value>) {
+        let Some(entry) = self.table(kind).entries.get(id) else {
+            return;
+        };
+        let old = Self::full_attrs(entry);
+        if old == attrs {
+            return;
+        }
+        self.reindex(kind, id, Some(&old), Some(&attrs));
+        let members = Members::from_json(attrs.remove("members"));
         let Some(entry) = self.table_mut(kind).entries.get_mut(id) else {
             return;
         };
-        if entry.attrs == attrs {
-            return;
-        }
-        let old = std::mem::replace(&mut entry.attrs, attrs);
+        entry.attrs = attrs;
+        entry.members = members;
         entry.version += 1;
         entry.modified = now();
-        let new = entry.attrs.clone();
-        self.reindex(kind, id, Some(&old), Some(&new));
+    }
+
+    /// A resource's attributes with a group's `members` put back as the attribute (absent when
+    /// there are none), for the paths that read or change the whole map: O(size).
+    fn full_attrs(entry: &Entry) -> Map<String, Value> {
+        let mut attrs = entry.attrs.clone();
+        if let Some(members) = entry.members.to_json() {
+            attrs.insert("members".into(), members);
+        }
+        attrs
     }
 
     /// Deletes a resource and takes it out of every group that listed it.
@@ -344,31 +370,23 @@ impl Store {
             return Ok(());
         };
         table.order.remove(entry.seq);
-        self.reindex(kind, id, Some(&entry.attrs), None);
+        self.reindex(kind, id, Some(&Self::full_attrs(&entry)), None);
         for gid in self.member_of.remove(id).unwrap_or_default() {
             self.remove_member_in_place(&gid, id);
         }
         Ok(())
     }
 
-    /// Takes every entry of `member` out of group `gid`'s list, without copying the rest.
+    /// Takes every entry of `member` out of group `gid`'s list: O(log n) per entry
+    /// ([`Members::remove`]).
     fn remove_member_in_place(&mut self, gid: &str, member: &str) {
         let Some(group) = self.groups.entries.get_mut(gid) else {
             return;
         };
-        let Some(Value::Array(ms)) = group.attrs.get_mut("members") else {
-            return;
-        };
-        let before = ms.len();
-        ms.retain(|m| m.get("value").and_then(Value::as_str) != Some(member));
-        if ms.len() == before {
-            return;
+        if group.members.remove(member) {
+            group.version += 1;
+            group.modified = now();
         }
-        if ms.is_empty() {
-            group.attrs.remove("members");
-        }
-        group.version += 1;
-        group.modified = now();
     }
 
     /// Whether group `gid` lists `member` (through the `member_of` index: no scan).
@@ -381,8 +399,7 @@ impl Store {
     /// One membership change on group `gid` without copying its member list: the PATCH
     /// operations Muster sends for a grant (`add` of members) or a revoke (`remove` of
     /// `members[value eq "…"]`). Answers as [`Self::update`] with `patch::apply` would for the
-    /// same request, in O(log n) per added member (a remove keeps the list's order, so it moves
-    /// the members after it once).
+    /// same request, in O(log n) per added or removed member.
     pub fn change_members(
         &mut self,
         gid: &str,
@@ -419,9 +436,9 @@ impl Store {
         let mut seen = BTreeSet::new();
         for id in ids {
             let ty = if self.users.entries.contains_key(id) {
-                "User"
+                MemberType::User
             } else if self.groups.entries.contains_key(id) && id != gid {
-                "Group"
+                MemberType::Group
             } else {
                 return Err(ScimError::bad(
                     ScimType::InvalidValue,
@@ -439,15 +456,8 @@ impl Store {
         let Some(group) = self.groups.entries.get_mut(gid) else {
             return Ok(());
         };
-        let slot = group
-            .attrs
-            .entry("members")
-            .or_insert_with(|| Value::Array(Vec::new()));
-        if let Value::Array(ms) = slot {
-            ms.extend(
-                new.iter()
-                    .map(|(id, ty)| json!({ "value": id, "type": ty })),
-            );
+        for (id, ty) in &new {
+            group.members.push(id.clone(), *ty);
         }
         group.version += 1;
         group.modified = now();
@@ -472,6 +482,10 @@ impl Store {
             .filter(|id| match (filter, table.entries.get(*id)) {
                 (_, None) => false,
                 (None, Some(_)) => true,
+                // Only a filter on `members` needs them put back into the map.
+                (Some(f), Some(e)) if kind == Kind::Group && f.mentions("members") => {
+                    f.matches(kind, &Self::full_attrs(e))
+                }
                 (Some(f), Some(e)) => f.matches(kind, &e.attrs),
             })
             .map(String::as_str)
@@ -529,13 +543,10 @@ impl Store {
             if k == ENTERPRISE_SCHEMA {
                 schemas.push(Value::from(ENTERPRISE_SCHEMA));
             }
-            if k == "members" {
-                if with_members {
-                    out.insert(k.clone(), self.render_members(v, base));
-                }
-                continue;
-            }
             out.insert(k.clone(), v.clone());
+        }
+        if with_members && !entry.members.is_empty() {
+            out.insert("members".into(), Self::render_members(&entry.members, base));
         }
         if kind == Kind::User {
             if let Some(groups) = self.member_of.get(id) {
@@ -569,26 +580,12 @@ impl Store {
         Some(Value::Object(out))
     }
 
-    fn render_members(&self, members: &Value, base: &str) -> Value {
-        let Some(ms) = members.as_array() else {
-            return members.clone();
-        };
-        ms.iter()
-            .map(|m| {
-                let id = m.get("value").and_then(Value::as_str).unwrap_or_default();
-                let endpoint = if m.get("type").and_then(Value::as_str) == Some("Group") {
-                    "Groups"
-                } else {
-                    "Users"
-                };
-                let mut m = m.clone();
-                if let Some(o) = m.as_object_mut() {
-                    o.insert(
-                        "$ref".into(),
-                        Value::from(format!("{base}/{endpoint}/{id}")),
-                    );
-                }
-                m
+    fn render_members(members: &Members, base: &str) -> Value {
+        members
+            .iter()
+            .map(|(id, ty)| {
+                json!({ "value": id, "type": ty.name(),
+                        "$ref": format!("{base}/{}/{id}", ty.endpoint()) })
             })
             .collect()
     }
@@ -631,6 +628,204 @@ mod tests {
         assert_eq!(err.status, StatusCode::CONFLICT);
         assert_eq!(s.version(Kind::User, &id), Some(1));
         assert_eq!(s.user_id_by_name("A"), Some(id.as_str()));
+    }
+
+    /// The group's members as served: `(value, type)` in order, after checking `$ref`.
+    fn served_members(s: &Store, gid: &str) -> Vec<(String, String)> {
+        let g = s
+            .render(Kind::Group, gid, "http://x", View::Served)
+            .unwrap();
+        let ms = g.get("members").and_then(Value::as_array).cloned();
+        ms.unwrap_or_default()
+            .iter()
+            .map(|m| {
+                let (id, ty) = (m["value"].as_str().unwrap(), m["type"].as_str().unwrap());
+                let endpoint = if ty == "Group" { "Groups" } else { "Users" };
+                assert_eq!(m["$ref"], json!(format!("http://x/{endpoint}/{id}")));
+                assert_eq!(m.as_object().map(Map::len), Some(3), "{m}");
+                (id.to_string(), ty.to_string())
+            })
+            .collect()
+    }
+
+    fn generic_patch(s: &mut Store, gid: &str, ops: Value) -> Result<(), ScimError> {
+        let body = json!({ "schemas": [super::super::patch::PATCH_SCHEMA], "Operations": ops });
+        let adds = if s.keep_repeated_members {
+            super::super::patch::MemberAdds::Repeat
+        } else {
+            super::super::patch::MemberAdds::Ignore
+        };
+        s.update(Kind::Group, gid, None, |a| {
+            super::super::patch::apply(Kind::Group, a, &body, adds)
+        })
+    }
+
+    /// Single-member adds and removes (the in-place path) against a model list, with repeats
+    /// kept, then PUT and generic PATCH on the result, user deletes, filters and versions.
+    #[test]
+    fn member_lists_stay_exact_through_in_place_removes_re_adds_and_generic_writes() {
+        let mut s = Store::new(7);
+        s.keep_repeated_members = true;
+        let users: Vec<String> = (0..3000)
+            .map(|i| {
+                s.create(Kind::User, attrs(json!({ "userName": format!("u{i}") })))
+                    .unwrap()
+            })
+            .collect();
+        let sub = s
+            .create(Kind::Group, attrs(json!({"displayName": "sub"})))
+            .unwrap();
+        let mut members: Vec<Value> = users.iter().map(|u| json!({ "value": u })).collect();
+        members.push(json!({ "value": sub }));
+        let gid = s
+            .create(
+                Kind::Group,
+                attrs(json!({"displayName": "big", "members": members})),
+            )
+            .unwrap();
+        let mut model: Vec<(String, String)> = users
+            .iter()
+            .map(|u| (u.clone(), "User".to_string()))
+            .collect();
+        model.push((sub.clone(), "Group".to_string()));
+        assert_eq!(served_members(&s, &gid), model);
+        let mut version = 1;
+        let add = |s: &mut Store, ids: &[&String]| {
+            let ids = ids.iter().map(|id| id.to_string()).collect();
+            s.change_members(&gid, None, &MemberChange::Add(ids))
+        };
+        let remove = |s: &mut Store, id: &str| {
+            s.change_members(&gid, None, &MemberChange::Remove(id.to_string()))
+        };
+
+        // Every tenth user listed a second time (repeats kept), in one add.
+        let twice: Vec<&String> = users.iter().step_by(10).collect();
+        add(&mut s, &twice).unwrap();
+        version += 1;
+        model.extend(twice.iter().map(|u| (u.to_string(), "User".to_string())));
+        assert_eq!(served_members(&s, &gid), model);
+
+        // Remove every third user (a third of them listed twice) and the subgroup.
+        let gone: Vec<&String> = users.iter().step_by(3).collect();
+        for (i, u) in gone.iter().chain([&&sub]).enumerate() {
+            remove(&mut s, u).unwrap();
+            version += 1;
+            model.retain(|(id, _)| id != *u);
+            if i % 97 == 0 {
+                assert_eq!(served_members(&s, &gid), model, "after removing {i}");
+            }
+            assert_eq!(s.version(Kind::Group, &gid), Some(version));
+        }
+        assert_eq!(served_members(&s, &gid), model);
+        let err = remove(&mut s, gone[5]).unwrap_err();
+        assert_eq!(err.scim_type, Some(ScimType::NoTarget));
+        assert_eq!(s.version(Kind::Group, &gid), Some(version));
+
+        // Re-adds go last, one per request and several in one.
+        for u in gone.iter().take(40).rev() {
+            add(&mut s, &[u]).unwrap();
+            version += 1;
+            model.push((u.to_string(), "User".to_string()));
+        }
+        add(&mut s, &gone[40..60]).unwrap();
+        version += 1;
+        model.extend(
+            gone[40..60]
+                .iter()
+                .map(|u| (u.to_string(), "User".to_string())),
+        );
+        assert_eq!(served_members(&s, &gid), model);
+        assert_eq!(s.version(Kind::Group, &gid), Some(version));
+
+        // A filter on members sees the list; one on other attributes still matches.
+        let f = |text: &str| super::super::filter::parse(text).unwrap();
+        let on = |u: &str| f(&format!("members[value eq \"{u}\"]"));
+        assert_eq!(s.find(Kind::Group, Some(&on(gone[0]))), [gid.as_str()]);
+        assert!(s.find(Kind::Group, Some(&on(gone[70]))).is_empty());
+        assert_eq!(s.find(Kind::Group, Some(&f("members pr"))), [gid.as_str()]);
+        assert_eq!(
+            s.find(Kind::Group, Some(&f("displayName eq \"big\""))),
+            [gid.as_str()]
+        );
+
+        // Deleting a user takes every entry of it out, and bumps the version once.
+        s.delete(Kind::User, twice[4], None).unwrap();
+        version += 1;
+        model.retain(|(id, _)| id != twice[4]);
+        assert_eq!(served_members(&s, &gid), model);
+        assert_eq!(s.version(Kind::Group, &gid), Some(version));
+
+        // A generic PATCH sees the list as left by the in-place changes and keeps its order.
+        let kept = model[7].0.clone();
+        generic_patch(
+            &mut s,
+            &gid,
+            json!([
+                {"op": "replace", "path": "displayName", "value": "big2"},
+                {"op": "remove", "path": format!("members[value eq \"{kept}\"]")},
+                {"op": "add", "path": "members", "value": [{"value": gone[70]}, {"value": kept}]},
+            ]),
+        )
+        .unwrap();
+        version += 1;
+        model.retain(|(id, _)| *id != kept);
+        model.push((gone[70].to_string(), "User".to_string()));
+        model.push((kept.clone(), "User".to_string()));
+        assert_eq!(served_members(&s, &gid), model);
+        assert_eq!(s.version(Kind::Group, &gid), Some(version));
+        // ... and the in-place path sees what it wrote.
+        remove(&mut s, gone[70]).unwrap();
+        version += 1;
+        model.retain(|(id, _)| id != gone[70]);
+        assert_eq!(served_members(&s, &gid), model);
+        let err = generic_patch(
+            &mut s,
+            &gid,
+            json!([{"op": "remove", "path": format!("members[value eq \"{}\"]", gone[70])}]),
+        )
+        .unwrap_err();
+        assert_eq!(err.scim_type, Some(ScimType::NoTarget));
+
+        // A PUT replaces the list: the last 100 in reverse, one of them twice.
+        let mut last: Vec<(String, String)> = model.iter().rev().take(100).cloned().collect();
+        last.push(last[3].clone());
+        let put: Vec<Value> = last.iter().map(|(id, _)| json!({ "value": id })).collect();
+        s.update(Kind::Group, &gid, None, |a| {
+            *a = attrs(json!({"displayName": "big2", "members": put}));
+            Ok(())
+        })
+        .unwrap();
+        version += 1;
+        model = last;
+        assert_eq!(served_members(&s, &gid), model);
+        let first = model[0].0.clone();
+        assert!(s.lists(&gid, &first) && !s.lists(&gid, &users[1]));
+        remove(&mut s, &model[3].0.clone()).unwrap();
+        version += 1;
+        let third = model[3].0.clone();
+        model.retain(|(id, _)| *id != third);
+        assert_eq!(served_members(&s, &gid), model);
+        assert_eq!(s.version(Kind::Group, &gid), Some(version));
+        // A PUT of the same list changes nothing, not even the version.
+        let same: Vec<Value> = model.iter().map(|(id, _)| json!({ "value": id })).collect();
+        s.update(Kind::Group, &gid, None, |a| {
+            a.insert("members".into(), Value::Array(same));
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(s.version(Kind::Group, &gid), Some(version));
+
+        // Removing the last members leaves no `members` at all, with or without trimming.
+        for (id, _) in model.clone() {
+            if s.lists(&gid, &id) {
+                remove(&mut s, &id).unwrap();
+            }
+        }
+        let g = s
+            .render(Kind::Group, &gid, "http://x", View::Served)
+            .unwrap();
+        assert!(g.get("members").is_none(), "{g}");
+        assert_eq!(g["displayName"], "big2");
     }
 
     #[test]

@@ -45,6 +45,17 @@ impl Filter {
         }
     }
 
+    /// Whether any path in the filter names attribute `attr` (ignoring case, wherever it
+    /// appears): lets the store skip putting back attributes a filter cannot look at.
+    pub fn mentions(&self, attr: &str) -> bool {
+        match self {
+            Self::And(a, b) | Self::Or(a, b) => a.mentions(attr) || b.mentions(attr),
+            Self::Not(a) => a.mentions(attr),
+            Self::Present(p) | Self::Compare(p, _, _) => p.attr.eq_ignore_ascii_case(attr),
+            Self::ValuePath(p, inner) => p.attr.eq_ignore_ascii_case(attr) || inner.mentions(attr),
+        }
+    }
+
     /// `parent` is set inside a value path: then paths name sub-attributes of its elements.
     fn eval(&self, kind: Kind, obj: &Map<String, Value>, parent: Option<&AttrPath>) -> bool {
         match self {
