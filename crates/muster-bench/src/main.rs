@@ -24,6 +24,7 @@ mod jit_latency;
 mod naive;
 mod org;
 mod plan_memory;
+mod plan_process;
 mod sims;
 mod store_bench;
 
@@ -60,6 +61,18 @@ enum Cmd {
     PlanMemory {
         #[arg(long, default_value_t = 100_000)]
         persons: usize,
+    },
+    /// `muster plan` as a whole process (CSV export of N persons, one empty SCIM target):
+    /// wall time from spawn to exit and the child's peak RSS.
+    PlanProcess {
+        #[arg(long, default_value_t = 100_000)]
+        persons: usize,
+        /// The `muster` binary; by default the one beside this benchmark.
+        #[arg(long)]
+        muster: Option<std::path::PathBuf>,
+        /// Every row of the table (`muster plan --full`).
+        #[arg(long)]
+        full: bool,
     },
     /// Every figure of issue 14 and the sign-in hook's, beside its goal and the ratio, each
     /// measured by its own subcommand in a process of its own.
@@ -189,6 +202,14 @@ fn main() -> Result<()> {
         .build()?;
     match args.command {
         Cmd::PlanMemory { persons } => plan_memory::run(persons),
+        Cmd::PlanProcess {
+            persons,
+            muster,
+            full,
+        } => {
+            let muster = plan_process::muster_binary(muster)?;
+            rt.block_on(plan_process::run(persons, &muster, full))
+        }
         Cmd::Requests { persons } => rt.block_on(requests(persons)),
         Cmd::Goals {
             million,
