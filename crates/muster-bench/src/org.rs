@@ -62,19 +62,9 @@ pub fn write_export(dir: &Path, n: usize, changed_every: usize) -> anyhow::Resul
     Ok(())
 }
 
-/// The configuration: a SCIM target (department groups) and/or a Zivver target (functional
-/// accounts), with URLs set later through the environment.
-pub fn config(
-    dir: &Path,
-    scim: bool,
-    zivver: bool,
-    concurrency: usize,
-    zivver_budget: u32,
-) -> String {
-    let token = dir.join("token");
-    let token = format!("{{ file = {:?} }}", token.display().to_string());
-    let mut c = String::from(
-        r#"[store]
+/// The store, the export written by [`write_export`], and the rule that gives every person an
+/// account: the start of every configuration here.
+pub const HEADER: &str = r#"[store]
 path = "muster.db"
 
 [source]
@@ -86,8 +76,20 @@ contracts = "contracts.csv"
 name = "employees"
 account = true
 access = true
-"#,
-    );
+"#;
+
+/// The configuration: a SCIM target (department groups) and/or a Zivver target (functional
+/// accounts), with URLs set later through the environment.
+pub fn config(
+    dir: &Path,
+    scim: bool,
+    zivver: bool,
+    concurrency: usize,
+    zivver_budget: u32,
+) -> String {
+    let token = dir.join("token");
+    let token = format!("{{ file = {:?} }}", token.display().to_string());
+    let mut c = String::from(HEADER);
     if scim {
         c += &format!(
             r#"

@@ -12,19 +12,8 @@ use std::time::Instant;
 
 /// One SCIM target: four mappings (one a template), a static and a dynamic permission.
 fn config() -> String {
-    r#"[store]
-path = "muster.db"
-
-[source]
-kind = "csv"
-persons = "persons.csv"
-contracts = "contracts.csv"
-
-[[rules]]
-name = "employees"
-account = true
-access = true
-permissions = ["All staff"]
+    crate::org::HEADER.to_owned()
+        + r#"permissions = ["All staff"]
 dynamic_permissions = [{ template = "Dept {Contract.Department}" }]
 
 [targets.scim]
@@ -48,7 +37,6 @@ path = "Name.FamilyName"
 field = "displayName"
 template = "{Name.GivenName} {Name.FamilyNamePrefix?} {Name.FamilyName}"
 "#
-    .to_owned()
 }
 
 /// The `muster` binary: the one given, or the one built beside this benchmark
@@ -88,23 +76,21 @@ pub async fn run(n: usize, muster: &Path, full: bool) -> Result<()> {
         args.push("--full");
     }
     let started = Instant::now();
-    let status = tokio::process::Command::from({
-        let mut c = Command::new(muster);
-        c.args(&args)
-            .current_dir(dir.path())
-            .env("MUSTER__TARGETS__SCIM__CONNECTION__BASE_URL", &sim.base_url)
-            .stdout(Stdio::from(table))
-            .stderr(Stdio::inherit());
-        c
-    })
-    .status()
-    .await
-    .with_context(|| format!("cannot run {}", muster.display()))?;
+    let child = Command::new(muster)
+        .args(&args)
+        .current_dir(dir.path())
+        .env("MUSTER__TARGETS__SCIM__CONNECTION__BASE_URL", &sim.base_url)
+        .stdout(Stdio::from(table))
+        .stderr(Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("cannot run {}", muster.display()))?;
+    // Waited for off the runtime, which serves the simulator meanwhile.
+    let (code, peak_kib) = tokio::task::spawn_blocking(move || wait_with_peak(child)).await??;
     let took = started.elapsed().as_secs_f64();
     sim.shutdown().await?;
     // 2: the plan has changes, as it must here.
-    if status.code() != Some(2) {
-        bail!("`muster plan` ended with {status}, expected exit code 2 (changes planned)");
+    if code != Some(2) {
+        bail!("`muster plan` ended with exit code {code:?}, expected 2 (changes planned)");
     }
     let rows = std::fs::read_to_string(dir.path().join("table.txt"))?
         .lines()
@@ -112,22 +98,28 @@ pub async fn run(n: usize, muster: &Path, full: bool) -> Result<()> {
     let plan_mib = std::fs::metadata(dir.path().join("plan.json"))?.len() / (1024 * 1024);
     println!(
         "muster plan  persons={n}  seconds={took:.2}  peak_rss_mib={}  rows={rows}  plan_mib={plan_mib}",
-        children_peak_rss_kib().map_or_else(|| "?".into(), |k| (k / 1024).to_string())
+        peak_kib / 1024
     );
     Ok(())
 }
 
-/// The largest peak resident set of this process's waited-for children (`getrusage`): here
-/// the one `muster` process.
-fn children_peak_rss_kib() -> Option<u64> {
+/// Waits for `child` and returns its exit code and its own peak resident set (`wait4`: the
+/// rusage of that one process, not of everything this process ever waited for).
+fn wait_with_peak(child: std::process::Child) -> Result<(Option<i32>, u64)> {
+    let pid = libc::pid_t::try_from(child.id()).context("child pid out of range")?;
+    let mut status: libc::c_int = 0;
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: `getrusage` writes a whole `rusage` into the pointer it is given, which points to
-    // one, and reads nothing else.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr()) };
-    if rc != 0 {
-        return None;
+    // SAFETY: `wait4` writes an int to `status` and a whole `rusage` to `usage`, both valid
+    // for writes; the child is ours and not waited for elsewhere (`child` is only dropped).
+    let rc = unsafe { libc::wait4(pid, &mut status, 0, usage.as_mut_ptr()) };
+    if rc != pid {
+        bail!(
+            "waiting for muster failed: {}",
+            std::io::Error::last_os_error()
+        );
     }
-    // SAFETY: `getrusage` returned 0, so it filled the struct.
+    // SAFETY: `wait4` returned the pid, so it filled the struct.
     let usage = unsafe { usage.assume_init() };
-    u64::try_from(usage.ru_maxrss).ok()
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    Ok((code, u64::try_from(usage.ru_maxrss).unwrap_or(0)))
 }

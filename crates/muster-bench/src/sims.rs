@@ -107,6 +107,29 @@ fn anyhow_of(e: impl std::fmt::Debug) -> anyhow::Error {
     anyhow::anyhow!("{e:?}")
 }
 
+/// Times a SCIM PatchOp `add` of one created user to the group, then a `remove` of each by a
+/// `members[value eq …]` filter, one request at a time; `patch` builds the request.
+async fn member_writes(
+    sim: &str,
+    note: &str,
+    rounds: usize,
+    created: &[String],
+    patch: impl Fn(Value) -> RequestBuilder,
+) -> Result<()> {
+    timed(sim, &format!("member add {note}"), rounds, |k| {
+        let rb = patch(json!([{"op": "add", "path": "members", "value": [{"value": created[k]}]}]));
+        async move { expect(rb, StatusCode::OK).await.map(drop) }
+    })
+    .await?;
+    timed(sim, &format!("member remove {note}"), rounds, |k| {
+        let path = format!("members[value eq \"{}\"]", created[k]);
+        let rb = patch(json!([{"op": "remove", "path": path}]));
+        async move { expect(rb, StatusCode::OK).await.map(drop) }
+    })
+    .await?;
+    Ok(())
+}
+
 async fn scim(http: &Client, users: usize, rounds: usize) -> Result<()> {
     let sim = ScimSim::start(ScimSimConfig {
         token: "bench".into(),
@@ -174,26 +197,12 @@ async fn scim(http: &Client, users: usize, rounds: usize) -> Result<()> {
         .header("content-type", SCIM_JSON)
         .body(json!({"schemas": [PATCH_OP], "Operations": ops}).to_string())
     };
-    timed(
+    member_writes(
         "SCIM",
-        "member add (excludedAttributes=members)",
+        "(excludedAttributes=members)",
         rounds,
-        |k| {
-            let rb =
-                patch(json!([{"op": "add", "path": "members", "value": [{"value": created[k]}]}]));
-            async move { expect(rb, StatusCode::OK).await.map(drop) }
-        },
-    )
-    .await?;
-    timed(
-        "SCIM",
-        "member remove (excludedAttributes=members)",
-        rounds,
-        |k| {
-            let path = format!("members[value eq \"{}\"]", created[k]);
-            let rb = patch(json!([{"op": "remove", "path": path}]));
-            async move { expect(rb, StatusCode::OK).await.map(drop) }
-        },
+        &created,
+        patch,
     )
     .await?;
     sim.shutdown().await?;
@@ -266,26 +275,12 @@ async fn zivver(http: &Client, users: usize, rounds: usize) -> Result<()> {
     };
     // Zivver answers a group PATCH with the group, all its members included.
     let whole = (rounds / 10).max(1);
-    timed(
+    member_writes(
         "Zivver",
-        "member add (answer: the whole group)",
+        "(answer: the whole group)",
         whole,
-        |k| {
-            let rb =
-                patch(json!([{"op": "add", "path": "members", "value": [{"value": created[k]}]}]));
-            async move { expect(rb, StatusCode::OK).await.map(drop) }
-        },
-    )
-    .await?;
-    timed(
-        "Zivver",
-        "member remove (answer: the whole group)",
-        whole,
-        |k| {
-            let path = format!("members[value eq \"{}\"]", created[k]);
-            let rb = patch(json!([{"op": "remove", "path": path}]));
-            async move { expect(rb, StatusCode::OK).await.map(drop) }
-        },
+        &created,
+        patch,
     )
     .await?;
     sim.shutdown().await?;
