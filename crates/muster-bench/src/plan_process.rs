@@ -8,7 +8,10 @@ use anyhow::{bail, Context, Result};
 use muster_sim::scim::{ScimSim, ScimSimConfig};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// How long `muster plan` may run before it is killed (100,000 persons take seconds).
+const LIMIT: Duration = Duration::from_secs(600);
 
 /// One SCIM target: four mappings (one a template), a static and a dynamic permission.
 fn config() -> String {
@@ -84,8 +87,19 @@ pub async fn run(n: usize, muster: &Path, full: bool) -> Result<()> {
         .stderr(Stdio::inherit())
         .spawn()
         .with_context(|| format!("cannot run {}", muster.display()))?;
-    // Waited for off the runtime, which serves the simulator meanwhile.
-    let (code, peak_kib) = tokio::task::spawn_blocking(move || wait_with_peak(child)).await??;
+    let pid = libc::pid_t::try_from(child.id()).context("child pid out of range")?;
+    // Waited for off the runtime, which serves the simulator meanwhile; killed if it hangs.
+    let mut waiting = tokio::task::spawn_blocking(move || wait_with_peak(pid));
+    let (code, peak_kib) = match tokio::time::timeout(LIMIT, &mut waiting).await {
+        Ok(waited) => waited??,
+        Err(_) => {
+            // SAFETY: `kill` only sends a signal to our own child, which no one else reaps.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let _ = waiting.await;
+            bail!("`muster plan` ran longer than {LIMIT:?} and was killed");
+        }
+    };
+    drop(child);
     let took = started.elapsed().as_secs_f64();
     sim.shutdown().await?;
     // 2: the plan has changes, as it must here.
@@ -103,23 +117,26 @@ pub async fn run(n: usize, muster: &Path, full: bool) -> Result<()> {
     Ok(())
 }
 
-/// Waits for `child` and returns its exit code and its own peak resident set (`wait4`: the
+/// Waits for child `pid` and returns its exit code and its own peak resident set (`wait4`: the
 /// rusage of that one process, not of everything this process ever waited for).
-fn wait_with_peak(child: std::process::Child) -> Result<(Option<i32>, u64)> {
-    let pid = libc::pid_t::try_from(child.id()).context("child pid out of range")?;
+fn wait_with_peak(pid: libc::pid_t) -> Result<(Option<i32>, u64)> {
     let mut status: libc::c_int = 0;
     let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: `wait4` writes an int to `status` and a whole `rusage` to `usage`, both valid
-    // for writes; the child is ours and not waited for elsewhere (`child` is only dropped).
-    let rc = unsafe { libc::wait4(pid, &mut status, 0, usage.as_mut_ptr()) };
-    if rc != pid {
-        bail!(
-            "waiting for muster failed: {}",
-            std::io::Error::last_os_error()
-        );
+    // Interrupted by a signal: wait again (a bounded number of times).
+    for _ in 0..100 {
+        // SAFETY: `wait4` writes an int to `status` and a whole `rusage` to `usage`, both valid
+        // for writes; the child is ours and reaped nowhere else (its `Child` is only dropped).
+        let rc = unsafe { libc::wait4(pid, &mut status, 0, usage.as_mut_ptr()) };
+        if rc == pid {
+            // SAFETY: `wait4` returned the pid, so it filled the struct.
+            let usage = unsafe { usage.assume_init() };
+            let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+            return Ok((code, u64::try_from(usage.ru_maxrss).unwrap_or(0)));
+        }
+        let error = std::io::Error::last_os_error();
+        if error.kind() != std::io::ErrorKind::Interrupted {
+            bail!("waiting for muster failed: {error}");
+        }
     }
-    // SAFETY: `wait4` returned the pid, so it filled the struct.
-    let usage = unsafe { usage.assume_init() };
-    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-    Ok((code, u64::try_from(usage.ru_maxrss).unwrap_or(0)))
+    bail!("waiting for muster was interrupted 100 times")
 }
