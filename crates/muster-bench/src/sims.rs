@@ -93,18 +93,49 @@ fn spread(k: usize, users: usize) -> usize {
 
 /// Percent-encodes everything but RFC 3986 unreserved characters.
 fn enc(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~');
+    percent_encoding::utf8_percent_encode(s, UNRESERVED).to_string()
 }
 
 fn anyhow_of(e: impl std::fmt::Debug) -> anyhow::Error {
     anyhow::anyhow!("{e:?}")
+}
+
+/// Times the two user reads SCIM-shaped APIs share: a page of 100 from the middle of the list
+/// (`startIndex`) and a look-up by `userName`; `req` builds a request to a path.
+async fn user_reads(
+    sim: &str,
+    users: usize,
+    rounds: usize,
+    req: impl Fn(Method, &str) -> RequestBuilder,
+) -> Result<()> {
+    timed(
+        sim,
+        "page of 100 users (startIndex mid-list)",
+        rounds,
+        |k| {
+            let rb = req(
+                Method::GET,
+                &format!("/Users?startIndex={}&count={PAGE}", users / 2 + k),
+            );
+            async move { expect(rb, StatusCode::OK).await.map(drop) }
+        },
+    )
+    .await?;
+    timed(sim, "look-up by userName (filter eq)", rounds, |k| {
+        let filter = enc(&format!(
+            "userName eq \"u{}@example.org\"",
+            spread(k, users)
+        ));
+        let rb = req(Method::GET, &format!("/Users?filter={filter}"));
+        async move { expect(rb, StatusCode::OK).await.map(drop) }
+    })
+    .await?;
+    Ok(())
 }
 
 /// Times a SCIM PatchOp `add` of one created user to the group, then a `remove` of each by a
@@ -155,28 +186,7 @@ async fn scim(http: &Client, users: usize, rounds: usize) -> Result<()> {
         http.request(m, format!("{base}{path}"))
             .bearer_auth("bench")
     };
-    timed(
-        "SCIM",
-        "page of 100 users (startIndex mid-list)",
-        rounds,
-        |k| {
-            let rb = req(
-                Method::GET,
-                &format!("/Users?startIndex={}&count={PAGE}", users / 2 + k),
-            );
-            async move { expect(rb, StatusCode::OK).await.map(drop) }
-        },
-    )
-    .await?;
-    timed("SCIM", "look-up by userName (filter eq)", rounds, |k| {
-        let filter = enc(&format!(
-            "userName eq \"u{}@example.org\"",
-            spread(k, users)
-        ));
-        let rb = req(Method::GET, &format!("/Users?filter={filter}"));
-        async move { expect(rb, StatusCode::OK).await.map(drop) }
-    })
-    .await?;
+    user_reads("SCIM", users, rounds, req).await?;
     let created = timed("SCIM", "create", rounds, |k| {
         let rb = req(Method::POST, "/Users")
             .header("content-type", SCIM_JSON)
@@ -235,28 +245,7 @@ async fn zivver(http: &Client, users: usize, rounds: usize) -> Result<()> {
     seeded("Zivver", users, since);
     let api = sim.api_url();
     let req = |m: Method, path: &str| http.request(m, format!("{api}{path}")).bearer_auth("bench");
-    timed(
-        "Zivver",
-        "page of 100 users (startIndex mid-list)",
-        rounds,
-        |k| {
-            let rb = req(
-                Method::GET,
-                &format!("/Users?startIndex={}&count={PAGE}", users / 2 + k),
-            );
-            async move { expect(rb, StatusCode::OK).await.map(drop) }
-        },
-    )
-    .await?;
-    timed("Zivver", "look-up by userName (filter eq)", rounds, |k| {
-        let filter = enc(&format!(
-            "userName eq \"u{}@example.org\"",
-            spread(k, users)
-        ));
-        let rb = req(Method::GET, &format!("/Users?filter={filter}"));
-        async move { expect(rb, StatusCode::OK).await.map(drop) }
-    })
-    .await?;
+    user_reads("Zivver", users, rounds, req).await?;
     let created = timed("Zivver", "create", rounds, |k| {
         let rb = req(Method::POST, "/Users")
             .header("content-type", "application/json")
