@@ -17,36 +17,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::{json, Value};
 
-/// What a member is; stored with it, as the `type` the store serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MemberType {
-    User,
-    Group,
-}
-
-impl MemberType {
-    /// The `type` value served.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::User => "User",
-            Self::Group => "Group",
-        }
-    }
-
-    /// The endpoint its `$ref` points into.
-    pub fn endpoint(self) -> &'static str {
-        match self {
-            Self::User => "Users",
-            Self::Group => "Groups",
-        }
-    }
-}
+use super::schema::Kind;
 
 /// Members in the order they were added, repeats included.
 #[derive(Debug, Clone, Default)]
 pub struct Members {
     /// Position → member; positions only grow, so iteration is insertion order.
-    by_pos: BTreeMap<u64, (String, MemberType)>,
+    by_pos: BTreeMap<u64, (String, Kind)>,
     /// Member id → its positions (more than one only when repeats are kept).
     positions: HashMap<String, Vec<u64>>,
     next: u64,
@@ -54,7 +31,7 @@ pub struct Members {
 
 impl Members {
     /// Appends `id`, after every member there is (even if `id` is listed already).
-    pub fn push(&mut self, id: String, ty: MemberType) {
+    pub fn push(&mut self, id: String, ty: Kind) {
         let pos = self.next;
         self.next += 1;
         self.positions.entry(id.clone()).or_default().push(pos);
@@ -78,7 +55,7 @@ impl Members {
     }
 
     /// The members in order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, MemberType)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&str, Kind)> {
         self.by_pos.values().map(|(id, ty)| (id.as_str(), *ty))
     }
 
@@ -107,9 +84,9 @@ impl Members {
                 continue;
             };
             let ty = if m.get("type").and_then(Value::as_str) == Some("Group") {
-                MemberType::Group
+                Kind::Group
             } else {
-                MemberType::User
+                Kind::User
             };
             out.push(id.to_string(), ty);
         }
@@ -129,13 +106,13 @@ mod tests {
     fn removes_take_every_repeat_and_re_adds_go_last() {
         let mut m = Members::default();
         for id in ["a", "b", "a", "c"] {
-            m.push(id.into(), MemberType::User);
+            m.push(id.into(), Kind::User);
         }
-        m.push("g".into(), MemberType::Group);
+        m.push("g".into(), Kind::Group);
         assert!(m.remove("a"));
         assert!(!m.remove("a"));
         assert_eq!(ids(&m), ["b", "c", "g"]);
-        m.push("a".into(), MemberType::User);
+        m.push("a".into(), Kind::User);
         assert_eq!(ids(&m), ["b", "c", "g", "a"]);
         let back = Members::from_json(m.to_json());
         assert_eq!(back.to_json(), m.to_json());

@@ -20,7 +20,7 @@ use serde_json::{json, Map, Value};
 
 use super::error::{ScimError, ScimType};
 use super::filter::Filter;
-use super::members::{MemberType, Members};
+use super::members::Members;
 use super::schema::{Kind, ENTERPRISE_SCHEMA};
 use crate::order::Sequence;
 
@@ -436,9 +436,9 @@ impl Store {
         let mut seen = BTreeSet::new();
         for id in ids {
             let ty = if self.users.entries.contains_key(id) {
-                MemberType::User
+                Kind::User
             } else if self.groups.entries.contains_key(id) && id != gid {
-                MemberType::Group
+                Kind::Group
             } else {
                 return Err(ScimError::bad(
                     ScimType::InvalidValue,
